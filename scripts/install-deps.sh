@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages cvq needs to build, test and run its demo.
+# Idempotent: does nothing when everything is already there.
+set -euo pipefail
+
+packages=(
+	# build
+	meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
+	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev
+	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev
+	# the bench: real PC/SC stack, virtual reader, SoftHSM
+	pcscd vsmartcard-vpcd softhsm2 iproute2 util-linux
+	# peers that judge our output
+	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
+	nginx-light pinentry-tty libengine-pkcs11-openssl xxd python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts pcscd through systemd socket activation where systemd runs;
+# our benches use a private pcscd and never need the machine's one.
