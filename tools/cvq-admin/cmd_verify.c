@@ -1,0 +1,12 @@
+/* cvq-admin verify — not implemented yet. */
+#include "admin.h"
+
+int
+cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	(void)argc;
+	(void)argv;
+	(void)opts;
+	cvq_admin_error("'verify' is not implemented yet");
+	return CVQ_ADMIN_EXIT_FAIL;
+}

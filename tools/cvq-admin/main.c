@@ -1,0 +1,97 @@
+/* cvq-admin — the command line of the Point Infoville staff and the CA officer. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+
+struct group {
+	const char *name;
+	const char *summary;
+	cvq_admin_group_fn run;
+};
+
+static const struct group groups[] = {
+	{"card", "readers and cards: readers, watch, info, pin, reset, enrol, ...", cvq_admin_cmd_card},
+	{"citizen", "citizens (subscriptions): add, show, list, export", cvq_admin_cmd_citizen},
+	{"ca", "the certificate authority: init, show", cvq_admin_cmd_ca},
+	{"cert", "certificates: issue, show, list, revoke", cvq_admin_cmd_cert},
+	{"crl", "issue a CRL", cvq_admin_cmd_crl},
+	{"ocsp", "OCSP responder: serve", cvq_admin_cmd_ocsp},
+	{"publish", "write the CRL and pre-signed OCSP responses to a directory", cvq_admin_cmd_publish},
+	{"audit", "the audit log: verify, show", cvq_admin_cmd_audit},
+	{"verify", "verify a receipt or certificate", cvq_admin_cmd_verify},
+};
+
+void
+cvq_admin_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cvq-admin: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: cvq-admin [--json] [--config FILE] [-v] COMMAND [ARGS...]\n\n"
+	           "commands:\n");
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		fprintf(f, "  %-9s %s\n", groups[i].name, groups[i].summary);
+	fprintf(f, "\n'cvq-admin COMMAND --help' describes a command.\n"
+	           "Exit codes: 0 ok, 1 failed, 2 usage, 3 PIN or passphrase,\n"
+	           "4 no reader or card, 5 not found, 6 verification failed, 7 store.\n"
+	           "Secrets (PINs, passphrases) are never taken from the command line.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"config", required_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cvq_admin_opts opts = {0};
+	size_t i;
+	int c, first;
+
+	/* '+': stop at the first non-option, the command's own options follow. */
+	while ((c = getopt_long(argc, argv, "+jc:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': opts.json = true; break;
+		case 'c': opts.config = optarg; break;
+		case 'v': opts.verbose++; break;
+		case 'h': usage(stdout); return CVQ_ADMIN_EXIT_OK;
+		case 'V': printf("cvq-admin %s\n", CVQ_VERSION); return CVQ_ADMIN_EXIT_OK;
+		default: usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	first = optind;
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (strcmp(argv[first], groups[i].name) == 0) {
+			/* The group parses its own options with getopt from scratch
+			 * (optind = 0 re-initialises glibc's getopt). */
+			optind = 0;
+			return groups[i].run(argc - first, argv + first, &opts);
+		}
+	}
+	cvq_admin_error("unknown command '%s'", argv[first]);
+	usage(stderr);
+	return CVQ_ADMIN_EXIT_USAGE;
+}
