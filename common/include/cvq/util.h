@@ -1,0 +1,79 @@
+/*
+ * cvq common — PIN and passphrase input shared by cvq-admin and cvqd.
+ *
+ *   cvq_pinentry_*  ask through a pinentry program (the Assuan protocol of
+ *                   GnuPG's pinentry; Debian's pinentry-* work unchanged)
+ *   cvq_secret_*    read a passphrase from a file, a descriptor, a pinentry
+ *                   or the terminal without echo — never from argv
+ *
+ * Secrets are returned in caller buffers, NUL-terminated; on any error the
+ * buffer is wiped. Callers wipe it with OPENSSL_cleanse() after use.
+ * Nothing here logs a secret; error strings never contain one.
+ */
+#ifndef CVQ_UTIL_H
+#define CVQ_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cvq_util_err {
+	CVQ_UTIL_OK = 0,
+	CVQ_UTIL_ERR_ARG,        /* invalid argument */
+	CVQ_UTIL_ERR_NOMEM,      /* out of memory */
+	CVQ_UTIL_ERR_SPAWN,      /* the pinentry program could not be started */
+	CVQ_UTIL_ERR_PROTOCOL,   /* the pinentry program broke the protocol */
+	CVQ_UTIL_ERR_CANCELLED,  /* the user cancelled, or cancel_fd fired */
+	CVQ_UTIL_ERR_TIMEOUT,    /* nobody answered in time */
+	CVQ_UTIL_ERR_TOO_LONG,   /* the secret does not fit the buffer */
+	CVQ_UTIL_ERR_IO,         /* reading the file, descriptor or terminal failed */
+	CVQ_UTIL_ERR_PERM,       /* a secret file readable by group or others */
+	CVQ_UTIL_ERR_EMPTY,      /* an empty secret */
+	CVQ_UTIL_ERR__COUNT
+} cvq_util_err;
+
+const char *cvq_util_strerror(cvq_util_err err);
+
+struct cvq_pinentry_prompt {
+	const char *title;        /* SETTITLE (window title), or NULL */
+	const char *description;  /* SETDESC: what is being approved, or NULL */
+	const char *prompt;       /* SETPROMPT, e.g. "Code PIN :", or NULL */
+	const char *error;        /* SETERROR: why we ask again, or NULL */
+	const char *ok_label;     /* SETOK, or NULL */
+	const char *cancel_label; /* SETCANCEL, or NULL */
+	int timeout_s;            /* SETTIMEOUT and our own deadline; 0 = none */
+	int cancel_fd;            /* readable or hung up => cancel; -1 = none */
+};
+
+/*
+ * Start `program` (a path; no shell), ask for a PIN, stop the program.
+ * The PIN lands in pin[0..cap) NUL-terminated. Each call is one dialog.
+ */
+cvq_util_err cvq_pinentry_getpin(const char *program,
+                                 const struct cvq_pinentry_prompt *p,
+                                 char *pin, size_t cap);
+
+/* Ask a yes/no question (CONFIRM); *confirmed is false on "no". */
+cvq_util_err cvq_pinentry_confirm(const char *program,
+                                  const struct cvq_pinentry_prompt *p,
+                                  bool *confirmed);
+
+/*
+ * Read a secret from a source:
+ *   "file:PATH"       first line of PATH; refused (CVQ_UTIL_ERR_PERM) when
+ *                     the file is readable or writable by group or others
+ *   "fd:N"            first line read from descriptor N
+ *   "pinentry:PROG"   a pinentry dialog with `prompt` as its prompt
+ *   "tty"             /dev/tty, echo off, with `prompt` shown
+ * The trailing newline is dropped.
+ */
+cvq_util_err cvq_secret_read(const char *source, const char *prompt,
+                             char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
