@@ -413,6 +413,7 @@ test_cert_cached_and_reselect(void **state)
 		assert_int_equal(cvq_card_read_cert(card, CVQ_CARD_SLOT_AUTH, &b), CVQ_CARD_OK);
 		assert_int_equal(X509_cmp(a, x), 0);
 		assert_ptr_equal(a, b);
+		X509_free(b);
 		assert_int_equal(cvq_card_read_cert(card, CVQ_CARD_SLOT_SIGN, &b),
 		                 CVQ_CARD_ERR_NOT_FOUND);
 		/* Absent is cached too: no more APDUs. */
