@@ -21,6 +21,7 @@ static const struct {
 	[CVQD_ERR_BUSY] = { "card_busy", "timed out waiting for the card", 503 },
 	[CVQD_ERR_PIN_WRONG] = { "pin_wrong", "wrong PIN", 403 },
 	[CVQD_ERR_PIN_BLOCKED] = { "pin_blocked", "PIN blocked", 403 },
+	[CVQD_ERR_PIN_FORMAT] = { "pin_format", "the PIN must have 6 to 8 digits", 403 },
 	[CVQD_ERR_PIN_CANCELLED] = { "pin_cancelled", "PIN entry cancelled", 409 },
 	[CVQD_ERR_PIN_TIMEOUT] = { "pin_timeout", "PIN entry timed out", 408 },
 	[CVQD_ERR_PINENTRY] = { "pinentry_failed", "PIN dialog unavailable", 500 },

@@ -23,6 +23,7 @@ typedef enum cvqd_err {
 	CVQD_ERR_BUSY,               /* queue wait for the card timed out */
 	CVQD_ERR_PIN_WRONG,
 	CVQD_ERR_PIN_BLOCKED,
+	CVQD_ERR_PIN_FORMAT,         /* PIN of the wrong length: no try spent */
 	CVQD_ERR_PIN_CANCELLED,      /* holder closed the PIN dialog */
 	CVQD_ERR_PIN_TIMEOUT,
 	CVQD_ERR_PINENTRY,           /* the PIN dialog could not be shown */
