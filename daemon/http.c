@@ -13,6 +13,7 @@
 
 #include "cvqd.h"
 #include "log.h"
+#include "request.h"
 
 struct cvqd_http {
 	struct cvqd *d;
@@ -113,15 +114,10 @@ static enum MHD_Result dispatch(struct cvqd_http *h, struct MHD_Connection *c,
 	enum MHD_Result rc;
 
 	if (st->len) {
-		json_error_t je;
-		r.body = json_loadb(st->buf, st->len, JSON_REJECT_DUPLICATES, &je);
-		if (!r.body || !json_is_object(r.body)) {
-			char msg[200];
-			snprintf(msg, sizeof msg, "body is not a JSON object%s%.120s",
-			         r.body ? "" : ": ", r.body ? "" : je.text);
-			json_decref(r.body);
-			return send_error(c, CVQD_ERR_BAD_REQUEST, msg);
-		}
+		char why[200];
+		r.body = cvqd_request_parse(st->buf, st->len, why, sizeof why);
+		if (!r.body)
+			return send_error(c, CVQD_ERR_BAD_REQUEST, why);
 	}
 	cvqd_api_dispatch(&r);
 	if (r.stream) {
