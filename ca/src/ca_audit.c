@@ -170,6 +170,21 @@ ca_audit_append(cvq_ca *ca, const char *action, const char *object, const char *
 }
 
 cvq_ca_err
+ca_audit_sign_tx(cvq_ca *ca)
+{
+	uint8_t hash[32];
+	int64_t seq;
+	cvq_ca_err err;
+
+	if (!ca->key)
+		return CVQ_CA_OK;
+	err = last_entry(ca, &seq, hash);
+	if (err == CVQ_CA_OK && seq > 0)
+		err = sign_head(ca, seq, hash);
+	return err;
+}
+
+cvq_ca_err
 cvq_ca_audit_sign_head(cvq_ca *ca)
 {
 	uint8_t hash[32];

@@ -147,6 +147,9 @@ cvq_ca_crl_issue(cvq_ca *ca, X509_CRL **out, uint64_t *number_out)
 	}
 	snprintf(nstr, sizeof(nstr), "%lld", (long long)number);
 	err = ca_audit_append(ca, "crl.issue", nstr, "entries=%lld", (long long)entries);
+	/* Each CRL also seals the audit log up to here. */
+	if (err == CVQ_CA_OK)
+		err = ca_audit_sign_tx(ca);
 	if (err != CVQ_CA_OK)
 		goto out;
 	err = ca_tx_commit(ca);

@@ -55,6 +55,9 @@ int64_t ca_now(void);
 cvq_ca_err ca_audit_append(cvq_ca *ca, const char *action, const char *object,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Sign the current head inside the caller's transaction (no key: no-op). */
+cvq_ca_err ca_audit_sign_tx(cvq_ca *ca);
+
 /* ca_profile.c */
 cvq_ca_err ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                         X509_NAME *subject, EVP_PKEY *pub, X509 **out);

@@ -301,6 +301,10 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	if (err == CVQ_CA_OK)
 		err = cvq_ca_audit_sign_head(ca);
 out:
+	if (err != CVQ_CA_OK && opts->why && opts->why_len)
+		snprintf(opts->why, opts->why_len, "%s", ca && ca->errmsg[0] ? ca->errmsg :
+		         opts->parent && opts->parent->errmsg[0] ? opts->parent->errmsg :
+		         msg[0] ? msg : cvq_ca_strerror(err));
 	if (err != CVQ_CA_OK && key_written && err != CVQ_CA_ERR_EXISTS) {
 		/* Nothing half-made: a failed init leaves no CA behind. */
 		unlink(key_path);

@@ -58,6 +58,31 @@ ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok ? CVQ_CA_OK : CVQ_CA_ERR_NOMEM;
 }
 
+/* certificatePolicies by hand: the string form needs a config database. */
+static cvq_ca_err
+add_policy(X509 *x, const char *oid)
+{
+	CERTIFICATEPOLICIES *pols = sk_POLICYINFO_new_null();
+	POLICYINFO *pi = POLICYINFO_new();
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	int ok = 0;
+
+	if (pols && pi && obj) {
+		ASN1_OBJECT_free(pi->policyid);
+		pi->policyid = obj;
+		obj = NULL;
+		if (sk_POLICYINFO_push(pols, pi)) {
+			pi = NULL;
+			ok = X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, X509V3_ADD_DEFAULT);
+		}
+	}
+	ASN1_OBJECT_free(obj);
+	POLICYINFO_free(pi);
+	sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
+	ERR_clear_error();
+	return ok == 1 ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
+}
+
 static cvq_ca_err
 add_profile_exts(cvq_ca *ca, X509 *x, const struct cvq_ca_issue_req *req, EVP_PKEY *pub)
 {
@@ -106,8 +131,8 @@ add_profile_exts(cvq_ca *ca, X509 *x, const struct cvq_ca_issue_req *req, EVP_PK
 	}
 	ADD(NID_subject_key_identifier, "hash");
 	ADD(NID_authority_key_identifier, "keyid:always");
-	if (c->policy_oid)
-		ADD(NID_certificate_policies, c->policy_oid);
+	if (c->policy_oid && add_policy(x, c->policy_oid) != CVQ_CA_OK)
+		return ca_fail(ca, CVQ_CA_ERR_CONFIG, "bad policy OID %s", c->policy_oid);
 	if (c->crl_url && req->profile != CVQ_CA_PROFILE_OCSP_SIGNER) {
 		snprintf(buf, sizeof(buf), "URI:%s", c->crl_url);
 		ADD(NID_crl_distribution_points, buf);

@@ -134,6 +134,8 @@ struct cvq_ca_init_opts {
 	unsigned days;        /* validity of the CA certificate (default 3650) */
 	cvq_ca *parent;       /* sign an issuing CA under it; NULL: a root */
 	bool ocsp_signer;     /* also make cfg->ocsp_key/ocsp_cert */
+	char *why;            /* if not NULL, the reason of a failure */
+	size_t why_len;
 };
 
 /*
