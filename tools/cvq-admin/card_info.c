@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #include "card_admin.h"
@@ -225,6 +226,13 @@ cert_json(cvq_card_slot slot, X509 *x)
 		snprintf(key, sizeof(key), "%s-%d", EVP_PKEY_get0_type_name(k),
 		         EVP_PKEY_get_bits(k));
 	json_object_set_new(o, "key", json_string(key));
+	{
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+		char *h = bn != NULL ? BN_bn2hex(bn) : NULL;
+		json_object_set_new(o, "serial", json_string(h != NULL ? h : ""));
+		OPENSSL_free(h);
+		BN_free(bn);
+	}
 	free(subj);
 	free(iss);
 	return o;
