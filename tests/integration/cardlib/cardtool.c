@@ -10,6 +10,7 @@
  *   cardtool recover --reader R                          survive a pcscd restart
  *   cardtool swap   --reader R                           removal + another card
  *   cardtool cancel                                      wait, cancelled by a thread
+ *   cardtool sign-n --reader R --pin-source S --count N  APDUs per 9C signature
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -31,6 +32,7 @@
 #include "cvq/util.h"
 
 static const char *reader, *master_file, *pin_source = "tty", *cert_dir = ".";
+static long count = 10;
 static cvq_card_alg key_alg = CVQ_CARD_ALG_ECCP256;
 static cvq_card_alg mgmt_alg = CVQ_CARD_MGMT_ALG_DEFAULT;
 
@@ -219,6 +221,45 @@ out:
 	return rc;
 }
 
+static int
+cmd_sign_n(void)
+{
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	char pin[16];
+	uint8_t dg[32] = {0}, *sig = NULL;
+	size_t sl;
+	cvq_card_sign_req req = {CVQ_CARD_SLOT_SIGN, NULL, NULL, CVQ_CARD_PAD_PKCS1,
+	                         dg, sizeof(dg), pin};
+	unsigned long first, before;
+	long i;
+	int rc = 0;
+
+	if (cvq_secret_read(pin_source, "PIN:", pin, sizeof(pin)))
+		return 1;
+	req.md = EVP_sha256();
+	CHECK("context", cvq_card_ctx_new(&ctx));
+	CHECK("connect", cvq_card_connect(ctx, reader, &card));
+	CHECK("sign", cvq_card_sign(card, &req, &sig, &sl, NULL));
+	free(sig);
+	sig = NULL;
+	first = cvq_card_apdu_count(card);
+	before = first;
+	for (i = 0; i < count; i++) {
+		CHECK("sign", cvq_card_sign(card, &req, &sig, &sl, NULL));
+		free(sig);
+		sig = NULL;
+	}
+	printf("first 9C signature %lu APDUs (SELECT + GET DATA 9C cert + VERIFY + "
+	       "GENERAL AUTHENTICATE), then %.1f APDUs per 9C signature over %ld\n",
+	       first, (double)(cvq_card_apdu_count(card) - before) / (double)count, count);
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	cvq_card_disconnect(card, true);
+	cvq_card_ctx_free(ctx);
+	return rc;
+}
+
 /* Wait for an event of this type on our reader (or any, for SERVICE_*). */
 static cvq_card_err
 wait_for(cvq_card_ctx *ctx, cvq_card_event_type type, int timeout_ms)
@@ -361,6 +402,7 @@ main(int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"mgmt", required_argument, NULL, 'M'},
 		{"cert-dir", required_argument, NULL, 'd'},
+		{"count", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd;
@@ -370,12 +412,13 @@ main(int argc, char **argv)
 		return 2;
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "r:m:p:k:M:d:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:m:p:k:M:d:n:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': reader = optarg; break;
 		case 'm': master_file = optarg; break;
 		case 'p': pin_source = optarg; break;
 		case 'd': cert_dir = optarg; break;
+		case 'n': count = strtol(optarg, NULL, 10); break;
 		case 'k':
 			key_alg = strcmp(optarg, "rsa2048") == 0 ? CVQ_CARD_ALG_RSA2048 :
 			          strcmp(optarg, "p384") == 0 ? CVQ_CARD_ALG_ECCP384 :
@@ -396,5 +439,6 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "recover") == 0) return cmd_recover();
 	if (strcmp(cmd, "swap") == 0) return cmd_swap();
 	if (strcmp(cmd, "cancel") == 0) return cmd_cancel();
+	if (strcmp(cmd, "sign-n") == 0) return cmd_sign_n();
 	return 2;
 }
