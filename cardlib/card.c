@@ -165,7 +165,9 @@ card_piv_cmd(cvq_card *card, const cvq_card_apdu *a, uint8_t **rsp,
 		fresh = true;
 	}
 	err = card_transmit(card, a, rsp, len, sw);
-	if (err || fresh || (*sw != 0x6D00 && *sw != 0x6E00))
+	/* Yubico instructions (F0-FF) answer 6D00 on other cards: that is an
+	 * answer, not a sign that PIV was deselected. */
+	if (err || fresh || a->ins >= 0xF0 || (*sw != 0x6D00 && *sw != 0x6E00))
 		return err;
 	/* Another application may have selected something else between our
 	 * transactions (shared mode): select PIV again and retry once. */
