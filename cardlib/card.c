@@ -264,8 +264,8 @@ cvq_card_reconnect(cvq_card *card)
 		return CVQ_CARD_ERR_ARG;
 	if (card->ctx == NULL)
 		return CVQ_CARD_ERR_UNSUPPORTED;
-	had_guid = card->chuid_c.known && card->chuid_c.err == CVQ_CARD_OK;
-	memcpy(old, card->chuid.guid, sizeof(old));
+	had_guid = card->has_last_guid;
+	memcpy(old, card->last_guid, sizeof(old));
 	err = card_pcsc_reconnect(card, &reinserted);
 	if (err)
 		return err;
@@ -275,13 +275,15 @@ cvq_card_reconnect(cvq_card *card)
 	if (!had_guid)
 		return CVQ_CARD_OK;
 	err = cvq_card_read_chuid(card, &now);
-	if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_NOT_PIV)
+	if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_NOT_PIV) {
+		card->has_last_guid = false;
 		return CVQ_CARD_ERR_CARD_CHANGED;
+	}
 	if (err)
 		return err;
+	(void)reinserted;
 	if (memcmp(now.guid, old, sizeof(old)) != 0)
 		return CVQ_CARD_ERR_CARD_CHANGED;
-	(void)reinserted;
 	return CVQ_CARD_OK;
 }
 

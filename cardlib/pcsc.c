@@ -379,7 +379,7 @@ card_pcsc_reconnect(cvq_card *card, bool *reinserted)
 static cvq_card_err
 check_same_card(cvq_card *card)
 {
-	bool had_guid = card->chuid_c.known && card->chuid_c.err == CVQ_CARD_OK;
+	bool had_guid = card->has_last_guid;
 	uint8_t old[CVQ_CARD_GUID_LEN];
 	cvq_card_chuid now;
 	cvq_card_err err;
@@ -390,7 +390,7 @@ check_same_card(cvq_card *card)
 		card_forget(card);
 		return CVQ_CARD_OK;
 	}
-	memcpy(old, card->chuid.guid, sizeof(old));
+	memcpy(old, card->last_guid, sizeof(old));
 	card->chuid_c.known = false;
 	err = card_read_chuid_raw(card, &now);
 	if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_NOT_PIV ||
