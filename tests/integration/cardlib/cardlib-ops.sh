@@ -84,7 +84,7 @@ step "cancel a wait from another thread"
 $TOOL cancel
 
 step "RSA-2048 and 3DES management key on a fresh card; PKCS#1 v1.5 and PSS"
-bench_card_stop 0
+card_stop 0
 bench_card_new 0
 $TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W" --key rsa2048 --mgmt 3des
 $TOOL mgmt --reader "$R" --master-file "$W/master" --mgmt 3des
@@ -94,7 +94,7 @@ $ADMIN card sign --reader "$R" --slot 9c --pss --in "$W/data" --out "$W/rsa2" --
 verify_sig "$W/9c.pub.pem" "$W/data" "$W/rsa2" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32
 
 step "P-384 and AES-256"
-bench_card_stop 0
+card_stop 0
 bench_card_new 0
 $TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W" --key p384 --mgmt aes256
 $ADMIN card sign --reader "$R" --slot 9a --in "$W/data" --out "$W/p384" --pin-source "$PIN"

@@ -8,12 +8,12 @@ R=$CVQ_READER_0
 
 step "two enrolled cards' states"
 G0=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W")
-bench_card_stop 0
+card_stop 0
 cp "$CVQ_BENCH/card0.state" "$W/card-a.state"
 bench_card_new 0
 G1=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W")
 S1=$($ADMIN --json card info --reader "$R" | jget '[c["serial"] for c in d["certificates"] if c["slot"]=="9a"][0]')
-bench_card_stop 0
+card_stop 0
 cp "$CVQ_BENCH/card0.state" "$W/card-b.state"
 cp "$W/card-a.state" "$CVQ_BENCH/card0.state"
 echo "card A $G0, card B $G1 (9A serial $S1)"
@@ -23,7 +23,7 @@ step "card pulled out at GENERAL AUTHENTICATE (cvq-vcard --remove-at 87)"
 bench_card_start 0 --remove-at 87
 expect_rc 4 timeout 30 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig" --pin-source "$PIN"
 grep -q 'removed' "$W/err" || bench_fail "no clear 'removed' error"
-bench_card_stop 0
+card_stop 0
 bench_card_start 0
 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig" --pin-source "$PIN"
 verify_sig "$W/9c.pub.pem" "$W/data" "$W/sig" 2>/dev/null || true
@@ -46,7 +46,7 @@ $TOOL swap --reader "$R" > "$W/swap.out" 2>&1 &
 spid=$!
 for ((n = 0; n < 200; n++)); do grep -q ready "$W/swap.out" && break; sleep 0.05; done
 bench_card_remove 0
-bench_card_stop 0
+card_stop 0
 cp "$W/card-b.state" "$CVQ_BENCH/card0.state"
 bench_card_start 0
 for ((n = 0; n < 400; n++)); do kill -0 $spid 2>/dev/null || break; sleep 0.05; done

@@ -31,3 +31,6 @@ verify_sig() { # PUBKEY DATA SIG [openssl dgst options]
 	openssl dgst -sha256 -verify "$1" -signature "$3" "${@:4}" "$2" | grep -q 'Verified OK' ||
 		bench_fail "signature $3 does not verify with $1"
 }
+# Stop a card and wait until pcscd sees the reader empty (bench_card_stop
+# returns when the process is gone, pcscd notices a moment later).
+card_stop() { bench_card_stop "$1"; bench_wait_present "$1" 0; }
