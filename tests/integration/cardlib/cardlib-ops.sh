@@ -68,6 +68,16 @@ $ADMIN card pin verify --reader "$R" --pin-source "$PIN"
 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig9c" --pin-source "$PIN"
 verify_sig "$W/9c.pub.pem" "$W/data" "$W/sig9c"
 
+step "Yubico extensions: PIN/PUK tries (FA) with the diversified key"
+$TOOL retries --reader "$R" --master-file "$W/master" --pin-source "$PIN"
+$ADMIN --json card info --reader "$R" > "$W/retries.json"
+[ "$(jget 'd["pin_tries"], d["puk_tries"]' < "$W/retries.json")" = "(5, 4)" ] ||
+	bench_fail "tries after FA: $(cat "$W/retries.json")"
+jget 'd.get("yubico_version","")' < "$W/retries.json" | grep -q '^5\.' || bench_fail "Yubico version"
+$ADMIN card pin verify --reader "$R" --pin-source "$PIN"
+expect_rc 3 $ADMIN card pin unblock --reader "$R" --pin-source "$BAD" --new-pin-source "$PIN"
+grep -q 'wrong PUK (3 tries left)' "$W/err" || bench_fail "PUK tries not reported"
+
 step "watch: removal and insertion as events"
 $ADMIN --json card watch --timeout 20 > "$W/watch.json" &
 wpid=$!

@@ -6,6 +6,7 @@
  *   cardtool setup  --reader R --master-file F [--key p256|p384|rsa2048]
  *                   [--mgmt aes192|aes128|aes256|3des] [--cert-dir DIR] [--gzip]
  *   cardtool mgmt   --reader R --master-file F [--mgmt ALG]   derived-key auth
+ *   cardtool retries --reader R --master-file F --pin-source S  PIN 5, PUK 4 tries
  *   cardtool sign-loop --reader R --pin-source S        sign until an error
  *   cardtool recover --reader R                          survive a pcscd restart
  *   cardtool swap   --reader R                           removal + another card
@@ -178,6 +179,35 @@ cmd_mgmt(void)
 	printf("management key ok\n");
 out:
 	OPENSSL_cleanse(master, sizeof(master));
+	cvq_card_disconnect(card, true);
+	cvq_card_ctx_free(ctx);
+	return rc;
+}
+
+static int
+cmd_retries(void)
+{
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	uint8_t master[64];
+	size_t mlen = 0;
+	char pin[16];
+	int rc = 0;
+
+	if (read_master(master, sizeof(master), &mlen) ||
+	    cvq_secret_read(pin_source, "PIN:", pin, sizeof(pin)))
+		return 1;
+	CHECK("context", cvq_card_ctx_new(&ctx));
+	CHECK("connect", cvq_card_connect(ctx, reader, &card));
+	CHECK("begin", cvq_card_begin(card));
+	CHECK("derived key", cvq_card_mgmt_auth_derived(card, master, mlen, mgmt_alg));
+	CHECK("verify", cvq_card_pin_verify(card, pin, NULL));
+	CHECK("retries", cvq_card_yk_set_retries(card, 5, 4));
+	cvq_card_end(card, false);
+	printf("retries set\n");
+out:
+	OPENSSL_cleanse(master, sizeof(master));
+	OPENSSL_cleanse(pin, sizeof(pin));
 	cvq_card_disconnect(card, true);
 	cvq_card_ctx_free(ctx);
 	return rc;
@@ -439,6 +469,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "setup") == 0) return cmd_setup();
 	if (strcmp(cmd, "mgmt") == 0) return cmd_mgmt();
+	if (strcmp(cmd, "retries") == 0) return cmd_retries();
 	if (strcmp(cmd, "sign-loop") == 0) return cmd_sign_loop();
 	if (strcmp(cmd, "recover") == 0) return cmd_recover();
 	if (strcmp(cmd, "swap") == 0) return cmd_swap();
