@@ -10,6 +10,7 @@
  *   cardtool sign-loop --reader R --pin-source S        sign until an error
  *   cardtool recover --reader R                          survive a pcscd restart
  *   cardtool swap   --reader R                           removal + another card
+ *   cardtool reset-seen --reader R --pin-source S        another app resets the card
  *   cardtool cancel                                      wait, cancelled by a thread
  *   cardtool sign-n --reader R --pin-source S --count N  APDUs per 9C signature
  */
@@ -392,6 +393,48 @@ out:
 	return rc;
 }
 
+/*
+ * Verify the PIN, then let another process reset the card (it is told
+ * "ready" and answers on stdin): the handle must notice, check the GUID,
+ * go on, and know the PIN is no longer verified.
+ */
+static int
+cmd_reset_seen(void)
+{
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	uint8_t g1[16], g2[16];
+	char pin[16], line[16];
+	unsigned long before;
+	bool verified = true;
+	int rc = 0, tries = -1;
+
+	if (cvq_secret_read(pin_source, "PIN:", pin, sizeof(pin)))
+		return 1;
+	CHECK("context", cvq_card_ctx_new(&ctx));
+	CHECK("connect", cvq_card_connect(ctx, reader, &card));
+	CHECK("guid", cvq_card_guid(card, g1));
+	CHECK("verify", cvq_card_pin_verify(card, pin, NULL));
+	CHECK("status", cvq_card_pin_status(card, &tries, &verified));
+	printf("verified before: %s\nready\n", verified ? "yes" : "no");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	before = cvq_card_apdu_count(card);
+	CHECK("status after reset", cvq_card_pin_status(card, &tries, &verified));
+	CHECK("guid after reset", cvq_card_guid(card, g2));
+	printf("verified after: %s, tries %d, same card: %s, %lu APDUs\n",
+	       verified ? "yes" : "no", tries, memcmp(g1, g2, 16) == 0 ? "yes" : "no",
+	       cvq_card_apdu_count(card) - before);
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	cvq_card_disconnect(card, false);
+	cvq_card_ctx_free(ctx);
+	return rc;
+}
+
 static void *
 canceller(void *arg)
 {
@@ -474,6 +517,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "recover") == 0) return cmd_recover();
 	if (strcmp(cmd, "swap") == 0) return cmd_swap();
 	if (strcmp(cmd, "cancel") == 0) return cmd_cancel();
+	if (strcmp(cmd, "reset-seen") == 0) return cmd_reset_seen();
 	if (strcmp(cmd, "sign-n") == 0) return cmd_sign_n();
 	return 2;
 }
