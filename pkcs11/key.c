@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "p11_int.h"
 #include "uri_int.h"
@@ -41,6 +42,26 @@ static bool always_auth(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
 }
 
 static void key_release(cvq_p11_key *key);
+
+/*
+ * A plain software copy of the public half, detached from the token (libp11
+ * fills n/e or the EC point from the token's objects), so that using it
+ * never touches the token and it outlives the libp11 objects.
+ */
+static EVP_PKEY *public_copy(EVP_PKEY *pkey)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	int len = i2d_PUBKEY(pkey, &der);
+
+	if (len > 0) {
+		p = der;
+		pub = d2i_PUBKEY(NULL, &p, len);
+	}
+	OPENSSL_free(der);
+	return pub;
+}
 
 static PKCS11_SLOT *libp11_slot(cvq_p11_key *key, CK_SLOT_ID slot)
 {
@@ -125,9 +146,11 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	c = PKCS11_find_certificate(k);
 	if (c != NULL && c->x509 != NULL && X509_up_ref(c->x509))
 		key->cert = c->x509;
-	key->pub = PKCS11_get_public_key(k);
+	key->pub = public_copy(key->pkey);
 	if (key->pub == NULL && key->cert != NULL)
 		key->pub = X509_get_pubkey(key->cert);
+	if (key->pub == NULL)
+		key->pub = PKCS11_get_public_key(k);
 	ERR_clear_error();
 	key->always_auth = always_auth(ctx, slot, key);
 	*out = key;
