@@ -65,14 +65,22 @@ out:
  * key gets ONE prompt, used for the user login when the token needs it and
  * for the context-specific login libp11 does inside the signature.
  */
-static cvq_p11_err prepare_auth(cvq_p11_ctx *ctx, cvq_p11_key *key,
-                                const CK_TOKEN_INFO *ti)
+static cvq_p11_err prepare_auth(cvq_p11_ctx *ctx, cvq_p11_key *key)
 {
-	bool secure = (ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+	bool secure = (key->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+	CK_TOKEN_INFO ti;
 	cvq_p11_err err;
+	CK_RV rv;
 
-	if ((ti->flags & CKF_LOGIN_REQUIRED) && !p11_logged_in(ctx, key->slot_id)) {
-		err = p11_login_slot(ctx, NULL, key->slot_id, ti,
+	if ((key->token_flags & CKF_LOGIN_REQUIRED) &&
+	    !p11_logged_in(ctx, key->slot_id)) {
+		/* fresh flags: the PIN may have been blocked meanwhile */
+		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
+		if (rv != CKR_OK) {
+			ctx->last_rv = rv;
+			return CVQ_P11_ERR_TOKEN_REMOVED;
+		}
+		err = p11_login_slot(ctx, NULL, key->slot_id, &ti,
 		                     key->always_auth && !secure ? ctx->pending_pin : NULL,
 		                     sizeof(ctx->pending_pin));
 		if (err != CVQ_P11_OK)
@@ -104,7 +112,6 @@ cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
 	CK_TOKEN_INFO ti;
 	size_t need;
 	cvq_p11_err err;
-	CK_RV rv;
 
 	if (key == NULL || key->pkey == NULL || sig_len == NULL ||
 	    (msg == NULL && msg_len > 0))
@@ -124,22 +131,34 @@ cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
 	ctx = key->ctx;
 	pthread_mutex_lock(&ctx->lock);
 	ERR_clear_error();
-	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-	if (rv != CKR_OK) {
-		ctx->last_rv = rv;
-		err = p11_map_rv(rv);
-		if (err == CVQ_P11_ERR_PKCS11 || err == CVQ_P11_ERR_DEVICE)
-			err = CVQ_P11_ERR_TOKEN_REMOVED;
-		goto out;
-	}
-	err = prepare_auth(ctx, key, &ti);
-	if (err == CVQ_P11_OK)
+	/*
+	 * No C_GetTokenInfo on the way: some modules (SoftHSM2) reread their
+	 * token files for it, which costs more than the signature.
+	 */
+	if (key->always_auth) {
+		err = prepare_auth(ctx, key);
+		if (err == CVQ_P11_OK)
+			err = evp_sign(key, alg, md, msg, msg_len, sig, sig_len);
+	} else {
+		/*
+		 * Optimistic: look at the login state only after a failure
+		 * (tokens logged out meanwhile say NOT_LOGGED_IN, or, like
+		 * SoftHSM2, that the key handle is invalid).
+		 */
 		err = evp_sign(key, alg, md, msg, msg_len, sig, sig_len);
+		if (err != CVQ_P11_OK && (key->token_flags & CKF_LOGIN_REQUIRED) &&
+		    !p11_logged_in(ctx, key->slot_id)) {
+			err = prepare_auth(ctx, key);
+			if (err == CVQ_P11_OK)
+				err = p11_key_reload(ctx, key);
+			if (err == CVQ_P11_OK)
+				err = evp_sign(key, alg, md, msg, msg_len, sig, sig_len);
+		}
+	}
 	/* a token pulled out mid-signature shows up as many different errors */
 	if (err != CVQ_P11_OK && err != CVQ_P11_ERR_PIN_INCORRECT &&
 	    ctx->fl->C_GetTokenInfo(key->slot_id, &ti) != CKR_OK)
 		err = CVQ_P11_ERR_TOKEN_REMOVED;
-out:
 	OPENSSL_cleanse(ctx->pending_pin, sizeof(ctx->pending_pin));
 	ctx->has_pending = false;
 	pthread_mutex_unlock(&ctx->lock);
