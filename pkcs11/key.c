@@ -9,9 +9,11 @@
 #include "p11_int.h"
 #include "uri_int.h"
 
-/* CKA_ALWAYS_AUTHENTICATE, read raw: libp11 keeps it to itself. */
-static bool always_auth(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
-                        const cvq_p11_key *key)
+/*
+ * The key's object handle and CKA_ALWAYS_AUTHENTICATE, read raw: libp11
+ * keeps both to itself.
+ */
+static bool find_raw(cvq_p11_ctx *ctx, CK_SLOT_ID slot, cvq_p11_key *key)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE tmpl[2] = {
@@ -36,9 +38,12 @@ static bool always_auth(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
 	if (ctx->fl->C_FindObjects(h, &obj, 1, &n) != CKR_OK)
 		n = 0;
 	ctx->fl->C_FindObjectsFinal(h);
-	if (n != 1 || ctx->fl->C_GetAttributeValue(h, obj, &attr, 1) != CKR_OK)
+	if (n != 1)
 		return false;
-	return aa == CK_TRUE;
+	key->obj = obj;
+	if (ctx->fl->C_GetAttributeValue(h, obj, &attr, 1) == CKR_OK)
+		key->always_auth = aa == CK_TRUE;
+	return true;
 }
 
 static void key_release(cvq_p11_key *key);
@@ -183,7 +188,9 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	if (key->pub == NULL)
 		key->pub = PKCS11_get_public_key(k);
 	ERR_clear_error();
-	key->always_auth = always_auth(ctx, slot, key);
+	err = CVQ_P11_ERR_NO_KEY;
+	if (!find_raw(ctx, slot, key))
+		goto fail;
 	*out = key;
 	return CVQ_P11_OK;
 fail:
@@ -242,6 +249,7 @@ static void key_release(cvq_p11_key *key)
 {
 	if (key == NULL)
 		return;
+	EVP_PKEY_CTX_free(key->pctx);
 	EVP_PKEY_free(key->pkey);
 	EVP_PKEY_free(key->pub);
 	X509_free(key->cert);

@@ -82,12 +82,16 @@ struct cvq_p11_key {
 	cvq_p11_ctx *ctx;
 	CK_SLOT_ID slot_id;
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *pctx;         /* signing context, reused (see sign.c) */
+	cvq_p11_sig pctx_alg;
+	const EVP_MD *pctx_md;
 	EVP_PKEY *pub;
 	X509 *cert;
 	char *label;
 	unsigned char *id;
 	size_t id_len;
 	bool always_auth;
+	CK_OBJECT_HANDLE obj;       /* the private key object, for sign_raw.c */
 	CK_FLAGS token_flags;       /* CK_TOKEN_INFO.flags when found */
 	char token_label[33];
 	char token_serial[17];
@@ -104,6 +108,8 @@ cvq_p11_err p11_select_token(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
                              CK_SLOT_ID *slot, CK_TOKEN_INFO *ti);
 cvq_p11_err p11_session(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
                         CK_SESSION_HANDLE *h);
+cvq_p11_err p11_session_cached(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                               CK_SESSION_HANDLE *h);
 cvq_p11_err p11_session_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
                              CK_SESSION_HANDLE *h, CK_SESSION_INFO *info);
 void p11_session_drop(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
@@ -125,5 +131,11 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
                          CK_SLOT_ID slot, const CK_TOKEN_INFO *ti,
                          bool refresh, cvq_p11_key **out);
 cvq_p11_err p11_key_reload(cvq_p11_ctx *ctx, cvq_p11_key *key);
+
+/* sign_raw.c */
+cvq_p11_err p11_raw_sign(cvq_p11_ctx *ctx, cvq_p11_key *key, cvq_p11_sig alg,
+                         const EVP_MD *md, const unsigned char *dig,
+                         size_t dig_len, const char *pin,
+                         unsigned char *sig, size_t *sig_len);
 
 #endif

@@ -151,6 +151,21 @@ cvq_p11_err p11_session_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
 	return CVQ_P11_OK;
 }
 
+/* The kept session without asking the module whether it still lives. */
+cvq_p11_err p11_session_cached(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                               CK_SESSION_HANDLE *h)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nsess; i++) {
+		if (ctx->sess[i].slot == slot) {
+			*h = ctx->sess[i].h;
+			return CVQ_P11_OK;
+		}
+	}
+	return p11_session(ctx, slot, h);
+}
+
 cvq_p11_err p11_session(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_SESSION_HANDLE *h)
 {
 	CK_SESSION_INFO info;
