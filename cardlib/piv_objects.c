@@ -176,13 +176,16 @@ cvq_card_read_discovery(cvq_card *card, cvq_card_discovery *out)
 
 	if (card == NULL || out == NULL)
 		return CVQ_CARD_ERR_ARG;
-	if (card->disc_c.known) {
-		*out = card->disc;
-		return card->disc_c.err;
-	}
+	/* Cached reads too begin a transaction: that is how a removal or a
+	 * reset since the last call shows (no APDU is sent for it). */
 	err = cvq_card_begin(card);
 	if (err)
 		return err;
+	if (card->disc_c.known) {
+		*out = card->disc;
+		cvq_card_end(card, false);
+		return card->disc_c.err;
+	}
 	err = card_get_data(card, CVQ_CARD_OBJ_DISCOVERY, &data, &len);
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_discovery_parse(data, len, &card->disc);
@@ -293,6 +296,10 @@ card_read_chuid_raw(cvq_card *card, cvq_card_chuid *out)
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_chuid_parse(data, len, &card->chuid);
 	free(data);
+	if (err == CVQ_CARD_OK) {
+		card->has_last_guid = true;
+		memcpy(card->last_guid, card->chuid.guid, CVQ_CARD_GUID_LEN);
+	}
 	if (err == CVQ_CARD_OK || err == CVQ_CARD_ERR_NOT_FOUND) {
 		if (err)
 			memset(&card->chuid, 0, sizeof(card->chuid));
@@ -310,10 +317,6 @@ cvq_card_read_chuid(cvq_card *card, cvq_card_chuid *out)
 
 	if (card == NULL || out == NULL)
 		return CVQ_CARD_ERR_ARG;
-	if (card->chuid_c.known) {
-		*out = card->chuid;
-		return card->chuid_c.err;
-	}
 	err = cvq_card_begin(card);
 	if (err)
 		return err;
