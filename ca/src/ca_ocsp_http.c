@@ -115,17 +115,21 @@ b64_char(char ch)
  * '/' in its alphabet: try each suffix after a '/' until one decodes to a
  * whole DER request.
  */
-static enum MHD_Result
-handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, const char *url)
+cvq_ca_err
+cvq_ca_ocsp_decode_get(const char *path, uint8_t *der, size_t cap, size_t *len_out)
 {
-	uint8_t der[4096];
+	const unsigned char *p;
+	OCSP_REQUEST *req;
 	const char *s;
 	size_t n, i;
 	int len, pad;
+	bool whole;
 
-	for (s = url; (s = strchr(s, '/')) != NULL; s++) {
+	if (!path || !der || !len_out)
+		return CVQ_CA_ERR_ARG;
+	for (s = path; (s = strchr(s, '/')) != NULL; s++) {
 		n = strlen(s + 1);
-		if (n == 0 || n % 4 || n / 4 * 3 > sizeof(der))
+		if (n == 0 || n % 4 || n / 4 * 3 > cap)
 			continue;
 		for (i = 0; i < n && b64_char(s[1 + i]); i++)
 			;
@@ -136,18 +140,28 @@ handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, const char *url)
 			continue;
 		pad = (s[n] == '=') + (n > 1 && s[n - 1] == '=');
 		len -= pad;
-		{
-			const unsigned char *p = der;
-			OCSP_REQUEST *req = d2i_OCSP_REQUEST(NULL, &p, len);
-			bool whole = req && p == der + len;
-
-			OCSP_REQUEST_free(req);
-			if (whole)
-				return answer(o, c, der, (size_t)len, true);
+		p = der;
+		req = d2i_OCSP_REQUEST(NULL, &p, len);
+		whole = req && p == der + len;
+		OCSP_REQUEST_free(req);
+		if (whole) {
+			*len_out = (size_t)len;
+			return CVQ_CA_OK;
 		}
 	}
 	ERR_clear_error();
-	return send_plain(c, MHD_HTTP_BAD_REQUEST);
+	return CVQ_CA_ERR_REQUEST;
+}
+
+static enum MHD_Result
+handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, const char *url)
+{
+	uint8_t der[4096];
+	size_t len;
+
+	if (cvq_ca_ocsp_decode_get(url, der, sizeof(der), &len) != CVQ_CA_OK)
+		return send_plain(c, MHD_HTTP_BAD_REQUEST);
+	return answer(o, c, der, len, true);
 }
 
 static enum MHD_Result

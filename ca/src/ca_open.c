@@ -161,7 +161,12 @@ make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passph
 		err = CVQ_CA_ERR_NOMEM;
 		goto out;
 	}
-	X509_NAME_delete_entry(name, X509_NAME_get_index_by_NID(name, NID_commonName, -1));
+	{
+		int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+
+		if (i >= 0)
+			X509_NAME_ENTRY_free(X509_NAME_delete_entry(name, i));
+	}
 	snprintf(cn, sizeof(cn), "OCSP responder");
 	X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (unsigned char *)cn, -1, -1, 0);
 	err = ca_key_save(key, key_path, passphrase);

@@ -51,6 +51,12 @@ cvq_ca_err cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial,
                                uint8_t **req, size_t *req_len,
                                uint8_t **resp, size_t *resp_len);
 
+/*
+ * The DER request inside an RFC 5019 GET path ("/ocsp/MEIw..."; already
+ * percent-decoded). CVQ_CA_ERR_REQUEST when no suffix decodes to a request.
+ */
+cvq_ca_err cvq_ca_ocsp_decode_get(const char *path, uint8_t *der, size_t cap, size_t *len);
+
 /* ---- HTTP (libmicrohttpd): GET /<base64 request> and POST ---- */
 
 typedef struct cvq_ca_ocsp_server cvq_ca_ocsp_server;
