@@ -13,8 +13,9 @@
 bool
 card_pcsc_service_gone(LONG rv)
 {
+	/* SCARD_F_COMM_ERROR: pcsc-lite's client lost its socket to pcscd. */
 	return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
-	       rv == SCARD_E_INVALID_HANDLE;
+	       rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
 }
 
 cvq_card_err
@@ -24,7 +25,8 @@ card_pcsc_err(LONG rv)
 	case SCARD_S_SUCCESS: return CVQ_CARD_OK;
 	case SCARD_E_NO_SERVICE:
 	case SCARD_E_SERVICE_STOPPED:
-	case SCARD_E_INVALID_HANDLE: return CVQ_CARD_ERR_NO_SERVICE;
+	case SCARD_E_INVALID_HANDLE:
+	case SCARD_F_COMM_ERROR: return CVQ_CARD_ERR_NO_SERVICE;
 	case SCARD_E_UNKNOWN_READER:
 	case SCARD_E_READER_UNAVAILABLE:
 	case SCARD_E_NO_READERS_AVAILABLE: return CVQ_CARD_ERR_NO_READER;
@@ -37,7 +39,6 @@ card_pcsc_err(LONG rv)
 	case SCARD_E_TIMEOUT: return CVQ_CARD_ERR_TIMEOUT;
 	case SCARD_E_CANCELLED: return CVQ_CARD_ERR_CANCELLED;
 	case SCARD_E_NO_MEMORY: return CVQ_CARD_ERR_NOMEM;
-	case SCARD_F_COMM_ERROR:
 	case SCARD_E_NOT_TRANSACTED:
 	case SCARD_E_PROTO_MISMATCH: return CVQ_CARD_ERR_COMM;
 	default: return CVQ_CARD_ERR_PCSC;
@@ -238,6 +239,11 @@ pcsc_transmit(void *impl, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 		if (rv == SCARD_W_RESET_CARD)
 			return CVQ_CARD_ERR_COMM;
 		return card_pcsc_err(rv);
+	}
+	if (rlen < 2) {
+		/* No status word: the card went mute, most often pulled out. */
+		*rsp_len = 0;
+		return card_gone(card) ? CVQ_CARD_ERR_CARD_REMOVED : CVQ_CARD_ERR_COMM;
 	}
 	*rsp_len = rlen;
 	return CVQ_CARD_OK;

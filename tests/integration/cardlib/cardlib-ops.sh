@@ -19,8 +19,8 @@ cat "$W/blank.json"
 [ "$(jget 'd["state"]' < "$W/blank.json")" = blank ] || bench_fail "blank card not blank"
 [ "$(jget 'd["pin_tries"]' < "$W/blank.json")" = 3 ] || bench_fail "PIN tries"
 
-step "set-up by cardlib (factory key, CHUID, printed, P-256 keys, certs, AES-192 diversified key)"
-GUID=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W")
+step "set-up by cardlib (factory key, CHUID, printed, P-256 keys, certs (9C gzip), AES-192 diversified key)"
+GUID=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W" --gzip)
 echo "GUID $GUID"
 $TOOL mgmt --reader "$R" --master-file "$W/master"
 

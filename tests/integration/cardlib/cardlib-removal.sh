@@ -7,11 +7,12 @@
 R=$CVQ_READER_0
 
 step "two enrolled cards' states"
-G0=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W")
+mkdir -p "$W/a" "$W/b"
+G0=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W/a")
 card_stop 0
 cp "$CVQ_BENCH/card0.state" "$W/card-a.state"
 bench_card_new 0
-G1=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W")
+G1=$($TOOL setup --reader "$R" --master-file "$W/master" --cert-dir "$W/b")
 S1=$($ADMIN --json card info --reader "$R" | jget '[c["serial"] for c in d["certificates"] if c["slot"]=="9a"][0]')
 card_stop 0
 cp "$CVQ_BENCH/card0.state" "$W/card-b.state"
@@ -26,7 +27,7 @@ grep -q 'removed' "$W/err" || bench_fail "no clear 'removed' error"
 card_stop 0
 bench_card_start 0
 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig" --pin-source "$PIN"
-verify_sig "$W/9c.pub.pem" "$W/data" "$W/sig" 2>/dev/null || true
+verify_sig "$W/a/9c.pub.pem" "$W/data" "$W/sig"
 
 step "card pulled out during a signing loop"
 $TOOL sign-loop --reader "$R" --pin-source "$PIN" > "$W/loop.out" 2>&1 &

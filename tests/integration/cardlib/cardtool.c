@@ -4,7 +4,7 @@
  * card went away). Not installed. PINs come from --pin-source, never argv.
  *
  *   cardtool setup  --reader R --master-file F [--key p256|p384|rsa2048]
- *                   [--mgmt aes192|aes128|aes256|3des] [--cert-dir DIR]
+ *                   [--mgmt aes192|aes128|aes256|3des] [--cert-dir DIR] [--gzip]
  *   cardtool mgmt   --reader R --master-file F [--mgmt ALG]   derived-key auth
  *   cardtool sign-loop --reader R --pin-source S        sign until an error
  *   cardtool recover --reader R                          survive a pcscd restart
@@ -13,6 +13,7 @@
  *   cardtool sign-n --reader R --pin-source S --count N  APDUs per 9C signature
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 
 static const char *reader, *master_file, *pin_source = "tty", *cert_dir = ".";
 static long count = 10;
+static bool gzip_9c;
 static cvq_card_alg key_alg = CVQ_CARD_ALG_ECCP256;
 static cvq_card_alg mgmt_alg = CVQ_CARD_MGMT_ALG_DEFAULT;
 
@@ -136,8 +138,8 @@ cmd_setup(void)
 		CHECK("generate", cvq_card_generate(card, slots[i], key_alg, &pub));
 		save_pub(pub, i == 0 ? "9a.pub.pem" : "9c.pub.pem");
 		x = make_cert(pub, i == 0 ? "Marie Dupont (auth)" : "Marie Dupont (sign)");
-		/* 9C compressed: gzip certificates must work both ways. */
-		CHECK("write cert", cvq_card_write_cert(card, slots[i], x, i == 1));
+		/* --gzip: 9C compressed (yubico-piv-tool 2.2 cannot read that). */
+		CHECK("write cert", cvq_card_write_cert(card, slots[i], x, i == 1 && gzip_9c));
 		X509_free(x);
 		x = NULL;
 		EVP_PKEY_free(pub);
@@ -403,6 +405,7 @@ main(int argc, char **argv)
 		{"mgmt", required_argument, NULL, 'M'},
 		{"cert-dir", required_argument, NULL, 'd'},
 		{"count", required_argument, NULL, 'n'},
+		{"gzip", no_argument, NULL, 'z'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd;
@@ -412,13 +415,14 @@ main(int argc, char **argv)
 		return 2;
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "r:m:p:k:M:d:n:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:m:p:k:M:d:n:z", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': reader = optarg; break;
 		case 'm': master_file = optarg; break;
 		case 'p': pin_source = optarg; break;
 		case 'd': cert_dir = optarg; break;
 		case 'n': count = strtol(optarg, NULL, 10); break;
+		case 'z': gzip_9c = true; break;
 		case 'k':
 			key_alg = strcmp(optarg, "rsa2048") == 0 ? CVQ_CARD_ALG_RSA2048 :
 			          strcmp(optarg, "p384") == 0 ? CVQ_CARD_ALG_ECCP384 :
