@@ -160,6 +160,14 @@ identify(struct run *r)
 	cvq_enrol_err err;
 
 	cerr = cvq_card_get_status(r->e->card, &cs);
+	/* pcscd may reset the card while it cleans up after a killed client
+	 * (kill -9 mid-enrolment): reconnect once and ask again. */
+	if ((cvq_enrol_card_interrupted(cerr) || cerr == CVQ_CARD_ERR_BAD_DATA) &&
+	    cerr != CVQ_CARD_ERR_NO_CARD) {
+		cerr = cvq_card_reconnect(r->e->card);
+		if (cerr == CVQ_CARD_OK || cerr == CVQ_CARD_ERR_CARD_CHANGED)
+			cerr = cvq_card_get_status(r->e->card, &cs);
+	}
 	if (cerr)
 		return cvq_enrol_card_fail(cerr, "reading the card");
 	if (!cs.has_guid) {
@@ -478,6 +486,10 @@ card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 		                                             : cvq_ca_strerror(ca_err),
 		               cvq_admin_ca_exit(ca_err));
 	}
+	/* A card pulled out in the middle of an APDU may surface as a garbled
+	 * answer: ask PC/SC whether the card is still there before giving up. */
+	if (!cvq_enrol_card_interrupted(err) && cvq_card_reconnect(r->e->card) != CVQ_CARD_OK)
+		err = CVQ_CARD_ERR_CARD_REMOVED;
 	if (cvq_enrol_card_interrupted(err)) {
 		cvq_admin_error("enrolment of card %s interrupted at step '%s' (%s). Put the card "
 		                "back and run 'card enrol' again: it carries on.", r->rec.guid,
@@ -487,15 +499,103 @@ card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 	return give_up(r, cvq_card_strerror(err), CVQ_ADMIN_EXIT_FAIL);
 }
 
+/* One step (next = the step to do). *rc gets an exit code that ends the
+ * run at once (journal or letter trouble); the card error is returned. */
+static cvq_card_err
+do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *rc)
+{
+	cvq_card_err err = CVQ_CARD_OK;
+	bool flag = false;
+	unsigned n;
+
+	d[0] = '\0';
+	*ca_err = CVQ_CA_OK;
+	switch (next) {
+	case CVQ_ENROL_STEP_CHUID:
+		err = step_chuid(r);
+		if (!err)
+			cvq_enrol_say(r->e, "  2/9 card identity (CHUID) written");
+		break;
+	case CVQ_ENROL_STEP_MGMT:
+		err = step_mgmt(r);
+		if (!err)
+			cvq_enrol_say(r->e, "  3/9 factory management key replaced by the card's own key");
+		break;
+	case CVQ_ENROL_STEP_AUTH:
+	case CVQ_ENROL_STEP_SIGN: {
+		cvq_card_slot slot = next == CVQ_ENROL_STEP_AUTH ? CVQ_CARD_SLOT_AUTH
+		                                                 : CVQ_CARD_SLOT_SIGN;
+		char *serial = r->serial[next == CVQ_ENROL_STEP_SIGN];
+
+		err = step_slot(r, slot, ca_err, serial);
+		snprintf(d, dcap, "%s", serial);
+		if (!err && !*ca_err)
+			cvq_enrol_say(r->e, "  %d/9 %s key generated on the card (slot %02X), "
+			              "certificate %s issued and written", next,
+			              slot == CVQ_CARD_SLOT_AUTH ? "authentication" : "signature",
+			              (unsigned)slot, serial);
+		break;
+	}
+	case CVQ_ENROL_STEP_OBJECTS:
+		err = step_objects(r, &flag);
+		if (!err)
+			cvq_enrol_say(r->e, "  6/9 printed information written (%s %s)%s",
+			              r->cit.given_name, r->cit.family_name,
+			              flag ? "; Discovery present" : "; warning: no Discovery object");
+		break;
+	case CVQ_ENROL_STEP_PUK:
+		err = step_puk(r, &flag);
+		if (flag) {
+			cvq_admin_error("enrolment journal: cannot record the new PUK");
+			*rc = CVQ_ADMIN_EXIT_STORE;
+		} else if (!err) {
+			cvq_enrol_say(r->e, "  7/9 PUK set (kept encrypted by the city)");
+		}
+		break;
+	case CVQ_ENROL_STEP_PIN:
+		err = step_pin(r, &flag);
+		if (!err && flag) {
+			cvq_admin_error("cannot write the PIN letter %s; run 'card enrol' again", r->letter);
+			*rc = CVQ_ADMIN_EXIT_FAIL;
+		}
+		snprintf(d, dcap, "letter %.150s", r->letter);
+		if (!err && !flag)
+			cvq_enrol_say(r->e, "  8/9 PIN set; PIN letter written to %s", r->letter);
+		break;
+	case CVQ_ENROL_STEP_ACTIVE:
+		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
+		if (*rc)
+			break;
+		snprintf(r->rec.state, sizeof(r->rec.state), "active");
+		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
+		cvq_enrol_say(r->e, "  9/9 card active%s", n ? " (certificates of the interrupted "
+		              "attempt revoked)" : "");
+		break;
+	}
+	return err;
+}
+
+/* Still the same card in the reader after an error? (A reset by pcscd, e.g.
+ * when a killed cvq-admin's handle is cleaned up, looks like an I/O error.) */
+static bool
+same_card_back(struct run *r)
+{
+	uint8_t g[CVQ_CARD_GUID_LEN];
+	cvq_card_err err = cvq_card_reconnect(r->e->card);
+
+	if (err == CVQ_CARD_ERR_CARD_CHANGED)
+		err = cvq_card_guid(r->e->card, g) == CVQ_CARD_OK &&
+		      memcmp(g, r->guid, sizeof(g)) == 0 ? CVQ_CARD_OK : err;
+	return err == CVQ_CARD_OK;
+}
+
 static int
 run_steps(struct run *r)
 {
 	cvq_card_err err = CVQ_CARD_OK;
 	cvq_ca_err ca_err = CVQ_CA_OK;
 	struct cvq_ca_card k;
-	bool flag = false;
-	unsigned n;
-	int rc = CVQ_ADMIN_EXIT_OK;
+	int rc = CVQ_ADMIN_EXIT_OK, retries = 0;
 	char d[160];
 
 	if (r->rec.step < CVQ_ENROL_STEP_RECORDED) {
@@ -508,88 +608,32 @@ run_steps(struct run *r)
 	r->expires = k.expires;
 	if (letter_path(r))
 		return CVQ_ADMIN_EXIT_USAGE;
-	err = cvq_card_begin(r->e->card);
-	if (err)
-		return card_step_failed(r, err, CVQ_CA_OK);
 	while (rc == CVQ_ADMIN_EXIT_OK && r->rec.step < CVQ_ENROL_STEP_ACTIVE) {
 		int next = r->rec.step + 1;
 
-		d[0] = '\0';
-		switch (next) {
-		case CVQ_ENROL_STEP_CHUID:
-			err = step_chuid(r);
-			if (!err)
-				cvq_enrol_say(r->e, "  2/9 card identity (CHUID) written");
-			break;
-		case CVQ_ENROL_STEP_MGMT:
-			err = step_mgmt(r);
-			if (!err)
-				cvq_enrol_say(r->e, "  3/9 factory management key replaced by the card's own key");
-			break;
-		case CVQ_ENROL_STEP_AUTH:
-		case CVQ_ENROL_STEP_SIGN: {
-			cvq_card_slot slot = next == CVQ_ENROL_STEP_AUTH ? CVQ_CARD_SLOT_AUTH
-			                                                 : CVQ_CARD_SLOT_SIGN;
-			char *serial = r->serial[next == CVQ_ENROL_STEP_SIGN];
-
-			err = step_slot(r, slot, &ca_err, serial);
-			snprintf(d, sizeof(d), "%s", serial);
-			if (!err)
-				cvq_enrol_say(r->e, "  %d/9 %s key generated on the card (slot %02X), "
-				              "certificate %s issued and written", next,
-				              slot == CVQ_CARD_SLOT_AUTH ? "authentication" : "signature",
-				              (unsigned)slot, serial);
-			break;
-		}
-		case CVQ_ENROL_STEP_OBJECTS:
-			err = step_objects(r, &flag);
-			if (!err)
-				cvq_enrol_say(r->e, "  6/9 printed information written (%s %s)%s",
-				              r->cit.given_name, r->cit.family_name,
-				              flag ? "; Discovery present" : "; warning: no Discovery object");
-			break;
-		case CVQ_ENROL_STEP_PUK:
-			err = step_puk(r, &flag);
-			if (flag) {
-				cvq_card_end(r->e->card, true);
-				cvq_admin_error("enrolment journal: cannot record the new PUK");
-				return CVQ_ADMIN_EXIT_STORE;
-			}
-			if (!err)
-				cvq_enrol_say(r->e, "  7/9 PUK set (kept encrypted by the city)");
-			break;
-		case CVQ_ENROL_STEP_PIN:
-			err = step_pin(r, &flag);
-			if (!err && flag) {
-				cvq_card_end(r->e->card, true);
-				cvq_admin_error("cannot write the PIN letter %s; run 'card enrol' again",
-				                r->letter);
-				return CVQ_ADMIN_EXIT_FAIL;
-			}
-			snprintf(d, sizeof(d), "letter %.150s", r->letter);
-			if (!err)
-				cvq_enrol_say(r->e, "  8/9 PIN set; PIN letter written to %s", r->letter);
-			break;
-		case CVQ_ENROL_STEP_ACTIVE:
-			rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
-			if (rc)
-				break;
-			snprintf(r->rec.state, sizeof(r->rec.state), "active");
-			snprintf(d, sizeof(d), "%u stray certificate(s) revoked", n);
-			cvq_enrol_say(r->e, "  9/9 card active%s", n ? " (certificates of the interrupted "
-			              "attempt revoked)" : "");
-			break;
+		/* One transaction per step: nobody else talks to the card
+		 * between the management key authentication and its use. */
+		err = cvq_card_begin(r->e->card);
+		if (!err) {
+			err = do_step(r, next, d, sizeof(d), &ca_err, &rc);
+			cvq_card_end(r->e->card, false);
 		}
 		if (rc)
 			break;
-		if (err || ca_err) {
-			cvq_card_end(r->e->card, false);
-			return card_step_failed(r, err, ca_err);
+		/* Every step can be done again: retry once when the card was
+		 * only reset under us and is still there. */
+		if (err && !ca_err && retries < 2 &&
+		    (cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
+		    same_card_back(r)) {
+			retries++;
+			cvq_enrol_say(r->e, "  (the card was reset by the system; step '%s' again)",
+			              cvq_enrol_step_name(next));
+			continue;
 		}
+		if (err || ca_err)
+			return card_step_failed(r, err, ca_err);
 		rc = advance(r, next, d);
 	}
-	/* Reset: the session authenticated with the management key and the PUK. */
-	cvq_card_end(r->e->card, true);
 	return rc;
 }
 
