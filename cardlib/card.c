@@ -165,7 +165,9 @@ card_piv_cmd(cvq_card *card, const cvq_card_apdu *a, uint8_t **rsp,
 		fresh = true;
 	}
 	err = card_transmit(card, a, rsp, len, sw);
-	if (err || fresh || (*sw != 0x6D00 && *sw != 0x6E00))
+	/* Yubico instructions (F0-FF) answer 6D00 on other cards: that is an
+	 * answer, not a sign that PIV was deselected. */
+	if (err || fresh || a->ins >= 0xF0 || (*sw != 0x6D00 && *sw != 0x6E00))
 		return err;
 	/* Another application may have selected something else between our
 	 * transactions (shared mode): select PIV again and retry once. */
@@ -262,8 +264,8 @@ cvq_card_reconnect(cvq_card *card)
 		return CVQ_CARD_ERR_ARG;
 	if (card->ctx == NULL)
 		return CVQ_CARD_ERR_UNSUPPORTED;
-	had_guid = card->chuid_c.known && card->chuid_c.err == CVQ_CARD_OK;
-	memcpy(old, card->chuid.guid, sizeof(old));
+	had_guid = card->has_last_guid;
+	memcpy(old, card->last_guid, sizeof(old));
 	err = card_pcsc_reconnect(card, &reinserted);
 	if (err)
 		return err;
@@ -273,13 +275,15 @@ cvq_card_reconnect(cvq_card *card)
 	if (!had_guid)
 		return CVQ_CARD_OK;
 	err = cvq_card_read_chuid(card, &now);
-	if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_NOT_PIV)
+	if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_NOT_PIV) {
+		card->has_last_guid = false;
 		return CVQ_CARD_ERR_CARD_CHANGED;
+	}
 	if (err)
 		return err;
+	(void)reinserted;
 	if (memcmp(now.guid, old, sizeof(old)) != 0)
 		return CVQ_CARD_ERR_CARD_CHANGED;
-	(void)reinserted;
 	return CVQ_CARD_OK;
 }
 

@@ -49,6 +49,10 @@ struct cvq_card {
 	X509 *cert[CARD_CERT_N];
 	struct card_cached yk_c;
 	uint8_t yk_version[3];
+
+	/* The GUID last seen, kept across removals to tell cards apart. */
+	bool has_last_guid;
+	uint8_t last_guid[CVQ_CARD_GUID_LEN];
 };
 
 /* card.c */

@@ -36,6 +36,7 @@ struct cvq_card_ctx {
 	bool service_lost;
 	struct ctx_reader readers[CTX_MAX_READERS];
 	size_t n_readers;
+	DWORD pnp_state;          /* last state of the PnP pseudo-reader */
 	cvq_card_event queue[CTX_MAX_QUEUE];
 	size_t q_head, q_len;
 };

@@ -202,6 +202,7 @@ ensure_wait_ctx(cvq_card_ctx *ctx)
 		push(ctx, CVQ_CARD_EV_SERVICE_BACK, NULL, NULL, 0, false);
 	}
 	ctx->n_readers = 0;
+	ctx->pnp_state = 0;
 	return true;
 }
 
@@ -254,7 +255,7 @@ cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms, cvq_card_event *out)
 			st[i].dwCurrentState = ctx->readers[i].state;
 		}
 		st[n].szReader = PNP_READER;
-		st[n].dwCurrentState = (DWORD)(n << 16);
+		st[n].dwCurrentState = ctx->pnp_state;
 
 		pthread_mutex_lock(&ctx->wmu);
 		if (ctx->cancel_pending) {
@@ -295,6 +296,9 @@ cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms, cvq_card_event *out)
 		if (rv != SCARD_S_SUCCESS)
 			return card_pcsc_err(rv);
 		ctx->started = true;
+		/* Its high word is pcscd's reader count: keep it, or the next
+		 * wait returns at once. */
+		ctx->pnp_state = st[n].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
 		for (i = 0; i < n; i++) {
 			if (st[i].dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_IGNORE))
 				continue; /* gone: the next refresh reports it */

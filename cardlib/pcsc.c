@@ -13,8 +13,9 @@
 bool
 card_pcsc_service_gone(LONG rv)
 {
+	/* SCARD_F_COMM_ERROR: pcsc-lite's client lost its socket to pcscd. */
 	return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
-	       rv == SCARD_E_INVALID_HANDLE;
+	       rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
 }
 
 cvq_card_err
@@ -24,7 +25,8 @@ card_pcsc_err(LONG rv)
 	case SCARD_S_SUCCESS: return CVQ_CARD_OK;
 	case SCARD_E_NO_SERVICE:
 	case SCARD_E_SERVICE_STOPPED:
-	case SCARD_E_INVALID_HANDLE: return CVQ_CARD_ERR_NO_SERVICE;
+	case SCARD_E_INVALID_HANDLE:
+	case SCARD_F_COMM_ERROR: return CVQ_CARD_ERR_NO_SERVICE;
 	case SCARD_E_UNKNOWN_READER:
 	case SCARD_E_READER_UNAVAILABLE:
 	case SCARD_E_NO_READERS_AVAILABLE: return CVQ_CARD_ERR_NO_READER;
@@ -37,7 +39,6 @@ card_pcsc_err(LONG rv)
 	case SCARD_E_TIMEOUT: return CVQ_CARD_ERR_TIMEOUT;
 	case SCARD_E_CANCELLED: return CVQ_CARD_ERR_CANCELLED;
 	case SCARD_E_NO_MEMORY: return CVQ_CARD_ERR_NOMEM;
-	case SCARD_F_COMM_ERROR:
 	case SCARD_E_NOT_TRANSACTED:
 	case SCARD_E_PROTO_MISMATCH: return CVQ_CARD_ERR_COMM;
 	default: return CVQ_CARD_ERR_PCSC;
@@ -188,6 +189,37 @@ cvq_card_readers_free(char **names)
 	free(names);
 }
 
+/*
+ * After a failed transmit: was the card pulled out? A reader reports a
+ * communication error first and the removal a moment later, so wait up
+ * to a second for the reader's state to settle; "removed" is the error a
+ * person at the counter understands.
+ */
+static bool
+card_gone(cvq_card *card)
+{
+	SCARD_READERSTATE st;
+	DWORD state = 0, proto, alen = 0, rlen = 0;
+	LONG rv;
+
+	rv = SCardStatus(card->h, NULL, &rlen, &state, &proto, NULL, &alen);
+	if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD ||
+	    (rv == SCARD_S_SUCCESS && (state & SCARD_ABSENT)))
+		return true;
+	memset(&st, 0, sizeof(st));
+	st.szReader = card->reader;
+	st.dwCurrentState = SCARD_STATE_UNAWARE;
+	pthread_mutex_lock(&card->ctx->mu);
+	rv = card->ctx->h_valid ? SCardGetStatusChange(card->ctx->h, 0, &st, 1)
+	                        : SCARD_E_NO_SERVICE;
+	if (rv == SCARD_S_SUCCESS && !(st.dwEventState & SCARD_STATE_EMPTY)) {
+		st.dwCurrentState = st.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+		rv = SCardGetStatusChange(card->ctx->h, 1000, &st, 1);
+	}
+	pthread_mutex_unlock(&card->ctx->mu);
+	return rv == SCARD_S_SUCCESS && (st.dwEventState & SCARD_STATE_EMPTY);
+}
+
 static cvq_card_err
 pcsc_transmit(void *impl, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
               size_t *rsp_len)
@@ -201,11 +233,17 @@ pcsc_transmit(void *impl, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	rv = SCardTransmit(card->h, pci, cmd, (DWORD)cmd_len, NULL, rsp, &rlen);
 	if (rv != SCARD_S_SUCCESS) {
 		*rsp_len = 0;
+		if (rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD ||
+		    card_gone(card))
+			return CVQ_CARD_ERR_CARD_REMOVED;
 		if (rv == SCARD_W_RESET_CARD)
 			return CVQ_CARD_ERR_COMM;
-		if (rv == SCARD_E_NO_SMARTCARD)
-			return CVQ_CARD_ERR_CARD_REMOVED;
 		return card_pcsc_err(rv);
+	}
+	if (rlen < 2) {
+		/* No status word: the card went mute, most often pulled out. */
+		*rsp_len = 0;
+		return card_gone(card) ? CVQ_CARD_ERR_CARD_REMOVED : CVQ_CARD_ERR_COMM;
 	}
 	*rsp_len = rlen;
 	return CVQ_CARD_OK;
@@ -347,7 +385,7 @@ card_pcsc_reconnect(cvq_card *card, bool *reinserted)
 static cvq_card_err
 check_same_card(cvq_card *card)
 {
-	bool had_guid = card->chuid_c.known && card->chuid_c.err == CVQ_CARD_OK;
+	bool had_guid = card->has_last_guid;
 	uint8_t old[CVQ_CARD_GUID_LEN];
 	cvq_card_chuid now;
 	cvq_card_err err;
@@ -358,7 +396,7 @@ check_same_card(cvq_card *card)
 		card_forget(card);
 		return CVQ_CARD_OK;
 	}
-	memcpy(old, card->chuid.guid, sizeof(old));
+	memcpy(old, card->last_guid, sizeof(old));
 	card->chuid_c.known = false;
 	err = card_read_chuid_raw(card, &now);
 	if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_NOT_PIV ||

@@ -116,27 +116,32 @@ cvq_card_read_cert(cvq_card *card, cvq_card_slot slot, X509 **cert)
 	if (card == NULL || cert == NULL || i < 0)
 		return CVQ_CARD_ERR_ARG;
 	*cert = NULL;
+	/* Even a cached read begins a transaction: a removal or a reset since
+	 * shows there, and the cache goes with the card. */
+	err = cvq_card_begin(card);
+	if (err)
+		return err;
 	if (!card->cert_c[i].known) {
-		err = cvq_card_begin(card);
-		if (err)
-			return err;
 		err = card_get_data(card, cvq_card_slot_object(slot), &data, &len);
 		if (err == CVQ_CARD_OK)
 			err = cvq_card_cert_parse(data, len, &x);
-		cvq_card_end(card, false);
 		free(data);
 		if (err != CVQ_CARD_OK && err != CVQ_CARD_ERR_NOT_FOUND)
-			return err;
+			goto out;
 		card->cert[i] = x;
 		card->cert_c[i].known = true;
 		card->cert_c[i].err = err;
 	}
-	if (card->cert_c[i].err)
-		return card->cert_c[i].err;
-	if (!X509_up_ref(card->cert[i]))
-		return CVQ_CARD_ERR_INTERNAL;
-	*cert = card->cert[i];
-	return CVQ_CARD_OK;
+	err = card->cert_c[i].err;
+	if (err == CVQ_CARD_OK) {
+		if (X509_up_ref(card->cert[i]))
+			*cert = card->cert[i];
+		else
+			err = CVQ_CARD_ERR_INTERNAL;
+	}
+out:
+	cvq_card_end(card, false);
+	return err;
 }
 
 static cvq_card_err

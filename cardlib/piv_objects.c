@@ -42,6 +42,10 @@ card_get_data(cvq_card *card, uint32_t tag, uint8_t **data, size_t *len)
 	err = card_piv_cmd_ok(card, &a, &rsp, &rlen);
 	if (err)
 		return err;
+	if (rsp == NULL || rlen == 0) {
+		err = CVQ_CARD_ERR_BAD_DATA;
+		goto out;
+	}
 	p = rsp;
 	/* Some cards pad after the object: take the first TLV. */
 	err = cvq_card_tlv_next(&p, rsp + rlen, &t);
@@ -176,13 +180,16 @@ cvq_card_read_discovery(cvq_card *card, cvq_card_discovery *out)
 
 	if (card == NULL || out == NULL)
 		return CVQ_CARD_ERR_ARG;
-	if (card->disc_c.known) {
-		*out = card->disc;
-		return card->disc_c.err;
-	}
+	/* Cached reads too begin a transaction: that is how a removal or a
+	 * reset since the last call shows (no APDU is sent for it). */
 	err = cvq_card_begin(card);
 	if (err)
 		return err;
+	if (card->disc_c.known) {
+		*out = card->disc;
+		cvq_card_end(card, false);
+		return card->disc_c.err;
+	}
 	err = card_get_data(card, CVQ_CARD_OBJ_DISCOVERY, &data, &len);
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_discovery_parse(data, len, &card->disc);
@@ -293,6 +300,10 @@ card_read_chuid_raw(cvq_card *card, cvq_card_chuid *out)
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_chuid_parse(data, len, &card->chuid);
 	free(data);
+	if (err == CVQ_CARD_OK) {
+		card->has_last_guid = true;
+		memcpy(card->last_guid, card->chuid.guid, CVQ_CARD_GUID_LEN);
+	}
 	if (err == CVQ_CARD_OK || err == CVQ_CARD_ERR_NOT_FOUND) {
 		if (err)
 			memset(&card->chuid, 0, sizeof(card->chuid));
@@ -310,10 +321,6 @@ cvq_card_read_chuid(cvq_card *card, cvq_card_chuid *out)
 
 	if (card == NULL || out == NULL)
 		return CVQ_CARD_ERR_ARG;
-	if (card->chuid_c.known) {
-		*out = card->chuid;
-		return card->chuid_c.err;
-	}
 	err = cvq_card_begin(card);
 	if (err)
 		return err;
@@ -348,6 +355,9 @@ copy_str(char *dst, size_t cap, const cvq_card_tlv *t)
 	for (i = 0; i < t->len; i++)
 		if (t->value[i] < 0x20 || t->value[i] == 0x7F)
 			return CVQ_CARD_ERR_BAD_DATA; /* control bytes never get printed */
+	/* A repeated tag is malformed, not an update: refuse it. */
+	if (dst[0] != '\0')
+		return CVQ_CARD_ERR_BAD_DATA;
 	memcpy(dst, t->value, t->len);
 	dst[t->len] = '\0';
 	return CVQ_CARD_OK;

@@ -38,6 +38,9 @@ cvq_card_yk_version(cvq_card *card, uint8_t version[3])
 
 	if (card == NULL || version == NULL)
 		return CVQ_CARD_ERR_ARG;
+	err = cvq_card_begin(card);
+	if (err)
+		return err;
 	if (!card->yk_c.known) {
 		err = yk_cmd(card, 0xFD, 0, 0, &rsp, &len);
 		if (err == CVQ_CARD_OK && len != 3)
@@ -46,13 +49,16 @@ cvq_card_yk_version(cvq_card *card, uint8_t version[3])
 			memcpy(card->yk_version, rsp, 3);
 		free(rsp);
 		if (err != CVQ_CARD_OK && err != CVQ_CARD_ERR_UNSUPPORTED)
-			return err;
+			goto out;
 		card->yk_c.known = true;
 		card->yk_c.err = err;
 	}
-	if (card->yk_c.err == CVQ_CARD_OK)
+	err = card->yk_c.err;
+	if (err == CVQ_CARD_OK)
 		memcpy(version, card->yk_version, 3);
-	return card->yk_c.err;
+out:
+	cvq_card_end(card, false);
+	return err;
 }
 
 cvq_card_err
