@@ -29,6 +29,11 @@ ykpiv -a verify-pin -P 123456 -a test-signature -s 9c -i 9c.pem
 step "ECDH with 9d"
 ykpiv -a verify-pin -P 123456 -a test-decipher -s 9d -i 9d.pem
 
+step "P-384 in a retired slot (82)"
+gen_slot 82 ECCP384
+openssl pkey -pubin -in pub82.pem -noout -text | grep -q "P-384" || bench_fail "82 not P-384"
+ykpiv -a verify-pin -P 123456 -a test-signature -s 82 -i 82.pem
+
 step "without the PIN, 9c refuses to sign"
 if ykpiv -a test-signature -s 9c -i 9c.pem > out.txt 2>&1; then
 	bench_fail "9c signed without PIN"
