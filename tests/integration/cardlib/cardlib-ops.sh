@@ -55,7 +55,7 @@ CVQ_FAKE_PIN_FILE="$W/pinentry-pins" CVQ_FAKE_PINENTRY_LOG="$W/pinentry.log" \
 	$ADMIN card pin verify --reader "$R" --pin-source "pinentry:$CVQ_SRC/tests/bench/fake-pinentry"
 grep -q GETPIN "$W/pinentry.log" || bench_fail "pinentry not asked"
 ! grep -q 123456 "$W/pinentry.log" || bench_fail "PIN in the pinentry log"
-! grep -qiE "123456|313233343536" "$CVQ_CARD_0_TRACE" || bench_fail "PIN in the APDU trace"
+! grep -qi "313233343536" "$CVQ_CARD_0_TRACE" || bench_fail "PIN in the APDU trace"
 
 step "PIN change, PUK change"
 NEW=$(secret new 24681357)
