@@ -9,6 +9,7 @@
 
 #include "card_admin.h"
 #include "cvq/util.h"
+#include "enrol.h" /* issue #7: enrol, renew, lost, unblock, show ... */
 
 static void
 usage(FILE *f)
@@ -118,6 +119,9 @@ cvq_admin_cmd_card(int argc, char **argv, const struct cvq_admin_opts *opts)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].run(argc - 1, argv + 1, opts);
+	/* issue #7 (enrol*.c, card_care.c): issuance and after-care. */
+	if (cvq_admin_card_is_enrol_cmd(argv[1]))
+		return cvq_admin_card_enrol_dispatch(argc, argv, opts);
 	cvq_admin_error("card: unknown command '%s'", argv[1]);
 	usage(stderr);
 	return CVQ_ADMIN_EXIT_USAGE;

@@ -1,0 +1,133 @@
+/* Loading a PKCS#11 module: libp11 for keys, the raw function list beside it. */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "p11_int.h"
+
+static cvq_p11_err raw_attach(cvq_p11_ctx *ctx, const char *path)
+{
+	CK_C_GetFunctionList get;
+	CK_RV rv;
+
+	/* RTLD_NOLOAD: only the instance libp11 has loaded and initialised */
+	ctx->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	if (ctx->dl == NULL)
+		return CVQ_P11_ERR_MODULE;
+	*(void **)&get = dlsym(ctx->dl, "C_GetFunctionList");
+	if (get == NULL)
+		return CVQ_P11_ERR_MODULE;
+	rv = get(&ctx->fl);
+	if (rv != CKR_OK || ctx->fl == NULL) {
+		ctx->last_rv = rv;
+		return CVQ_P11_ERR_MODULE;
+	}
+	return CVQ_P11_OK;
+}
+
+cvq_p11_err cvq_p11_open(const char *module_path, cvq_p11_ctx **out)
+{
+	cvq_p11_ctx *ctx = NULL;
+	cvq_p11_err err;
+
+	if (out != NULL)
+		*out = NULL;
+	if (module_path == NULL || *module_path == '\0' || out == NULL)
+		return CVQ_P11_ERR_ARG;
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return CVQ_P11_ERR_NOMEM;
+	if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+		free(ctx);
+		return CVQ_P11_ERR_NOMEM;
+	}
+	err = CVQ_P11_ERR_NOMEM;
+	ctx->p11 = PKCS11_CTX_new();
+	ctx->ui = p11_ui_method();
+	if (ctx->p11 == NULL || ctx->ui == NULL)
+		goto out;
+	err = CVQ_P11_ERR_MODULE;
+	if (PKCS11_CTX_load(ctx->p11, module_path) != 0) {
+		ctx->last_rv = p11_take_ckr();
+		PKCS11_CTX_free(ctx->p11);
+		ctx->p11 = NULL;
+		goto out;
+	}
+	/* the context-specific PIN of always-authenticate keys comes through here */
+	if (PKCS11_set_ui_method(ctx->p11, ctx->ui, ctx) != 0)
+		goto out;
+	err = raw_attach(ctx, module_path);
+	if (err != CVQ_P11_OK)
+		goto out;
+	/* events are reported from the moment the module is open */
+	p11_wait_init(ctx);
+	*out = ctx;
+	return CVQ_P11_OK;
+out:
+	ERR_clear_error();
+	cvq_p11_close(ctx);
+	return err;
+}
+
+cvq_p11_err cvq_p11_open_uri(const char *uri, cvq_p11_ctx **out)
+{
+	cvq_p11_uri *u = NULL;
+	const char *path;
+	cvq_p11_err err;
+
+	if (out != NULL)
+		*out = NULL;
+	err = cvq_p11_uri_parse(uri, &u);
+	if (err != CVQ_P11_OK)
+		return err;
+	path = cvq_p11_uri_get(u, CVQ_P11_URI_MODULE_PATH, NULL);
+	err = path != NULL ? cvq_p11_open(path, out) : CVQ_P11_ERR_URI;
+	cvq_p11_uri_free(u);
+	return err;
+}
+
+void cvq_p11_close(cvq_p11_ctx *ctx)
+{
+	size_t i;
+
+	if (ctx == NULL)
+		return;
+	if (ctx->fl != NULL)
+		for (i = 0; i < ctx->nsess; i++)
+			ctx->fl->C_CloseSession(ctx->sess[i].h);
+	if (ctx->p11 != NULL) {
+		if (ctx->slots != NULL)
+			PKCS11_release_all_slots(ctx->p11, ctx->slots, ctx->nslots);
+		for (i = 0; i < ctx->nretired; i++)
+			PKCS11_release_all_slots(ctx->p11, ctx->retired[i].slots,
+			                         ctx->retired[i].n);
+		PKCS11_CTX_unload(ctx->p11);
+		PKCS11_CTX_free(ctx->p11);
+	}
+	if (ctx->dl != NULL)
+		dlclose(ctx->dl);
+	free(ctx->retired);
+	if (ctx->ui != NULL)
+		UI_destroy_method(ctx->ui);
+	pthread_mutex_destroy(&ctx->lock);
+	OPENSSL_cleanse(ctx, sizeof(*ctx));
+	free(ctx);
+}
+
+void cvq_p11_set_pin_callback(cvq_p11_ctx *ctx, cvq_p11_pin_fn fn, void *fn_ctx)
+{
+	if (ctx == NULL)
+		return;
+	pthread_mutex_lock(&ctx->lock);
+	ctx->pin_fn = fn;
+	ctx->pin_ctx = fn_ctx;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+unsigned long cvq_p11_last_rv(const cvq_p11_ctx *ctx)
+{
+	return ctx != NULL ? ctx->last_rv : 0;
+}
