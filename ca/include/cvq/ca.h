@@ -91,6 +91,8 @@ struct cvq_ca_config {
 	unsigned crl_hours;     /* nextUpdate - thisUpdate of CRLs */
 	unsigned ocsp_minutes;  /* nextUpdate - thisUpdate of OCSP answers */
 	unsigned audit_sign_every; /* sign the audit head every N entries */
+	bool sync_normal;       /* sync = normal: commits survive a crash of the
+	                         * process, not of the machine (default: full) */
 };
 
 /* A configuration with the defaults (see docs/ca.md) and no paths. */
@@ -230,6 +232,12 @@ typedef int (*cvq_ca_issued_cb)(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
 cvq_ca_err cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                               X509_REQ *const *csrs, size_t n,
                               cvq_ca_issued_cb cb, void *ctx);
+
+/* The same from encoded CSRs (PEM or DER each), parsed on every CPU too;
+ * a CSR that does not parse gets CVQ_CA_ERR_REQUEST in cb. */
+cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                      const uint8_t *const *csrs, const size_t *lens,
+                                      size_t n, cvq_ca_issued_cb cb, void *ctx);
 
 /* ---- certificates in the store ---- */
 
