@@ -302,6 +302,9 @@ cvq_ca_err cvq_ca_revoke_citizen(cvq_ca *ca, const char *ext_id, int reason,
 cvq_ca_err cvq_ca_crl_issue(cvq_ca *ca, X509_CRL **out, uint64_t *number);
 /* The last CRL issued. */
 cvq_ca_err cvq_ca_crl_latest(cvq_ca *ca, X509_CRL **out);
+/* The same as DER (free() it): no parsing of a large CRL. */
+cvq_ca_err cvq_ca_crl_issue_der(cvq_ca *ca, uint8_t **der, size_t *len, uint64_t *number);
+cvq_ca_err cvq_ca_crl_latest_der(cvq_ca *ca, uint8_t **der, size_t *len);
 
 /* ---- audit ---- */
 
