@@ -4,6 +4,7 @@
 # OCSP_basic_sign with the token-backed EVP_PKEY — all judged by openssl.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
+P11DRV=${P11DRV:-$CVQ_BUILD/tests/integration/pkcs11/p11drv}
 
 drv() { "$P11DRV" "$CVQ_SOFTHSM_MODULE" "$@"; }
 w=$CVQ_BENCH/p11
