@@ -1,12 +1,435 @@
-/* cvq-admin cert — not implemented yet. */
-#include "admin.h"
+/* cvq-admin cert — issue, show, list, revoke certificates. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "ca_common.h"
+
+static void
+cert_usage(FILE *f)
+{
+	fprintf(f,
+	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
+	"                  [--days N] [--pass SOURCE] [--out FILE] CSR\n"
+	"       cvq-admin cert issue --profile P [...] --out-dir DIR CSR...   (one batch)\n"
+	"       cvq-admin cert show SERIAL [--pem]\n"
+	"       cvq-admin cert list [--card GUID]\n"
+	"       cvq-admin cert check --profile P CERT...  (RFC 5280 profile checker)\n"
+	"       cvq-admin cert revoke (SERIAL | --card GUID | --citizen ID) [--reason R]\n"
+	"                  [--invalidity UNIXTIME] [--card-status lost|stolen|...] [--pass SOURCE]\n"
+	"profiles: citizen-auth citizen-sign ocsp-signer service subca\n"
+	"reasons: unspecified keyCompromise affiliationChanged superseded\n"
+	"         cessationOfOperation certificateHold privilegeWithdrawn ...\n");
+}
+
+static X509_REQ *
+read_csr(const char *path)
+{
+	X509_REQ *r = NULL;
+	BIO *b = BIO_new_file(path, "rb");
+
+	if (!b)
+		return NULL;
+	r = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	if (!r) {
+		/* DER as well as PEM. */
+		(void)BIO_reset(b);
+		r = d2i_X509_REQ_bio(b, NULL);
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return r;
+}
+
+static int
+write_pem(X509 *x, const char *path)
+{
+	FILE *f = path ? fopen(path, "w") : stdout;
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = PEM_write_X509(f, x);
+	if (path)
+		ok = (fclose(f) == 0) && ok;
+	return ok;
+}
+
+struct batch {
+	const char *dir;
+	char **names;
+	int failed;
+	const struct cvq_admin_opts *opts;
+	json_t *out;
+};
+
+static int
+batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+{
+	struct batch *b = ctx;
+	char serial[67], path[4096];
+
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("%s: %s", b->names[i], cvq_ca_strerror(err));
+		b->failed++;
+		return 0;
+	}
+	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
+	snprintf(path, sizeof(path), "%s/%s.pem", b->dir, serial);
+	if (!write_pem(cert, path)) {
+		cvq_admin_error("cannot write %s", path);
+		b->failed++;
+		return 1;
+	}
+	if (b->out)
+		json_array_append_new(b->out, json_pack("{s:s, s:s}", "csr", b->names[i], "serial", serial));
+	return 0;
+}
+
+static int
+cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {
+		{"profile", required_argument, NULL, 'P'}, {"card", required_argument, NULL, 'c'},
+		{"subject", required_argument, NULL, 's'}, {"dns", required_argument, NULL, 'D'},
+		{"days", required_argument, NULL, 'n'}, {"pass", required_argument, NULL, 'p'},
+		{"out", required_argument, NULL, 'o'}, {"out-dir", required_argument, NULL, 'O'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE__COUNT};
+	const char *pass = NULL, *out = NULL, *out_dir = NULL;
+	struct cvq_ca_config *cfg = NULL;
+	X509_REQ **csrs = NULL;
+	X509 *cert = NULL;
+	cvq_ca *ca = NULL;
+	cvq_ca_err err;
+	int c, i, n, rc;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			if (cvq_ca_profile_parse(optarg, &req.profile) != CVQ_CA_OK) {
+				cvq_admin_error("unknown profile %s", optarg);
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
+			break;
+		case 'c': req.card_guid = optarg; break;
+		case 's': req.subject = optarg; break;
+		case 'D': req.dns_name = optarg; break;
+		case 'n':
+			v = cvq_admin_number(optarg);
+			if (v <= 0 || v > 36500)
+				return CVQ_ADMIN_EXIT_USAGE;
+			req.days = (unsigned)v;
+			break;
+		case 'p': pass = optarg; break;
+		case 'o': out = optarg; break;
+		case 'O': out_dir = optarg; break;
+		default: cert_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	n = argc - optind;
+	if (req.profile == CVQ_CA_PROFILE__COUNT || n < 1 || (n > 1 && !out_dir) || (out && out_dir)) {
+		cert_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	csrs = calloc((size_t)n, sizeof(*csrs));
+	if (!csrs)
+		return CVQ_ADMIN_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		csrs[i] = read_csr(argv[optind + i]);
+		if (!csrs[i]) {
+			cvq_admin_error("%s: not a CSR", argv[optind + i]);
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto out;
+		}
+	}
+	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		goto out;
+	if (out_dir) {
+		struct batch b = {.dir = out_dir, .names = argv + optind, .opts = opts,
+		                  .out = opts->json ? json_array() : NULL};
+
+		err = cvq_ca_issue_batch(ca, &req, csrs, (size_t)n, batch_cb, &b);
+		if (err != CVQ_CA_OK)
+			rc = cvq_admin_ca_fail(ca, err, "batch issuance");
+		else if (b.failed)
+			rc = CVQ_ADMIN_EXIT_FAIL;
+		if (b.out)
+			cvq_admin_json_print(b.out);
+		goto out;
+	}
+	err = cvq_ca_issue_csr(ca, &req, csrs[0], &cert);
+	if (err != CVQ_CA_OK) {
+		rc = cvq_admin_ca_fail(ca, err, "issue");
+		goto out;
+	}
+	if (!write_pem(cert, out)) {
+		/* Recorded in the store all the same: `cert show --pem` gets it. */
+		cvq_admin_error("cannot write the certificate");
+		rc = CVQ_ADMIN_EXIT_FAIL;
+	}
+out:
+	for (i = 0; csrs && i < n; i++)
+		X509_REQ_free(csrs[i]);
+	free(csrs);
+	X509_free(cert);
+	cvq_admin_ca_close(cfg, ca);
+	return rc;
+}
+
+static int
+cert_show(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	struct cvq_ca_cert_info info;
+	struct cvq_ca_config *cfg;
+	X509 *cert = NULL;
+	cvq_ca *ca;
+	cvq_ca_err err;
+	bool pem = false;
+	int c, rc;
+	char t1[32], t2[32], t3[32];
+
+	static const struct option lo[] = {{"pem", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+	while ((c = getopt_long(argc, argv, "p", lo, NULL)) != -1) {
+		if (c != 'p')
+			return CVQ_ADMIN_EXIT_USAGE;
+		pem = true;
+	}
+	if (optind + 1 != argc) {
+		cert_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	rc = cvq_admin_ca_open(opts, NULL, CVQ_CA_OPEN_NOKEY, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	err = cvq_ca_cert_get(ca, argv[optind], &info, pem ? &cert : NULL);
+	if (err != CVQ_CA_OK) {
+		rc = cvq_admin_ca_fail(ca, err, argv[optind]);
+	} else if (pem) {
+		PEM_write_X509(stdout, cert);
+	} else if (opts->json) {
+		cvq_admin_json_print(cvq_admin_json_cert(&info));
+	} else {
+		printf("serial:   %s\nprofile:  %s\nsubject:  %s\ncard:     %s\n"
+		       "valid:    %s .. %s\nstatus:   %s",
+		       info.serial, cvq_ca_profile_name(info.profile), info.subject,
+		       info.card_guid[0] ? info.card_guid : "-", cvq_admin_time(info.not_before, t1),
+		       cvq_admin_time(info.not_after, t2),
+		       info.status == CVQ_CA_CERT_REVOKED ? "revoked" : "good");
+		if (info.status == CVQ_CA_CERT_REVOKED)
+			printf(" (%s, %s)", cvq_ca_reason_name(info.reason),
+			       cvq_admin_time(info.revoked_at, t3));
+		printf("\n");
+	}
+	X509_free(cert);
+	cvq_admin_ca_close(cfg, ca);
+	return rc;
+}
+
+static int
+list_cb(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	json_t *arr = ctx;
+	char t[32];
+
+	if (arr)
+		json_array_append_new(arr, cvq_admin_json_cert(c));
+	else
+		printf("%-34s %-13s %-7s %s %s\n", c->serial, cvq_ca_profile_name(c->profile),
+		       c->status == CVQ_CA_CERT_REVOKED ? "revoked" : "good",
+		       cvq_admin_time(c->not_after, t), c->subject);
+	return 0;
+}
+
+static int
+cert_list(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {{"card", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	struct cvq_ca_config *cfg;
+	const char *card = NULL;
+	json_t *arr = NULL;
+	cvq_ca *ca;
+	cvq_ca_err err;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+		if (c != 'c')
+			return CVQ_ADMIN_EXIT_USAGE;
+		card = optarg;
+	}
+	rc = cvq_admin_ca_open(opts, NULL, CVQ_CA_OPEN_NOKEY, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	if (opts->json)
+		arr = json_array();
+	err = cvq_ca_cert_list(ca, card, list_cb, arr);
+	if (err != CVQ_CA_OK) {
+		rc = cvq_admin_ca_fail(ca, err, "cert list");
+		json_decref(arr);
+	} else {
+		cvq_admin_json_print(arr);
+	}
+	cvq_admin_ca_close(cfg, ca);
+	return rc;
+}
+
+static int
+cert_revoke(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {
+		{"card", required_argument, NULL, 'c'}, {"citizen", required_argument, NULL, 'z'},
+		{"reason", required_argument, NULL, 'r'}, {"invalidity", required_argument, NULL, 'i'},
+		{"card-status", required_argument, NULL, 's'}, {"pass", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	enum cvq_ca_card_status status = CVQ_CA_CARD__COUNT;
+	const char *card = NULL, *citizen = NULL, *pass = NULL;
+	struct cvq_ca_config *cfg;
+	unsigned count = 1;
+	int64_t invalidity = 0;
+	cvq_ca *ca;
+	cvq_ca_err err;
+	int c, rc, reason = CVQ_CA_REASON_UNSPECIFIED;
+
+	while ((c = getopt_long(argc, argv, "c:z:r:i:s:p:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': card = optarg; break;
+		case 'z': citizen = optarg; break;
+		case 'r':
+			if (cvq_ca_reason_parse(optarg, &reason) != CVQ_CA_OK) {
+				cvq_admin_error("unknown reason %s", optarg);
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			invalidity = cvq_admin_number(optarg);
+			if (invalidity <= 0)
+				return CVQ_ADMIN_EXIT_USAGE;
+			break;
+		case 's':
+			if (cvq_ca_card_status_parse(optarg, &status) != CVQ_CA_OK) {
+				cvq_admin_error("unknown card status %s", optarg);
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
+			break;
+		case 'p': pass = optarg; break;
+		default: cert_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if ((!!card + !!citizen + (optind < argc)) != 1 || argc - optind > 1) {
+		cert_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	/* Revocation needs no key: the CRL and OCSP are signed later. */
+	rc = cvq_admin_ca_open(opts, pass, CVQ_CA_OPEN_NOKEY, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	if (card)
+		err = cvq_ca_revoke_card(ca, card, reason, invalidity, status, &count);
+	else if (citizen)
+		err = cvq_ca_revoke_citizen(ca, citizen, reason, invalidity, &count);
+	else
+		err = cvq_ca_revoke_serial(ca, argv[optind], reason, invalidity);
+	if (err != CVQ_CA_OK)
+		rc = cvq_admin_ca_fail(ca, err, "revoke");
+	else if (opts->json)
+		cvq_admin_json_print(json_pack("{s:i, s:s}", "revoked", (json_int_t)count,
+		                               "reason", cvq_ca_reason_name(reason)));
+	else
+		printf("revoked: %u certificate(s)\n", count);
+	cvq_admin_ca_close(cfg, ca);
+	return rc;
+}
+
+static X509 *
+read_cert(const char *path)
+{
+	X509 *x = NULL;
+	BIO *b = BIO_new_file(path, "rb");
+
+	if (!b)
+		return NULL;
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	if (!x) {
+		(void)BIO_reset(b);
+		x = d2i_X509_bio(b, NULL);
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return x;
+}
+
+/* Our profile checker over certificates issued by this CA. */
+static int
+cert_check(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {{"profile", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+	enum cvq_ca_profile p = CVQ_CA_PROFILE__COUNT;
+	struct cvq_ca_config *cfg;
+	char why[256];
+	cvq_ca *ca;
+	X509 *x;
+	int c, i, rc, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "P:", lo, NULL)) != -1) {
+		if (c != 'P' || cvq_ca_profile_parse(optarg, &p) != CVQ_CA_OK) {
+			cert_usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if (p == CVQ_CA_PROFILE__COUNT || optind >= argc) {
+		cert_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	rc = cvq_admin_ca_open(opts, NULL, CVQ_CA_OPEN_NOKEY, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	for (i = optind; i < argc; i++) {
+		x = read_cert(argv[i]);
+		if (!x) {
+			cvq_admin_error("%s: not a certificate", argv[i]);
+			bad++;
+			continue;
+		}
+		if (cvq_ca_check_profile(x, cvq_ca_cert(ca), p, why, sizeof(why)) != CVQ_CA_OK) {
+			cvq_admin_error("%s: %s", argv[i], why);
+			bad++;
+		} else if (!opts->json) {
+			printf("%s: ok (%s)\n", argv[i], cvq_ca_profile_name(p));
+		}
+		X509_free(x);
+	}
+	if (opts->json)
+		cvq_admin_json_print(json_pack("{s:i, s:i}", "checked", argc - optind, "failed", bad));
+	cvq_admin_ca_close(cfg, ca);
+	return bad ? CVQ_ADMIN_EXIT_INVALID : CVQ_ADMIN_EXIT_OK;
+}
 
 int
 cvq_admin_cmd_cert(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
-	(void)argc;
-	(void)argv;
-	(void)opts;
-	cvq_admin_error("'cert' is not implemented yet");
-	return CVQ_ADMIN_EXIT_FAIL;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		cert_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CVQ_ADMIN_EXIT_USAGE : CVQ_ADMIN_EXIT_OK;
+	}
+	if (strcmp(argv[1], "issue") == 0)
+		return cert_issue(argc - 1, argv + 1, opts);
+	if (strcmp(argv[1], "show") == 0)
+		return cert_show(argc - 1, argv + 1, opts);
+	if (strcmp(argv[1], "list") == 0)
+		return cert_list(argc - 1, argv + 1, opts);
+	if (strcmp(argv[1], "revoke") == 0)
+		return cert_revoke(argc - 1, argv + 1, opts);
+	if (strcmp(argv[1], "check") == 0)
+		return cert_check(argc - 1, argv + 1, opts);
+	cvq_admin_error("unknown 'cert' command '%s'", argv[1]);
+	cert_usage(stderr);
+	return CVQ_ADMIN_EXIT_USAGE;
 }

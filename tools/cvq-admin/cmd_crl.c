@@ -1,12 +1,84 @@
-/* cvq-admin crl — not implemented yet. */
-#include "admin.h"
+/* cvq-admin crl — issue a full CRL (DER or PEM to a file or stdout). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+
+#include "ca_common.h"
+
+static void
+crl_usage(FILE *f)
+{
+	fprintf(f, "usage: cvq-admin crl [issue] [--out FILE] [--pem] [--pass SOURCE]\n"
+	           "       cvq-admin crl latest [--out FILE] [--pem]\n");
+}
 
 int
 cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
-	(void)argc;
-	(void)argv;
-	(void)opts;
-	cvq_admin_error("'crl' is not implemented yet");
-	return CVQ_ADMIN_EXIT_FAIL;
+	static const struct option lo[] = {
+		{"out", required_argument, NULL, 'o'}, {"pem", no_argument, NULL, 'P'},
+		{"pass", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *out = NULL, *pass = NULL;
+	struct cvq_ca_config *cfg;
+	X509_CRL *crl = NULL;
+	uint64_t number = 0;
+	bool pem = false, latest = false;
+	cvq_ca *ca;
+	cvq_ca_err err;
+	FILE *f;
+	int c, rc;
+
+	if (argc > 1 && (strcmp(argv[1], "issue") == 0 || strcmp(argv[1], "latest") == 0)) {
+		latest = strcmp(argv[1], "latest") == 0;
+		argc--;
+		argv++;
+	}
+	while ((c = getopt_long(argc, argv, "o:Pp:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'P': pem = true; break;
+		case 'p': pass = optarg; break;
+		case 'h': crl_usage(stdout); return CVQ_ADMIN_EXIT_OK;
+		default: crl_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		crl_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	rc = cvq_admin_ca_open(opts, pass, latest ? CVQ_CA_OPEN_NOKEY : 0, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	err = latest ? cvq_ca_crl_latest(ca, &crl) : cvq_ca_crl_issue(ca, &crl, &number);
+	if (err != CVQ_CA_OK) {
+		rc = cvq_admin_ca_fail(ca, err, "crl");
+		goto out;
+	}
+	if (!out && !pem && !opts->json) {
+		/* Binary to a terminal helps nobody. */
+		pem = true;
+	}
+	if (out || !opts->json) {
+		f = out ? fopen(out, "wb") : stdout;
+		if (!f || !(pem ? PEM_write_X509_CRL(f, crl) : i2d_X509_CRL_fp(f, crl)) ||
+		    (out && fclose(f) != 0)) {
+			cvq_admin_error("cannot write the CRL");
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (opts->json) {
+		const STACK_OF(X509_REVOKED) *r = X509_CRL_get_REVOKED(crl);
+
+		cvq_admin_json_print(json_pack("{s:I, s:i, s:s?}", "number", (json_int_t)number,
+		                               "entries", r ? sk_X509_REVOKED_num(r) : 0, "file", out));
+	}
+out:
+	X509_CRL_free(crl);
+	cvq_admin_ca_close(cfg, ca);
+	return rc;
 }

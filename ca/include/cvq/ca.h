@@ -1,0 +1,335 @@
+/*
+ * libcvqca — the city's certificate authority on OpenSSL 3 and SQLite.
+ *
+ * One handle (cvq_ca) holds the configuration, a read-write connection to
+ * the store and, unless opened without it, the CA key. Every change is
+ * committed to the store, with its audit entry, before the call returns:
+ * no certificate leaves the CA unrecorded.
+ *
+ * A handle is not thread-safe; open one per thread (SQLite's WAL lets
+ * readers, e.g. the OCSP responder of ca_ocsp.h, run beside the writer).
+ */
+#ifndef CVQ_CA_H
+#define CVQ_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cvq_ca_err {
+	CVQ_CA_OK = 0,
+	CVQ_CA_ERR_ARG,         /* invalid argument */
+	CVQ_CA_ERR_NOMEM,       /* out of memory */
+	CVQ_CA_ERR_CONFIG,      /* bad or incomplete configuration */
+	CVQ_CA_ERR_IO,          /* reading or writing a file failed */
+	CVQ_CA_ERR_PERM,        /* a key or secret file readable by others */
+	CVQ_CA_ERR_PASSPHRASE,  /* no passphrase, or the wrong one */
+	CVQ_CA_ERR_KEY,         /* the CA key cannot be loaded or does not match */
+	CVQ_CA_ERR_STORE,       /* the store failed (SQLite error) */
+	CVQ_CA_ERR_READONLY,    /* the store is read-only */
+	CVQ_CA_ERR_FULL,        /* the disk is full */
+	CVQ_CA_ERR_SCHEMA,      /* the store's schema is newer than this code */
+	CVQ_CA_ERR_NOT_FOUND,   /* no such citizen, card, certificate, CRL */
+	CVQ_CA_ERR_EXISTS,      /* already there (citizen, card, CA files) */
+	CVQ_CA_ERR_REQUEST,     /* a malformed CSR or public key */
+	CVQ_CA_ERR_POP,         /* proof of possession failed */
+	CVQ_CA_ERR_POLICY,      /* refused by policy (key type, card status...) */
+	CVQ_CA_ERR_CRYPTO,      /* an OpenSSL operation failed */
+	CVQ_CA_ERR_AUDIT,       /* the audit chain is broken */
+	CVQ_CA_ERR_UNSUPPORTED, /* not supported (algorithm, key URI) */
+	CVQ_CA_ERR_NET,         /* the network layer failed (OCSP server) */
+	CVQ_CA_ERR__COUNT
+} cvq_ca_err;
+
+const char *cvq_ca_strerror(cvq_ca_err err);
+
+/* ---- configuration (INI, see docs/ca.md) ---- */
+
+enum cvq_ca_profile {
+	CVQ_CA_PROFILE_CITIZEN_AUTH = 0, /* portal login: digitalSignature, clientAuth */
+	CVQ_CA_PROFILE_CITIZEN_SIGN,     /* signatures: digitalSignature, nonRepudiation */
+	CVQ_CA_PROFILE_OCSP_SIGNER,      /* delegated OCSP signer, with ocsp-nocheck */
+	CVQ_CA_PROFILE_SERVICE,          /* TLS of a daemon: serverAuth, clientAuth */
+	CVQ_CA_PROFILE_SUBCA,            /* an issuing CA under this one (pathlen 0) */
+	CVQ_CA_PROFILE__COUNT
+};
+
+/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca" */
+const char *cvq_ca_profile_name(enum cvq_ca_profile p);
+cvq_ca_err cvq_ca_profile_parse(const char *name, enum cvq_ca_profile *p);
+
+/*
+ * Paths are absolute or relative to the configuration file's directory.
+ * Key URIs are a file path (an encrypted PEM) or a "pkcs11:" URI.
+ * Passphrase sources are "file:PATH", "fd:N", "pinentry:PROG" or "tty"
+ * (never the passphrase itself).
+ */
+struct cvq_ca_config {
+	char *dir;              /* base of relative paths; NULL = cwd */
+	char *db;               /* SQLite store */
+	char *key;              /* CA key URI */
+	char *cert;             /* CA certificate (PEM) */
+	char *chain;            /* certificates above the CA (PEM), or NULL */
+	char *pass;             /* passphrase source of the CA key */
+	char *ocsp_key;         /* delegated OCSP signer key, or NULL = CA key */
+	char *ocsp_cert;        /* its certificate */
+	char *ocsp_pass;        /* its passphrase source (NULL = pass) */
+	char *crl_url;          /* CRL distribution point, or NULL */
+	char *ocsp_url;         /* AIA OCSP, or NULL */
+	char *issuers_url;      /* AIA caIssuers, or NULL */
+	char *policy_oid;       /* certificate policy, or NULL */
+	char *org;              /* O= of citizen subjects, or NULL */
+	char *country;          /* C= of citizen subjects, or NULL */
+	unsigned days[CVQ_CA_PROFILE__COUNT]; /* validity per profile */
+	unsigned crl_hours;     /* nextUpdate - thisUpdate of CRLs */
+	unsigned ocsp_minutes;  /* nextUpdate - thisUpdate of OCSP answers */
+	unsigned audit_sign_every; /* sign the audit head every N entries */
+};
+
+/* A configuration with the defaults (see docs/ca.md) and no paths. */
+struct cvq_ca_config *cvq_ca_config_new(void);
+cvq_ca_err cvq_ca_config_load(const char *path, struct cvq_ca_config **out);
+cvq_ca_err cvq_ca_config_save(const struct cvq_ca_config *cfg, const char *path);
+void cvq_ca_config_free(struct cvq_ca_config *cfg);
+/* Set a field by its INI name ("db", "crl_url", "days.service", ...). */
+cvq_ca_err cvq_ca_config_set(struct cvq_ca_config *cfg, const char *key, const char *value);
+/* cfg->dir joined with p (malloc'd), or a copy of p when absolute. */
+char *cvq_ca_config_path(const struct cvq_ca_config *cfg, const char *p);
+
+/* ---- the CA handle ---- */
+
+typedef struct cvq_ca cvq_ca;
+
+enum {
+	CVQ_CA_OPEN_NOKEY = 1u << 0,    /* no CA key: read, list, verify only */
+	CVQ_CA_OPEN_READONLY = 1u << 1, /* open the store read-only (implies NOKEY) */
+};
+
+/*
+ * Open the CA. `pass` overrides cfg->pass as the passphrase source (NULL:
+ * use cfg->pass). The store is created or migrated when opened read-write.
+ */
+cvq_ca_err cvq_ca_open(const struct cvq_ca_config *cfg, const char *pass,
+                       unsigned flags, cvq_ca **out);
+/* The same, with the reason of a failure in why[] (never a secret). */
+cvq_ca_err cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass,
+                        unsigned flags, cvq_ca **out, char *why, size_t why_len);
+void cvq_ca_close(cvq_ca *ca);
+/* A message with details of the last error on this handle (never secrets). */
+const char *cvq_ca_errmsg(const cvq_ca *ca);
+X509 *cvq_ca_cert(const cvq_ca *ca);   /* borrowed */
+/* Who is acting, recorded in the audit log (default: "cvq"). */
+void cvq_ca_set_actor(cvq_ca *ca, const char *actor);
+
+struct cvq_ca_init_opts {
+	const char *alg;      /* "ec-p256" (default), "ec-p384", "rsa-3072", "rsa-4096" */
+	const char *subject;  /* "/C=FR/O=Ville/CN=CA" (OpenSSL's -subj form) */
+	unsigned days;        /* validity of the CA certificate (default 3650) */
+	cvq_ca *parent;       /* sign an issuing CA under it; NULL: a root */
+	bool ocsp_signer;     /* also make cfg->ocsp_key/ocsp_cert */
+	char *why;            /* if not NULL, the reason of a failure */
+	size_t why_len;
+};
+
+/*
+ * Make a CA: a new key written to cfg->key (encrypted PEM, mode 0600,
+ * passphrase from `pass` or cfg->pass), its certificate to cfg->cert and
+ * an empty store at cfg->db. Refuses to overwrite any of them.
+ */
+cvq_ca_err cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
+                       const struct cvq_ca_init_opts *opts);
+
+/* ---- citizens and cards ---- */
+
+struct cvq_ca_citizen {
+	int64_t id;
+	char ext_id[64];       /* the Infoville subscription number */
+	char given_name[128];
+	char family_name[128];
+	char email[256];       /* may be empty */
+	int64_t created;       /* Unix time */
+};
+
+enum cvq_ca_card_status {
+	CVQ_CA_CARD_ACTIVE = 0,
+	CVQ_CA_CARD_SUSPENDED,
+	CVQ_CA_CARD_LOST,
+	CVQ_CA_CARD_STOLEN,
+	CVQ_CA_CARD_DESTROYED,
+	CVQ_CA_CARD_RETURNED,
+	CVQ_CA_CARD__COUNT
+};
+const char *cvq_ca_card_status_name(enum cvq_ca_card_status s);
+cvq_ca_err cvq_ca_card_status_parse(const char *name, enum cvq_ca_card_status *s);
+
+struct cvq_ca_card {
+	int64_t id;
+	char guid[33];          /* 32 hex digits (CHUID GUID) */
+	char holder[64];        /* the citizen's ext_id */
+	enum cvq_ca_card_status status;
+	int64_t created, expires, updated;
+};
+
+cvq_ca_err cvq_ca_citizen_add(cvq_ca *ca, const struct cvq_ca_citizen *c, int64_t *id);
+cvq_ca_err cvq_ca_citizen_get(cvq_ca *ca, const char *ext_id, struct cvq_ca_citizen *out);
+typedef int (*cvq_ca_citizen_cb)(void *ctx, const struct cvq_ca_citizen *c);
+cvq_ca_err cvq_ca_citizen_list(cvq_ca *ca, cvq_ca_citizen_cb cb, void *ctx);
+
+/* guid: 32 hex digits, any case; holder: the citizen's ext_id. */
+cvq_ca_err cvq_ca_card_add(cvq_ca *ca, const char *guid, const char *holder,
+                           int64_t expires, int64_t *id);
+cvq_ca_err cvq_ca_card_get(cvq_ca *ca, const char *guid, struct cvq_ca_card *out);
+cvq_ca_err cvq_ca_card_set_status(cvq_ca *ca, const char *guid,
+                                  enum cvq_ca_card_status s);
+typedef int (*cvq_ca_card_cb)(void *ctx, const struct cvq_ca_card *c);
+/* holder NULL: all cards. */
+cvq_ca_err cvq_ca_card_list(cvq_ca *ca, const char *holder, cvq_ca_card_cb cb, void *ctx);
+
+/* ---- issuance ---- */
+
+struct cvq_ca_issue_req {
+	enum cvq_ca_profile profile;
+	const char *card_guid;  /* the card the key lives on; NULL for service/OCSP */
+	const char *subject;    /* "/CN=..." to override; NULL: from the citizen
+	                         * of the card, else from the CSR */
+	const char *dns_name;   /* subjectAltName dNSName (service), or NULL */
+	unsigned days;          /* 0: the profile's validity */
+};
+
+/* The CSR's own signature is the proof of possession. */
+cvq_ca_err cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                            X509_REQ *csr, X509 **out);
+
+#define CVQ_CA_CHALLENGE_LEN 32
+/* A fresh single-use challenge, valid for 5 minutes on this handle. */
+cvq_ca_err cvq_ca_challenge(cvq_ca *ca, uint8_t out[CVQ_CA_CHALLENGE_LEN]);
+
+/*
+ * Issue for a public key generated on a card. `sig` is the key's signature
+ * over the challenge (ECDSA DER or RSA PKCS#1 v1.5, with SHA-256 of the
+ * challenge as the digest): the proof of possession.
+ */
+cvq_ca_err cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                               EVP_PKEY *pub,
+                               const uint8_t *challenge, size_t challenge_len,
+                               const uint8_t *sig, size_t sig_len, X509 **out);
+
+/*
+ * Issue one certificate per CSR in a few transactions. cb sees each
+ * certificate (or error) only after its row is committed; the X509 is
+ * freed after cb returns. A non-zero return of cb stops the batch.
+ */
+typedef int (*cvq_ca_issued_cb)(void *ctx, size_t i, cvq_ca_err err, X509 *cert);
+cvq_ca_err cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                              X509_REQ *const *csrs, size_t n,
+                              cvq_ca_issued_cb cb, void *ctx);
+
+/* ---- certificates in the store ---- */
+
+enum cvq_ca_cert_status { CVQ_CA_CERT_GOOD = 0, CVQ_CA_CERT_REVOKED = 1 };
+
+struct cvq_ca_cert_info {
+	char serial[67];          /* upper-case hex, no leading zeros */
+	char card_guid[33];       /* empty when not on a card */
+	enum cvq_ca_profile profile;
+	char subject[256];        /* RFC 2253 */
+	int64_t not_before, not_after, issued;
+	enum cvq_ca_cert_status status;
+	int64_t revoked_at;       /* 0 unless revoked */
+	int reason;               /* RFC 5280 CRLReason, -1 = none */
+	int64_t invalidity;       /* 0 = none */
+	uint8_t sha256[32];
+};
+
+/* cert may be NULL; otherwise *cert gets the certificate (caller frees). */
+cvq_ca_err cvq_ca_cert_get(cvq_ca *ca, const char *serial,
+                           struct cvq_ca_cert_info *info, X509 **cert);
+typedef int (*cvq_ca_cert_cb)(void *ctx, const struct cvq_ca_cert_info *c);
+/* card_guid NULL: all certificates. */
+cvq_ca_err cvq_ca_cert_list(cvq_ca *ca, const char *card_guid,
+                            cvq_ca_cert_cb cb, void *ctx);
+/* Serial of a certificate as stored (hex, upper-case). */
+cvq_ca_err cvq_ca_serial_hex(const ASN1_INTEGER *serial, char out[67]);
+
+/* ---- revocation (idempotent: revoking twice keeps the first record) ---- */
+
+/* RFC 5280 CRLReason values (7 is unused). */
+enum cvq_ca_reason {
+	CVQ_CA_REASON_UNSPECIFIED = 0,
+	CVQ_CA_REASON_KEY_COMPROMISE = 1,
+	CVQ_CA_REASON_CA_COMPROMISE = 2,
+	CVQ_CA_REASON_AFFILIATION_CHANGED = 3,
+	CVQ_CA_REASON_SUPERSEDED = 4,
+	CVQ_CA_REASON_CESSATION = 5,
+	CVQ_CA_REASON_CERTIFICATE_HOLD = 6,
+	CVQ_CA_REASON_REMOVE_FROM_CRL = 8,
+	CVQ_CA_REASON_PRIVILEGE_WITHDRAWN = 9,
+	CVQ_CA_REASON_AA_COMPROMISE = 10,
+};
+/* "unspecified", "keyCompromise", ... (RFC 5280 names) */
+const char *cvq_ca_reason_name(int reason);
+cvq_ca_err cvq_ca_reason_parse(const char *name, int *reason);
+
+/* invalidity: Unix time the key is known/suspected bad, 0 = none. */
+cvq_ca_err cvq_ca_revoke_serial(cvq_ca *ca, const char *serial, int reason,
+                                int64_t invalidity);
+/* All of a card's certificates; the card's status becomes `status`
+ * (e.g. LOST), or is kept when status == CVQ_CA_CARD__COUNT. */
+cvq_ca_err cvq_ca_revoke_card(cvq_ca *ca, const char *guid, int reason,
+                              int64_t invalidity, enum cvq_ca_card_status status,
+                              unsigned *count);
+cvq_ca_err cvq_ca_revoke_citizen(cvq_ca *ca, const char *ext_id, int reason,
+                                 int64_t invalidity, unsigned *count);
+
+/* ---- CRLs ---- */
+
+/* A full CRL with the next CRL number, recorded in the store. */
+cvq_ca_err cvq_ca_crl_issue(cvq_ca *ca, X509_CRL **out, uint64_t *number);
+/* The last CRL issued. */
+cvq_ca_err cvq_ca_crl_latest(cvq_ca *ca, X509_CRL **out);
+
+/* ---- audit ---- */
+
+struct cvq_ca_audit_entry {
+	int64_t seq, ts;
+	char actor[64];
+	char action[32];     /* "cert.issue", "cert.revoke", ... */
+	char object[80];     /* serial, GUID, ext_id */
+	char detail[256];
+	uint8_t hash[32];
+	bool signed_head;    /* the CA signed the chain up to here */
+};
+typedef int (*cvq_ca_audit_cb)(void *ctx, const struct cvq_ca_audit_entry *e);
+cvq_ca_err cvq_ca_audit_list(cvq_ca *ca, int64_t from_seq, cvq_ca_audit_cb cb, void *ctx);
+/* Sign the current head with the CA key now. */
+cvq_ca_err cvq_ca_audit_sign_head(cvq_ca *ca);
+/*
+ * Check the whole chain: each hash, each link, contiguous sequence numbers,
+ * every signed head. On CVQ_CA_ERR_AUDIT, *bad_seq is the first bad entry.
+ * *entries and *heads count what was checked (both may be NULL).
+ */
+cvq_ca_err cvq_ca_audit_verify(cvq_ca *ca, int64_t *bad_seq, uint64_t *entries,
+                               uint64_t *heads);
+
+/* ---- profile checker (RFC 5280 rules, used by the tests) ---- */
+
+/*
+ * Check `cert` against `issuer` and a profile: serial positive and 8..20
+ * bytes, key usage and EKU as the profile says, AKI = issuer's SKI, SKI
+ * present, validity inside the issuer's, no unknown critical extension.
+ * On failure, why[] says which rule failed.
+ */
+cvq_ca_err cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p,
+                                char *why, size_t why_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

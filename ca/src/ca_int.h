@@ -1,0 +1,81 @@
+/* libcvqca internals shared by the source files of ca/src. */
+#ifndef CVQ_CA_INT_H
+#define CVQ_CA_INT_H
+
+#include <stdarg.h>
+#include <sqlite3.h>
+
+#include <cvq/ca.h>
+
+#define CA_MAX_CHALLENGES 16
+#define CA_CHALLENGE_TTL 300
+
+struct ca_challenge {
+	uint8_t c[CVQ_CA_CHALLENGE_LEN];
+	int64_t t;      /* 0 = free slot */
+};
+
+struct cvq_ca {
+	const struct cvq_ca_config *cfg; /* borrowed: outlives the handle */
+	sqlite3 *db;
+	X509 *cert;
+	EVP_PKEY *key;                   /* NULL when opened without a key */
+	char actor[64];
+	char errmsg[256];
+	struct ca_challenge chal[CA_MAX_CHALLENGES];
+};
+
+/* errmsg of the handle; returns err for "return ca_fail(...)" */
+cvq_ca_err ca_fail(cvq_ca *ca, cvq_ca_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ca_secret.c */
+cvq_ca_err ca_secret_read(const char *source, const char *prompt, char *buf, size_t cap);
+
+/* ca_key.c */
+cvq_ca_err ca_key_generate(const char *alg, EVP_PKEY **out);
+cvq_ca_err ca_key_save(EVP_PKEY *key, const char *path, const char *pass_source);
+cvq_ca_err ca_key_load(const char *uri, const char *pass_source, EVP_PKEY **out,
+                       char *msg, size_t msg_len);
+const EVP_MD *ca_key_md(const EVP_PKEY *key);
+cvq_ca_err ca_cert_load(const char *path, X509 **out);
+cvq_ca_err ca_cert_save(X509 *cert, const char *path);
+
+/* ca_store.c */
+cvq_ca_err ca_store_open(const char *path, bool readonly, bool create,
+                         sqlite3 **out, char *msg, size_t msg_len);
+cvq_ca_err ca_store_err(sqlite3 *db, int rc);
+cvq_ca_err ca_sql_fail(cvq_ca *ca, int rc, const char *what);
+cvq_ca_err ca_tx_begin(cvq_ca *ca);
+cvq_ca_err ca_tx_commit(cvq_ca *ca);
+void ca_tx_rollback(cvq_ca *ca);
+int64_t ca_now(void);
+
+/* ca_audit.c: append one entry inside the caller's transaction. */
+cvq_ca_err ca_audit_append(cvq_ca *ca, const char *action, const char *object,
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sign the current head inside the caller's transaction (no key: no-op). */
+cvq_ca_err ca_audit_sign_tx(cvq_ca *ca);
+
+/* ca_profile.c */
+cvq_ca_err ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                        X509_NAME *subject, EVP_PKEY *pub, X509 **out);
+cvq_ca_err ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
+cvq_ca_err ca_random_serial(ASN1_INTEGER **out);
+time_t ca_asn1_time(const ASN1_TIME *t);
+
+/* ca_issue.c: insert the row and its audit entry (inside a transaction). */
+cvq_ca_err ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p);
+
+/* ca_citizen.c */
+cvq_ca_err ca_card_lookup(cvq_ca *ca, const char *guid, int64_t *card_id,
+                          enum cvq_ca_card_status *status, char *holder_ext_id,
+                          size_t holder_len);
+bool ca_guid_normalise(const char *in, char out[33]);
+cvq_ca_err ca_card_set_status_tx(cvq_ca *ca, const char *guid, enum cvq_ca_card_status s);
+
+/* ca_names.c */
+X509_NAME *ca_name_parse(const char *s);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * libcvqca — issuance: from a CSR, from a card's public key with a signed
+ * challenge, in batches. The row (and its audit entry) is committed before
+ * any certificate is handed to the caller.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "ca_int.h"
+
+#define SERIAL_TRIES 4
+#define BATCH_TX 256
+
+static cvq_ca_err
+key_allowed(cvq_ca *ca, EVP_PKEY *pub)
+{
+	int bits = EVP_PKEY_get_bits(pub);
+
+	switch (EVP_PKEY_get_base_id(pub)) {
+	case EVP_PKEY_EC:
+		if (bits == 256 || bits == 384)
+			return CVQ_CA_OK;
+		break;
+	case EVP_PKEY_RSA:
+		if (bits >= 2048 && bits <= 8192)
+			return CVQ_CA_OK;
+		break;
+	default:
+		break;
+	}
+	return ca_fail(ca, CVQ_CA_ERR_POLICY, "key type not allowed (EC P-256/P-384, RSA >= 2048)");
+}
+
+cvq_ca_err
+ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p)
+{
+	unsigned char *der = NULL;
+	uint8_t fp[32];
+	sqlite3_stmt *st = NULL;
+	char serial[67], subject[256] = "";
+	BIO *mem = NULL;
+	cvq_ca_err err;
+	int len, rc;
+
+	err = cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
+	if (err != CVQ_CA_OK)
+		return err;
+	len = i2d_X509(cert, &der);
+	if (len <= 0)
+		return CVQ_CA_ERR_CRYPTO;
+	EVP_Digest(der, (size_t)len, fp, NULL, EVP_sha256(), NULL);
+	mem = BIO_new(BIO_s_mem());
+	if (mem && X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+		int n = BIO_read(mem, subject, sizeof(subject) - 1);
+		subject[n > 0 ? n : 0] = '\0';
+	}
+	BIO_free(mem);
+	rc = sqlite3_prepare_v2(ca->db, "INSERT INTO certs(serial, card_id, profile, subject,"
+	                        " not_before, not_after, issued, sha256, der)"
+	                        " VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+		if (card_id)
+			sqlite3_bind_int64(st, 2, card_id);
+		sqlite3_bind_int(st, 3, (int)p);
+		sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)ca_asn1_time(X509_get0_notBefore(cert)));
+		sqlite3_bind_int64(st, 6, (int64_t)ca_asn1_time(X509_get0_notAfter(cert)));
+		sqlite3_bind_int64(st, 7, ca_now());
+		sqlite3_bind_blob(st, 8, fp, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, der, len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	OPENSSL_free(der);
+	if (rc != SQLITE_DONE)
+		return ca_sql_fail(ca, rc, "certificate insert");
+	return ca_audit_append(ca, "cert.issue", serial, "profile=%s card_id=%lld",
+	                       cvq_ca_profile_name(p), (long long)card_id);
+}
+
+static X509_NAME *
+citizen_name(cvq_ca *ca, const char *ext_id)
+{
+	struct cvq_ca_citizen c;
+	X509_NAME *n;
+	char cn[300];
+
+	if (cvq_ca_citizen_get(ca, ext_id, &c) != CVQ_CA_OK)
+		return NULL;
+	n = X509_NAME_new();
+	if (!n)
+		return NULL;
+	snprintf(cn, sizeof(cn), "%s %s", c.given_name, c.family_name);
+	/* Only what a relying party needs: the name and the subscription. */
+	if ((ca->cfg->country && !X509_NAME_add_entry_by_NID(n, NID_countryName, MBSTRING_UTF8,
+	        (const unsigned char *)ca->cfg->country, -1, -1, 0)) ||
+	    (ca->cfg->org && !X509_NAME_add_entry_by_NID(n, NID_organizationName, MBSTRING_UTF8,
+	        (const unsigned char *)ca->cfg->org, -1, -1, 0)) ||
+	    !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+	        (const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_NID(n, NID_serialNumber, MBSTRING_UTF8,
+	        (const unsigned char *)c.ext_id, -1, -1, 0)) {
+		ERR_clear_error();
+		X509_NAME_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Inside a transaction: checks, build, sign, insert (new serial on a clash). */
+static cvq_ca_err
+issue_tx(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub,
+         X509_NAME *req_subject, X509 **out)
+{
+	enum cvq_ca_card_status status;
+	X509_NAME *subject = NULL;
+	char holder[64] = "";
+	int64_t card_id = 0;
+	cvq_ca_err err;
+	int i;
+
+	*out = NULL;
+	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
+		return CVQ_CA_ERR_ARG;
+	err = key_allowed(ca, pub);
+	if (err != CVQ_CA_OK)
+		return err;
+	if (req->profile == CVQ_CA_PROFILE_CITIZEN_AUTH || req->profile == CVQ_CA_PROFILE_CITIZEN_SIGN) {
+		if (!req->card_guid)
+			return ca_fail(ca, CVQ_CA_ERR_ARG, "citizen certificates need a card");
+	}
+	if (req->card_guid) {
+		err = ca_card_lookup(ca, req->card_guid, &card_id, &status, holder, sizeof(holder));
+		if (err != CVQ_CA_OK)
+			return err;
+		if (status != CVQ_CA_CARD_ACTIVE)
+			return ca_fail(ca, CVQ_CA_ERR_POLICY, "card %s is %s", req->card_guid,
+			               cvq_ca_card_status_name(status));
+	}
+	if (req->subject)
+		subject = ca_name_parse(req->subject);
+	else if (holder[0])
+		subject = citizen_name(ca, holder);
+	else if (req_subject && X509_NAME_entry_count(req_subject) > 0)
+		subject = X509_NAME_dup(req_subject);
+	if (!subject)
+		return ca_fail(ca, CVQ_CA_ERR_REQUEST, "no usable subject");
+	for (i = 0; i < SERIAL_TRIES; i++) {
+		err = ca_cert_make(ca, req, subject, pub, out);
+		if (err != CVQ_CA_OK)
+			break;
+		err = ca_cert_insert(ca, *out, card_id, req->profile);
+		if (err == CVQ_CA_OK)
+			break;
+		X509_free(*out);
+		*out = NULL;
+		/* A serial clash (2^-126 per pair) is retried with a new one. */
+		if (err != CVQ_CA_ERR_EXISTS)
+			break;
+	}
+	X509_NAME_free(subject);
+	return err;
+}
+
+static cvq_ca_err
+issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub,
+          X509_NAME *req_subject, X509 **out)
+{
+	cvq_ca_err err;
+
+	err = ca_tx_begin(ca);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = issue_tx(ca, req, pub, req_subject, out);
+	if (err == CVQ_CA_OK)
+		err = ca_tx_commit(ca);
+	else
+		ca_tx_rollback(ca);
+	if (err != CVQ_CA_OK) {
+		/* Not recorded, so never handed out. */
+		X509_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+static cvq_ca_err
+csr_check(cvq_ca *ca, X509_REQ *csr, EVP_PKEY **pub)
+{
+	*pub = csr ? X509_REQ_get0_pubkey(csr) : NULL;
+	if (!*pub)
+		return ca_fail(ca, CVQ_CA_ERR_REQUEST, "the CSR has no usable public key");
+	if (X509_REQ_verify(csr, *pub) != 1) {
+		ERR_clear_error();
+		return ca_fail(ca, CVQ_CA_ERR_POP, "the CSR's signature does not verify");
+	}
+	return CVQ_CA_OK;
+}
+
+cvq_ca_err
+cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *csr, X509 **out)
+{
+	EVP_PKEY *pub;
+	cvq_ca_err err;
+
+	if (!ca || !req || !csr || !out)
+		return CVQ_CA_ERR_ARG;
+	*out = NULL;
+	err = csr_check(ca, csr, &pub);
+	if (err != CVQ_CA_OK)
+		return err;
+	return issue_one(ca, req, pub, X509_REQ_get_subject_name(csr), out);
+}
+
+cvq_ca_err
+cvq_ca_challenge(cvq_ca *ca, uint8_t out[CVQ_CA_CHALLENGE_LEN])
+{
+	struct ca_challenge *slot = NULL;
+	int64_t now = ca_now();
+	int i;
+
+	if (!ca || !out)
+		return CVQ_CA_ERR_ARG;
+	for (i = 0; i < CA_MAX_CHALLENGES; i++) {
+		struct ca_challenge *c = &ca->chal[i];
+
+		if (c->t && now - c->t > CA_CHALLENGE_TTL)
+			c->t = 0;
+		if (!slot || (slot->t && (!c->t || c->t < slot->t)))
+			slot = c;
+	}
+	if (RAND_bytes(slot->c, CVQ_CA_CHALLENGE_LEN) != 1)
+		return CVQ_CA_ERR_CRYPTO;
+	slot->t = now;
+	memcpy(out, slot->c, CVQ_CA_CHALLENGE_LEN);
+	return CVQ_CA_OK;
+}
+
+/* Find and burn the challenge: each one proves possession once. */
+static bool
+challenge_take(cvq_ca *ca, const uint8_t *chal, size_t len)
+{
+	int64_t now = ca_now();
+	int i;
+
+	if (len != CVQ_CA_CHALLENGE_LEN)
+		return false;
+	for (i = 0; i < CA_MAX_CHALLENGES; i++) {
+		struct ca_challenge *c = &ca->chal[i];
+
+		if (c->t && now - c->t <= CA_CHALLENGE_TTL &&
+		    CRYPTO_memcmp(c->c, chal, len) == 0) {
+			OPENSSL_cleanse(c, sizeof(*c));
+			return true;
+		}
+	}
+	return false;
+}
+
+cvq_ca_err
+cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub,
+                    const uint8_t *challenge, size_t challenge_len,
+                    const uint8_t *sig, size_t sig_len, X509 **out)
+{
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (!ca || !req || !pub || !challenge || !sig || !out)
+		return CVQ_CA_ERR_ARG;
+	*out = NULL;
+	if (!challenge_take(ca, challenge, challenge_len))
+		return ca_fail(ca, CVQ_CA_ERR_POP, "unknown, used or expired challenge");
+	md = EVP_MD_CTX_new();
+	ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
+	     EVP_DigestVerify(md, sig, sig_len, challenge, challenge_len) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok) {
+		ERR_clear_error();
+		return ca_fail(ca, CVQ_CA_ERR_POP, "the challenge signature does not verify");
+	}
+	return issue_one(ca, req, pub, NULL, out);
+}
+
+cvq_ca_err
+cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *csrs,
+                   size_t n, cvq_ca_issued_cb cb, void *ctx)
+{
+	X509 *done[BATCH_TX];
+	cvq_ca_err errs[BATCH_TX], err = CVQ_CA_OK;
+	size_t base, i, k;
+	EVP_PKEY *pub;
+	int stop = 0;
+
+	if (!ca || !req || (!csrs && n) || !cb)
+		return CVQ_CA_ERR_ARG;
+	for (base = 0; base < n && !stop; base += k) {
+		k = n - base < BATCH_TX ? n - base : BATCH_TX;
+		err = ca_tx_begin(ca);
+		if (err != CVQ_CA_OK)
+			return err;
+		for (i = 0; i < k; i++) {
+			done[i] = NULL;
+			errs[i] = csr_check(ca, csrs[base + i], &pub);
+			if (errs[i] == CVQ_CA_OK)
+				errs[i] = issue_tx(ca, req, pub, X509_REQ_get_subject_name(csrs[base + i]),
+				                   &done[i]);
+			/* A store failure spoils the whole transaction. */
+			if (errs[i] == CVQ_CA_ERR_STORE || errs[i] == CVQ_CA_ERR_FULL ||
+			    errs[i] == CVQ_CA_ERR_READONLY || errs[i] == CVQ_CA_ERR_NOMEM) {
+				err = errs[i];
+				break;
+			}
+		}
+		if (err == CVQ_CA_OK)
+			err = ca_tx_commit(ca);
+		else
+			ca_tx_rollback(ca);
+		if (err != CVQ_CA_OK) {
+			for (i = 0; i < k; i++)
+				X509_free(done[i]);
+			return err;
+		}
+		/* Committed: now, and only now, the certificates may leave. */
+		for (i = 0; i < k; i++) {
+			if (!stop)
+				stop = cb(ctx, base + i, errs[i], done[i]);
+			X509_free(done[i]);
+		}
+	}
+	return CVQ_CA_OK;
+}

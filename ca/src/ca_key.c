@@ -1,0 +1,181 @@
+/*
+ * libcvqca — the CA key behind one interface (EVP_PKEY): generated here,
+ * kept in an encrypted PEM file (PKCS#8, AES-256), or in a PKCS#11 token.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "ca_int.h"
+
+cvq_ca_err
+ca_key_generate(const char *alg, EVP_PKEY **out)
+{
+	if (!alg || strcmp(alg, "ec-p256") == 0)
+		*out = EVP_EC_gen("P-256");
+	else if (strcmp(alg, "ec-p384") == 0)
+		*out = EVP_EC_gen("P-384");
+	else if (strcmp(alg, "rsa-3072") == 0)
+		*out = EVP_RSA_gen(3072);
+	else if (strcmp(alg, "rsa-4096") == 0)
+		*out = EVP_RSA_gen(4096);
+	else
+		return CVQ_CA_ERR_UNSUPPORTED;
+	return *out ? CVQ_CA_OK : CVQ_CA_ERR_CRYPTO;
+}
+
+const EVP_MD *
+ca_key_md(const EVP_PKEY *key)
+{
+	/* P-384 keys sign with SHA-384 so the hash matches the curve. */
+	if (EVP_PKEY_get_bits(key) == 384 && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC)
+		return EVP_sha384();
+	return EVP_sha256();
+}
+
+cvq_ca_err
+ca_key_save(EVP_PKEY *key, const char *path, const char *pass)
+{
+	BIO *bio = NULL;
+	FILE *f = NULL;
+	cvq_ca_err err = CVQ_CA_ERR_IO;
+	int fd;
+
+	if (!pass || !*pass)
+		return CVQ_CA_ERR_PASSPHRASE;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		goto out;
+	}
+	bio = BIO_new_fp(f, BIO_NOCLOSE);
+	if (!bio)
+		goto out;
+	if (!PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), pass,
+	                                   (int)strlen(pass), NULL, NULL)) {
+		err = CVQ_CA_ERR_CRYPTO;
+		goto out;
+	}
+	if (BIO_flush(bio) != 1 || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		goto out;
+	err = CVQ_CA_OK;
+out:
+	BIO_free(bio);
+	if (f && fclose(f) != 0 && err == CVQ_CA_OK)
+		err = CVQ_CA_ERR_IO;
+	if (err != CVQ_CA_OK && err != CVQ_CA_ERR_EXISTS)
+		unlink(path);
+	return err;
+}
+
+static cvq_ca_err
+key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
+              char *msg, size_t msg_len)
+{
+	char pass[1024];
+	struct stat st;
+	BIO *bio = NULL;
+	FILE *f = NULL;
+	cvq_ca_err err;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(msg, msg_len, "cannot open key %s: %s", path, strerror(errno));
+		return CVQ_CA_ERR_IO;
+	}
+	/* A CA key anyone else can read is a compromised key: refuse it. */
+	if (fstat(fd, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		snprintf(msg, msg_len, "key %s is accessible by group or others (chmod 600)", path);
+		close(fd);
+		return CVQ_CA_ERR_PERM;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return CVQ_CA_ERR_IO;
+	}
+	err = ca_secret_read(pass_source, "CA key passphrase:", pass, sizeof(pass));
+	if (err != CVQ_CA_OK) {
+		snprintf(msg, msg_len, "cannot read the passphrase of %s", path);
+		goto out;
+	}
+	bio = BIO_new_fp(f, BIO_NOCLOSE);
+	if (!bio) {
+		err = CVQ_CA_ERR_NOMEM;
+		goto out;
+	}
+	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, pass);
+	if (!*out) {
+		ERR_clear_error();
+		snprintf(msg, msg_len, "cannot decrypt key %s (wrong passphrase?)", path);
+		err = CVQ_CA_ERR_PASSPHRASE;
+	}
+out:
+	OPENSSL_cleanse(pass, sizeof(pass));
+	BIO_free(bio);
+	fclose(f);
+	return err;
+}
+
+cvq_ca_err
+ca_key_load(const char *uri, const char *pass_source, EVP_PKEY **out,
+            char *msg, size_t msg_len)
+{
+	*out = NULL;
+	if (!uri)
+		return CVQ_CA_ERR_CONFIG;
+	if (strncmp(uri, "pkcs11:", 7) == 0) {
+		/* The token path joins through libcvqp11 (issue #5). */
+		snprintf(msg, msg_len, "PKCS#11 keys are not supported by this build");
+		return CVQ_CA_ERR_UNSUPPORTED;
+	}
+	return key_load_file(uri, pass_source, out, msg, msg_len);
+}
+
+cvq_ca_err
+ca_cert_load(const char *path, X509 **out)
+{
+	BIO *bio = BIO_new_file(path, "r");
+
+	*out = NULL;
+	if (!bio)
+		return CVQ_CA_ERR_IO;
+	*out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!*out) {
+		ERR_clear_error();
+		return CVQ_CA_ERR_IO;
+	}
+	return CVQ_CA_OK;
+}
+
+cvq_ca_err
+ca_cert_save(X509 *cert, const char *path)
+{
+	BIO *bio;
+	int fd, ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
+	bio = BIO_new_fd(fd, BIO_CLOSE);
+	if (!bio) {
+		close(fd);
+		return CVQ_CA_ERR_NOMEM;
+	}
+	ok = PEM_write_bio_X509(bio, cert) && BIO_flush(bio) == 1;
+	BIO_free(bio);
+	return ok ? CVQ_CA_OK : CVQ_CA_ERR_IO;
+}

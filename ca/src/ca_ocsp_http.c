@@ -1,0 +1,325 @@
+/*
+ * libcvqca — OCSP over HTTP on libmicrohttpd: GET /<path>/<base64 DER>
+ * (RFC 5019, cacheable) and POST application/ocsp-request. A pool of
+ * threads on epoll, idle connections closed after a timeout, bounded
+ * bodies: an empty or slow client costs one socket, never the responder.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+
+#include "ca_int.h"
+#include <cvq/ca_ocsp.h>
+
+#define MAX_BODY 65536
+
+struct cvq_ca_ocsp_server {
+	cvq_ca_ocsp *o;
+	struct MHD_Daemon *d;
+	unsigned port;
+};
+
+struct post {
+	uint8_t buf[MAX_BODY];
+	size_t len;
+	bool too_big;
+};
+
+static void
+http_date(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static enum MHD_Result
+send_plain(struct MHD_Connection *c, unsigned code)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+answer(cvq_ca_ocsp *o, struct MHD_Connection *c, const uint8_t *req, size_t len, bool get)
+{
+	struct cvq_ca_ocsp_answer ans;
+	struct MHD_Response *r;
+	uint8_t *resp = NULL, md[20];
+	size_t resp_len = 0;
+	char hdr[128], etag[44];
+	enum MHD_Result ret;
+	time_t now = time(NULL);
+	int i;
+
+	if (cvq_ca_ocsp_respond(o, req, len, &resp, &resp_len, &ans) != CVQ_CA_OK)
+		return send_plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
+	r = MHD_create_response_from_buffer(resp_len, resp, MHD_RESPMEM_MUST_COPY);
+	if (!r) {
+		OPENSSL_free(resp);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/ocsp-response");
+	if (get && !ans.has_nonce && ans.status == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
+	    ans.next_update > now) {
+		/* RFC 5019 6.2: caches may keep it until nextUpdate. */
+		snprintf(hdr, sizeof(hdr), "max-age=%lld, public, no-transform, must-revalidate",
+		         (long long)(ans.next_update - now));
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, hdr);
+		http_date(ans.this_update, hdr, sizeof(hdr));
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, hdr);
+		http_date(ans.next_update, hdr, sizeof(hdr));
+		MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, hdr);
+		EVP_Digest(resp, resp_len, md, NULL, EVP_sha1(), NULL);
+		etag[0] = '"';
+		for (i = 0; i < 20; i++)
+			snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
+		etag[41] = '"';
+		etag[42] = '\0';
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	} else {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, no-store");
+	}
+	OPENSSL_free(resp);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static bool
+b64_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '+' || ch == '/' || ch == '=';
+}
+
+/*
+ * The base URL may have a path of its own ("/ocsp/<b64>"), and base64 has
+ * '/' in its alphabet: try each suffix after a '/' until one decodes to a
+ * whole DER request.
+ */
+cvq_ca_err
+cvq_ca_ocsp_decode_get(const char *path, uint8_t *der, size_t cap, size_t *len_out)
+{
+	const unsigned char *p;
+	OCSP_REQUEST *req;
+	const char *s;
+	size_t n, i;
+	int len, pad;
+	bool whole;
+
+	if (!path || !der || !len_out)
+		return CVQ_CA_ERR_ARG;
+	for (s = path; (s = strchr(s, '/')) != NULL; s++) {
+		n = strlen(s + 1);
+		if (n == 0 || n % 4 || n / 4 * 3 > cap)
+			continue;
+		for (i = 0; i < n && b64_char(s[1 + i]); i++)
+			;
+		if (i != n)
+			continue;
+		len = EVP_DecodeBlock(der, (const unsigned char *)s + 1, (int)n);
+		if (len <= 0)
+			continue;
+		pad = (s[n] == '=') + (n > 1 && s[n - 1] == '=');
+		len -= pad;
+		p = der;
+		req = d2i_OCSP_REQUEST(NULL, &p, len);
+		whole = req && p == der + len;
+		OCSP_REQUEST_free(req);
+		if (whole) {
+			*len_out = (size_t)len;
+			return CVQ_CA_OK;
+		}
+	}
+	ERR_clear_error();
+	return CVQ_CA_ERR_REQUEST;
+}
+
+static enum MHD_Result
+handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, const char *url)
+{
+	uint8_t der[4096];
+	size_t len;
+
+	if (cvq_ca_ocsp_decode_get(url, der, sizeof(der), &len) != CVQ_CA_OK)
+		return send_plain(c, MHD_HTTP_BAD_REQUEST);
+	return answer(o, c, der, len, true);
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	cvq_ca_ocsp *o = cls;
+	struct post *p = *con_cls;
+
+	(void)version;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		return handle_get(o, c, url);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return send_plain(c, MHD_HTTP_METHOD_NOT_ALLOWED);
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return MHD_NO;
+		*con_cls = p;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (p->len + *upload_data_size > sizeof(p->buf))
+			p->too_big = true;
+		else
+			memcpy(p->buf + p->len, upload_data, *upload_data_size);
+		if (!p->too_big)
+			p->len += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (p->too_big)
+		return send_plain(c, MHD_HTTP_CONTENT_TOO_LARGE);
+	return answer(o, c, p->buf, p->len, false);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+	(void)cls;
+	(void)c;
+	(void)t;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static bool
+parse_addr(const char *addr, struct sockaddr_storage *ss, unsigned *port)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char host[64];
+	const char *colon;
+	char *end;
+	unsigned long p;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (addr[0] == '[') {
+		colon = strstr(addr, "]:");
+		if (!colon)
+			return false;
+		hl = (size_t)(colon - addr - 1);
+		colon++;
+		if (hl >= sizeof(host))
+			return false;
+		memcpy(host, addr + 1, hl);
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return false;
+		hl = (size_t)(colon - addr);
+		if (hl >= sizeof(host))
+			return false;
+		memcpy(host, addr, hl);
+	}
+	host[hl] = '\0';
+	p = strtoul(colon + 1, &end, 10);
+	if (*end || p > 65535 || end == colon + 1)
+		return false;
+	*port = (unsigned)p;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)p);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)p);
+		return true;
+	}
+	return false;
+}
+
+cvq_ca_err
+cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsigned threads,
+                         unsigned timeout_s, cvq_ca_ocsp_server **out)
+{
+	struct sockaddr_storage ss;
+	cvq_ca_ocsp_server *s;
+	const union MHD_DaemonInfo *info;
+	unsigned port = 0;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	long ncpu;
+
+	if (!o || !out || (!addr && listen_fd < 0))
+		return CVQ_CA_ERR_ARG;
+	*out = NULL;
+	if (listen_fd < 0 && !parse_addr(addr, &ss, &port))
+		return CVQ_CA_ERR_ARG;
+	if (listen_fd < 0 && ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (!threads) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = ncpu > 0 && ncpu < 64 ? (unsigned)ncpu : 2;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return CVQ_CA_ERR_NOMEM;
+	s->o = o;
+	if (listen_fd >= 0)
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, o,
+		        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+		        MHD_OPTION_THREAD_POOL_SIZE, threads,
+		        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 10u,
+		        MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		        MHD_OPTION_END);
+	else
+		s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, o,
+		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		        MHD_OPTION_THREAD_POOL_SIZE, threads,
+		        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 10u,
+		        MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+		        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		        MHD_OPTION_END);
+	if (!s->d) {
+		free(s);
+		return CVQ_CA_ERR_NET;
+	}
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : port;
+	*out = s;
+	return CVQ_CA_OK;
+}
+
+unsigned
+cvq_ca_ocsp_server_port(const cvq_ca_ocsp_server *s)
+{
+	return s ? s->port : 0;
+}
+
+void
+cvq_ca_ocsp_server_stop(cvq_ca_ocsp_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}

@@ -1,0 +1,583 @@
+/* Unit tests of libcvqca: store, init, issuance, revocation, CRL, OCSP core, audit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/ec.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
+#include <sqlite3.h>
+
+#include <cvq/ca.h>
+#include <cvq/ca_ocsp.h>
+
+#define GUID "00112233445566778899AABBCCDDEEFF"
+
+struct fx {
+	char dir[64];
+	char path[256];
+	char pass[300];
+	struct cvq_ca_config *cfg;
+	cvq_ca *ca;
+};
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static struct cvq_ca_config *
+make_cfg(const char *dir)
+{
+	struct cvq_ca_config *c = cvq_ca_config_new();
+
+	assert_non_null(c);
+	c->dir = strdup(dir);
+	assert_int_equal(cvq_ca_config_set(c, "db", "ca.db"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "key", "ca-key.pem"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "cert", "ca.pem"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "ocsp.key", "ocsp-key.pem"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "ocsp.cert", "ocsp.pem"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "crl_url", "http://ca.test/ca.crl"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "ocsp_url", "http://ca.test/ocsp"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "policy_oid", "1.3.6.1.4.1.55555.1.1"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "org", "Ville"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(c, "audit_sign_every", "4"), CVQ_CA_OK);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	struct cvq_ca_init_opts io = {.subject = "/C=FR/O=Ville/CN=Test CA", .ocsp_signer = true};
+	struct cvq_ca_citizen z = {0};
+	struct fx *f = calloc(1, sizeof(*f));
+	FILE *p;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cvq-ca-unit.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/pass", f->dir);
+	p = fopen(f->path, "w");
+	assert_non_null(p);
+	fputs("correct horse\n", p);
+	fclose(p);
+	chmod(f->path, 0600);
+	snprintf(f->pass, sizeof(f->pass), "file:%s", f->path);
+	f->cfg = make_cfg(f->dir);
+	assert_int_equal(cvq_ca_init(f->cfg, f->pass, &io), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, 0, &f->ca), CVQ_CA_OK);
+	snprintf(z.ext_id, sizeof(z.ext_id), "INF-1");
+	snprintf(z.given_name, sizeof(z.given_name), "Marie");
+	snprintf(z.family_name, sizeof(z.family_name), "Curie");
+	assert_int_equal(cvq_ca_citizen_add(f->ca, &z, NULL), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_card_add(f->ca, GUID, "INF-1", 0, NULL), CVQ_CA_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	cvq_ca_close(f->ca);
+	cvq_ca_config_free(f->cfg);
+	rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+static X509_REQ *
+make_csr(EVP_PKEY **keyp)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509_REQ *r = X509_REQ_new();
+
+	assert_non_null(key);
+	assert_non_null(r);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8,
+	                           (const unsigned char *)"svc.test", -1, -1, 0);
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	if (keyp)
+		*keyp = key;
+	else
+		EVP_PKEY_free(key);
+	return r;
+}
+
+static void
+test_config_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_config *c = NULL;
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/t.conf", f->dir);
+	assert_int_equal(cvq_ca_config_set(f->cfg, "days.service", "30"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(f->cfg, "days.service", "-3"), CVQ_CA_ERR_CONFIG);
+	assert_int_equal(cvq_ca_config_set(f->cfg, "nonsense", "1"), CVQ_CA_ERR_CONFIG);
+	assert_int_equal(cvq_ca_config_save(f->cfg, path), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_save(f->cfg, path), CVQ_CA_ERR_EXISTS);
+	assert_int_equal(cvq_ca_config_load(path, &c), CVQ_CA_OK);
+	assert_string_equal(c->db, "ca.db");
+	assert_string_equal(c->ocsp_key, "ocsp-key.pem");
+	assert_string_equal(c->policy_oid, "1.3.6.1.4.1.55555.1.1");
+	assert_int_equal(c->days[CVQ_CA_PROFILE_SERVICE], 30);
+	assert_int_equal(c->audit_sign_every, 4);
+	assert_string_equal(c->dir, f->dir);
+	cvq_ca_config_free(c);
+	assert_int_equal(cvq_ca_config_load("/nonexistent/x.conf", &c), CVQ_CA_ERR_IO);
+}
+
+static void
+test_key_rules(void **state)
+{
+	struct fx *f = *state;
+	cvq_ca *ca = NULL;
+	char key[320], bad[300];
+	FILE *p;
+
+	/* Init refuses to overwrite. */
+	struct cvq_ca_init_opts io = {.subject = "/CN=x"};
+	assert_int_equal(cvq_ca_init(f->cfg, f->pass, &io), CVQ_CA_ERR_EXISTS);
+	/* Wrong passphrase. */
+	snprintf(bad, sizeof(bad), "%s/bad", f->dir);
+	p = fopen(bad, "w");
+	fputs("wrong\n", p);
+	fclose(p);
+	chmod(bad, 0600);
+	snprintf(key, sizeof(key), "file:%s", bad);
+	assert_int_equal(cvq_ca_open(f->cfg, key, 0, &ca), CVQ_CA_ERR_PASSPHRASE);
+	/* A key file readable by others is refused. */
+	snprintf(key, sizeof(key), "%s/ca-key.pem", f->dir);
+	chmod(key, 0644);
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, 0, &ca), CVQ_CA_ERR_PERM);
+	chmod(key, 0600);
+	/* So is a passphrase file readable by others. */
+	chmod(f->path, 0644);
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, 0, &ca), CVQ_CA_ERR_PERM);
+	chmod(f->path, 0600);
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, CVQ_CA_OPEN_READONLY, &ca), CVQ_CA_OK);
+	cvq_ca_close(ca);
+}
+
+static void
+test_citizens_cards(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_citizen z = {0}, got;
+	struct cvq_ca_card k;
+
+	snprintf(z.ext_id, sizeof(z.ext_id), "INF-1");
+	snprintf(z.given_name, sizeof(z.given_name), "X");
+	snprintf(z.family_name, sizeof(z.family_name), "Y");
+	assert_int_equal(cvq_ca_citizen_add(f->ca, &z, NULL), CVQ_CA_ERR_EXISTS);
+	z.given_name[0] = '\0';
+	snprintf(z.ext_id, sizeof(z.ext_id), "INF-2");
+	assert_int_equal(cvq_ca_citizen_add(f->ca, &z, NULL), CVQ_CA_ERR_ARG);
+	assert_int_equal(cvq_ca_citizen_get(f->ca, "INF-1", &got), CVQ_CA_OK);
+	assert_string_equal(got.family_name, "Curie");
+	assert_int_equal(cvq_ca_citizen_get(f->ca, "nobody", &got), CVQ_CA_ERR_NOT_FOUND);
+	assert_int_equal(cvq_ca_card_add(f->ca, "00112233445566778899aabbccddeeff", "INF-1", 0, NULL),
+	                 CVQ_CA_ERR_EXISTS);
+	assert_int_equal(cvq_ca_card_add(f->ca, "0011", "INF-1", 0, NULL), CVQ_CA_ERR_ARG);
+	assert_int_equal(cvq_ca_card_add(f->ca, "FF112233445566778899AABBCCDDEEFF", "nobody", 0, NULL),
+	                 CVQ_CA_ERR_NOT_FOUND);
+	assert_int_equal(cvq_ca_card_get(f->ca, GUID, &k), CVQ_CA_OK);
+	assert_string_equal(k.holder, "INF-1");
+	assert_int_equal(k.status, CVQ_CA_CARD_ACTIVE);
+}
+
+static int
+count_cb(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	(void)c;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+test_issue_csr(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_AUTH, .card_guid = GUID};
+	struct cvq_ca_cert_info info;
+	X509_REQ *csr = make_csr(NULL);
+	X509 *x = NULL, *y = NULL;
+	char serial[67], why[128];
+	int n = 0;
+
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &x), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_check_profile(x, cvq_ca_cert(f->ca), req.profile, why, sizeof(why)),
+	                 CVQ_CA_OK);
+	/* The wrong profile is caught by the checker. */
+	assert_int_equal(cvq_ca_check_profile(x, cvq_ca_cert(f->ca), CVQ_CA_PROFILE_CITIZEN_SIGN,
+	                                      why, sizeof(why)), CVQ_CA_ERR_POLICY);
+	assert_int_equal(cvq_ca_serial_hex(X509_get0_serialNumber(x), serial), CVQ_CA_OK);
+	assert_true(strlen(serial) == 32);
+	/* Committed before it was returned. */
+	assert_int_equal(cvq_ca_cert_get(f->ca, serial, &info, &y), CVQ_CA_OK);
+	assert_int_equal(X509_cmp(x, y), 0);
+	assert_string_equal(info.card_guid, GUID);
+	assert_int_equal(info.status, CVQ_CA_CERT_GOOD);
+	assert_int_equal(cvq_ca_cert_list(f->ca, GUID, count_cb, &n), CVQ_CA_OK);
+	assert_int_equal(n, 1);
+	/* Citizen profiles need a card; a tampered CSR fails its PoP. */
+	req.card_guid = NULL;
+	X509_free(y);
+	y = NULL;
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &y), CVQ_CA_ERR_ARG);
+	req.profile = CVQ_CA_PROFILE_SERVICE;
+	req.dns_name = "svc.test";
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr), "O", MBSTRING_UTF8,
+	                           (const unsigned char *)"evil", -1, -1, 0);
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &y), CVQ_CA_ERR_POP);
+	assert_null(y);
+	X509_REQ_free(csr);
+	csr = make_csr(NULL);
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &y), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_check_profile(y, cvq_ca_cert(f->ca), req.profile, why, sizeof(why)),
+	                 CVQ_CA_OK);
+	/* Validity never beyond the CA's. */
+	X509_free(y);
+	y = NULL;
+	req.days = 36000;
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &y), CVQ_CA_OK);
+	assert_true(ASN1_TIME_compare(X509_get0_notAfter(y), X509_get0_notAfter(cvq_ca_cert(f->ca))) <= 0);
+	/* A suspended card gets nothing. */
+	req = (struct cvq_ca_issue_req){.profile = CVQ_CA_PROFILE_CITIZEN_SIGN, .card_guid = GUID};
+	assert_int_equal(cvq_ca_card_set_status(f->ca, GUID, CVQ_CA_CARD_SUSPENDED), CVQ_CA_OK);
+	X509_free(y);
+	y = NULL;
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &y), CVQ_CA_ERR_POLICY);
+	X509_free(x);
+	X509_REQ_free(csr);
+}
+
+static void
+test_issue_pubkey(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_SIGN, .card_guid = GUID};
+	uint8_t chal[CVQ_CA_CHALLENGE_LEN], sig[128];
+	size_t sig_len = sizeof(sig);
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	X509 *x = NULL;
+	char why[128];
+
+	assert_int_equal(cvq_ca_challenge(f->ca, chal), CVQ_CA_OK);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &sig_len, chal, sizeof(chal)), 1);
+	/* Wrong signature: refused, and the challenge is burnt. */
+	sig[sig_len - 1] ^= 1;
+	assert_int_equal(cvq_ca_issue_pubkey(f->ca, &req, key, chal, sizeof(chal), sig, sig_len, &x),
+	                 CVQ_CA_ERR_POP);
+	sig[sig_len - 1] ^= 1;
+	assert_int_equal(cvq_ca_issue_pubkey(f->ca, &req, key, chal, sizeof(chal), sig, sig_len, &x),
+	                 CVQ_CA_ERR_POP);
+	assert_int_equal(cvq_ca_challenge(f->ca, chal), CVQ_CA_OK);
+	sig_len = sizeof(sig);
+	EVP_MD_CTX_reset(md);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(md, sig, &sig_len, chal, sizeof(chal)), 1);
+	assert_int_equal(cvq_ca_issue_pubkey(f->ca, &req, key, chal, sizeof(chal), sig, sig_len, &x),
+	                 CVQ_CA_OK);
+	assert_int_equal(cvq_ca_check_profile(x, cvq_ca_cert(f->ca), req.profile, why, sizeof(why)),
+	                 CVQ_CA_OK);
+	X509_free(x);
+	x = NULL;
+	/* Replay of a used challenge. */
+	assert_int_equal(cvq_ca_issue_pubkey(f->ca, &req, key, chal, sizeof(chal), sig, sig_len, &x),
+	                 CVQ_CA_ERR_POP);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+}
+
+struct bctx {
+	int ok;
+	cvq_ca *ca;
+};
+
+static int
+batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+{
+	struct bctx *b = ctx;
+	char serial[67];
+
+	(void)i;
+	if (err != CVQ_CA_OK)
+		return 0;
+	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
+	/* Already in the store when we see it. */
+	assert_int_equal(cvq_ca_cert_get(b->ca, serial, NULL, NULL), CVQ_CA_OK);
+	b->ok++;
+	return 0;
+}
+
+static int
+first_serial(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	snprintf(ctx, 67, "%s", c->serial);
+	return 1;
+}
+
+static void
+test_batch_revoke_crl(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_AUTH, .card_guid = GUID};
+	struct bctx b = {.ca = f->ca};
+	struct cvq_ca_cert_info info;
+	X509_REQ *csrs[300];
+	X509_CRL *crl = NULL, *crl2 = NULL;
+	uint64_t n1 = 0, n2 = 0;
+	unsigned count = 0;
+	char serial[67] = "";
+	size_t i;
+
+	for (i = 0; i < 300; i++)
+		csrs[i] = make_csr(NULL);
+	assert_int_equal(cvq_ca_issue_batch(f->ca, &req, csrs, 300, batch_cb, &b), CVQ_CA_OK);
+	assert_int_equal(b.ok, 300);
+	for (i = 0; i < 300; i++)
+		X509_REQ_free(csrs[i]);
+	assert_int_equal(cvq_ca_crl_issue(f->ca, &crl, &n1), CVQ_CA_OK);
+	assert_true(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) <= 0);
+	X509_CRL_free(crl);
+	assert_int_equal(cvq_ca_revoke_card(f->ca, GUID, CVQ_CA_REASON_KEY_COMPROMISE, 1700000000,
+	                                    CVQ_CA_CARD_LOST, &count), CVQ_CA_OK);
+	assert_int_equal(count, 300);
+	/* Idempotent. */
+	assert_int_equal(cvq_ca_revoke_card(f->ca, GUID, CVQ_CA_REASON_SUPERSEDED, 0,
+	                                    CVQ_CA_CARD_LOST, &count), CVQ_CA_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(cvq_ca_crl_issue(f->ca, &crl2, &n2), CVQ_CA_OK);
+	assert_true(n2 > n1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl2)), 300);
+	assert_int_equal(X509_CRL_verify(crl2, X509_get0_pubkey(cvq_ca_cert(f->ca))), 1);
+	X509_CRL_free(crl2);
+	crl2 = NULL;
+	assert_int_equal(cvq_ca_crl_latest(f->ca, &crl2), CVQ_CA_OK);
+	X509_CRL_free(crl2);
+	/* The card is now lost; its certificates read as revoked. */
+	assert_int_equal(cvq_ca_cert_list(f->ca, GUID, first_serial, serial), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_cert_get(f->ca, serial, &info, NULL), CVQ_CA_OK);
+	assert_int_equal(info.status, CVQ_CA_CERT_REVOKED);
+	assert_int_equal(info.reason, CVQ_CA_REASON_KEY_COMPROMISE);
+	assert_int_equal(info.invalidity, 1700000000);
+}
+
+static OCSP_RESPONSE *
+ask(cvq_ca_ocsp *o, X509 *issuer, const char *serial_hex, int *status, bool nonce)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	ASN1_INTEGER *serial;
+	BIGNUM *bn = NULL;
+	OCSP_CERTID *id;
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *bs;
+	unsigned char *der = NULL;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	const unsigned char *p;
+	int len, reason;
+
+	BN_hex2bn(&bn, serial_hex);
+	serial = BN_to_ASN1_INTEGER(bn, NULL);
+	BN_free(bn);
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer),
+	                      serial);
+	OCSP_request_add0_id(req, id);
+	if (nonce)
+		OCSP_request_add1_nonce(req, NULL, -1);
+	len = i2d_OCSP_REQUEST(req, &der);
+	assert_int_equal(cvq_ca_ocsp_respond(o, der, (size_t)len, &out, &out_len, NULL), CVQ_CA_OK);
+	p = out;
+	resp = d2i_OCSP_RESPONSE(NULL, &p, (long)out_len);
+	assert_non_null(resp);
+	assert_int_equal(OCSP_response_status(resp), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	bs = OCSP_response_get1_basic(resp);
+	assert_non_null(bs);
+	if (nonce)
+		assert_int_equal(OCSP_check_nonce(req, bs), 1);
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer),
+	                      serial);
+	assert_int_equal(OCSP_resp_find_status(bs, id, status, &reason, NULL, NULL, NULL), 1);
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(bs);
+	ASN1_INTEGER_free(serial);
+	OCSP_REQUEST_free(req);
+	OPENSSL_free(der);
+	OPENSSL_free(out);
+	return resp;
+}
+
+static void
+test_ocsp_core(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_AUTH, .card_guid = GUID};
+	X509_REQ *csr = make_csr(NULL);
+	X509 *x = NULL;
+	cvq_ca_ocsp *o = NULL;
+	OCSP_RESPONSE *r;
+	uint8_t *out = NULL, *rq = NULL;
+	size_t out_len, rq_len;
+	char serial[67];
+	int status;
+	const unsigned char *p;
+
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &x), CVQ_CA_OK);
+	cvq_ca_serial_hex(X509_get0_serialNumber(x), serial);
+	assert_int_equal(cvq_ca_ocsp_new(f->cfg, f->pass, 2, &o), CVQ_CA_OK);
+	r = ask(o, cvq_ca_cert(f->ca), serial, &status, true);
+	assert_int_equal(status, V_OCSP_CERTSTATUS_GOOD);
+	OCSP_RESPONSE_free(r);
+	/* A revocation is seen at once by the responder's own connection. */
+	assert_int_equal(cvq_ca_revoke_serial(f->ca, serial, CVQ_CA_REASON_KEY_COMPROMISE, 0), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_revoke_serial(f->ca, serial, CVQ_CA_REASON_SUPERSEDED, 0), CVQ_CA_OK);
+	r = ask(o, cvq_ca_cert(f->ca), serial, &status, false);
+	assert_int_equal(status, V_OCSP_CERTSTATUS_REVOKED);
+	OCSP_RESPONSE_free(r);
+	r = ask(o, cvq_ca_cert(f->ca), "1234567890ABCDEF", &status, false);
+	assert_int_equal(status, V_OCSP_CERTSTATUS_UNKNOWN);
+	OCSP_RESPONSE_free(r);
+	/* Garbage gets malformedRequest, not a crash. */
+	assert_int_equal(cvq_ca_ocsp_respond(o, (const uint8_t *)"\x30\x03\x02\x01", 4, &out, &out_len, NULL),
+	                 CVQ_CA_OK);
+	p = out;
+	r = d2i_OCSP_RESPONSE(NULL, &p, (long)out_len);
+	assert_int_equal(OCSP_response_status(r), OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	OCSP_RESPONSE_free(r);
+	OPENSSL_free(out);
+	/* Another CA's certificate: unauthorized. */
+	r = NULL;
+	assert_int_equal(cvq_ca_ocsp_presign(o, serial, &rq, &rq_len, &out, &out_len), CVQ_CA_OK);
+	OPENSSL_free(rq);
+	OPENSSL_free(out);
+	cvq_ca_ocsp_free(o);
+	X509_free(x);
+	X509_REQ_free(csr);
+}
+
+static void
+exec_sql(const char *db, const char *sql)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void
+test_audit_tamper(void **state)
+{
+	struct fx *f = *state;
+	char db[300];
+	int64_t bad = 0;
+	uint64_t entries = 0, heads = 0;
+
+	snprintf(db, sizeof(db), "%s/ca.db", f->dir);
+	assert_int_equal(cvq_ca_audit_sign_head(f->ca), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, &entries, &heads), CVQ_CA_OK);
+	assert_true(entries >= 4);
+	assert_true(heads >= 1);
+	/* Changed. */
+	exec_sql(db, "UPDATE audit SET detail = 'holder=INF-9' WHERE seq = 4");
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_ERR_AUDIT);
+	assert_int_equal(bad, 4);
+	exec_sql(db, "UPDATE audit SET detail = 'holder=INF-1' WHERE seq = 4");
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_OK);
+	/* Reordered (two entries swap places). */
+	exec_sql(db, "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3;"
+	             "UPDATE audit SET seq = 3 WHERE seq = -1");
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_ERR_AUDIT);
+	assert_int_equal(bad, 2);
+	exec_sql(db, "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3;"
+	             "UPDATE audit SET seq = 3 WHERE seq = -1");
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_OK);
+	/* Removed: in the middle, and the tail behind a signed head. */
+	exec_sql(db, "CREATE TABLE keep AS SELECT * FROM audit; DELETE FROM audit WHERE seq = 3");
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_ERR_AUDIT);
+	assert_int_equal(bad, 3);
+	exec_sql(db, "INSERT INTO audit SELECT * FROM keep WHERE seq = 3;"
+	             "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)");
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_ERR_AUDIT);
+}
+
+static void
+test_store_faults(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	X509_REQ *csr = make_csr(NULL);
+	cvq_ca *ro = NULL;
+	X509 *x = NULL;
+	char db[300];
+
+	/* Read-only handle: a clear error, nothing written. */
+	assert_int_equal(cvq_ca_open(f->cfg, NULL, CVQ_CA_OPEN_READONLY, &ro), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_issue_csr(ro, &req, csr, &x), CVQ_CA_ERR_KEY);
+	assert_int_equal(cvq_ca_revoke_card(ro, GUID, 0, 0, CVQ_CA_CARD__COUNT, NULL), CVQ_CA_ERR_READONLY);
+	cvq_ca_close(ro);
+	/* A newer schema is refused. */
+	cvq_ca_close(f->ca);
+	f->ca = NULL;
+	snprintf(db, sizeof(db), "%s/ca.db", f->dir);
+	exec_sql(db, "PRAGMA user_version = 99");
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, 0, &f->ca), CVQ_CA_ERR_SCHEMA);
+	exec_sql(db, "PRAGMA user_version = 1");
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, 0, &f->ca), CVQ_CA_OK);
+	X509_REQ_free(csr);
+}
+
+static void
+test_names(void **state)
+{
+	enum cvq_ca_profile p;
+	int r;
+
+	(void)state;
+	assert_int_equal(cvq_ca_profile_parse("ocsp-signer", &p), CVQ_CA_OK);
+	assert_int_equal(p, CVQ_CA_PROFILE_OCSP_SIGNER);
+	assert_int_equal(cvq_ca_profile_parse("root", &p), CVQ_CA_ERR_ARG);
+	assert_int_equal(cvq_ca_reason_parse("keycompromise", &r), CVQ_CA_OK);
+	assert_int_equal(r, 1);
+	assert_string_equal(cvq_ca_reason_name(7), "none");
+	assert_string_equal(cvq_ca_strerror(CVQ_CA_ERR_POP), "proof of possession failed");
+	assert_string_equal(cvq_ca_strerror(CVQ_CA_ERR__COUNT), "unknown error");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_config_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_citizens_cards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issue_csr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issue_pubkey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_revoke_crl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ocsp_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_faults, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
