@@ -570,11 +570,18 @@ show(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	v = card_json(&e, &k);
-	if (v && live && cvq_card_get_status(e.card, &cs) == CVQ_CARD_OK)
-		json_object_set_new(v, "card", json_pack("{s:s, s:s, s:i, s:b, s:b}",
-		        "reader", cvq_card_reader_name(e.card), "state", cvq_card_state_name(cs.state),
-		        "pin_tries", cs.pin_tries, "has_auth_cert", cs.has_cert_auth,
-		        "has_sign_cert", cs.has_cert_sign));
+	if (v && live) {
+		cvq_card_err cerr = cvq_enrol_card_status(&e, &cs);
+
+		if (cerr)
+			json_object_set_new(v, "card", json_pack("{s:s, s:s}", "reader",
+			        cvq_card_reader_name(e.card), "error", cvq_card_strerror(cerr)));
+		else
+			json_object_set_new(v, "card", json_pack("{s:s, s:s, s:i, s:b, s:b}",
+			        "reader", cvq_card_reader_name(e.card),
+			        "state", cvq_card_state_name(cs.state), "pin_tries", cs.pin_tries,
+			        "has_auth_cert", cs.has_cert_auth, "has_sign_cert", cs.has_cert_sign));
+	}
 	if (opts->json) {
 		cvq_admin_json_print(v);
 	} else if (v) {

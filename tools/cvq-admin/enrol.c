@@ -159,15 +159,7 @@ identify(struct run *r)
 	cvq_card_err cerr;
 	cvq_enrol_err err;
 
-	cerr = cvq_card_get_status(r->e->card, &cs);
-	/* pcscd may reset the card while it cleans up after a killed client
-	 * (kill -9 mid-enrolment): reconnect once and ask again. */
-	if ((cvq_enrol_card_interrupted(cerr) || cerr == CVQ_CARD_ERR_BAD_DATA) &&
-	    cerr != CVQ_CARD_ERR_NO_CARD) {
-		cerr = cvq_card_reconnect(r->e->card);
-		if (cerr == CVQ_CARD_OK || cerr == CVQ_CARD_ERR_CARD_CHANGED)
-			cerr = cvq_card_get_status(r->e->card, &cs);
-	}
+	cerr = cvq_enrol_card_status(r->e, &cs);
 	if (cerr)
 		return cvq_enrol_card_fail(cerr, "reading the card");
 	if (!cs.has_guid) {

@@ -25,6 +25,7 @@
 #include <cvq/ca.h>
 #include <cvq/card.h>
 #include <cvq/piv.h>
+#include <cvq/profile.h>
 
 #include "admin.h"
 
@@ -171,6 +172,8 @@ int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opt
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
 /* Connect to the card in reader (NULL: the first reader with a card). */
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
+/* cvq_card_get_status, asked again once after a reset by someone else. */
+cvq_card_err cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs);
 /* Narrate a step in plain words (stdout, unless quiet or --json). */
 void cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -125,6 +125,23 @@ cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader)
 	return CVQ_ADMIN_EXIT_OK;
 }
 
+cvq_card_err
+cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
+{
+	cvq_card_err err = cvq_card_get_status(e->card, cs);
+
+	/* pcscd may reset the card while it cleans up after another client
+	 * (one killed mid-enrolment, or yubico-piv-tool disconnecting with a
+	 * reset): reconnect once and ask again. */
+	if ((cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
+	    err != CVQ_CARD_ERR_NO_CARD) {
+		err = cvq_card_reconnect(e->card);
+		if (err == CVQ_CARD_OK || err == CVQ_CARD_ERR_CARD_CHANGED)
+			err = cvq_card_get_status(e->card, cs);
+	}
+	return err;
+}
+
 void
 cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 {
