@@ -42,6 +42,10 @@ card_get_data(cvq_card *card, uint32_t tag, uint8_t **data, size_t *len)
 	err = card_piv_cmd_ok(card, &a, &rsp, &rlen);
 	if (err)
 		return err;
+	if (rsp == NULL || rlen == 0) {
+		err = CVQ_CARD_ERR_BAD_DATA;
+		goto out;
+	}
 	p = rsp;
 	/* Some cards pad after the object: take the first TLV. */
 	err = cvq_card_tlv_next(&p, rsp + rlen, &t);
@@ -351,6 +355,9 @@ copy_str(char *dst, size_t cap, const cvq_card_tlv *t)
 	for (i = 0; i < t->len; i++)
 		if (t->value[i] < 0x20 || t->value[i] == 0x7F)
 			return CVQ_CARD_ERR_BAD_DATA; /* control bytes never get printed */
+	/* A repeated tag is malformed, not an update: refuse it. */
+	if (dst[0] != '\0')
+		return CVQ_CARD_ERR_BAD_DATA;
 	memcpy(dst, t->value, t->len);
 	dst[t->len] = '\0';
 	return CVQ_CARD_OK;

@@ -99,11 +99,17 @@ void cvq_p11_close(cvq_p11_ctx *ctx)
 		for (i = 0; i < ctx->nsess; i++)
 			ctx->fl->C_CloseSession(ctx->sess[i].h);
 	if (ctx->p11 != NULL) {
+		if (ctx->slots != NULL)
+			PKCS11_release_all_slots(ctx->p11, ctx->slots, ctx->nslots);
+		for (i = 0; i < ctx->nretired; i++)
+			PKCS11_release_all_slots(ctx->p11, ctx->retired[i].slots,
+			                         ctx->retired[i].n);
 		PKCS11_CTX_unload(ctx->p11);
 		PKCS11_CTX_free(ctx->p11);
 	}
 	if (ctx->dl != NULL)
 		dlclose(ctx->dl);
+	free(ctx->retired);
 	if (ctx->ui != NULL)
 		UI_destroy_method(ctx->ui);
 	pthread_mutex_destroy(&ctx->lock);

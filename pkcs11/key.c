@@ -4,13 +4,16 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "p11_int.h"
 #include "uri_int.h"
 
-/* CKA_ALWAYS_AUTHENTICATE, read raw: libp11 keeps it to itself. */
-static bool always_auth(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
-                        const cvq_p11_key *key)
+/*
+ * The key's object handle and CKA_ALWAYS_AUTHENTICATE, read raw: libp11
+ * keeps both to itself.
+ */
+static bool find_raw(cvq_p11_ctx *ctx, CK_SLOT_ID slot, cvq_p11_key *key)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE tmpl[2] = {
@@ -35,22 +38,77 @@ static bool always_auth(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
 	if (ctx->fl->C_FindObjects(h, &obj, 1, &n) != CKR_OK)
 		n = 0;
 	ctx->fl->C_FindObjectsFinal(h);
-	if (n != 1 || ctx->fl->C_GetAttributeValue(h, obj, &attr, 1) != CKR_OK)
+	if (n != 1)
 		return false;
-	return aa == CK_TRUE;
+	key->obj = obj;
+	if (ctx->fl->C_GetAttributeValue(h, obj, &attr, 1) == CKR_OK)
+		key->always_auth = aa == CK_TRUE;
+	return true;
 }
 
 static void key_release(cvq_p11_key *key);
 
-static PKCS11_SLOT *libp11_slot(cvq_p11_key *key, CK_SLOT_ID slot)
+/*
+ * A plain software copy of the public half, detached from the token (libp11
+ * fills n/e or the EC point from the token's objects), so that using it
+ * never touches the token and it outlives the libp11 objects.
+ */
+static EVP_PKEY *public_copy(EVP_PKEY *pkey)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	int len = i2d_PUBKEY(pkey, &der);
+
+	if (len > 0) {
+		p = der;
+		pub = d2i_PUBKEY(NULL, &p, len);
+	}
+	OPENSSL_free(der);
+	return pub;
+}
+
+static PKCS11_SLOT *libp11_slot(cvq_p11_ctx *ctx, CK_SLOT_ID slot)
 {
 	unsigned int i;
 
-	for (i = 0; i < key->nslots; i++)
-		if (key->slots[i].token != NULL &&
-		    PKCS11_get_slotid_from_slot(&key->slots[i]) == slot)
-			return &key->slots[i];
+	for (i = 0; i < ctx->nslots; i++)
+		if (ctx->slots[i].token != NULL &&
+		    PKCS11_get_slotid_from_slot(&ctx->slots[i]) == slot)
+			return &ctx->slots[i];
 	return NULL;
+}
+
+/*
+ * libp11's view of the slot, re-enumerated when asked (a token came, or
+ * private objects appeared or their handles died with a login change).
+ * The old list is retired, not released (see p11_int.h).
+ */
+static PKCS11_SLOT *libp11_slot_fresh(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                                      bool refresh)
+{
+	PKCS11_SLOT *s = refresh ? NULL : libp11_slot(ctx, slot);
+	struct p11_slot_list *r;
+
+	if (s != NULL)
+		return s;
+	if (ctx->slots != NULL) {
+		r = realloc(ctx->retired, (ctx->nretired + 1) * sizeof(*r));
+		if (r == NULL)
+			return NULL;
+		ctx->retired = r;
+		r[ctx->nretired].slots = ctx->slots;
+		r[ctx->nretired].n = ctx->nslots;
+		ctx->nretired++;
+		ctx->slots = NULL;
+		ctx->nslots = 0;
+	}
+	if (PKCS11_enumerate_slots(ctx->p11, &ctx->slots, &ctx->nslots) != 0) {
+		ctx->slots = NULL;
+		ctx->nslots = 0;
+		return NULL;
+	}
+	return libp11_slot(ctx, slot);
 }
 
 static cvq_p11_err copy_identity(cvq_p11_key *key, const PKCS11_KEY *k)
@@ -70,7 +128,7 @@ static cvq_p11_err copy_identity(cvq_p11_key *key, const PKCS11_KEY *k)
 
 cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
                          CK_SLOT_ID slot, const CK_TOKEN_INFO *ti,
-                         cvq_p11_key **out)
+                         bool refresh, cvq_p11_key **out)
 {
 	cvq_p11_key *key;
 	PKCS11_SLOT *s;
@@ -85,20 +143,19 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 		return CVQ_P11_ERR_NOMEM;
 	key->ctx = ctx;
 	key->slot_id = slot;
+	key->token_flags = ti->flags;
 	p11_copy_trim(key->token_label, sizeof(key->token_label), ti->label,
 	              sizeof(ti->label));
 	p11_copy_trim(key->token_serial, sizeof(key->token_serial),
 	              ti->serialNumber, sizeof(ti->serialNumber));
 	ERR_clear_error();
 	/*
-	 * Each key owns its libp11 slot list: libp11 reallocates its key
-	 * arrays on re-enumeration, so nothing may outlive the list it came from.
+	 * Nothing from libp11's key arrays is kept past this function (they
+	 * are reallocated on re-enumeration): only the EVP_PKEY and X509
+	 * references taken below.
 	 */
-	err = CVQ_P11_ERR_MODULE;
-	if (PKCS11_enumerate_slots(ctx->p11, &key->slots, &key->nslots) != 0)
-		goto fail;
 	err = CVQ_P11_ERR_NO_TOKEN;
-	s = libp11_slot(key, slot);
+	s = libp11_slot_fresh(ctx, slot, refresh);
 	if (s == NULL)
 		goto fail;
 	err = CVQ_P11_ERR_NO_KEY;
@@ -125,11 +182,15 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	c = PKCS11_find_certificate(k);
 	if (c != NULL && c->x509 != NULL && X509_up_ref(c->x509))
 		key->cert = c->x509;
-	key->pub = PKCS11_get_public_key(k);
+	key->pub = public_copy(key->pkey);
 	if (key->pub == NULL && key->cert != NULL)
 		key->pub = X509_get_pubkey(key->cert);
+	if (key->pub == NULL)
+		key->pub = PKCS11_get_public_key(k);
 	ERR_clear_error();
-	key->always_auth = always_auth(ctx, slot, key);
+	err = CVQ_P11_ERR_NO_KEY;
+	if (!find_raw(ctx, slot, key))
+		goto fail;
 	*out = key;
 	return CVQ_P11_OK;
 fail:
@@ -167,12 +228,13 @@ cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
 	 * login, and an always-authenticate key then costs one PIN prompt at
 	 * signature time instead of two. HSMs hide them until login.
 	 */
-	err = p11_key_load(ctx, u, slot, &ti, out);
+	err = p11_key_load(ctx, u, slot, &ti, false, out);
 	if (err == CVQ_P11_ERR_NO_KEY && (ti.flags & CKF_LOGIN_REQUIRED) &&
 	    !p11_logged_in(ctx, slot)) {
 		err = p11_login_slot(ctx, u, slot, &ti, NULL, 0);
+		/* private objects appear with the login: libp11's cache is stale */
 		if (err == CVQ_P11_OK)
-			err = p11_key_load(ctx, u, slot, &ti, out);
+			err = p11_key_load(ctx, u, slot, &ti, true, out);
 	}
 	if (err == CVQ_P11_OK && (*out)->always_auth)
 		memcpy(ctx->ui_label, (*out)->token_label, sizeof(ctx->ui_label));
@@ -187,14 +249,48 @@ static void key_release(cvq_p11_key *key)
 {
 	if (key == NULL)
 		return;
+	EVP_PKEY_CTX_free(key->pctx);
 	EVP_PKEY_free(key->pkey);
 	EVP_PKEY_free(key->pub);
 	X509_free(key->cert);
-	if (key->slots != NULL)
-		PKCS11_release_all_slots(key->ctx->p11, key->slots, key->nslots);
 	free(key->label);
 	free(key->id);
 	free(key);
+}
+
+/*
+ * Find the same key again (same slot, CKA_ID and label) and take the new
+ * libp11 objects: object handles die with a logout on some modules.
+ * The key's EVP_PKEY changes; with the ctx's lock held.
+ */
+cvq_p11_err p11_key_reload(cvq_p11_ctx *ctx, cvq_p11_key *key)
+{
+	cvq_p11_uri want;
+	CK_TOKEN_INFO ti;
+	cvq_p11_key *fresh = NULL, tmp;
+	cvq_p11_err err;
+	CK_RV rv;
+
+	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
+	if (rv != CKR_OK) {
+		ctx->last_rv = rv;
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	}
+	memset(&want, 0, sizeof(want));
+	want.val[CVQ_P11_URI_ID] = (char *)key->id;
+	want.len[CVQ_P11_URI_ID] = key->id_len;
+	want.val[CVQ_P11_URI_OBJECT] = key->label;
+	want.len[CVQ_P11_URI_OBJECT] = strlen(key->label);
+	if (key->id == NULL)
+		want.val[CVQ_P11_URI_ID] = (char *)"";
+	err = p11_key_load(ctx, &want, key->slot_id, &ti, true, &fresh);
+	if (err != CVQ_P11_OK)
+		return err;
+	tmp = *key;
+	*key = *fresh;
+	*fresh = tmp;
+	key_release(fresh);
+	return CVQ_P11_OK;
 }
 
 void cvq_p11_key_free(cvq_p11_key *key)

@@ -118,7 +118,7 @@ cvq_p11_err cvq_p11_keygen(cvq_p11_ctx *ctx, const char *token_uri,
 		want.len[CVQ_P11_URI_ID] = id_len;
 		want.val[CVQ_P11_URI_OBJECT] = (char *)label;
 		want.len[CVQ_P11_URI_OBJECT] = strlen(label);
-		err = p11_key_load(ctx, &want, slot, &ti, out);
+		err = p11_key_load(ctx, &want, slot, &ti, true, out);
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	cvq_p11_uri_free(u);

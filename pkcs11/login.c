@@ -1,63 +1,55 @@
 /* Login: the PIN from the URI, a pin-source file or the caller's callback. */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
+
+#include <cvq/util.h>
 
 #include "p11_int.h"
 
 bool p11_logged_in(cvq_p11_ctx *ctx, CK_SLOT_ID slot)
 {
-	CK_SESSION_HANDLE h;
 	CK_SESSION_INFO info;
 
-	if (p11_session(ctx, slot, &h) != CVQ_P11_OK ||
-	    ctx->fl->C_GetSessionInfo(h, &info) != CKR_OK)
+	if (p11_session_info(ctx, slot, NULL, &info) != CVQ_P11_OK)
 		return false;
 	return info.state == CKS_RO_USER_FUNCTIONS ||
 	       info.state == CKS_RW_USER_FUNCTIONS;
 }
 
-/* First line of a pin-source file; like cvq_secret_read, refuses a file
- * that group or others may read or write. */
-static cvq_p11_err pin_from_file(const char *src, char *pin, size_t cap)
+/*
+ * RFC 7512's pin-source is a file; through cvq_secret_read it may also be
+ * "fd:N", "pinentry:PROG" or "tty". A bare path means a file. Files that
+ * group or others may read or write are refused.
+ */
+static cvq_p11_err pin_from_source(const char *src, const char *label,
+                                   char *pin, size_t cap)
 {
-	char buf[P11_PIN_MAX + 2];
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd;
-	cvq_p11_err err = CVQ_P11_ERR_PIN_SOURCE;
+	char spec[4096 + 6], prompt[64];
+	cvq_util_err e;
 
-	if (strncmp(src, "file:", 5) == 0)
-		src += 5;
-	fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	snprintf(prompt, sizeof(prompt), "PIN (%s):", label);
+
+	if (strncmp(src, "file:", 5) == 0 || strncmp(src, "fd:", 3) == 0 ||
+	    strncmp(src, "pinentry:", 9) == 0 || strcmp(src, "tty") == 0)
+		e = cvq_secret_read(src, prompt, pin, cap);
+	else if ((size_t)snprintf(spec, sizeof(spec), "file:%s", src) >= sizeof(spec))
 		return CVQ_P11_ERR_PIN_SOURCE;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-		goto out;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		goto out;
-	buf[n] = '\0';
-	len = strcspn(buf, "\r\n");
-	if (len == 0 || len >= cap || len > P11_PIN_MAX - 1) {
-		err = CVQ_P11_ERR_PIN_LEN;
-		goto out;
+	else
+		e = cvq_secret_read(spec, prompt, pin, cap);
+	switch (e) {
+	case CVQ_UTIL_OK:
+		return CVQ_P11_OK;
+	case CVQ_UTIL_ERR_CANCELLED:
+	case CVQ_UTIL_ERR_TIMEOUT:
+		return CVQ_P11_ERR_PIN_CANCELLED;
+	case CVQ_UTIL_ERR_TOO_LONG:
+	case CVQ_UTIL_ERR_EMPTY:
+		return CVQ_P11_ERR_PIN_LEN;
+	default:
+		return CVQ_P11_ERR_PIN_SOURCE;
 	}
-	memcpy(pin, buf, len);
-	pin[len] = '\0';
-	err = CVQ_P11_OK;
-out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
-	return err;
 }
 
 cvq_p11_err p11_get_pin(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
@@ -76,7 +68,7 @@ cvq_p11_err p11_get_pin(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	}
 	v = cvq_p11_uri_get(u, CVQ_P11_URI_PIN_SOURCE, NULL);
 	if (v != NULL)
-		return pin_from_file(v, pin, cap);
+		return pin_from_source(v, label, pin, cap);
 	if (ctx->pin_fn == NULL)
 		return CVQ_P11_ERR_NOT_LOGGED_IN;
 	if (ctx->pin_fn(ctx->pin_ctx, label, pin, cap) != 0) {

@@ -38,6 +38,20 @@ struct cvq_p11_ctx {
 	pthread_mutex_t lock;
 	PKCS11_CTX *p11;
 	/*
+	 * libp11's one slot list for this ctx. Never one per key: when libp11
+	 * drops its last reference to a slot it calls C_CloseAllSessions,
+	 * which logs the whole process out of that token.
+	 */
+	PKCS11_SLOT *slots;
+	unsigned int nslots;
+	/*
+	 * Lists replaced by a fresh enumeration (after a login or a token
+	 * change), kept until close: releasing them would close every
+	 * session, and libp11 0.4.12's PKCS11_update_slots crashes.
+	 */
+	struct p11_slot_list { PKCS11_SLOT *slots; unsigned int n; } *retired;
+	size_t nretired;
+	/*
 	 * Our own dlopen() of the module libp11 loaded: the same instance, so
 	 * the same C_Initialize. libp11 has no public way to reach the function
 	 * list, and we need it for what libp11 lacks: raw login (so no PIN is
@@ -66,16 +80,19 @@ struct cvq_p11_ctx {
 
 struct cvq_p11_key {
 	cvq_p11_ctx *ctx;
-	PKCS11_SLOT *slots;         /* this key's own libp11 slot list */
-	unsigned int nslots;
 	CK_SLOT_ID slot_id;
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *pctx;         /* signing context, reused (see sign.c) */
+	cvq_p11_sig pctx_alg;
+	const EVP_MD *pctx_md;
 	EVP_PKEY *pub;
 	X509 *cert;
 	char *label;
 	unsigned char *id;
 	size_t id_len;
 	bool always_auth;
+	CK_OBJECT_HANDLE obj;       /* the private key object, for sign_raw.c */
+	CK_FLAGS token_flags;       /* CK_TOKEN_INFO.flags when found */
 	char token_label[33];
 	char token_serial[17];
 };
@@ -91,6 +108,10 @@ cvq_p11_err p11_select_token(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
                              CK_SLOT_ID *slot, CK_TOKEN_INFO *ti);
 cvq_p11_err p11_session(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
                         CK_SESSION_HANDLE *h);
+cvq_p11_err p11_session_cached(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                               CK_SESSION_HANDLE *h);
+cvq_p11_err p11_session_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                             CK_SESSION_HANDLE *h, CK_SESSION_INFO *info);
 void p11_session_drop(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
 
 /* login.c */
@@ -108,6 +129,13 @@ void p11_wait_init(cvq_p11_ctx *ctx);
 /* key.c */
 cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
                          CK_SLOT_ID slot, const CK_TOKEN_INFO *ti,
-                         cvq_p11_key **out);
+                         bool refresh, cvq_p11_key **out);
+cvq_p11_err p11_key_reload(cvq_p11_ctx *ctx, cvq_p11_key *key);
+
+/* sign_raw.c */
+cvq_p11_err p11_raw_sign(cvq_p11_ctx *ctx, cvq_p11_key *key, cvq_p11_sig alg,
+                         const EVP_MD *md, const unsigned char *dig,
+                         size_t dig_len, const char *pin,
+                         unsigned char *sig, size_t *sig_len);
 
 #endif

@@ -1,4 +1,4 @@
-/* Signing on the token through the key's EVP_PKEY (libp11's RSA/EC methods). */
+/* cvq_p11_sign: login and PIN policy around the raw signature (sign_raw.c). */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -22,89 +22,158 @@ static cvq_p11_err check_alg(EVP_PKEY *pkey, cvq_p11_sig alg)
 	}
 }
 
-static cvq_p11_err evp_sign(cvq_p11_key *key, cvq_p11_sig alg,
-                            const EVP_MD *md, const unsigned char *msg,
-                            size_t msg_len, unsigned char *sig,
-                            size_t *sig_len)
+/*
+ * The key's EVP_PKEY_CTX, set up for (alg, md) once and reused: a fresh
+ * EVP_DigestSignInit per signature costs more than the layer may.
+ */
+static cvq_p11_err sign_ctx(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md)
 {
-	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	cvq_p11_err err = CVQ_P11_ERR_NOMEM;
-	size_t len = *sig_len;
+	EVP_PKEY_CTX *pctx;
 
-	if (mctx == NULL)
-		return err;
-	err = CVQ_P11_ERR_MECHANISM;
-	if (EVP_DigestSignInit(mctx, &pctx, md, NULL, key->pkey) <= 0)
-		goto out;
+	if (key->pctx != NULL && key->pctx_alg == alg && key->pctx_md == md)
+		return CVQ_P11_OK;
+	EVP_PKEY_CTX_free(key->pctx);
+	key->pctx = NULL;
+	pctx = EVP_PKEY_CTX_new(key->pkey, NULL);
+	if (pctx == NULL)
+		return CVQ_P11_ERR_NOMEM;
+	if (EVP_PKEY_sign_init(pctx) <= 0 ||
+	    EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
+		goto bad;
 	if (alg == CVQ_P11_SIG_RSA_PKCS1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
-		goto out;
+		goto bad;
 	if (alg == CVQ_P11_SIG_RSA_PSS &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
 	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
 	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0))
-		goto out;
-	if (EVP_DigestSign(mctx, sig, &len, msg, msg_len) <= 0) {
-		CK_RV rv = p11_take_ckr();
+		goto bad;
+	key->pctx = pctx;
+	key->pctx_alg = alg;
+	key->pctx_md = md;
+	return CVQ_P11_OK;
+bad:
+	EVP_PKEY_CTX_free(pctx);
+	return CVQ_P11_ERR_MECHANISM;
+}
+
+/* Through libp11's EVP_PKEY: the fallback for PSS without CKM_RSA_PKCS_PSS. */
+static cvq_p11_err evp_sign(cvq_p11_key *key, cvq_p11_sig alg,
+                            const EVP_MD *md, const unsigned char *dig,
+                            size_t dig_len, unsigned char *sig,
+                            size_t *sig_len)
+{
+	size_t len = *sig_len;
+	cvq_p11_err err;
+	CK_RV rv;
+
+	ERR_clear_error();
+	err = sign_ctx(key, alg, md);
+	if (err != CVQ_P11_OK)
+		return err;
+	if (EVP_PKEY_sign(key->pctx, sig, &len, dig, dig_len) <= 0) {
+		rv = p11_take_ckr();
 		key->ctx->last_rv = rv;
 		err = rv != CKR_OK ? p11_map_rv(rv) : CVQ_P11_ERR_SIGN;
 		if (err == CVQ_P11_ERR_PKCS11 || err == CVQ_P11_ERR_DEVICE)
 			err = CVQ_P11_ERR_SIGN;
-		goto out;
+		return err;
 	}
 	*sig_len = len;
-	err = CVQ_P11_OK;
-out:
-	EVP_MD_CTX_free(mctx);
-	return err;
+	return CVQ_P11_OK;
 }
 
 /*
- * Log in if needed and stage the context-specific PIN: an always-authenticate
- * key gets ONE prompt, used for the user login when the token needs it and
- * for the context-specific login libp11 does inside the signature.
+ * An always-authenticate key costs ONE PIN per signature: used for the
+ * user login when the token is not logged in yet, and for the
+ * context-specific login right before C_Sign.
  */
-static cvq_p11_err prepare_auth(cvq_p11_ctx *ctx, cvq_p11_key *key,
-                                const CK_TOKEN_INFO *ti)
+static cvq_p11_err sign_always_auth(cvq_p11_ctx *ctx, cvq_p11_key *key,
+                                    cvq_p11_sig alg, const EVP_MD *md,
+                                    const unsigned char *dig, size_t dig_len,
+                                    unsigned char *sig, size_t *sig_len)
 {
-	bool secure = (ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
-	cvq_p11_err err;
+	bool secure = (key->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+	char pin[P11_PIN_MAX];
+	CK_TOKEN_INFO ti;
+	cvq_p11_err err = CVQ_P11_OK;
+	CK_RV rv;
 
-	if ((ti->flags & CKF_LOGIN_REQUIRED) && !p11_logged_in(ctx, key->slot_id)) {
-		err = p11_login_slot(ctx, NULL, key->slot_id, ti,
-		                     key->always_auth && !secure ? ctx->pending_pin : NULL,
-		                     sizeof(ctx->pending_pin));
-		if (err != CVQ_P11_OK)
-			return err;
-		if (key->always_auth && !secure && ctx->pending_pin[0] != '\0') {
-			ctx->has_pending = true;
-			ctx->pending_owner = pthread_self();
+	pin[0] = '\0';
+	if ((key->token_flags & CKF_LOGIN_REQUIRED) &&
+	    !p11_logged_in(ctx, key->slot_id)) {
+		/* fresh flags: the PIN may have been blocked meanwhile */
+		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
+		if (rv != CKR_OK) {
+			ctx->last_rv = rv;
+			return CVQ_P11_ERR_TOKEN_REMOVED;
 		}
-		return CVQ_P11_OK;
+		err = p11_login_slot(ctx, NULL, key->slot_id, &ti,
+		                     secure ? NULL : pin, sizeof(pin));
 	}
-	if (key->always_auth && !secure) {
-		err = p11_get_pin(ctx, NULL, key->token_label, ctx->pending_pin,
-		                  sizeof(ctx->pending_pin));
-		if (err != CVQ_P11_OK) {
-			OPENSSL_cleanse(ctx->pending_pin, sizeof(ctx->pending_pin));
-			return err;
-		}
-		ctx->has_pending = true;
+	if (err == CVQ_P11_OK && !secure && pin[0] == '\0')
+		err = p11_get_pin(ctx, NULL, key->token_label, pin, sizeof(pin));
+	if (err == CVQ_P11_OK)
+		err = p11_raw_sign(ctx, key, alg, md, dig, dig_len,
+		                   secure ? NULL : pin, sig, sig_len);
+	if (err == CVQ_P11_ERR_MECHANISM && alg == CVQ_P11_SIG_RSA_PSS) {
+		/* no CKM_RSA_PKCS_PSS: libp11 pads and signs raw; the PIN waits for it */
+		memcpy(ctx->pending_pin, pin, sizeof(pin));
+		ctx->has_pending = !secure;
 		ctx->pending_owner = pthread_self();
+		err = evp_sign(key, alg, md, dig, dig_len, sig, sig_len);
 	}
-	return CVQ_P11_OK;
+	OPENSSL_cleanse(pin, sizeof(pin));
+	return err;
+}
+
+static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
+                              cvq_p11_sig alg, const EVP_MD *md,
+                              const unsigned char *dig, size_t dig_len,
+                              unsigned char *sig, size_t *sig_len)
+{
+	size_t cap = *sig_len;
+	CK_TOKEN_INFO ti;
+	cvq_p11_err err;
+	CK_RV rv;
+
+	/*
+	 * Optimistic: no look at the login state before signing. A token
+	 * logged out meanwhile says NOT_LOGGED_IN (or, like SoftHSM2, that
+	 * the handle is invalid): log in, find the key again, retry once.
+	 */
+	err = p11_raw_sign(ctx, key, alg, md, dig, dig_len, NULL, sig, sig_len);
+	if (err == CVQ_P11_ERR_NOT_LOGGED_IN) {
+		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
+		if (rv != CKR_OK) {
+			ctx->last_rv = rv;
+			return CVQ_P11_ERR_TOKEN_REMOVED;
+		}
+		err = p11_login_slot(ctx, NULL, key->slot_id, &ti, NULL, 0);
+		if (err == CVQ_P11_OK)
+			err = p11_key_reload(ctx, key);
+		*sig_len = cap;
+		if (err == CVQ_P11_OK)
+			err = p11_raw_sign(ctx, key, alg, md, dig, dig_len, NULL,
+			                   sig, sig_len);
+	}
+	if (err == CVQ_P11_ERR_MECHANISM && alg == CVQ_P11_SIG_RSA_PSS) {
+		*sig_len = cap;
+		err = evp_sign(key, alg, md, dig, dig_len, sig, sig_len);
+	}
+	return err;
 }
 
 cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
                          const unsigned char *msg, size_t msg_len,
                          unsigned char *sig, size_t *sig_len)
 {
+	unsigned char dig[EVP_MAX_MD_SIZE];
+	unsigned int dig_len = 0;
 	cvq_p11_ctx *ctx;
 	CK_TOKEN_INFO ti;
 	size_t need;
 	cvq_p11_err err;
-	CK_RV rv;
 
 	if (key == NULL || key->pkey == NULL || sig_len == NULL ||
 	    (msg == NULL && msg_len > 0))
@@ -121,25 +190,23 @@ cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
 	}
 	if (*sig_len < need)
 		return CVQ_P11_ERR_TOO_SMALL;
+	if (!EVP_Digest(msg, msg_len, dig, &dig_len, md, NULL))
+		return CVQ_P11_ERR_MECHANISM;
 	ctx = key->ctx;
 	pthread_mutex_lock(&ctx->lock);
-	ERR_clear_error();
-	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-	if (rv != CKR_OK) {
-		ctx->last_rv = rv;
-		err = p11_map_rv(rv);
-		if (err == CVQ_P11_ERR_PKCS11 || err == CVQ_P11_ERR_DEVICE)
-			err = CVQ_P11_ERR_TOKEN_REMOVED;
-		goto out;
-	}
-	err = prepare_auth(ctx, key, &ti);
-	if (err == CVQ_P11_OK)
-		err = evp_sign(key, alg, md, msg, msg_len, sig, sig_len);
+	/*
+	 * No C_GetTokenInfo on the way: some modules (SoftHSM2) reread their
+	 * token files for it, which costs more than the signature.
+	 */
+	if (key->always_auth)
+		err = sign_always_auth(ctx, key, alg, md, dig, dig_len, sig, sig_len);
+	else
+		err = sign_plain(ctx, key, alg, md, dig, dig_len, sig, sig_len);
 	/* a token pulled out mid-signature shows up as many different errors */
 	if (err != CVQ_P11_OK && err != CVQ_P11_ERR_PIN_INCORRECT &&
+	    err != CVQ_P11_ERR_PIN_LOCKED && err != CVQ_P11_ERR_PIN_CANCELLED &&
 	    ctx->fl->C_GetTokenInfo(key->slot_id, &ti) != CKR_OK)
 		err = CVQ_P11_ERR_TOKEN_REMOVED;
-out:
 	OPENSSL_cleanse(ctx->pending_pin, sizeof(ctx->pending_pin));
 	ctx->has_pending = false;
 	pthread_mutex_unlock(&ctx->lock);

@@ -112,18 +112,23 @@ void p11_session_drop(cvq_p11_ctx *ctx, CK_SLOT_ID slot)
 	}
 }
 
-/* The session kept open on a slot; reopened when the token went away. */
-cvq_p11_err p11_session(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_SESSION_HANDLE *h)
+/*
+ * The session kept open on a slot and its state (one C_GetSessionInfo);
+ * reopened when the token went away. h may be NULL.
+ */
+cvq_p11_err p11_session_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                             CK_SESSION_HANDLE *h, CK_SESSION_INFO *info)
 {
-	CK_SESSION_INFO info;
+	CK_SESSION_HANDLE nh;
 	size_t i;
 	CK_RV rv;
 
 	for (i = 0; i < ctx->nsess; i++) {
 		if (ctx->sess[i].slot != slot)
 			continue;
-		if (ctx->fl->C_GetSessionInfo(ctx->sess[i].h, &info) == CKR_OK) {
-			*h = ctx->sess[i].h;
+		if (ctx->fl->C_GetSessionInfo(ctx->sess[i].h, info) == CKR_OK) {
+			if (h != NULL)
+				*h = ctx->sess[i].h;
 			return CVQ_P11_OK;
 		}
 		p11_session_drop(ctx, slot);
@@ -131,15 +136,41 @@ cvq_p11_err p11_session(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_SESSION_HANDLE *h)
 	}
 	if (ctx->nsess == P11_MAX_SLOTS)
 		return CVQ_P11_ERR_NOMEM;
-	rv = ctx->fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, h);
+	rv = ctx->fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &nh);
+	if (rv == CKR_OK)
+		rv = ctx->fl->C_GetSessionInfo(nh, info);
 	if (rv != CKR_OK) {
 		ctx->last_rv = rv;
 		return p11_map_rv(rv);
 	}
 	ctx->sess[ctx->nsess].slot = slot;
-	ctx->sess[ctx->nsess].h = *h;
+	ctx->sess[ctx->nsess].h = nh;
 	ctx->nsess++;
+	if (h != NULL)
+		*h = nh;
 	return CVQ_P11_OK;
+}
+
+/* The kept session without asking the module whether it still lives. */
+cvq_p11_err p11_session_cached(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                               CK_SESSION_HANDLE *h)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nsess; i++) {
+		if (ctx->sess[i].slot == slot) {
+			*h = ctx->sess[i].h;
+			return CVQ_P11_OK;
+		}
+	}
+	return p11_session(ctx, slot, h);
+}
+
+cvq_p11_err p11_session(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_SESSION_HANDLE *h)
+{
+	CK_SESSION_INFO info;
+
+	return p11_session_info(ctx, slot, h, &info);
 }
 
 cvq_p11_err cvq_p11_tokens(cvq_p11_ctx *ctx, struct cvq_p11_token_info *out,

@@ -2,7 +2,9 @@
  * libcvqca — the SQLite store: opening (WAL, foreign keys, busy timeout),
  * schema migrations by PRAGMA user_version, transactions, error mapping.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -78,7 +80,13 @@ ca_now(void)
 cvq_ca_err
 ca_store_err(sqlite3 *db, int rc)
 {
-	(void)db;
+	/* An I/O error is often a full disk or a read-only mount underneath. */
+	if (db && (rc & 0xff) == SQLITE_IOERR) {
+		if (sqlite3_system_errno(db) == ENOSPC)
+			return CVQ_CA_ERR_FULL;
+		if (sqlite3_system_errno(db) == EROFS)
+			return CVQ_CA_ERR_READONLY;
+	}
 	switch (rc & 0xff) {
 	case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return CVQ_CA_OK;
 	case SQLITE_NOMEM: return CVQ_CA_ERR_NOMEM;
@@ -164,6 +172,13 @@ ca_store_open(const char *path, bool readonly, bool create, sqlite3 **out,
 		err = ca_store_err(db, rc);
 		goto fail;
 	}
+	/* WAL needs its -wal and -shm files beside the store: on a read-only
+	 * file or mount, say so plainly instead of "unable to open". */
+	if (!readonly && access(path, W_OK) != 0 && (errno == EROFS || errno == EACCES)) {
+		snprintf(msg, msg_len, "store %s is read-only", path);
+		err = CVQ_CA_ERR_READONLY;
+		goto fail;
+	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 10000);
 	/* WAL: readers (OCSP) never wait for the writer. synchronous=FULL:
@@ -176,8 +191,12 @@ ca_store_open(const char *path, bool readonly, bool create, sqlite3 **out,
 	if (rc == SQLITE_OK)
 		rc = exec(db, "PRAGMA foreign_keys=ON");
 	if (rc != SQLITE_OK) {
-		snprintf(msg, msg_len, "store %s: %s", path, sqlite3_errmsg(db));
 		err = ca_store_err(db, rc);
+		if (err == CVQ_CA_ERR_IO)
+			err = CVQ_CA_ERR_STORE;
+		snprintf(msg, msg_len, "store %s: %s%s%s", path, sqlite3_errmsg(db),
+		         err == CVQ_CA_ERR_FULL || err == CVQ_CA_ERR_READONLY ? ": " : "",
+		         err == CVQ_CA_ERR_FULL || err == CVQ_CA_ERR_READONLY ? cvq_ca_strerror(err) : "");
 		goto fail;
 	}
 	if (!readonly) {

@@ -143,10 +143,20 @@ card_cmd_pin(int argc, char **argv, const struct cvq_admin_opts *opts)
 	else
 		err = cvq_card_pin_unblock(s.card, old, new1, &tries);
 	if (err) {
+		bool puk = o.puk || strcmp(sub, "unblock") == 0;
 		char msg[64];
-		snprintf(msg, sizeof(msg), "pin %s (%s)", sub,
-		         strcmp(sub, "unblock") == 0 ? "PUK" : what);
-		rc = card_admin_fail(msg, err, tries);
+		snprintf(msg, sizeof(msg), "pin %s", sub);
+		/* The library's words say PIN; at the counter the PUK is another
+		 * thing, so name it. */
+		if (puk && err == CVQ_CARD_ERR_PIN_WRONG) {
+			cvq_admin_error("%s: wrong PUK (%d tries left)", msg, tries);
+			rc = CVQ_ADMIN_EXIT_PIN;
+		} else if (puk && err == CVQ_CARD_ERR_PIN_BLOCKED) {
+			cvq_admin_error("%s: PUK blocked", msg);
+			rc = CVQ_ADMIN_EXIT_PIN;
+		} else {
+			rc = card_admin_fail(msg, err, tries);
+		}
 		goto out;
 	}
 	report(opts, strcmp(sub, "verify") == 0 ? "PIN verified" :
@@ -156,7 +166,7 @@ out:
 	OPENSSL_cleanse(old, sizeof(old));
 	OPENSSL_cleanse(new1, sizeof(new1));
 	if (s.card != NULL)
-		card_admin_close(&s);
+		card_admin_close(&s, true);
 	return rc;
 }
 
@@ -186,6 +196,6 @@ card_cmd_reset(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = card_admin_fail("reset", err, -1);
 	else
 		report(opts, "card reset to factory state", -1);
-	card_admin_close(&s);
+	card_admin_close(&s, true);
 	return rc;
 }

@@ -18,6 +18,7 @@ cert_usage(FILE *f)
 	"       cvq-admin cert issue --profile P [...] --out-dir DIR CSR...   (one batch)\n"
 	"       cvq-admin cert show SERIAL [--pem]\n"
 	"       cvq-admin cert list [--card GUID]\n"
+	"       cvq-admin cert check --profile P CERT...  (RFC 5280 profile checker)\n"
 	"       cvq-admin cert revoke (SERIAL | --card GUID | --citizen ID) [--reason R]\n"
 	"                  [--invalidity UNIXTIME] [--card-status lost|stolen|...] [--pass SOURCE]\n"
 	"profiles: citizen-auth citizen-sign ocsp-signer service subca\n"
@@ -347,6 +348,70 @@ cert_revoke(int argc, char **argv, const struct cvq_admin_opts *opts)
 	return rc;
 }
 
+static X509 *
+read_cert(const char *path)
+{
+	X509 *x = NULL;
+	BIO *b = BIO_new_file(path, "rb");
+
+	if (!b)
+		return NULL;
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	if (!x) {
+		(void)BIO_reset(b);
+		x = d2i_X509_bio(b, NULL);
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return x;
+}
+
+/* Our profile checker over certificates issued by this CA. */
+static int
+cert_check(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {{"profile", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+	enum cvq_ca_profile p = CVQ_CA_PROFILE__COUNT;
+	struct cvq_ca_config *cfg;
+	char why[256];
+	cvq_ca *ca;
+	X509 *x;
+	int c, i, rc, bad = 0;
+
+	while ((c = getopt_long(argc, argv, "P:", lo, NULL)) != -1) {
+		if (c != 'P' || cvq_ca_profile_parse(optarg, &p) != CVQ_CA_OK) {
+			cert_usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if (p == CVQ_CA_PROFILE__COUNT || optind >= argc) {
+		cert_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	rc = cvq_admin_ca_open(opts, NULL, CVQ_CA_OPEN_NOKEY, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	for (i = optind; i < argc; i++) {
+		x = read_cert(argv[i]);
+		if (!x) {
+			cvq_admin_error("%s: not a certificate", argv[i]);
+			bad++;
+			continue;
+		}
+		if (cvq_ca_check_profile(x, cvq_ca_cert(ca), p, why, sizeof(why)) != CVQ_CA_OK) {
+			cvq_admin_error("%s: %s", argv[i], why);
+			bad++;
+		} else if (!opts->json) {
+			printf("%s: ok (%s)\n", argv[i], cvq_ca_profile_name(p));
+		}
+		X509_free(x);
+	}
+	if (opts->json)
+		cvq_admin_json_print(json_pack("{s:i, s:i}", "checked", argc - optind, "failed", bad));
+	cvq_admin_ca_close(cfg, ca);
+	return bad ? CVQ_ADMIN_EXIT_INVALID : CVQ_ADMIN_EXIT_OK;
+}
+
 int
 cvq_admin_cmd_cert(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
@@ -362,6 +427,8 @@ cvq_admin_cmd_cert(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return cert_list(argc - 1, argv + 1, opts);
 	if (strcmp(argv[1], "revoke") == 0)
 		return cert_revoke(argc - 1, argv + 1, opts);
+	if (strcmp(argv[1], "check") == 0)
+		return cert_check(argc - 1, argv + 1, opts);
 	cvq_admin_error("unknown 'cert' command '%s'", argv[1]);
 	cert_usage(stderr);
 	return CVQ_ADMIN_EXIT_USAGE;

@@ -7,9 +7,10 @@
  * works wherever OpenSSL takes a key: X509_sign, X509_CRL_sign,
  * OCSP_basic_sign, CMS_sign, EVP_DigestSign (checked on OpenSSL 3.0).
  *
- * PINs. Login takes the PIN from, in order: the URI's pin-value, the file
- * named by its pin-source ("file:" prefix optional), else the caller's PIN
- * callback. When the token has a protected authentication path (PIN pad),
+ * PINs. Login takes the PIN from, in order: the URI's pin-value, its
+ * pin-source (a file path, "file:PATH", or any other source
+ * cvq_secret_read() knows: "fd:N", "pinentry:PROG", "tty"), else the
+ * caller's PIN callback (cvq_pinentry_getpin() makes a good one). When the token has a protected authentication path (PIN pad),
  * no PIN is asked: the callback is called once with buf == NULL and
  * cap == 0 so the caller can tell the user to type on the reader; its
  * return value is ignored. PINs are wiped after use and never logged;

@@ -49,6 +49,14 @@ $ADMIN --json card info --reader "$R" | jget 'd["pin_tries"]' | grep -qx 2 || be
 $ADMIN card pin verify --reader "$R" --pin-source "$PIN"
 $ADMIN --json card info --reader "$R" | jget 'd["pin_tries"]' | grep -qx 3 || bench_fail "tries after the right PIN"
 
+step "PIN from a pinentry program (Assuan), never on a command line"
+printf '123456\n' > "$W/pinentry-pins"
+CVQ_FAKE_PIN_FILE="$W/pinentry-pins" CVQ_FAKE_PINENTRY_LOG="$W/pinentry.log" \
+	$ADMIN card pin verify --reader "$R" --pin-source "pinentry:$CVQ_SRC/tests/bench/fake-pinentry"
+grep -q GETPIN "$W/pinentry.log" || bench_fail "pinentry not asked"
+! grep -q 123456 "$W/pinentry.log" || bench_fail "PIN in the pinentry log"
+! grep -qi "313233343536" "$CVQ_CARD_0_TRACE" || bench_fail "PIN in the APDU trace"
+
 step "PIN change, PUK change"
 NEW=$(secret new 24681357)
 $ADMIN card pin change --reader "$R" --pin-source "$PIN" --new-pin-source "$NEW"
@@ -67,6 +75,16 @@ $ADMIN card pin unblock --reader "$R" --pin-source "$NEWPUK" --new-pin-source "$
 $ADMIN card pin verify --reader "$R" --pin-source "$PIN"
 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig9c" --pin-source "$PIN"
 verify_sig "$W/9c.pub.pem" "$W/data" "$W/sig9c"
+
+step "Yubico extensions: PIN/PUK tries (FA) with the diversified key"
+$TOOL retries --reader "$R" --master-file "$W/master" --pin-source "$PIN"
+$ADMIN --json card info --reader "$R" > "$W/retries.json"
+[ "$(jget 'd["pin_tries"], d["puk_tries"]' < "$W/retries.json")" = "(5, 4)" ] ||
+	bench_fail "tries after FA: $(cat "$W/retries.json")"
+jget 'd.get("yubico_version","")' < "$W/retries.json" | grep -q '^5\.' || bench_fail "Yubico version"
+$ADMIN card pin verify --reader "$R" --pin-source "$PIN"
+expect_rc 3 $ADMIN card pin unblock --reader "$R" --pin-source "$BAD" --new-pin-source "$PIN"
+grep -q 'wrong PUK (3 tries left)' "$W/err" || bench_fail "PUK tries not reported"
 
 step "watch: removal and insertion as events"
 $ADMIN --json card watch --timeout 20 > "$W/watch.json" &

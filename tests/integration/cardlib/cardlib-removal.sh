@@ -20,6 +20,24 @@ cp "$W/card-a.state" "$CVQ_BENCH/card0.state"
 echo "card A $G0, card B $G1 (9A serial $S1)"
 head -c 100 /dev/urandom > "$W/data"
 
+step "another application resets the card between two operations"
+bench_card_start 0
+mkfifo "$W/go"
+$TOOL reset-seen --reader "$R" --pin-source "$PIN" < "$W/go" > "$W/reset.out" 2>&1 &
+rspid=$!
+exec 7> "$W/go"
+for ((n = 0; n < 200; n++)); do grep -q ready "$W/reset.out" && break; sleep 0.05; done
+# cvq-admin verifies a PIN and resets the card when it leaves.
+$ADMIN card pin verify --reader "$R" --pin-source "$PIN" > /dev/null
+echo go >&7
+exec 7>&-
+wait $rspid || bench_fail "reset-seen: $(cat "$W/reset.out")"
+cat "$W/reset.out"
+grep -q 'verified before: yes' "$W/reset.out" || bench_fail "PIN not verified before"
+grep -q 'verified after: no, tries 3, same card: yes' "$W/reset.out" ||
+	bench_fail "reset by another application not handled"
+card_stop 0
+
 step "card pulled out at GENERAL AUTHENTICATE (cvq-vcard --remove-at 87)"
 bench_card_start 0 --remove-at 87
 expect_rc 4 timeout 30 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig" --pin-source "$PIN"

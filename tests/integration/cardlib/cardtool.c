@@ -6,9 +6,11 @@
  *   cardtool setup  --reader R --master-file F [--key p256|p384|rsa2048]
  *                   [--mgmt aes192|aes128|aes256|3des] [--cert-dir DIR] [--gzip]
  *   cardtool mgmt   --reader R --master-file F [--mgmt ALG]   derived-key auth
+ *   cardtool retries --reader R --master-file F --pin-source S  PIN 5, PUK 4 tries
  *   cardtool sign-loop --reader R --pin-source S        sign until an error
  *   cardtool recover --reader R                          survive a pcscd restart
  *   cardtool swap   --reader R                           removal + another card
+ *   cardtool reset-seen --reader R --pin-source S        another app resets the card
  *   cardtool cancel                                      wait, cancelled by a thread
  *   cardtool sign-n --reader R --pin-source S --count N  APDUs per 9C signature
  */
@@ -178,6 +180,35 @@ cmd_mgmt(void)
 	printf("management key ok\n");
 out:
 	OPENSSL_cleanse(master, sizeof(master));
+	cvq_card_disconnect(card, true);
+	cvq_card_ctx_free(ctx);
+	return rc;
+}
+
+static int
+cmd_retries(void)
+{
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	uint8_t master[64];
+	size_t mlen = 0;
+	char pin[16];
+	int rc = 0;
+
+	if (read_master(master, sizeof(master), &mlen) ||
+	    cvq_secret_read(pin_source, "PIN:", pin, sizeof(pin)))
+		return 1;
+	CHECK("context", cvq_card_ctx_new(&ctx));
+	CHECK("connect", cvq_card_connect(ctx, reader, &card));
+	CHECK("begin", cvq_card_begin(card));
+	CHECK("derived key", cvq_card_mgmt_auth_derived(card, master, mlen, mgmt_alg));
+	CHECK("verify", cvq_card_pin_verify(card, pin, NULL));
+	CHECK("retries", cvq_card_yk_set_retries(card, 5, 4));
+	cvq_card_end(card, false);
+	printf("retries set\n");
+out:
+	OPENSSL_cleanse(master, sizeof(master));
+	OPENSSL_cleanse(pin, sizeof(pin));
 	cvq_card_disconnect(card, true);
 	cvq_card_ctx_free(ctx);
 	return rc;
@@ -362,6 +393,48 @@ out:
 	return rc;
 }
 
+/*
+ * Verify the PIN, then let another process reset the card (it is told
+ * "ready" and answers on stdin): the handle must notice, check the GUID,
+ * go on, and know the PIN is no longer verified.
+ */
+static int
+cmd_reset_seen(void)
+{
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	uint8_t g1[16], g2[16];
+	char pin[16], line[16];
+	unsigned long before;
+	bool verified = true;
+	int rc = 0, tries = -1;
+
+	if (cvq_secret_read(pin_source, "PIN:", pin, sizeof(pin)))
+		return 1;
+	CHECK("context", cvq_card_ctx_new(&ctx));
+	CHECK("connect", cvq_card_connect(ctx, reader, &card));
+	CHECK("guid", cvq_card_guid(card, g1));
+	CHECK("verify", cvq_card_pin_verify(card, pin, NULL));
+	CHECK("status", cvq_card_pin_status(card, &tries, &verified));
+	printf("verified before: %s\nready\n", verified ? "yes" : "no");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	before = cvq_card_apdu_count(card);
+	CHECK("status after reset", cvq_card_pin_status(card, &tries, &verified));
+	CHECK("guid after reset", cvq_card_guid(card, g2));
+	printf("verified after: %s, tries %d, same card: %s, %lu APDUs\n",
+	       verified ? "yes" : "no", tries, memcmp(g1, g2, 16) == 0 ? "yes" : "no",
+	       cvq_card_apdu_count(card) - before);
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	cvq_card_disconnect(card, false);
+	cvq_card_ctx_free(ctx);
+	return rc;
+}
+
 static void *
 canceller(void *arg)
 {
@@ -439,10 +512,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "setup") == 0) return cmd_setup();
 	if (strcmp(cmd, "mgmt") == 0) return cmd_mgmt();
+	if (strcmp(cmd, "retries") == 0) return cmd_retries();
 	if (strcmp(cmd, "sign-loop") == 0) return cmd_sign_loop();
 	if (strcmp(cmd, "recover") == 0) return cmd_recover();
 	if (strcmp(cmd, "swap") == 0) return cmd_swap();
 	if (strcmp(cmd, "cancel") == 0) return cmd_cancel();
+	if (strcmp(cmd, "reset-seen") == 0) return cmd_reset_seen();
 	if (strcmp(cmd, "sign-n") == 0) return cmd_sign_n();
 	return 2;
 }

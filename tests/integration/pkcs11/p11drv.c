@@ -6,6 +6,7 @@
  *   p11drv MODULE sign KEY_URI ecdsa|pkcs1|pss sha256|sha384|sha512 IN SIG [N]
  *   p11drv MODULE pubkey KEY_URI OUT.pem          (public key; cert.pem too if any)
  *   p11drv MODULE x509 KEY_URI CERT.pem CRL.pem OCSP.der
+ *   p11drv MODULE multi KEY1_URI KEY2_URI IN SIG1 SIG2   (EC; frees key 1 first)
  *   p11drv MODULE pinstatus TOKEN_URI
  *   p11drv MODULE login TOKEN_URI
  *   p11drv MODULE wait TIMEOUT_MS
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
 		rc = p11drv_sign(ctx, argv + 3, argc - 3);
 	else if (strcmp(argv[2], "pubkey") == 0 && argc == 5)
 		rc = p11drv_pubkey(ctx, argv[3], argv[4]);
+	else if (strcmp(argv[2], "multi") == 0 && argc == 8)
+		rc = p11drv_multi(ctx, argv + 3);
 	else if (strcmp(argv[2], "x509") == 0 && argc == 7)
 		rc = p11drv_x509(ctx, argv + 3);
 	else if (strcmp(argv[2], "bench") == 0 && argc == 5)

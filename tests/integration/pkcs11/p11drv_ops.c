@@ -137,6 +137,15 @@ int p11drv_sign(cvq_p11_ctx *ctx, char **argv, int argc)
 		free(msg);
 		return p11drv_fail("find", ctx, err);
 	}
+	/* a token that lost its login meanwhile: the library must log in again */
+	if (getenv("P11DRV_LOGOUT_FIRST") != NULL) {
+		char uri[1024];
+		if (cvq_p11_key_uri(key, uri, sizeof(uri)) != CVQ_P11_OK ||
+		    (err = cvq_p11_logout(ctx, uri)) != CVQ_P11_OK) {
+			p11drv_fail("logout", ctx, err);
+			goto out;
+		}
+	}
 	for (i = 0; i < count; i++) {
 		sig_len = sizeof(sig);
 		err = cvq_p11_sign(key, alg, md, msg, msg_len, sig, &sig_len);
@@ -278,5 +287,50 @@ out:
 	X509_CRL_free(crl);
 	X509_free(x);
 	cvq_p11_key_free(key);
+	return rc;
+}
+
+/* Two keys of one ctx: freeing the first must not log the second out. */
+int p11drv_multi(cvq_p11_ctx *ctx, char **argv)
+{
+	cvq_p11_key *k1 = NULL, *k2 = NULL;
+	unsigned char *msg = NULL, sig[1024];
+	size_t msg_len = 0, sig_len;
+	cvq_p11_err err;
+	int rc = 1, i;
+	FILE *f;
+
+	if ((msg = slurp(argv[2], &msg_len)) == NULL)
+		return 2;
+	err = cvq_p11_key_find(ctx, argv[0], &k1);
+	if (err == CVQ_P11_OK)
+		err = cvq_p11_key_find(ctx, argv[1], &k2);
+	if (err != CVQ_P11_OK) {
+		p11drv_fail("find", ctx, err);
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		cvq_p11_key *k = i == 0 ? k1 : k2;
+		sig_len = sizeof(sig);
+		err = cvq_p11_sign(k, CVQ_P11_SIG_ECDSA, NULL, msg, msg_len, sig,
+		                   &sig_len);
+		if (err != CVQ_P11_OK) {
+			p11drv_fail("sign", ctx, err);
+			goto out;
+		}
+		if ((f = fopen(argv[3 + i], "wb")) == NULL)
+			goto out;
+		fwrite(sig, 1, sig_len, f);
+		fclose(f);
+		if (i == 0) {
+			cvq_p11_key_free(k1);
+			k1 = NULL;
+		}
+	}
+	rc = 0;
+out:
+	cvq_p11_key_free(k1);
+	cvq_p11_key_free(k2);
+	free(msg);
 	return rc;
 }

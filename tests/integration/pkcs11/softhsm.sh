@@ -23,6 +23,11 @@ grep -q '^pkcs11:token=cvq-test;serial=.*;object=ca-ec;id=%01;type=private$' "$w
 drv sign "$tok;id=%01" ecdsa sha256 "$w/msg" "$w/ec.sig" || bench_fail "ecdsa sign"
 openssl dgst -sha256 -verify "$w/ec.pub" -signature "$w/ec.sig" "$w/msg" || bench_fail "ecdsa verify"
 
+P11DRV_LOGOUT_FIRST=1 drv sign "$tok;id=%01" ecdsa sha256 "$w/msg" "$w/ec2.sig" 2> "$w/err" \
+	|| bench_fail "sign after a logout: $(cat "$w/err")"
+grep -q 'pin-prompts: 2' "$w/err" || bench_fail "no second login after the logout"
+openssl dgst -sha256 -verify "$w/ec.pub" -signature "$w/ec2.sig" "$w/msg" || bench_fail "ecdsa verify after logout"
+
 drv keygen "$tok" ec384 ca-ec384 02 "$w/ec384.pub" > /dev/null || bench_fail "keygen ec384"
 drv sign "$tok;object=ca-ec384" ecdsa sha384 "$w/msg" "$w/ec384.sig" || bench_fail "ecdsa p384 sign"
 openssl dgst -sha384 -verify "$w/ec384.pub" -signature "$w/ec384.sig" "$w/msg" || bench_fail "ecdsa p384 verify"
@@ -40,6 +45,10 @@ openssl dgst -sha256 -verify "$w/rsa.pub" -sigopt rsa_padding_mode:pss \
 pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
 	--pin "$(cat "$w/pin")" --list-objects --type privkey 2>/dev/null > "$w/objs"
 grep -q 'never extractable' "$w/objs" || grep -qi 'sensitive' "$w/objs" || bench_fail "key attributes: $(cat "$w/objs")"
+
+drv multi "$tok;id=%01" "$tok;id=%02" "$w/msg" "$w/m1.sig" "$w/m2.sig" || bench_fail "two keys in one ctx"
+openssl dgst -sha256 -verify "$w/ec.pub" -signature "$w/m1.sig" "$w/msg" || bench_fail "multi key 1"
+openssl dgst -sha256 -verify "$w/ec384.pub" -signature "$w/m2.sig" "$w/msg" || bench_fail "multi key 2"
 
 echo "== wrong algorithm and ambiguity"
 ! drv sign "$tok;id=%01" pkcs1 sha256 "$w/msg" "$w/x.sig" 2> "$w/err" || bench_fail "pkcs1 with an EC key"
