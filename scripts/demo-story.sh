@@ -40,8 +40,9 @@ echo "  The CA key and the cards' master secret stay with the CA (mode 0600)."
 say "2. Marie Dupont subscribes at the Point Infoville."
 run "$ADMIN" citizen add --id 2026-0042 --given Marie --family Dupont --email marie@example.org
 
-say "3. A blank card is put in the counter's reader."
+say "3. A blank card is put in the counter's reader; OpenSC recognises it."
 run opensc-tool -l
+run opensc-tool -r "$R" -n
 
 say "4. The counter enrols it: keys made on the card, certificates from the CA, PIN and PUK set."
 "$ADMIN" card enrol --citizen 2026-0042 --reader "$R" --letter "$D/pin-letter.txt" | sed 's/^/    /'
@@ -64,6 +65,12 @@ CVQ_DEMO_PIN=$PIN pkcs11-tool --module "$CVQ_OPENSC_MODULE" --login --pin env:CV
 	--input-file note.sha256 --output-file note.sig > /dev/null 2>&1 || fail "OpenSC could not sign"
 openssl x509 -in sign.pem -pubkey -noout > sign.pub
 run openssl dgst -sha256 -verify sign.pub -signature note.sig note.txt
+sed 's/Léa/Lucas/' note.txt > forged.txt
+if openssl dgst -sha256 -verify sign.pub -signature note.sig forged.txt > /dev/null 2>&1; then
+	fail "a forged note verified"
+fi
+echo "  A forged note does not verify. The card's APDU trace never shows the PIN:"
+grep ' > 0020' "$CVQ_CARD_0_TRACE" | tail -1 | sed 's/^/    /'
 
 say "6. The CA publishes its revocation list; the kiosk daemon cvqd starts."
 "$ADMIN" crl issue --out "$D/crl.pem" --pem > /dev/null

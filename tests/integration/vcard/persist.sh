@@ -42,5 +42,15 @@ ykpiv -a verify-pin -P 246810 -a test-signature -s 9a -i 9a.pem
 step "OpenSC sees the same card after a clean stop and start"
 bench_card_stop 0
 bench_card_start 0
-pkcs15-tool -r "$R0" -D | grep -q "Private EC Key" || bench_fail "key lost after restart"
+pkcs15-tool -r "$R0" -D 2>/dev/null | grep -q "Private EC Key" || bench_fail "key lost after restart"
+grep -q '\* exit' "$CVQ_CARD_0_TRACE" || bench_fail "no clean exit on SIGTERM"
+
+step "--init over an existing state file gives a blank card"
+serial=$(ykpiv -a status | sed -n 's/^Serial Number:\t//p')
+bench_card_stop 0
+bench_card_start 0 --init
+if pkcs15-tool -r "$R0" -D 2>/dev/null | grep -q "Private EC Key"; then bench_fail "key survived --init"; fi
+[ "$(tries)" = 3 ] || bench_fail "PIN tries not back to 3"
+[ "$(ykpiv -a status | sed -n 's/^Serial Number:\t//p')" != "$serial" ] || bench_fail "same serial after --init"
+ykpiv -a verify-pin -P 123456
 echo "PASS"

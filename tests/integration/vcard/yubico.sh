@@ -29,6 +29,11 @@ ykpiv -a verify-pin -P 123456 -a test-signature -s 9c -i 9c.pem
 step "ECDH with 9d"
 ykpiv -a verify-pin -P 123456 -a test-decipher -s 9d -i 9d.pem
 
+step "P-384 in a retired slot (82)"
+gen_slot 82 ECCP384
+openssl pkey -pubin -in pub82.pem -noout -text | grep -q "P-384" || bench_fail "82 not P-384"
+ykpiv -a verify-pin -P 123456 -a test-signature -s 82 -i 82.pem
+
 step "without the PIN, 9c refuses to sign"
 if ykpiv -a test-signature -s 9c -i 9c.pem > out.txt 2>&1; then
 	bench_fail "9c signed without PIN"
@@ -56,6 +61,21 @@ if ykpiv -s 9e -A ECCP256 -a generate -o x.pem > out.txt 2>&1; then
 fi
 ykpiv -k"$new" -s 9e -A ECCP256 -a generate -o pub9e.pem
 ykpiv -k"$new" -a set-mgm-key -n 010203040506070801020304050607080102030405060708
+
+step "pin-retries (Yubico FA) resets PIN and PUK to their defaults"
+ykpiv -a verify-pin -P 112233 -a pin-retries --pin-retries 5 --puk-retries 4
+ykpiv -a status | grep -q "PIN tries left:.5" || bench_fail "PIN retries not 5"
+ykpiv -a verify-pin -P 123456
+
+step "reset (Yubico FB) only once PIN and PUK are blocked"
+if ykpiv -a reset > out.txt 2>&1; then bench_fail "reset with PIN and PUK not blocked"; fi
+for n in 1 2 3 4 5; do ykpiv -a verify-pin -P 000000 > /dev/null 2>&1 || true; done
+for n in 1 2 3 4; do ykpiv -a unblock-pin -P 00000000 -N 000000 > /dev/null 2>&1 || true; done
+ykpiv -a reset
+ykpiv -a status > out.txt
+grep -q "PIN tries left:.3" out.txt || bench_fail "PIN tries not back to 3 after reset"
+if grep -q "Slot 9a" out.txt; then bench_fail "keys survived the reset"; fi
+ykpiv -a verify-pin -P 123456
 
 step "the trace redacts PIN, PUK and management keys"
 for secret in 313233343536 363534333231 3132333435363738 0102030405060708090A0B; do
