@@ -23,6 +23,7 @@ new_certs_dir = $d/newcerts
 certificate = $d/ca.pem
 private_key = $d/ca.key
 crlnumber = $d/crlnumber
+unique_subject = no
 default_md = sha256
 default_crl_days = 7
 policy = anything
@@ -123,4 +124,30 @@ expect_error() {
 	local out=$1 status=$2 code=$3
 	[ "${out%% *}" = "$status" ] || bench_fail "expected HTTP $status, got: $out"
 	[ "$(printf '%s' "${out#* }" | jq -r .error.code)" = "$code" ] || bench_fail "expected $code, got: $out"
+}
+
+# card_enrol I SERIAL_BASE NAME: keys in 9A and 9C generated on card I
+# (factory management key), certificates from the test CA imported, CHUID
+# set. A stand-in for `cvq-admin card enrol` until it exists.
+card_enrol() {
+	local i=$1 base=$2 name=$3 var reader slot
+	var="CVQ_READER_$i"
+	reader=${!var}
+	for slot in 9a 9c; do
+		yubico-piv-tool -r "$reader" -s "$slot" -A ECCP256 -a generate -o "$PKI/card$i-$slot.pub" >/dev/null
+		pki_issue "$PKI" "card$i-$slot" "$PKI/card$i-$slot.pub" "0x$(printf %x "$base")$slot" "$name"
+		yubico-piv-tool -r "$reader" -s "$slot" -a import-certificate -i "$PKI/card$i-$slot.pem" >/dev/null
+	done
+	yubico-piv-tool -r "$reader" -a set-chuid >/dev/null
+}
+
+# wait_status JQ_EXPR: poll /v1/status until the expression is true.
+wait_status() {
+	local n
+	for ((n = 0; n < 200; n++)); do
+		api GET /v1/status | cut -d' ' -f2- | jq -e "$1" > /dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	api GET /v1/status >&2
+	bench_fail "status never matched: $1"
 }
