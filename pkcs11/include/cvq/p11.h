@@ -150,9 +150,13 @@ cvq_p11_err cvq_p11_logout(cvq_p11_ctx *ctx, const char *uri);
 /*
  * Wait up to timeout_ms (-1: forever) for a token to be inserted or
  * removed. C_WaitForSlotEvent(CKF_DONT_BLOCK) where the module has it,
- * else a comparison of the slot list, every 50 ms (so a close from another
- * thread is never stuck behind a blocking module call).
+ * plus a comparison of slot snapshots (the only source where the module
+ * lacks it), every 50 ms: never a blocking module call, which only
+ * C_Finalize could end.
  * On an event: CVQ_P11_OK, *slot_id and *present (token now present?).
+ * An event may be reported twice (module and snapshot both saw it): treat
+ * it as "look at this slot again". A card swapped between two calls shows
+ * as an event with *present true where the module reports it.
  * On timeout: CVQ_P11_ERR_NO_TOKEN with *slot_id untouched.
  */
 cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
@@ -162,8 +166,14 @@ cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
 
 /*
  * Find the private key the URI names (type=private implied) on the one
- * matching token, logging in if the token needs it. Several matching keys
- * or tokens: CVQ_P11_ERR_AMBIGUOUS.
+ * matching token. Several matching keys or tokens: CVQ_P11_ERR_AMBIGUOUS.
+ * When the token hides its private keys until login:
+ *   - URI with id= (and no object=, pin-value, pin-source) and a
+ *     certificate with that id visible (cards through OpenSC): no login
+ *     now; the key is loaded at its first signature, which asks one PIN
+ *     (also for an always-authenticate key). Until then
+ *     cvq_p11_key_label() is "" and always_authenticate() is false.
+ *   - otherwise: login now (the PIN source is asked).
  */
 cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
                              cvq_p11_key **out);
@@ -171,11 +181,15 @@ cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
 void cvq_p11_key_free(cvq_p11_key *key);
 
 /*
- * The private key as an EVP_PKEY that signs on the token. Borrowed: valid
- * until cvq_p11_key_free(); EVP_PKEY_up_ref() it to keep it longer (still
- * not past cvq_p11_close()).
+ * The private key as an EVP_PKEY that signs on the token (libp11's
+ * methods): works with X509_sign, X509_CRL_sign, OCSP_basic_sign,
+ * CMS_sign, EVP_DigestSign. Borrowed: valid until cvq_p11_key_free() or
+ * until a cvq_p11_sign() on this key had to log in again (it then takes
+ * fresh libp11 objects); EVP_PKEY_up_ref() it to keep it longer, never
+ * past cvq_p11_close(). Loads a deferred key (login: may ask the PIN);
+ * NULL on failure.
  */
-EVP_PKEY *cvq_p11_key_pkey(const cvq_p11_key *key);
+EVP_PKEY *cvq_p11_key_pkey(cvq_p11_key *key);
 
 /* The public key (borrowed, no token needed to use it). */
 EVP_PKEY *cvq_p11_key_public(const cvq_p11_key *key);

@@ -154,6 +154,10 @@ int p11drv_sign(cvq_p11_ctx *ctx, char **argv, int argc)
 			p11drv_fail("sign", ctx, err);
 			goto out;
 		}
+		/* tells a test that signing is under way (token removal test) */
+		if (i == 0 && getenv("P11DRV_READY_FILE") != NULL &&
+		    (f = fopen(getenv("P11DRV_READY_FILE"), "w")) != NULL)
+			fclose(f);
 	}
 	f = fopen(argv[4], "wb");
 	if (f != NULL && fwrite(sig, 1, sig_len, f) == sig_len)
