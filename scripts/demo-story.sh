@@ -27,6 +27,11 @@ t0=$(date +%s)
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 run() { printf '  $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; }
 fail() { printf '\nThe story stops here: %s\n' "$*" >&2; exit 1; }
+# api PATH JSON OUT: POST to cvqd's socket API; prints the HTTP status.
+api() {
+	curl -s -o "$3" -w '%{http_code}' --unix-socket cvqd.sock \
+		-H 'Content-Type: application/json' --data-binary "$2" "http://cvqd$1" || true
+}
 
 say "1. The city creates its certificate authority."
 ( umask 077; printf 'phrase de passe du CA (démo)\n' > ca.pass )
@@ -107,8 +112,7 @@ run curl -s --unix-socket cvqd.sock http://cvqd/v1/status
 say "7. Marie logs in to the city portal from the kiosk (PIN typed in the PIN dialog)."
 login='{"challenge":"c2VydmVyLWNoYWxsZW5nZS0yMDI2","origin":"https://portail.ville-alencon.example"}'
 echo "  $ curl --unix-socket cvqd.sock -d '$login' http://cvqd/v1/authenticate"
-code=$(curl -s -o login.json -w '%{http_code}' --unix-socket cvqd.sock \
-	-H 'Content-Type: application/json' --data-binary "$login" http://cvqd/v1/authenticate) || true
+code=$(api /v1/authenticate "$login" login.json)
 [ "$code" = 200 ] || { cat login.json >&2; tail -5 cvqd.log >&2; fail "login refused (HTTP $code)"; }
 echo "  The PIN dialog said:"
 grep '^SETDESC' pinentry.log | tail -1 | sed 's/^SETDESC /      /'
@@ -123,8 +127,7 @@ EOP
 say "8. The portal asks cvqd to approve a payment to the school of music."
 tx='{"transaction":{"type":"payment","payee":"École de musique","amount":"45.00","currency":"EUR","reference":"INSCR-2026-0042"}}'
 echo "  $ curl --unix-socket cvqd.sock -d '$tx' http://cvqd/v1/sign"
-code=$(curl -s -o sign.json -w '%{http_code}' --unix-socket cvqd.sock \
-	-H 'Content-Type: application/json' --data-binary "$tx" http://cvqd/v1/sign) || true
+code=$(api /v1/sign "$tx" sign.json)
 [ "$code" = 200 ] || { cat sign.json >&2; tail -5 cvqd.log >&2; fail "the payment was not approved (HTTP $code)"; }
 echo "  Marie sees in the PIN dialog:"
 grep '^SETDESC' pinentry.log | tail -1 | sed 's/^SETDESC /      /'
@@ -158,11 +161,9 @@ grep -q 'certificate revoked' verify.txt || { cat verify.txt >&2; fail "openssl 
 echo "    Verification failure: $(grep -m1 -o 'certificate revoked' verify.txt)"
 sleep 0.5
 b64=$(base64 -w0 receipt.der)
-curl -s --unix-socket cvqd.sock -H 'Content-Type: application/json' \
-	--data-binary "{\"receipt\":\"$b64\"}" http://cvqd/v1/verify > verify.json || true
+api /v1/verify "{\"receipt\":\"$b64\"}" verify.json > /dev/null
 echo "  cvqd /v1/verify says: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("error", d).get("message", d))' verify.json)"
-code=$(curl -s -o sign2.json -w '%{http_code}' --unix-socket cvqd.sock \
-	-H 'Content-Type: application/json' --data-binary "$tx" http://cvqd/v1/sign) || true
+code=$(api /v1/sign "$tx" sign2.json)
 echo "  A new payment with the lost card: HTTP $code, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["message"])' sign2.json 2>/dev/null || cat sign2.json)"
 
 say "The story took $(( $(date +%s) - t0 )) seconds."

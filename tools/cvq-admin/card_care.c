@@ -337,7 +337,7 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_MASTER};
 	const char *citizen = NULL, *reader = NULL, *letter = NULL;
 	char hex[33], pin[CVQ_ENROL_PIN_MAX + 1] = "", puk[CVQ_ENROL_PUK_LEN + 1] = "";
-	char path[4096], exp[16];
+	char path[4096];
 	struct cvq_enrol_letter l = {0};
 	struct cvq_ca_citizen cit;
 	struct cvq_enrol_rec rec;
@@ -348,8 +348,6 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_ca_err cerr;
 	long pin_len = 6;
 	int c, rc, tries = -1;
-	time_t t;
-	struct tm tm;
 
 	while ((c = getopt_long(argc, argv, "c:r:l:n:m:", lo, NULL)) != -1) {
 		switch (c) {
@@ -409,16 +407,10 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = cvq_enrol_card_fail(err, "unblocking the PIN");
 		goto out;
 	}
-	t = (time_t)k.expires;
-	exp[0] = '\0';
-	if (gmtime_r(&t, &tm))
-		strftime(exp, sizeof(exp), "%Y-%m-%d", &tm);
 	l.path = path;
-	l.given_name = cit.given_name;
-	l.family_name = cit.family_name;
-	l.ext_id = cit.ext_id;
+	l.citizen = &cit;
 	l.guid = hex;
-	l.expiry = exp;
+	l.expires = k.expires;
 	l.pin = pin;
 	l.unblock = true;
 	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK) {

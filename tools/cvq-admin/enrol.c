@@ -415,8 +415,9 @@ letter_path(struct run *r)
 static cvq_card_err
 step_pin(struct run *r, bool *letter_failed)
 {
-	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1], exp[16];
-	struct cvq_enrol_letter l = {0};
+	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1];
+	struct cvq_enrol_letter l = {.path = r->letter, .citizen = &r->cit, .guid = r->rec.guid,
+	                             .expires = r->expires};
 	cvq_card_err err = CVQ_CARD_ERR_CRYPTO;
 	int tries;
 
@@ -428,13 +429,6 @@ step_pin(struct run *r, bool *letter_failed)
 	err = cvq_card_pin_unblock(r->e->card, puk, pin, &tries);
 	if (err)
 		goto out;
-	date_of(r->expires, false, exp, sizeof(exp));
-	l.path = r->letter;
-	l.given_name = r->cit.given_name;
-	l.family_name = r->cit.family_name;
-	l.ext_id = r->cit.ext_id;
-	l.guid = r->rec.guid;
-	l.expiry = exp;
 	l.pin = pin;
 	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK)
 		*letter_failed = true;
@@ -676,9 +670,6 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 	return rc;
 }
 
-/* Used by enrol_batch.c too. */
-int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
-                       int pin_len, unsigned days);
 int
 cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
                    int pin_len, unsigned days)

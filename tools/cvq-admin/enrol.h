@@ -199,14 +199,18 @@ int cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned 
 
 struct cvq_enrol_letter {
 	const char *path;
-	const char *given_name, *family_name, *ext_id;
+	const struct cvq_ca_citizen *citizen;
 	const char *guid;
-	const char *expiry;            /* YYYY-MM-DD */
+	int64_t expires;               /* the card's expiry (Unix time) */
 	const char *pin;
 	bool unblock;                  /* a new PIN after an unblock */
 };
 /* Write atomically (temp file + rename), mode 0600. */
 cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l);
+
+/* One enrolment on the card connected in e (enrol.c; enrol_batch.c calls it). */
+int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
+                       int pin_len, unsigned days);
 
 /* ---- commands ---- */
 

@@ -16,9 +16,6 @@
 #include "ca_common.h"
 #include "enrol.h"
 
-int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
-                       int pin_len, unsigned days);
-
 struct batch {
 	const struct cvq_admin_opts *opts;
 	struct cvq_enrol_open_opts oo;

@@ -269,9 +269,11 @@ test_store(void **state)
 static void
 test_letter(void **state)
 {
+	struct cvq_ca_citizen cit = {.ext_id = "0001", .given_name = "Marie",
+	                             .family_name = "Dupont"};
 	struct cvq_enrol_letter l = {
-		.given_name = "Marie", .family_name = "Dupont", .ext_id = "0001",
-		.guid = "0102030405060708090a0b0c0d0e0f10", .expiry = "2031-11-28", .pin = "482913",
+		.citizen = &cit, .guid = "0102030405060708090a0b0c0d0e0f10",
+		.expires = 1953590400, .pin = "482913",
 	};
 	char p[256], buf[4096];
 	struct stat sb;
@@ -293,6 +295,7 @@ test_letter(void **state)
 	buf[n] = '\0';
 	assert_non_null(strstr(buf, "Code PIN : 482913\n"));
 	assert_non_null(strstr(buf, "Marie Dupont"));
+	assert_non_null(strstr(buf, "2031-11-28"));
 	/* replaced atomically, never appended to */
 	l.pin = "000111";
 	l.unblock = true;
