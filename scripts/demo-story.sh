@@ -25,7 +25,16 @@ cd "$D"
 t0=$(date +%s)
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-run() { printf '  $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; }
+# run CMD...: show the command as a person would type it, run it, indent its output.
+run() {
+	local a line="  \$ ${1##*/}"
+	for a in "${@:2}"; do
+		[[ $a == *' '* ]] && a="\"$a\""
+		line+=" $a"
+	done
+	printf '%s\n' "$line"
+	"$@" 2>&1 | sed 's/^/    /'
+}
 fail() { printf '\nThe story stops here: %s\n' "$*" >&2; exit 1; }
 # api PATH JSON OUT: POST to cvqd's socket API; prints the HTTP status.
 api() {
@@ -35,9 +44,9 @@ api() {
 
 say "1. The city creates its certificate authority."
 ( umask 077; printf 'phrase de passe du CA (démo)\n' > ca.pass )
-"$ADMIN" ca init --dir "$D/ca" --pass "file:$D/ca.pass" \
-	--subject "/C=FR/O=Ville d'Alencon/CN=Autorite de certification CVQ" > /dev/null
-"$ADMIN" card master-key --out "$D/ca/master.key" > /dev/null
+run "$ADMIN" ca init --dir ca --pass file:ca.pass \
+	--subject "/C=FR/O=Ville d'Alencon/CN=Autorite de certification CVQ"
+run "$ADMIN" card master-key --out ca/master.key
 export CVQ_CA_CONFIG=$D/ca/ca.conf
 echo "  CA certificate: $(openssl x509 -in ca/ca.pem -noout -subject)"
 echo "  The CA key and the cards' master secret stay with the CA (mode 0600)."
@@ -50,7 +59,7 @@ run opensc-tool -l
 run opensc-tool -r "$R" -n
 
 say "4. The counter enrols it: keys made on the card, certificates from the CA, PIN and PUK set."
-"$ADMIN" card enrol --citizen 2026-0042 --reader "$R" --letter "$D/pin-letter.txt" | sed 's/^/    /'
+run "$ADMIN" card enrol --citizen 2026-0042 --reader "$R" --letter pin-letter.txt
 PIN=$(sed -n 's/^ *Code PIN : *\([0-9]*\)$/\1/p' "$D/pin-letter.txt")
 echo "  The PIN letter ($(stat -c %a pin-letter.txt), the only place the PIN is written) goes by post."
 GUID=$("$ADMIN" --json card show --reader "$R" |
@@ -78,7 +87,7 @@ echo "  A forged note does not verify. The card's APDU trace never shows the PIN
 grep ' > 0020' "$CVQ_CARD_0_TRACE" | tail -1 | sed 's/^/    /'
 
 say "6. The CA publishes its revocation list; the kiosk daemon cvqd starts."
-"$ADMIN" crl issue --out "$D/crl.pem" --pem > /dev/null
+run "$ADMIN" crl issue --out crl.pem --pem
 cat > cvqd.conf <<EOC
 [daemon]
 socket = $D/cvqd.sock
@@ -147,7 +156,7 @@ run openssl cms -verify -inform DER -in receipt.der -binary -CAfile ca-crl.pem \
 echo "  Signed content: $(cat receipt.json)"
 
 say "10. Marie loses her card; the counter reports it lost."
-"$ADMIN" card lost "$GUID" --crl "$D/crl.pem" | sed 's/^/    /'
+run "$ADMIN" card lost "$GUID" --crl crl.pem
 cat ca/ca.pem crl.pem > ca-crl.pem
 kill -HUP $cvqd_pid    # cvqd reloads the CRL
 
