@@ -110,8 +110,17 @@ sweep_cb(void *ctx, const struct cvq_enrol_rec *rec)
 	struct run *r = ctx;
 	struct cvq_enrol_rec old = *rec;
 
-	if (old.step >= CVQ_ENROL_STEP_CHUID || strcmp(old.guid, r->rec.guid) == 0)
+	if (strcmp(old.guid, r->rec.guid) == 0)
 		return 0;
+	if (old.step >= CVQ_ENROL_STEP_CHUID) {
+		/* That card knows its GUID: it can still be finished. */
+		cvq_admin_error("note: citizen %s has an unfinished enrolment on card %s (after step "
+		                "'%s'): put that card in and run 'card enrol' to finish it, or "
+		                "'card destroyed %s'", old.holder, old.guid,
+		                cvq_enrol_step_name(old.step), old.guid);
+		OPENSSL_cleanse(&old, sizeof(old));
+		return 0;
+	}
 	snprintf(old.state, sizeof(old.state), "failed");
 	snprintf(old.error, sizeof(old.error), "abandoned before the card got its GUID");
 	cvq_enrol_store_put(r->e->st, &old);
