@@ -387,9 +387,11 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = cvq_admin_ca_fail(e.ca, cerr, citizen);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s", letter ? letter : "");
-	if (!letter)
-		snprintf(path, sizeof(path), "pin-letter-%s.txt", citizen);
+	if (letter ? snprintf(path, sizeof(path), "%s", letter) >= (int)sizeof(path)
+	           : !cvq_enrol_letter_default(path, sizeof(path), NULL, citizen)) {
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
 	if (!rec.has_puk || cvq_enrol_puk_open(e.master, e.master_len, guid, rec.puk,
 	                                       CVQ_ENROL_PUK_BLOB_LEN, puk) != CVQ_ENROL_OK ||
 	    cvq_enrol_random_digits(pin, (size_t)pin_len) != CVQ_ENROL_OK) {

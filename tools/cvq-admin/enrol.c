@@ -412,10 +412,10 @@ letter_path(struct run *r)
 {
 	int n;
 
-	if (r->req->letter)
-		n = snprintf(r->letter, sizeof(r->letter), "%s", r->req->letter);
-	else
-		n = snprintf(r->letter, sizeof(r->letter), "pin-letter-%s.txt", r->rec.holder);
+	if (!r->req->letter)
+		return cvq_enrol_letter_default(r->letter, sizeof(r->letter), NULL, r->rec.holder)
+		       ? 0 : -1;
+	n = snprintf(r->letter, sizeof(r->letter), "%s", r->req->letter);
 	return n > 0 && (size_t)n < sizeof(r->letter) ? 0 : -1;
 }
 

@@ -205,6 +205,9 @@ struct cvq_enrol_letter {
 	const char *pin;
 	bool unblock;                  /* a new PIN after an unblock */
 };
+/* DIR/pin-letter-ID.txt (DIR NULL: the current directory), with any
+ * character of ID but letters, digits, '-', '_' and '.' replaced by '_'. */
+bool cvq_enrol_letter_default(char *out, size_t cap, const char *dir, const char *ext_id);
 /* Write atomically (temp file + rename), mode 0600. */
 cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l);
 

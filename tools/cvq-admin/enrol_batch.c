@@ -139,8 +139,9 @@ work(void *arg)
 			break;
 		}
 		progress(b, w->reader, citizen, "enrolling...");
-		snprintf(letter, sizeof(letter), "%s/pin-letter-%s.txt", b->letter_dir, citizen);
-		rc = cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days);
+		rc = cvq_enrol_letter_default(letter, sizeof(letter), b->letter_dir, citizen)
+		     ? cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days)
+		     : CVQ_ADMIN_EXIT_USAGE;
 		pthread_mutex_lock(&b->mu);
 		if (rc == CVQ_ADMIN_EXIT_OK)
 			b->done++;

@@ -34,6 +34,28 @@ write_all(int fd, const char *buf, size_t n)
 	return true;
 }
 
+bool
+cvq_enrol_letter_default(char *out, size_t cap, const char *dir, const char *ext_id)
+{
+	size_t i, n;
+	int w;
+
+	/* The subscription number comes from outside: keep it a file name. */
+	w = snprintf(out, cap, "%s%spin-letter-", dir ? dir : "", dir ? "/" : "");
+	if (w < 0 || (size_t)w >= cap)
+		return false;
+	n = (size_t)w;
+	for (i = 0; ext_id[i] && n + 1 < cap; i++) {
+		char c = ext_id[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '-' || c == '_' || (c == '.' && i > 0);
+
+		out[n++] = ok ? c : '_';
+	}
+	w = snprintf(out + n, cap - n, ".txt");
+	return !ext_id[i] && w == 4 && (size_t)w < cap - n;
+}
+
 cvq_enrol_err
 cvq_enrol_letter_write(const struct cvq_enrol_letter *l)
 {

@@ -308,6 +308,21 @@ test_letter(void **state)
 	assert_non_null(strstr(buf, "débloquée"));
 }
 
+static void
+test_letter_default(void **state)
+{
+	char p[64];
+
+	(void)state;
+	assert_true(cvq_enrol_letter_default(p, sizeof(p), NULL, "2026-0042"));
+	assert_string_equal(p, "pin-letter-2026-0042.txt");
+	assert_true(cvq_enrol_letter_default(p, sizeof(p), "/srv/l", "../../etc/x"));
+	assert_string_equal(p, "/srv/l/pin-letter-_._.._etc_x.txt");
+	assert_true(cvq_enrol_letter_default(p, sizeof(p), NULL, ".hidden"));
+	assert_string_equal(p, "pin-letter-_hidden.txt");
+	assert_false(cvq_enrol_letter_default(p, 20, NULL, "2026-0042"));
+}
+
 int
 main(void)
 {
@@ -319,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_guid_parse),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_letter),
+		cmocka_unit_test(test_letter_default),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
