@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -653,7 +654,7 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 {
 	struct run r;
 	cvq_ca_err err;
-	int rc;
+	int rc, lock;
 
 	memset(&r, 0, sizeof(r));
 	r.e = e;
@@ -661,6 +662,9 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 	err = cvq_ca_citizen_get(e->ca, req->citizen, &r.cit);
 	if (err)
 		return cvq_admin_ca_fail(e->ca, err, req->citizen);
+	lock = cvq_enrol_reader_lock(e);
+	if (lock < 0)
+		return CVQ_ADMIN_EXIT_FAIL;
 	rc = identify(&r);
 	if (rc == CVQ_ADMIN_EXIT_OK && !r.already) {
 		if (!r.rec.guid[0] || !cvq_enrol_guid_parse(r.rec.guid, r.guid))
@@ -676,6 +680,7 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 		print_result(&r);
 	}
 	OPENSSL_cleanse(&r.rec, sizeof(r.rec));
+	close(lock);
 	return rc;
 }
 

@@ -151,6 +151,7 @@ struct cvq_enrol_ctx {
 	size_t master_len;
 	cvq_card_ctx *cctx;
 	cvq_card *card;
+	char *db_path;                /* the CA store (the journal is in it) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
 };
@@ -172,6 +173,13 @@ int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opt
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
 /* Connect to the card in reader (NULL: the first reader with a card). */
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
+/*
+ * Take the enrolment lock of the connected card's reader (a lock file
+ * beside the CA store): two enrolments never drive one card at once.
+ * Returns the descriptor to close, or -1 (message printed) when another
+ * process holds it.
+ */
+int cvq_enrol_reader_lock(struct cvq_enrol_ctx *e);
 /* cvq_card_get_status, asked again once after a reset by someone else. */
 cvq_card_err cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs);
 /* Narrate a step in plain words (stdout, unless quiet or --json). */

@@ -20,6 +20,11 @@ expect_rc 3 admin_enrol 0001 0 2> "$W/perm.err"
 grep -q 'chmod 600' "$W/perm.err" || bench_fail "no clear message: $(cat "$W/perm.err")"
 chmod 600 "$W/ca/master.key"
 
+echo "== one enrolment at a time on a reader (the lock is held by someone else)"
+lock="$W/ca/ca.db.enrol-${R//[^A-Za-z0-9]/_}.lock"
+expect_rc 1 flock "$lock" "$A" card enrol --citizen 0001 --reader "$R" 2> "$W/lock.err"
+grep -q 'another enrolment is running' "$W/lock.err" || bench_fail "no lock message: $(cat "$W/lock.err")"
+
 admin_enrol 0001 0 > /dev/null
 guid=$(admin_guid 0)
 admin_card_works 0 "$W/letter-0001.txt"
