@@ -110,7 +110,7 @@ static enum MHD_Result dispatch(struct cvqd_http *h, struct MHD_Connection *c,
                                 struct req_state *st, const struct ucred *uc, int fd)
 {
 	cvqd_req r = { .d = h->d, .method = method, .path = url, .uid = uc->uid,
-	               .gid = uc->gid, .pid = uc->pid, .fd = fd };
+	               .gid = uc->gid, .pid = uc->pid, .fd = fd, .conn = c };
 	enum MHD_Result rc;
 
 	if (st->len) {

@@ -90,8 +90,10 @@ cvqd_config() {
 }
 
 cvqd_start() {
-	"$CVQD" -c "$1" 2>> "$CVQ_BENCH/cvqd.log" &
+	"$CVQD" -c "$1" > /dev/null 2>> "$CVQ_BENCH/cvqd.log" &
 	CVQD_PID=$!
+	# Never leave a daemon behind a failed test.
+	trap 'kill -TERM "$CVQD_PID" 2>/dev/null || true' EXIT
 	local n
 	for ((n = 0; n < 200; n++)); do
 		[ -S "$CVQ_BENCH/cvqd.sock" ] && return 0
