@@ -135,14 +135,6 @@ vc_key_generate(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 	return SW_OK;
 }
 
-/* The answer of a key operation: 7C { 82 result }. */
-static void
-put_response(struct vc_buf *out, const uint8_t *v, size_t len)
-{
-	vc_buf_header(out, 0x7C, 1 + cvq_card_tlv_len_size(len) + len);
-	vc_buf_tlv(out, 0x82, v, len);
-}
-
 static uint16_t
 rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t inlen, struct vc_buf *out)
 {
@@ -157,7 +149,7 @@ rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t inlen, struct vc_buf *out)
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) != 1 ||
 	    EVP_PKEY_sign(ctx, sig, &siglen, in, inlen) != 1)
 		goto out;  /* e.g. the block is not below the modulus */
-	put_response(out, sig, siglen);
+	vc_buf_dyn(out, 0x82, sig, siglen);
 	sw = SW_OK;
 out:
 	OPENSSL_cleanse(sig, sizeof(sig));
@@ -184,7 +176,7 @@ ecdsa(EVP_PKEY *pkey, uint8_t alg, const uint8_t *in, size_t inlen,
 		sw = SW_NO_PRECISE;
 		goto out;
 	}
-	put_response(out, sig, siglen);
+	vc_buf_dyn(out, 0x82, sig, siglen);
 	sw = SW_OK;
 out:
 	EVP_PKEY_CTX_free(ctx);
@@ -221,7 +213,7 @@ ecdh(EVP_PKEY *pkey, uint8_t alg, const uint8_t *pt, size_t ptlen,
 	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1 ||
 	    EVP_PKEY_derive(ctx, z, &zlen) != 1)
 		goto out;
-	put_response(out, z, zlen);
+	vc_buf_dyn(out, 0x82, z, zlen);
 	sw = SW_OK;
 out:
 	OPENSSL_cleanse(z, sizeof(z));
