@@ -261,15 +261,11 @@ cvq_p11_err p11_key_ensure(cvq_p11_ctx *ctx, cvq_p11_key *key)
 {
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err;
-	CK_RV rv;
 
 	if (key->loaded)
 		return CVQ_P11_OK;
-	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-	if (rv != CKR_OK) {
-		ctx->last_rv = rv;
+	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 		return CVQ_P11_ERR_TOKEN_REMOVED;
-	}
 	err = p11_login_slot(ctx, NULL, key->slot_id, &ti, NULL, 0);
 	if (err == CVQ_P11_OK)
 		err = p11_key_reload(ctx, key);
@@ -351,13 +347,9 @@ cvq_p11_err p11_key_reload(cvq_p11_ctx *ctx, cvq_p11_key *key)
 	CK_TOKEN_INFO ti;
 	cvq_p11_key *fresh = NULL, tmp;
 	cvq_p11_err err;
-	CK_RV rv;
 
-	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-	if (rv != CKR_OK) {
-		ctx->last_rv = rv;
+	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 		return CVQ_P11_ERR_TOKEN_REMOVED;
-	}
 	memset(&want, 0, sizeof(want));
 	want.val[CVQ_P11_URI_ID] = (char *)key->id;
 	want.len[CVQ_P11_URI_ID] = key->id_len;

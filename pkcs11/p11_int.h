@@ -37,6 +37,7 @@ struct p11_slot_state {
 struct cvq_p11_ctx {
 	pthread_mutex_t lock;
 	PKCS11_CTX *p11;
+	bool p11_loaded;            /* libp11 has the module (and will finalise it) */
 	/*
 	 * libp11's one slot list for this ctx. Never one per key: when libp11
 	 * drops its last reference to a slot it calls C_CloseAllSessions,
@@ -115,6 +116,7 @@ cvq_p11_err p11_session_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
                              CK_SESSION_HANDLE *h, CK_SESSION_INFO *info);
 void p11_session_drop(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
 bool p11_token_gone(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
+cvq_p11_err p11_token_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_TOKEN_INFO *ti);
 bool p11_token_gone_settled(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
 
 /* login.c */

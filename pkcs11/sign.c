@@ -97,17 +97,13 @@ static cvq_p11_err sign_always_auth(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	char pin[P11_PIN_MAX];
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err = CVQ_P11_OK;
-	CK_RV rv;
 
 	pin[0] = '\0';
 	if ((key->token_flags & CKF_LOGIN_REQUIRED) &&
 	    !p11_logged_in(ctx, key->slot_id)) {
 		/* fresh flags: the PIN may have been blocked meanwhile */
-		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-		if (rv != CKR_OK) {
-			ctx->last_rv = rv;
+		if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 			return CVQ_P11_ERR_TOKEN_REMOVED;
-		}
 		err = p11_login_slot(ctx, NULL, key->slot_id, &ti,
 		                     secure ? NULL : pin, sizeof(pin));
 	}
@@ -135,7 +131,6 @@ static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	size_t cap = *sig_len;
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err;
-	CK_RV rv;
 
 	/*
 	 * Optimistic: no look at the login state before signing. A token
@@ -144,11 +139,8 @@ static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	 */
 	err = p11_raw_sign(ctx, key, alg, md, dig, dig_len, NULL, sig, sig_len);
 	if (err == CVQ_P11_ERR_NOT_LOGGED_IN) {
-		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-		if (rv != CKR_OK) {
-			ctx->last_rv = rv;
+		if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 			return CVQ_P11_ERR_TOKEN_REMOVED;
-		}
 		err = p11_login_slot(ctx, NULL, key->slot_id, &ti, NULL, 0);
 		if (err == CVQ_P11_OK)
 			err = p11_key_reload(ctx, key);
@@ -178,14 +170,10 @@ static cvq_p11_err sign_deferred(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	char pin[P11_PIN_MAX];
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err;
-	CK_RV rv;
 
 	pin[0] = '\0';
-	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-	if (rv != CKR_OK) {
-		ctx->last_rv = rv;
+	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 		return CVQ_P11_ERR_TOKEN_REMOVED;
-	}
 	err = p11_login_slot(ctx, NULL, key->slot_id, &ti, secure ? NULL : pin,
 	                     sizeof(pin));
 	if (err == CVQ_P11_OK)

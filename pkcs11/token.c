@@ -248,18 +248,31 @@ cvq_p11_err cvq_p11_pin_status(cvq_p11_ctx *ctx, const char *uri,
 }
 
 /*
- * Is the token out of its slot? C_GetSlotInfo first: OpenSC looks at the
- * reader for it, while its C_GetTokenInfo may still answer from memory.
+ * Is the token out of its slot? C_GetSlotInfo only: OpenSC looks at the
+ * reader for it, and OpenSC 0.23's C_GetTokenInfo deadlocks on a card
+ * pulled out during a command (sc_pkcs15_get_pin_info re-takes a lock).
  */
 bool p11_token_gone(cvq_p11_ctx *ctx, CK_SLOT_ID slot)
 {
 	CK_SLOT_INFO si;
-	CK_TOKEN_INFO ti;
 
-	if (ctx->fl->C_GetSlotInfo(slot, &si) != CKR_OK ||
-	    !(si.flags & CKF_TOKEN_PRESENT))
-		return true;
-	return ctx->fl->C_GetTokenInfo(slot, &ti) != CKR_OK;
+	return ctx->fl->C_GetSlotInfo(slot, &si) != CKR_OK ||
+	       !(si.flags & CKF_TOKEN_PRESENT);
+}
+
+/* C_GetTokenInfo, unless the token is gone (see above). */
+cvq_p11_err p11_token_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
+{
+	CK_RV rv;
+
+	if (p11_token_gone(ctx, slot))
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	rv = ctx->fl->C_GetTokenInfo(slot, ti);
+	if (rv != CKR_OK) {
+		ctx->last_rv = rv;
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	}
+	return CVQ_P11_OK;
 }
 
 /*

@@ -25,13 +25,19 @@
  *
  * Thread safety:
  *   - Every cvq_p11_* call on one ctx, and on keys found through it, takes
- *     the ctx's mutex: calls are serialized, any thread may make them.
- *   - An EVP_PKEY from cvq_p11_key_pkey() may be used from any thread
- *     while its key is alive; libp11 serializes its sessions itself.
- *     The PIN callback may then run on that thread.
- *   - Load a given module once per process: two ctxs on the same module
- *     share its C_Initialize, and closing one would C_Finalize the other.
- *   - The PIN callback must not call back into this library.
+ *     the ctx's mutex: those calls are serialized, any thread may make them.
+ *   - The module is initialised WITHOUT locking arguments (OpenSC 0.23
+ *     deadlocks on card removal with OS locking), so it does no locking of
+ *     its own: an EVP_PKEY from cvq_p11_key_pkey() (X509_sign…) must not be
+ *     used while another thread uses the same ctx or another of its keys.
+ *     Simplest: one thread per ctx at a time, or a caller-side mutex
+ *     around OpenSSL calls with token keys.
+ *   - The PIN callback runs on the calling thread; it must not call back
+ *     into this library.
+ *   - Load a given module once per process: a second cvq_p11_open() of the
+ *     same module fails with CVQ_P11_ERR_MODULE (C_Initialize says it is
+ *     already initialised), and other users of the module in the process
+ *     (another library initialising it) make the first one fail likewise.
  *   - Free every key before closing its ctx.
  */
 #ifndef CVQ_P11_H

@@ -7,6 +7,7 @@
 # mid-use gives "token removed"; insertion and removal events are seen.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
+P11DRV=${P11DRV:-$CVQ_BUILD/tests/integration/pkcs11/p11drv}
 
 m=$CVQ_OPENSC_MODULE
 drv() { "$P11DRV" "$m" "$@"; }
@@ -85,15 +86,18 @@ grep -q 'token removed' "$w/err" || bench_fail "unclear error: $(cat "$w/err")"
 grep 'p11drv: sign' "$w/err"
 
 echo "== insertion and removal events"
-drv wait 30000 > "$w/ev" 2>&1 &
-pid=$!
-sleep 0.5   # let the waiter take its first snapshot; order only, not timing
+# P11DRV_READY_FILE appears once the waiter has its module open: ordering, not timing
+waiter() {
+	rm -f "$w/ready"
+	P11DRV_READY_FILE=$w/ready drv wait 30000 > "$w/ev" 2>&1 &
+	pid=$!
+	while [ ! -e "$w/ready" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+waiter
 bench_card_insert 0
 wait "$pid" || bench_fail "no insertion event: $(cat "$w/ev")"
 grep -q 'present=1' "$w/ev" || bench_fail "insertion: $(cat "$w/ev")"
-drv wait 30000 > "$w/ev" 2>&1 &
-pid=$!
-sleep 0.5
+waiter
 bench_card_remove 0
 wait "$pid" || bench_fail "no removal event: $(cat "$w/ev")"
 grep -q 'present=0' "$w/ev" || bench_fail "removal: $(cat "$w/ev")"
