@@ -8,13 +8,19 @@
 
 #include "p11_int.h"
 
+/*
+ * Load and initialise the module ourselves, before libp11 does (its own
+ * C_Initialize then gets CKR_CRYPTOKI_ALREADY_INITIALIZED, which it
+ * accepts). Without locking arguments: the module does no locking of its
+ * own and we serialize every call (see the header). With OS locking,
+ * OpenSC 0.23 deadlocks inside C_Sign when the card is pulled out.
+ */
 static cvq_p11_err raw_attach(cvq_p11_ctx *ctx, const char *path)
 {
 	CK_C_GetFunctionList get;
 	CK_RV rv;
 
-	/* RTLD_NOLOAD: only the instance libp11 has loaded and initialised */
-	ctx->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	ctx->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (ctx->dl == NULL)
 		return CVQ_P11_ERR_MODULE;
 	*(void **)&get = dlsym(ctx->dl, "C_GetFunctionList");
@@ -22,7 +28,15 @@ static cvq_p11_err raw_attach(cvq_p11_ctx *ctx, const char *path)
 		return CVQ_P11_ERR_MODULE;
 	rv = get(&ctx->fl);
 	if (rv != CKR_OK || ctx->fl == NULL) {
+		ctx->fl = NULL;
 		ctx->last_rv = rv;
+		return CVQ_P11_ERR_MODULE;
+	}
+	rv = ctx->fl->C_Initialize(NULL);
+	if (rv != CKR_OK) {
+		/* ALREADY_INITIALIZED: another user in this process (see header) */
+		ctx->last_rv = rv;
+		ctx->fl = NULL;
 		return CVQ_P11_ERR_MODULE;
 	}
 	return CVQ_P11_OK;
@@ -49,6 +63,9 @@ cvq_p11_err cvq_p11_open(const char *module_path, cvq_p11_ctx **out)
 	ctx->ui = p11_ui_method();
 	if (ctx->p11 == NULL || ctx->ui == NULL)
 		goto out;
+	err = raw_attach(ctx, module_path);
+	if (err != CVQ_P11_OK)
+		goto out;
 	err = CVQ_P11_ERR_MODULE;
 	if (PKCS11_CTX_load(ctx->p11, module_path) != 0) {
 		ctx->last_rv = p11_take_ckr();
@@ -56,11 +73,9 @@ cvq_p11_err cvq_p11_open(const char *module_path, cvq_p11_ctx **out)
 		ctx->p11 = NULL;
 		goto out;
 	}
+	ctx->p11_loaded = true;
 	/* the context-specific PIN of always-authenticate keys comes through here */
 	if (PKCS11_set_ui_method(ctx->p11, ctx->ui, ctx) != 0)
-		goto out;
-	err = raw_attach(ctx, module_path);
-	if (err != CVQ_P11_OK)
 		goto out;
 	/* events are reported from the moment the module is open */
 	p11_wait_init(ctx);
@@ -98,6 +113,9 @@ void cvq_p11_close(cvq_p11_ctx *ctx)
 	if (ctx->fl != NULL)
 		for (i = 0; i < ctx->nsess; i++)
 			ctx->fl->C_CloseSession(ctx->sess[i].h);
+	/* libp11's unload finalises the module; without it, we do */
+	if (ctx->fl != NULL && !ctx->p11_loaded)
+		ctx->fl->C_Finalize(NULL);
 	if (ctx->p11 != NULL) {
 		if (ctx->slots != NULL)
 			PKCS11_release_all_slots(ctx->p11, ctx->slots, ctx->nslots);

@@ -191,11 +191,84 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	err = CVQ_P11_ERR_NO_KEY;
 	if (!find_raw(ctx, slot, key))
 		goto fail;
+	key->loaded = true;
 	*out = key;
 	return CVQ_P11_OK;
 fail:
 	ctx->last_rv = p11_take_ckr();
 	key_release(key);
+	return err;
+}
+
+/*
+ * A key the token hides until login, named by id=, whose certificate is
+ * visible: keep the certificate and defer the private key to the first
+ * signature. That signature then asks ONE PIN for the user login and, for
+ * an always-authenticate key (PIV 9C), its context-specific login; finding
+ * the key first by logging in would cost two prompts for one signature.
+ */
+static cvq_p11_err key_lazy(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
+                            CK_SLOT_ID slot, const CK_TOKEN_INFO *ti,
+                            cvq_p11_key **out)
+{
+	size_t id_len;
+	const char *id = cvq_p11_uri_get(u, CVQ_P11_URI_ID, &id_len);
+	PKCS11_SLOT *s;
+	PKCS11_CERT *certs = NULL, *c = NULL;
+	unsigned int n = 0, i, found = 0;
+	cvq_p11_key *key;
+
+	if (id == NULL || id_len == 0 ||
+	    cvq_p11_uri_get(u, CVQ_P11_URI_OBJECT, NULL) != NULL)
+		return CVQ_P11_ERR_NO_KEY;
+	s = libp11_slot_fresh(ctx, slot, false);
+	if (s == NULL || PKCS11_enumerate_certs(s->token, &certs, &n) != 0) {
+		ERR_clear_error();
+		return CVQ_P11_ERR_NO_KEY;
+	}
+	for (i = 0; i < n; i++) {
+		if (certs[i].id_len == id_len && certs[i].x509 != NULL &&
+		    memcmp(certs[i].id, id, id_len) == 0 && found++ == 0)
+			c = &certs[i];
+	}
+	if (found != 1)
+		return CVQ_P11_ERR_NO_KEY;
+	key = calloc(1, sizeof(*key));
+	if (key == NULL)
+		return CVQ_P11_ERR_NOMEM;
+	key->ctx = ctx;
+	key->slot_id = slot;
+	key->token_flags = ti->flags;
+	p11_copy_trim(key->token_label, sizeof(key->token_label), ti->label,
+	              sizeof(ti->label));
+	p11_copy_trim(key->token_serial, sizeof(key->token_serial),
+	              ti->serialNumber, sizeof(ti->serialNumber));
+	key->label = strdup("");
+	key->id = malloc(id_len);
+	if (key->label == NULL || key->id == NULL || !X509_up_ref(c->x509)) {
+		key_release(key);
+		return CVQ_P11_ERR_NOMEM;
+	}
+	memcpy(key->id, id, id_len);
+	key->id_len = id_len;
+	key->cert = c->x509;
+	key->pub = X509_get_pubkey(key->cert);
+	*out = key;
+	return CVQ_P11_OK;
+}
+
+cvq_p11_err p11_key_ensure(cvq_p11_ctx *ctx, cvq_p11_key *key)
+{
+	CK_TOKEN_INFO ti;
+	cvq_p11_err err;
+
+	if (key->loaded)
+		return CVQ_P11_OK;
+	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	err = p11_login_slot(ctx, NULL, key->slot_id, &ti, NULL, 0);
+	if (err == CVQ_P11_OK)
+		err = p11_key_reload(ctx, key);
 	return err;
 }
 
@@ -229,6 +302,11 @@ cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
 	 * signature time instead of two. HSMs hide them until login.
 	 */
 	err = p11_key_load(ctx, u, slot, &ti, false, out);
+	if (err == CVQ_P11_ERR_NO_KEY && (ti.flags & CKF_LOGIN_REQUIRED) &&
+	    !p11_logged_in(ctx, slot) &&
+	    cvq_p11_uri_get(u, CVQ_P11_URI_PIN_VALUE, NULL) == NULL &&
+	    cvq_p11_uri_get(u, CVQ_P11_URI_PIN_SOURCE, NULL) == NULL)
+		err = key_lazy(ctx, u, slot, &ti, out);
 	if (err == CVQ_P11_ERR_NO_KEY && (ti.flags & CKF_LOGIN_REQUIRED) &&
 	    !p11_logged_in(ctx, slot)) {
 		err = p11_login_slot(ctx, u, slot, &ti, NULL, 0);
@@ -269,18 +347,16 @@ cvq_p11_err p11_key_reload(cvq_p11_ctx *ctx, cvq_p11_key *key)
 	CK_TOKEN_INFO ti;
 	cvq_p11_key *fresh = NULL, tmp;
 	cvq_p11_err err;
-	CK_RV rv;
 
-	rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-	if (rv != CKR_OK) {
-		ctx->last_rv = rv;
+	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 		return CVQ_P11_ERR_TOKEN_REMOVED;
-	}
 	memset(&want, 0, sizeof(want));
 	want.val[CVQ_P11_URI_ID] = (char *)key->id;
 	want.len[CVQ_P11_URI_ID] = key->id_len;
-	want.val[CVQ_P11_URI_OBJECT] = key->label;
-	want.len[CVQ_P11_URI_OBJECT] = strlen(key->label);
+	if (key->label[0] != '\0') {
+		want.val[CVQ_P11_URI_OBJECT] = key->label;
+		want.len[CVQ_P11_URI_OBJECT] = strlen(key->label);
+	}
 	if (key->id == NULL)
 		want.val[CVQ_P11_URI_ID] = (char *)"";
 	err = p11_key_load(ctx, &want, key->slot_id, &ti, true, &fresh);
@@ -305,9 +381,16 @@ void cvq_p11_key_free(cvq_p11_key *key)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
-EVP_PKEY *cvq_p11_key_pkey(const cvq_p11_key *key)
+EVP_PKEY *cvq_p11_key_pkey(cvq_p11_key *key)
 {
-	return key != NULL ? key->pkey : NULL;
+	cvq_p11_err err;
+
+	if (key == NULL)
+		return NULL;
+	pthread_mutex_lock(&key->ctx->lock);
+	err = p11_key_ensure(key->ctx, key);
+	pthread_mutex_unlock(&key->ctx->lock);
+	return err == CVQ_P11_OK ? key->pkey : NULL;
 }
 
 EVP_PKEY *cvq_p11_key_public(const cvq_p11_key *key)
@@ -354,8 +437,10 @@ cvq_p11_err cvq_p11_key_uri(const cvq_p11_key *key, char *buf, size_t cap)
 	u.len[CVQ_P11_URI_TOKEN] = strlen(key->token_label);
 	u.val[CVQ_P11_URI_SERIAL] = (char *)key->token_serial;
 	u.len[CVQ_P11_URI_SERIAL] = strlen(key->token_serial);
-	u.val[CVQ_P11_URI_OBJECT] = key->label;
-	u.len[CVQ_P11_URI_OBJECT] = strlen(key->label);
+	if (key->label[0] != '\0') {   /* empty until a deferred key is loaded */
+		u.val[CVQ_P11_URI_OBJECT] = key->label;
+		u.len[CVQ_P11_URI_OBJECT] = strlen(key->label);
+	}
 	if (key->id_len > 0) {
 		u.val[CVQ_P11_URI_ID] = (char *)key->id;
 		u.len[CVQ_P11_URI_ID] = key->id_len;

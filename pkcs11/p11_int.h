@@ -37,6 +37,7 @@ struct p11_slot_state {
 struct cvq_p11_ctx {
 	pthread_mutex_t lock;
 	PKCS11_CTX *p11;
+	bool p11_loaded;            /* libp11 has the module (and will finalise it) */
 	/*
 	 * libp11's one slot list for this ctx. Never one per key: when libp11
 	 * drops its last reference to a slot it calls C_CloseAllSessions,
@@ -91,6 +92,7 @@ struct cvq_p11_key {
 	unsigned char *id;
 	size_t id_len;
 	bool always_auth;
+	bool loaded;                /* false: deferred until login (key_lazy) */
 	CK_OBJECT_HANDLE obj;       /* the private key object, for sign_raw.c */
 	CK_FLAGS token_flags;       /* CK_TOKEN_INFO.flags when found */
 	char token_label[33];
@@ -113,6 +115,9 @@ cvq_p11_err p11_session_cached(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
 cvq_p11_err p11_session_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
                              CK_SESSION_HANDLE *h, CK_SESSION_INFO *info);
 void p11_session_drop(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
+bool p11_token_gone(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
+cvq_p11_err p11_token_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_TOKEN_INFO *ti);
+bool p11_token_gone_settled(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
 
 /* login.c */
 bool p11_logged_in(cvq_p11_ctx *ctx, CK_SLOT_ID slot);
@@ -131,6 +136,7 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
                          CK_SLOT_ID slot, const CK_TOKEN_INFO *ti,
                          bool refresh, cvq_p11_key **out);
 cvq_p11_err p11_key_reload(cvq_p11_ctx *ctx, cvq_p11_key *key);
+cvq_p11_err p11_key_ensure(cvq_p11_ctx *ctx, cvq_p11_key *key);
 
 /* sign_raw.c */
 cvq_p11_err p11_raw_sign(cvq_p11_ctx *ctx, cvq_p11_key *key, cvq_p11_sig alg,

@@ -97,17 +97,13 @@ static cvq_p11_err sign_always_auth(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	char pin[P11_PIN_MAX];
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err = CVQ_P11_OK;
-	CK_RV rv;
 
 	pin[0] = '\0';
 	if ((key->token_flags & CKF_LOGIN_REQUIRED) &&
 	    !p11_logged_in(ctx, key->slot_id)) {
 		/* fresh flags: the PIN may have been blocked meanwhile */
-		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-		if (rv != CKR_OK) {
-			ctx->last_rv = rv;
+		if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 			return CVQ_P11_ERR_TOKEN_REMOVED;
-		}
 		err = p11_login_slot(ctx, NULL, key->slot_id, &ti,
 		                     secure ? NULL : pin, sizeof(pin));
 	}
@@ -135,7 +131,6 @@ static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	size_t cap = *sig_len;
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err;
-	CK_RV rv;
 
 	/*
 	 * Optimistic: no look at the login state before signing. A token
@@ -144,11 +139,8 @@ static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	 */
 	err = p11_raw_sign(ctx, key, alg, md, dig, dig_len, NULL, sig, sig_len);
 	if (err == CVQ_P11_ERR_NOT_LOGGED_IN) {
-		rv = ctx->fl->C_GetTokenInfo(key->slot_id, &ti);
-		if (rv != CKR_OK) {
-			ctx->last_rv = rv;
+		if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 			return CVQ_P11_ERR_TOKEN_REMOVED;
-		}
 		err = p11_login_slot(ctx, NULL, key->slot_id, &ti, NULL, 0);
 		if (err == CVQ_P11_OK)
 			err = p11_key_reload(ctx, key);
@@ -164,26 +156,63 @@ static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	return err;
 }
 
+/*
+ * First signature of a key found without login (key_lazy): one PIN for the
+ * user login, the loading of the key, and its context-specific login if it
+ * turns out to be always-authenticate.
+ */
+static cvq_p11_err sign_deferred(cvq_p11_ctx *ctx, cvq_p11_key *key,
+                                 cvq_p11_sig alg, const EVP_MD *md,
+                                 const unsigned char *dig, size_t dig_len,
+                                 unsigned char *sig, size_t *sig_len)
+{
+	bool secure = (key->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+	char pin[P11_PIN_MAX];
+	CK_TOKEN_INFO ti;
+	cvq_p11_err err;
+
+	pin[0] = '\0';
+	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	err = p11_login_slot(ctx, NULL, key->slot_id, &ti, secure ? NULL : pin,
+	                     sizeof(pin));
+	if (err == CVQ_P11_OK)
+		err = p11_key_reload(ctx, key);
+	if (err == CVQ_P11_OK && key->always_auth) {
+		if (!secure && pin[0] == '\0')
+			err = p11_get_pin(ctx, NULL, key->token_label, pin, sizeof(pin));
+		if (err == CVQ_P11_OK)
+			err = p11_raw_sign(ctx, key, alg, md, dig, dig_len,
+			                   secure ? NULL : pin, sig, sig_len);
+	} else if (err == CVQ_P11_OK) {
+		err = p11_raw_sign(ctx, key, alg, md, dig, dig_len, NULL, sig,
+		                   sig_len);
+	}
+	OPENSSL_cleanse(pin, sizeof(pin));
+	return err;
+}
+
 cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
                          const unsigned char *msg, size_t msg_len,
                          unsigned char *sig, size_t *sig_len)
 {
 	unsigned char dig[EVP_MAX_MD_SIZE];
 	unsigned int dig_len = 0;
+	EVP_PKEY *ref;
 	cvq_p11_ctx *ctx;
-	CK_TOKEN_INFO ti;
 	size_t need;
 	cvq_p11_err err;
 
-	if (key == NULL || key->pkey == NULL || sig_len == NULL ||
-	    (msg == NULL && msg_len > 0))
+	/* a deferred key has only its public half so far: same type and size */
+	ref = key != NULL ? (key->pkey != NULL ? key->pkey : key->pub) : NULL;
+	if (ref == NULL || sig_len == NULL || (msg == NULL && msg_len > 0))
 		return CVQ_P11_ERR_ARG;
-	err = check_alg(key->pkey, alg);
+	err = check_alg(ref, alg);
 	if (err != CVQ_P11_OK)
 		return err;
 	if (md == NULL)
 		md = EVP_sha256();
-	need = (size_t)EVP_PKEY_get_size(key->pkey);
+	need = (size_t)EVP_PKEY_get_size(ref);
 	if (sig == NULL) {
 		*sig_len = need;
 		return CVQ_P11_OK;
@@ -198,14 +227,16 @@ cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
 	 * No C_GetTokenInfo on the way: some modules (SoftHSM2) reread their
 	 * token files for it, which costs more than the signature.
 	 */
-	if (key->always_auth)
+	if (!key->loaded)
+		err = sign_deferred(ctx, key, alg, md, dig, dig_len, sig, sig_len);
+	else if (key->always_auth)
 		err = sign_always_auth(ctx, key, alg, md, dig, dig_len, sig, sig_len);
 	else
 		err = sign_plain(ctx, key, alg, md, dig, dig_len, sig, sig_len);
 	/* a token pulled out mid-signature shows up as many different errors */
 	if (err != CVQ_P11_OK && err != CVQ_P11_ERR_PIN_INCORRECT &&
 	    err != CVQ_P11_ERR_PIN_LOCKED && err != CVQ_P11_ERR_PIN_CANCELLED &&
-	    ctx->fl->C_GetTokenInfo(key->slot_id, &ti) != CKR_OK)
+	    p11_token_gone_settled(ctx, key->slot_id))
 		err = CVQ_P11_ERR_TOKEN_REMOVED;
 	OPENSSL_cleanse(ctx->pending_pin, sizeof(ctx->pending_pin));
 	ctx->has_pending = false;

@@ -1,6 +1,7 @@
 /* Slots and tokens through the raw function list: fresh flags, URI matching. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "p11_int.h"
 
@@ -244,4 +245,58 @@ cvq_p11_err cvq_p11_pin_status(cvq_p11_ctx *ctx, const char *uri,
 	st->to_be_changed = (ti.flags & CKF_USER_PIN_TO_BE_CHANGED) != 0;
 	st->tries_left = st->locked ? 0 : st->final_try ? 1 : -1;
 	return CVQ_P11_OK;
+}
+
+/*
+ * Is the token out of its slot? C_GetSlotInfo only: OpenSC looks at the
+ * reader for it, and OpenSC 0.23's C_GetTokenInfo deadlocks on a card
+ * pulled out during a command (sc_pkcs15_get_pin_info re-takes a lock).
+ */
+bool p11_token_gone(cvq_p11_ctx *ctx, CK_SLOT_ID slot)
+{
+	CK_SLOT_INFO si;
+
+	return ctx->fl->C_GetSlotInfo(slot, &si) != CKR_OK ||
+	       !(si.flags & CKF_TOKEN_PRESENT);
+}
+
+/* C_GetTokenInfo, unless the token is gone (see above). */
+cvq_p11_err p11_token_info(cvq_p11_ctx *ctx, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
+{
+	CK_RV rv;
+
+	if (p11_token_gone(ctx, slot))
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	rv = ctx->fl->C_GetTokenInfo(slot, ti);
+	if (rv != CKR_OK) {
+		ctx->last_rv = rv;
+		return CVQ_P11_ERR_TOKEN_REMOVED;
+	}
+	return CVQ_P11_OK;
+}
+
+/*
+ * After a failure: was it the token going away? A card pulled out during a
+ * command fails it with CKR_GENERAL_ERROR / CKR_DEVICE_ERROR before the
+ * reader stack (pcscd polls its drivers) shows the slot empty; give it up
+ * to a second in that case only, so the caller gets "token removed"
+ * rather than "signature failed".
+ */
+bool p11_token_gone_settled(cvq_p11_ctx *ctx, CK_SLOT_ID slot)
+{
+	struct timespec ts = { 0, 50 * 1000000L };
+	CK_RV rv = ctx->last_rv;
+	int i;
+
+	if (p11_token_gone(ctx, slot))
+		return true;
+	if (rv != CKR_GENERAL_ERROR && rv != CKR_DEVICE_ERROR &&
+	    rv != CKR_FUNCTION_FAILED)
+		return false;
+	for (i = 0; i < 20; i++) {
+		nanosleep(&ts, NULL);
+		if (p11_token_gone(ctx, slot))
+			return true;
+	}
+	return false;
 }

@@ -80,8 +80,15 @@ static bool snapshot_diff(cvq_p11_ctx *ctx, CK_SLOT_ID *slot, bool *present)
 
 void p11_wait_init(cvq_p11_ctx *ctx)
 {
+	CK_SLOT_ID s;
+	int n;
+
 	ctx->nsnap = snapshot(ctx, ctx->snap);
 	ctx->snap_valid = true;
+	/* OpenSC queues an "insertion" for each card present at start: old news */
+	for (n = 0; n < P11_MAX_SLOTS; n++)
+		if (ctx->fl->C_WaitForSlotEvent(CKF_DONT_BLOCK, &s, NULL) != CKR_OK)
+			break;
 }
 
 /* One non-blocking look; true when an event was found. */
@@ -98,16 +105,22 @@ static bool poll_once(cvq_p11_ctx *ctx, CK_SLOT_ID *slot, bool *present)
 	if (!ctx->no_wait_fn) {
 		rv = ctx->fl->C_WaitForSlotEvent(CKF_DONT_BLOCK, &s, NULL);
 		if (rv == CKR_OK) {
+			size_t i;
 			*slot = s;
 			*present = ctx->fl->C_GetSlotInfo(s, &si) == CKR_OK &&
 			           (si.flags & CKF_TOKEN_PRESENT);
-			(void)snapshot_diff(ctx, &s, &(bool){ false });
+			for (i = 0; i < ctx->nsnap; i++)
+				if (ctx->snap[i].slot == s)
+					ctx->snap[i].present = *present;
 			return true;
 		}
-		if (rv == CKR_NO_EVENT)
-			return false;
-		ctx->no_wait_fn = true;
+		if (rv != CKR_NO_EVENT)
+			ctx->no_wait_fn = true;
 	}
+	/*
+	 * Also compare slot snapshots: OpenSC reports no removal of a card
+	 * this process never opened a session with.
+	 */
 	return snapshot_diff(ctx, slot, present);
 }
 

@@ -4,6 +4,7 @@
 #ifndef CVQ_ADMIN_CARD_H
 #define CVQ_ADMIN_CARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "admin.h"
@@ -19,7 +20,9 @@ struct card_session {
 
 /* Connect to `reader`, or to the first reader with a card (NULL). */
 int card_admin_open(const char *reader, struct card_session *s);
-void card_admin_close(struct card_session *s);
+/* reset: after a PIN was presented, so no verified state stays behind;
+ * reads leave the card as it was (a kiosk session on it goes on). */
+void card_admin_close(struct card_session *s, bool reset);
 /* Print "what: reason" and return the exit code for err. */
 int card_admin_fail(const char *what, cvq_card_err err, int tries_left);
 /* Read a PIN/PUK from a source (tty, fd:N, file:PATH, pinentry:PROG). */

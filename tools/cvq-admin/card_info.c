@@ -378,6 +378,6 @@ card_cmd_info(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (opts->verbose)
 		fprintf(stderr, "cvq-admin: %lu APDUs\n", cvq_card_apdu_count(s.card));
 	json_decref(o);
-	card_admin_close(&s);
+	card_admin_close(&s, false);
 	return rc;
 }

@@ -166,7 +166,7 @@ out:
 	OPENSSL_cleanse(old, sizeof(old));
 	OPENSSL_cleanse(new1, sizeof(new1));
 	if (s.card != NULL)
-		card_admin_close(&s);
+		card_admin_close(&s, true);
 	return rc;
 }
 
@@ -196,6 +196,6 @@ card_cmd_reset(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = card_admin_fail("reset", err, -1);
 	else
 		report(opts, "card reset to factory state", -1);
-	card_admin_close(&s);
+	card_admin_close(&s, true);
 	return rc;
 }

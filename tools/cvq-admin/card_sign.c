@@ -112,6 +112,6 @@ out:
 	OPENSSL_cleanse(pin, sizeof(pin));
 	free(sig);
 	if (s.card != NULL)
-		card_admin_close(&s);
+		card_admin_close(&s, true);
 	return rc;
 }

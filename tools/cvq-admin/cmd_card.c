@@ -48,10 +48,9 @@ card_admin_open(const char *reader, struct card_session *s)
 }
 
 void
-card_admin_close(struct card_session *s)
+card_admin_close(struct card_session *s, bool reset)
 {
-	/* Reset on the way out: no verified PIN stays behind on the card. */
-	cvq_card_disconnect(s->card, true);
+	cvq_card_disconnect(s->card, reset);
 	cvq_card_ctx_free(s->ctx);
 	memset(s, 0, sizeof(*s));
 }

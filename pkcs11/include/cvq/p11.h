@@ -25,13 +25,19 @@
  *
  * Thread safety:
  *   - Every cvq_p11_* call on one ctx, and on keys found through it, takes
- *     the ctx's mutex: calls are serialized, any thread may make them.
- *   - An EVP_PKEY from cvq_p11_key_pkey() may be used from any thread
- *     while its key is alive; libp11 serializes its sessions itself.
- *     The PIN callback may then run on that thread.
- *   - Load a given module once per process: two ctxs on the same module
- *     share its C_Initialize, and closing one would C_Finalize the other.
- *   - The PIN callback must not call back into this library.
+ *     the ctx's mutex: those calls are serialized, any thread may make them.
+ *   - The module is initialised WITHOUT locking arguments (OpenSC 0.23
+ *     deadlocks on card removal with OS locking), so it does no locking of
+ *     its own: an EVP_PKEY from cvq_p11_key_pkey() (X509_sign…) must not be
+ *     used while another thread uses the same ctx or another of its keys.
+ *     Simplest: one thread per ctx at a time, or a caller-side mutex
+ *     around OpenSSL calls with token keys.
+ *   - The PIN callback runs on the calling thread; it must not call back
+ *     into this library.
+ *   - Load a given module once per process: a second cvq_p11_open() of the
+ *     same module fails with CVQ_P11_ERR_MODULE (C_Initialize says it is
+ *     already initialised), and other users of the module in the process
+ *     (another library initialising it) make the first one fail likewise.
  *   - Free every key before closing its ctx.
  */
 #ifndef CVQ_P11_H
@@ -150,9 +156,13 @@ cvq_p11_err cvq_p11_logout(cvq_p11_ctx *ctx, const char *uri);
 /*
  * Wait up to timeout_ms (-1: forever) for a token to be inserted or
  * removed. C_WaitForSlotEvent(CKF_DONT_BLOCK) where the module has it,
- * else a comparison of the slot list, every 50 ms (so a close from another
- * thread is never stuck behind a blocking module call).
+ * plus a comparison of slot snapshots (the only source where the module
+ * lacks it), every 50 ms: never a blocking module call, which only
+ * C_Finalize could end.
  * On an event: CVQ_P11_OK, *slot_id and *present (token now present?).
+ * An event may be reported twice (module and snapshot both saw it): treat
+ * it as "look at this slot again". A card swapped between two calls shows
+ * as an event with *present true where the module reports it.
  * On timeout: CVQ_P11_ERR_NO_TOKEN with *slot_id untouched.
  */
 cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
@@ -162,8 +172,14 @@ cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
 
 /*
  * Find the private key the URI names (type=private implied) on the one
- * matching token, logging in if the token needs it. Several matching keys
- * or tokens: CVQ_P11_ERR_AMBIGUOUS.
+ * matching token. Several matching keys or tokens: CVQ_P11_ERR_AMBIGUOUS.
+ * When the token hides its private keys until login:
+ *   - URI with id= (and no object=, pin-value, pin-source) and a
+ *     certificate with that id visible (cards through OpenSC): no login
+ *     now; the key is loaded at its first signature, which asks one PIN
+ *     (also for an always-authenticate key). Until then
+ *     cvq_p11_key_label() is "" and always_authenticate() is false.
+ *   - otherwise: login now (the PIN source is asked).
  */
 cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
                              cvq_p11_key **out);
@@ -171,11 +187,15 @@ cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
 void cvq_p11_key_free(cvq_p11_key *key);
 
 /*
- * The private key as an EVP_PKEY that signs on the token. Borrowed: valid
- * until cvq_p11_key_free(); EVP_PKEY_up_ref() it to keep it longer (still
- * not past cvq_p11_close()).
+ * The private key as an EVP_PKEY that signs on the token (libp11's
+ * methods): works with X509_sign, X509_CRL_sign, OCSP_basic_sign,
+ * CMS_sign, EVP_DigestSign. Borrowed: valid until cvq_p11_key_free() or
+ * until a cvq_p11_sign() on this key had to log in again (it then takes
+ * fresh libp11 objects); EVP_PKEY_up_ref() it to keep it longer, never
+ * past cvq_p11_close(). Loads a deferred key (login: may ask the PIN);
+ * NULL on failure.
  */
-EVP_PKEY *cvq_p11_key_pkey(const cvq_p11_key *key);
+EVP_PKEY *cvq_p11_key_pkey(cvq_p11_key *key);
 
 /* The public key (borrowed, no token needed to use it). */
 EVP_PKEY *cvq_p11_key_public(const cvq_p11_key *key);

@@ -49,6 +49,14 @@ $ADMIN --json card info --reader "$R" | jget 'd["pin_tries"]' | grep -qx 2 || be
 $ADMIN card pin verify --reader "$R" --pin-source "$PIN"
 $ADMIN --json card info --reader "$R" | jget 'd["pin_tries"]' | grep -qx 3 || bench_fail "tries after the right PIN"
 
+step "PIN from a pinentry program (Assuan), never on a command line"
+printf '123456\n' > "$W/pinentry-pins"
+CVQ_FAKE_PIN_FILE="$W/pinentry-pins" CVQ_FAKE_PINENTRY_LOG="$W/pinentry.log" \
+	$ADMIN card pin verify --reader "$R" --pin-source "pinentry:$CVQ_SRC/tests/bench/fake-pinentry"
+grep -q GETPIN "$W/pinentry.log" || bench_fail "pinentry not asked"
+! grep -q 123456 "$W/pinentry.log" || bench_fail "PIN in the pinentry log"
+! grep -qi "313233343536" "$CVQ_CARD_0_TRACE" || bench_fail "PIN in the APDU trace"
+
 step "PIN change, PUK change"
 NEW=$(secret new 24681357)
 $ADMIN card pin change --reader "$R" --pin-source "$PIN" --new-pin-source "$NEW"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -154,6 +155,10 @@ int p11drv_sign(cvq_p11_ctx *ctx, char **argv, int argc)
 			p11drv_fail("sign", ctx, err);
 			goto out;
 		}
+		/* tells a test that signing is under way (token removal test) */
+		if (i == 0 && getenv("P11DRV_READY_FILE") != NULL &&
+		    (f = fopen(getenv("P11DRV_READY_FILE"), "w")) != NULL)
+			fclose(f);
 	}
 	f = fopen(argv[4], "wb");
 	if (f != NULL && fwrite(sig, 1, sig_len, f) == sig_len)
@@ -235,6 +240,29 @@ out:
 	return resp;
 }
 
+/* CMS SignedData over a fixed text, written to PATH.cms (DER), as cvqd's receipts. */
+static int cms_signed(X509 *cert, EVP_PKEY *pkey, const char *ocsp_path)
+{
+	static const char text[] = "cvq p11 CMS test\n";
+	char path[4096];
+	BIO *in = BIO_new_mem_buf(text, (int)sizeof(text) - 1), *out = NULL;
+	CMS_ContentInfo *cms = NULL;
+	int rc = -1;
+
+	if (snprintf(path, sizeof(path), "%s.cms", ocsp_path) >= (int)sizeof(path))
+		goto done;
+	cms = CMS_sign(cert, pkey, NULL, in, CMS_BINARY);
+	if (cms == NULL || (out = BIO_new_file(path, "wb")) == NULL ||
+	    !i2d_CMS_bio(out, cms))
+		goto done;
+	rc = 0;
+done:
+	BIO_free(out);
+	BIO_free(in);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
 int p11drv_x509(cvq_p11_ctx *ctx, char **argv)
 {
 	cvq_p11_key *key = NULL;
@@ -260,6 +288,10 @@ int p11drv_x509(cvq_p11_ctx *ctx, char **argv)
 	resp = ocsp_signed(x, cvq_p11_key_pkey(key));
 	if (resp == NULL) {
 		fprintf(stderr, "p11drv: OCSP_basic_sign failed\n");
+		goto out;
+	}
+	if (cms_signed(x, cvq_p11_key_pkey(key), argv[3]) != 0) {
+		fprintf(stderr, "p11drv: CMS_sign failed\n");
 		goto out;
 	}
 	if ((f = fopen(argv[1], "w")) == NULL || !PEM_write_X509(f, x))

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # libcvqp11 on a fresh SoftHSM2 token (with-bench --softhsm): key generation,
-# ECDSA / RSA PKCS#1 v1.5 / PSS signatures, X509_sign, X509_CRL_sign and
-# OCSP_basic_sign with the token-backed EVP_PKEY — all judged by openssl.
+# ECDSA / RSA PKCS#1 v1.5 / PSS signatures, X509_sign, X509_CRL_sign,
+# OCSP_basic_sign and CMS_sign with the token-backed EVP_PKEY — all judged by openssl.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
+P11DRV=${P11DRV:-$CVQ_BUILD/tests/integration/pkcs11/p11drv}
 
 drv() { "$P11DRV" "$CVQ_SOFTHSM_MODULE" "$@"; }
 w=$CVQ_BENCH/p11
@@ -70,6 +71,9 @@ for id in 01 03; do
 		-resp_text -noverify > /dev/null || bench_fail "OCSP parse ($id)"
 	openssl ocsp -respin "$w/ocsp$id.der" -VAfile "$w/ca$id.pem" -CAfile "$w/ca$id.pem" \
 		2>&1 | grep -q 'Response verify OK' || bench_fail "OCSP_basic_sign ($id)"
+	openssl cms -verify -binary -inform DER -in "$w/ocsp$id.der.cms" -CAfile "$w/ca$id.pem" \
+		-purpose any -out "$w/cms$id.txt" || bench_fail "CMS_sign ($id)"
+	grep -q 'cvq p11 CMS test' "$w/cms$id.txt" || bench_fail "CMS content ($id)"
 done
 
 echo "== PIN from the URI, never from the callback"

@@ -103,36 +103,62 @@ test_aes_keys(void **state)
 	vc_card_free(c);
 }
 
+/* External authentication: 81 00 gives a challenge, 82 E(challenge)
+ * proves the key. */
+static uint16_t
+external_auth(struct vc_card *c, uint8_t alg, const uint8_t *key)
+{
+	const EVP_CIPHER *ci = alg == 0x03 ? EVP_des_ede3_ecb() : EVP_aes_256_ecb();
+	size_t bs = alg == 0x03 ? 8 : 16, n, off = 0;
+	uint8_t d[64], apdu[64], enc[16];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int l = 0;
+
+	apdu[off++] = 0x00; apdu[off++] = 0x87; apdu[off++] = alg; apdu[off++] = 0x9B;
+	apdu[off++] = 4; apdu[off++] = 0x7C; apdu[off++] = 2; apdu[off++] = 0x81; apdu[off++] = 0;
+	assert_int_equal(th_send_bytes(c, apdu, off, d, &n), 0x9000);
+	assert_int_equal(n, 4 + bs);
+	assert_int_equal(d[2], 0x81);
+	EVP_EncryptInit_ex(ctx, ci, NULL, key, NULL);
+	EVP_CIPHER_CTX_set_padding(ctx, 0);
+	EVP_EncryptUpdate(ctx, enc, &l, d + 4, (int)bs);
+	EVP_CIPHER_CTX_free(ctx);
+	off = 4;
+	apdu[off++] = (uint8_t)(4 + bs); apdu[off++] = 0x7C; apdu[off++] = (uint8_t)(2 + bs);
+	apdu[off++] = 0x82; apdu[off++] = (uint8_t)bs;
+	memcpy(apdu + off, enc, bs);
+	off += bs;
+	return th_send_bytes(c, apdu, off, NULL, NULL);
+}
+
 static void
 test_external_auth_and_challenge(void **state)
 {
 	struct vc_card *c = vc_card_new(1);
-	uint8_t d[64], apdu[64], enc[16];
-	size_t n, off = 0;
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int l = 0;
+	uint8_t d[64], aes[32];
+	size_t n;
 
 	(void)state;
 	/* Get challenge with alg 00: random, no authentication involved. */
 	assert_int_equal(th_send(c, "0087009B 04 7C028100", d, &n), 0x9000);
 	assert_int_equal(n, 12);
 	assert_memory_equal(d, "\x7C\x0A\x81\x08", 4);
-	/* External authentication with 3DES: encrypt the challenge. */
-	assert_int_equal(th_send(c, "0087039B 04 7C028100", d, &n), 0x9000);
-	assert_int_equal(n, 12);
-	EVP_EncryptInit_ex(ctx, EVP_des_ede3_ecb(), NULL, mgmt_default, NULL);
-	EVP_CIPHER_CTX_set_padding(ctx, 0);
-	EVP_EncryptUpdate(ctx, enc, &l, d + 4, 8);
-	EVP_CIPHER_CTX_free(ctx);
-	apdu[off++] = 0x00; apdu[off++] = 0x87; apdu[off++] = 0x03; apdu[off++] = 0x9B;
-	apdu[off++] = 12; apdu[off++] = 0x7C; apdu[off++] = 10; apdu[off++] = 0x82; apdu[off++] = 8;
-	memcpy(apdu + off, enc, 8);
-	off += 8;
-	assert_int_equal(th_send_bytes(c, apdu, off, NULL, NULL), 0x9000);
+	assert_int_equal(th_send(c, PUT_CHUID, NULL, NULL), 0x6982);
+	/* External authentication with 3DES. */
+	assert_int_equal(external_auth(c, 0x03, mgmt_default), 0x9000);
 	assert_int_equal(th_send(c, PUT_CHUID, NULL, NULL), 0x9000);
 	/* The challenge is used once. */
-	assert_int_equal(th_send_bytes(c, apdu, off, NULL, NULL), 0x6982);
+	assert_int_equal(th_send(c, "0087039B 0C 7C0A 8208 0000000000000000", NULL, NULL), 0x6982);
 	assert_int_equal(th_send(c, PUT_CHUID, NULL, NULL), 0x6982);
+	/* A wrong key fails. */
+	memset(aes, 0x77, sizeof(aes));
+	assert_int_equal(external_auth(c, 0x03, aes), 0x6982);
+	/* With AES-256. */
+	assert_int_equal(external_auth(c, 0x03, mgmt_default), 0x9000);
+	set_key(c, 0x0C, aes, 32);
+	vc_card_reset(c);
+	assert_int_equal(external_auth(c, 0x0C, aes), 0x9000);
+	assert_int_equal(th_send(c, PUT_CHUID, NULL, NULL), 0x9000);
 	vc_card_free(c);
 }
 
