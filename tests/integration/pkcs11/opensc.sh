@@ -32,6 +32,8 @@ printf '654321' > "$w/bad"; chmod 600 "$w/bad"
 export P11DRV_PIN_FILE=$w/pin
 head -c 2000 /dev/urandom > "$w/msg"
 drv tokens | tee "$w/tokens"
+"$P11DRV" "pkcs11:?module-name=opensc-pkcs11" tokens | grep -q 'login=1' \
+	|| bench_fail "module-name=opensc-pkcs11 not found"
 grep -q 'login=1' "$w/tokens" || bench_fail "PIV token not listed"
 
 echo "== 9A: RSA PKCS#1 v1.5 and PSS, one PIN for the session"

@@ -143,7 +143,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: p11drv MODULE COMMAND ...\n");
 		return 2;
 	}
-	err = cvq_p11_open(argv[1], &ctx);
+	/* MODULE is a path, or a PKCS#11 URI naming the module */
+	if (strncmp(argv[1], "pkcs11:", 7) == 0)
+		err = cvq_p11_open_uri(argv[1], &ctx);
+	else
+		err = cvq_p11_open(argv[1], &ctx);
 	if (err != CVQ_P11_OK)
 		return p11drv_fail("open", NULL, err);
 	cvq_p11_set_pin_callback(ctx, pin_cb, NULL);
