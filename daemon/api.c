@@ -146,6 +146,8 @@ void cvqd_api_events(cvqd_req *r)
 		cvqd_reply_error(r, CVQD_ERR_NOMEM, NULL);
 		return;
 	}
+	/* A stream is quiet between events: the idle timeout is not for it. */
+	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	MHD_add_response_header(r->stream, "Content-Type", "text/event-stream");
 	MHD_add_response_header(r->stream, "Cache-Control", "no-store");
 	r->status = 200;

@@ -263,13 +263,31 @@ static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
 	pthread_mutex_lock(&r->hlock);
 	cvq_card_err e = handle(p, r);
 	if (e == CVQ_CARD_OK)
+		e = cvq_card_begin(r->card);
+	if (e == CVQ_CARD_OK) {
 		e = cvq_card_sign(r->card, &req, &s, &slen, tries_left);
-	/* 9C is PIN-always, but 9A would stay verified: drop the state now. */
-	if (e == CVQ_CARD_OK || e == CVQ_CARD_ERR_PIN_WRONG) {
-		cvq_card_disconnect(r->card, true);
-		r->card = NULL;
+		/*
+		 * A verified PIN opens every slot until the card is reset, so end
+		 * with a reset: nothing stays usable after our one signature.
+		 * The handle (and its certificate cache) survives the reset.
+		 */
+		cvq_card_err e2 = cvq_card_end(r->card, true);
+		if (e == CVQ_CARD_OK && e2 != CVQ_CARD_OK) {
+			cvqd_dbg("reader %s: reset after signing: %s", r->name, cvq_card_strerror(e2));
+			cvq_card_disconnect(r->card, true);
+			r->card = NULL;
+		}
 	}
 	pthread_mutex_unlock(&r->hlock);
+	/* What the card said about its PIN, for /v1/status. */
+	pthread_mutex_lock(&p->lock);
+	if (e == CVQ_CARD_ERR_PIN_WRONG && tries_left)
+		r->info.pin_tries = *tries_left;
+	else if (e == CVQ_CARD_ERR_PIN_BLOCKED)
+		r->info.pin_tries = 0;
+	else if (e == CVQ_CARD_OK)
+		r->probed = false; /* the counter is full again: ask the card */
+	pthread_mutex_unlock(&p->lock);
 	if (e == CVQ_CARD_OK) {
 		if (slen > *siglen) {
 			free(s);

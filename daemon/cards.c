@@ -68,6 +68,7 @@ static const cvqd_card_info *find(const cvqd_card_info *v, size_t n, const char 
 
 static void publish_card(cvqd_cards *c, const char *type, const cvqd_card_info *ci)
 {
+	cvqd_dbg("event %s %s", type, ci->reader);
 	json_t *j = json_pack("{s:s}", "reader", ci->reader);
 	if (ci->guid[0])
 		json_object_set_new(j, "card", json_string(ci->guid));

@@ -110,7 +110,7 @@ static enum MHD_Result dispatch(struct cvqd_http *h, struct MHD_Connection *c,
                                 struct req_state *st, const struct ucred *uc, int fd)
 {
 	cvqd_req r = { .d = h->d, .method = method, .path = url, .uid = uc->uid,
-	               .gid = uc->gid, .pid = uc->pid, .fd = fd };
+	               .gid = uc->gid, .pid = uc->pid, .fd = fd, .conn = c };
 	enum MHD_Result rc;
 
 	if (st->len) {
@@ -209,6 +209,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

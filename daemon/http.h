@@ -28,6 +28,7 @@ typedef struct cvqd_req {
 	gid_t gid;
 	pid_t pid;
 	int fd;                /* the client socket: hangup => client gone */
+	struct MHD_Connection *conn;
 	/* set by the handler */
 	unsigned status;
 	json_t *answer;        /* owned */

@@ -288,7 +288,8 @@ json_t *cvqd_trust_describe(const cvqd_trust *t)
 			json_object_set_new(j, "next_update", json_string(b));
 		}
 		json_object_set_new(j, "fresh", json_boolean(!next || nu >= now));
-		json_object_set_new(j, "revoked", json_integer(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(c))));
+		int nrev = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(c));
+		json_object_set_new(j, "revoked", json_integer(nrev > 0 ? nrev : 0));
 		json_array_append_new(crls, j);
 	}
 	return json_pack("{s:o,s:o}", "anchors", anchors, "crls", crls);

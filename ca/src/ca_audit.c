@@ -108,10 +108,9 @@ last_entry(cvq_ca *ca, int64_t *seq, uint8_t hash[32])
 
 	*seq = 0;
 	memset(hash, 0, 32);
-	rc = sqlite3_prepare_v2(ca->db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return ca_sql_fail(ca, rc, "audit");
+	st = ca_stmt(ca, CA_STMT_AUDIT_LAST);
+	if (!st)
+		return CVQ_CA_ERR_STORE;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(st, 0);
@@ -119,7 +118,7 @@ last_entry(cvq_ca *ca, int64_t *seq, uint8_t hash[32])
 			memcpy(hash, sqlite3_column_blob(st, 1), 32);
 		rc = SQLITE_DONE;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? CVQ_CA_OK : ca_sql_fail(ca, rc, "audit");
 }
 
@@ -147,8 +146,8 @@ ca_audit_append(cvq_ca *ca, const char *action, const char *object, const char *
 	err = entry_hash(prev, &e, e.hash);
 	if (err != CVQ_CA_OK)
 		return err;
-	rc = sqlite3_prepare_v2(ca->db, "INSERT INTO audit(seq, ts, actor, action, object, detail,"
-	                        " prev, hash) VALUES (?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	st = ca_stmt(ca, CA_STMT_AUDIT_INSERT);
+	rc = st ? SQLITE_OK : SQLITE_ERROR;
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, e.seq);
 		sqlite3_bind_int64(st, 2, e.ts);
@@ -159,8 +158,8 @@ ca_audit_append(cvq_ca *ca, const char *action, const char *object, const char *
 		sqlite3_bind_blob(st, 7, prev, 32, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 8, e.hash, 32, SQLITE_STATIC);
 		rc = sqlite3_step(st);
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return ca_sql_fail(ca, rc, "audit append");
 	if (ca->key && ca->cfg->audit_sign_every &&

@@ -93,6 +93,12 @@ cvq_ca_config_set(struct cvq_ca_config *c, const char *key, const char *value)
 		*slot = strdup(value);
 		return *slot ? CVQ_CA_OK : CVQ_CA_ERR_NOMEM;
 	}
+	if (strcmp(key, "sync") == 0) {
+		if (strcmp(value, "full") != 0 && strcmp(value, "normal") != 0)
+			return CVQ_CA_ERR_CONFIG;
+		c->sync_normal = strcmp(value, "normal") == 0;
+		return CVQ_CA_OK;
+	}
 	if (strcmp(key, "crl_hours") == 0)
 		return parse_uint(value, 24 * 366, &c->crl_hours) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strcmp(key, "ocsp.minutes") == 0)
@@ -190,8 +196,8 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		if (v)
 			fprintf(f, "%s = %s\n", n, v);
 		if (strcmp(n, "country") == 0)
-			fprintf(f, "crl_hours = %u\naudit_sign_every = %u\n",
-			        c->crl_hours, c->audit_sign_every);
+			fprintf(f, "crl_hours = %u\naudit_sign_every = %u\nsync = %s\n",
+			        c->crl_hours, c->audit_sign_every, c->sync_normal ? "normal" : "full");
 	}
 	fprintf(f, "\n[days]\n");
 	for (p = 0; p < CVQ_CA_PROFILE__COUNT; p++)

@@ -15,6 +15,13 @@ struct ca_challenge {
 	int64_t t;      /* 0 = free slot */
 };
 
+enum ca_stmt_id {
+	CA_STMT_CERT_INSERT,
+	CA_STMT_AUDIT_LAST,
+	CA_STMT_AUDIT_INSERT,
+	CA_STMT__COUNT
+};
+
 struct cvq_ca {
 	const struct cvq_ca_config *cfg; /* borrowed: outlives the handle */
 	sqlite3 *db;
@@ -23,6 +30,8 @@ struct cvq_ca {
 	char actor[64];
 	char errmsg[256];
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
+	/* Statements of the issuance path, prepared once (ca_stmt()). */
+	sqlite3_stmt *st[CA_STMT__COUNT];
 };
 
 /* errmsg of the handle; returns err for "return ca_fail(...)" */
@@ -44,8 +53,12 @@ cvq_ca_err ca_cert_save(X509 *cert, const char *path);
 /* ca_store.c */
 cvq_ca_err ca_store_open(const char *path, bool readonly, bool create,
                          sqlite3 **out, char *msg, size_t msg_len);
+cvq_ca_err ca_store_open_sync(const char *path, bool readonly, bool create, bool full_sync,
+                              sqlite3 **out, char *msg, size_t msg_len);
 cvq_ca_err ca_store_err(sqlite3 *db, int rc);
 cvq_ca_err ca_sql_fail(cvq_ca *ca, int rc, const char *what);
+/* A cached statement, reset and unbound, ready to bind; NULL on error. */
+sqlite3_stmt *ca_stmt(cvq_ca *ca, enum ca_stmt_id id);
 cvq_ca_err ca_tx_begin(cvq_ca *ca);
 cvq_ca_err ca_tx_commit(cvq_ca *ca);
 void ca_tx_rollback(cvq_ca *ca);
@@ -59,8 +72,11 @@ cvq_ca_err ca_audit_append(cvq_ca *ca, const char *action, const char *object,
 cvq_ca_err ca_audit_sign_tx(cvq_ca *ca);
 
 /* ca_profile.c */
-cvq_ca_err ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req,
-                        X509_NAME *subject, EVP_PKEY *pub, X509 **out);
+/* Build and sign. Thread-safe when log is NULL (no error message kept);
+ * spki (may be NULL) is copied as is instead of encoding pub. */
+cvq_ca_err ca_cert_make(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req,
+                        X509_NAME *subject, EVP_PKEY *pub, const X509_PUBKEY *spki,
+                        X509 **out);
 cvq_ca_err ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 cvq_ca_err ca_random_serial(ASN1_INTEGER **out);
 time_t ca_asn1_time(const ASN1_TIME *t);

@@ -3,17 +3,21 @@
  * challenge, in batches. The row (and its audit entry) is committed before
  * any certificate is handed to the caller.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "ca_int.h"
 
 #define SERIAL_TRIES 4
-#define BATCH_TX 256
+#define BATCH_TX 1024
+#define BATCH_THREADS 8
 
 static cvq_ca_err
 key_allowed(cvq_ca *ca, EVP_PKEY *pub)
@@ -59,9 +63,8 @@ ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p)
 		subject[n > 0 ? n : 0] = '\0';
 	}
 	BIO_free(mem);
-	rc = sqlite3_prepare_v2(ca->db, "INSERT INTO certs(serial, card_id, profile, subject,"
-	                        " not_before, not_after, issued, sha256, der)"
-	                        " VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	st = ca_stmt(ca, CA_STMT_CERT_INSERT);
+	rc = st ? SQLITE_OK : SQLITE_ERROR;
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
 		if (card_id)
@@ -74,8 +77,8 @@ ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p)
 		sqlite3_bind_blob(st, 8, fp, 32, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 9, der, len, SQLITE_STATIC);
 		rc = sqlite3_step(st);
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	OPENSSL_free(der);
 	if (rc != SQLITE_DONE)
 		return ca_sql_fail(ca, rc, "certificate insert");
@@ -112,75 +115,104 @@ citizen_name(cvq_ca *ca, const char *ext_id)
 	return n;
 }
 
-/* Inside a transaction: checks, build, sign, insert (new serial on a clash). */
+/* What a request resolves to, once per request (or per batch chunk). */
+struct prep {
+	int64_t card_id;
+	X509_NAME *subject;     /* override; NULL: the CSR's subject */
+};
+
+/* Inside the transaction: profile, card status, subject. */
 static cvq_ca_err
-issue_tx(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub,
-         X509_NAME *req_subject, X509 **out)
+prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 {
 	enum cvq_ca_card_status status;
-	X509_NAME *subject = NULL;
 	char holder[64] = "";
-	int64_t card_id = 0;
 	cvq_ca_err err;
-	int i;
 
-	*out = NULL;
+	memset(p, 0, sizeof(*p));
 	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
 		return CVQ_CA_ERR_ARG;
-	err = key_allowed(ca, pub);
-	if (err != CVQ_CA_OK)
-		return err;
-	if (req->profile == CVQ_CA_PROFILE_CITIZEN_AUTH || req->profile == CVQ_CA_PROFILE_CITIZEN_SIGN) {
-		if (!req->card_guid)
-			return ca_fail(ca, CVQ_CA_ERR_ARG, "citizen certificates need a card");
-	}
+	if ((req->profile == CVQ_CA_PROFILE_CITIZEN_AUTH || req->profile == CVQ_CA_PROFILE_CITIZEN_SIGN) &&
+	    !req->card_guid)
+		return ca_fail(ca, CVQ_CA_ERR_ARG, "citizen certificates need a card");
 	if (req->card_guid) {
-		err = ca_card_lookup(ca, req->card_guid, &card_id, &status, holder, sizeof(holder));
+		err = ca_card_lookup(ca, req->card_guid, &p->card_id, &status, holder, sizeof(holder));
 		if (err != CVQ_CA_OK)
 			return err;
 		if (status != CVQ_CA_CARD_ACTIVE)
 			return ca_fail(ca, CVQ_CA_ERR_POLICY, "card %s is %s", req->card_guid,
 			               cvq_ca_card_status_name(status));
 	}
-	if (req->subject)
-		subject = ca_name_parse(req->subject);
-	else if (holder[0])
-		subject = citizen_name(ca, holder);
-	else if (req_subject && X509_NAME_entry_count(req_subject) > 0)
-		subject = X509_NAME_dup(req_subject);
-	if (!subject)
-		return ca_fail(ca, CVQ_CA_ERR_REQUEST, "no usable subject");
+	if (req->subject) {
+		p->subject = ca_name_parse(req->subject);
+		if (!p->subject)
+			return ca_fail(ca, CVQ_CA_ERR_ARG, "bad subject %s", req->subject);
+	} else if (holder[0]) {
+		p->subject = citizen_name(ca, holder);
+		if (!p->subject)
+			return ca_fail(ca, CVQ_CA_ERR_STORE, "cannot build the subject of %s", holder);
+	}
+	return CVQ_CA_OK;
+}
+
+/* Build and sign; thread-safe when log is NULL. */
+static cvq_ca_err
+make_one(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, const struct prep *p,
+         EVP_PKEY *pub, const X509_PUBKEY *spki, X509_NAME *req_subject, X509 **out)
+{
+	X509_NAME *subject = p->subject ? p->subject : req_subject;
+	cvq_ca_err err;
+
+	*out = NULL;
+	err = key_allowed(log, pub);
+	if (err != CVQ_CA_OK)
+		return err;
+	if (!subject || X509_NAME_entry_count(subject) == 0)
+		return ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
+	return ca_cert_make(ca, log, req, subject, pub, spki, out);
+}
+
+/* Record *cert; on a serial clash (2^-126 per pair) re-sign with a new one. */
+static cvq_ca_err
+record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p, EVP_PKEY *pub,
+       const X509_PUBKEY *spki, X509_NAME *req_subject, X509 **cert)
+{
+	cvq_ca_err err = CVQ_CA_OK;
+	int i;
+
 	for (i = 0; i < SERIAL_TRIES; i++) {
-		err = ca_cert_make(ca, req, subject, pub, out);
-		if (err != CVQ_CA_OK)
-			break;
-		err = ca_cert_insert(ca, *out, card_id, req->profile);
-		if (err == CVQ_CA_OK)
-			break;
-		X509_free(*out);
-		*out = NULL;
-		/* A serial clash (2^-126 per pair) is retried with a new one. */
+		err = ca_cert_insert(ca, *cert, p->card_id, req->profile);
 		if (err != CVQ_CA_ERR_EXISTS)
 			break;
+		X509_free(*cert);
+		err = make_one(ca, ca, req, p, pub, spki, req_subject, cert);
+		if (err != CVQ_CA_OK)
+			break;
 	}
-	X509_NAME_free(subject);
 	return err;
 }
 
 static cvq_ca_err
-issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub,
+issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X509_PUBKEY *spki,
           X509_NAME *req_subject, X509 **out)
 {
+	struct prep p = {0};
 	cvq_ca_err err;
 
+	*out = NULL;
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)
 		return err;
-	err = issue_tx(ca, req, pub, req_subject, out);
+	err = prepare(ca, req, &p);
+	if (err == CVQ_CA_OK)
+		err = make_one(ca, ca, req, &p, pub, spki, req_subject, out);
+	if (err == CVQ_CA_OK)
+		err = record(ca, req, &p, pub, spki, req_subject, out);
 	if (err == CVQ_CA_OK)
 		err = ca_tx_commit(ca);
 	else
 		ca_tx_rollback(ca);
+	X509_NAME_free(p.subject);
 	if (err != CVQ_CA_OK) {
 		/* Not recorded, so never handed out. */
 		X509_free(*out);
@@ -190,14 +222,14 @@ issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub,
 }
 
 static cvq_ca_err
-csr_check(cvq_ca *ca, X509_REQ *csr, EVP_PKEY **pub)
+csr_check(cvq_ca *log, X509_REQ *csr, EVP_PKEY **pub)
 {
 	*pub = csr ? X509_REQ_get0_pubkey(csr) : NULL;
 	if (!*pub)
-		return ca_fail(ca, CVQ_CA_ERR_REQUEST, "the CSR has no usable public key");
+		return ca_fail(log, CVQ_CA_ERR_REQUEST, "the CSR has no usable public key");
 	if (X509_REQ_verify(csr, *pub) != 1) {
 		ERR_clear_error();
-		return ca_fail(ca, CVQ_CA_ERR_POP, "the CSR's signature does not verify");
+		return ca_fail(log, CVQ_CA_ERR_POP, "the CSR's signature does not verify");
 	}
 	return CVQ_CA_OK;
 }
@@ -214,7 +246,7 @@ cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *csr, 
 	err = csr_check(ca, csr, &pub);
 	if (err != CVQ_CA_OK)
 		return err;
-	return issue_one(ca, req, pub, X509_REQ_get_subject_name(csr), out);
+	return issue_one(ca, req, pub, X509_REQ_get_X509_PUBKEY(csr), X509_REQ_get_subject_name(csr), out);
 }
 
 cvq_ca_err
@@ -283,43 +315,155 @@ cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pu
 		ERR_clear_error();
 		return ca_fail(ca, CVQ_CA_ERR_POP, "the challenge signature does not verify");
 	}
-	return issue_one(ca, req, pub, NULL, out);
+	return issue_one(ca, req, pub, NULL, NULL, out);
 }
 
-cvq_ca_err
-cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *csrs,
-                   size_t n, cvq_ca_issued_cb cb, void *ctx)
+struct batch_job {
+	cvq_ca *ca;
+	const struct cvq_ca_issue_req *req;
+	const struct prep *p;
+	X509_REQ **csrs;                /* in, or out when parsed from blobs */
+	const uint8_t *const *blobs;    /* NULL: csrs are given */
+	const size_t *lens;
+	X509 **done;
+	cvq_ca_err *errs;
+	size_t n, first, step;
+};
+
+static X509_REQ *
+parse_csr(const uint8_t *b, size_t len)
+{
+	const unsigned char *p = b;
+	X509_REQ *r = NULL;
+	BIO *bio;
+
+	if (!b || len == 0 || len > 1 << 20)
+		return NULL;
+	if (len > 10 && memcmp(b, "-----BEGIN", 10) == 0) {
+		bio = BIO_new_mem_buf(b, (int)len);
+		r = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+	} else {
+		r = d2i_X509_REQ(NULL, &p, (long)len);
+		if (r && p != b + len) {
+			X509_REQ_free(r);
+			r = NULL;
+		}
+	}
+	ERR_clear_error();
+	return r;
+}
+
+/* Parse, verify and sign on every CPU: the store work stays on the caller's thread. */
+static void *
+batch_worker(void *arg)
+{
+	struct batch_job *j = arg;
+	EVP_PKEY *pub;
+	size_t i;
+
+	for (i = j->first; i < j->n; i += j->step) {
+		if (j->blobs) {
+			j->csrs[i] = parse_csr(j->blobs[i], j->lens[i]);
+			if (!j->csrs[i]) {
+				j->errs[i] = CVQ_CA_ERR_REQUEST;
+				continue;
+			}
+		}
+		j->errs[i] = csr_check(NULL, j->csrs[i], &pub);
+		if (j->errs[i] == CVQ_CA_OK)
+			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, pub,
+			                      X509_REQ_get_X509_PUBKEY(j->csrs[i]),
+			                      X509_REQ_get_subject_name(j->csrs[i]), &j->done[i]);
+	}
+	return NULL;
+}
+
+static unsigned
+batch_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > BATCH_THREADS ? BATCH_THREADS : (unsigned)n;
+}
+
+static void
+sign_chunk(struct batch_job *proto, size_t k)
+{
+	struct batch_job jobs[BATCH_THREADS];
+	pthread_t th[BATCH_THREADS];
+	bool started[BATCH_THREADS] = {false};
+	unsigned t, nt = batch_threads();
+
+	if (k < 2 * nt)
+		nt = 1;
+	for (t = 0; t < nt; t++) {
+		jobs[t] = *proto;
+		jobs[t].n = k;
+		jobs[t].first = t;
+		jobs[t].step = nt;
+		if (t > 0)
+			started[t] = pthread_create(&th[t], NULL, batch_worker, &jobs[t]) == 0;
+	}
+	batch_worker(&jobs[0]);
+	for (t = 1; t < nt; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		else
+			batch_worker(&jobs[t]);
+	}
+}
+
+static cvq_ca_err
+batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given,
+          const uint8_t *const *blobs, const size_t *lens, size_t n,
+          cvq_ca_issued_cb cb, void *ctx)
 {
 	X509 *done[BATCH_TX];
+	X509_REQ *csrs[BATCH_TX];
 	cvq_ca_err errs[BATCH_TX], err = CVQ_CA_OK;
+	struct prep p = {0};
+	struct batch_job job;
 	size_t base, i, k;
-	EVP_PKEY *pub;
 	int stop = 0;
 
-	if (!ca || !req || (!csrs && n) || !cb)
-		return CVQ_CA_ERR_ARG;
 	for (base = 0; base < n && !stop; base += k) {
 		k = n - base < BATCH_TX ? n - base : BATCH_TX;
+		memset(done, 0, sizeof(done));
+		memset(csrs, 0, sizeof(csrs));
+		if (given)
+			memcpy(csrs, given + base, k * sizeof(*csrs));
 		err = ca_tx_begin(ca);
 		if (err != CVQ_CA_OK)
 			return err;
-		for (i = 0; i < k; i++) {
-			done[i] = NULL;
-			errs[i] = csr_check(ca, csrs[base + i], &pub);
-			if (errs[i] == CVQ_CA_OK)
-				errs[i] = issue_tx(ca, req, pub, X509_REQ_get_subject_name(csrs[base + i]),
-				                   &done[i]);
-			/* A store failure spoils the whole transaction. */
-			if (errs[i] == CVQ_CA_ERR_STORE || errs[i] == CVQ_CA_ERR_FULL ||
-			    errs[i] == CVQ_CA_ERR_READONLY || errs[i] == CVQ_CA_ERR_NOMEM) {
-				err = errs[i];
-				break;
+		/* The card's status is read again in each transaction. */
+		err = prepare(ca, req, &p);
+		if (err == CVQ_CA_OK) {
+			job = (struct batch_job){ca, req, &p, csrs, blobs ? blobs + base : NULL,
+			                         lens ? lens + base : NULL, done, errs, k, 0, 1};
+			sign_chunk(&job, k);
+			for (i = 0; i < k; i++) {
+				if (errs[i] != CVQ_CA_OK)
+					continue;
+				errs[i] = record(ca, req, &p, X509_REQ_get0_pubkey(csrs[i]),
+				                 X509_REQ_get_X509_PUBKEY(csrs[i]),
+				                 X509_REQ_get_subject_name(csrs[i]), &done[i]);
+				/* A store failure spoils the whole transaction. */
+				if (errs[i] != CVQ_CA_OK && errs[i] != CVQ_CA_ERR_EXISTS) {
+					err = errs[i];
+					break;
+				}
 			}
 		}
+		X509_NAME_free(p.subject);
+		p.subject = NULL;
 		if (err == CVQ_CA_OK)
 			err = ca_tx_commit(ca);
 		else
 			ca_tx_rollback(ca);
+		if (!given)
+			for (i = 0; i < k; i++)
+				X509_REQ_free(csrs[i]);
 		if (err != CVQ_CA_OK) {
 			for (i = 0; i < k; i++)
 				X509_free(done[i]);
@@ -328,9 +472,28 @@ cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *con
 		/* Committed: now, and only now, the certificates may leave. */
 		for (i = 0; i < k; i++) {
 			if (!stop)
-				stop = cb(ctx, base + i, errs[i], done[i]);
+				stop = cb(ctx, base + i, errs[i], errs[i] == CVQ_CA_OK ? done[i] : NULL);
 			X509_free(done[i]);
 		}
 	}
 	return CVQ_CA_OK;
+}
+
+cvq_ca_err
+cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *csrs,
+                   size_t n, cvq_ca_issued_cb cb, void *ctx)
+{
+	if (!ca || !req || (!csrs && n) || !cb)
+		return CVQ_CA_ERR_ARG;
+	return batch_run(ca, req, csrs, NULL, NULL, n, cb, ctx);
+}
+
+cvq_ca_err
+cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                           const uint8_t *const *csrs, const size_t *lens, size_t n,
+                           cvq_ca_issued_cb cb, void *ctx)
+{
+	if (!ca || !req || ((!csrs || !lens) && n) || !cb)
+		return CVQ_CA_ERR_ARG;
+	return batch_run(ca, req, NULL, csrs, lens, n, cb, ctx);
 }

@@ -74,7 +74,8 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 			goto fail;
 		}
 	}
-	err = ca_store_open(db, ro, false, &ca->db, ca->errmsg, sizeof(ca->errmsg));
+	err = ca_store_open_sync(db, ro, false, !cfg->sync_normal, &ca->db, ca->errmsg,
+	                         sizeof(ca->errmsg));
 	if (err != CVQ_CA_OK)
 		goto fail;
 	free(db);
@@ -97,6 +98,8 @@ cvq_ca_close(cvq_ca *ca)
 {
 	if (!ca)
 		return;
+	for (int i = 0; i < CA_STMT__COUNT; i++)
+		sqlite3_finalize(ca->st[i]);
 	sqlite3_close(ca->db);
 	X509_free(ca->cert);
 	EVP_PKEY_free(ca->key);
@@ -176,7 +179,7 @@ make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passph
 	if (err != CVQ_CA_OK)
 		goto out;
 	/* Recorded like any certificate: the signer can be revoked too. */
-	err = ca_cert_make(ca, &req, name, key, &cert);
+	err = ca_cert_make(ca, ca, &req, name, key, NULL, &cert);
 	if (err == CVQ_CA_OK)
 		err = ca_cert_insert(ca, cert, 0, req.profile);
 	if (err == CVQ_CA_OK)
@@ -244,7 +247,7 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		if (err != CVQ_CA_OK)
 			goto out;
 		req.days = opts->days;
-		err = ca_cert_make(opts->parent, &req, subject, key, &cert);
+		err = ca_cert_make(opts->parent, opts->parent, &req, subject, key, NULL, &cert);
 		if (err == CVQ_CA_OK)
 			err = ca_cert_insert(opts->parent, cert, 0, req.profile);
 		if (err == CVQ_CA_OK)

@@ -83,8 +83,47 @@ add_policy(X509 *x, const char *oid)
 	return ok == 1 ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 }
 
+/*
+ * Copy a SubjectPublicKeyInfo as is. X509_set_pubkey() would re-encode the
+ * key through OpenSSL 3's decoders, the costliest step of issuance.
+ */
+static bool
+copy_spki(X509 *x, const X509_PUBKEY *from)
+{
+	const unsigned char *pk;
+	const X509_ALGOR *alg;
+	const ASN1_OBJECT *aobj, *pobj;
+	const void *pval;
+	ASN1_OBJECT *a = NULL;
+	void *param = NULL;
+	unsigned char *enc;
+	int pklen, ptype;
+
+	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, (X509_ALGOR **)&alg, (X509_PUBKEY *)from))
+		return false;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	if (ptype == V_ASN1_OBJECT) {
+		pobj = pval;
+		param = OBJ_dup(pobj);
+		if (!param)
+			return false;
+	} else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+		return false;
+	}
+	a = OBJ_dup(aobj);
+	enc = OPENSSL_memdup(pk, (size_t)pklen);
+	if (!a || !enc || !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), a, ptype, param, enc, pklen)) {
+		ASN1_OBJECT_free(a);
+		ASN1_OBJECT_free(param);
+		OPENSSL_free(enc);
+		return false;
+	}
+	return true;
+}
+
 static cvq_ca_err
-add_profile_exts(cvq_ca *ca, X509 *x, const struct cvq_ca_issue_req *req, EVP_PKEY *pub)
+add_profile_exts(cvq_ca *ca, cvq_ca *log, X509 *x, const struct cvq_ca_issue_req *req,
+                 EVP_PKEY *pub)
 {
 	const struct cvq_ca_config *c = ca->cfg;
 	char buf[1024];
@@ -92,7 +131,7 @@ add_profile_exts(cvq_ca *ca, X509 *x, const struct cvq_ca_issue_req *req, EVP_PK
 	bool rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
 
 #define ADD(nid, v) do { err = ca_add_ext(x, ca->cert, (nid), (v)); \
-	if (err != CVQ_CA_OK) return ca_fail(ca, err, "extension %s=%s", OBJ_nid2sn(nid), (v)); } while (0)
+	if (err != CVQ_CA_OK) return ca_fail(log, err, "extension %s=%s", OBJ_nid2sn(nid), (v)); } while (0)
 	switch (req->profile) {
 	case CVQ_CA_PROFILE_SUBCA:
 		ADD(NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
@@ -125,14 +164,14 @@ add_profile_exts(cvq_ca *ca, X509 *x, const struct cvq_ca_issue_req *req, EVP_PK
 	}
 	if (req->dns_name) {
 		if (strpbrk(req->dns_name, ",:\n") || strlen(req->dns_name) > 253)
-			return ca_fail(ca, CVQ_CA_ERR_REQUEST, "bad DNS name");
+			return ca_fail(log, CVQ_CA_ERR_REQUEST, "bad DNS name");
 		snprintf(buf, sizeof(buf), "DNS:%s", req->dns_name);
 		ADD(NID_subject_alt_name, buf);
 	}
 	ADD(NID_subject_key_identifier, "hash");
 	ADD(NID_authority_key_identifier, "keyid:always");
 	if (c->policy_oid && add_policy(x, c->policy_oid) != CVQ_CA_OK)
-		return ca_fail(ca, CVQ_CA_ERR_CONFIG, "bad policy OID %s", c->policy_oid);
+		return ca_fail(log, CVQ_CA_ERR_CONFIG, "bad policy OID %s", c->policy_oid);
 	if (c->crl_url && req->profile != CVQ_CA_PROFILE_OCSP_SIGNER) {
 		snprintf(buf, sizeof(buf), "URI:%s", c->crl_url);
 		ADD(NID_crl_distribution_points, buf);
@@ -151,8 +190,8 @@ add_profile_exts(cvq_ca *ca, X509 *x, const struct cvq_ca_issue_req *req, EVP_PK
 }
 
 cvq_ca_err
-ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *subject,
-             EVP_PKEY *pub, X509 **out)
+ca_cert_make(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X509_NAME *subject,
+             EVP_PKEY *pub, const X509_PUBKEY *spki, X509 **out)
 {
 	ASN1_INTEGER *serial = NULL;
 	X509 *x = NULL;
@@ -162,7 +201,7 @@ ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *subject,
 
 	*out = NULL;
 	if (!ca->key)
-		return ca_fail(ca, CVQ_CA_ERR_KEY, "the CA was opened without its key");
+		return ca_fail(log, CVQ_CA_ERR_KEY, "the CA was opened without its key");
 	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
 		return CVQ_CA_ERR_ARG;
 	days = req->days ? req->days : ca->cfg->days[req->profile];
@@ -172,7 +211,7 @@ ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *subject,
 	if (ca_end && end > ca_end)
 		end = ca_end;
 	if (end <= now)
-		return ca_fail(ca, CVQ_CA_ERR_POLICY, "the CA certificate has expired");
+		return ca_fail(log, CVQ_CA_ERR_POLICY, "the CA certificate has expired");
 	x = X509_new();
 	if (!x)
 		return CVQ_CA_ERR_NOMEM;
@@ -182,15 +221,16 @@ ca_cert_make(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *subject,
 	err = CVQ_CA_ERR_CRYPTO;
 	if (!X509_set_version(x, X509_VERSION_3) || !X509_set_serialNumber(x, serial) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
-	    !X509_set_subject_name(x, subject) || !X509_set_pubkey(x, pub) ||
+	    !X509_set_subject_name(x, subject) ||
+	    !(spki ? copy_spki(x, spki) : X509_set_pubkey(x, pub)) ||
 	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) ||
 	    !ASN1_TIME_set(X509_getm_notAfter(x), end))
 		goto out;
-	err = add_profile_exts(ca, x, req, pub);
+	err = add_profile_exts(ca, log, x, req, pub);
 	if (err != CVQ_CA_OK)
 		goto out;
 	if (!X509_sign(x, ca->key, ca_key_md(ca->key))) {
-		err = ca_fail(ca, CVQ_CA_ERR_CRYPTO, "signing the certificate failed");
+		err = ca_fail(log, CVQ_CA_ERR_CRYPTO, "signing the certificate failed");
 		goto out;
 	}
 	*out = x;

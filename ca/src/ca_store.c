@@ -33,7 +33,8 @@ static const char *const migrations[] = {
 	"  updated INTEGER NOT NULL);"
 	"CREATE INDEX cards_citizen ON cards(citizen_id);"
 	"CREATE TABLE certs ("
-	"  serial TEXT PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY,"
+	"  serial TEXT NOT NULL UNIQUE,"
 	"  card_id INTEGER REFERENCES cards(id),"
 	"  profile INTEGER NOT NULL,"
 	"  subject TEXT NOT NULL,"
@@ -45,9 +46,11 @@ static const char *const migrations[] = {
 	"  reason INTEGER NOT NULL DEFAULT -1,"
 	"  invalidity INTEGER NOT NULL DEFAULT 0,"
 	"  sha256 BLOB NOT NULL UNIQUE,"
-	"  der BLOB NOT NULL) WITHOUT ROWID;"
+	"  der BLOB NOT NULL);"
 	"CREATE INDEX certs_card ON certs(card_id);"
-	"CREATE INDEX certs_revoked ON certs(status) WHERE status = 1;"
+	/* Covers the CRL query: the rows' DER is never read for a CRL. */
+	"CREATE INDEX certs_revoked ON certs(not_after, serial, revoked_at, reason, invalidity)"
+	"  WHERE status = 1;"
 	"CREATE TABLE crls ("
 	"  number INTEGER PRIMARY KEY,"
 	"  this_update INTEGER NOT NULL,"
@@ -111,6 +114,19 @@ exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+static int
+user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static cvq_ca_err
 migrate(sqlite3 *db, char *msg, size_t msg_len)
 {
@@ -118,6 +134,9 @@ migrate(sqlite3 *db, char *msg, size_t msg_len)
 	int rc, v;
 	char sql[48];
 
+	/* Up to date: no write transaction (and no fsync) on every open. */
+	if (user_version(db) == SCHEMA_VERSION)
+		return CVQ_CA_OK;
 	rc = exec(db, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -156,6 +175,13 @@ cvq_ca_err
 ca_store_open(const char *path, bool readonly, bool create, sqlite3 **out,
               char *msg, size_t msg_len)
 {
+	return ca_store_open_sync(path, readonly, create, true, out, msg, msg_len);
+}
+
+cvq_ca_err
+ca_store_open_sync(const char *path, bool readonly, bool create, bool full_sync,
+                   sqlite3 **out, char *msg, size_t msg_len)
+{
 	sqlite3 *db = NULL;
 	cvq_ca_err err;
 	int flags, rc;
@@ -182,14 +208,18 @@ ca_store_open(const char *path, bool readonly, bool create, sqlite3 **out,
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 10000);
 	/* WAL: readers (OCSP) never wait for the writer. synchronous=FULL:
-	 * a committed certificate survives a power cut, not just a crash. */
+	 * a committed certificate survives a power cut; NORMAL (by choice,
+	 * docs/ca.md) survives a crash of the process but not of the machine. */
 	if (!readonly) {
 		rc = exec(db, "PRAGMA journal_mode=WAL");
 		if (rc == SQLITE_OK)
-			rc = exec(db, "PRAGMA synchronous=FULL");
+			rc = exec(db, full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 	}
 	if (rc == SQLITE_OK)
 		rc = exec(db, "PRAGMA foreign_keys=ON");
+	/* A batch's dirty pages stay in memory until its commit. */
+	if (rc == SQLITE_OK)
+		rc = exec(db, "PRAGMA cache_size=-32768");
 	if (rc != SQLITE_OK) {
 		err = ca_store_err(db, rc);
 		if (err == CVQ_CA_ERR_IO)
@@ -209,6 +239,32 @@ ca_store_open(const char *path, bool readonly, bool create, sqlite3 **out,
 fail:
 	sqlite3_close(db);
 	return err == CVQ_CA_OK ? CVQ_CA_ERR_STORE : err;
+}
+
+static const char *const stmt_sql[CA_STMT__COUNT] = {
+	[CA_STMT_CERT_INSERT] = "INSERT INTO certs(serial, card_id, profile, subject, not_before,"
+	                        " not_after, issued, sha256, der) VALUES (?,?,?,?,?,?,?,?,?)",
+	[CA_STMT_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+	[CA_STMT_AUDIT_INSERT] = "INSERT INTO audit(seq, ts, actor, action, object, detail, prev, hash)"
+	                         " VALUES (?,?,?,?,?,?,?,?)",
+};
+
+sqlite3_stmt *
+ca_stmt(cvq_ca *ca, enum ca_stmt_id id)
+{
+	sqlite3_stmt *st = ca->st[id];
+
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sqlite3_prepare_v3(ca->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		ca_fail(ca, CVQ_CA_ERR_STORE, "prepare: %s", sqlite3_errmsg(ca->db));
+		return NULL;
+	}
+	ca->st[id] = st;
+	return st;
 }
 
 cvq_ca_err

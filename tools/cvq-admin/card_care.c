@@ -337,7 +337,7 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_MASTER};
 	const char *citizen = NULL, *reader = NULL, *letter = NULL;
 	char hex[33], pin[CVQ_ENROL_PIN_MAX + 1] = "", puk[CVQ_ENROL_PUK_LEN + 1] = "";
-	char path[4096], exp[16];
+	char path[4096];
 	struct cvq_enrol_letter l = {0};
 	struct cvq_ca_citizen cit;
 	struct cvq_enrol_rec rec;
@@ -348,8 +348,6 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_ca_err cerr;
 	long pin_len = 6;
 	int c, rc, tries = -1;
-	time_t t;
-	struct tm tm;
 
 	while ((c = getopt_long(argc, argv, "c:r:l:n:m:", lo, NULL)) != -1) {
 		switch (c) {
@@ -389,9 +387,11 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = cvq_admin_ca_fail(e.ca, cerr, citizen);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s", letter ? letter : "");
-	if (!letter)
-		snprintf(path, sizeof(path), "pin-letter-%s.txt", citizen);
+	if (letter ? snprintf(path, sizeof(path), "%s", letter) >= (int)sizeof(path)
+	           : !cvq_enrol_letter_default(path, sizeof(path), NULL, citizen)) {
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
 	if (!rec.has_puk || cvq_enrol_puk_open(e.master, e.master_len, guid, rec.puk,
 	                                       CVQ_ENROL_PUK_BLOB_LEN, puk) != CVQ_ENROL_OK ||
 	    cvq_enrol_random_digits(pin, (size_t)pin_len) != CVQ_ENROL_OK) {
@@ -409,16 +409,10 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = cvq_enrol_card_fail(err, "unblocking the PIN");
 		goto out;
 	}
-	t = (time_t)k.expires;
-	exp[0] = '\0';
-	if (gmtime_r(&t, &tm))
-		strftime(exp, sizeof(exp), "%Y-%m-%d", &tm);
 	l.path = path;
-	l.given_name = cit.given_name;
-	l.family_name = cit.family_name;
-	l.ext_id = cit.ext_id;
+	l.citizen = &cit;
 	l.guid = hex;
-	l.expiry = exp;
+	l.expires = k.expires;
 	l.pin = pin;
 	l.unblock = true;
 	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK) {
@@ -570,11 +564,18 @@ show(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	v = card_json(&e, &k);
-	if (v && live && cvq_card_get_status(e.card, &cs) == CVQ_CARD_OK)
-		json_object_set_new(v, "card", json_pack("{s:s, s:s, s:i, s:b, s:b}",
-		        "reader", cvq_card_reader_name(e.card), "state", cvq_card_state_name(cs.state),
-		        "pin_tries", cs.pin_tries, "has_auth_cert", cs.has_cert_auth,
-		        "has_sign_cert", cs.has_cert_sign));
+	if (v && live) {
+		cvq_card_err cerr = cvq_enrol_card_status(&e, &cs);
+
+		if (cerr)
+			json_object_set_new(v, "card", json_pack("{s:s, s:s}", "reader",
+			        cvq_card_reader_name(e.card), "error", cvq_card_strerror(cerr)));
+		else
+			json_object_set_new(v, "card", json_pack("{s:s, s:s, s:i, s:b, s:b}",
+			        "reader", cvq_card_reader_name(e.card),
+			        "state", cvq_card_state_name(cs.state), "pin_tries", cs.pin_tries,
+			        "has_auth_cert", cs.has_cert_auth, "has_sign_cert", cs.has_cert_sign));
+	}
 	if (opts->json) {
 		cvq_admin_json_print(v);
 	} else if (v) {

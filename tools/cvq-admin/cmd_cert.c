@@ -15,7 +15,8 @@ cert_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
 	"                  [--days N] [--pass SOURCE] [--out FILE] CSR\n"
-	"       cvq-admin cert issue --profile P [...] --out-dir DIR CSR...   (one batch)\n"
+	"       cvq-admin cert issue --profile P [...] (--out-dir DIR | --out BUNDLE) CSR...\n"
+	"                  (one batch: SERIAL.pem files in DIR, or all in one PEM bundle)\n"
 	"       cvq-admin cert show SERIAL [--pem]\n"
 	"       cvq-admin cert list [--card GUID]\n"
 	"       cvq-admin cert check --profile P CERT...  (RFC 5280 profile checker)\n"
@@ -45,6 +46,30 @@ read_csr(const char *path)
 	return r;
 }
 
+static bool
+read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	bool ok = false;
+
+	*buf = NULL;
+	if (!f)
+		return false;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (*buf = malloc((size_t)n)) != NULL &&
+	    fread(*buf, 1, (size_t)n, f) == (size_t)n) {
+		*len = (size_t)n;
+		ok = true;
+	}
+	fclose(f);
+	if (!ok) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ok;
+}
+
 static int
 write_pem(X509 *x, const char *path)
 {
@@ -61,6 +86,7 @@ write_pem(X509 *x, const char *path)
 
 struct batch {
 	const char *dir;
+	FILE *bundle;
 	char **names;
 	int failed;
 	const struct cvq_admin_opts *opts;
@@ -79,8 +105,14 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
 		return 0;
 	}
 	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
-	snprintf(path, sizeof(path), "%s/%s.pem", b->dir, serial);
-	if (!write_pem(cert, path)) {
+	if (b->bundle) {
+		if (!PEM_write_X509(b->bundle, cert)) {
+			cvq_admin_error("cannot write the bundle");
+			b->failed++;
+			return 1;
+		}
+	} else if (snprintf(path, sizeof(path), "%s/%s.pem", b->dir, serial) < 0 ||
+	           !write_pem(cert, path)) {
 		cvq_admin_error("cannot write %s", path);
 		b->failed++;
 		return 1;
@@ -104,6 +136,9 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 	const char *pass = NULL, *out = NULL, *out_dir = NULL;
 	struct cvq_ca_config *cfg = NULL;
 	X509_REQ **csrs = NULL;
+	uint8_t **blobs = NULL;
+	size_t *lens = NULL;
+	bool batch;
 	X509 *cert = NULL;
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
@@ -134,17 +169,31 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		}
 	}
 	n = argc - optind;
-	if (req.profile == CVQ_CA_PROFILE__COUNT || n < 1 || (n > 1 && !out_dir) || (out && out_dir)) {
+	if (req.profile == CVQ_CA_PROFILE__COUNT || n < 1 || (n > 1 && !out_dir && !out) ||
+	    (out && out_dir)) {
 		cert_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
-	csrs = calloc((size_t)n, sizeof(*csrs));
-	if (!csrs)
-		return CVQ_ADMIN_EXIT_FAIL;
-	for (i = 0; i < n; i++) {
-		csrs[i] = read_csr(argv[optind + i]);
-		if (!csrs[i]) {
-			cvq_admin_error("%s: not a CSR", argv[optind + i]);
+	batch = out_dir || n > 1;
+	if (batch) {
+		/* Read only; the library parses them on every CPU. */
+		blobs = calloc((size_t)n, sizeof(*blobs));
+		lens = calloc((size_t)n, sizeof(*lens));
+		if (!blobs || !lens) {
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if (!read_file(argv[optind + i], &blobs[i], &lens[i])) {
+				cvq_admin_error("cannot read %s", argv[optind + i]);
+				rc = CVQ_ADMIN_EXIT_FAIL;
+				goto out;
+			}
+		}
+	} else {
+		csrs = calloc(1, sizeof(*csrs));
+		if (!csrs || !(csrs[0] = read_csr(argv[optind]))) {
+			cvq_admin_error("%s: not a CSR", argv[optind]);
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
@@ -152,11 +201,25 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		goto out;
-	if (out_dir) {
+	if (batch) {
 		struct batch b = {.dir = out_dir, .names = argv + optind, .opts = opts,
 		                  .out = opts->json ? json_array() : NULL};
 
-		err = cvq_ca_issue_batch(ca, &req, csrs, (size_t)n, batch_cb, &b);
+		if (!out_dir) {
+			b.bundle = fopen(out, "w");
+			if (!b.bundle) {
+				cvq_admin_error("cannot write %s", out);
+				rc = CVQ_ADMIN_EXIT_FAIL;
+				json_decref(b.out);
+				goto out;
+			}
+		}
+		err = cvq_ca_issue_batch_encoded(ca, &req, (const uint8_t *const *)blobs, lens,
+		                                 (size_t)n, batch_cb, &b);
+		if (b.bundle && fclose(b.bundle) != 0) {
+			cvq_admin_error("cannot write %s", out);
+			b.failed++;
+		}
 		if (err != CVQ_CA_OK)
 			rc = cvq_admin_ca_fail(ca, err, "batch issuance");
 		else if (b.failed)
@@ -176,9 +239,13 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
 out:
-	for (i = 0; csrs && i < n; i++)
-		X509_REQ_free(csrs[i]);
+	if (csrs)
+		X509_REQ_free(csrs[0]);
 	free(csrs);
+	for (i = 0; blobs && i < n; i++)
+		free(blobs[i]);
+	free(blobs);
+	free(lens);
 	X509_free(cert);
 	cvq_admin_ca_close(cfg, ca);
 	return rc;

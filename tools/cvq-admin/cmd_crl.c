@@ -1,6 +1,7 @@
 /* cvq-admin crl — issue a full CRL (DER or PEM to a file or stdout). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/pem.h>
@@ -24,8 +25,10 @@ cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts)
 	};
 	const char *out = NULL, *pass = NULL;
 	struct cvq_ca_config *cfg;
-	X509_CRL *crl = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0;
 	uint64_t number = 0;
+	bool ok;
 	bool pem = false, latest = false;
 	cvq_ca *ca;
 	cvq_ca_err err;
@@ -53,7 +56,7 @@ cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts)
 	rc = cvq_admin_ca_open(opts, pass, latest ? CVQ_CA_OPEN_NOKEY : 0, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		return rc;
-	err = latest ? cvq_ca_crl_latest(ca, &crl) : cvq_ca_crl_issue(ca, &crl, &number);
+	err = latest ? cvq_ca_crl_latest_der(ca, &der, &len) : cvq_ca_crl_issue_der(ca, &der, &len, &number);
 	if (err != CVQ_CA_OK) {
 		rc = cvq_admin_ca_fail(ca, err, "crl");
 		goto out;
@@ -64,21 +67,29 @@ cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	if (out || !opts->json) {
 		f = out ? fopen(out, "wb") : stdout;
-		if (!f || !(pem ? PEM_write_X509_CRL(f, crl) : i2d_X509_CRL_fp(f, crl)) ||
-		    (out && fclose(f) != 0)) {
+		ok = f && (pem ? PEM_write(f, "X509 CRL", "", der, (long)len) > 0
+		               : fwrite(der, 1, len, f) == len);
+		if (out && f && fclose(f) != 0)
+			ok = false;
+		if (!ok) {
 			cvq_admin_error("cannot write the CRL");
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
 	}
 	if (opts->json) {
-		const STACK_OF(X509_REVOKED) *r = X509_CRL_get_REVOKED(crl);
+		X509_CRL *crl = NULL;
+		const unsigned char *p = der;
+		const STACK_OF(X509_REVOKED) *r;
 
+		crl = d2i_X509_CRL(NULL, &p, (long)len);
+		r = crl ? X509_CRL_get_REVOKED(crl) : NULL;
 		cvq_admin_json_print(json_pack("{s:I, s:i, s:s?}", "number", (json_int_t)number,
 		                               "entries", r ? sk_X509_REVOKED_num(r) : 0, "file", out));
+		X509_CRL_free(crl);
 	}
 out:
-	X509_CRL_free(crl);
+	free(der);
 	cvq_admin_ca_close(cfg, ca);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -110,8 +111,17 @@ sweep_cb(void *ctx, const struct cvq_enrol_rec *rec)
 	struct run *r = ctx;
 	struct cvq_enrol_rec old = *rec;
 
-	if (old.step >= CVQ_ENROL_STEP_CHUID || strcmp(old.guid, r->rec.guid) == 0)
+	if (strcmp(old.guid, r->rec.guid) == 0)
 		return 0;
+	if (old.step >= CVQ_ENROL_STEP_CHUID) {
+		/* That card knows its GUID: it can still be finished. */
+		cvq_admin_error("note: citizen %s has an unfinished enrolment on card %s (after step "
+		                "'%s'): put that card in and run 'card enrol' to finish it, or "
+		                "'card destroyed %s'", old.holder, old.guid,
+		                cvq_enrol_step_name(old.step), old.guid);
+		OPENSSL_cleanse(&old, sizeof(old));
+		return 0;
+	}
 	snprintf(old.state, sizeof(old.state), "failed");
 	snprintf(old.error, sizeof(old.error), "abandoned before the card got its GUID");
 	cvq_enrol_store_put(r->e->st, &old);
@@ -159,15 +169,7 @@ identify(struct run *r)
 	cvq_card_err cerr;
 	cvq_enrol_err err;
 
-	cerr = cvq_card_get_status(r->e->card, &cs);
-	/* pcscd may reset the card while it cleans up after a killed client
-	 * (kill -9 mid-enrolment): reconnect once and ask again. */
-	if ((cvq_enrol_card_interrupted(cerr) || cerr == CVQ_CARD_ERR_BAD_DATA) &&
-	    cerr != CVQ_CARD_ERR_NO_CARD) {
-		cerr = cvq_card_reconnect(r->e->card);
-		if (cerr == CVQ_CARD_OK || cerr == CVQ_CARD_ERR_CARD_CHANGED)
-			cerr = cvq_card_get_status(r->e->card, &cs);
-	}
+	cerr = cvq_enrol_card_status(r->e, &cs);
 	if (cerr)
 		return cvq_enrol_card_fail(cerr, "reading the card");
 	if (!cs.has_guid) {
@@ -411,10 +413,10 @@ letter_path(struct run *r)
 {
 	int n;
 
-	if (r->req->letter)
-		n = snprintf(r->letter, sizeof(r->letter), "%s", r->req->letter);
-	else
-		n = snprintf(r->letter, sizeof(r->letter), "pin-letter-%s.txt", r->rec.holder);
+	if (!r->req->letter)
+		return cvq_enrol_letter_default(r->letter, sizeof(r->letter), NULL, r->rec.holder)
+		       ? 0 : -1;
+	n = snprintf(r->letter, sizeof(r->letter), "%s", r->req->letter);
 	return n > 0 && (size_t)n < sizeof(r->letter) ? 0 : -1;
 }
 
@@ -423,8 +425,9 @@ letter_path(struct run *r)
 static cvq_card_err
 step_pin(struct run *r, bool *letter_failed)
 {
-	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1], exp[16];
-	struct cvq_enrol_letter l = {0};
+	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1];
+	struct cvq_enrol_letter l = {.path = r->letter, .citizen = &r->cit, .guid = r->rec.guid,
+	                             .expires = r->expires};
 	cvq_card_err err = CVQ_CARD_ERR_CRYPTO;
 	int tries;
 
@@ -436,13 +439,6 @@ step_pin(struct run *r, bool *letter_failed)
 	err = cvq_card_pin_unblock(r->e->card, puk, pin, &tries);
 	if (err)
 		goto out;
-	date_of(r->expires, false, exp, sizeof(exp));
-	l.path = r->letter;
-	l.given_name = r->cit.given_name;
-	l.family_name = r->cit.family_name;
-	l.ext_id = r->cit.ext_id;
-	l.guid = r->rec.guid;
-	l.expiry = exp;
 	l.pin = pin;
 	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK)
 		*letter_failed = true;
@@ -658,7 +654,7 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 {
 	struct run r;
 	cvq_ca_err err;
-	int rc;
+	int rc, lock;
 
 	memset(&r, 0, sizeof(r));
 	r.e = e;
@@ -666,6 +662,9 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 	err = cvq_ca_citizen_get(e->ca, req->citizen, &r.cit);
 	if (err)
 		return cvq_admin_ca_fail(e->ca, err, req->citizen);
+	lock = cvq_enrol_reader_lock(e);
+	if (lock < 0)
+		return CVQ_ADMIN_EXIT_FAIL;
 	rc = identify(&r);
 	if (rc == CVQ_ADMIN_EXIT_OK && !r.already) {
 		if (!r.rec.guid[0] || !cvq_enrol_guid_parse(r.rec.guid, r.guid))
@@ -681,12 +680,10 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 		print_result(&r);
 	}
 	OPENSSL_cleanse(&r.rec, sizeof(r.rec));
+	close(lock);
 	return rc;
 }
 
-/* Used by enrol_batch.c too. */
-int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
-                       int pin_len, unsigned days);
 int
 cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
                    int pin_len, unsigned days)

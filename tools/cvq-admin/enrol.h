@@ -25,6 +25,7 @@
 #include <cvq/ca.h>
 #include <cvq/card.h>
 #include <cvq/piv.h>
+#include <cvq/profile.h>
 
 #include "admin.h"
 
@@ -150,6 +151,7 @@ struct cvq_enrol_ctx {
 	size_t master_len;
 	cvq_card_ctx *cctx;
 	cvq_card *card;
+	char *db_path;                /* the CA store (the journal is in it) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
 };
@@ -171,6 +173,15 @@ int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opt
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
 /* Connect to the card in reader (NULL: the first reader with a card). */
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
+/*
+ * Take the enrolment lock of the connected card's reader (a lock file
+ * beside the CA store): two enrolments never drive one card at once.
+ * Returns the descriptor to close, or -1 (message printed) when another
+ * process holds it.
+ */
+int cvq_enrol_reader_lock(struct cvq_enrol_ctx *e);
+/* cvq_card_get_status, asked again once after a reset by someone else. */
+cvq_card_err cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs);
 /* Narrate a step in plain words (stdout, unless quiet or --json). */
 void cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -196,14 +207,21 @@ int cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned 
 
 struct cvq_enrol_letter {
 	const char *path;
-	const char *given_name, *family_name, *ext_id;
+	const struct cvq_ca_citizen *citizen;
 	const char *guid;
-	const char *expiry;            /* YYYY-MM-DD */
+	int64_t expires;               /* the card's expiry (Unix time) */
 	const char *pin;
 	bool unblock;                  /* a new PIN after an unblock */
 };
+/* DIR/pin-letter-ID.txt (DIR NULL: the current directory), with any
+ * character of ID but letters, digits, '-', '_' and '.' replaced by '_'. */
+bool cvq_enrol_letter_default(char *out, size_t cap, const char *dir, const char *ext_id);
 /* Write atomically (temp file + rename), mode 0600. */
 cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l);
+
+/* One enrolment on the card connected in e (enrol.c; enrol_batch.c calls it). */
+int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
+                       int pin_len, unsigned days);
 
 /* ---- commands ---- */
 

@@ -16,14 +16,12 @@
 #include "ca_common.h"
 #include "enrol.h"
 
-int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
-                       int pin_len, unsigned days);
-
 struct batch {
 	const struct cvq_admin_opts *opts;
 	struct cvq_enrol_open_opts oo;
 	char **citizens;
-	size_t n, next, done, failed;
+	bool *taken;
+	size_t n, done, failed;
 	const char *letter_dir;
 	int pin_len;
 	unsigned days;
@@ -43,34 +41,39 @@ progress(struct batch *b, const char *reader, const char *citizen, const char *w
 {
 	pthread_mutex_lock(&b->mu);
 	flockfile(stdout);
-	printf("[%zu/%zu done, %zu failed] %s: %s %s\n", b->done, b->n, b->failed, reader,
-	       citizen, what);
+	printf("[%zu/%zu done, %zu failed] %s: %s%s%s\n", b->done, b->n, b->failed, reader,
+	       citizen, citizen[0] ? " " : "", what);
 	fflush(stdout);
 	funlockfile(stdout);
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* The first citizen nobody has taken; *idx gets its index. */
 static const char *
-take(struct batch *b)
+take(struct batch *b, size_t *idx)
 {
 	const char *c = NULL;
+	size_t i;
 
 	pthread_mutex_lock(&b->mu);
-	if (b->next < b->n)
-		c = b->citizens[b->next++];
+	for (i = 0; i < b->n && !c; i++) {
+		if (!b->taken[i]) {
+			b->taken[i] = true;
+			c = b->citizens[i];
+			*idx = i;
+		}
+	}
 	pthread_mutex_unlock(&b->mu);
 	return c;
 }
 
-static bool
-more(struct batch *b)
+/* Give back a citizen whose reader got no card: another reader may take it. */
+static void
+put_back(struct batch *b, size_t idx)
 {
-	bool m;
-
 	pthread_mutex_lock(&b->mu);
-	m = b->next < b->n;
+	b->taken[idx] = false;
 	pthread_mutex_unlock(&b->mu);
-	return m;
 }
 
 /* Wait until this reader's card is swapped for another. */
@@ -106,6 +109,8 @@ work(void *arg)
 	const char *citizen;
 	char letter[4096];
 	cvq_card_event ev;
+	bool first;
+	size_t idx = 0;
 	int rc;
 
 	w->rc = cvq_enrol_ctx_open(&e, b->opts, &b->oo);
@@ -125,10 +130,18 @@ work(void *arg)
 		w->rc = CVQ_ADMIN_EXIT_NO_CARD;
 		goto out;
 	}
-	while ((citizen = take(b)) != NULL) {
+	/* The next citizen is taken before the card swap is asked for, so
+	 * that only one reader waits for a card when one citizen is left. */
+	for (first = true; (citizen = take(b, &idx)) != NULL; first = false) {
+		if (!first && !swap_card(w, &e)) {
+			put_back(b, idx);
+			progress(b, w->reader, "", "no new card: reader stops");
+			break;
+		}
 		progress(b, w->reader, citizen, "enrolling...");
-		snprintf(letter, sizeof(letter), "%s/pin-letter-%s.txt", b->letter_dir, citizen);
-		rc = cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days);
+		rc = cvq_enrol_letter_default(letter, sizeof(letter), b->letter_dir, citizen)
+		     ? cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days)
+		     : CVQ_ADMIN_EXIT_USAGE;
 		pthread_mutex_lock(&b->mu);
 		if (rc == CVQ_ADMIN_EXIT_OK)
 			b->done++;
@@ -138,10 +151,6 @@ work(void *arg)
 		progress(b, w->reader, citizen, rc == CVQ_ADMIN_EXIT_OK ? "enrolled" : "FAILED");
 		if (rc)
 			w->rc = rc;
-		if (more(b) && !swap_card(w, &e)) {
-			progress(b, w->reader, "", "no new card: reader stops");
-			break;
-		}
 	}
 out:
 	cvq_enrol_ctx_close(&e);
@@ -269,7 +278,8 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 	}
-	if (pthread_mutex_init(&b.mu, NULL) != 0) {
+	b.taken = calloc(b.n, sizeof(*b.taken));
+	if (!b.taken || pthread_mutex_init(&b.mu, NULL) != 0) {
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
@@ -293,6 +303,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	pthread_mutex_destroy(&b.mu);
 out:
 	free(w);
+	free(b.taken);
 	for (i = 0; i < b.n; i++)
 		free(b.citizens[i]);
 	free(b.citizens);

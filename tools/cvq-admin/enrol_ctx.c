@@ -4,10 +4,14 @@
  * share: management key authentication with the candidate keys, and
  * certifying a freshly generated key with proof of possession.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -59,7 +63,7 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 			goto fail;
 		}
 	}
-	free(db);
+	e->db_path = db;
 	free(mpath);
 	return CVQ_ADMIN_EXIT_OK;
 fail:
@@ -77,6 +81,7 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 	if (e->cctx)
 		cvq_card_ctx_free(e->cctx);
 	cvq_enrol_store_close(e->st);
+	free(e->db_path);
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
 	OPENSSL_cleanse(e->master, sizeof(e->master));
@@ -123,6 +128,54 @@ cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader)
 	if (err)
 		return cvq_enrol_card_fail(err, reader ? reader : "no card in any reader");
 	return CVQ_ADMIN_EXIT_OK;
+}
+
+int
+cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
+{
+	const char *reader = cvq_card_reader_name(e->card);
+	char path[4096];
+	size_t n, i;
+	int fd;
+
+	n = (size_t)snprintf(path, sizeof(path), "%s.enrol-", e->db_path);
+	for (i = 0; reader[i] && n + 6 < sizeof(path); i++) {
+		char c = reader[i];
+
+		path[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		            (c >= '0' && c <= '9') ? c : '_';
+	}
+	snprintf(path + n, sizeof(path) - n, ".lock");
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		cvq_admin_error("lock %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Released by the kernel when the process dies: a kill -9 never
+	 * leaves a stale lock behind. */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		cvq_admin_error("another enrolment is running on \"%s\"", reader);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+cvq_card_err
+cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
+{
+	cvq_card_err err = cvq_card_get_status(e->card, cs);
+
+	/* pcscd may reset the card while it cleans up after another client
+	 * (one killed mid-enrolment, or yubico-piv-tool disconnecting with a
+	 * reset): reconnect once and ask again. */
+	if ((cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
+	    err != CVQ_CARD_ERR_NO_CARD) {
+		err = cvq_card_reconnect(e->card);
+		if (err == CVQ_CARD_OK || err == CVQ_CARD_ERR_CARD_CHANGED)
+			err = cvq_card_get_status(e->card, cs);
+	}
+	return err;
 }
 
 void

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -33,15 +34,42 @@ write_all(int fd, const char *buf, size_t n)
 	return true;
 }
 
+bool
+cvq_enrol_letter_default(char *out, size_t cap, const char *dir, const char *ext_id)
+{
+	size_t i, n;
+	int w;
+
+	/* The subscription number comes from outside: keep it a file name. */
+	w = snprintf(out, cap, "%s%spin-letter-", dir ? dir : "", dir ? "/" : "");
+	if (w < 0 || (size_t)w >= cap)
+		return false;
+	n = (size_t)w;
+	for (i = 0; ext_id[i] && n + 1 < cap; i++) {
+		char c = ext_id[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '-' || c == '_' || (c == '.' && i > 0);
+
+		out[n++] = ok ? c : '_';
+	}
+	w = snprintf(out + n, cap - n, ".txt");
+	return !ext_id[i] && w == 4 && (size_t)w < cap - n;
+}
+
 cvq_enrol_err
 cvq_enrol_letter_write(const struct cvq_enrol_letter *l)
 {
-	char text[2048], tmp[4096];
+	char text[2048], tmp[4096], exp[16] = "-";
 	cvq_enrol_err err = CVQ_ENROL_ERR_IO;
+	time_t t;
+	struct tm tm;
 	int fd, n;
 
-	if (!l || !l->path || !l->pin || !l->guid)
+	if (!l || !l->path || !l->pin || !l->guid || !l->citizen)
 		return CVQ_ENROL_ERR_ARG;
+	t = (time_t)l->expires;
+	if (l->expires && gmtime_r(&t, &tm))
+		strftime(exp, sizeof(exp), "%Y-%m-%d", &tm);
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", l->path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return CVQ_ENROL_ERR_ARG;
@@ -62,11 +90,10 @@ cvq_enrol_letter_write(const struct cvq_enrol_letter *l)
 	    "\n"
 	    "Your PIN is above. Keep it apart from the card; three wrong PINs block\n"
 	    "the card, and the Point Infoville unblocks it.\n",
-	    l->given_name ? l->given_name : "", l->family_name ? l->family_name : "",
-	    l->ext_id ? l->ext_id : "",
+	    l->citizen->given_name, l->citizen->family_name, l->citizen->ext_id,
 	    l->unblock ? "Votre carte a été débloquée. Voici votre nouveau code :"
 	               : "Voici le code de votre nouvelle carte :",
-	    l->pin, l->guid, l->expiry ? l->expiry : "-");
+	    l->pin, l->guid, exp);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		goto out;
 	unlink(tmp);

@@ -6,6 +6,7 @@
  * collide (docs/enrolment.md). Migrations are append-only.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

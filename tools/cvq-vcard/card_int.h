@@ -136,6 +136,8 @@ bool vc_obj_set(struct vc_card *c, uint32_t tag, const uint8_t *data, size_t len
 void vc_buf_add(struct vc_buf *b, const void *data, size_t len);
 void vc_buf_tlv(struct vc_buf *b, uint32_t tag, const void *val, size_t len);
 void vc_buf_header(struct vc_buf *b, uint32_t tag, size_t len);
+/* A dynamic authentication template with one item: 7C { tag val }. */
+void vc_buf_dyn(struct vc_buf *b, uint32_t tag, const void *val, size_t len);
 
 /* Read an 8-byte PIN/PUK reference and check its format (6-8 bytes + FF). */
 bool vc_ref_format_ok(const uint8_t ref[VC_REF_LEN]);

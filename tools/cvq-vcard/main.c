@@ -45,6 +45,9 @@ struct loop {
 	unsigned remove_seen;
 };
 
+static void logv(const struct opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static void
 logv(const struct opts *o, const char *fmt, ...)
 {

@@ -74,6 +74,14 @@ vc_buf_tlv(struct vc_buf *b, uint32_t tag, const void *val, size_t len)
 	vc_buf_add(b, val, len);
 }
 
+void
+vc_buf_dyn(struct vc_buf *b, uint32_t tag, const void *val, size_t len)
+{
+	vc_buf_header(b, 0x7C, cvq_card_tlv_tag_size(tag) +
+	              cvq_card_tlv_len_size(len) + len);
+	vc_buf_tlv(b, tag, val, len);
+}
+
 static void
 buf_free(struct vc_buf *b)
 {

@@ -149,8 +149,7 @@ rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t inlen, struct vc_buf *out)
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) != 1 ||
 	    EVP_PKEY_sign(ctx, sig, &siglen, in, inlen) != 1)
 		goto out;  /* e.g. the block is not below the modulus */
-	vc_buf_header(out, 0x7C, 1 + cvq_card_tlv_len_size(siglen) + siglen);
-	vc_buf_tlv(out, 0x82, sig, siglen);
+	vc_buf_dyn(out, 0x82, sig, siglen);
 	sw = SW_OK;
 out:
 	OPENSSL_cleanse(sig, sizeof(sig));
@@ -177,8 +176,7 @@ ecdsa(EVP_PKEY *pkey, uint8_t alg, const uint8_t *in, size_t inlen,
 		sw = SW_NO_PRECISE;
 		goto out;
 	}
-	vc_buf_header(out, 0x7C, 1 + cvq_card_tlv_len_size(siglen) + siglen);
-	vc_buf_tlv(out, 0x82, sig, siglen);
+	vc_buf_dyn(out, 0x82, sig, siglen);
 	sw = SW_OK;
 out:
 	EVP_PKEY_CTX_free(ctx);
@@ -215,8 +213,7 @@ ecdh(EVP_PKEY *pkey, uint8_t alg, const uint8_t *pt, size_t ptlen,
 	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1 ||
 	    EVP_PKEY_derive(ctx, z, &zlen) != 1)
 		goto out;
-	vc_buf_header(out, 0x7C, 1 + cvq_card_tlv_len_size(zlen) + zlen);
-	vc_buf_tlv(out, 0x82, z, zlen);
+	vc_buf_dyn(out, 0x82, z, zlen);
 	sw = SW_OK;
 out:
 	OPENSSL_cleanse(z, sizeof(z));

@@ -110,14 +110,6 @@ vc_general_auth(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 	return vc_key_use(c, a, t.value, t.len, out);
 }
 
-static void
-put_dyn(struct vc_buf *out, uint32_t tag, const uint8_t *v, size_t n)
-{
-	vc_buf_header(out, 0x7C, cvq_card_tlv_tag_size(tag) +
-	              cvq_card_tlv_len_size(n) + n);
-	vc_buf_tlv(out, tag, v, n);
-}
-
 /*
  * Each nonce is used once, right or wrong: the previous step's nonce is
  * taken out of the card before anything else, so a failed attempt means
@@ -147,7 +139,7 @@ vc_mgmt_auth(struct vc_card *c, const struct vc_apdu *a,
 	    d.response == NULL && a->p1 != c->mgmt_alg) {
 		if (RAND_bytes(enc, 8) != 1)
 			goto fail;
-		put_dyn(out, 0x81, enc, 8);
+		vc_buf_dyn(out, 0x81, enc, 8);
 		sw = SW_OK;
 		goto out;
 	}
@@ -165,7 +157,7 @@ vc_mgmt_auth(struct vc_card *c, const struct vc_apdu *a,
 		c->auth_nonce_len = bs;
 		c->auth_alg = a->p1;
 		c->auth_step = AUTH_MUTUAL;
-		put_dyn(out, 0x80, enc, bs);
+		vc_buf_dyn(out, 0x80, enc, bs);
 		sw = SW_OK;
 	} else if (d.witness != NULL && d.challenge != NULL && d.response == NULL) {
 		/* Mutual, step 2: check the decrypted witness, answer the
@@ -178,7 +170,7 @@ vc_mgmt_auth(struct vc_card *c, const struct vc_apdu *a,
 		if (!mgmt_encrypt(c, d.challenge->value, enc, bs))
 			goto fail;
 		c->mgmt_auth = true;
-		put_dyn(out, 0x82, enc, bs);
+		vc_buf_dyn(out, 0x82, enc, bs);
 		sw = SW_OK;
 	} else if (d.challenge != NULL && d.challenge->len == 0 &&
 	           d.witness == NULL && d.response == NULL) {
@@ -188,7 +180,7 @@ vc_mgmt_auth(struct vc_card *c, const struct vc_apdu *a,
 		c->auth_nonce_len = bs;
 		c->auth_alg = a->p1;
 		c->auth_step = AUTH_EXTERNAL;
-		put_dyn(out, 0x81, c->auth_nonce, bs);
+		vc_buf_dyn(out, 0x81, c->auth_nonce, bs);
 		sw = SW_OK;
 	} else if (d.response != NULL && d.witness == NULL && d.challenge == NULL) {
 		/* External, step 2: the host proves it holds the key. */

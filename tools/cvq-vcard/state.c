@@ -240,6 +240,17 @@ parse_ref(char **w, uint8_t ref[VC_REF_LEN], uint8_t *tries, uint8_t *max)
 	return true;
 }
 
+static int
+key_bits(uint8_t alg)
+{
+	switch (alg) {
+	case ALG_RSA1024: return 1024;
+	case ALG_RSA2048: return 2048;
+	case ALG_P256: return 256;
+	default: return 384;
+	}
+}
+
 static bool
 parse_key(struct vc_card *c, char **w)
 {
@@ -265,6 +276,8 @@ parse_key(struct vc_card *c, char **w)
 		goto out;
 	if ((alg == ALG_P256 || alg == ALG_P384) ? !EVP_PKEY_is_a(pkey, "EC")
 	                                         : !EVP_PKEY_is_a(pkey, "RSA"))
+		goto out;
+	if (EVP_PKEY_get_bits(pkey) != key_bits((uint8_t)alg))
 		goto out;
 	c->keys[idx].pkey = pkey;
 	c->keys[idx].alg = (uint8_t)alg;

@@ -54,14 +54,31 @@ read_full(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * vpcd writes the length and the message in two send() calls, so Nagle's
+ * algorithm on its side holds the message back until our ACK of the
+ * length, which delayed ACK holds for 40 ms: every APDU would cost tens
+ * of milliseconds. Quick ACK (it has to be set again before each read)
+ * removes the wait.
+ */
+static void
+quickack(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 int
 vc_vpcd_recv(int fd, uint8_t *buf, size_t *len)
 {
 	uint8_t h[2];
 	size_t n;
 
+	quickack(fd);
 	if (read_full(fd, h, 2) != 0)
 		return -1;
+	quickack(fd);
 	n = (size_t)h[0] << 8 | h[1];
 	if (n == 0 || read_full(fd, buf, n) != 0)
 		return -1;

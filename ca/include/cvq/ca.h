@@ -91,6 +91,8 @@ struct cvq_ca_config {
 	unsigned crl_hours;     /* nextUpdate - thisUpdate of CRLs */
 	unsigned ocsp_minutes;  /* nextUpdate - thisUpdate of OCSP answers */
 	unsigned audit_sign_every; /* sign the audit head every N entries */
+	bool sync_normal;       /* sync = normal: commits survive a crash of the
+	                         * process, not of the machine (default: full) */
 };
 
 /* A configuration with the defaults (see docs/ca.md) and no paths. */
@@ -231,6 +233,12 @@ cvq_ca_err cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                               X509_REQ *const *csrs, size_t n,
                               cvq_ca_issued_cb cb, void *ctx);
 
+/* The same from encoded CSRs (PEM or DER each), parsed on every CPU too;
+ * a CSR that does not parse gets CVQ_CA_ERR_REQUEST in cb. */
+cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                      const uint8_t *const *csrs, const size_t *lens,
+                                      size_t n, cvq_ca_issued_cb cb, void *ctx);
+
 /* ---- certificates in the store ---- */
 
 enum cvq_ca_cert_status { CVQ_CA_CERT_GOOD = 0, CVQ_CA_CERT_REVOKED = 1 };
@@ -294,6 +302,9 @@ cvq_ca_err cvq_ca_revoke_citizen(cvq_ca *ca, const char *ext_id, int reason,
 cvq_ca_err cvq_ca_crl_issue(cvq_ca *ca, X509_CRL **out, uint64_t *number);
 /* The last CRL issued. */
 cvq_ca_err cvq_ca_crl_latest(cvq_ca *ca, X509_CRL **out);
+/* The same as DER (free() it): no parsing of a large CRL. */
+cvq_ca_err cvq_ca_crl_issue_der(cvq_ca *ca, uint8_t **der, size_t *len, uint64_t *number);
+cvq_ca_err cvq_ca_crl_latest_der(cvq_ca *ca, uint8_t **der, size_t *len);
 
 /* ---- audit ---- */
 

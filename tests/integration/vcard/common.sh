@@ -14,6 +14,15 @@ step() { echo "--- $*"; }
 
 # yubico-piv-tool on reader 0, default management key.
 ykpiv() { yubico-piv-tool -r "$R0" "$@"; }
+# The same with secrets on stdin, one per word of $1 (PIN; or old, new,
+# new again): without a controlling terminal yubico-piv-tool reads PINs,
+# PUKs and keys from there, so none is on a command line.
+yks() {
+	local secrets=$1
+	shift
+	# shellcheck disable=SC2086
+	printf '%s\n' $secrets | setsid yubico-piv-tool -r "$R0" "$@"
+}
 
 # A throw-away CA that certifies public keys generated on the card.
 make_ca() {

@@ -24,10 +24,15 @@ cmp <(openssl x509 -in 9c.pem -outform DER) <(openssl x509 -in back9c.pem -outfo
 	|| bench_fail "certificate read back differs"
 
 step "signatures verified against the certificates (openssl inside yubico-piv-tool)"
-ykpiv -a verify-pin -P 123456 -a test-signature -s 9a -i 9a.pem
-ykpiv -a verify-pin -P 123456 -a test-signature -s 9c -i 9c.pem
+yks 123456 -a verify-pin -a test-signature -s 9a -i 9a.pem
+yks 123456 -a verify-pin -a test-signature -s 9c -i 9c.pem
 step "ECDH with 9d"
-ykpiv -a verify-pin -P 123456 -a test-decipher -s 9d -i 9d.pem
+yks 123456 -a verify-pin -a test-decipher -s 9d -i 9d.pem
+
+step "P-384 in a retired slot (82)"
+gen_slot 82 ECCP384
+openssl pkey -pubin -in pub82.pem -noout -text | grep -q "P-384" || bench_fail "82 not P-384"
+yks 123456 -a verify-pin -a test-signature -s 82 -i 82.pem
 
 step "without the PIN, 9c refuses to sign"
 if ykpiv -a test-signature -s 9c -i 9c.pem > out.txt 2>&1; then
@@ -35,27 +40,45 @@ if ykpiv -a test-signature -s 9c -i 9c.pem > out.txt 2>&1; then
 fi
 
 step "change-pin, unblock-pin"
-ykpiv -a change-pin -P 123456 -N 654321
-ykpiv -a verify-pin -P 654321
-for n in 1 2 3; do ykpiv -a verify-pin -P 000000 > out.txt 2>&1 || true; done
+yks "123456 654321 654321" -a change-pin
+yks 654321 -a verify-pin
+for n in 1 2 3; do yks 000000 -a verify-pin > out.txt 2>&1 || true; done
 grep -q "blocked" out.txt || bench_fail "PIN not blocked after 3 wrong tries"
-if ykpiv -a verify-pin -P 654321 > out.txt 2>&1; then bench_fail "blocked PIN accepted"; fi
-ykpiv -a unblock-pin -P 12345678 -N 112233
-ykpiv -a verify-pin -P 112233
-ykpiv -a change-puk -P 12345678 -N 87654321
+if yks 654321 -a verify-pin > out.txt 2>&1; then bench_fail "blocked PIN accepted"; fi
+yks "12345678 112233 112233" -a unblock-pin
+yks 112233 -a verify-pin
+yks "12345678 87654321 87654321" -a change-puk
 
 step "set-chuid, then OpenSC takes the token serial from its GUID"
 ykpiv -a set-chuid
 ykpiv -a status | grep -q "CHUID:.30" || bench_fail "no CHUID"
 
-step "set-mgm-key to a new 3DES key and back"
+step "set-mgm-key to a new 3DES key and back (keys on stdin, not argv)"
+# Without a controlling terminal, yubico-piv-tool -k reads keys from stdin.
+ykpiv_stdin() { setsid yubico-piv-tool -r "$R0" "$@"; }
+def=010203040506070801020304050607080102030405060708
 new=0102030405060708090A0B0C0D0E0F101112131415161718
-ykpiv -a set-mgm-key -n "$new"
+printf '%s\n%s\n%s\n' "$def" "$new" "$new" | ykpiv_stdin -k -a set-mgm-key
 if ykpiv -s 9e -A ECCP256 -a generate -o x.pem > out.txt 2>&1; then
 	bench_fail "old management key still works"
 fi
-ykpiv -k"$new" -s 9e -A ECCP256 -a generate -o pub9e.pem
-ykpiv -k"$new" -a set-mgm-key -n 010203040506070801020304050607080102030405060708
+echo "$new" | ykpiv_stdin -k -s 9e -A ECCP256 -a generate -o pub9e.pem
+printf '%s\n%s\n%s\n' "$new" "$def" "$def" | ykpiv_stdin -k -a set-mgm-key
+
+step "pin-retries (Yubico FA) resets PIN and PUK to their defaults"
+yks 112233 -a verify-pin -a pin-retries --pin-retries 5 --puk-retries 4
+ykpiv -a status | grep -q "PIN tries left:.5" || bench_fail "PIN retries not 5"
+yks 123456 -a verify-pin
+
+step "reset (Yubico FB) only once PIN and PUK are blocked"
+if ykpiv -a reset > out.txt 2>&1; then bench_fail "reset with PIN and PUK not blocked"; fi
+for n in 1 2 3 4 5; do yks 000000 -a verify-pin > /dev/null 2>&1 || true; done
+for n in 1 2 3 4; do yks "00000000 000000 000000" -a unblock-pin > /dev/null 2>&1 || true; done
+ykpiv -a reset
+ykpiv -a status > out.txt
+grep -q "PIN tries left:.3" out.txt || bench_fail "PIN tries not back to 3 after reset"
+if grep -q "Slot 9a" out.txt; then bench_fail "keys survived the reset"; fi
+yks 123456 -a verify-pin
 
 step "the trace redacts PIN, PUK and management keys"
 for secret in 313233343536 363534333231 3132333435363738 0102030405060708090A0B; do

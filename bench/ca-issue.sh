@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Issuance: cvq-admin against `openssl ca`, P-256 keys, the same extensions.
+#   batch:  one process issues N certificates (cvq-admin cert issue --out-dir;
+#           openssl ca -infiles)
+#   single: one process per certificate, as admins script it
+# measured with 0, 10,000 and 100,000 certificates already in each store.
+#
+#   CVQ_BENCH_N=10000 CVQ_BENCH_SINGLE=10000 CVQ_BENCH_PREFILL="0 10000 100000" bench/ca-issue.sh
+# (defaults as shown: the issue's sizes; smaller via the environment)
+. "$(dirname "$0")/ca-lib.sh"
+N=${CVQ_BENCH_N:-10000}
+SINGLE=${CVQ_BENCH_SINGLE:-$N}
+PREFILL=${CVQ_BENCH_PREFILL:-"0 10000 100000"}
+
+mkdir "$W/csrs"
+"$LOAD" csrs "$W/csrs" "$N"
+ls "$W/csrs"/*.csr > "$W/csrs.list"
+head -n "$SINGLE" "$W/csrs.list" > "$W/single.list"
+echo "# issuance of $N (batch) and $SINGLE (single) P-256 certificates; $(nproc) CPUs; $(openssl version)"
+printf "%-9s %-7s %12s %12s %8s\n" stored mode "cvq cert/s" "openssl c/s" ratio
+
+for p in $PREFILL; do
+	rm -rf "$W/our" "$W/ossl" "$W/out" "$W/oout"
+	mkdir "$W/out" "$W/oout"
+	our_ca "$W/our"
+	openssl_ca "$W/ossl"
+	export CVQ_CA_CONFIG=$W/our/ca.conf
+	# Prefill ours with real issuance (batches of the same CSRs), openssl's
+	# index with as many entries.
+	left=$p
+	while [ "$left" -gt 0 ]; do
+		k=$(( left < N ? left : N ))
+		"$ADMIN" cert issue --profile service --out "$W/prefill.pem" $(head -n "$k" "$W/csrs.list") >/dev/null
+		rm -f "$W/out"/*.pem
+		left=$((left - k))
+	done
+	openssl_prefill "$W/ossl" "$p" V
+
+	t0=$(now)
+	"$ADMIN" cert issue --profile service --out "$W/our.batch.pem" $(cat "$W/csrs.list") >/dev/null
+	t1=$(now)
+	openssl ca -batch -config "$W/ossl/ca.cnf" -passin "file:$W/ossl.pass" -notext \
+		-outdir "$W/oout" -out "$W/ossl.batch.pem" -infiles $(cat "$W/csrs.list") 2>/dev/null
+	t2=$(now)
+	a=$(python3 -c "print($N / ($t1 - $t0))")
+	b=$(python3 -c "print($N / ($t2 - $t1))")
+	printf "%-9s %-7s %12.0f %12.0f %7sx\n" "$p" batch "$a" "$b" "$(ratio "$a" "$b")"
+
+	i=0
+	t0=$(now)
+	while read -r c; do
+		"$ADMIN" cert issue --profile service --out "$W/out/s.pem" "$c"
+	done < "$W/single.list"
+	t1=$(now)
+	while read -r c; do
+		openssl ca -batch -config "$W/ossl/ca.cnf" -passin "file:$W/ossl.pass" -notext \
+			-out "$W/oout/s.pem" -in "$c" 2>/dev/null
+	done < "$W/single.list"
+	t2=$(now)
+	a=$(python3 -c "print($SINGLE / ($t1 - $t0))")
+	b=$(python3 -c "print($SINGLE / ($t2 - $t1))")
+	printf "%-9s %-7s %12.0f %12.0f %7sx\n" "$p" single "$a" "$b" "$(ratio "$a" "$b")"
+	# Both stores hold what they issued.
+	[ "$(sqlite3 "$W/our/ca.db" 'SELECT count(*) FROM certs')" -ge $((p + N + SINGLE)) ] ||
+		echo "WARNING: our store is short" >&2
+done
