@@ -65,6 +65,8 @@ void cvqd_api_status(cvqd_req *r)
 	json_t *readers = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *j = cvqd_api_card_json(&cards[i]);
+		json_object_set_new(j, "queue", json_integer((json_int_t)cvqd_cards_queue_length(
+		                                     r->d->cards, cards[i].reader)));
 		json_array_append_new(readers, j);
 	}
 	struct cvqd_trust *t = cvqd_trust_get(r->d);
