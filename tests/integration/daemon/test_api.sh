@@ -43,6 +43,11 @@ expect_error "$(api POST /v1/verify "{\"receipt\":\"$big\"}")" 413 body_too_larg
 out=$(curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" -H 'Content-Type: text/plain' \
 	-d 'x' http://cvqd/v1/verify)
 [ "${out##* }" = 415 ] || bench_fail "content type: $out"
+# Headers over max_header: refused by libmicrohttpd, the daemon serves on.
+out=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" \
+	-H "X-Big: $(head -c 40000 /dev/zero | tr '\0' 'b')" http://cvqd/v1/status) || true
+case "$out" in 4*) ;; *) bench_fail "oversized headers: $out" ;; esac
+[ "$(api GET /v1/status | cut -d' ' -f1)" = 200 ] || bench_fail "status after oversized headers"
 # A chunked body over the limit, no Content-Length to refuse it early.
 out=$(head -c 70000 /dev/zero | tr '\0' 'a' | curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" \
 	-H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @- http://cvqd/v1/verify)
