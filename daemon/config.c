@@ -202,6 +202,10 @@ static int trust_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_paths(pc, c->intermediates, &c->n_intermediates, v);
 	if (!strcmp(k, "require_crl"))
 		return set_bool(&c->require_crl, v);
+	if (!strcmp(k, "ocsp"))
+		return set_bool(&c->ocsp, v);
+	if (!strcmp(k, "ocsp_url"))
+		return set_str(&c->ocsp_url, v);
 	return 1;
 }
 
@@ -291,6 +295,7 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->pkcs11_auth_id, "%01") ||
 	    set_str(&c->pkcs11_sign_id, "%02") ||
 	    set_str(&c->backend, "pcsc") ||
+	    set_str(&c->ocsp_url, "") ||
 	    set_str(&c->readers_filter, ""))
 		return -1;
 	return 0;
@@ -369,6 +374,7 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->pkcs11_auth_id);
 	free(c->pkcs11_sign_id);
 	free(c->backend);
+	free(c->ocsp_url);
 	free(c->readers_filter);
 	free_paths(c->anchors, &c->n_anchors);
 	free_paths(c->crls, &c->n_crls);

@@ -41,6 +41,8 @@ typedef struct cvqd_config {
 	char *intermediates[CVQD_MAX_PATHS]; /* intermediates = PEM files */
 	size_t n_intermediates;
 	bool require_crl;           /* require_crl = true: no CRL for an issuer fails */
+	bool ocsp;                  /* ocsp = true: ask OCSP first for card certificates */
+	char *ocsp_url;             /* ocsp_url = responder; empty = the certificate's AIA */
 
 	/* [pin] */
 	char *pinentry;             /* pinentry = program path */

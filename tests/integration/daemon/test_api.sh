@@ -3,7 +3,8 @@
 # signed by a software key with `openssl cms -sign` (a peer), revocation
 # picked up on SIGHUP, many clients at once, a slow client cut off while
 # others are served, the caller's uid checked, clean shutdown, systemd
-# socket activation (systemd-socket-activate).
+# socket activation (systemd-socket-activate), OCSP with openssl ocsp as
+# the responder and the CRL as the fallback.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
@@ -136,6 +137,39 @@ out=$(curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/activated.sock" http:
 kill -TERM "$act"
 wait "$act" || bench_fail "activated cvqd did not stop cleanly"
 grep -q "listening on the systemd socket" "$CVQ_BENCH/cvqd.log" || bench_fail "not the systemd socket"
+
+# --- OCSP first (openssl ocsp as the responder), the CRL when it is silent
+pki_issue "$PKI" soft2 "$PKI/soft.pub" 0x43 "Marie Dupont"
+openssl cms -sign -binary -nodetach -md sha256 -in "$CVQ_BENCH/content.json" -signer "$PKI/soft2.pem" \
+	-inkey "$PKI/soft.key" -outform DER -out "$CVQ_BENCH/peer2.der"
+receipt2=$(base64 -w0 < "$CVQ_BENCH/peer2.der")
+ocsp_start() {
+	openssl ocsp -index "$PKI/index.txt" -port 8888 -rsigner "$PKI/ca.pem" \
+		-rkey "$PKI/ca.key" -CA "$PKI/ca.pem" > "$CVQ_BENCH/ocsp.log" 2>&1 &
+	ocsp_pid=$!
+	for ((n = 0; n < 100; n++)); do
+		openssl ocsp -issuer "$PKI/ca.pem" -cert "$PKI/soft2.pem" -url http://127.0.0.1:8888 \
+			-VAfile "$PKI/ca.pem" > /dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	bench_fail "openssl ocsp did not start"
+}
+ocsp_stop() { kill "$ocsp_pid"; wait "$ocsp_pid" || true; }
+ocsp_start
+cvqd_config "$CVQ_BENCH/ocsp.conf" "[trust]" "crls =" "ocsp = true" "ocsp_url = http://127.0.0.1:8888"
+cvqd_start "$CVQ_BENCH/ocsp.conf"
+trap 'kill -TERM "$CVQD_PID" "$ocsp_pid" 2>/dev/null || true' EXIT
+out=$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")
+[ "${out%% *}" = 200 ] || bench_fail "verify with OCSP and no CRL: $out"
+pki_revoke "$PKI" soft2
+ocsp_stop
+ocsp_start
+out=$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")
+expect_error "$out" 403 certificate_revoked
+grep -q '(OCSP)' <<< "$out" || bench_fail "not revoked by OCSP: $out"
+ocsp_stop
+expect_error "$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")" 503 crl_unavailable
+cvqd_stop
 
 grep -i 'PIN' "$CVQ_BENCH/cvqd.log" | grep -v pinentry | grep -qE '[0-9]{6}' && bench_fail "a PIN-like number in the log"
 echo "PASS"
