@@ -15,6 +15,7 @@ struct parse_ctx {
 	char *err;
 	size_t errlen;
 	char reason[160];
+	char first[160];   /* inih goes on after an error: keep the first reason */
 };
 
 static int set_str(char **dst, const char *v)
@@ -263,12 +264,16 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = card_key(pc, name, value);
 	else {
 		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
+		if (!pc->first[0])
+			memcpy(pc->first, pc->reason, sizeof pc->first);
 		return 0;
 	}
 	if (rc == 1)
 		snprintf(pc->reason, sizeof pc->reason, "unknown key '%.40s' in [%.40s]", name, section);
 	else if (rc != 0 && !pc->reason[0])
 		snprintf(pc->reason, sizeof pc->reason, "bad value for '%.40s'", name);
+	if (rc != 0 && !pc->first[0])
+		memcpy(pc->first, pc->reason, sizeof pc->first);
 	return rc == 0;
 }
 
@@ -312,7 +317,7 @@ int cvqd_config_parse(cvqd_config *cfg, const char *text, char *err, size_t errl
 		return 0;
 	int line = ini_parse_string(text, on_item, &pc);
 	if (line != 0) {
-		snprintf(err, errlen, "line %d: %s", line, pc.reason[0] ? pc.reason : "syntax error");
+		snprintf(err, errlen, "line %d: %s", line, pc.first[0] ? pc.first : "syntax error");
 		return -1;
 	}
 	return 0;
