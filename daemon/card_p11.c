@@ -15,6 +15,7 @@
 #include "card_backend.h"
 #include "cvq/p11.h"
 #include "log.h"
+#include "trust.h"
 
 #define MAX_TOKENS 16
 
@@ -83,6 +84,12 @@ static void refresh(struct p11 *p)
 		cvq_p11_key *k = NULL;
 		if (cvq_p11_key_find(p->ctx, uri, &k) == CVQ_P11_OK) {
 			ci->usable = cvq_p11_key_cert(k) != NULL;
+			cvq_p11_key_free(k);
+		}
+		token_uri(&p->tok[i], p->auth_id, uri, sizeof uri);
+		if (cvq_p11_key_find(p->ctx, uri, &k) == CVQ_P11_OK) {
+			if (cvq_p11_key_cert(k))
+				cvqd_x509_cn(cvq_p11_key_cert(k), ci->holder, sizeof ci->holder);
 			cvq_p11_key_free(k);
 		}
 	}

@@ -53,6 +53,21 @@ json_t *cvqd_x509_name_json(const X509_NAME *n)
 	return s ? s : json_null();
 }
 
+void cvqd_x509_cn(X509 *x, char *out, size_t len)
+{
+	out[0] = '\0';
+	X509_NAME *n = X509_get_subject_name(x);
+	int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	if (i < 0)
+		return;
+	ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
+	unsigned char *utf8 = NULL;
+	int l = ASN1_STRING_to_UTF8(&utf8, s);
+	if (l > 0)
+		snprintf(out, len, "%.*s", l, (char *)utf8);
+	OPENSSL_free(utf8);
+}
+
 /* Append every certificate of a PEM file to sk. */
 static int load_certs(const char *path, STACK_OF(X509) *sk, char *err, size_t errlen)
 {

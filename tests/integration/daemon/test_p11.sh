@@ -27,7 +27,7 @@ export CVQ_FAKE_PIN_FILE=$CVQ_BENCH/pin.txt CVQ_FAKE_PINENTRY_LOG=$CVQ_BENCH/pin
 cp "$CVQ_SOFTHSM_PIN_FILE" "$CVQ_FAKE_PIN_FILE"; echo >> "$CVQ_FAKE_PIN_FILE"
 cvqd_config "$CVQ_BENCH/cvqd.conf" "backend = pkcs11" "pkcs11_module = $CVQ_SOFTHSM_MODULE"
 cvqd_start "$CVQ_BENCH/cvqd.conf"
-wait_status '.readers[0].reader == "cvq-test" and .readers[0].usable and .readers[0].kind == "pkcs11"'
+wait_status '.readers[0].reader == "cvq-test" and .readers[0].usable and .readers[0].kind == "pkcs11" and .readers[0].holder == "Paul Leroy"'
 
 tx='{"type":"payment","payee":"Régie des eaux","amount":"12.30","currency":"EUR","reference":"EAU-7"}'
 out=$(api POST /v1/sign "{\"transaction\":$tx}")
