@@ -29,6 +29,9 @@ static const char *const messages[CVQ_CARD_ERR__COUNT] = {
 	[CVQ_CARD_ERR_UNSUPPORTED] = "operation not supported by the card",
 	[CVQ_CARD_ERR_CRYPTO] = "cryptographic operation failed",
 	[CVQ_CARD_ERR_BAD_DATA] = "the card returned invalid data",
+	[CVQ_CARD_ERR_BUSY] = "the card is in use by another application",
+	[CVQ_CARD_ERR_COMM] = "communication with the card failed",
+	[CVQ_CARD_ERR_NOT_VERIFIED] = "the PIN must be verified first",
 };
 
 const char *

@@ -7,7 +7,7 @@ packages=(
 	# build
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
 	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev
-	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev
+	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev
 	# the bench: real PC/SC stack, virtual reader, SoftHSM
 	pcscd vsmartcard-vpcd softhsm2 iproute2 util-linux
 	# peers that judge our output

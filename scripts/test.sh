@@ -6,7 +6,8 @@
 #   3. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the
 #      unit and fuzz-replay suites;
 #   4. with clang, build the libFuzzer targets and fuzz each for
-#      CVQ_FUZZ_SECONDS (default 10) seconds.
+#      CVQ_FUZZ_SECONDS (default 10) seconds, from the seed corpus, with a
+#      fixed seed (CVQ_FUZZ_SEED, default 1) so a run can be replayed.
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +84,7 @@ if command -v clang >/dev/null; then
 			name=${exe##*/fuzz-}
 			work=$(mktemp -d)
 			cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
-			if "$exe" -max_total_time="$fuzz_seconds" -max_len=4096 \
+			if "$exe" -max_total_time="$fuzz_seconds" -max_len=4096 -seed="${CVQ_FUZZ_SEED:-1}" \
 				-artifact_prefix="build-fuzz/crash-$name-" "$work" \
 				> "build-fuzz/fuzz-$name.log" 2>&1; then
 				echo "fuzz $name: ok ($(grep -o 'DONE.*' "build-fuzz/fuzz-$name.log" | head -1))"

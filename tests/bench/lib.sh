@@ -48,6 +48,9 @@ bench_card_stop() {
 	kill -TERM "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	rm -f "$CVQ_BENCH/card$1.pid"
+	# pcscd notices the card gone at its next poll: wait for it, or a
+	# following bench_card_start would see the stale "present".
+	bench_wait_present "$1" 0
 }
 
 bench_card_kill() {
@@ -56,6 +59,7 @@ bench_card_kill() {
 	kill -KILL "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	rm -f "$CVQ_BENCH/card$1.pid"
+	bench_wait_present "$1" 0
 }
 
 bench_card_remove() { kill -USR1 "$(_bench_card_pid "$1")"; bench_wait_present "$1" 0; }

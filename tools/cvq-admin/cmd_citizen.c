@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ca_common.h"
+#include "enrol.h" /* issue #7: citizen cards */
 
 static void
 citizen_usage(FILE *f)
@@ -195,6 +196,9 @@ cvq_admin_cmd_citizen(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return argc < 2 ? CVQ_ADMIN_EXIT_USAGE : CVQ_ADMIN_EXIT_OK;
 	}
 	sub = argv[1];
+	/* issue #7 (card_care.c): a citizen's cards with their enrolment state. */
+	if (strcmp(sub, "cards") == 0)
+		return cvq_admin_citizen_cards(argc - 1, argv + 1, opts);
 	if (strcmp(sub, "add") && strcmp(sub, "show") && strcmp(sub, "list") && strcmp(sub, "export") &&
 	    strcmp(sub, "add-card") && strcmp(sub, "card-status")) {
 		cvq_admin_error("unknown 'citizen' command '%s'", sub);

@@ -37,6 +37,9 @@ typedef enum cvq_card_err {
 	CVQ_CARD_ERR_UNSUPPORTED,  /* the card does not support this operation */
 	CVQ_CARD_ERR_CRYPTO,       /* a host-side cryptographic operation failed */
 	CVQ_CARD_ERR_BAD_DATA,     /* the card returned data that makes no sense */
+	CVQ_CARD_ERR_BUSY,         /* another application holds the card exclusively */
+	CVQ_CARD_ERR_COMM,         /* the reader or card stopped answering (I/O error) */
+	CVQ_CARD_ERR_NOT_VERIFIED, /* the operation needs the PIN and it was not given */
 	CVQ_CARD_ERR__COUNT
 } cvq_card_err;
 

@@ -1,0 +1,69 @@
+/*
+ * cvqd — what the daemon needs from a card, whatever speaks to it: the
+ * PIV card application through libcvqcard (card_piv.c), a PKCS#11 token
+ * through libcvqp11, or nothing at all (card_none.c, the portal server).
+ *
+ * Calls come from one thread at a time per reader (cards.c queues them);
+ * list() and wait_change() may run beside a sign() on another reader.
+ * The PIN passed to sign() goes to the card and nowhere else: backends
+ * never copy it beyond the APDU buffer and wipe that.
+ */
+#ifndef CVQD_CARD_BACKEND_H
+#define CVQD_CARD_BACKEND_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef enum cvqd_key_slot {
+	CVQD_SLOT_AUTH = 0x9A,   /* citizen authentication: /v1/authenticate */
+	CVQD_SLOT_SIGN = 0x9C,   /* citizen signature: /v1/sign */
+} cvqd_key_slot;
+
+typedef struct cvqd_card_info {
+	char reader[128];
+	bool present;          /* a card is in the reader */
+	bool usable;           /* ... and the backend can talk to it */
+	char guid[33];         /* CHUID GUID, hex; "" when unknown */
+	char holder[128];      /* CN of the authentication certificate, or "" */
+	int pin_tries;         /* -1 when unknown */
+	char kind[8];          /* "piv", "pkcs11" */
+} cvqd_card_info;
+
+typedef struct cvqd_card_backend {
+	const char *name;
+	void *impl;
+	void (*destroy)(void *impl);
+	/* Readers and their cards, at most cap. */
+	cvqd_err (*list)(void *impl, cvqd_card_info *out, size_t cap, size_t *n);
+	/*
+	 * Return when readers or cards may have changed, or after timeout_ms
+	 * (CVQD_OK either way: the caller lists again); an error when the
+	 * PC/SC service is gone (the caller retries later).
+	 */
+	cvqd_err (*wait_change)(void *impl, unsigned timeout_ms);
+	/* The certificate of a slot of the card in `reader`. */
+	cvqd_err (*get_cert)(void *impl, const char *reader, cvqd_key_slot slot, X509 **out);
+	/*
+	 * In one card transaction: verify the PIN, then sign the digest with
+	 * the slot's key (ECDSA: DER signature; RSA: PKCS#1 v1.5 with a
+	 * SHA-256 DigestInfo). On CVQD_ERR_PIN_WRONG, *tries_left says how
+	 * many remain. Never retries.
+	 */
+	cvqd_err (*sign)(void *impl, const char *reader, cvqd_key_slot slot,
+	                 const char *pin, const uint8_t *digest, size_t dlen,
+	                 uint8_t *sig, size_t *siglen, int *tries_left);
+} cvqd_card_backend;
+
+/* No readers: the portal server's verification-only daemon. */
+cvqd_card_backend *cvqd_card_backend_none(void);
+
+/* PC/SC + PIV through libcvqcard; NULL when it cannot start. */
+cvqd_card_backend *cvqd_card_backend_piv(const char *reader_filter);
+
+void cvqd_card_backend_free(cvqd_card_backend *b);
+
+#endif

@@ -1,0 +1,369 @@
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <ini.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct parse_ctx {
+	cvqd_config *cfg;
+	char *err;
+	size_t errlen;
+	char reason[160];
+};
+
+static int set_str(char **dst, const char *v)
+{
+	char *c = strdup(v);
+	if (!c)
+		return -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static int set_uint(unsigned *dst, const char *v, int base, unsigned max)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, base);
+	if (errno || end == v || *end || v[0] == '-' || n > max)
+		return -1;
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int set_bool(bool *dst, const char *v)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1"))
+		*dst = true;
+	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0"))
+		*dst = false;
+	else
+		return -1;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Calls one(item) for each comma-separated, trimmed, non-empty item. */
+static int for_each_item(const char *v, int (*one)(struct parse_ctx *, const char *, void *),
+                         struct parse_ctx *pc, void *arg)
+{
+	char *copy = strdup(v), *save = NULL;
+	int rc = 0;
+	if (!copy)
+		return -1;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *t = trim(tok);
+		if (*t && (rc = one(pc, t, arg)) != 0)
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
+static int add_uid(struct parse_ctx *pc, const char *item, void *arg)
+{
+	cvqd_config *c = pc->cfg;
+	unsigned n;
+	if (c->n_allow_uids >= CVQD_MAX_IDS) {
+		snprintf(pc->reason, sizeof pc->reason, "too many users");
+		return -1;
+	}
+	if (set_uint(&n, item, 10, UINT_MAX - 1) == 0) {
+		c->allow_uids[c->n_allow_uids++] = (uid_t)n;
+		return 0;
+	}
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwnam_r(item, &pw, buf, sizeof buf, &res) != 0 || !res) {
+		snprintf(pc->reason, sizeof pc->reason, "unknown user '%.64s'", item);
+		return -1;
+	}
+	c->allow_uids[c->n_allow_uids++] = res->pw_uid;
+	return 0;
+}
+
+static int add_gid(struct parse_ctx *pc, const char *item, void *arg)
+{
+	cvqd_config *c = pc->cfg;
+	unsigned n;
+	if (c->n_allow_gids >= CVQD_MAX_IDS) {
+		snprintf(pc->reason, sizeof pc->reason, "too many groups");
+		return -1;
+	}
+	if (set_uint(&n, item, 10, UINT_MAX - 1) == 0) {
+		c->allow_gids[c->n_allow_gids++] = (gid_t)n;
+		return 0;
+	}
+	struct group gr, *res = NULL;
+	char buf[4096];
+	if (getgrnam_r(item, &gr, buf, sizeof buf, &res) != 0 || !res) {
+		snprintf(pc->reason, sizeof pc->reason, "unknown group '%.64s'", item);
+		return -1;
+	}
+	c->allow_gids[c->n_allow_gids++] = res->gr_gid;
+	return 0;
+}
+
+struct path_list { char **v; size_t *n; };
+
+static int add_path(struct parse_ctx *pc, const char *item, void *arg)
+{
+	struct path_list *l = arg;
+	if (*l->n >= CVQD_MAX_PATHS) {
+		snprintf(pc->reason, sizeof pc->reason, "too many files");
+		return -1;
+	}
+	l->v[*l->n] = strdup(item);
+	if (!l->v[*l->n])
+		return -1;
+	(*l->n)++;
+	return 0;
+}
+
+static void free_paths(char **v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free(v[i]);
+		v[i] = NULL;
+	}
+	*n = 0;
+}
+
+static int set_paths(struct parse_ctx *pc, char **v, size_t *n, const char *value)
+{
+	struct path_list l = { v, n };
+	free_paths(v, n);
+	return for_each_item(value, add_path, pc, &l);
+}
+
+static int set_size(size_t *dst, const char *v, size_t min, size_t max)
+{
+	unsigned n;
+	if (set_uint(&n, v, 10, UINT_MAX) || n < min || n > max)
+		return -1;
+	*dst = n;
+	return 0;
+}
+
+static int daemon_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	if (!strcmp(k, "socket"))
+		return set_str(&c->socket_path, v);
+	if (!strcmp(k, "socket_mode"))
+		return set_uint(&c->socket_mode, v, 8, 0777);
+	if (!strcmp(k, "allow_users")) {
+		c->n_allow_uids = 0;
+		return for_each_item(v, add_uid, pc, NULL);
+	}
+	if (!strcmp(k, "allow_groups")) {
+		c->n_allow_gids = 0;
+		return for_each_item(v, add_gid, pc, NULL);
+	}
+	if (!strcmp(k, "log_level"))
+		return cvqd_log_level_parse(v, &c->log_level);
+	if (!strcmp(k, "journal"))
+		return set_str(&c->journal_path, v);
+	if (!strcmp(k, "max_body"))
+		return set_size(&c->max_body, v, 256, 16u << 20);
+	if (!strcmp(k, "max_header"))
+		return set_size(&c->max_header, v, 4096, 1u << 20);
+	if (!strcmp(k, "request_timeout"))
+		return set_uint(&c->request_timeout, v, 10, 3600);
+	if (!strcmp(k, "max_clients"))
+		return set_uint(&c->max_clients, v, 10, 4096);
+	return 1;
+}
+
+static int trust_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	if (!strcmp(k, "anchors"))
+		return set_paths(pc, c->anchors, &c->n_anchors, v);
+	if (!strcmp(k, "crls"))
+		return set_paths(pc, c->crls, &c->n_crls, v);
+	if (!strcmp(k, "intermediates"))
+		return set_paths(pc, c->intermediates, &c->n_intermediates, v);
+	if (!strcmp(k, "require_crl"))
+		return set_bool(&c->require_crl, v);
+	return 1;
+}
+
+static int pin_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	if (!strcmp(k, "pinentry"))
+		return set_str(&c->pinentry, v);
+	if (!strcmp(k, "timeout"))
+		return set_uint(&c->pin_timeout, v, 10, 3600);
+	if (!strcmp(k, "language"))
+		return set_str(&c->language, v);
+	if (!strcmp(k, "localedir"))
+		return set_str(&c->localedir, v);
+	return 1;
+}
+
+static int card_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	if (!strcmp(k, "backend")) {
+		if (strcmp(v, "pcsc") && strcmp(v, "none"))
+			return -1;
+		return set_str(&c->backend, v);
+	}
+	if (!strcmp(k, "wait"))
+		return set_uint(&c->card_wait, v, 10, 3600);
+	if (!strcmp(k, "op_timeout"))
+		return set_uint(&c->op_timeout, v, 10, 3600);
+	if (!strcmp(k, "pkcs11_module"))
+		return set_str(&c->pkcs11_module, v);
+	if (!strcmp(k, "readers"))
+		return set_str(&c->readers_filter, v);
+	return 1;
+}
+
+static int on_item(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *pc = user;
+	int rc;
+	pc->reason[0] = '\0';
+	if (!name) /* a section header alone */
+		return 1;
+	if (!strcmp(section, "daemon"))
+		rc = daemon_key(pc, name, value);
+	else if (!strcmp(section, "trust"))
+		rc = trust_key(pc, name, value);
+	else if (!strcmp(section, "pin"))
+		rc = pin_key(pc, name, value);
+	else if (!strcmp(section, "card"))
+		rc = card_key(pc, name, value);
+	else {
+		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
+		return 0;
+	}
+	if (rc == 1)
+		snprintf(pc->reason, sizeof pc->reason, "unknown key '%.40s' in [%.40s]", name, section);
+	else if (rc != 0 && !pc->reason[0])
+		snprintf(pc->reason, sizeof pc->reason, "bad value for '%.40s'", name);
+	return rc == 0;
+}
+
+static int defaults(cvqd_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->socket_mode = 0660;
+	c->log_level = CVQD_LOG_INFO;
+	c->max_body = 64 * 1024;
+	c->max_header = 32 * 1024;
+	c->request_timeout = 30;
+	c->max_clients = 64;
+	c->pin_timeout = 60;
+	c->card_wait = 30;
+	c->op_timeout = 120;
+	c->require_crl = true;
+	c->allow_uids[c->n_allow_uids++] = 0;
+	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
+	    set_str(&c->pinentry, "/usr/bin/pinentry") ||
+	    set_str(&c->language, "fr") ||
+	    set_str(&c->localedir, LOCALEDIR) ||
+	    set_str(&c->journal_path, "") ||
+	    set_str(&c->pkcs11_module, "") ||
+	    set_str(&c->backend, "pcsc") ||
+	    set_str(&c->readers_filter, ""))
+		return -1;
+	return 0;
+}
+
+int cvqd_config_parse(cvqd_config *cfg, const char *text, char *err, size_t errlen)
+{
+	struct parse_ctx pc = { .cfg = cfg, .err = err, .errlen = errlen };
+	if (defaults(cfg)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!text)
+		return 0;
+	int line = ini_parse_string(text, on_item, &pc);
+	if (line != 0) {
+		snprintf(err, errlen, "line %d: %s", line, pc.reason[0] ? pc.reason : "syntax error");
+		return -1;
+	}
+	return 0;
+}
+
+int cvqd_config_load(cvqd_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (!path)
+		return cvqd_config_parse(cfg, NULL, err, errlen);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		defaults(cfg);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t cap = 0, len = 0;
+	int rc = -1;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			if (cap > (1u << 20)) {
+				snprintf(err, errlen, "%s: file too large", path);
+				defaults(cfg);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 8192;
+			char *n = realloc(text, cap);
+			if (!n) {
+				snprintf(err, errlen, "out of memory");
+				defaults(cfg);
+				goto out;
+			}
+			text = n;
+		}
+		size_t got = fread(text + len, 1, 4096, f);
+		len += got;
+		if (got < 4096)
+			break;
+	}
+	text[len] = '\0';
+	char sub[200];
+	rc = cvqd_config_parse(cfg, text, sub, sizeof sub);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, sub);
+out:
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+void cvqd_config_free(cvqd_config *c)
+{
+	free(c->socket_path);
+	free(c->journal_path);
+	free(c->pinentry);
+	free(c->language);
+	free(c->localedir);
+	free(c->pkcs11_module);
+	free(c->backend);
+	free(c->readers_filter);
+	free_paths(c->anchors, &c->n_anchors);
+	free_paths(c->crls, &c->n_crls);
+	free_paths(c->intermediates, &c->n_intermediates);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,70 @@
+/*
+ * cvqd — configuration (INI file, read with inih).
+ *
+ * Every key has a default, so an empty file gives a daemon that listens on
+ * /run/cvqd/cvqd.sock, serves only root and verifies nothing (no anchors).
+ * Unknown sections or keys are errors: a typo must not silently weaken a
+ * check. docs/daemon.md lists every key.
+ */
+#ifndef CVQD_CONFIG_H
+#define CVQD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "log.h"
+
+#define CVQD_MAX_IDS 32
+#define CVQD_MAX_PATHS 16
+
+typedef struct cvqd_config {
+	/* [daemon] */
+	char *socket_path;          /* socket = */
+	unsigned socket_mode;       /* socket_mode = 0660 (octal) */
+	uid_t allow_uids[CVQD_MAX_IDS];
+	size_t n_allow_uids;        /* allow_users = name or uid, comma separated */
+	gid_t allow_gids[CVQD_MAX_IDS];
+	size_t n_allow_gids;        /* allow_groups = */
+	cvqd_log_level log_level;   /* log_level = error|warning|info|debug */
+	char *journal_path;         /* journal = SQLite file; empty = none */
+	size_t max_body;            /* max_body = bytes */
+	size_t max_header;          /* max_header = bytes (per connection memory) */
+	unsigned request_timeout;   /* request_timeout = s (idle connection) */
+	unsigned max_clients;       /* max_clients = */
+
+	/* [trust] */
+	char *anchors[CVQD_MAX_PATHS];   /* anchors = PEM files, comma separated */
+	size_t n_anchors;
+	char *crls[CVQD_MAX_PATHS];      /* crls = PEM/DER CRL files */
+	size_t n_crls;
+	char *intermediates[CVQD_MAX_PATHS]; /* intermediates = PEM files */
+	size_t n_intermediates;
+	bool require_crl;           /* require_crl = true: no CRL for an issuer fails */
+
+	/* [pin] */
+	char *pinentry;             /* pinentry = program path */
+	unsigned pin_timeout;       /* timeout = s for the holder to type */
+	char *language;             /* language = fr (gettext LANGUAGE) */
+	char *localedir;            /* localedir = where cvqd.mo lives */
+
+	/* [card] */
+	char *backend;              /* backend = pcsc | none */
+	unsigned card_wait;         /* wait = s to wait for a card */
+	unsigned op_timeout;        /* op_timeout = s in the per-card queue */
+	char *pkcs11_module;        /* pkcs11_module = for cards that are not PIV */
+	char *readers_filter;       /* readers = substring; empty = all */
+} cvqd_config;
+
+/*
+ * Fill *cfg with defaults, then read `path` (NULL = defaults only). On
+ * failure writes a one-line reason (file:line: …) to err and returns -1.
+ */
+int cvqd_config_load(cvqd_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Parse from memory (same rules); used by the loader and the fuzz target. */
+int cvqd_config_parse(cvqd_config *cfg, const char *text, char *err, size_t errlen);
+
+void cvqd_config_free(cvqd_config *cfg);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * cvqd — the daemon context shared by the API handlers. One per process,
+ * created in main.c and passed to everything (no global state).
+ */
+#ifndef CVQD_H
+#define CVQD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+
+struct cvqd_trust;
+struct cvqd_journal;
+struct cvqd_events;
+struct cvqd_cards;
+struct cvqd_http;
+
+struct cvqd {
+	cvqd_config cfg;              /* read-only after start (reload swaps trust only) */
+	pthread_mutex_t trust_lock;   /* guards the trust pointer, not its content */
+	struct cvqd_trust *trust;     /* refcounted; see cvqd_trust_get() */
+	struct cvqd_journal *journal; /* NULL when no journal is configured */
+	struct cvqd_events *events;
+	struct cvqd_cards *cards;     /* card backend + per-card queues */
+	struct cvqd_http *http;
+	atomic_bool stopping;
+	int stop_fd;                  /* readable once the daemon stops (eventfd) */
+};
+
+/* Take a reference on the current trust set; release with cvqd_trust_put(). */
+struct cvqd_trust *cvqd_trust_get(struct cvqd *d);
+
+/* Route a request (api.c). */
+struct cvqd_req;
+void cvqd_api_dispatch(struct cvqd_req *r);
+
+#endif

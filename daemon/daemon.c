@@ -1,0 +1,115 @@
+/* cvqd — bring the parts up and down in order; reload trust on SIGHUP. */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "card_backend.h"
+#include "cards.h"
+#include "events.h"
+#include "http.h"
+#include "journal.h"
+#include "log.h"
+#include "pin.h"
+#include "trust.h"
+
+struct cvqd_trust *cvqd_trust_get(struct cvqd *d)
+{
+	pthread_mutex_lock(&d->trust_lock);
+	struct cvqd_trust *t = d->trust;
+	cvqd_trust_ref(t);
+	pthread_mutex_unlock(&d->trust_lock);
+	return t;
+}
+
+int cvqd_reload_trust(struct cvqd *d)
+{
+	char err[256];
+	cvqd_trust *t = cvqd_trust_load(&d->cfg, err, sizeof err);
+	if (!t) {
+		cvqd_error("reload: %s (keeping the previous trust anchors and CRLs)", err);
+		return -1;
+	}
+	pthread_mutex_lock(&d->trust_lock);
+	cvqd_trust *old = d->trust;
+	d->trust = t;
+	pthread_mutex_unlock(&d->trust_lock);
+	cvqd_trust_put(old);
+	cvqd_info("trust anchors and CRLs reloaded");
+	return 0;
+}
+
+static cvqd_card_backend *make_backend(const cvqd_config *cfg)
+{
+	if (!strcmp(cfg->backend, "none"))
+		return cvqd_card_backend_none();
+	cvqd_card_backend *b = cvqd_card_backend_piv(cfg->readers_filter);
+	if (!b)
+		cvqd_error("the PC/SC card backend did not start");
+	return b;
+}
+
+struct cvqd *cvqd_start(cvqd_config *cfg)
+{
+	char err[256];
+	struct cvqd *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->cfg = *cfg; /* takes the strings */
+	memset(cfg, 0, sizeof *cfg);
+	pthread_mutex_init(&d->trust_lock, NULL);
+	d->stop_fd = eventfd(0, EFD_CLOEXEC);
+	cvqd_i18n_setup(&d->cfg);
+	if (d->stop_fd < 0)
+		goto fail;
+	if (!(d->trust = cvqd_trust_load(&d->cfg, err, sizeof err))) {
+		cvqd_error("trust: %s", err);
+		goto fail;
+	}
+	if (d->cfg.journal_path[0] &&
+	    !(d->journal = cvqd_journal_open(d->cfg.journal_path, err, sizeof err))) {
+		cvqd_error("journal: %s", err);
+		goto fail;
+	}
+	if (!(d->events = cvqd_events_new()))
+		goto fail;
+	cvqd_card_backend *b = make_backend(&d->cfg);
+	if (!b || !(d->cards = cvqd_cards_start(b, d->events))) {
+		cvqd_card_backend_free(b);
+		goto fail;
+	}
+	if (!(d->http = cvqd_http_start(d)))
+		goto fail;
+	cvqd_info("cvqd %s ready (cards: %s)", CVQ_VERSION, d->cfg.backend);
+	return d;
+fail:
+	cvqd_stop(d);
+	return NULL;
+}
+
+void cvqd_stop(struct cvqd *d)
+{
+	if (!d)
+		return;
+	atomic_store(&d->stopping, true);
+	if (d->stop_fd >= 0) {
+		uint64_t one = 1;
+		if (write(d->stop_fd, &one, sizeof one) < 0)
+			cvqd_dbg("stop: eventfd write failed");
+	}
+	if (d->events)
+		cvqd_events_close(d->events);
+	cvqd_http_stop(d->http);
+	cvqd_cards_stop(d->cards);
+	cvqd_events_free(d->events);
+	cvqd_journal_close(d->journal);
+	cvqd_trust_put(d->trust);
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
+	pthread_mutex_destroy(&d->trust_lock);
+	cvqd_config_free(&d->cfg);
+	free(d);
+}

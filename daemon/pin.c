@@ -1,0 +1,103 @@
+#include "pin.h"
+
+#include <libintl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvq/util.h"
+#include "log.h"
+
+#define _(s) dgettext("cvqd", s)
+
+void cvqd_i18n_setup(const cvqd_config *cfg)
+{
+	setlocale(LC_ALL, "");
+	const char *m = setlocale(LC_MESSAGES, NULL);
+	/* gettext ignores LANGUAGE in the "C" locale; C.UTF-8 keeps UTF-8 too. */
+	if (!m || !strcmp(m, "C") || !strcmp(m, "POSIX"))
+		setlocale(LC_MESSAGES, "C.UTF-8");
+	setlocale(LC_CTYPE, "C.UTF-8");
+	if (cfg->language && cfg->language[0])
+		setenv("LANGUAGE", cfg->language, 1);
+	bindtextdomain("cvqd", cfg->localedir);
+	bind_textdomain_codeset("cvqd", "UTF-8");
+}
+
+/* "45.00" "EUR" -> "45,00 €" in French. */
+static void format_amount(const char *amount, const char *currency, char *out, size_t len)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%s", amount);
+	char *dot = strchr(num, '.');
+	/* TRANSLATORS: the decimal separator of amounts ("," in French). */
+	const char *sep = _(".");
+	if (dot)
+		*dot = '\0';
+	const char *sym = !strcmp(currency, "EUR") ? "€" : currency;
+	char value[64];
+	snprintf(value, sizeof value, "%s%s%s", num, dot ? sep : "", dot ? dot + 1 : "");
+	/* TRANSLATORS: an amount then its currency symbol: "45,00 €". */
+	snprintf(out, len, _("%s %s"), value, sym);
+}
+
+static const char *str(const json_t *tx, const char *k)
+{
+	const char *s = json_string_value(json_object_get(tx, k));
+	return s ? s : "";
+}
+
+int cvqd_pin_describe_transaction(const json_t *tx, char *out, size_t len)
+{
+	char amount[96];
+	int n;
+	format_amount(str(tx, "amount"), str(tx, "currency"), amount, sizeof amount);
+	if (!strcmp(str(tx, "type"), "payment"))
+		n = snprintf(out, len, _("Payment of %s to %s — ref. %s"),
+		             amount, str(tx, "payee"), str(tx, "reference"));
+	else
+		n = snprintf(out, len, _("Approval (%s) of %s to %s — ref. %s"),
+		             str(tx, "type"), amount, str(tx, "payee"), str(tx, "reference"));
+	if (n >= 0 && (size_t)n < len && json_object_get(tx, "description"))
+		n += snprintf(out + n, len - (size_t)n, "\n%s", str(tx, "description"));
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+int cvqd_pin_describe_login(const char *origin, const char *holder, char *out, size_t len)
+{
+	int n;
+	if (holder && holder[0])
+		n = snprintf(out, len, _("Log in to %s as %s"), origin, holder);
+	else
+		n = snprintf(out, len, _("Log in to %s"), origin);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
+                      int cancel_fd, char *pin, size_t cap)
+{
+	struct cvq_pinentry_prompt p = {
+		.title = _("Citizen card"),
+		.description = description,
+		.prompt = _("PIN:"),
+		.ok_label = _("Approve"),
+		.cancel_label = _("Cancel"),
+		.timeout_s = (int)cfg->pin_timeout,
+		.cancel_fd = cancel_fd,
+	};
+	cvq_util_err e = cvq_pinentry_getpin(cfg->pinentry, &p, pin, cap);
+	switch (e) {
+	case CVQ_UTIL_OK:
+		return CVQD_OK;
+	case CVQ_UTIL_ERR_CANCELLED:
+		return CVQD_ERR_PIN_CANCELLED;
+	case CVQ_UTIL_ERR_TIMEOUT:
+		return CVQD_ERR_PIN_TIMEOUT;
+	case CVQ_UTIL_ERR_EMPTY:
+		return CVQD_ERR_PIN_CANCELLED;
+	default:
+		cvqd_warn("pinentry %s: %s", cfg->pinentry, cvq_util_strerror(e));
+		return CVQD_ERR_PINENTRY;
+	}
+}

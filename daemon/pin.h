@@ -1,0 +1,35 @@
+/*
+ * cvqd — what the PIN dialog says, in the holder's language (gettext,
+ * domain "cvqd": French catalogue in po/, English msgids as fallback),
+ * and asking for the PIN through the configured pinentry program.
+ */
+#ifndef CVQD_PIN_H
+#define CVQD_PIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+#define CVQD_PIN_MAX 16  /* PIV PINs are at most 8; room for other tokens */
+
+/* Set the message language from the configuration (once, at start). */
+void cvqd_i18n_setup(const cvqd_config *cfg);
+
+/*
+ * "Paiement de 45,00 € à École de musique — réf. INSCR-2026-0042"
+ * (+ "\n" + description when there is one). tx passed the canonical check.
+ */
+int cvqd_pin_describe_transaction(const json_t *tx, char *out, size_t len);
+/* "Connexion à https://portail.example — carte de …" */
+int cvqd_pin_describe_login(const char *origin, const char *holder, char *out, size_t len);
+
+/*
+ * Show the dialog; the PIN lands in pin[CVQD_PIN_MAX + 1]. cancel_fd:
+ * readable => abandon (client gone, card pulled, daemon stopping).
+ */
+cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
+                      int cancel_fd, char *pin, size_t cap);
+
+#endif

@@ -1,0 +1,169 @@
+#define _GNU_SOURCE /* POLLRDHUP */
+#include "session.h"
+
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cvqd.h"
+#include "journal.h"
+#include "log.h"
+
+static bool abandon(void *arg)
+{
+	cvqd_req *r = arg;
+	return atomic_load(&r->d->stopping) || cvqd_req_client_gone(r);
+}
+
+cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot)
+{
+	memset(s, 0, sizeof *s);
+	s->r = r;
+	s->slot = slot;
+	s->tries_left = -1;
+	const cvqd_config *cfg = &r->d->cfg;
+	json_t *jr = json_object_get(r->body, "reader"), *jc = json_object_get(r->body, "card");
+	if ((jr && !json_is_string(jr)) || (jc && !json_is_string(jc))) {
+		snprintf(s->why, sizeof s->why, "\"reader\" and \"card\" must be strings");
+		return CVQD_ERR_BAD_REQUEST;
+	}
+	cvqd_err e = cvqd_cards_acquire(r->d->cards, json_string_value(jr), json_string_value(jc),
+	                                cfg->card_wait, cfg->op_timeout, abandon, r, &s->op, &s->info);
+	if (e == CVQD_ERR_BAD_REQUEST)
+		snprintf(s->why, sizeof s->why,
+		         "several cards present: name one with \"reader\" or \"card\"");
+	if (e != CVQD_OK)
+		return e;
+	cvqd_card_backend *b = cvqd_cards_backend(r->d->cards);
+	e = b->get_cert(b->impl, s->info.reader, slot, &s->cert);
+	if (e != CVQD_OK) {
+		snprintf(s->why, sizeof s->why, "cannot read the certificate of slot %02X", slot);
+		return e;
+	}
+	struct cvqd_trust *t = cvqd_trust_get(r->d);
+	cvqd_trust_check(t, s->cert, NULL, time(NULL), &s->status);
+	cvqd_trust_put(t);
+	if (s->status.err != CVQD_OK) {
+		snprintf(s->why, sizeof s->why, "card refused: %s", s->status.reason);
+		return s->status.err;
+	}
+	return CVQD_OK;
+}
+
+struct watch {
+	cvqd_session *s;
+	int efd;
+	atomic_bool done;
+	atomic_int why;   /* the cvqd_err behind a cancel */
+};
+
+/* Turns "client gone / card gone / stopping" into one readable fd. */
+static void *watcher(void *arg)
+{
+	struct watch *w = arg;
+	cvqd_req *r = w->s->r;
+	while (!atomic_load(&w->done)) {
+		struct pollfd p[2] = { { .fd = r->fd, .events = POLLRDHUP },
+		                       { .fd = r->d->stop_fd, .events = POLLIN } };
+		int n = poll(p, 2, 200);
+		cvqd_err why = CVQD_OK;
+		if (n > 0 && (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			why = CVQD_ERR_CLIENT_GONE;
+		else if (n > 0 && p[1].revents)
+			why = CVQD_ERR_SHUTTING_DOWN;
+		else if (cvqd_card_op_removed(w->s->op))
+			why = CVQD_ERR_CARD_REMOVED;
+		if (why != CVQD_OK) {
+			atomic_store(&w->why, (int)why);
+			uint64_t one = 1;
+			if (write(w->efd, &one, sizeof one) < 0)
+				cvqd_dbg("watcher: eventfd write failed");
+			break;
+		}
+	}
+	return NULL;
+}
+
+cvqd_err cvqd_session_pin(cvqd_session *s, const char *description)
+{
+	struct watch w = { .s = s };
+	pthread_t th;
+	atomic_init(&w.done, false);
+	atomic_init(&w.why, CVQD_OK);
+	w.efd = eventfd(0, EFD_CLOEXEC);
+	if (w.efd < 0)
+		return CVQD_ERR_INTERNAL;
+	if (pthread_create(&th, NULL, watcher, &w) != 0) {
+		close(w.efd);
+		return CVQD_ERR_INTERNAL;
+	}
+	cvqd_err e = cvqd_pin_ask(&s->r->d->cfg, description, w.efd, s->pin, sizeof s->pin);
+	atomic_store(&w.done, true);
+	pthread_join(th, NULL);
+	close(w.efd);
+	if (e == CVQD_ERR_PIN_CANCELLED && atomic_load(&w.why) != CVQD_OK)
+		e = (cvqd_err)atomic_load(&w.why);
+	if (e != CVQD_OK) {
+		OPENSSL_cleanse(s->pin, sizeof s->pin);
+		if (e == CVQD_ERR_CARD_REMOVED)
+			snprintf(s->why, sizeof s->why, "the card was removed during PIN entry");
+		return e;
+	}
+	s->have_pin = true;
+	return CVQD_OK;
+}
+
+cvqd_err cvqd_session_sign(cvqd_session *s, const uint8_t *digest, size_t dlen,
+                           uint8_t *sig, size_t *siglen)
+{
+	cvqd_card_backend *b = cvqd_cards_backend(s->r->d->cards);
+	cvqd_err e;
+	if (!s->have_pin) {
+		e = CVQD_ERR_INTERNAL;
+	} else if (cvqd_card_op_removed(s->op)) {
+		e = CVQD_ERR_CARD_REMOVED;
+	} else {
+		int tries = -1;
+		e = b->sign(b->impl, s->info.reader, s->slot, s->pin, digest, dlen, sig, siglen, &tries);
+		if (e == CVQD_OK && tries >= 0)
+			cvqd_card_op_set_tries(s->op, tries);
+		if (e == CVQD_ERR_PIN_WRONG || e == CVQD_ERR_PIN_BLOCKED) {
+			s->tries_left = e == CVQD_ERR_PIN_BLOCKED ? 0 : tries;
+			cvqd_card_op_set_tries(s->op, s->tries_left);
+		}
+	}
+	OPENSSL_cleanse(s->pin, sizeof s->pin);
+	s->have_pin = false;
+	if (e == CVQD_ERR_PIN_WRONG)
+		snprintf(s->why, sizeof s->why, "wrong PIN: %d tries left", s->tries_left);
+	else if (e == CVQD_ERR_PIN_BLOCKED)
+		snprintf(s->why, sizeof s->why, "the PIN is blocked: the card must be unblocked at the counter");
+	else if (e == CVQD_ERR_CARD_REMOVED)
+		snprintf(s->why, sizeof s->why, "the card was removed during signing");
+	return e;
+}
+
+int cvqd_session_journal(cvqd_session *s, const char *op, const uint8_t *digest, cvqd_err result)
+{
+	if (!s->r->d->journal)
+		return 0;
+	cvqd_journal_entry je = {
+		.op = op, .uid = s->r->uid, .pid = s->r->pid, .card = s->info.guid,
+		.reader = s->info.reader, .digest = digest,
+		.result = result == CVQD_OK ? "ok" : cvqd_err_code(result),
+	};
+	return cvqd_journal_add(s->r->d->journal, &je);
+}
+
+void cvqd_session_close(cvqd_session *s)
+{
+	OPENSSL_cleanse(s->pin, sizeof s->pin);
+	cvqd_cards_release(s->op);
+	s->op = NULL;
+	X509_free(s->cert);
+	s->cert = NULL;
+}

@@ -1,0 +1,51 @@
+/*
+ * cvqd — trust anchors, intermediates and CRLs, loaded from the files the
+ * configuration names. Immutable once loaded and reference counted: SIGHUP
+ * loads a new set and swaps the pointer; requests in flight keep the old.
+ *
+ * Revocation is checked by CRL for every certificate of the chain below
+ * the anchor. CRL signatures are checked once, at load; a CRL that does not
+ * verify against a known CA certificate is dropped with a warning.
+ */
+#ifndef CVQD_TRUST_H
+#define CVQD_TRUST_H
+
+#include <jansson.h>
+#include <openssl/x509.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct cvqd_trust cvqd_trust;
+
+typedef struct cvqd_cert_status {
+	cvqd_err err;            /* CVQD_OK = good */
+	char reason[160];        /* human-readable, for "message" */
+	time_t revoked_at;       /* when err == CVQD_ERR_CERT_REVOKED */
+} cvqd_cert_status;
+
+cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen);
+void cvqd_trust_ref(cvqd_trust *t);
+void cvqd_trust_put(cvqd_trust *t);
+
+/*
+ * Check `cert`: a chain to an anchor valid at `at` (signing time, or now),
+ * then revocation with the CRLs we hold, judged now. `extra` are untrusted
+ * certificates that may help build the chain (from a CMS), or NULL.
+ */
+void cvqd_trust_check(const cvqd_trust *t, X509 *cert, STACK_OF(X509) *extra,
+                      time_t at, cvqd_cert_status *out);
+
+/* Certificates to put in a receipt beside the signer: the intermediates. */
+STACK_OF(X509) *cvqd_trust_intermediates(const cvqd_trust *t);
+
+/* {"anchors": [...], "crls": [...]} for /v1/status. */
+json_t *cvqd_trust_describe(const cvqd_trust *t);
+
+/* Helpers shared with the API: RFC 3339 UTC, and the DN as one line. */
+void cvqd_time_rfc3339(time_t t, char *buf, size_t len);
+json_t *cvqd_x509_name_json(const X509_NAME *n);
+int cvqd_asn1_time_to_time_t(const ASN1_TIME *a, time_t *out);
+
+#endif

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Enrolment end to end on cvq-vcard, judged by peer tools: the card works
+# with OpenSC (pkcs11-tool signs, the signature verifies with openssl) and
+# yubico-piv-tool; its certificates chain to the CA (openssl verify); the
+# PIN is only in the PIN letter (0600); a lost card reads revoked over OCSP
+# and in the CRL.
+. "$(dirname "$0")/lib-admin.sh"
+
+admin_setup
+admin_enrol 0001 0 > "$W/enrol.out"
+cat "$W/enrol.out"
+grep -q '9/9 card active' "$W/enrol.out" || bench_fail "enrolment did not finish"
+
+letter=$W/letter-0001.txt
+[ "$(stat -c %a "$letter")" = 600 ] || bench_fail "PIN letter mode is not 0600"
+PIN=$(admin_pin "$letter")
+[[ $PIN =~ ^[0-9]{6,8}$ ]] || bench_fail "no 6-8 digit PIN in the letter"
+# The PIN is nowhere else: not in the output, the store, the APDU trace.
+for f in "$W/enrol.out" "$W/ca/ca.db" "$W/ca/ca.db-wal" "$CVQ_CARD_0_TRACE"; do
+	[ -f "$f" ] || continue
+	if grep -a -q "$PIN" "$f"; then bench_fail "the PIN appears in $f"; fi
+done
+
+# The card is no longer on the factory management key (yubico-piv-tool
+# authenticates with the default 3DES key, and must fail).
+if yubico-piv-tool -r "$CVQ_READER_0" -a set-chuid > /dev/null 2>&1; then
+	bench_fail "the factory management key still works"
+fi
+yubico-piv-tool -r "$CVQ_READER_0" -a status | tee "$W/status.txt"
+grep -q 'Slot 9a' "$W/status.txt" && grep -q 'Slot 9c' "$W/status.txt" ||
+	bench_fail "yubico-piv-tool does not see both certificates"
+grep -q 'PIN tries left:\s*3' "$W/status.txt" || bench_fail "PIN tries are not 3"
+
+# Both certificates chain to the CA.
+admin_card_cert 0 9a > "$W/auth.pem"
+admin_card_cert 0 9c > "$W/sign.pem"
+openssl verify -CAfile "$W/ca/ca.pem" "$W/auth.pem" "$W/sign.pem"
+
+# OpenSC signs with the signature key; openssl verifies with the certificate.
+echo "pay 45 EUR to the school of music" > "$W/data.txt"
+openssl dgst -sha256 -binary "$W/data.txt" > "$W/data.sha256"
+export CVQ_TEST_PIN=$PIN
+pkcs11-tool --module "$CVQ_OPENSC_MODULE" --login --pin env:CVQ_TEST_PIN \
+	--sign --mechanism ECDSA --signature-format openssl --id 02 \
+	--input-file "$W/data.sha256" --output-file "$W/data.sig"
+openssl x509 -in "$W/sign.pem" -pubkey -noout > "$W/sign.pub"
+openssl dgst -sha256 -verify "$W/sign.pub" -signature "$W/data.sig" "$W/data.txt"
+
+# Lost: revoked over OCSP and in the CRL.
+admin_ocsp_start
+admin_ocsp "$W/sign.pem" | tee "$W/ocsp1.txt"
+grep -q ': good' "$W/ocsp1.txt" || bench_fail "OCSP does not say good before the loss"
+guid=$("$A" --json card show --reader "$CVQ_READER_0" | sed -n 's/.*"guid": "\([0-9A-Fa-f]*\)".*/\1/p' | head -1)
+"$A" card lost "$guid" --crl "$W/crl.pem"
+admin_ocsp "$W/sign.pem" | tee "$W/ocsp2.txt"
+grep -q ': revoked' "$W/ocsp2.txt" || bench_fail "OCSP does not say revoked"
+grep -q 'keyCompromise' "$W/ocsp2.txt" || bench_fail "OCSP gives no keyCompromise reason"
+if openssl verify -crl_check -CAfile "$W/ca/ca.pem" -CRLfile "$W/crl.pem" "$W/sign.pem" \
+	> "$W/verify.txt" 2>&1; then
+	bench_fail "openssl verify accepts a revoked certificate"
+fi
+grep -q 'certificate revoked' "$W/verify.txt" || bench_fail "openssl verify: $(cat "$W/verify.txt")"
+"$A" citizen cards 0001 | tee "$W/cards.txt"
+grep -q ' lost ' "$W/cards.txt" || bench_fail "the card is not marked lost"
+kill "$OCSP_PID"
+echo "PASS enrol-flow"

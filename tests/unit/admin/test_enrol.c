@@ -1,0 +1,341 @@
+/*
+ * Unit tests of the issuance helpers (issue #7): master secret file,
+ * PUK sealing, random digits, the enrolment journal, the PIN letter.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "enrol.h"
+
+static char dir[] = "/tmp/cvq-admin-unit.XXXXXX";
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+path(char *out, const char *name)
+{
+	snprintf(out, 256, "%s/%s", dir, name);
+}
+
+static const uint8_t guid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t guid2[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17};
+
+static void
+test_master_parse(void **state)
+{
+	uint8_t out[CVQ_ENROL_MASTER_MAX];
+	char hex[200];
+	size_t len = 0, i;
+
+	(void)state;
+	for (i = 0; i < 64; i++)
+		hex[i] = "0123456789abcdef"[i % 16];
+	hex[64] = '\n';
+	assert_int_equal(cvq_enrol_master_parse(hex, 65, out, &len), CVQ_ENROL_OK);
+	assert_int_equal(len, 32);
+	assert_int_equal(out[0], 0x01);
+	assert_int_equal(out[7], 0xef);
+	/* too short, odd, not hex */
+	assert_int_equal(cvq_enrol_master_parse(hex, 62, out, &len), CVQ_ENROL_ERR_FORMAT);
+	assert_int_equal(cvq_enrol_master_parse(hex, 63, out, &len), CVQ_ENROL_ERR_FORMAT);
+	hex[10] = 'g';
+	assert_int_equal(cvq_enrol_master_parse(hex, 64, out, &len), CVQ_ENROL_ERR_FORMAT);
+	/* too long */
+	memset(hex, 'a', sizeof(hex));
+	assert_int_equal(cvq_enrol_master_parse(hex, 130, out, &len), CVQ_ENROL_ERR_FORMAT);
+}
+
+static void
+test_master_file(void **state)
+{
+	uint8_t out[CVQ_ENROL_MASTER_MAX];
+	struct stat sb;
+	char p[256];
+	size_t len = 0;
+
+	(void)state;
+	path(p, "master.key");
+	assert_int_equal(cvq_enrol_master_create(p), CVQ_ENROL_OK);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* never overwritten */
+	assert_int_equal(cvq_enrol_master_create(p), CVQ_ENROL_ERR_IO);
+	assert_int_equal(cvq_enrol_master_load(p, out, &len), CVQ_ENROL_OK);
+	assert_int_equal(len, CVQ_ENROL_MASTER_MIN);
+	/* readable by the group: refused */
+	assert_int_equal(chmod(p, 0640), 0);
+	assert_int_equal(cvq_enrol_master_load(p, out, &len), CVQ_ENROL_ERR_PERM);
+	assert_int_equal(chmod(p, 0604), 0);
+	assert_int_equal(cvq_enrol_master_load(p, out, &len), CVQ_ENROL_ERR_PERM);
+	path(p, "missing.key");
+	assert_int_equal(cvq_enrol_master_load(p, out, &len), CVQ_ENROL_ERR_IO);
+}
+
+static bool
+contains(const uint8_t *hay, size_t n, const char *needle)
+{
+	size_t i, k = strlen(needle);
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(hay + i, needle, k) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_puk_seal(void **state)
+{
+	uint8_t master[32], blob[CVQ_ENROL_PUK_BLOB_LEN], blob2[CVQ_ENROL_PUK_BLOB_LEN];
+	char puk[CVQ_ENROL_PUK_LEN + 1];
+
+	(void)state;
+	memset(master, 0x42, sizeof(master));
+	assert_int_equal(cvq_enrol_puk_seal(master, sizeof(master), guid, "12345678", blob),
+	                 CVQ_ENROL_OK);
+	/* the PUK is not in the clear */
+	assert_false(contains(blob, sizeof(blob), "12345678"));
+	assert_int_equal(cvq_enrol_puk_open(master, sizeof(master), guid, blob, sizeof(blob), puk),
+	                 CVQ_ENROL_OK);
+	assert_string_equal(puk, "12345678");
+	/* a fresh nonce each time */
+	assert_int_equal(cvq_enrol_puk_seal(master, sizeof(master), guid, "12345678", blob2),
+	                 CVQ_ENROL_OK);
+	assert_memory_not_equal(blob, blob2, sizeof(blob));
+	/* another card's GUID (the AAD) does not open it */
+	assert_int_equal(cvq_enrol_puk_open(master, sizeof(master), guid2, blob, sizeof(blob), puk),
+	                 CVQ_ENROL_ERR_CRYPTO);
+	assert_int_equal(puk[0], 0);
+	/* nor another master secret */
+	master[0] ^= 1;
+	assert_int_equal(cvq_enrol_puk_open(master, sizeof(master), guid, blob, sizeof(blob), puk),
+	                 CVQ_ENROL_ERR_CRYPTO);
+	master[0] ^= 1;
+	/* tampered, truncated, unknown version */
+	blob[14] ^= 1;
+	assert_int_equal(cvq_enrol_puk_open(master, sizeof(master), guid, blob, sizeof(blob), puk),
+	                 CVQ_ENROL_ERR_CRYPTO);
+	blob[14] ^= 1;
+	assert_int_equal(cvq_enrol_puk_open(master, sizeof(master), guid, blob, sizeof(blob) - 1, puk),
+	                 CVQ_ENROL_ERR_FORMAT);
+	blob[0] = 2;
+	assert_int_equal(cvq_enrol_puk_open(master, sizeof(master), guid, blob, sizeof(blob), puk),
+	                 CVQ_ENROL_ERR_FORMAT);
+	/* only 8 digits are sealed; a short master is refused */
+	assert_int_equal(cvq_enrol_puk_seal(master, sizeof(master), guid, "1234567a", blob),
+	                 CVQ_ENROL_ERR_ARG);
+	assert_int_equal(cvq_enrol_puk_seal(master, 16, guid, "12345678", blob), CVQ_ENROL_ERR_ARG);
+}
+
+static void
+test_random_digits(void **state)
+{
+	unsigned count[10] = {0};
+	char d[9];
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(cvq_enrol_random_digits(d, 8), CVQ_ENROL_OK);
+		assert_int_equal(strlen(d), 8);
+		for (j = 0; j < 8; j++) {
+			assert_true(d[j] >= '0' && d[j] <= '9');
+			count[d[j] - '0']++;
+		}
+	}
+	/* 16000 digits: each about 1600; a broken generator is far off. */
+	for (j = 0; j < 10; j++)
+		assert_true(count[j] > 1300 && count[j] < 1900);
+}
+
+static void
+test_guid_parse(void **state)
+{
+	uint8_t g[16];
+
+	(void)state;
+	assert_true(cvq_enrol_guid_parse("0102030405060708090A0b0c0d0e0f10", g));
+	assert_memory_equal(g, guid, 16);
+	assert_false(cvq_enrol_guid_parse("0102030405060708090A0b0c0d0e0f1", g));
+	assert_false(cvq_enrol_guid_parse("0102030405060708090A0b0c0d0e0f1x", g));
+	assert_false(cvq_enrol_guid_parse(NULL, g));
+}
+
+static int
+count_cb(void *ctx, const struct cvq_enrol_rec *r)
+{
+	(void)r;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int
+log_cb(void *ctx, const struct cvq_enrol_log_entry *e)
+{
+	(void)e;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+test_store(void **state)
+{
+	struct cvq_enrol_rec r, got;
+	cvq_enrol_store *st = NULL;
+	sqlite3 *db = NULL;
+	char p[256], why[256] = "";
+	int n = 0;
+
+	(void)state;
+	path(p, "ca.db");
+	/* the CA makes the store; the journal refuses to create one */
+	assert_int_not_equal(cvq_enrol_store_open(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(cvq_enrol_store_open(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.guid, sizeof(r.guid), "0102030405060708090A0B0C0D0E0F10");
+	snprintf(r.holder, sizeof(r.holder), "0001");
+	snprintf(r.state, sizeof(r.state), "enrolling");
+	r.step = CVQ_ENROL_STEP_MGMT;
+	r.mgmt_alg = 0x0A;
+	r.has_puk_pending = true;
+	memset(r.puk_pending, 7, sizeof(r.puk_pending));
+	assert_int_equal(cvq_enrol_store_put(st, &r), CVQ_ENROL_OK);
+	/* GUIDs are found whatever their case */
+	assert_int_equal(cvq_enrol_store_get(st, "0102030405060708090a0b0c0d0e0f10", &got),
+	                 CVQ_ENROL_OK);
+	assert_string_equal(got.holder, "0001");
+	assert_int_equal(got.step, CVQ_ENROL_STEP_MGMT);
+	assert_true(got.has_puk_pending);
+	assert_false(got.has_puk);
+	assert_memory_equal(got.puk_pending, r.puk_pending, sizeof(r.puk_pending));
+	assert_int_equal(cvq_enrol_store_get(st, "ff02030405060708090a0b0c0d0e0f10", &got),
+	                 CVQ_ENROL_ERR_NOT_FOUND);
+	/* a bad state is refused by the schema */
+	snprintf(r.state, sizeof(r.state), "bogus");
+	assert_int_equal(cvq_enrol_store_put(st, &r), CVQ_ENROL_ERR_STORE);
+	assert_int_equal(cvq_enrol_store_log(st, r.guid, "enrol.start", "citizen 0001"), CVQ_ENROL_OK);
+	assert_int_equal(cvq_enrol_store_list(st, "0001", "enrolling", count_cb, &n), CVQ_ENROL_OK);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(cvq_enrol_store_list(st, "0002", NULL, count_cb, &n), CVQ_ENROL_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(cvq_enrol_store_log_list(st, r.guid, log_cb, &n), CVQ_ENROL_OK);
+	assert_int_equal(n, 1);
+	cvq_enrol_store_close(st);
+	/* reopening migrates nothing and keeps the rows; the CA's version is untouched */
+	assert_int_equal(cvq_enrol_store_open(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	assert_int_equal(cvq_enrol_store_get(st, r.guid, &got), CVQ_ENROL_OK);
+	cvq_enrol_store_close(st);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *s;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(s, 0), 1);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+}
+
+static void
+test_letter(void **state)
+{
+	struct cvq_ca_citizen cit = {.ext_id = "0001", .given_name = "Marie",
+	                             .family_name = "Dupont"};
+	struct cvq_enrol_letter l = {
+		.citizen = &cit, .guid = "0102030405060708090a0b0c0d0e0f10",
+		.expires = 1953590400, .pin = "482913",
+	};
+	char p[256], buf[4096];
+	struct stat sb;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	path(p, "letter.txt");
+	l.path = p;
+	umask(0);   /* even a careless umask gets 0600 */
+	assert_int_equal(cvq_enrol_letter_write(&l), CVQ_ENROL_OK);
+	umask(022);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	f = fopen(p, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "Code PIN : 482913\n"));
+	assert_non_null(strstr(buf, "Marie Dupont"));
+	assert_non_null(strstr(buf, "2031-11-28"));
+	/* replaced atomically, never appended to */
+	l.pin = "000111";
+	l.unblock = true;
+	assert_int_equal(cvq_enrol_letter_write(&l), CVQ_ENROL_OK);
+	f = fopen(p, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "482913"));
+	assert_non_null(strstr(buf, "débloquée"));
+}
+
+static void
+test_letter_default(void **state)
+{
+	char p[64];
+
+	(void)state;
+	assert_true(cvq_enrol_letter_default(p, sizeof(p), NULL, "2026-0042"));
+	assert_string_equal(p, "pin-letter-2026-0042.txt");
+	assert_true(cvq_enrol_letter_default(p, sizeof(p), "/srv/l", "../../etc/x"));
+	assert_string_equal(p, "/srv/l/pin-letter-_._.._etc_x.txt");
+	assert_true(cvq_enrol_letter_default(p, sizeof(p), NULL, ".hidden"));
+	assert_string_equal(p, "pin-letter-_hidden.txt");
+	assert_false(cvq_enrol_letter_default(p, 20, NULL, "2026-0042"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_master_parse),
+		cmocka_unit_test(test_master_file),
+		cmocka_unit_test(test_puk_seal),
+		cmocka_unit_test(test_random_digits),
+		cmocka_unit_test(test_guid_parse),
+		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_letter),
+		cmocka_unit_test(test_letter_default),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,82 @@
+/* The INI configuration: defaults, values, and refusals with line numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "config.h"
+
+static void test_defaults(void **state)
+{
+	cvqd_config c;
+	char err[200];
+	assert_int_equal(cvqd_config_parse(&c, "", err, sizeof err), 0);
+	assert_string_equal(c.socket_path, "/run/cvqd/cvqd.sock");
+	assert_int_equal(c.socket_mode, 0660);
+	assert_int_equal(c.n_allow_uids, 1);
+	assert_int_equal(c.allow_uids[0], 0);
+	assert_true(c.require_crl);
+	assert_string_equal(c.language, "fr");
+	cvqd_config_free(&c);
+}
+
+static void test_values(void **state)
+{
+	cvqd_config c;
+	char err[200];
+	const char *text =
+		"; kiosk\n[daemon]\nsocket = /tmp/x.sock\nsocket_mode = 0600\nallow_users = 0, 1000\n"
+		"allow_groups = 33\nlog_level = debug\nmax_body = 4096\n"
+		"[trust]\nanchors = /a.pem, /b.pem\ncrls = /c.crl\nrequire_crl = no\n"
+		"[pin]\npinentry = /usr/bin/pinentry-tty\ntimeout = 30\n"
+		"[card]\nbackend = none\nwait = 5\n";
+	assert_int_equal(cvqd_config_parse(&c, text, err, sizeof err), 0);
+	assert_string_equal(c.socket_path, "/tmp/x.sock");
+	assert_int_equal(c.socket_mode, 0600);
+	assert_int_equal(c.n_allow_uids, 2);
+	assert_int_equal(c.allow_uids[1], 1000);
+	assert_int_equal(c.n_allow_gids, 1);
+	assert_int_equal(c.log_level, CVQD_LOG_DEBUG);
+	assert_int_equal(c.max_body, 4096);
+	assert_int_equal(c.n_anchors, 2);
+	assert_string_equal(c.anchors[1], "/b.pem");
+	assert_false(c.require_crl);
+	assert_string_equal(c.backend, "none");
+	assert_int_equal(c.card_wait, 5);
+	cvqd_config_free(&c);
+}
+
+static void test_refused(void **state)
+{
+	static const char *bad[] = {
+		"[daemon]\nsockett = /x\n",
+		"[nope]\na = b\n",
+		"[daemon]\nsocket_mode = 999\n",
+		"[daemon]\nmax_body = -1\n",
+		"[daemon]\nlog_level = loud\n",
+		"[daemon]\nallow_users = no-such-user-cvq\n",
+		"[card]\nbackend = magic\n",
+		"[trust]\nrequire_crl = maybe\n",
+		"no section = here\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cvqd_config c;
+		char err[200];
+		assert_int_equal(cvqd_config_parse(&c, bad[i], err, sizeof err), -1);
+		assert_non_null(strstr(err, "line "));
+		cvqd_config_free(&c);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

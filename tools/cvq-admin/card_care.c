@@ -1,0 +1,705 @@
+/*
+ * cvq-admin — after-care of enrolled cards at the Point Infoville:
+ *   card renew                      new keys and certificates, old ones superseded
+ *   card lost|stolen|destroyed      revoke everything on the card, new CRL
+ *   card unblock                    new PIN with the PUK the city keeps
+ *   card show                       what the CA, the journal and the card say
+ *   citizen cards                   a citizen's cards
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include <cvq/profile.h>
+#include <cvq/util.h>
+
+#include "ca_common.h"
+#include "enrol.h"
+
+static void
+care_usage(FILE *f)
+{
+	fprintf(f,
+	"usage: cvq-admin card renew [--reader NAME] [--pin-source SOURCE] [--pass SOURCE]\n"
+	"                            [--master-key-file FILE]\n"
+	"       cvq-admin card lost|stolen|destroyed GUID|--citizen ID [--crl FILE] [--pass SOURCE]\n"
+	"       cvq-admin card unblock --citizen ID [--reader NAME] [--letter FILE]\n"
+	"                              [--pin-length 6|7|8] [--master-key-file FILE]\n"
+	"       cvq-admin [--json] card show [GUID | --reader NAME]\n"
+	"       cvq-admin [--json] citizen cards ID\n"
+	"SOURCE (PIN or passphrase) is file:PATH, fd:N, pinentry:PROGRAM or tty; the\n"
+	"default PIN source is pinentry:/usr/bin/pinentry. Secrets never go on the command line.\n");
+}
+
+/* The card in the reader, its GUID and its journal row. */
+static int
+card_in_reader(struct cvq_enrol_ctx *e, const char *reader, uint8_t guid[16], char hex[33],
+               struct cvq_enrol_rec *rec)
+{
+	cvq_card_err err;
+	int rc;
+
+	rc = cvq_enrol_ctx_card(e, reader);
+	if (rc)
+		return rc;
+	err = cvq_card_guid(e->card, guid);
+	if (err == CVQ_CARD_ERR_NOT_FOUND) {
+		cvq_admin_error("the card in \"%s\" is blank (no CHUID): enrol it first",
+		                cvq_card_reader_name(e->card));
+		return CVQ_ADMIN_EXIT_NOT_FOUND;
+	}
+	if (err)
+		return cvq_enrol_card_fail(err, "reading the card's identity");
+	cvq_card_guid_hex(guid, hex);
+	if (rec && cvq_enrol_store_get(e->st, hex, rec) != CVQ_ENROL_OK) {
+		cvq_admin_error("card %s was not enrolled here", hex);
+		return CVQ_ADMIN_EXIT_NOT_FOUND;
+	}
+	if (rec && strcmp(rec->state, "active") != 0) {
+		cvq_admin_error("card %s is not active (enrolment %s at step '%s'): run 'card enrol'",
+		                hex, rec->state, cvq_enrol_step_name(rec->step));
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+static int
+ca_card_active(struct cvq_enrol_ctx *e, const char *hex, struct cvq_ca_card *k)
+{
+	cvq_ca_err err = cvq_ca_card_get(e->ca, hex, k);
+
+	if (err)
+		return cvq_admin_ca_fail(e->ca, err, hex);
+	if (k->status != CVQ_CA_CARD_ACTIVE) {
+		cvq_admin_error("card %s is %s: it cannot be used any more", hex,
+		                cvq_ca_card_status_name(k->status));
+		return CVQ_ADMIN_EXIT_INVALID;
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+/* ---- renew ---- */
+
+static int
+renew(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {
+		{"reader", required_argument, NULL, 'r'}, {"pin-source", required_argument, NULL, 's'},
+		{"pass", required_argument, NULL, 'p'}, {"master-key-file", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
+	const char *reader = NULL, *src = "pinentry:/usr/bin/pinentry";
+	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
+	struct cvq_enrol_rec rec;
+	struct cvq_enrol_ctx e;
+	struct cvq_ca_card k;
+	uint8_t guid[16];
+	char hex[33], pin[64], serial[2][67];
+	cvq_card_err err = CVQ_CARD_OK;
+	cvq_ca_err ca_err = CVQ_CA_OK;
+	cvq_util_err uerr;
+	unsigned n = 0;
+	int c, rc, tries = -1, which, i;
+
+	while ((c = getopt_long(argc, argv, "r:s:p:m:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r': reader = optarg; break;
+		case 's': src = optarg; break;
+		case 'p': oo.pass = optarg; break;
+		case 'm': oo.master_file = optarg; break;
+		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		care_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	pin[0] = '\0';
+	rc = cvq_enrol_ctx_open(&e, opts, &oo);
+	if (rc)
+		return rc;
+	rc = card_in_reader(&e, reader, guid, hex, &rec);
+	if (!rc)
+		rc = ca_card_active(&e, hex, &k);
+	if (rc)
+		goto out;
+	/* The holder proves possession of the new keys with the PIN: asked
+	 * before any transaction is held, typed by the citizen. */
+	uerr = cvq_secret_read(src, "Code PIN :", pin, sizeof(pin));
+	if (uerr) {
+		cvq_admin_error("PIN: %s", cvq_util_strerror(uerr));
+		rc = uerr == CVQ_UTIL_ERR_CANCELLED ? CVQ_ADMIN_EXIT_PIN : CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	err = cvq_card_pin_verify(e.card, pin, &tries);
+	if (err == CVQ_CARD_ERR_PIN_WRONG) {
+		cvq_admin_error("wrong PIN, %d tries left", tries);
+		rc = CVQ_ADMIN_EXIT_PIN;
+		goto out;
+	}
+	if (err) {
+		rc = cvq_enrol_card_fail(err, "PIN");
+		goto out;
+	}
+	cvq_enrol_say(&e, "Renewing card %s of citizen %s.", hex, rec.holder);
+	err = cvq_card_begin(e.card);
+	if (!err)
+		err = cvq_enrol_mgmt_auth(&e, guid, NULL, rec.mgmt_alg, &which);
+	for (i = 0; !err && i < 2; i++) {
+		err = cvq_enrol_certify_slot(&e, hex, slots[i], pin, &ca_err, serial[i]);
+		if (!err) {
+			cvq_enrol_store_log(e.st, hex, "renew.cert", serial[i]);
+			cvq_enrol_say(&e, "  new %s key and certificate %s",
+			              i ? "signature" : "authentication", serial[i]);
+		}
+	}
+	cvq_card_end(e.card, true);
+	if (ca_err) {
+		rc = cvq_admin_ca_fail(e.ca, ca_err, "renewal");
+		goto out;
+	}
+	if (err) {
+		rc = cvq_enrol_card_fail(err, "renewal (run 'card renew' again)");
+		goto out;
+	}
+	rc = cvq_enrol_revoke_strays(&e, hex, &n);
+	if (rc)
+		goto out;
+	cvq_enrol_store_log(e.st, hex, "renew.done", "");
+	cvq_enrol_say(&e, "Card %s renewed; %u old certificate(s) revoked as superseded.", hex, n);
+	if (opts->json)
+		cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:i}", "guid", hex, "auth", serial[0],
+		                               "sign", serial[1], "superseded", (int)n));
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	cvq_enrol_ctx_close(&e);
+	return rc;
+}
+
+/* ---- lost, stolen, destroyed ---- */
+
+struct active_cards {
+	char (*guid)[33];
+	size_t n;
+};
+
+static int
+active_cb(void *ctx, const struct cvq_ca_card *k)
+{
+	struct active_cards *a = ctx;
+	void *p;
+
+	if (k->status != CVQ_CA_CARD_ACTIVE)
+		return 0;
+	p = realloc(a->guid, (a->n + 1) * sizeof(*a->guid));
+	if (!p)
+		return 1;
+	a->guid = p;
+	snprintf(a->guid[a->n++], 33, "%s", k->guid);
+	return 0;
+}
+
+static int
+write_crl(X509_CRL *crl, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int ok = f && PEM_write_X509_CRL(f, crl) == 1;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	if (!ok)
+		cvq_admin_error("cannot write the CRL to %s", path);
+	return ok ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_FAIL;
+}
+
+static int
+report(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {
+		{"citizen", required_argument, NULL, 'c'}, {"crl", required_argument, NULL, 'o'},
+		{"pass", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+	};
+	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY};
+	struct active_cards a = {0};
+	const char *what = argv[0], *citizen = NULL, *crl_out = NULL;
+	enum cvq_ca_card_status status;
+	struct cvq_enrol_ctx e;
+	struct cvq_ca_card k;
+	X509_CRL *crl = NULL;
+	uint64_t number = 0;
+	unsigned count, total = 0;
+	cvq_ca_err err;
+	json_t *arr;
+	int c, rc, reason;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "c:o:p:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': citizen = optarg; break;
+		case 'o': crl_out = optarg; break;
+		case 'p': oo.pass = optarg; break;
+		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if ((citizen != NULL) == (optind < argc) || argc - optind > 1) {
+		care_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	/* Lost and stolen keys may be in other hands: keyCompromise, dated
+	 * now. A destroyed card's keys went with it: cessationOfOperation. */
+	if (strcmp(what, "destroyed") == 0) {
+		status = CVQ_CA_CARD_DESTROYED;
+		reason = CVQ_CA_REASON_CESSATION;
+	} else {
+		status = strcmp(what, "lost") == 0 ? CVQ_CA_CARD_LOST : CVQ_CA_CARD_STOLEN;
+		reason = CVQ_CA_REASON_KEY_COMPROMISE;
+	}
+	rc = cvq_enrol_ctx_open(&e, opts, &oo);
+	if (rc)
+		return rc;
+	if (citizen) {
+		err = cvq_ca_card_list(e.ca, citizen, active_cb, &a);
+		if (err) {
+			rc = cvq_admin_ca_fail(e.ca, err, citizen);
+			goto out;
+		}
+		if (a.n == 0) {
+			cvq_admin_error("citizen %s has no active card", citizen);
+			rc = CVQ_ADMIN_EXIT_NOT_FOUND;
+			goto out;
+		}
+	} else {
+		err = cvq_ca_card_get(e.ca, argv[optind], &k);
+		if (err) {
+			rc = cvq_admin_ca_fail(e.ca, err, argv[optind]);
+			goto out;
+		}
+		a.guid = calloc(1, sizeof(*a.guid));
+		if (!a.guid)
+			goto out;
+		snprintf(a.guid[0], 33, "%s", k.guid);
+		a.n = 1;
+	}
+	arr = json_array();
+	for (i = 0; i < a.n; i++) {
+		err = cvq_ca_revoke_card(e.ca, a.guid[i], reason, (int64_t)time(NULL), status, &count);
+		if (err) {
+			json_decref(arr);
+			rc = cvq_admin_ca_fail(e.ca, err, a.guid[i]);
+			goto out;
+		}
+		total += count;
+		cvq_enrol_store_log(e.st, a.guid[i], "card.reported", what);
+		json_array_append_new(arr, json_string(a.guid[i]));
+		cvq_enrol_say(&e, "Card %s reported %s: %u certificate(s) revoked (%s).", a.guid[i],
+		              what, count, cvq_ca_reason_name(reason));
+	}
+	err = cvq_ca_crl_issue(e.ca, &crl, &number);
+	if (err) {
+		json_decref(arr);
+		rc = cvq_admin_ca_fail(e.ca, err, "issuing the CRL");
+		goto out;
+	}
+	cvq_enrol_say(&e, "New CRL number %llu issued%s%s.", (unsigned long long)number,
+	              crl_out ? " and written to " : "", crl_out ? crl_out : "");
+	if (crl_out)
+		rc = write_crl(crl, crl_out);
+	if (opts->json)
+		cvq_admin_json_print(json_pack("{s:o, s:s, s:s, s:i, s:I}", "cards", arr, "status",
+		                               cvq_ca_card_status_name(status), "reason",
+		                               cvq_ca_reason_name(reason), "revoked", (int)total,
+		                               "crl_number", (json_int_t)number));
+	else
+		json_decref(arr);
+out:
+	X509_CRL_free(crl);
+	free(a.guid);
+	cvq_enrol_ctx_close(&e);
+	return rc;
+}
+
+/* ---- unblock ---- */
+
+static int
+unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {
+		{"citizen", required_argument, NULL, 'c'}, {"reader", required_argument, NULL, 'r'},
+		{"letter", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
+		{"master-key-file", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
+	};
+	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_MASTER};
+	const char *citizen = NULL, *reader = NULL, *letter = NULL;
+	char hex[33], pin[CVQ_ENROL_PIN_MAX + 1] = "", puk[CVQ_ENROL_PUK_LEN + 1] = "";
+	char path[4096];
+	struct cvq_enrol_letter l = {0};
+	struct cvq_ca_citizen cit;
+	struct cvq_enrol_rec rec;
+	struct cvq_enrol_ctx e;
+	struct cvq_ca_card k;
+	uint8_t guid[16];
+	cvq_card_err err;
+	cvq_ca_err cerr;
+	long pin_len = 6;
+	int c, rc, tries = -1;
+
+	while ((c = getopt_long(argc, argv, "c:r:l:n:m:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': citizen = optarg; break;
+		case 'r': reader = optarg; break;
+		case 'l': letter = optarg; break;
+		case 'n':
+			pin_len = cvq_admin_number(optarg);
+			if (pin_len < CVQ_ENROL_PIN_MIN || pin_len > CVQ_ENROL_PIN_MAX)
+				return CVQ_ADMIN_EXIT_USAGE;
+			break;
+		case 'm': oo.master_file = optarg; break;
+		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	/* --citizen is the staff's statement that they checked the holder's
+	 * identity; it must name the card's holder. */
+	if (!citizen || optind != argc) {
+		care_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	rc = cvq_enrol_ctx_open(&e, opts, &oo);
+	if (rc)
+		return rc;
+	rc = card_in_reader(&e, reader, guid, hex, &rec);
+	if (!rc)
+		rc = ca_card_active(&e, hex, &k);
+	if (rc)
+		goto out;
+	if (strcmp(rec.holder, citizen) != 0) {
+		cvq_admin_error("card %s belongs to citizen %s, not %s", hex, rec.holder, citizen);
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	cerr = cvq_ca_citizen_get(e.ca, citizen, &cit);
+	if (cerr) {
+		rc = cvq_admin_ca_fail(e.ca, cerr, citizen);
+		goto out;
+	}
+	if (letter ? snprintf(path, sizeof(path), "%s", letter) >= (int)sizeof(path)
+	           : !cvq_enrol_letter_default(path, sizeof(path), NULL, citizen)) {
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	if (!rec.has_puk || cvq_enrol_puk_open(e.master, e.master_len, guid, rec.puk,
+	                                       CVQ_ENROL_PUK_BLOB_LEN, puk) != CVQ_ENROL_OK ||
+	    cvq_enrol_random_digits(pin, (size_t)pin_len) != CVQ_ENROL_OK) {
+		cvq_admin_error("cannot open the card's PUK (wrong master secret?)");
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	err = cvq_card_pin_unblock(e.card, puk, pin, &tries);
+	if (err == CVQ_CARD_ERR_PIN_WRONG) {
+		cvq_admin_error("the card refused the city's PUK (%d tries left)", tries);
+		rc = CVQ_ADMIN_EXIT_PIN;
+		goto out;
+	}
+	if (err) {
+		rc = cvq_enrol_card_fail(err, "unblocking the PIN");
+		goto out;
+	}
+	l.path = path;
+	l.citizen = &cit;
+	l.guid = hex;
+	l.expires = k.expires;
+	l.pin = pin;
+	l.unblock = true;
+	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK) {
+		/* The card has a PIN nobody knows: running unblock again fixes it. */
+		cvq_admin_error("cannot write the PIN letter %s; run 'card unblock' again", path);
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	cvq_enrol_store_log(e.st, hex, "pin.unblock", path);
+	cvq_enrol_say(&e, "PIN of card %s unblocked; new PIN letter written to %s.", hex, path);
+	if (opts->json)
+		cvq_admin_json_print(json_pack("{s:s, s:s}", "guid", hex, "letter", path));
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	OPENSSL_cleanse(puk, sizeof(puk));
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	cvq_enrol_ctx_close(&e);
+	return rc;
+}
+
+/* ---- show ---- */
+
+static int
+cert_cb(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	json_array_append_new(ctx, cvq_admin_json_cert(c));
+	return 0;
+}
+
+static int
+log_cb(void *ctx, const struct cvq_enrol_log_entry *l)
+{
+	char t[32];
+
+	json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "time", cvq_admin_time(l->ts, t),
+	                                     "action", l->action, "detail", l->detail));
+	return 0;
+}
+
+static json_t *
+card_json(struct cvq_enrol_ctx *e, const struct cvq_ca_card *k)
+{
+	struct cvq_enrol_rec rec;
+	char t1[32], t2[32];
+	json_t *v, *certs, *hist;
+
+	v = json_pack("{s:s, s:s, s:s, s:s, s:s}", "guid", k->guid, "holder", k->holder,
+	              "status", cvq_ca_card_status_name(k->status),
+	              "created", cvq_admin_time(k->created, t1),
+	              "expires", cvq_admin_time(k->expires, t2));
+	if (!v)
+		return NULL;
+	if (cvq_enrol_store_get(e->st, k->guid, &rec) == CVQ_ENROL_OK) {
+		json_object_set_new(v, "enrolment", json_pack("{s:s, s:s, s:s}", "state", rec.state,
+		        "step", cvq_enrol_step_name(rec.step), "error", rec.error));
+		OPENSSL_cleanse(&rec, sizeof(rec));
+	}
+	certs = json_array();
+	cvq_ca_cert_list(e->ca, k->guid, cert_cb, certs);
+	json_object_set_new(v, "certificates", certs);
+	hist = json_array();
+	cvq_enrol_store_log_list(e->st, k->guid, log_cb, hist);
+	json_object_set_new(v, "history", hist);
+	return v;
+}
+
+static void
+card_print(json_t *v)
+{
+	json_t *en = json_object_get(v, "enrolment"), *x;
+	size_t i;
+
+	printf("card:      %s\nholder:    %s\nstatus:    %s\ncreated:   %s\nexpires:   %s\n",
+	       json_string_value(json_object_get(v, "guid")),
+	       json_string_value(json_object_get(v, "holder")),
+	       json_string_value(json_object_get(v, "status")),
+	       json_string_value(json_object_get(v, "created")),
+	       json_string_value(json_object_get(v, "expires")));
+	if (en)
+		printf("enrolment: %s (last step: %s)%s%s\n",
+		       json_string_value(json_object_get(en, "state")),
+		       json_string_value(json_object_get(en, "step")),
+		       json_string_length(json_object_get(en, "error")) ? " — " : "",
+		       json_string_value(json_object_get(en, "error")));
+	json_array_foreach(json_object_get(v, "certificates"), i, x)
+		printf("cert:      %s %-12s %-7s until %s%s%s\n",
+		       json_string_value(json_object_get(x, "serial")),
+		       json_string_value(json_object_get(x, "profile")),
+		       json_string_value(json_object_get(x, "status")),
+		       json_string_value(json_object_get(x, "not_after")),
+		       json_is_string(json_object_get(x, "reason")) ? " " : "",
+		       json_is_string(json_object_get(x, "reason"))
+		               ? json_string_value(json_object_get(x, "reason")) : "");
+	json_array_foreach(json_object_get(v, "history"), i, x)
+		printf("history:   %s %s %s\n", json_string_value(json_object_get(x, "time")),
+		       json_string_value(json_object_get(x, "action")),
+		       json_string_value(json_object_get(x, "detail")));
+	x = json_object_get(v, "card");
+	if (x)
+		printf("in reader: %s, state %s, PIN tries left %lld\n",
+		       json_string_value(json_object_get(x, "reader")),
+		       json_string_value(json_object_get(x, "state")),
+		       json_integer_value(json_object_get(x, "pin_tries")));
+}
+
+static int
+show(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {{"reader", required_argument, NULL, 'r'},
+	                                   {NULL, 0, NULL, 0}};
+	struct cvq_enrol_open_opts oo = {0};
+	const char *reader = NULL;
+	bool live = false;
+	struct cvq_enrol_ctx e;
+	struct cvq_ca_card k;
+	cvq_card_status cs;
+	uint8_t guid[16];
+	char hex[33];
+	cvq_ca_err err;
+	json_t *v;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "r:", lo, NULL)) != -1) {
+		if (c != 'r') {
+			care_usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
+		}
+		reader = optarg;
+		live = true;
+	}
+	if (argc - optind > 1 || (live && argc - optind == 1)) {
+		care_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	live = live || argc == optind;
+	rc = cvq_enrol_ctx_open(&e, opts, &oo);
+	if (rc)
+		return rc;
+	if (live) {
+		rc = card_in_reader(&e, reader, guid, hex, NULL);
+		if (rc)
+			goto out;
+	} else {
+		snprintf(hex, sizeof(hex), "%s", argv[optind]);
+	}
+	err = cvq_ca_card_get(e.ca, hex, &k);
+	if (err) {
+		rc = cvq_admin_ca_fail(e.ca, err, hex);
+		goto out;
+	}
+	v = card_json(&e, &k);
+	if (v && live) {
+		cvq_card_err cerr = cvq_enrol_card_status(&e, &cs);
+
+		if (cerr)
+			json_object_set_new(v, "card", json_pack("{s:s, s:s}", "reader",
+			        cvq_card_reader_name(e.card), "error", cvq_card_strerror(cerr)));
+		else
+			json_object_set_new(v, "card", json_pack("{s:s, s:s, s:i, s:b, s:b}",
+			        "reader", cvq_card_reader_name(e.card),
+			        "state", cvq_card_state_name(cs.state), "pin_tries", cs.pin_tries,
+			        "has_auth_cert", cs.has_cert_auth, "has_sign_cert", cs.has_cert_sign));
+	}
+	if (opts->json) {
+		cvq_admin_json_print(v);
+	} else if (v) {
+		card_print(v);
+		json_decref(v);
+	}
+out:
+	cvq_enrol_ctx_close(&e);
+	return rc;
+}
+
+/* ---- citizen cards ---- */
+
+struct cards_ctx {
+	struct cvq_enrol_ctx *e;
+	json_t *arr;
+};
+
+static int
+cards_cb(void *ctx, const struct cvq_ca_card *k)
+{
+	struct cards_ctx *c = ctx;
+	json_t *v = card_json(c->e, k);
+
+	if (v) {
+		json_object_del(v, "history");
+		json_array_append_new(c->arr, v);
+	}
+	return 0;
+}
+
+int
+cvq_admin_citizen_cards(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	struct cvq_enrol_open_opts oo = {0};
+	struct cvq_ca_citizen cit;
+	struct cvq_enrol_ctx e;
+	struct cards_ctx cc;
+	cvq_ca_err err;
+	json_t *x, *en;
+	size_t i;
+	int rc;
+
+	if (argc != 2) {
+		care_usage(stderr);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	rc = cvq_enrol_ctx_open(&e, opts, &oo);
+	if (rc)
+		return rc;
+	err = cvq_ca_citizen_get(e.ca, argv[1], &cit);
+	if (err) {
+		rc = cvq_admin_ca_fail(e.ca, err, argv[1]);
+		goto out;
+	}
+	cc.e = &e;
+	cc.arr = json_array();
+	err = cvq_ca_card_list(e.ca, argv[1], cards_cb, &cc);
+	if (err) {
+		json_decref(cc.arr);
+		rc = cvq_admin_ca_fail(e.ca, err, argv[1]);
+		goto out;
+	}
+	if (opts->json) {
+		cvq_admin_json_print(cc.arr);
+		goto out;
+	}
+	printf("%s %s (%s): %zu card(s)\n", cit.given_name, cit.family_name, cit.ext_id,
+	       json_array_size(cc.arr));
+	json_array_foreach(cc.arr, i, x) {
+		en = json_object_get(x, "enrolment");
+		printf("  %s %-9s expires %s  enrolment %s, %zu certificate(s)\n",
+		       json_string_value(json_object_get(x, "guid")),
+		       json_string_value(json_object_get(x, "status")),
+		       json_string_value(json_object_get(x, "expires")),
+		       en ? json_string_value(json_object_get(en, "state")) : "-",
+		       json_array_size(json_object_get(x, "certificates")));
+	}
+	json_decref(cc.arr);
+out:
+	cvq_enrol_ctx_close(&e);
+	return rc;
+}
+
+int
+cvq_admin_card_care(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	const char *sub = argv[0];
+
+	if (strcmp(sub, "renew") == 0)
+		return renew(argc, argv, opts);
+	if (strcmp(sub, "lost") == 0 || strcmp(sub, "stolen") == 0 || strcmp(sub, "destroyed") == 0)
+		return report(argc, argv, opts);
+	if (strcmp(sub, "unblock") == 0)
+		return unblock(argc, argv, opts);
+	if (strcmp(sub, "show") == 0)
+		return show(argc, argv, opts);
+	care_usage(stderr);
+	return CVQ_ADMIN_EXIT_USAGE;
+}
+
+bool
+cvq_admin_card_is_enrol_cmd(const char *sub)
+{
+	static const char *const subs[] = {"enrol", "enrol-batch", "master-key", "renew", "lost",
+	                                   "stolen", "destroyed", "unblock", "show"};
+	size_t i;
+
+	for (i = 0; sub && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(sub, subs[i]) == 0)
+			return true;
+	return false;
+}
+
+/* argv[0] is "card"; argv[1] the sub-command. */
+int
+cvq_admin_card_enrol_dispatch(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	const char *sub = argv[1];
+
+	optind = 0;
+	if (strcmp(sub, "enrol") == 0 || strcmp(sub, "master-key") == 0)
+		return cvq_admin_enrol_main(argc - 1, argv + 1, opts);
+	if (strcmp(sub, "enrol-batch") == 0)
+		return cvq_admin_enrol_batch(argc - 1, argv + 1, opts);
+	return cvq_admin_card_care(argc - 1, argv + 1, opts);
+}

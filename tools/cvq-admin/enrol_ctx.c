@@ -1,0 +1,349 @@
+/*
+ * cvq-admin — what every issuance command opens (the CA, the enrolment
+ * journal, the master secret, the card) and the card operations they
+ * share: management key authentication with the candidate keys, and
+ * certifying a freshly generated key with proof of possession.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cvq/profile.h>
+
+#include "ca_common.h"
+#include "enrol.h"
+
+int
+cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
+                   const struct cvq_enrol_open_opts *o)
+{
+	char why[256] = "", *db = NULL, *mpath = NULL;
+	const char *mfile;
+	cvq_enrol_err err;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->opts = opts;
+	rc = cvq_admin_ca_open(opts, o->pass, (o->need & CVQ_ENROL_NEED_KEY) ? 0 : CVQ_CA_OPEN_NOKEY,
+	                       &e->cfg, &e->ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	db = cvq_ca_config_path(e->cfg, e->cfg->db);
+	if (!db) {
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto fail;
+	}
+	err = cvq_enrol_store_open(db, &e->st, why, sizeof(why));
+	if (err) {
+		cvq_admin_error("enrolment journal: %s", why[0] ? why : cvq_enrol_strerror(err));
+		rc = CVQ_ADMIN_EXIT_STORE;
+		goto fail;
+	}
+	if (o->need & CVQ_ENROL_NEED_MASTER) {
+		/* The master secret lives with the CA: --master-key-file, else
+		 * $CVQ_MASTER_KEY_FILE, else master.key beside the CA config. */
+		mfile = o->master_file ? o->master_file : getenv("CVQ_MASTER_KEY_FILE");
+		mpath = cvq_ca_config_path(e->cfg, mfile ? mfile : "master.key");
+		if (!mpath) {
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto fail;
+		}
+		err = cvq_enrol_master_load(mpath, e->master, &e->master_len);
+		if (err) {
+			cvq_admin_error("master secret %s: %s", mpath, cvq_enrol_strerror(err));
+			rc = err == CVQ_ENROL_ERR_PERM ? CVQ_ADMIN_EXIT_PIN : CVQ_ADMIN_EXIT_FAIL;
+			goto fail;
+		}
+	}
+	e->db_path = db;
+	free(mpath);
+	return CVQ_ADMIN_EXIT_OK;
+fail:
+	free(db);
+	free(mpath);
+	cvq_enrol_ctx_close(e);
+	return rc;
+}
+
+void
+cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
+{
+	if (e->card)
+		cvq_card_disconnect(e->card, true);
+	if (e->cctx)
+		cvq_card_ctx_free(e->cctx);
+	cvq_enrol_store_close(e->st);
+	free(e->db_path);
+	if (e->ca || e->cfg)
+		cvq_admin_ca_close(e->cfg, e->ca);
+	OPENSSL_cleanse(e->master, sizeof(e->master));
+	memset(e, 0, sizeof(*e));
+}
+
+bool
+cvq_enrol_card_interrupted(cvq_card_err err)
+{
+	switch (err) {
+	case CVQ_CARD_ERR_CARD_REMOVED: case CVQ_CARD_ERR_NO_CARD: case CVQ_CARD_ERR_COMM:
+	case CVQ_CARD_ERR_NO_SERVICE: case CVQ_CARD_ERR_PCSC: case CVQ_CARD_ERR_BUSY:
+	case CVQ_CARD_ERR_CARD_CHANGED: case CVQ_CARD_ERR_NO_READER: case CVQ_CARD_ERR_TIMEOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+cvq_enrol_card_fail(cvq_card_err err, const char *what)
+{
+	cvq_admin_error("%s: %s", what, cvq_card_strerror(err));
+	switch (err) {
+	case CVQ_CARD_ERR_PIN_WRONG: case CVQ_CARD_ERR_PIN_BLOCKED: case CVQ_CARD_ERR_PIN_FORMAT:
+	case CVQ_CARD_ERR_NOT_VERIFIED:
+		return CVQ_ADMIN_EXIT_PIN;
+	case CVQ_CARD_ERR_NOT_FOUND:
+		return CVQ_ADMIN_EXIT_NOT_FOUND;
+	default:
+		return cvq_enrol_card_interrupted(err) ? CVQ_ADMIN_EXIT_NO_CARD : CVQ_ADMIN_EXIT_FAIL;
+	}
+}
+
+int
+cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader)
+{
+	cvq_card_err err;
+
+	err = cvq_card_ctx_new(&e->cctx);
+	if (err == CVQ_CARD_OK)
+		err = reader ? cvq_card_connect(e->cctx, reader, &e->card)
+		             : cvq_card_connect_any(e->cctx, &e->card);
+	if (err)
+		return cvq_enrol_card_fail(err, reader ? reader : "no card in any reader");
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+int
+cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
+{
+	const char *reader = cvq_card_reader_name(e->card);
+	char path[4096];
+	size_t n, i;
+	int fd;
+
+	n = (size_t)snprintf(path, sizeof(path), "%s.enrol-", e->db_path);
+	for (i = 0; reader[i] && n + 6 < sizeof(path); i++) {
+		char c = reader[i];
+
+		path[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		            (c >= '0' && c <= '9') ? c : '_';
+	}
+	snprintf(path + n, sizeof(path) - n, ".lock");
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		cvq_admin_error("lock %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Released by the kernel when the process dies: a kill -9 never
+	 * leaves a stale lock behind. */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		cvq_admin_error("another enrolment is running on \"%s\"", reader);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+cvq_card_err
+cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
+{
+	cvq_card_err err = cvq_card_get_status(e->card, cs);
+
+	/* pcscd may reset the card while it cleans up after another client
+	 * (one killed mid-enrolment, or yubico-piv-tool disconnecting with a
+	 * reset): reconnect once and ask again. */
+	if ((cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
+	    err != CVQ_CARD_ERR_NO_CARD) {
+		err = cvq_card_reconnect(e->card);
+		if (err == CVQ_CARD_OK || err == CVQ_CARD_ERR_CARD_CHANGED)
+			err = cvq_card_get_status(e->card, cs);
+	}
+	return err;
+}
+
+void
+cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->quiet || e->opts->json)
+		return;
+	flockfile(stdout);
+	if (e->prefix)
+		printf("%s: ", e->prefix);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+cvq_card_err
+cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16], const char *prev_guid,
+                    int alg, int *which)
+{
+	uint8_t key[32], pg[CVQ_CARD_GUID_LEN];
+	cvq_card_err err = CVQ_CARD_ERR_AUTH;
+
+	/* Most likely first: a wrong try costs a round trip, not a counter
+	 * (PIV has no retry counter on the management key). */
+	if (guid) {
+		err = cvq_card_mgmt_key_derive(e->master, e->master_len, guid, (cvq_card_alg)alg, key);
+		if (err == CVQ_CARD_OK)
+			err = cvq_card_mgmt_auth(e->card, (cvq_card_alg)alg, key,
+			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
+		if (err == CVQ_CARD_OK)
+			*which = 0;
+	}
+	if ((err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) && prev_guid &&
+	    prev_guid[0] && cvq_enrol_guid_parse(prev_guid, pg)) {
+		err = cvq_card_mgmt_key_derive(e->master, e->master_len, pg, (cvq_card_alg)alg, key);
+		if (err == CVQ_CARD_OK)
+			err = cvq_card_mgmt_auth(e->card, (cvq_card_alg)alg, key,
+			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
+		if (err == CVQ_CARD_OK)
+			*which = 1;
+	}
+	if (err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) {
+		err = cvq_card_mgmt_auth(e->card, CVQ_CARD_ALG_3DES, cvq_card_default_mgmt_key,
+		                         sizeof(cvq_card_default_mgmt_key));
+		if (err == CVQ_CARD_OK)
+			*which = 2;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return err;
+}
+
+static cvq_card_err
+pop_sign(struct cvq_enrol_ctx *e, cvq_card_slot slot, EVP_PKEY *pub, const char *pin,
+         const uint8_t *challenge, uint8_t **sig, size_t *sig_len)
+{
+	uint8_t digest[32];
+	unsigned dlen = 0;
+	cvq_card_sign_req req = {
+		.slot = slot, .pub = pub, .md = EVP_sha256(), .padding = CVQ_CARD_PAD_PKCS1,
+		.digest = digest, .digest_len = sizeof(digest), .pin = pin,
+	};
+	int tries = -1;
+
+	if (EVP_Digest(challenge, CVQ_CA_CHALLENGE_LEN, digest, &dlen, EVP_sha256(), NULL) != 1)
+		return CVQ_CARD_ERR_CRYPTO;
+	if (EVP_PKEY_base_id(pub) == EVP_PKEY_EC)
+		req.padding = CVQ_CARD_PAD_NONE;
+	return cvq_card_sign(e->card, &req, sig, sig_len, &tries);
+}
+
+cvq_card_err
+cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
+                       const char *pin, cvq_ca_err *ca_err, char serial[67])
+{
+	struct cvq_ca_issue_req req = {
+		.profile = slot == CVQ_CARD_SLOT_SIGN ? CVQ_CA_PROFILE_CITIZEN_SIGN
+		                                      : CVQ_CA_PROFILE_CITIZEN_AUTH,
+		.card_guid = guid,
+	};
+	uint8_t challenge[CVQ_CA_CHALLENGE_LEN], *sig = NULL;
+	size_t sig_len = 0;
+	EVP_PKEY *pub = NULL;
+	X509 *cert = NULL;
+	cvq_card_err err;
+
+	*ca_err = CVQ_CA_OK;
+	serial[0] = '\0';
+	err = cvq_card_generate(e->card, slot, CVQ_CARD_ALG_ECCP256, &pub);
+	if (err)
+		goto out;
+	*ca_err = cvq_ca_challenge(e->ca, challenge);
+	if (*ca_err) {
+		err = CVQ_CARD_ERR_INTERNAL;
+		goto out;
+	}
+	err = pop_sign(e, slot, pub, pin, challenge, &sig, &sig_len);
+	if (err)
+		goto out;
+	*ca_err = cvq_ca_issue_pubkey(e->ca, &req, pub, challenge, sizeof(challenge), sig, sig_len,
+	                              &cert);
+	if (*ca_err) {
+		err = CVQ_CARD_ERR_INTERNAL;
+		goto out;
+	}
+	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
+	err = cvq_card_write_cert(e->card, slot, cert, false);
+out:
+	free(sig);
+	EVP_PKEY_free(pub);
+	X509_free(cert);
+	return err;
+}
+
+struct strays {
+	struct cvq_enrol_ctx *e;
+	char on_card[2][67];
+	char (*bad)[67];
+	size_t n;
+};
+
+static int
+stray_cb(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	struct strays *s = ctx;
+	void *p;
+
+	if (c->status != CVQ_CA_CERT_GOOD || strcmp(c->serial, s->on_card[0]) == 0 ||
+	    strcmp(c->serial, s->on_card[1]) == 0)
+		return 0;
+	p = realloc(s->bad, (s->n + 1) * sizeof(*s->bad));
+	if (!p)
+		return 1;
+	s->bad = p;
+	snprintf(s->bad[s->n++], 67, "%s", c->serial);
+	return 0;
+}
+
+int
+cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count)
+{
+	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
+	struct strays s = {.e = e};
+	cvq_ca_err err;
+	X509 *x;
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < 2; i++) {
+		x = NULL;
+		if (cvq_card_read_cert(e->card, slots[i], &x) == CVQ_CARD_OK)
+			cvq_ca_serial_hex(X509_get0_serialNumber(x), s.on_card[i]);
+		X509_free(x);
+	}
+	err = cvq_ca_cert_list(e->ca, guid, stray_cb, &s);
+	for (i = 0; err == CVQ_CA_OK && i < s.n; i++) {
+		err = cvq_ca_revoke_serial(e->ca, s.bad[i], CVQ_CA_REASON_SUPERSEDED, 0);
+		if (err == CVQ_CA_OK) {
+			(*count)++;
+			cvq_enrol_store_log(e->st, guid, "cert.superseded", s.bad[i]);
+		}
+	}
+	free(s.bad);
+	if (err)
+		return cvq_admin_ca_fail(e->ca, err, "revoking superseded certificates");
+	return CVQ_ADMIN_EXIT_OK;
+}
