@@ -35,9 +35,9 @@ static json_t *identity(cvqd_session *s)
 	return j;
 }
 
-static cvqd_err sign_cb(void *arg, const uint8_t *digest, size_t dlen, uint8_t *sig, size_t *siglen)
+static cvqd_err sign_cb(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *siglen)
 {
-	return cvqd_session_sign(arg, digest, dlen, sig, siglen);
+	return cvqd_session_sign(arg, tbs, sig, siglen);
 }
 
 void cvqd_api_sign(cvqd_req *r)
@@ -186,8 +186,10 @@ void cvqd_api_authenticate(cvqd_req *r)
 			snprintf(desc, sizeof desc, "%s", origin);
 		e = cvqd_session_pin(&s, desc);
 	}
-	if (e == CVQD_OK)
-		e = cvqd_session_sign(&s, digest, dl, sig, &siglen);
+	if (e == CVQD_OK) {
+		cvqd_tbs t = { tbs, 2 * (size_t)hl, digest, dl, md };
+		e = cvqd_session_sign(&s, &t, sig, &siglen);
+	}
 	if (e == CVQD_OK && field) {
 		if (der_to_raw(sig, siglen, field, raw) == 0) {
 			memcpy(sig, raw, 2 * (size_t)field);

@@ -243,7 +243,7 @@ static cvqd_err piv_cert(void *impl, const char *reader, cvqd_key_slot slot, X50
 }
 
 static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
-                         const char *pin, const uint8_t *digest, size_t dlen,
+                         const char *pin, const cvqd_tbs *tbs,
                          uint8_t *sig, size_t *siglen, int *tries_left)
 {
 	struct piv *p = impl;
@@ -252,10 +252,10 @@ static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
 		return CVQD_ERR_CARD_REMOVED;
 	cvq_card_sign_req req = {
 		.slot = (cvq_card_slot)slot,
-		.md = dlen == 48 ? EVP_sha384() : EVP_sha256(),
+		.md = tbs->md,
 		.padding = CVQ_CARD_PAD_PKCS1,
-		.digest = digest,
-		.digest_len = dlen,
+		.digest = tbs->digest,
+		.digest_len = tbs->digest_len,
 		.pin = pin,
 	};
 	uint8_t *s = NULL;

@@ -223,7 +223,7 @@ static int card_key(struct parse_ctx *pc, const char *k, const char *v)
 {
 	cvqd_config *c = pc->cfg;
 	if (!strcmp(k, "backend")) {
-		if (strcmp(v, "pcsc") && strcmp(v, "none"))
+		if (strcmp(v, "pcsc") && strcmp(v, "pkcs11") && strcmp(v, "none"))
 			return -1;
 		return set_str(&c->backend, v);
 	}
@@ -233,6 +233,10 @@ static int card_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_uint(&c->op_timeout, v, 10, 3600);
 	if (!strcmp(k, "pkcs11_module"))
 		return set_str(&c->pkcs11_module, v);
+	if (!strcmp(k, "pkcs11_auth_id"))
+		return set_str(&c->pkcs11_auth_id, v);
+	if (!strcmp(k, "pkcs11_sign_id"))
+		return set_str(&c->pkcs11_sign_id, v);
 	if (!strcmp(k, "readers"))
 		return set_str(&c->readers_filter, v);
 	return 1;
@@ -284,6 +288,8 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->localedir, LOCALEDIR) ||
 	    set_str(&c->journal_path, "") ||
 	    set_str(&c->pkcs11_module, "") ||
+	    set_str(&c->pkcs11_auth_id, "%01") ||
+	    set_str(&c->pkcs11_sign_id, "%02") ||
 	    set_str(&c->backend, "pcsc") ||
 	    set_str(&c->readers_filter, ""))
 		return -1;
@@ -360,6 +366,8 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->language);
 	free(c->localedir);
 	free(c->pkcs11_module);
+	free(c->pkcs11_auth_id);
+	free(c->pkcs11_sign_id);
 	free(c->backend);
 	free(c->readers_filter);
 	free_paths(c->anchors, &c->n_anchors);

@@ -49,10 +49,12 @@ typedef struct cvqd_config {
 	char *localedir;            /* localedir = where cvqd.mo lives */
 
 	/* [card] */
-	char *backend;              /* backend = pcsc | none */
+	char *backend;              /* backend = pcsc | pkcs11 | none */
 	unsigned card_wait;         /* wait = s to wait for a card */
 	unsigned op_timeout;        /* op_timeout = s in the per-card queue */
-	char *pkcs11_module;        /* pkcs11_module = for cards that are not PIV */
+	char *pkcs11_module;        /* pkcs11_module = for backend = pkcs11 */
+	char *pkcs11_auth_id;       /* pkcs11_auth_id = %01 (CKA_ID of the login key) */
+	char *pkcs11_sign_id;       /* pkcs11_sign_id = %02 (CKA_ID of the signature key) */
 	char *readers_filter;       /* readers = substring; empty = all */
 } cvqd_config;
 
