@@ -562,6 +562,14 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
 		if (*rc)
 			break;
+		/* The card was active in the store since step 1 (issuance needs
+		 * it); saying so again puts the completed enrolment in the CA's
+		 * own hash-chained audit log. */
+		*ca_err = cvq_ca_card_set_status(r->e->ca, r->rec.guid, CVQ_CA_CARD_ACTIVE);
+		if (*ca_err) {
+			*rc = cvq_admin_ca_fail(r->e->ca, *ca_err, "recording the card active");
+			break;
+		}
 		snprintf(r->rec.state, sizeof(r->rec.state), "active");
 		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
 		cvq_enrol_say(r->e, "  9/9 card active%s", n ? " (certificates of the interrupted "

@@ -21,6 +21,14 @@ for f in "$W/enrol.out" "$W/ca/ca.db" "$W/ca/ca.db-wal" "$CVQ_CARD_0_TRACE"; do
 	if grep -a -q "$PIN" "$f"; then bench_fail "the PIN appears in $f"; fi
 done
 
+# The CA's chained audit log holds the card, its certificates and its
+# activation, and the chain verifies.
+"$A" audit show > "$W/audit.txt"
+for a in card.add cert.issue card.status; do
+	grep -q " $a " "$W/audit.txt" || bench_fail "no $a in the CA's audit log"
+done
+"$A" audit verify
+
 # The card is no longer on the factory management key (yubico-piv-tool
 # authenticates with the default 3DES key, and must fail).
 if yubico-piv-tool -r "$CVQ_READER_0" -a set-chuid > /dev/null 2>&1; then
