@@ -619,6 +619,10 @@ cvq_admin_citizen_cards(int argc, char **argv, const struct cvq_admin_opts *opts
 	size_t i;
 	int rc;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		care_usage(stdout);
+		return CVQ_ADMIN_EXIT_OK;
+	}
 	if (argc != 2) {
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
@@ -664,7 +668,14 @@ int
 cvq_admin_card_care(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	const char *sub = argv[0];
+	int i;
 
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			care_usage(stdout);
+			return CVQ_ADMIN_EXIT_OK;
+		}
+	}
 	if (strcmp(sub, "renew") == 0)
 		return renew(argc, argv, opts);
 	if (strcmp(sub, "lost") == 0 || strcmp(sub, "stolen") == 0 || strcmp(sub, "destroyed") == 0)

@@ -197,7 +197,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"letter-dir", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
 		{"days", required_argument, NULL, 'd'}, {"wait", required_argument, NULL, 'w'},
 		{"master-key-file", required_argument, NULL, 'm'}, {"pass", required_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct batch b = {.opts = opts, .letter_dir = ".", .pin_len = 6, .days = 1825, .wait_s = 300};
 	struct worker *w = NULL;
@@ -209,7 +209,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	long v;
 
 	b.oo.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER;
-	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'L': list = optarg; break;
 		case 'r':
@@ -239,10 +239,11 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'm': b.oo.master_file = optarg; break;
 		case 'p': b.oo.pass = optarg; break;
 		default:
-			fprintf(stderr, "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
+			fprintf(c == 'h' ? stdout : stderr,
+			        "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
 			        "        [--letter-dir DIR] [--pin-length N] [--days N] [--wait SECONDS]\n"
 			        "        [--master-key-file FILE] [--pass SOURCE]\n");
-			return CVQ_ADMIN_EXIT_USAGE;
+			return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	if (!list || optind != argc)
