@@ -161,8 +161,9 @@ static int
 read_list(const char *path, struct batch *b)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char line[256], *s, *e;
-	void *p;
+	char line[256], *s, *e, *id;
+	char **p;
+	int rc = CVQ_ADMIN_EXIT_OK;
 
 	if (!f) {
 		cvq_admin_error("%s: %s", path, strerror(errno));
@@ -176,17 +177,20 @@ read_list(const char *path, struct batch *b)
 		*e = '\0';
 		if (!*s || *s == '#')
 			continue;
-		p = realloc(b->citizens, (b->n + 1) * sizeof(char *));
-		if (!p || !(((char **)p)[b->n] = strdup(s))) {
-			b->citizens = p ? p : b->citizens;
+		id = strdup(s);
+		p = id ? realloc(b->citizens, (b->n + 1) * sizeof(char *)) : NULL;
+		if (!p) {
+			free(id);
+			cvq_admin_error("out of memory reading %s", path);
+			rc = CVQ_ADMIN_EXIT_FAIL;
 			break;
 		}
 		b->citizens = p;
-		b->n++;
+		b->citizens[b->n++] = id;
 	}
 	if (f != stdin)
 		fclose(f);
-	return CVQ_ADMIN_EXIT_OK;
+	return rc;
 }
 
 int
@@ -249,12 +253,12 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (!list || optind != argc)
 		return CVQ_ADMIN_EXIT_USAGE;
 	rc = read_list(list, &b);
-	if (rc)
-		return rc;
-	if (b.n == 0) {
+	if (rc == CVQ_ADMIN_EXIT_OK && b.n == 0) {
 		cvq_admin_error("%s: no citizen", list);
-		return CVQ_ADMIN_EXIT_USAGE;
+		rc = CVQ_ADMIN_EXIT_USAGE;
 	}
+	if (rc)
+		goto out;
 	/* No --reader: every reader that holds a card now. */
 	if (nr == 0) {
 		cvq_card_err err = cvq_card_ctx_new(&ctx);

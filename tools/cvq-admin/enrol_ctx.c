@@ -136,9 +136,14 @@ cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
 	const char *reader = cvq_card_reader_name(e->card);
 	char path[4096];
 	size_t n, i;
-	int fd;
+	int fd, w;
 
-	n = (size_t)snprintf(path, sizeof(path), "%s.enrol-", e->db_path);
+	w = snprintf(path, sizeof(path), "%s.enrol-", e->db_path);
+	if (w < 0 || (size_t)w + 6 >= sizeof(path)) {
+		cvq_admin_error("store path too long for a lock file");
+		return -1;
+	}
+	n = (size_t)w;
 	for (i = 0; reader[i] && n + 6 < sizeof(path); i++) {
 		char c = reader[i];
 
