@@ -466,7 +466,10 @@ card_json(struct cvq_enrol_ctx *e, const struct cvq_ca_card *k)
 	if (!v)
 		return NULL;
 	if (cvq_enrol_store_get(e->st, k->guid, &rec) == CVQ_ENROL_OK) {
-		json_object_set_new(v, "enrolment", json_pack("{s:s, s:s, s:s}", "state", rec.state,
+		/* The journal's "active" means the enrolment is over; the card's
+		 * own status (lost, ...) is the CA's "status" above. */
+		json_object_set_new(v, "enrolment", json_pack("{s:s, s:s, s:s}", "state",
+		        strcmp(rec.state, "active") == 0 ? "complete" : rec.state,
 		        "step", cvq_enrol_step_name(rec.step), "error", rec.error));
 		OPENSSL_cleanse(&rec, sizeof(rec));
 	}
