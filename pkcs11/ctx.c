@@ -1,5 +1,7 @@
 /* Loading a PKCS#11 module: libp11 for keys, the raw function list beside it. */
 #include <dlfcn.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,10 +89,34 @@ out:
 	return err;
 }
 
+/*
+ * RFC 7512's module-name: "NAME" is found as NAME.so or libNAME.so in
+ * p11-kit's module directory, then in the library directory above it.
+ */
+static bool module_by_name(const char *name, char *buf, size_t cap)
+{
+	static const char *const dirs[] = { CVQ_P11_MODULE_DIR, CVQ_P11_MODULE_DIR "/.." };
+	static const char *const prefixes[] = { "", "lib" };
+	size_t d, f;
+	int n;
+
+	if (*name == '\0' || strchr(name, '/') != NULL)
+		return false;
+	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		for (f = 0; f < sizeof(prefixes) / sizeof(prefixes[0]); f++) {
+			n = snprintf(buf, cap, "%s/%s%s.so", dirs[d], prefixes[f], name);
+			if (n > 0 && (size_t)n < cap && access(buf, R_OK) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 cvq_p11_err cvq_p11_open_uri(const char *uri, cvq_p11_ctx **out)
 {
 	cvq_p11_uri *u = NULL;
-	const char *path;
+	const char *path, *name;
+	char buf[4096];
 	cvq_p11_err err;
 
 	if (out != NULL)
@@ -99,7 +125,13 @@ cvq_p11_err cvq_p11_open_uri(const char *uri, cvq_p11_ctx **out)
 	if (err != CVQ_P11_OK)
 		return err;
 	path = cvq_p11_uri_get(u, CVQ_P11_URI_MODULE_PATH, NULL);
-	err = path != NULL ? cvq_p11_open(path, out) : CVQ_P11_ERR_URI;
+	if (path != NULL)
+		err = cvq_p11_open(path, out);
+	else if ((name = cvq_p11_uri_get(u, CVQ_P11_URI_MODULE_NAME, NULL)) != NULL)
+		err = module_by_name(name, buf, sizeof(buf)) ? cvq_p11_open(buf, out)
+		                                             : CVQ_P11_ERR_MODULE;
+	else
+		err = CVQ_P11_ERR_URI;
 	cvq_p11_uri_free(u);
 	return err;
 }

@@ -48,6 +48,23 @@ static bool find_raw(cvq_p11_ctx *ctx, CK_SLOT_ID slot, cvq_p11_key *key)
 
 static void key_release(cvq_p11_key *key);
 
+static cvq_p11_key *key_new(cvq_p11_ctx *ctx, CK_SLOT_ID slot,
+                            const CK_TOKEN_INFO *ti)
+{
+	cvq_p11_key *key = calloc(1, sizeof(*key));
+
+	if (key == NULL)
+		return NULL;
+	key->ctx = ctx;
+	key->slot_id = slot;
+	key->token_flags = ti->flags;
+	p11_copy_trim(key->token_label, sizeof(key->token_label), ti->label,
+	              sizeof(ti->label));
+	p11_copy_trim(key->token_serial, sizeof(key->token_serial),
+	              ti->serialNumber, sizeof(ti->serialNumber));
+	return key;
+}
+
 /*
  * A plain software copy of the public half, detached from the token (libp11
  * fills n/e or the EC point from the token's objects), so that using it
@@ -138,16 +155,9 @@ cvq_p11_err p11_key_load(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	cvq_p11_err err = CVQ_P11_ERR_NOMEM;
 
 	*out = NULL;
-	key = calloc(1, sizeof(*key));
+	key = key_new(ctx, slot, ti);
 	if (key == NULL)
 		return CVQ_P11_ERR_NOMEM;
-	key->ctx = ctx;
-	key->slot_id = slot;
-	key->token_flags = ti->flags;
-	p11_copy_trim(key->token_label, sizeof(key->token_label), ti->label,
-	              sizeof(ti->label));
-	p11_copy_trim(key->token_serial, sizeof(key->token_serial),
-	              ti->serialNumber, sizeof(ti->serialNumber));
 	ERR_clear_error();
 	/*
 	 * Nothing from libp11's key arrays is kept past this function (they
@@ -233,16 +243,9 @@ static cvq_p11_err key_lazy(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	}
 	if (found != 1)
 		return CVQ_P11_ERR_NO_KEY;
-	key = calloc(1, sizeof(*key));
+	key = key_new(ctx, slot, ti);
 	if (key == NULL)
 		return CVQ_P11_ERR_NOMEM;
-	key->ctx = ctx;
-	key->slot_id = slot;
-	key->token_flags = ti->flags;
-	p11_copy_trim(key->token_label, sizeof(key->token_label), ti->label,
-	              sizeof(ti->label));
-	p11_copy_trim(key->token_serial, sizeof(key->token_serial),
-	              ti->serialNumber, sizeof(ti->serialNumber));
 	key->label = strdup("");
 	key->id = malloc(id_len);
 	if (key->label == NULL || key->id == NULL || !X509_up_ref(c->x509)) {

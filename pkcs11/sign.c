@@ -84,39 +84,47 @@ static cvq_p11_err evp_sign(cvq_p11_key *key, cvq_p11_sig alg,
 }
 
 /*
- * An always-authenticate key costs ONE PIN per signature: used for the
- * user login when the token is not logged in yet, and for the
+ * A deferred key's first signature (key_lazy) and every signature of an
+ * always-authenticate key: ONE PIN, used for the user login when the token
+ * is not logged in yet, then (always-authenticate) for the
  * context-specific login right before C_Sign.
  */
-static cvq_p11_err sign_always_auth(cvq_p11_ctx *ctx, cvq_p11_key *key,
-                                    cvq_p11_sig alg, const EVP_MD *md,
-                                    const unsigned char *dig, size_t dig_len,
-                                    unsigned char *sig, size_t *sig_len)
+static cvq_p11_err sign_with_login(cvq_p11_ctx *ctx, cvq_p11_key *key,
+                                   cvq_p11_sig alg, const EVP_MD *md,
+                                   const unsigned char *dig, size_t dig_len,
+                                   unsigned char *sig, size_t *sig_len)
 {
 	bool secure = (key->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
+	size_t cap = *sig_len;
 	char pin[P11_PIN_MAX];
 	CK_TOKEN_INFO ti;
 	cvq_p11_err err = CVQ_P11_OK;
 
 	pin[0] = '\0';
-	if ((key->token_flags & CKF_LOGIN_REQUIRED) &&
-	    !p11_logged_in(ctx, key->slot_id)) {
+	if (!key->loaded || ((key->token_flags & CKF_LOGIN_REQUIRED) &&
+	                     !p11_logged_in(ctx, key->slot_id))) {
 		/* fresh flags: the PIN may have been blocked meanwhile */
 		if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
 			return CVQ_P11_ERR_TOKEN_REMOVED;
 		err = p11_login_slot(ctx, NULL, key->slot_id, &ti,
 		                     secure ? NULL : pin, sizeof(pin));
+		if (err == CVQ_P11_OK && !key->loaded)
+			err = p11_key_reload(ctx, key);
 	}
-	if (err == CVQ_P11_OK && !secure && pin[0] == '\0')
+	if (err == CVQ_P11_OK && key->always_auth && !secure && pin[0] == '\0')
 		err = p11_get_pin(ctx, NULL, key->token_label, pin, sizeof(pin));
 	if (err == CVQ_P11_OK)
 		err = p11_raw_sign(ctx, key, alg, md, dig, dig_len,
-		                   secure ? NULL : pin, sig, sig_len);
+		                   key->always_auth && !secure ? pin : NULL,
+		                   sig, sig_len);
 	if (err == CVQ_P11_ERR_MECHANISM && alg == CVQ_P11_SIG_RSA_PSS) {
 		/* no CKM_RSA_PKCS_PSS: libp11 pads and signs raw; the PIN waits for it */
-		memcpy(ctx->pending_pin, pin, sizeof(pin));
-		ctx->has_pending = !secure;
-		ctx->pending_owner = pthread_self();
+		if (key->always_auth && !secure) {
+			memcpy(ctx->pending_pin, pin, sizeof(pin));
+			ctx->has_pending = true;
+			ctx->pending_owner = pthread_self();
+		}
+		*sig_len = cap;
 		err = evp_sign(key, alg, md, dig, dig_len, sig, sig_len);
 	}
 	OPENSSL_cleanse(pin, sizeof(pin));
@@ -156,42 +164,6 @@ static cvq_p11_err sign_plain(cvq_p11_ctx *ctx, cvq_p11_key *key,
 	return err;
 }
 
-/*
- * First signature of a key found without login (key_lazy): one PIN for the
- * user login, the loading of the key, and its context-specific login if it
- * turns out to be always-authenticate.
- */
-static cvq_p11_err sign_deferred(cvq_p11_ctx *ctx, cvq_p11_key *key,
-                                 cvq_p11_sig alg, const EVP_MD *md,
-                                 const unsigned char *dig, size_t dig_len,
-                                 unsigned char *sig, size_t *sig_len)
-{
-	bool secure = (key->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0;
-	char pin[P11_PIN_MAX];
-	CK_TOKEN_INFO ti;
-	cvq_p11_err err;
-
-	pin[0] = '\0';
-	if (p11_token_info(ctx, key->slot_id, &ti) != CVQ_P11_OK)
-		return CVQ_P11_ERR_TOKEN_REMOVED;
-	err = p11_login_slot(ctx, NULL, key->slot_id, &ti, secure ? NULL : pin,
-	                     sizeof(pin));
-	if (err == CVQ_P11_OK)
-		err = p11_key_reload(ctx, key);
-	if (err == CVQ_P11_OK && key->always_auth) {
-		if (!secure && pin[0] == '\0')
-			err = p11_get_pin(ctx, NULL, key->token_label, pin, sizeof(pin));
-		if (err == CVQ_P11_OK)
-			err = p11_raw_sign(ctx, key, alg, md, dig, dig_len,
-			                   secure ? NULL : pin, sig, sig_len);
-	} else if (err == CVQ_P11_OK) {
-		err = p11_raw_sign(ctx, key, alg, md, dig, dig_len, NULL, sig,
-		                   sig_len);
-	}
-	OPENSSL_cleanse(pin, sizeof(pin));
-	return err;
-}
-
 cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
                          const unsigned char *msg, size_t msg_len,
                          unsigned char *sig, size_t *sig_len)
@@ -227,10 +199,8 @@ cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
 	 * No C_GetTokenInfo on the way: some modules (SoftHSM2) reread their
 	 * token files for it, which costs more than the signature.
 	 */
-	if (!key->loaded)
-		err = sign_deferred(ctx, key, alg, md, dig, dig_len, sig, sig_len);
-	else if (key->always_auth)
-		err = sign_always_auth(ctx, key, alg, md, dig, dig_len, sig, sig_len);
+	if (!key->loaded || key->always_auth)
+		err = sign_with_login(ctx, key, alg, md, dig, dig_len, sig, sig_len);
 	else
 		err = sign_plain(ctx, key, alg, md, dig, dig_len, sig, sig_len);
 	/* a token pulled out mid-signature shows up as many different errors */

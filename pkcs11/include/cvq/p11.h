@@ -98,7 +98,11 @@ typedef int (*cvq_p11_pin_fn)(void *ctx, const char *token_label,
 /* Load and initialise a PKCS#11 module (a path to a .so). */
 cvq_p11_err cvq_p11_open(const char *module_path, cvq_p11_ctx **out);
 
-/* Same, with the module taken from the URI's module-path. */
+/*
+ * Same, with the module taken from the URI's module-path, or its
+ * module-name (NAME.so or libNAME.so in p11-kit's module directory, then
+ * the library directory).
+ */
 cvq_p11_err cvq_p11_open_uri(const char *uri, cvq_p11_ctx **out);
 
 /* Finalise and unload. Free the keys first. NULL is a no-op. */

@@ -32,6 +32,8 @@ printf '654321' > "$w/bad"; chmod 600 "$w/bad"
 export P11DRV_PIN_FILE=$w/pin
 head -c 2000 /dev/urandom > "$w/msg"
 drv tokens | tee "$w/tokens"
+"$P11DRV" "pkcs11:?module-name=opensc-pkcs11" tokens | grep -q 'login=1' \
+	|| bench_fail "module-name=opensc-pkcs11 not found"
 grep -q 'login=1' "$w/tokens" || bench_fail "PIV token not listed"
 
 echo "== 9A: RSA PKCS#1 v1.5 and PSS, one PIN for the session"
@@ -73,6 +75,15 @@ grep -q 'tries_left=1 .*final_try=1' "$w/out" || bench_fail "one try left not re
 export P11DRV_PIN_FILE=$w/pin
 drv sign "pkcs11:id=%01" pkcs1 sha256 "$w/msg" "$w/9a.sig" 2> "$w/err" || bench_fail "good PIN after two wrong: $(cat "$w/err")"
 drv pinstatus "pkcs11:" | grep -q 'tries_left=-1 count_low=0' || bench_fail "counter not reset"
+# logged in with 9A, then a wrong PIN at 9C's context-specific login
+! P11DRV_PIN_FILES="$w/pin:$w/bad" drv multi "pkcs11:id=%01" "pkcs11:id=%02" "$w/msg" \
+	"$w/m1.sig" "$w/m2.sig" 2> "$w/err" || bench_fail "9C signed with a wrong PIN"
+grep -q 'sign: incorrect PIN' "$w/err" || bench_fail "9C wrong PIN: $(cat "$w/err")"
+openssl dgst -sha256 -verify "$w/9a.pub" -signature "$w/m1.sig" "$w/msg" || bench_fail "9A before 9C"
+P11DRV_PIN_FILES="$w/pin:$w/pin" drv multi "pkcs11:id=%01" "pkcs11:id=%02" "$w/msg" \
+	"$w/m1.sig" "$w/m2.sig" 2> "$w/err" || bench_fail "9A then 9C: $(cat "$w/err")"
+grep -q 'pin-prompts: 2' "$w/err" || bench_fail "9A then 9C: $(cat "$w/err")"
+openssl dgst -sha256 -verify "$w/9c.pub" -signature "$w/m2.sig" "$w/msg" || bench_fail "9C after 9A"
 
 echo "== card pulled out mid-use"
 rm -f "$w/ready"

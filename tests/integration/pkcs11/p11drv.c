@@ -6,14 +6,14 @@
  *   p11drv MODULE sign KEY_URI ecdsa|pkcs1|pss sha256|sha384|sha512 IN SIG [N]
  *   p11drv MODULE pubkey KEY_URI OUT.pem          (public key; cert.pem too if any)
  *   p11drv MODULE x509 KEY_URI CERT.pem CRL.pem OCSP.der
- *   p11drv MODULE multi KEY1_URI KEY2_URI IN SIG1 SIG2   (EC; frees key 1 first)
+ *   p11drv MODULE multi KEY1_URI KEY2_URI IN SIG1 SIG2   (frees key 1 first)
  *   p11drv MODULE pinstatus TOKEN_URI
  *   p11drv MODULE login TOKEN_URI
  *   p11drv MODULE wait TIMEOUT_MS
  *   p11drv MODULE bench KEY_URI N                 (libcvqp11 vs raw C_Sign)
  *
  * PIN: read from the file named by $P11DRV_PIN_FILE each time the library
- * asks (never argv); every prompt is counted and reported on stderr as
+ * asks, or from the i-th file of $P11DRV_PIN_FILES=a:b:c (never argv); every prompt is counted and reported on stderr as
  * "pin-prompts: N" so tests can check how often a PIN was asked.
  */
 #include <stdio.h>
@@ -33,10 +33,26 @@ static int prompts;
 static int pin_cb(void *ctx, const char *label, char *buf, size_t cap)
 {
 	const char *path = getenv("P11DRV_PIN_FILE");
+	const char *list = getenv("P11DRV_PIN_FILES");
+	char one[4096];
 	FILE *f;
 	size_t n;
 
 	(void)ctx;
+	/* P11DRV_PIN_FILES=a:b:c — prompt i reads file i (the last one repeats) */
+	if (list != NULL) {
+		const char *p = list, *end;
+		int i;
+		for (i = 0; i < prompts && strchr(p, ':') != NULL; i++)
+			p = strchr(p, ':') + 1;
+		end = strchr(p, ':');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n >= sizeof(one))
+			return -1;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		path = one;
+	}
 	prompts++;
 	if (buf == NULL) {
 		fprintf(stderr, "p11drv: type the PIN on the reader for %s\n", label);
@@ -127,7 +143,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: p11drv MODULE COMMAND ...\n");
 		return 2;
 	}
-	err = cvq_p11_open(argv[1], &ctx);
+	/* MODULE is a path, or a PKCS#11 URI naming the module */
+	if (strncmp(argv[1], "pkcs11:", 7) == 0)
+		err = cvq_p11_open_uri(argv[1], &ctx);
+	else
+		err = cvq_p11_open(argv[1], &ctx);
 	if (err != CVQ_P11_OK)
 		return p11drv_fail("open", NULL, err);
 	cvq_p11_set_pin_callback(ctx, pin_cb, NULL);

@@ -344,8 +344,10 @@ int p11drv_multi(cvq_p11_ctx *ctx, char **argv)
 	for (i = 0; i < 2; i++) {
 		cvq_p11_key *k = i == 0 ? k1 : k2;
 		sig_len = sizeof(sig);
-		err = cvq_p11_sign(k, CVQ_P11_SIG_ECDSA, NULL, msg, msg_len, sig,
-		                   &sig_len);
+		cvq_p11_sig alg =
+			EVP_PKEY_get_base_id(cvq_p11_key_public(k)) == EVP_PKEY_EC ?
+			CVQ_P11_SIG_ECDSA : CVQ_P11_SIG_RSA_PKCS1;
+		err = cvq_p11_sign(k, alg, NULL, msg, msg_len, sig, &sig_len);
 		if (err != CVQ_P11_OK) {
 			p11drv_fail("sign", ctx, err);
 			goto out;

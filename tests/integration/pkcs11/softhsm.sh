@@ -43,8 +43,9 @@ openssl dgst -sha256 -verify "$w/rsa.pub" -sigopt rsa_padding_mode:pss \
 ! openssl dgst -sha256 -verify "$w/rsa.pub" -signature "$w/pss.sig" "$w/msg" >/dev/null 2>&1 \
 	|| bench_fail "pss signature verifies as PKCS#1"
 # the key is not extractable and sensitive
-pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
-	--pin "$(cat "$w/pin")" --list-objects --type privkey 2>/dev/null > "$w/objs"
+# the PIN goes to pkcs11-tool through its environment, never argv
+P11_TEST_PIN=$(cat "$w/pin") pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test \
+	--login --pin env:P11_TEST_PIN --list-objects --type privkey 2>/dev/null > "$w/objs"
 grep -q 'never extractable' "$w/objs" || grep -qi 'sensitive' "$w/objs" || bench_fail "key attributes: $(cat "$w/objs")"
 
 drv multi "$tok;id=%01" "$tok;id=%02" "$w/msg" "$w/m1.sig" "$w/m2.sig" || bench_fail "two keys in one ctx"
