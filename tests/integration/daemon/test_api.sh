@@ -2,7 +2,8 @@
 # cvqd without cards: status, errors and limits, /v1/verify of receipts
 # signed by a software key with `openssl cms -sign` (a peer), revocation
 # picked up on SIGHUP, many clients at once, a slow client cut off while
-# others are served, the caller's uid checked, clean shutdown.
+# others are served, the caller's uid checked, clean shutdown, systemd
+# socket activation (systemd-socket-activate).
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
@@ -117,5 +118,19 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -w ' %{http_cod
 [ "${out##* }" = 403 ] || bench_fail "uid check: $out"
 jq -e '.error.code == "forbidden"' <<< "${out% *}" > /dev/null || bench_fail "uid check body: $out"
 cvqd_stop
+
+# --- systemd socket activation: cvqd serves the socket it is given
+systemd-socket-activate -l "$CVQ_BENCH/activated.sock" "$CVQD" -c "$CVQ_BENCH/cvqd.conf" \
+	2>> "$CVQ_BENCH/cvqd.log" > /dev/null &
+act=$!
+trap 'kill -TERM "$act" 2>/dev/null || true' EXIT
+for ((n = 0; n < 100; n++)); do [ -S "$CVQ_BENCH/activated.sock" ] && break; sleep 0.05; done
+out=$(curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/activated.sock" http://cvqd/v1/status)
+[ "${out##* }" = 200 ] || bench_fail "socket activation: $out"
+[ ! -e "$CVQ_BENCH/cvqd.sock" ] || bench_fail "bound its own socket under socket activation"
+kill -TERM "$act"
+wait "$act" || bench_fail "activated cvqd did not stop cleanly"
+grep -q "listening on the systemd socket" "$CVQ_BENCH/cvqd.log" || bench_fail "not the systemd socket"
+
 grep -i 'PIN' "$CVQ_BENCH/cvqd.log" | grep -v pinentry | grep -qE '[0-9]{6}' && bench_fail "a PIN-like number in the log"
 echo "PASS"
