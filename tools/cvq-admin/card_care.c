@@ -152,7 +152,7 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (!err)
 		err = cvq_enrol_mgmt_auth(&e, guid, NULL, rec.mgmt_alg, &which);
 	for (i = 0; !err && i < 2; i++) {
-		err = cvq_enrol_certify_slot(&e, hex, slots[i], pin, &ca_err, serial[i]);
+		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ca_err, serial[i]);
 		if (!err) {
 			cvq_enrol_store_log(e.st, hex, "renew.cert", serial[i]);
 			cvq_enrol_say(&e, "  new %s key and certificate %s",

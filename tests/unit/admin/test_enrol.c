@@ -232,6 +232,7 @@ test_store(void **state)
 	assert_int_equal(cvq_enrol_store_get(st, "0102030405060708090a0b0c0d0e0f10", &got),
 	                 CVQ_ENROL_OK);
 	assert_string_equal(got.holder, "0001");
+	assert_int_equal(got.key_alg, 0x11);   /* migration 2's default: P-256 */
 	assert_int_equal(got.step, CVQ_ENROL_STEP_MGMT);
 	assert_true(got.has_puk_pending);
 	assert_false(got.has_puk);
