@@ -73,6 +73,15 @@ cvq_util_err cvq_pinentry_confirm(const char *program,
 cvq_util_err cvq_secret_read(const char *source, const char *prompt,
                              char *buf, size_t cap);
 
+/*
+ * For programs that hold PINs, PUKs or keys in memory: no core file
+ * (RLIMIT_CORE 0) and not dumpable (PR_SET_DUMPABLE 0: no core, no
+ * ptrace or /proc/PID/mem by other processes of the same user). Call it
+ * once, early, before any secret is read. CVQ_UTIL_ERR_IO when the kernel
+ * refuses either.
+ */
+cvq_util_err cvq_util_no_core_dumps(void);
+
 #ifdef __cplusplus
 }
 #endif
