@@ -208,7 +208,7 @@ handle_apdu(struct loop *l, const uint8_t *cmd, size_t n)
 		resp[1] = 0x81;
 		rlen = 2;
 	}
-	vc_trace_apdu(l->trace, false, resp, rlen);
+	vc_trace_response(l->trace, vc_trace_secret_response(cmd, n), resp, rlen);
 	if (vc_vpcd_send(l->fd, resp, rlen) != 0)
 		disconnect(l, "disconnect");
 	OPENSSL_cleanse(resp, sizeof(resp));
