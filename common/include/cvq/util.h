@@ -39,7 +39,10 @@ const char *cvq_util_strerror(cvq_util_err err);
 
 struct cvq_pinentry_prompt {
 	const char *title;        /* SETTITLE (window title), or NULL */
-	const char *description;  /* SETDESC: what is being approved, or NULL */
+	const char *description;  /* SETDESC: what is being approved, or NULL;
+	                           * never shortened: over one Assuan line
+	                           * (1000 bytes escaped, "%0A" per newline)
+	                           * the call fails with CVQ_UTIL_ERR_TOO_LONG */
 	const char *prompt;       /* SETPROMPT, e.g. "Code PIN :", or NULL */
 	const char *error;        /* SETERROR: why we ask again, or NULL */
 	const char *ok_label;     /* SETOK, or NULL */
