@@ -28,7 +28,8 @@ typedef enum cvq_util_err {
 	CVQ_UTIL_ERR_PROTOCOL,   /* the pinentry program broke the protocol */
 	CVQ_UTIL_ERR_CANCELLED,  /* the user cancelled, or cancel_fd fired */
 	CVQ_UTIL_ERR_TIMEOUT,    /* nobody answered in time */
-	CVQ_UTIL_ERR_TOO_LONG,   /* the secret does not fit the buffer */
+	CVQ_UTIL_ERR_TOO_LONG,   /* the secret does not fit the buffer, or the
+	                          * description does not fit the dialog */
 	CVQ_UTIL_ERR_IO,         /* reading the file, descriptor or terminal failed */
 	CVQ_UTIL_ERR_PERM,       /* a secret file readable by group or others */
 	CVQ_UTIL_ERR_EMPTY,      /* an empty secret */
