@@ -262,6 +262,15 @@ setup_dialog(struct session *s, const char *program,
 	cvq_util_err err;
 	int fd;
 
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->pid = -1;
+	/* What you see is what you sign: a description that does not fit
+	 * one Assuan line would be shown cut, so it is refused instead. */
+	if (p->description != NULL &&
+	    sizeof("SETDESC ") - 1 + cvq_assuan_escaped_len(p->description) >
+	    CVQ_ASSUAN_LINE_MAX)
+		return CVQ_UTIL_ERR_TOO_LONG;
 	err = session_start(s, program, p->cancel_fd);
 	if (err)
 		return err;
