@@ -2,6 +2,7 @@
  * cvq-admin card readers | watch | info — what is plugged in and what a
  * card holds. Reads only; never spends a PIN try.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,10 +142,22 @@ card_cmd_watch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	int c, rc = CVQ_ADMIN_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "n:t:", lo, NULL)) != -1) {
+		char *end = NULL;
+
+		errno = 0;
 		switch (c) {
-		case 'n': count = strtol(optarg, NULL, 10); break;
-		case 't': timeout = strtod(optarg, NULL); break;
+		case 'n': count = strtol(optarg, &end, 10); break;
+		case 't': timeout = strtod(optarg, &end); break;
 		default: return CVQ_ADMIN_EXIT_USAGE;
+		}
+		/* Whole numbers only, and a timeout whose milliseconds fit a
+		 * long long (no NaN, no 1e300). */
+		if (errno != 0 || end == optarg || *end != '\0' ||
+		    (c == 'n' && count < 0) ||
+		    (c == 't' && !(timeout >= 0 && timeout <= 1e9))) {
+			cvq_admin_error("watch: bad --%s '%s'", c == 'n' ? "count" : "timeout",
+			                optarg);
+			return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	memset(&sa, 0, sizeof(sa));
