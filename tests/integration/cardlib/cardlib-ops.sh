@@ -104,6 +104,11 @@ cat "$W/watch.json"
 grep -q "\"card-removed\",\"reader\":\"$R\"" "$W/watch.json" || bench_fail "no card-removed event"
 [ "$(grep -c "\"card-inserted\",\"reader\":\"$R\"" "$W/watch.json")" -ge 2 ] || bench_fail "no card-inserted event"
 
+# Numbers that are not numbers are refused (1e300 s used to overflow).
+expect_rc 2 $ADMIN card watch --timeout 1e300
+expect_rc 2 $ADMIN card watch --timeout nan
+expect_rc 2 $ADMIN card watch --count two
+
 step "cancel a wait from another thread"
 $TOOL cancel
 
