@@ -24,6 +24,9 @@ struct cvq_ca_ocsp {
 	X509 *ca_cert;
 	X509 *signer;           /* delegated signer, or the CA itself */
 	EVP_PKEY *key;
+	struct ca_keyref keyref;  /* owns key */
+	bool serial_sign;       /* a token key: one signature at a time */
+	pthread_mutex_t sign_mu;
 	unsigned long sign_flags;
 	OCSP_CERTID *issuer_sha1, *issuer_sha256; /* issuer part only */
 	unsigned minutes;
@@ -51,7 +54,8 @@ cvq_ca_ocsp_free(cvq_ca_ocsp *o)
 	OCSP_CERTID_free(o->issuer_sha256);
 	X509_free(o->ca_cert);
 	X509_free(o->signer);
-	EVP_PKEY_free(o->key);
+	ca_keyref_free(&o->keyref);
+	pthread_mutex_destroy(&o->sign_mu);
 	free(o);
 }
 
@@ -73,6 +77,7 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 		return CVQ_CA_ERR_NOMEM;
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
+	pthread_mutex_init(&o->sign_mu, NULL);
 	o->minutes = cfg->ocsp_minutes;
 	db = cvq_ca_config_path(cfg, cfg->db);
 	ca_cert = cvq_ca_config_path(cfg, cfg->cert);
@@ -87,9 +92,12 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 	if (err != CVQ_CA_OK)
 		goto fail;
 	src = pass ? pass : (cfg->ocsp_key && cfg->ocsp_pass ? cfg->ocsp_pass : cfg->pass);
-	err = ca_key_load(key, src, &o->key, msg, sizeof(msg));
+	err = ca_key_load(key, src, &o->keyref, msg, sizeof(msg));
 	if (err != CVQ_CA_OK)
 		goto fail;
+	o->key = o->keyref.pkey;
+	/* libcvqp11 keys must not sign from two threads at once. */
+	o->serial_sign = o->keyref.p11 != NULL;
 	err = CVQ_CA_ERR_KEY;
 	if (X509_check_private_key(o->signer, o->key) != 1)
 		goto fail;
@@ -252,7 +260,7 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 	struct status s;
 	cvq_ca_err err;
 	time_t now = time(NULL);
-	int i, n;
+	int i, n, ok;
 
 	if (!o || !out || !out_len || (!req_der && req_len))
 		return CVQ_CA_ERR_ARG;
@@ -301,7 +309,12 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 	ans->has_nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
 	if (OCSP_copy_nonce(bs, req) <= 0)
 		goto out;
-	if (!OCSP_basic_sign(bs, o->signer, o->key, ca_key_md(o->key), NULL, o->sign_flags))
+	if (o->serial_sign)
+		pthread_mutex_lock(&o->sign_mu);
+	ok = OCSP_basic_sign(bs, o->signer, o->key, ca_key_md(o->key), NULL, o->sign_flags);
+	if (o->serial_sign)
+		pthread_mutex_unlock(&o->sign_mu);
+	if (!ok)
 		goto out;
 	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
 	if (!resp)
