@@ -213,6 +213,19 @@ copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+/* Columns 0..5: seq, ts, actor, action, object, detail. */
+static void
+read_entry(sqlite3_stmt *st, struct cvq_ca_audit_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = sqlite3_column_int64(st, 0);
+	e->ts = sqlite3_column_int64(st, 1);
+	copy_col(e->actor, sizeof(e->actor), st, 2);
+	copy_col(e->action, sizeof(e->action), st, 3);
+	copy_col(e->object, sizeof(e->object), st, 4);
+	copy_col(e->detail, sizeof(e->detail), st, 5);
+}
+
 cvq_ca_err
 cvq_ca_audit_list(cvq_ca *ca, int64_t from_seq, cvq_ca_audit_cb cb, void *ctx)
 {
@@ -230,13 +243,7 @@ cvq_ca_audit_list(cvq_ca *ca, int64_t from_seq, cvq_ca_audit_cb cb, void *ctx)
 		return ca_sql_fail(ca, rc, "audit list");
 	sqlite3_bind_int64(st, 1, from_seq);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.seq = sqlite3_column_int64(st, 0);
-		e.ts = sqlite3_column_int64(st, 1);
-		copy_col(e.actor, sizeof(e.actor), st, 2);
-		copy_col(e.action, sizeof(e.action), st, 3);
-		copy_col(e.object, sizeof(e.object), st, 4);
-		copy_col(e.detail, sizeof(e.detail), st, 5);
+		read_entry(st, &e);
 		if (sqlite3_column_bytes(st, 6) == 32)
 			memcpy(e.hash, sqlite3_column_blob(st, 6), 32);
 		e.signed_head = sqlite3_column_int(st, 7) != 0;
@@ -321,13 +328,7 @@ cvq_ca_audit_verify(cvq_ca *ca, int64_t *bad_seq, uint64_t *entries, uint64_t *h
 	if (rc != SQLITE_OK)
 		return ca_sql_fail(ca, rc, "audit verify");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.seq = sqlite3_column_int64(st, 0);
-		e.ts = sqlite3_column_int64(st, 1);
-		copy_col(e.actor, sizeof(e.actor), st, 2);
-		copy_col(e.action, sizeof(e.action), st, 3);
-		copy_col(e.object, sizeof(e.object), st, 4);
-		copy_col(e.detail, sizeof(e.detail), st, 5);
+		read_entry(st, &e);
 		if (e.seq != expect || sqlite3_column_bytes(st, 6) != 32 ||
 		    memcmp(sqlite3_column_blob(st, 6), prev, 32) != 0) {
 			*bad_seq = e.seq != expect && e.seq > expect ? expect : e.seq;

@@ -22,11 +22,19 @@ enum ca_stmt_id {
 	CA_STMT__COUNT
 };
 
+/* The CA key: a file key, or a token key and what keeps it alive. */
+struct ca_keyref {
+	EVP_PKEY *pkey;
+	struct cvq_p11_ctx *p11;
+	struct cvq_p11_key *p11key;
+};
+
 struct cvq_ca {
 	const struct cvq_ca_config *cfg; /* borrowed: outlives the handle */
 	sqlite3 *db;
 	X509 *cert;
 	EVP_PKEY *key;                   /* NULL when opened without a key */
+	struct ca_keyref keyref;         /* owns key */
 	char actor[64];
 	char errmsg[256];
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
@@ -44,8 +52,11 @@ cvq_ca_err ca_secret_read(const char *source, const char *prompt, char *buf, siz
 /* ca_key.c */
 cvq_ca_err ca_key_generate(const char *alg, EVP_PKEY **out);
 cvq_ca_err ca_key_save(EVP_PKEY *key, const char *path, const char *pass_source);
-cvq_ca_err ca_key_load(const char *uri, const char *pass_source, EVP_PKEY **out,
+/* A file path or a pkcs11: URI; the passphrase source is the token PIN's
+ * for a token key (unless the URI has its own pin-source). */
+cvq_ca_err ca_key_load(const char *uri, const char *pass_source, struct ca_keyref *ref,
                        char *msg, size_t msg_len);
+void ca_keyref_free(struct ca_keyref *ref);
 const EVP_MD *ca_key_md(const EVP_PKEY *key);
 cvq_ca_err ca_cert_load(const char *path, X509 **out);
 cvq_ca_err ca_cert_save(X509 *cert, const char *path);

@@ -14,6 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <cvq/p11.h>
+
 #include "ca_int.h"
 
 cvq_ca_err
@@ -129,19 +131,69 @@ out:
 	return err;
 }
 
+struct pin_src {
+	const char *source;
+};
+
+/* PINs come from the same kind of source as passphrases, never argv. */
+static int
+token_pin(void *ctx, const char *label, char *buf, size_t cap)
+{
+	const struct pin_src *p = ctx;
+
+	(void)label;
+	if (!buf || !cap)
+		return 0; /* PIN pad: the user types on the reader */
+	return ca_secret_read(p->source, "CA token PIN:", buf, cap) == CVQ_CA_OK ? 0 : 1;
+}
+
+static cvq_ca_err
+key_load_token(const char *uri, const char *pass_source, struct ca_keyref *ref,
+               char *msg, size_t msg_len)
+{
+	struct pin_src src = {pass_source};
+	cvq_p11_err e;
+
+	e = cvq_p11_open_uri(uri, &ref->p11);
+	if (e != CVQ_P11_OK) {
+		snprintf(msg, msg_len, "PKCS#11 module of %s: %s", uri, cvq_p11_strerror(e));
+		return CVQ_CA_ERR_KEY;
+	}
+	if (pass_source)
+		cvq_p11_set_pin_callback(ref->p11, token_pin, &src);
+	e = cvq_p11_key_find(ref->p11, uri, &ref->p11key);
+	if (e == CVQ_P11_OK && !(ref->pkey = cvq_p11_key_pkey(ref->p11key)))
+		e = CVQ_P11_ERR_PKCS11;
+	/* The callback's context lives on this stack: no later PIN prompts. */
+	cvq_p11_set_pin_callback(ref->p11, NULL, NULL);
+	if (e != CVQ_P11_OK) {
+		snprintf(msg, msg_len, "token key: %s", cvq_p11_strerror(e));
+		ca_keyref_free(ref);
+		return e == CVQ_P11_ERR_PIN_INCORRECT ? CVQ_CA_ERR_PASSPHRASE : CVQ_CA_ERR_KEY;
+	}
+	EVP_PKEY_up_ref(ref->pkey);
+	return CVQ_CA_OK;
+}
+
+void
+ca_keyref_free(struct ca_keyref *ref)
+{
+	EVP_PKEY_free(ref->pkey);
+	cvq_p11_key_free(ref->p11key);
+	cvq_p11_close(ref->p11);
+	memset(ref, 0, sizeof(*ref));
+}
+
 cvq_ca_err
-ca_key_load(const char *uri, const char *pass_source, EVP_PKEY **out,
+ca_key_load(const char *uri, const char *pass_source, struct ca_keyref *ref,
             char *msg, size_t msg_len)
 {
-	*out = NULL;
+	memset(ref, 0, sizeof(*ref));
 	if (!uri)
 		return CVQ_CA_ERR_CONFIG;
-	if (strncmp(uri, "pkcs11:", 7) == 0) {
-		/* The token path joins through libcvqp11 (issue #5). */
-		snprintf(msg, msg_len, "PKCS#11 keys are not supported by this build");
-		return CVQ_CA_ERR_UNSUPPORTED;
-	}
-	return key_load_file(uri, pass_source, out, msg, msg_len);
+	if (strncmp(uri, "pkcs11:", 7) == 0)
+		return key_load_token(uri, pass_source, ref, msg, msg_len);
+	return key_load_file(uri, pass_source, &ref->pkey, msg, msg_len);
 }
 
 cvq_ca_err

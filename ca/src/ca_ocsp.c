@@ -20,10 +20,23 @@ struct reader {
 	bool busy;
 };
 
+#define CACHE_SLOTS 4096
+#define CACHE_FRESH 60
+
+struct cache_slot {
+	uint8_t key[32];          /* SHA-256 of the request */
+	uint8_t *resp;
+	size_t len;
+	time_t this_update, next_update;
+};
+
 struct cvq_ca_ocsp {
 	X509 *ca_cert;
 	X509 *signer;           /* delegated signer, or the CA itself */
 	EVP_PKEY *key;
+	struct ca_keyref keyref;  /* owns key */
+	bool serial_sign;       /* a token key: one signature at a time */
+	pthread_mutex_t sign_mu;
 	unsigned long sign_flags;
 	OCSP_CERTID *issuer_sha1, *issuer_sha256; /* issuer part only */
 	unsigned minutes;
@@ -31,6 +44,14 @@ struct cvq_ca_ocsp {
 	pthread_cond_t cv;
 	struct reader *r;
 	unsigned n;
+	/* Signed answers to nonce-less requests, reused until the store
+	 * changes (PRAGMA data_version of a connection of our own) or they
+	 * are CACHE_FRESH seconds old: a revocation is seen at once. */
+	pthread_mutex_t cache_mu;
+	sqlite3 *gen_db;
+	sqlite3_stmt *gen_st;
+	int64_t gen;
+	struct cache_slot *cache;
 };
 
 void
@@ -45,13 +66,20 @@ cvq_ca_ocsp_free(cvq_ca_ocsp *o)
 		sqlite3_close(o->r[i].db);
 	}
 	free(o->r);
+	for (i = 0; o->cache && i < CACHE_SLOTS; i++)
+		OPENSSL_free(o->cache[i].resp);
+	free(o->cache);
+	sqlite3_finalize(o->gen_st);
+	sqlite3_close(o->gen_db);
+	pthread_mutex_destroy(&o->cache_mu);
 	pthread_mutex_destroy(&o->mu);
 	pthread_cond_destroy(&o->cv);
 	OCSP_CERTID_free(o->issuer_sha1);
 	OCSP_CERTID_free(o->issuer_sha256);
 	X509_free(o->ca_cert);
 	X509_free(o->signer);
-	EVP_PKEY_free(o->key);
+	ca_keyref_free(&o->keyref);
+	pthread_mutex_destroy(&o->sign_mu);
 	free(o);
 }
 
@@ -73,6 +101,8 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 		return CVQ_CA_ERR_NOMEM;
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
+	pthread_mutex_init(&o->sign_mu, NULL);
+	pthread_mutex_init(&o->cache_mu, NULL);
 	o->minutes = cfg->ocsp_minutes;
 	db = cvq_ca_config_path(cfg, cfg->db);
 	ca_cert = cvq_ca_config_path(cfg, cfg->cert);
@@ -87,9 +117,12 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 	if (err != CVQ_CA_OK)
 		goto fail;
 	src = pass ? pass : (cfg->ocsp_key && cfg->ocsp_pass ? cfg->ocsp_pass : cfg->pass);
-	err = ca_key_load(key, src, &o->key, msg, sizeof(msg));
+	err = ca_key_load(key, src, &o->keyref, msg, sizeof(msg));
 	if (err != CVQ_CA_OK)
 		goto fail;
+	o->key = o->keyref.pkey;
+	/* libcvqp11 keys must not sign from two threads at once. */
+	o->serial_sign = o->keyref.p11 != NULL;
 	err = CVQ_CA_ERR_KEY;
 	if (X509_check_private_key(o->signer, o->key) != 1)
 		goto fail;
@@ -118,6 +151,20 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 			goto fail;
 		}
 	}
+	o->cache = calloc(CACHE_SLOTS, sizeof(*o->cache));
+	err = CVQ_CA_ERR_NOMEM;
+	if (!o->cache)
+		goto fail;
+	err = ca_store_open(db, false, false, &o->gen_db, msg, sizeof(msg));
+	if (err != CVQ_CA_OK)
+		goto fail;
+	sqlite3_exec(o->gen_db, "PRAGMA query_only=1", NULL, NULL, NULL);
+	if (sqlite3_prepare_v3(o->gen_db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+	                       &o->gen_st, NULL) != SQLITE_OK) {
+		err = CVQ_CA_ERR_STORE;
+		goto fail;
+	}
+	o->gen = -1;
 	free(db);
 	free(ca_cert);
 	free(key);
@@ -237,6 +284,74 @@ ours(cvq_ca_ocsp *o, OCSP_CERTID *cid)
 	       OCSP_id_issuer_cmp(o->issuer_sha256, cid) == 0;
 }
 
+/* Under cache_mu: flush everything when another connection committed. */
+static void
+cache_check_gen(cvq_ca_ocsp *o)
+{
+	int64_t g = -2;
+	unsigned i;
+
+	if (sqlite3_step(o->gen_st) == SQLITE_ROW)
+		g = sqlite3_column_int64(o->gen_st, 0);
+	sqlite3_reset(o->gen_st);
+	if (g != o->gen || g == -2) {
+		for (i = 0; i < CACHE_SLOTS; i++) {
+			OPENSSL_free(o->cache[i].resp);
+			o->cache[i].resp = NULL;
+		}
+		o->gen = g;
+	}
+}
+
+static bool
+cache_get(cvq_ca_ocsp *o, const uint8_t key[32], uint8_t **resp, size_t *len,
+          struct cvq_ca_ocsp_answer *ans)
+{
+	struct cache_slot *c = &o->cache[(key[0] | key[1] << 8) % CACHE_SLOTS];
+	time_t now = time(NULL);
+	bool hit = false;
+
+	pthread_mutex_lock(&o->cache_mu);
+	cache_check_gen(o);
+	if (c->resp && memcmp(c->key, key, 32) == 0 && now - c->this_update < CACHE_FRESH &&
+	    now < c->next_update) {
+		*resp = OPENSSL_memdup(c->resp, c->len);
+		if (*resp) {
+			*len = c->len;
+			ans->this_update = c->this_update;
+			ans->next_update = c->next_update;
+			ans->status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
+			hit = true;
+		}
+	}
+	pthread_mutex_unlock(&o->cache_mu);
+	return hit;
+}
+
+static void
+cache_put(cvq_ca_ocsp *o, const uint8_t key[32], int64_t gen, const uint8_t *resp, size_t len,
+          const struct cvq_ca_ocsp_answer *ans)
+{
+	struct cache_slot *c = &o->cache[(key[0] | key[1] << 8) % CACHE_SLOTS];
+	uint8_t *copy = OPENSSL_memdup(resp, len);
+
+	if (!copy)
+		return;
+	pthread_mutex_lock(&o->cache_mu);
+	/* Only an answer read from the generation still current is kept. */
+	if (gen == o->gen) {
+		OPENSSL_free(c->resp);
+		memcpy(c->key, key, 32);
+		c->resp = copy;
+		c->len = len;
+		c->this_update = ans->this_update;
+		c->next_update = ans->next_update;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&o->cache_mu);
+	OPENSSL_free(copy);
+}
+
 cvq_ca_err
 cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
                     uint8_t **out, size_t *out_len, struct cvq_ca_ocsp_answer *ans)
@@ -252,7 +367,9 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 	struct status s;
 	cvq_ca_err err;
 	time_t now = time(NULL);
-	int i, n;
+	uint8_t ckey[32];
+	int64_t gen = -3;
+	int i, n, ok;
 
 	if (!o || !out || !out_len || (!req_der && req_len))
 		return CVQ_CA_ERR_ARG;
@@ -276,6 +393,17 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 			return error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED, out, out_len, ans);
 		}
 	}
+	ans->has_nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
+	if (!ans->has_nonce) {
+		EVP_Digest(req_der, req_len, ckey, NULL, EVP_sha256(), NULL);
+		if (cache_get(o, ckey, out, out_len, ans)) {
+			OCSP_REQUEST_free(req);
+			return CVQ_CA_OK;
+		}
+		pthread_mutex_lock(&o->cache_mu);
+		gen = o->gen;
+		pthread_mutex_unlock(&o->cache_mu);
+	}
 	err = CVQ_CA_ERR_NOMEM;
 	bs = OCSP_BASICRESP_new();
 	this_t = ASN1_TIME_set(NULL, now);
@@ -298,16 +426,22 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 		                            this_t, next_t))
 			goto out;
 	}
-	ans->has_nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
 	if (OCSP_copy_nonce(bs, req) <= 0)
 		goto out;
-	if (!OCSP_basic_sign(bs, o->signer, o->key, ca_key_md(o->key), NULL, o->sign_flags))
+	if (o->serial_sign)
+		pthread_mutex_lock(&o->sign_mu);
+	ok = OCSP_basic_sign(bs, o->signer, o->key, ca_key_md(o->key), NULL, o->sign_flags);
+	if (o->serial_sign)
+		pthread_mutex_unlock(&o->sign_mu);
+	if (!ok)
 		goto out;
 	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
 	if (!resp)
 		goto out;
 	err = encode(resp, out, out_len);
 	ans->status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
+	if (err == CVQ_CA_OK && !ans->has_nonce)
+		cache_put(o, ckey, gen, *out, *out_len, ans);
 out:
 	ERR_clear_error();
 	ASN1_TIME_free(rev_t);

@@ -29,9 +29,10 @@ struct cvq_ca_ocsp_server {
 	unsigned port;
 };
 
+/* A POST body, grown as it arrives (most requests are under 200 bytes). */
 struct post {
-	uint8_t buf[MAX_BODY];
-	size_t len;
+	uint8_t *buf;
+	size_t len, cap;
 	bool too_big;
 };
 
@@ -184,12 +185,23 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (p->len + *upload_data_size > sizeof(p->buf))
+		size_t need = p->len + *upload_data_size;
+
+		if (need > MAX_BODY) {
 			p->too_big = true;
-		else
+		} else if (!p->too_big) {
+			if (need > p->cap) {
+				size_t cap = need < 512 ? 512 : need * 2 > MAX_BODY ? MAX_BODY : need * 2;
+				uint8_t *nb = realloc(p->buf, cap);
+
+				if (!nb)
+					return MHD_NO;
+				p->buf = nb;
+				p->cap = cap;
+			}
 			memcpy(p->buf + p->len, upload_data, *upload_data_size);
-		if (!p->too_big)
-			p->len += *upload_data_size;
+			p->len = need;
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -204,6 +216,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestT
 	(void)cls;
 	(void)c;
 	(void)t;
+	if (*con_cls)
+		free(((struct post *)*con_cls)->buf);
 	free(*con_cls);
 	*con_cls = NULL;
 }

@@ -64,10 +64,11 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 		goto fail;
 	}
 	if (!ro && !(flags & CVQ_CA_OPEN_NOKEY)) {
-		err = ca_key_load(key, pass ? pass : cfg->pass, &ca->key, ca->errmsg,
+		err = ca_key_load(key, pass ? pass : cfg->pass, &ca->keyref, ca->errmsg,
 		                  sizeof(ca->errmsg));
 		if (err != CVQ_CA_OK)
 			goto fail;
+		ca->key = ca->keyref.pkey;
 		if (X509_check_private_key(ca->cert, ca->key) != 1) {
 			ERR_clear_error();
 			err = ca_fail(ca, CVQ_CA_ERR_KEY, "the key does not match the CA certificate");
@@ -102,7 +103,10 @@ cvq_ca_close(cvq_ca *ca)
 		sqlite3_finalize(ca->st[i]);
 	sqlite3_close(ca->db);
 	X509_free(ca->cert);
-	EVP_PKEY_free(ca->key);
+	if (ca->keyref.pkey)
+		ca_keyref_free(&ca->keyref);
+	else
+		EVP_PKEY_free(ca->key);
 	OPENSSL_cleanse(ca->chal, sizeof(ca->chal));
 	free(ca);
 }
@@ -210,14 +214,15 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	X509 *cert = NULL;
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
-	bool key_written = false;
+	struct ca_keyref kr = {0};
+	bool key_written = false, token;
 
 	if (!cfg || !opts || !opts->subject)
 		return CVQ_CA_ERR_ARG;
 	if (!cfg->db || !cfg->key || !cfg->cert || (opts->ocsp_signer && (!cfg->ocsp_key || !cfg->ocsp_cert)))
 		return CVQ_CA_ERR_CONFIG;
-	if (strncmp(cfg->key, "pkcs11:", 7) == 0)
-		return CVQ_CA_ERR_UNSUPPORTED;
+	/* A token key is made on the token beforehand (pkcs11-tool, cvq_p11_keygen). */
+	token = strncmp(cfg->key, "pkcs11:", 7) == 0;
 	db = cvq_ca_config_path(cfg, cfg->db);
 	key_path = cvq_ca_config_path(cfg, cfg->key);
 	cert_path = cvq_ca_config_path(cfg, cfg->cert);
@@ -230,7 +235,7 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		err = CVQ_CA_ERR_ARG;
 		goto out;
 	}
-	if (stat(db, &st) == 0 || stat(key_path, &st) == 0 || stat(cert_path, &st) == 0) {
+	if (stat(db, &st) == 0 || (!token && stat(key_path, &st) == 0) || stat(cert_path, &st) == 0) {
 		err = CVQ_CA_ERR_EXISTS;
 		goto out;
 	}
@@ -238,7 +243,12 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	                     sizeof(passphrase));
 	if (err != CVQ_CA_OK)
 		goto out;
-	err = ca_key_generate(opts->alg, &key);
+	if (token) {
+		err = ca_key_load(cfg->key, pass ? pass : cfg->pass, &kr, msg, sizeof(msg));
+		key = kr.pkey;
+	} else {
+		err = ca_key_generate(opts->alg, &key);
+	}
 	if (err != CVQ_CA_OK)
 		goto out;
 	if (opts->parent) {
@@ -259,7 +269,7 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	}
 	if (err != CVQ_CA_OK)
 		goto out;
-	err = ca_key_save(key, key_path, passphrase);
+	err = token ? CVQ_CA_OK : ca_key_save(key, key_path, passphrase);
 	if (err != CVQ_CA_OK)
 		goto out;
 	key_written = true;
@@ -284,6 +294,10 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	cvq_ca_set_actor(ca, getenv("USER"));
 	ca->cert = cert;
 	ca->key = key;
+	if (token) {
+		ca->keyref = kr;
+		memset(&kr, 0, sizeof(kr));
+	}
 	cert = NULL;
 	key = NULL;
 	err = ca_store_open(db, false, false, &ca->db, msg, sizeof(msg));
@@ -315,7 +329,8 @@ out:
 		         msg[0] ? msg : cvq_ca_strerror(err));
 	if (err != CVQ_CA_OK && key_written && err != CVQ_CA_ERR_EXISTS) {
 		/* Nothing half-made: a failed init leaves no CA behind. */
-		unlink(key_path);
+		if (!token)
+			unlink(key_path);
 		unlink(cert_path);
 		unlink(db);
 	}
@@ -323,7 +338,10 @@ out:
 	cvq_ca_close(ca);
 	X509_NAME_free(subject);
 	X509_free(cert);
-	EVP_PKEY_free(key);
+	if (token)
+		ca_keyref_free(&kr);
+	else
+		EVP_PKEY_free(key);
 	free(db);
 	free(key_path);
 	free(cert_path);

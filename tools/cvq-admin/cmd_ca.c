@@ -19,6 +19,8 @@ ca_usage(FILE *f)
 	"                 [--subject /C=FR/O=Ville/CN=Name] [--days N] [--pass SOURCE]\n"
 	"                 [--url BASE] [--policy OID] [--org O] [--country C]\n"
 	"                 [--ocsp-signer] [--parent CONFIG [--parent-pass SOURCE]]\n"
+	"                 [--key pkcs11:URI]   (a key made on the token beforehand;\n"
+	"                                       --pass is then the token PIN's source)\n"
 	"       cvq-admin [--json] [--config FILE] ca show\n"
 	"SOURCE is file:PATH, fd:N, pinentry:PROGRAM or tty; never the passphrase.\n"
 	"init writes DIR/ca.conf, DIR/ca-key.pem (0600), DIR/ca.pem, DIR/ca.db.\n");
@@ -45,11 +47,13 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"policy", required_argument, NULL, 'o'}, {"org", required_argument, NULL, 'O'},
 		{"country", required_argument, NULL, 'C'}, {"ocsp-signer", no_argument, NULL, 'S'},
 		{"parent", required_argument, NULL, 'P'}, {"parent-pass", required_argument, NULL, 'Q'},
+		{"key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_init_opts io = {.subject = "/CN=CVQ CA"};
 	struct cvq_ca_config *cfg = NULL, *pcfg = NULL;
 	const char *dir = NULL, *pass = NULL, *url = NULL, *parent = NULL, *ppass = NULL;
+	const char *key = "ca-key.pem";
 	char *conf = NULL, *tmp = NULL, why[256] = "";
 	cvq_ca *pca = NULL;
 	cvq_ca_err err = CVQ_CA_OK;
@@ -59,7 +63,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cfg = cvq_ca_config_new();
 	if (!cfg)
 		return CVQ_ADMIN_EXIT_FAIL;
-	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:k:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'a': io.alg = optarg; break;
@@ -81,6 +85,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'S': io.ocsp_signer = true; break;
 		case 'P': parent = optarg; break;
 		case 'Q': ppass = optarg; break;
+		case 'k': key = optarg; break;
 		case 'h': ca_usage(stdout); rc = CVQ_ADMIN_EXIT_OK; goto out;
 		default: ca_usage(stderr); rc = CVQ_ADMIN_EXIT_USAGE; goto out;
 		}
@@ -99,7 +104,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	cfg->dir = strdup(dir);
 	err = cvq_ca_config_set(cfg, "db", "ca.db");
-	err = err ? err : cvq_ca_config_set(cfg, "key", "ca-key.pem");
+	err = err ? err : cvq_ca_config_set(cfg, "key", key);
 	err = err ? err : cvq_ca_config_set(cfg, "cert", "ca.pem");
 	/* Only a file source makes sense to remember; fd and tty are per run. */
 	if (!err && strncmp(pass, "file:", 5) == 0)

@@ -447,6 +447,12 @@ test_ocsp_core(void **state)
 	r = ask(o, cvq_ca_cert(f->ca), serial, &status, true);
 	assert_int_equal(status, V_OCSP_CERTSTATUS_GOOD);
 	OCSP_RESPONSE_free(r);
+	/* Nonce-less answers are cached; twice, so the second is a hit. */
+	r = ask(o, cvq_ca_cert(f->ca), serial, &status, false);
+	OCSP_RESPONSE_free(r);
+	r = ask(o, cvq_ca_cert(f->ca), serial, &status, false);
+	assert_int_equal(status, V_OCSP_CERTSTATUS_GOOD);
+	OCSP_RESPONSE_free(r);
 	/* A revocation is seen at once by the responder's own connection. */
 	assert_int_equal(cvq_ca_revoke_serial(f->ca, serial, CVQ_CA_REASON_KEY_COMPROMISE, 0), CVQ_CA_OK);
 	assert_int_equal(cvq_ca_revoke_serial(f->ca, serial, CVQ_CA_REASON_SUPERSEDED, 0), CVQ_CA_OK);

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The CA key in a PKCS#11 token (SoftHSM2 through libcvqp11): a key made on
+# the token, a root CA on it, issuance, a CRL and OCSP answers signed by the
+# token, all judged by openssl; the PIN only ever in a 0600 file.
+. "$(dirname "$0")/lib.sh"
+cd "$W"
+: "${CVQ_SOFTHSM_MODULE:?run under with-bench --softhsm}"
+PORT=18082
+(umask 077; cat "$CVQ_SOFTHSM_PIN_FILE" > pin)
+P11_TEST_PIN=$(cat pin) pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test \
+	--login --pin env:P11_TEST_PIN --keypairgen --key-type EC:prime256v1 --label cvq-ca --id 01 \
+	>/dev/null 2>&1 || fail "keypairgen on the token"
+URI="pkcs11:token=cvq-test;object=cvq-ca;type=private?module-path=$CVQ_SOFTHSM_MODULE"
+"$ADMIN" ca init --dir ca --key "$URI" --pass "file:$W/pin" --subject "/C=FR/O=Ville de Test/CN=CVQ HSM CA" \
+	--url "http://127.0.0.1:$PORT" >/dev/null || fail "ca init on the token"
+export CVQ_CA_CONFIG=$W/ca/ca.conf
+[ ! -e ca/ca-key.pem ] || fail "a key file was written"
+grep -q "^key = pkcs11:" ca/ca.conf || fail "config does not name the token key"
+openssl verify -CAfile ca/ca.pem ca/ca.pem >/dev/null || fail "self-signed root"
+# The certificate's key is the token's.
+P11_TEST_PIN=$(cat pin) pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test \
+	--read-object --type pubkey --label cvq-ca 2>/dev/null > tok.pub.der || true
+if [ -s tok.pub.der ]; then
+	cmp <(openssl pkey -pubin -inform DER -in tok.pub.der -outform DER 2>/dev/null) \
+	    <(openssl x509 -in ca/ca.pem -noout -pubkey | openssl pkey -pubin -outform DER) ||
+		fail "CA certificate key is not the token key"
+fi
+csr a.csr
+"$ADMIN" cert issue --profile service --subject /CN=hsm.test --dns hsm.test --out a.pem a.csr
+openssl verify -CAfile ca/ca.pem a.pem >/dev/null || fail "issued by the token"
+"$ADMIN" cert check --profile service a.pem >/dev/null || fail "profile"
+csr b.csr
+"$ADMIN" cert issue --profile service --subject /CN=b.test --out b.pem b.csr
+"$ADMIN" cert revoke "$(serial_of b.pem)" --reason keyCompromise >/dev/null
+"$ADMIN" crl --pem --out crl.pem
+has "verify OK" openssl crl -in crl.pem -CAfile ca/ca.pem -noout || fail "CRL signed by the token"
+"$ADMIN" audit verify >/dev/null || fail "audit signed by the token"
+# OCSP signed by the CA key on the token (no delegated signer here).
+"$ADMIN" ocsp serve --listen 127.0.0.1:$PORT --threads 2 >/dev/null 2>&1 &
+PIDS+=($!)
+wait_port $PORT
+[ "$(ocsp_status ca/ca.pem a.pem http://127.0.0.1:$PORT/ocsp ca/ca.pem)" = good ] || fail "ocsp good"
+[ "$(ocsp_status ca/ca.pem b.pem http://127.0.0.1:$PORT/ocsp ca/ca.pem)" = revoked ] || fail "ocsp revoked"
+# A wrong PIN is refused as such.
+(umask 077; echo 000000 > badpin)
+expect_rc 3 "$ADMIN" crl --pass "file:$W/badpin" --out /dev/null 2>/dev/null
+ok "CA key on a SoftHSM2 token: init, issuance, CRL, OCSP, audit"
+echo "PASS ca-pkcs11"
