@@ -12,7 +12,7 @@ packages=(
 	pcscd vsmartcard-vpcd softhsm2 iproute2 util-linux python3
 	# peers that judge our output
 	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
-	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3
+	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3 jq bc
 )
 
 missing=()

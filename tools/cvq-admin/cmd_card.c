@@ -111,10 +111,6 @@ cvq_admin_cmd_card(int argc, char **argv, const struct cvq_admin_opts *opts)
 	};
 	size_t i;
 
-	/* Card commands hold PINs, PUKs, management keys and the master
-	 * secret: none of them may end up in a core file. */
-	if (cvq_util_no_core_dumps() != CVQ_UTIL_OK)
-		cvq_admin_error("warning: cannot disable core dumps");
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? CVQ_ADMIN_EXIT_USAGE : CVQ_ADMIN_EXIT_OK;
