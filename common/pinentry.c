@@ -82,6 +82,14 @@ session_start(struct session *s, const char *program, int cancel_fd)
 
 static cvq_util_err read_line(struct session *s, int timeout_ms);
 
+bool
+cvq_pinentry_description_fits(const char *description)
+{
+	return description != NULL &&
+	       sizeof("SETDESC ") - 1 + cvq_assuan_escaped_len(description) <=
+	       CVQ_ASSUAN_LINE_MAX;
+}
+
 static void
 session_end(struct session *s)
 {
@@ -273,9 +281,7 @@ setup_dialog(struct session *s, const char *program,
 	s->pid = -1;
 	/* What you see is what you sign: a description that does not fit
 	 * one Assuan line would be shown cut, so it is refused instead. */
-	if (p->description != NULL &&
-	    sizeof("SETDESC ") - 1 + cvq_assuan_escaped_len(p->description) >
-	    CVQ_ASSUAN_LINE_MAX)
+	if (p->description != NULL && !cvq_pinentry_description_fits(p->description))
 		return CVQ_UTIL_ERR_TOO_LONG;
 	err = session_start(s, program, p->cancel_fd);
 	if (err)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "cvq/util.h"
 #include "b64.h"
 #include "canon.h"
 #include "cvqd.h"
@@ -56,10 +57,17 @@ void cvqd_api_sign(cvqd_req *r)
 		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST, why);
 		return;
 	}
+	/* What you see is what you sign: a transaction whose text the PIN
+	 * dialog cannot show whole is refused before any card work. */
+	if (cvqd_pin_describe_transaction(tx, desc, sizeof desc) ||
+	    !cvq_pinentry_description_fits(desc)) {
+		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST,
+		                 "transaction text too long to show in the PIN dialog");
+		goto out;
+	}
 	time_t now = time(NULL);
 	if (RAND_bytes(rnd, sizeof rnd) != 1 || !(nonce = cvqd_b64url_encode(rnd, sizeof rnd)) ||
-	    !(content = cvqd_canon_receipt(tx, now, nonce, &clen)) ||
-	    cvqd_pin_describe_transaction(tx, desc, sizeof desc)) {
+	    !(content = cvqd_canon_receipt(tx, now, nonce, &clen))) {
 		cvqd_reply_error(r, CVQD_ERR_INTERNAL, NULL);
 		goto out;
 	}

@@ -60,6 +60,13 @@ cvq_util_err cvq_pinentry_getpin(const char *program,
                                  const struct cvq_pinentry_prompt *p,
                                  char *pin, size_t cap);
 
+/*
+ * Whether `description` can be shown whole by a pinentry (fits one
+ * Assuan SETDESC line once escaped). Callers that build the text from
+ * outside input check it first and refuse the request cleanly.
+ */
+bool cvq_pinentry_description_fits(const char *description);
+
 /* Ask a yes/no question (CONFIRM); *confirmed is false on "no". */
 cvq_util_err cvq_pinentry_confirm(const char *program,
                                   const struct cvq_pinentry_prompt *p,

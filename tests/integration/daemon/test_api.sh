@@ -38,6 +38,12 @@ expect_error "$(api POST /v1/verify '{}')" 400 bad_request
 expect_error "$(api POST /v1/verify '{"receipt":"%%%"}')" 422 bad_receipt
 expect_error "$(api POST /v1/sign '{"transaction":{"type":"payment"}}')" 400 bad_request
 expect_error "$(api POST /v1/sign '{"transaction":{"type":"payment","payee":"x","amount":45,"currency":"EUR","reference":"r"}}')" 400 bad_request
+# Fields each within limits, but a text the PIN dialog could not show whole:
+# refused before any card work (what you see is what you sign).
+long_tx="{\"transaction\":{\"type\":\"payment\",\"payee\":\"$(printf 'x%.0s' $(seq 500))\",\"amount\":\"45.00\",\"currency\":\"EUR\",\"reference\":\"$(printf 'r%.0s' $(seq 500))\"}}"
+out=$(api POST /v1/sign "$long_tx")
+expect_error "$out" 400 bad_request
+grep -q 'too long to show in the PIN dialog' <<< "$out" || { echo "FAIL: long transaction reason: $out"; exit 1; }
 expect_error "$(api POST /v1/authenticate '{"challenge":"abc"}')" 400 bad_request
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
 expect_error "$(api POST /v1/verify "{\"receipt\":\"$big\"}")" 413 body_too_large
