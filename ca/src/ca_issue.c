@@ -421,6 +421,8 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 			goto out;
 		/* The card's status is read again in each transaction. */
 		err = prepare(ca, req, &p);
+		if (err == CVQ_CA_OK)
+			err = ca_profile_warm(ca, req->profile);
 		if (err == CVQ_CA_OK) {
 			job = (struct batch_job){ca, req, &p, given ? given + base : NULL,
 			                         blobs ? blobs + base : NULL, lens ? lens + base : NULL,
