@@ -15,6 +15,15 @@
 
 #define PNP_READER "\\\\?PnP?\\Notification"
 #define RETRY_MS 250
+/*
+ * pcsc-lite's SCardCancel does nothing unless SCardGetStatusChange has
+ * already reached its blocking part; a cancel that lands between our
+ * `waiting = true` and that point would be lost and an endless wait
+ * would never return. Long waits are therefore cut into slices, and
+ * cancel_pending is looked at between them: a lost cancel costs at most
+ * one slice.
+ */
+#define WAIT_SLICE_MS 1000
 
 const char *
 cvq_card_event_name(cvq_card_event_type type)
@@ -213,6 +222,8 @@ cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms, cvq_card_event *out)
 	long long deadline = 0, left;
 	cvq_card_err err;
 	size_t i, n;
+	DWORD wait;
+	bool sliced;
 	LONG rv;
 
 	if (ctx == NULL || out == NULL)
@@ -266,10 +277,9 @@ cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms, cvq_card_event *out)
 		ctx->waiting = true;
 		pthread_mutex_unlock(&ctx->wmu);
 		/* The initial pass only reads the states: no waiting. */
-		rv = SCardGetStatusChange(ctx->wh,
-		                          !ctx->started ? 0 :
-		                          left < 0 ? INFINITE : (DWORD)left,
-		                          st, (DWORD)(n + 1));
+		sliced = ctx->started && (left < 0 || left > WAIT_SLICE_MS);
+		wait = !ctx->started ? 0 : sliced ? WAIT_SLICE_MS : (DWORD)left;
+		rv = SCardGetStatusChange(ctx->wh, wait, st, (DWORD)(n + 1));
 		pthread_mutex_lock(&ctx->wmu);
 		ctx->waiting = false;
 		pthread_mutex_unlock(&ctx->wmu);
@@ -285,6 +295,8 @@ cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms, cvq_card_event *out)
 				ctx->started = true;
 				continue;
 			}
+			if (sliced)
+				continue; /* the deadline is further: look for a cancel */
 			return CVQ_CARD_ERR_TIMEOUT;
 		}
 		if (card_pcsc_service_gone(rv)) {

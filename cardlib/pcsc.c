@@ -233,11 +233,16 @@ pcsc_transmit(void *impl, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 	rv = SCardTransmit(card->h, pci, cmd, (DWORD)cmd_len, NULL, rsp, &rlen);
 	if (rv != SCARD_S_SUCCESS) {
 		*rsp_len = 0;
+		/* Reset by another application: the card is there (no need to
+		 * wait a second in card_gone for a removal) and PIV, with its
+		 * PIN state, is deselected; the next begin reconnects. */
+		if (rv == SCARD_W_RESET_CARD) {
+			card->selected = false;
+			return CVQ_CARD_ERR_COMM;
+		}
 		if (rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD ||
 		    card_gone(card))
 			return CVQ_CARD_ERR_CARD_REMOVED;
-		if (rv == SCARD_W_RESET_CARD)
-			return CVQ_CARD_ERR_COMM;
 		return card_pcsc_err(rv);
 	}
 	if (rlen < 2) {

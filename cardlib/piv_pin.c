@@ -31,6 +31,26 @@ card_pin_block(const char *pin, uint8_t out[8])
 	return CVQ_CARD_OK;
 }
 
+/*
+ * A PIN about to be set: SP 800-73-4 part 2, 2.4.3 and the CVQ profile
+ * want 6-8 digits. Checked here so a card never holds a PIN the kiosk
+ * (and cvqd's PIN_FORMAT check) would refuse; presented PINs stay
+ * lenient (card_pin_block) for tokens personalised elsewhere.
+ */
+static cvq_card_err
+new_pin_block(const char *pin, uint8_t out[8])
+{
+	cvq_card_err err = card_pin_block(pin, out);
+	size_t i;
+
+	for (i = 0; err == CVQ_CARD_OK && i < 8 && out[i] != 0xFF; i++)
+		if (out[i] < '0' || out[i] > '9')
+			err = CVQ_CARD_ERR_PIN_FORMAT;
+	if (err)
+		OPENSSL_cleanse(out, 8);
+	return err;
+}
+
 /* Send a command carrying secrets; map the SW, tries left included. */
 static cvq_card_err
 secret_cmd(cvq_card *card, uint8_t ins, uint8_t p2, const uint8_t *data,
@@ -117,7 +137,8 @@ cvq_card_pin_change(cvq_card *card, cvq_card_pin_ref ref, const char *old_pin,
 		return CVQ_CARD_ERR_ARG;
 	err = card_pin_block(old_pin, block);
 	if (err == CVQ_CARD_OK)
-		err = card_pin_block(new_pin, block + 8);
+		err = ref == CVQ_CARD_PIN ? new_pin_block(new_pin, block + 8)
+		                          : card_pin_block(new_pin, block + 8);
 	if (err == CVQ_CARD_OK && ref == CVQ_CARD_PUK && strlen(new_pin) != 8)
 		err = CVQ_CARD_ERR_PIN_FORMAT; /* a PUK is 8 bytes, never padded */
 	if (err == CVQ_CARD_OK)
@@ -143,7 +164,7 @@ cvq_card_pin_unblock(cvq_card *card, const char *puk, const char *new_pin,
 		return CVQ_CARD_ERR_ARG;
 	err = card_pin_block(puk, block);
 	if (err == CVQ_CARD_OK)
-		err = card_pin_block(new_pin, block + 8);
+		err = new_pin_block(new_pin, block + 8);
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_begin(card);
 	if (err == CVQ_CARD_OK) {

@@ -108,6 +108,22 @@ utf8_trim(const char *out, size_t start, size_t end)
 	return end - (lead - 1) < need ? lead - 1 : end;
 }
 
+static int
+needs_escape(unsigned char ch)
+{
+	return ch == '%' || ch < 0x20 || ch == 0x7F;
+}
+
+size_t
+cvq_assuan_escaped_len(const char *arg)
+{
+	size_t n = 0;
+
+	for (; arg != NULL && *arg != '\0'; arg++)
+		n += needs_escape((unsigned char)*arg) ? 3 : 1;
+	return n;
+}
+
 size_t
 cvq_assuan_command(char *out, size_t cap, const char *cmd, const char *arg)
 {
@@ -127,7 +143,7 @@ cvq_assuan_command(char *out, size_t cap, const char *cmd, const char *arg)
 		out[o++] = ' ';
 		for (i = 0; arg[i] != '\0'; i++) {
 			ch = (unsigned char)arg[i];
-			if (ch == '%' || ch < 0x20 || ch == 0x7F) {
+			if (needs_escape(ch)) {
 				if (limit - o < 3)
 					break;
 				out[o++] = '%';

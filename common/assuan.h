@@ -37,11 +37,15 @@ cvq_util_err cvq_assuan_unescape(const char *src, size_t len, char *dst,
 /*
  * Build "CMD escaped-arg\n" into out (cap bytes, at most
  * CVQ_ASSUAN_LINE_MAX + 1): '%', CR, LF and other control bytes of arg
- * are percent-escaped. Text too long is cut at a UTF-8 boundary, since a
- * shortened description is better than none.
+ * are percent-escaped. Text too long is cut at a UTF-8 boundary (titles,
+ * prompts, labels); the pinentry client refuses a description that would
+ * be cut (see cvq_assuan_escaped_len) rather than show part of it.
  */
 size_t cvq_assuan_command(char *out, size_t cap, const char *cmd,
                           const char *arg);
+
+/* The length of arg once percent-escaped as cvq_assuan_command does. */
+size_t cvq_assuan_escaped_len(const char *arg);
 
 /* Map an Assuan/gpg-error code (ERR line) to our error. */
 cvq_util_err cvq_assuan_error(unsigned long code);

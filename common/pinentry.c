@@ -24,6 +24,7 @@ extern char **environ;
 
 /* Protocol steps other than the dialog itself answer at once. */
 #define STEP_TIMEOUT_MS 10000
+#define BYE_TIMEOUT_MS 500
 
 struct session {
 	int fd;
@@ -79,6 +80,16 @@ session_start(struct session *s, const char *program, int cancel_fd)
 	return CVQ_UTIL_OK;
 }
 
+static cvq_util_err read_line(struct session *s, int timeout_ms);
+
+bool
+cvq_pinentry_description_fits(const char *description)
+{
+	return description != NULL &&
+	       sizeof("SETDESC ") - 1 + cvq_assuan_escaped_len(description) <=
+	       CVQ_ASSUAN_LINE_MAX;
+}
+
 static void
 session_end(struct session *s)
 {
@@ -86,7 +97,10 @@ session_end(struct session *s)
 	int status, i;
 
 	if (s->fd >= 0) {
-		(void)send(s->fd, bye, sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* Take the answer to BYE, so the program is not left writing
+		 * into a closed socket; a cancelled dialog does not wait. */
+		if (send(s->fd, bye, sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+			(void)read_line(s, BYE_TIMEOUT_MS);
 		close(s->fd);
 	}
 	if (s->pid > 0) {
@@ -262,6 +276,13 @@ setup_dialog(struct session *s, const char *program,
 	cvq_util_err err;
 	int fd;
 
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->pid = -1;
+	/* What you see is what you sign: a description that does not fit
+	 * one Assuan line would be shown cut, so it is refused instead. */
+	if (p->description != NULL && !cvq_pinentry_description_fits(p->description))
+		return CVQ_UTIL_ERR_TOO_LONG;
 	err = session_start(s, program, p->cancel_fd);
 	if (err)
 		return err;

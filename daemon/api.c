@@ -65,6 +65,8 @@ void cvqd_api_status(cvqd_req *r)
 	json_t *readers = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *j = cvqd_api_card_json(&cards[i]);
+		json_object_set_new(j, "queue", json_integer((json_int_t)cvqd_cards_queue_length(
+		                                     r->d->cards, cards[i].reader)));
 		json_array_append_new(readers, j);
 	}
 	struct cvqd_trust *t = cvqd_trust_get(r->d);
@@ -134,7 +136,9 @@ void cvqd_api_events(cvqd_req *r)
 	json_t *readers = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(readers, cvqd_api_card_json(&cards[i]));
-	char *js = json_dumps(json_pack("{s:o}", "readers", readers), JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *ready = json_pack("{s:o}", "readers", readers);
+	char *js = ready ? json_dumps(ready, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(ready);
 	size_t len = js ? strlen(js) + 32 : 0;
 	s->pending = js ? malloc(len) : NULL;
 	if (s->pending)

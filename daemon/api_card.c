@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "cvq/util.h"
 #include "b64.h"
 #include "canon.h"
 #include "cvqd.h"
@@ -35,9 +36,9 @@ static json_t *identity(cvqd_session *s)
 	return j;
 }
 
-static cvqd_err sign_cb(void *arg, const uint8_t *digest, size_t dlen, uint8_t *sig, size_t *siglen)
+static cvqd_err sign_cb(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *siglen)
 {
-	return cvqd_session_sign(arg, digest, dlen, sig, siglen);
+	return cvqd_session_sign(arg, tbs, sig, siglen);
 }
 
 void cvqd_api_sign(cvqd_req *r)
@@ -56,10 +57,17 @@ void cvqd_api_sign(cvqd_req *r)
 		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST, why);
 		return;
 	}
+	/* What you see is what you sign: a transaction whose text the PIN
+	 * dialog cannot show whole is refused before any card work. */
+	if (cvqd_pin_describe_transaction(tx, desc, sizeof desc) ||
+	    !cvq_pinentry_description_fits(desc)) {
+		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST,
+		                 "transaction text too long to show in the PIN dialog");
+		goto out;
+	}
 	time_t now = time(NULL);
 	if (RAND_bytes(rnd, sizeof rnd) != 1 || !(nonce = cvqd_b64url_encode(rnd, sizeof rnd)) ||
-	    !(content = cvqd_canon_receipt(tx, now, nonce, &clen)) ||
-	    cvqd_pin_describe_transaction(tx, desc, sizeof desc)) {
+	    !(content = cvqd_canon_receipt(tx, now, nonce, &clen))) {
 		cvqd_reply_error(r, CVQD_ERR_INTERNAL, NULL);
 		goto out;
 	}
@@ -186,8 +194,10 @@ void cvqd_api_authenticate(cvqd_req *r)
 			snprintf(desc, sizeof desc, "%s", origin);
 		e = cvqd_session_pin(&s, desc);
 	}
-	if (e == CVQD_OK)
-		e = cvqd_session_sign(&s, digest, dl, sig, &siglen);
+	if (e == CVQD_OK) {
+		cvqd_tbs t = { tbs, 2 * (size_t)hl, digest, dl, md };
+		e = cvqd_session_sign(&s, &t, sig, &siglen);
+	}
 	if (e == CVQD_OK && field) {
 		if (der_to_raw(sig, siglen, field, raw) == 0) {
 			memcpy(sig, raw, 2 * (size_t)field);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "tbs.h"
 
 typedef enum cvqd_key_slot {
 	CVQD_SLOT_AUTH = 0x9A,   /* citizen authentication: /v1/authenticate */
@@ -48,13 +49,13 @@ typedef struct cvqd_card_backend {
 	/* The certificate of a slot of the card in `reader`. */
 	cvqd_err (*get_cert)(void *impl, const char *reader, cvqd_key_slot slot, X509 **out);
 	/*
-	 * In one card transaction: verify the PIN, then sign the digest with
-	 * the slot's key (ECDSA: DER signature; RSA: PKCS#1 v1.5 with a
-	 * SHA-256 DigestInfo). On CVQD_ERR_PIN_WRONG, *tries_left says how
-	 * many remain. Never retries.
+	 * In one card transaction: verify the PIN, then sign tbs with the
+	 * slot's key (ECDSA: DER signature; RSA: PKCS#1 v1.5 with tbs->md's
+	 * DigestInfo). On CVQD_ERR_PIN_WRONG, *tries_left says how many
+	 * remain (-1: unknown). Never retries.
 	 */
 	cvqd_err (*sign)(void *impl, const char *reader, cvqd_key_slot slot,
-	                 const char *pin, const uint8_t *digest, size_t dlen,
+	                 const char *pin, const cvqd_tbs *tbs,
 	                 uint8_t *sig, size_t *siglen, int *tries_left);
 } cvqd_card_backend;
 
@@ -63,6 +64,13 @@ cvqd_card_backend *cvqd_card_backend_none(void);
 
 /* PC/SC + PIV through libcvqcard; NULL when it cannot start. */
 cvqd_card_backend *cvqd_card_backend_piv(const char *reader_filter);
+
+/*
+ * Tokens behind a PKCS#11 module through libcvqp11; keys by CKA_ID as
+ * URI values ("%01" authentication, "%02" signature: OpenSC's PIV ids).
+ */
+cvqd_card_backend *cvqd_card_backend_p11(const char *module, const char *auth_id,
+                                         const char *sign_id);
 
 void cvqd_card_backend_free(cvqd_card_backend *b);
 

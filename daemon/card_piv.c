@@ -15,6 +15,7 @@
 #include "cvq/piv.h"
 #include "cvq/profile.h"
 #include "log.h"
+#include "trust.h"
 
 struct rdr {
 	char name[CVQ_CARD_READER_MAX];
@@ -83,21 +84,6 @@ static cvq_card_err handle(struct piv *p, struct rdr *r)
 	return cvq_card_connect(p->ctx, r->name, &r->card);
 }
 
-static void holder_cn(X509 *x, char *out, size_t len)
-{
-	out[0] = '\0';
-	X509_NAME *n = X509_get_subject_name(x);
-	int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
-	if (i < 0)
-		return;
-	ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
-	unsigned char *utf8 = NULL;
-	int l = ASN1_STRING_to_UTF8(&utf8, s);
-	if (l > 0)
-		snprintf(out, len, "%.*s", l, (char *)utf8);
-	OPENSSL_free(utf8);
-}
-
 /* Read GUID, PIN tries and holder once per insertion. */
 static void probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
 {
@@ -114,7 +100,7 @@ static void probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
 		ci->pin_tries = st.pin_tries;
 		X509 *x = NULL;
 		if (st.has_cert_auth && cvq_card_read_cert(r->card, CVQ_CARD_SLOT_AUTH, &x) == CVQ_CARD_OK) {
-			holder_cn(x, ci->holder, sizeof ci->holder);
+			cvqd_x509_cn(x, ci->holder, sizeof ci->holder);
 			X509_free(x);
 		}
 	} else {
@@ -243,7 +229,7 @@ static cvqd_err piv_cert(void *impl, const char *reader, cvqd_key_slot slot, X50
 }
 
 static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
-                         const char *pin, const uint8_t *digest, size_t dlen,
+                         const char *pin, const cvqd_tbs *tbs,
                          uint8_t *sig, size_t *siglen, int *tries_left)
 {
 	struct piv *p = impl;
@@ -252,10 +238,10 @@ static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
 		return CVQD_ERR_CARD_REMOVED;
 	cvq_card_sign_req req = {
 		.slot = (cvq_card_slot)slot,
-		.md = dlen == 48 ? EVP_sha384() : EVP_sha256(),
+		.md = tbs->md,
 		.padding = CVQ_CARD_PAD_PKCS1,
-		.digest = digest,
-		.digest_len = dlen,
+		.digest = tbs->digest,
+		.digest_len = tbs->digest_len,
 		.pin = pin,
 	};
 	uint8_t *s = NULL;

@@ -179,6 +179,20 @@ size_t cvqd_cards_snapshot(cvqd_cards *c, cvqd_card_info *out, size_t cap)
 	return n;
 }
 
+size_t cvqd_cards_queue_length(cvqd_cards *c, const char *reader)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < CVQD_MAX_READERS; i++) {
+		if (!c->queues[i].used || strcmp(c->queues[i].name, reader) != 0)
+			continue;
+		for (cvqd_card_op *op = c->queues[i].head; op; op = op->next)
+			n++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 static long long mono_ms(void)
 {
 	struct timespec ts;

@@ -26,6 +26,9 @@ cvqd_card_backend *cvqd_cards_backend(cvqd_cards *c);
 /* Copy of the current readers and cards. */
 size_t cvqd_cards_snapshot(cvqd_cards *c, cvqd_card_info *out, size_t cap);
 
+/* Operations holding or waiting for the reader's card now. */
+size_t cvqd_cards_queue_length(cvqd_cards *c, const char *reader);
+
 /* Polled while waiting: true => give up (client gone, daemon stopping). */
 typedef bool (*cvqd_abandon_fn)(void *arg);
 

@@ -15,6 +15,7 @@ struct parse_ctx {
 	char *err;
 	size_t errlen;
 	char reason[160];
+	char first[160];   /* inih goes on after an error: keep the first reason */
 };
 
 static int set_str(char **dst, const char *v)
@@ -202,6 +203,10 @@ static int trust_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_paths(pc, c->intermediates, &c->n_intermediates, v);
 	if (!strcmp(k, "require_crl"))
 		return set_bool(&c->require_crl, v);
+	if (!strcmp(k, "ocsp"))
+		return set_bool(&c->ocsp, v);
+	if (!strcmp(k, "ocsp_url"))
+		return set_str(&c->ocsp_url, v);
 	return 1;
 }
 
@@ -223,7 +228,7 @@ static int card_key(struct parse_ctx *pc, const char *k, const char *v)
 {
 	cvqd_config *c = pc->cfg;
 	if (!strcmp(k, "backend")) {
-		if (strcmp(v, "pcsc") && strcmp(v, "none"))
+		if (strcmp(v, "pcsc") && strcmp(v, "pkcs11") && strcmp(v, "none"))
 			return -1;
 		return set_str(&c->backend, v);
 	}
@@ -233,6 +238,10 @@ static int card_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_uint(&c->op_timeout, v, 10, 3600);
 	if (!strcmp(k, "pkcs11_module"))
 		return set_str(&c->pkcs11_module, v);
+	if (!strcmp(k, "pkcs11_auth_id"))
+		return set_str(&c->pkcs11_auth_id, v);
+	if (!strcmp(k, "pkcs11_sign_id"))
+		return set_str(&c->pkcs11_sign_id, v);
 	if (!strcmp(k, "readers"))
 		return set_str(&c->readers_filter, v);
 	return 1;
@@ -255,12 +264,16 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = card_key(pc, name, value);
 	else {
 		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
+		if (!pc->first[0])
+			memcpy(pc->first, pc->reason, sizeof pc->first);
 		return 0;
 	}
 	if (rc == 1)
 		snprintf(pc->reason, sizeof pc->reason, "unknown key '%.40s' in [%.40s]", name, section);
 	else if (rc != 0 && !pc->reason[0])
 		snprintf(pc->reason, sizeof pc->reason, "bad value for '%.40s'", name);
+	if (rc != 0 && !pc->first[0])
+		memcpy(pc->first, pc->reason, sizeof pc->first);
 	return rc == 0;
 }
 
@@ -284,7 +297,10 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->localedir, LOCALEDIR) ||
 	    set_str(&c->journal_path, "") ||
 	    set_str(&c->pkcs11_module, "") ||
+	    set_str(&c->pkcs11_auth_id, "%01") ||
+	    set_str(&c->pkcs11_sign_id, "%02") ||
 	    set_str(&c->backend, "pcsc") ||
+	    set_str(&c->ocsp_url, "") ||
 	    set_str(&c->readers_filter, ""))
 		return -1;
 	return 0;
@@ -301,7 +317,7 @@ int cvqd_config_parse(cvqd_config *cfg, const char *text, char *err, size_t errl
 		return 0;
 	int line = ini_parse_string(text, on_item, &pc);
 	if (line != 0) {
-		snprintf(err, errlen, "line %d: %s", line, pc.reason[0] ? pc.reason : "syntax error");
+		snprintf(err, errlen, "line %d: %s", line, pc.first[0] ? pc.first : "syntax error");
 		return -1;
 	}
 	return 0;
@@ -360,7 +376,10 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->language);
 	free(c->localedir);
 	free(c->pkcs11_module);
+	free(c->pkcs11_auth_id);
+	free(c->pkcs11_sign_id);
 	free(c->backend);
+	free(c->ocsp_url);
 	free(c->readers_filter);
 	free_paths(c->anchors, &c->n_anchors);
 	free_paths(c->crls, &c->n_crls);

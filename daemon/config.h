@@ -41,6 +41,8 @@ typedef struct cvqd_config {
 	char *intermediates[CVQD_MAX_PATHS]; /* intermediates = PEM files */
 	size_t n_intermediates;
 	bool require_crl;           /* require_crl = true: no CRL for an issuer fails */
+	bool ocsp;                  /* ocsp = true: ask OCSP first for card certificates */
+	char *ocsp_url;             /* ocsp_url = responder; empty = the certificate's AIA */
 
 	/* [pin] */
 	char *pinentry;             /* pinentry = program path */
@@ -49,10 +51,12 @@ typedef struct cvqd_config {
 	char *localedir;            /* localedir = where cvqd.mo lives */
 
 	/* [card] */
-	char *backend;              /* backend = pcsc | none */
+	char *backend;              /* backend = pcsc | pkcs11 | none */
 	unsigned card_wait;         /* wait = s to wait for a card */
 	unsigned op_timeout;        /* op_timeout = s in the per-card queue */
-	char *pkcs11_module;        /* pkcs11_module = for cards that are not PIV */
+	char *pkcs11_module;        /* pkcs11_module = for backend = pkcs11 */
+	char *pkcs11_auth_id;       /* pkcs11_auth_id = %01 (CKA_ID of the login key) */
+	char *pkcs11_sign_id;       /* pkcs11_sign_id = %02 (CKA_ID of the signature key) */
 	char *readers_filter;       /* readers = substring; empty = all */
 } cvqd_config;
 

@@ -46,6 +46,13 @@ static cvqd_card_backend *make_backend(const cvqd_config *cfg)
 {
 	if (!strcmp(cfg->backend, "none"))
 		return cvqd_card_backend_none();
+	if (!strcmp(cfg->backend, "pkcs11")) {
+		cvqd_card_backend *b = cvqd_card_backend_p11(cfg->pkcs11_module, cfg->pkcs11_auth_id,
+		                                             cfg->pkcs11_sign_id);
+		if (!b)
+			cvqd_error("the PKCS#11 card backend did not start");
+		return b;
+	}
 	cvqd_card_backend *b = cvqd_card_backend_piv(cfg->readers_filter);
 	if (!b)
 		cvqd_error("the PC/SC card backend did not start");

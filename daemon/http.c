@@ -2,8 +2,10 @@
 #include "http.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -87,13 +89,30 @@ static enum MHD_Result send_error(struct MHD_Connection *c, cvqd_err e, const ch
 	return rc;
 }
 
+/* Is gid among the supplementary groups of uid's account? */
+static bool in_groups_of(uid_t uid, gid_t primary, gid_t gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[64];
+	int n = 64;
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) != 0 || !res)
+		return false;
+	if (getgrouplist(res->pw_name, primary, groups, &n) < 0)
+		n = 64; /* more than 64: look at the first 64 */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 static bool caller_allowed(const cvqd_config *cfg, const struct ucred *uc)
 {
 	for (size_t i = 0; i < cfg->n_allow_uids; i++)
 		if (cfg->allow_uids[i] == uc->uid)
 			return true;
 	for (size_t i = 0; i < cfg->n_allow_gids; i++)
-		if (cfg->allow_gids[i] == uc->gid)
+		if (cfg->allow_gids[i] == uc->gid || in_groups_of(uc->uid, uc->gid, cfg->allow_gids[i]))
 			return true;
 	return false;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cvq/util.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -50,6 +51,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+
+	/* cvqd carries PINs from the dialog to the card: no core file may
+	 * ever hold one. */
+	if (cvq_util_no_core_dumps() != CVQ_UTIL_OK)
+		fprintf(stderr, "cvqd: warning: cannot disable core dumps\n");
 
 	cvqd_config cfg;
 	char err[256];

@@ -96,6 +96,8 @@ cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
 		return CVQD_ERR_PIN_TIMEOUT;
 	case CVQ_UTIL_ERR_EMPTY:
 		return CVQD_ERR_PIN_CANCELLED;
+	case CVQ_UTIL_ERR_TOO_LONG:
+		return CVQD_ERR_PIN_FORMAT;
 	default:
 		cvqd_warn("pinentry %s: %s", cfg->pinentry, cvq_util_strerror(e));
 		return CVQD_ERR_PINENTRY;

@@ -19,16 +19,18 @@ static int cmp_der(const void *a, const void *b)
 }
 
 /*
- * The bytes that are signed: the signed attributes as a DER SET OF
+ * Sign the bytes that are signed: the signed attributes as a DER SET OF
  * (RFC 5652 5.4: EXPLICIT SET OF tag, not the IMPLICIT [0] of the
  * SignerInfo). OpenSSL writes the [0] field in the same sorted order.
  */
-static cvqd_err signed_attrs_digest(CMS_SignerInfo *si, unsigned char md[32])
+static cvqd_err signed_attrs_sign(CMS_SignerInfo *si, cvqd_sign_digest_fn sign, void *arg,
+                                   uint8_t *sig, size_t *siglen)
 {
 	int n = CMS_signed_get_attr_count(si);
 	struct der *parts = NULL;
 	unsigned char *all = NULL;
 	size_t total = 0;
+	unsigned char md[32];
 	cvqd_err rc = CVQD_ERR_INTERNAL;
 	if (n <= 0 || n > 16)
 		return CVQD_ERR_INTERNAL;
@@ -65,8 +67,10 @@ static cvqd_err signed_attrs_digest(CMS_SignerInfo *si, unsigned char md[32])
 		memcpy(all + off, parts[i].p, (size_t)parts[i].len);
 		off += (size_t)parts[i].len;
 	}
-	if (EVP_Digest(all, off, md, NULL, EVP_sha256(), NULL))
-		rc = CVQD_OK;
+	if (EVP_Digest(all, off, md, NULL, EVP_sha256(), NULL)) {
+		cvqd_tbs tbs = { all, off, md, sizeof md, EVP_sha256() };
+		rc = sign(arg, &tbs, sig, siglen);
+	}
 out:
 	for (int i = 0; i < n; i++)
 		OPENSSL_free(parts[i].p);
@@ -121,9 +125,7 @@ cvqd_err cvqd_receipt_build(const uint8_t *content, size_t len, X509 *signer,
 	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, md, 32))
 		goto out;
 
-	if ((rc = signed_attrs_digest(si, md)) != CVQD_OK)
-		goto out;
-	if ((rc = sign(arg, md, sizeof md, sig, &siglen)) != CVQD_OK)
+	if ((rc = signed_attrs_sign(si, sign, arg, sig, &siglen)) != CVQD_OK)
 		goto out;
 	rc = CVQD_ERR_INTERNAL;
 	if (!ASN1_STRING_set(CMS_SignerInfo_get0_signature(si), sig, (int)siglen))

@@ -16,14 +16,16 @@
 #include <time.h>
 
 #include "error.h"
+#include "tbs.h"
 #include "trust.h"
 
 /*
- * Sign a SHA-256 digest with the private key that matches the certificate.
+ * Sign (tbs: the DER signed attributes and their SHA-256) with the private
+ * key that matches the certificate.
  * The signature must be in its final X.509 form: DER ECDSA-Sig-Value for
  * EC keys, PKCS#1 v1.5 for RSA. *siglen is the capacity on entry.
  */
-typedef cvqd_err (*cvqd_sign_digest_fn)(void *arg, const uint8_t *digest, size_t dlen,
+typedef cvqd_err (*cvqd_sign_digest_fn)(void *arg, const cvqd_tbs *tbs,
                                         uint8_t *sig, size_t *siglen);
 
 cvqd_err cvqd_receipt_build(const uint8_t *content, size_t len, X509 *signer,

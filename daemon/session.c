@@ -117,7 +117,7 @@ cvqd_err cvqd_session_pin(cvqd_session *s, const char *description)
 	return CVQD_OK;
 }
 
-cvqd_err cvqd_session_sign(cvqd_session *s, const uint8_t *digest, size_t dlen,
+cvqd_err cvqd_session_sign(cvqd_session *s, const cvqd_tbs *tbs,
                            uint8_t *sig, size_t *siglen)
 {
 	cvqd_card_backend *b = cvqd_cards_backend(s->r->d->cards);
@@ -128,7 +128,7 @@ cvqd_err cvqd_session_sign(cvqd_session *s, const uint8_t *digest, size_t dlen,
 		e = CVQD_ERR_CARD_REMOVED;
 	} else {
 		int tries = -1;
-		e = b->sign(b->impl, s->info.reader, s->slot, s->pin, digest, dlen, sig, siglen, &tries);
+		e = b->sign(b->impl, s->info.reader, s->slot, s->pin, tbs, sig, siglen, &tries);
 		if (e == CVQD_OK && tries >= 0)
 			cvqd_card_op_set_tries(s->op, tries);
 		if (e == CVQD_ERR_PIN_WRONG || e == CVQD_ERR_PIN_BLOCKED) {

@@ -34,7 +34,7 @@ cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot);
 /* The PIN dialog; cancelled when the client goes, the card goes, or we stop. */
 cvqd_err cvqd_session_pin(cvqd_session *s, const char *description);
 /* Sign with the PIN just typed (wiped after, whatever happens). */
-cvqd_err cvqd_session_sign(cvqd_session *s, const uint8_t *digest, size_t dlen,
+cvqd_err cvqd_session_sign(cvqd_session *s, const cvqd_tbs *tbs,
                            uint8_t *sig, size_t *siglen);
 /* Release the card to the next in line; wipe and free. */
 void cvqd_session_close(cvqd_session *s);

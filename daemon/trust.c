@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "ocsp.h"
 
 struct cvqd_trust {
 	atomic_int refs;
 	bool require_crl;
+	bool ocsp;
+	char *ocsp_url;
 	STACK_OF(X509) *anchors;
 	STACK_OF(X509) *intermediates;
 	STACK_OF(X509_CRL) *crls;   /* signature already verified */
@@ -48,6 +51,21 @@ json_t *cvqd_x509_name_json(const X509_NAME *n)
 	buf[len] = '\0';
 	json_t *s = json_stringn(buf, (size_t)len);
 	return s ? s : json_null();
+}
+
+void cvqd_x509_cn(X509 *x, char *out, size_t len)
+{
+	out[0] = '\0';
+	X509_NAME *n = X509_get_subject_name(x);
+	int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	if (i < 0)
+		return;
+	ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
+	unsigned char *utf8 = NULL;
+	int l = ASN1_STRING_to_UTF8(&utf8, s);
+	if (l > 0)
+		snprintf(out, len, "%.*s", l, (char *)utf8);
+	OPENSSL_free(utf8);
 }
 
 /* Append every certificate of a PEM file to sk. */
@@ -112,6 +130,8 @@ cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen)
 		return NULL;
 	atomic_init(&t->refs, 1);
 	t->require_crl = cfg->require_crl;
+	t->ocsp = cfg->ocsp;
+	t->ocsp_url = strdup(cfg->ocsp_url ? cfg->ocsp_url : "");
 	t->anchors = sk_X509_new_null();
 	t->intermediates = sk_X509_new_null();
 	t->crls = sk_X509_CRL_new_null();
@@ -164,6 +184,7 @@ void cvqd_trust_put(cvqd_trust *t)
 	sk_X509_pop_free(t->intermediates, X509_free);
 	sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
 	X509_STORE_free(t->store);
+	free(t->ocsp_url);
 	free(t);
 }
 
@@ -193,6 +214,22 @@ static void check_revocation(const cvqd_trust *t, STACK_OF(X509) *chain, cvqd_ce
 	/* Every certificate below the anchor (the last one of the chain). */
 	for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
 		X509 *c = sk_X509_value(chain, i);
+		if (i == 0 && t->ocsp) {
+			/* The card's certificate: OCSP first, the CRL when it cannot say. */
+			char why[120];
+			cvqd_ocsp_result r = cvqd_ocsp_check(t->ocsp_url, c, sk_X509_value(chain, 1), t->store,
+			                                     &out->revoked_at, why, sizeof why);
+			if (r == CVQD_OCSP_REVOKED) {
+				char when[32];
+				cvqd_time_rfc3339(out->revoked_at, when, sizeof when);
+				out->err = CVQD_ERR_CERT_REVOKED;
+				snprintf(out->reason, sizeof out->reason, "certificate revoked on %s (OCSP)", when);
+				return;
+			}
+			if (r == CVQD_OCSP_GOOD)
+				continue;
+			cvqd_dbg("OCSP: %s; using the CRL", why);
+		}
 		X509_CRL *crl = crl_for(t, c);
 		if (!crl) {
 			if (t->require_crl) {

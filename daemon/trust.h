@@ -47,5 +47,7 @@ json_t *cvqd_trust_describe(const cvqd_trust *t);
 void cvqd_time_rfc3339(time_t t, char *buf, size_t len);
 json_t *cvqd_x509_name_json(const X509_NAME *n);
 int cvqd_asn1_time_to_time_t(const ASN1_TIME *a, time_t *out);
+/* The subject's common name in UTF-8, or "" (the card holder's name). */
+void cvqd_x509_cn(X509 *x, char *out, size_t len);
 
 #endif

@@ -126,6 +126,10 @@ static cvq_p11_err sign_with_login(cvq_p11_ctx *ctx, cvq_p11_key *key,
 		}
 		*sig_len = cap;
 		err = evp_sign(key, alg, md, dig, dig_len, sig, sig_len);
+		/* evp_sign may fail before libp11 asks for the PIN: never
+		 * leave it waiting in the context. */
+		OPENSSL_cleanse(ctx->pending_pin, sizeof(ctx->pending_pin));
+		ctx->has_pending = false;
 	}
 	OPENSSL_cleanse(pin, sizeof(pin));
 	return err;

@@ -73,7 +73,7 @@ yubico-piv-tool -r "$R" -a read-certificate -s 9a > auth.pem
 run openssl verify -CAfile ca/ca.pem auth.pem sign.pem
 echo "Inscription de Léa à l'école de musique" > note.txt
 openssl dgst -sha256 -binary note.txt > note.sha256
-( umask 077; printf '%s\n' "$PIN" > pin.txt )
+( umask 077; printf '%s\n' "$PIN" > pin.txt )   # what the scripted person remembers from her letter
 CVQ_DEMO_PIN=$PIN pkcs11-tool --module "$CVQ_OPENSC_MODULE" --login --pin env:CVQ_DEMO_PIN \
 	--sign --mechanism ECDSA --signature-format openssl --id 02 \
 	--input-file note.sha256 --output-file note.sig > /dev/null 2>&1 || fail "OpenSC could not sign"

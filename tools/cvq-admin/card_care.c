@@ -152,7 +152,7 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (!err)
 		err = cvq_enrol_mgmt_auth(&e, guid, NULL, rec.mgmt_alg, &which);
 	for (i = 0; !err && i < 2; i++) {
-		err = cvq_enrol_certify_slot(&e, hex, slots[i], pin, &ca_err, serial[i]);
+		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ca_err, serial[i]);
 		if (!err) {
 			cvq_enrol_store_log(e.st, hex, "renew.cert", serial[i]);
 			cvq_enrol_say(&e, "  new %s key and certificate %s",
@@ -466,7 +466,10 @@ card_json(struct cvq_enrol_ctx *e, const struct cvq_ca_card *k)
 	if (!v)
 		return NULL;
 	if (cvq_enrol_store_get(e->st, k->guid, &rec) == CVQ_ENROL_OK) {
-		json_object_set_new(v, "enrolment", json_pack("{s:s, s:s, s:s}", "state", rec.state,
+		/* The journal's "active" means the enrolment is over; the card's
+		 * own status (lost, ...) is the CA's "status" above. */
+		json_object_set_new(v, "enrolment", json_pack("{s:s, s:s, s:s}", "state",
+		        strcmp(rec.state, "active") == 0 ? "complete" : rec.state,
 		        "step", cvq_enrol_step_name(rec.step), "error", rec.error));
 		OPENSSL_cleanse(&rec, sizeof(rec));
 	}
@@ -619,6 +622,10 @@ cvq_admin_citizen_cards(int argc, char **argv, const struct cvq_admin_opts *opts
 	size_t i;
 	int rc;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		care_usage(stdout);
+		return CVQ_ADMIN_EXIT_OK;
+	}
 	if (argc != 2) {
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
@@ -664,7 +671,14 @@ int
 cvq_admin_card_care(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	const char *sub = argv[0];
+	int i;
 
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			care_usage(stdout);
+			return CVQ_ADMIN_EXIT_OK;
+		}
+	}
 	if (strcmp(sub, "renew") == 0)
 		return renew(argc, argv, opts);
 	if (strcmp(sub, "lost") == 0 || strcmp(sub, "stolen") == 0 || strcmp(sub, "destroyed") == 0)

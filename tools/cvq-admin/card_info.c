@@ -2,6 +2,7 @@
  * cvq-admin card readers | watch | info — what is plugged in and what a
  * card holds. Reads only; never spends a PIN try.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,10 +142,22 @@ card_cmd_watch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	int c, rc = CVQ_ADMIN_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "n:t:", lo, NULL)) != -1) {
+		char *end = NULL;
+
+		errno = 0;
 		switch (c) {
-		case 'n': count = strtol(optarg, NULL, 10); break;
-		case 't': timeout = strtod(optarg, NULL); break;
+		case 'n': count = strtol(optarg, &end, 10); break;
+		case 't': timeout = strtod(optarg, &end); break;
 		default: return CVQ_ADMIN_EXIT_USAGE;
+		}
+		/* Whole numbers only, and a timeout whose milliseconds fit a
+		 * long long (no NaN, no 1e300). */
+		if (errno != 0 || end == optarg || *end != '\0' ||
+		    (c == 'n' && count < 0) ||
+		    (c == 't' && !(timeout >= 0 && timeout <= 1e9))) {
+			cvq_admin_error("watch: bad --%s '%s'", c == 'n' ? "count" : "timeout",
+			                optarg);
+			return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -311,6 +324,16 @@ out:
 	return err ? card_admin_fail("info", err, -1) : CVQ_ADMIN_EXIT_OK;
 }
 
+/* A string member for printing: "?" when absent (json_string refuses
+ * text that is not UTF-8, and a card may send such bytes). */
+static const char *
+text_of(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "?";
+}
+
 static void
 print_text(json_t *o)
 {
@@ -330,20 +353,16 @@ print_text(json_t *o)
 	}
 	if ((v = json_object_get(o, "discovery")) != NULL)
 		printf("%-14s AID %s, PIN policy %s\n", "discovery",
-		       json_string_value(json_object_get(v, "aid")),
-		       json_string_value(json_object_get(v, "pin_policy")));
+		       text_of(v, "aid"), text_of(v, "pin_policy"));
 	if ((v = json_object_get(o, "printed")) != NULL)
 		printf("%-14s %s, expires %s\n", "printed",
-		       json_string_value(json_object_get(v, "name")),
-		       json_string_value(json_object_get(v, "expiry")));
+		       text_of(v, "name"), text_of(v, "expiry"));
 	json_array_foreach(json_object_get(o, "certificates"), i, c) {
 		printf("certificate %s %s\n  subject   %s\n  issuer    %s\n  not after %s\n  key       %s\n",
-		       json_string_value(json_object_get(c, "slot")),
-		       json_object_get(c, "role") ? json_string_value(json_object_get(c, "role")) : "",
-		       json_string_value(json_object_get(c, "subject")),
-		       json_string_value(json_object_get(c, "issuer")),
-		       json_string_value(json_object_get(c, "not_after")),
-		       json_string_value(json_object_get(c, "key")));
+		       text_of(c, "slot"),
+		       json_object_get(c, "role") ? text_of(c, "role") : "",
+		       text_of(c, "subject"), text_of(c, "issuer"),
+		       text_of(c, "not_after"), text_of(c, "key"));
 	}
 }
 

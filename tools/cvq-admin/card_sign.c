@@ -100,12 +100,17 @@ card_cmd_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	f = out != NULL ? fopen(out, "wb") : stdout;
-	if (f == NULL || fwrite(sig, 1, sl, f) != sl) {
+	if (f != NULL) {
+		bool ok = fwrite(sig, 1, sl, f) == sl;
+		/* A full disk shows at fclose/fflush, not at fwrite. */
+		ok = (f == stdout ? fflush(f) : fclose(f)) == 0 && ok;
+		if (!ok)
+			f = NULL;
+	}
+	if (f == NULL) {
 		cvq_admin_error("sign: cannot write %s", out ? out : "stdout");
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
-	if (f != NULL && f != stdout)
-		fclose(f);
 	if (opts->verbose)
 		fprintf(stderr, "cvq-admin: %lu APDUs\n", cvq_card_apdu_count(s.card));
 out:

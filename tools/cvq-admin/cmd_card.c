@@ -23,7 +23,15 @@ usage(FILE *f)
 	        "      [--pin-source SRC] [--new-pin-source SRC]\n"
 	        "  reset [--reader R] --yes         factory reset (cards that have one)\n"
 	        "  sign --slot 9a|9c [--reader R] [--in FILE] [--out FILE] [--pin-source SRC]\n"
-	        "                                   sign SHA-256(FILE) with the card\n\n"
+	        "                                   sign SHA-256(FILE) with the card\n"
+	        "\nissuance and after-care (cvq-admin card COMMAND --help for each):\n"
+	        "  master-key                       create the cards' master secret (CA side)\n"
+	        "  enrol --citizen ID [--reader R]  turn a blank card into a citizen's card\n"
+	        "  enrol-batch                      enrol a list of citizens on several readers\n"
+	        "  renew                            new keys and certificates, old ones superseded\n"
+	        "  lost|stolen|destroyed GUID       revoke everything on the card, new CRL\n"
+	        "  unblock                          unblock a blocked PIN (PUK kept by the city)\n"
+	        "  show                             the card's record, certificates and journal\n\n"
 	        "PIN sources: tty (default: the terminal, no echo), fd:N, file:PATH\n"
 	        "(mode 0600), pinentry:PROGRAM. PINs are never taken from the command line.\n");
 }

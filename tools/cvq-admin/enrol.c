@@ -32,6 +32,7 @@
 
 struct enrol_req {
 	const char *citizen;
+	int key_alg;               /* for a new enrolment; a resumed one keeps its own */
 	const char *letter;        /* PIN letter path, or NULL for the default */
 	int pin_len;
 	unsigned card_days;
@@ -148,6 +149,7 @@ start_new(struct run *r, const char *prev)
 	snprintf(r->rec.prev_guid, sizeof(r->rec.prev_guid), "%s", prev ? prev : "");
 	snprintf(r->rec.reader, sizeof(r->rec.reader), "%s", cvq_card_reader_name(r->e->card));
 	r->rec.mgmt_alg = CVQ_CARD_MGMT_ALG_DEFAULT;
+	r->rec.key_alg = r->req->key_alg ? r->req->key_alg : CVQ_CARD_ALG_ECCP256;
 	r->rec.step = CVQ_ENROL_STEP_NONE;
 	snprintf(detail, sizeof(detail), "citizen %s, reader %s%s%s", r->req->citizen,
 	         r->rec.reader, prev && prev[0] ? ", restarts " : "", prev ? prev : "");
@@ -319,7 +321,8 @@ step_slot(struct run *r, cvq_card_slot slot, cvq_ca_err *ca_err, char serial[67]
 		return CVQ_CARD_OK;
 	err = auth(r, &which);
 	if (!err)
-		err = cvq_enrol_certify_slot(r->e, r->rec.guid, slot, FACTORY_PIN, ca_err, serial);
+		err = cvq_enrol_certify_slot(r->e, r->rec.guid, slot, r->rec.key_alg, FACTORY_PIN,
+		                             ca_err, serial);
 	return err;
 }
 
@@ -526,10 +529,10 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		err = step_slot(r, slot, ca_err, serial);
 		snprintf(d, dcap, "%s", serial);
 		if (!err && !*ca_err)
-			cvq_enrol_say(r->e, "  %d/9 %s key generated on the card (slot %02X), "
+			cvq_enrol_say(r->e, "  %d/9 %s key (%s) generated on the card (slot %02X), "
 			              "certificate %s issued and written", next,
 			              slot == CVQ_CARD_SLOT_AUTH ? "authentication" : "signature",
-			              (unsigned)slot, serial);
+			              cvq_enrol_key_alg_name(r->rec.key_alg), (unsigned)slot, serial);
 		break;
 	}
 	case CVQ_ENROL_STEP_OBJECTS:
@@ -562,6 +565,14 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
 		if (*rc)
 			break;
+		/* The card was active in the store since step 1 (issuance needs
+		 * it); saying so again puts the completed enrolment in the CA's
+		 * own hash-chained audit log. */
+		*ca_err = cvq_ca_card_set_status(r->e->ca, r->rec.guid, CVQ_CA_CARD_ACTIVE);
+		if (*ca_err) {
+			*rc = cvq_admin_ca_fail(r->e->ca, *ca_err, "recording the card active");
+			break;
+		}
 		snprintf(r->rec.state, sizeof(r->rec.state), "active");
 		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
 		cvq_enrol_say(r->e, "  9/9 card active%s", n ? " (certificates of the interrupted "
@@ -642,8 +653,9 @@ print_result(struct run *r)
 	if (!o->json)
 		return;
 	date_of(r->expires, false, d, sizeof(d));
-	cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s?}",
+	cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s?}",
 	        "guid", r->rec.guid, "citizen", r->rec.holder, "state", r->rec.state,
+	        "key_alg", cvq_enrol_key_alg_name(r->rec.key_alg),
 	        "expires", d, "resumed", r->resumed, "already_enrolled", r->already,
 	        "letter", r->already ? NULL : r->letter));
 }
@@ -686,9 +698,9 @@ enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 
 int
 cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
-                   int pin_len, unsigned days)
+                   int pin_len, unsigned days, int key_alg)
 {
-	struct enrol_req req = {citizen, letter, pin_len, days};
+	struct enrol_req req = {citizen, key_alg, letter, pin_len, days};
 
 	return enrol_one(e, &req);
 }
@@ -698,7 +710,8 @@ enrol_usage(FILE *f)
 {
 	fprintf(f,
 	"usage: cvq-admin card enrol --citizen ID [--reader NAME] [--letter FILE]\n"
-	"                 [--pin-length 6|7|8] [--days N] [--master-key-file FILE] [--pass SOURCE]\n"
+	"                 [--pin-length 6|7|8] [--days N] [--key-alg ec-p256|rsa-2048]\n"
+	"                 [--master-key-file FILE] [--pass SOURCE]\n"
 	"       cvq-admin card master-key --out FILE\n"
 	"enrol turns the blank card in the reader into the citizen's card; run again\n"
 	"after an interruption, it carries on. The PIN is written only to the PIN\n"
@@ -740,11 +753,11 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"citizen", required_argument, NULL, 'c'}, {"reader", required_argument, NULL, 'r'},
 		{"letter", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
 		{"days", required_argument, NULL, 'd'}, {"master-key-file", required_argument, NULL, 'm'},
-		{"pass", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"pass", required_argument, NULL, 'p'}, {"key-alg", required_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
-	struct enrol_req req = {.pin_len = 6, .card_days = 1825};
+	struct enrol_req req = {.pin_len = 6, .card_days = 1825, .key_alg = CVQ_CARD_ALG_ECCP256};
 	struct cvq_enrol_ctx e;
 	const char *reader = NULL;
 	long v;
@@ -752,9 +765,16 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 
 	if (argc >= 1 && strcmp(argv[0], "master-key") == 0)
 		return master_key_cmd(argc, argv);
-	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': req.citizen = optarg; break;
+		case 'k':
+			req.key_alg = cvq_enrol_key_alg_parse(optarg);
+			if (!req.key_alg) {
+				enrol_usage(stderr);
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
+			break;
 		case 'r': reader = optarg; break;
 		case 'l': req.letter = optarg; break;
 		case 'n':

@@ -104,6 +104,7 @@ struct cvq_enrol_rec {
 	char state[16];               /* "enrolling", "active", "failed" */
 	int step;                     /* last step done */
 	int mgmt_alg;                 /* cvq_card_alg of the derived key */
+	int key_alg;                  /* cvq_card_alg of the 9A/9C keys (P-256, RSA-2048) */
 	char prev_guid[33];           /* a failed enrolment this one restarts, or "" */
 	uint8_t puk[CVQ_ENROL_PUK_BLOB_LEN];
 	bool has_puk;
@@ -197,7 +198,7 @@ cvq_card_err cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16]
 /* Generate a key in slot, prove possession, have the CA certify it and
  * write the certificate. pin: the PIN to sign the challenge with. */
 cvq_card_err cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid,
-                                    cvq_card_slot slot, const char *pin,
+                                    cvq_card_slot slot, int key_alg, const char *pin,
                                     cvq_ca_err *ca_err, char serial[67]);
 /* Revoke the card's good certificates that are not on the card now
  * (an interrupted step or a renewal left them): reason superseded. */
@@ -221,7 +222,10 @@ cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l);
 
 /* One enrolment on the card connected in e (enrol.c; enrol_batch.c calls it). */
 int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
-                       int pin_len, unsigned days);
+                       int pin_len, unsigned days, int key_alg);
+/* "ec-p256" / "rsa-2048" to a cvq_card_alg; 0 when unknown. */
+int cvq_enrol_key_alg_parse(const char *name);
+const char *cvq_enrol_key_alg_name(int alg);
 
 /* ---- commands ---- */
 

@@ -23,7 +23,7 @@ struct batch {
 	bool *taken;
 	size_t n, done, failed;
 	const char *letter_dir;
-	int pin_len;
+	int pin_len, key_alg;
 	unsigned days;
 	int wait_s;
 	pthread_mutex_t mu;
@@ -140,7 +140,7 @@ work(void *arg)
 		}
 		progress(b, w->reader, citizen, "enrolling...");
 		rc = cvq_enrol_letter_default(letter, sizeof(letter), b->letter_dir, citizen)
-		     ? cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days)
+		     ? cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days, b->key_alg)
 		     : CVQ_ADMIN_EXIT_USAGE;
 		pthread_mutex_lock(&b->mu);
 		if (rc == CVQ_ADMIN_EXIT_OK)
@@ -161,8 +161,9 @@ static int
 read_list(const char *path, struct batch *b)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char line[256], *s, *e;
-	void *p;
+	char line[256], *s, *e, *id;
+	char **p;
+	int rc = CVQ_ADMIN_EXIT_OK;
 
 	if (!f) {
 		cvq_admin_error("%s: %s", path, strerror(errno));
@@ -176,17 +177,20 @@ read_list(const char *path, struct batch *b)
 		*e = '\0';
 		if (!*s || *s == '#')
 			continue;
-		p = realloc(b->citizens, (b->n + 1) * sizeof(char *));
-		if (!p || !(((char **)p)[b->n] = strdup(s))) {
-			b->citizens = p ? p : b->citizens;
+		id = strdup(s);
+		p = id ? realloc(b->citizens, (b->n + 1) * sizeof(char *)) : NULL;
+		if (!p) {
+			free(id);
+			cvq_admin_error("out of memory reading %s", path);
+			rc = CVQ_ADMIN_EXIT_FAIL;
 			break;
 		}
 		b->citizens = p;
-		b->n++;
+		b->citizens[b->n++] = id;
 	}
 	if (f != stdin)
 		fclose(f);
-	return CVQ_ADMIN_EXIT_OK;
+	return rc;
 }
 
 int
@@ -197,9 +201,11 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"letter-dir", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
 		{"days", required_argument, NULL, 'd'}, {"wait", required_argument, NULL, 'w'},
 		{"master-key-file", required_argument, NULL, 'm'}, {"pass", required_argument, NULL, 'p'},
+		{"key-alg", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct batch b = {.opts = opts, .letter_dir = ".", .pin_len = 6, .days = 1825, .wait_s = 300};
+	struct batch b = {.opts = opts, .letter_dir = ".", .pin_len = 6, .days = 1825, .wait_s = 300,
+	                  .key_alg = CVQ_CARD_ALG_ECCP256};
 	struct worker *w = NULL;
 	const char *list = NULL, *readers[16];
 	char **all = NULL;
@@ -209,7 +215,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	long v;
 
 	b.oo.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER;
-	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'L': list = optarg; break;
 		case 'r':
@@ -238,22 +244,29 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'm': b.oo.master_file = optarg; break;
 		case 'p': b.oo.pass = optarg; break;
+		case 'k':
+			b.key_alg = cvq_enrol_key_alg_parse(optarg);
+			if (!b.key_alg)
+				return CVQ_ADMIN_EXIT_USAGE;
+			break;
 		default:
-			fprintf(stderr, "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
+			fprintf(c == 'h' ? stdout : stderr,
+			        "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
 			        "        [--letter-dir DIR] [--pin-length N] [--days N] [--wait SECONDS]\n"
+			        "        [--key-alg ec-p256|rsa-2048]\n"
 			        "        [--master-key-file FILE] [--pass SOURCE]\n");
-			return CVQ_ADMIN_EXIT_USAGE;
+			return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	if (!list || optind != argc)
 		return CVQ_ADMIN_EXIT_USAGE;
 	rc = read_list(list, &b);
-	if (rc)
-		return rc;
-	if (b.n == 0) {
+	if (rc == CVQ_ADMIN_EXIT_OK && b.n == 0) {
 		cvq_admin_error("%s: no citizen", list);
-		return CVQ_ADMIN_EXIT_USAGE;
+		rc = CVQ_ADMIN_EXIT_USAGE;
 	}
+	if (rc)
+		goto out;
 	/* No --reader: every reader that holds a card now. */
 	if (nr == 0) {
 		cvq_card_err err = cvq_card_ctx_new(&ctx);

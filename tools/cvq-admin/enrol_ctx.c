@@ -136,9 +136,14 @@ cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
 	const char *reader = cvq_card_reader_name(e->card);
 	char path[4096];
 	size_t n, i;
-	int fd;
+	int fd, w;
 
-	n = (size_t)snprintf(path, sizeof(path), "%s.enrol-", e->db_path);
+	w = snprintf(path, sizeof(path), "%s.enrol-", e->db_path);
+	if (w < 0 || (size_t)w + 6 >= sizeof(path)) {
+		cvq_admin_error("store path too long for a lock file");
+		return -1;
+	}
+	n = (size_t)w;
 	for (i = 0; reader[i] && n + 6 < sizeof(path); i++) {
 		char c = reader[i];
 
@@ -251,9 +256,25 @@ pop_sign(struct cvq_enrol_ctx *e, cvq_card_slot slot, EVP_PKEY *pub, const char 
 	return cvq_card_sign(e->card, &req, sig, sig_len, &tries);
 }
 
+int
+cvq_enrol_key_alg_parse(const char *name)
+{
+	if (strcmp(name, "ec-p256") == 0)
+		return CVQ_CARD_ALG_ECCP256;
+	if (strcmp(name, "rsa-2048") == 0)
+		return CVQ_CARD_ALG_RSA2048;
+	return 0;
+}
+
+const char *
+cvq_enrol_key_alg_name(int alg)
+{
+	return alg == CVQ_CARD_ALG_RSA2048 ? "rsa-2048" : "ec-p256";
+}
+
 cvq_card_err
 cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
-                       const char *pin, cvq_ca_err *ca_err, char serial[67])
+                       int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])
 {
 	struct cvq_ca_issue_req req = {
 		.profile = slot == CVQ_CARD_SLOT_SIGN ? CVQ_CA_PROFILE_CITIZEN_SIGN
@@ -268,7 +289,8 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 
 	*ca_err = CVQ_CA_OK;
 	serial[0] = '\0';
-	err = cvq_card_generate(e->card, slot, CVQ_CARD_ALG_ECCP256, &pub);
+	err = cvq_card_generate(e->card, slot,
+	                        key_alg ? (cvq_card_alg)key_alg : CVQ_CARD_ALG_ECCP256, &pub);
 	if (err)
 		goto out;
 	*ca_err = cvq_ca_challenge(e->ca, challenge);

@@ -43,6 +43,8 @@ static const char *const migrations[] = {
 	"  action TEXT NOT NULL,"
 	"  detail TEXT NOT NULL);"
 	"CREATE INDEX enrol_log_guid ON enrol_log(guid);",
+	/* 1 -> 2: the key algorithm of the card's 9A/9C keys (PIV id, 0x11 = P-256) */
+	"ALTER TABLE enrol_cards ADD COLUMN key_alg INTEGER NOT NULL DEFAULT 17;",
 };
 #define ENROL_SCHEMA ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -153,7 +155,7 @@ copy_blob(uint8_t *dst, sqlite3_stmt *st, int col)
 }
 
 #define REC_COLS "guid, holder, state, step, mgmt_alg, prev_guid, puk, puk_pending, " \
-                 "reader, started, updated, error"
+                 "reader, started, updated, error, key_alg"
 
 static void
 row_to_rec(sqlite3_stmt *st, struct cvq_enrol_rec *r)
@@ -171,6 +173,7 @@ row_to_rec(sqlite3_stmt *st, struct cvq_enrol_rec *r)
 	r->started = sqlite3_column_int64(st, 9);
 	r->updated = sqlite3_column_int64(st, 10);
 	copy_text(r->error, sizeof(r->error), st, 11);
+	r->key_alg = sqlite3_column_int(st, 12);
 }
 
 cvq_enrol_err
@@ -209,7 +212,7 @@ cvq_enrol_store_put(cvq_enrol_store *s, struct cvq_enrol_rec *r)
 	if (!r->started)
 		r->started = r->updated;
 	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO enrol_cards (" REC_COLS ") "
-	                       "VALUES (lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                       "VALUES (lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return CVQ_ENROL_ERR_STORE;
 	sqlite3_bind_text(st, 1, r->guid, -1, SQLITE_TRANSIENT);
@@ -226,6 +229,7 @@ cvq_enrol_store_put(cvq_enrol_store *s, struct cvq_enrol_rec *r)
 	sqlite3_bind_int64(st, 10, r->started);
 	sqlite3_bind_int64(st, 11, r->updated);
 	sqlite3_bind_text(st, 12, r->error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 13, r->key_alg ? r->key_alg : CVQ_CARD_ALG_ECCP256);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CVQ_ENROL_OK : CVQ_ENROL_ERR_STORE;

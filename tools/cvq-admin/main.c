@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvq/util.h"
+
 #include "admin.h"
 
 struct group {
@@ -66,6 +68,11 @@ main(int argc, char **argv)
 	struct cvq_admin_opts opts = {0};
 	size_t i;
 	int c, first;
+
+	/* Many commands hold PINs, PUKs, passphrases, management keys or the
+	 * master secret: none of them may end up in a core file. */
+	if (cvq_util_no_core_dumps() != CVQ_UTIL_OK)
+		cvq_admin_error("warning: cannot disable core dumps");
 
 	/* '+': stop at the first non-option, the command's own options follow. */
 	while ((c = getopt_long(argc, argv, "+jc:vhV", longopts, NULL)) != -1) {

@@ -208,7 +208,7 @@ handle_apdu(struct loop *l, const uint8_t *cmd, size_t n)
 		resp[1] = 0x81;
 		rlen = 2;
 	}
-	vc_trace_apdu(l->trace, false, resp, rlen);
+	vc_trace_response(l->trace, vc_trace_secret_response(cmd, n), resp, rlen);
 	if (vc_vpcd_send(l->fd, resp, rlen) != 0)
 		disconnect(l, "disconnect");
 	OPENSSL_cleanse(resp, sizeof(resp));
@@ -224,7 +224,9 @@ handle_message(struct loop *l)
 
 	if (msg == NULL || vc_vpcd_recv(l->fd, msg, &n) != 0) {
 		disconnect(l, "disconnect");
-		free(msg);
+		/* A short read may still have brought part of a VERIFY. */
+		if (msg != NULL)
+			OPENSSL_clear_free(msg, VPCD_MSG_MAX);
 		return;
 	}
 	if (n == 1) {
@@ -245,7 +247,8 @@ handle_message(struct loop *l)
 	} else {
 		handle_apdu(l, msg, n);
 	}
-	free(msg);
+	/* It carried VERIFY / CHANGE / RESET data, key imports, mgmt keys. */
+	OPENSSL_clear_free(msg, n);
 }
 
 /* Returns false when the program should exit. */

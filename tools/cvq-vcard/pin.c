@@ -21,6 +21,20 @@ vc_ref_format_ok(const uint8_t ref[VC_REF_LEN])
 	return n >= 6;
 }
 
+/* SP 800-73-4 part 2, 2.4.3: a PIV PIN is 6 to 8 digits ('0'-'9'). */
+static bool
+pin_digits_ok(const uint8_t ref[VC_REF_LEN])
+{
+	size_t i;
+
+	if (!vc_ref_format_ok(ref))
+		return false;
+	for (i = 0; i < VC_REF_LEN && ref[i] != 0xFF; i++)
+		if (ref[i] < '0' || ref[i] > '9')
+			return false;
+	return true;
+}
+
 /*
  * Check a presented reference against the stored one, keeping the try
  * counter: the decrement is marked dirty so main.c saves it before the
@@ -93,7 +107,8 @@ vc_pin_change(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 		return SW_WRONG_DATA;
 	if (*tries == 0)
 		return SW_BLOCKED;
-	if (!vc_ref_format_ok(a->data + VC_REF_LEN))
+	if (a->p2 == REF_PIN ? !pin_digits_ok(a->data + VC_REF_LEN)
+	                     : !vc_ref_format_ok(a->data + VC_REF_LEN))
 		return SW_WRONG_DATA;
 	sw = check_ref(c, ref, tries, max, a->data);
 	if (sw != SW_OK) {
@@ -119,7 +134,7 @@ vc_pin_reset(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 		return SW_WRONG_DATA;
 	if (c->puk_tries == 0)
 		return SW_BLOCKED;
-	if (!vc_ref_format_ok(a->data + VC_REF_LEN))
+	if (!pin_digits_ok(a->data + VC_REF_LEN))
 		return SW_WRONG_DATA;
 	sw = check_ref(c, c->puk, &c->puk_tries, c->puk_max, a->data);
 	if (sw != SW_OK)

@@ -43,9 +43,15 @@ vc_buf_add(struct vc_buf *b, const void *data, size_t len)
 		cap = b->cap ? b->cap : 512;
 		while (cap < b->len + len)
 			cap *= 2;
-		if ((n = realloc(b->p, cap)) == NULL) {
+		/* Grow by copying: realloc could leave an unwiped copy of a
+		 * response (ECDH secrets) in freed memory. */
+		if ((n = OPENSSL_malloc(cap)) == NULL) {
 			b->failed = true;
 			return;
+		}
+		if (b->p != NULL) {
+			memcpy(n, b->p, b->len);
+			OPENSSL_clear_free(b->p, b->cap);
 		}
 		b->p = n;
 		b->cap = cap;

@@ -427,6 +427,7 @@ vc_state_save(const struct vc_card *c, const char *path)
 	char *buf = NULL, *tmp = NULL, *dcopy = NULL;
 	size_t len = 0, plen;
 	int fd = -1, dfd = -1;
+	bool renamed = false;
 	vc_err err;
 
 	if (c == NULL || path == NULL)
@@ -451,16 +452,19 @@ vc_state_save(const struct vc_card *c, const char *path)
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto out;
+	renamed = true;
 	/* The rename is durable only once the directory is. */
 	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    fsync(dfd) != 0)
 		goto out;
 	err = VC_OK;
 out:
-	if (fd >= 0) {
+	if (fd >= 0)
 		close(fd);
+	/* The temp file holds the PIN, PUK, management and private keys:
+	 * never leave it behind (a failed write, close or rename). */
+	if (tmp != NULL && !renamed)
 		unlink(tmp);
-	}
 	if (dfd >= 0)
 		close(dfd);
 	if (buf != NULL)

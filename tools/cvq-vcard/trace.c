@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apdu.h"
+#include "cvq/card_tlv.h"
 #include "trace.h"
 
 struct vc_trace {
@@ -89,6 +91,20 @@ vc_trace_format(bool command, const uint8_t *b, size_t n, char *out, size_t cap)
 	return w > 0 && (size_t)w < cap - off;
 }
 
+bool
+vc_trace_secret_response(const uint8_t *cmd, size_t n)
+{
+	struct vc_apdu a;
+	cvq_card_tlv t;
+
+	if (cmd == NULL || n < 4 || cmd[1] != 0x87 || cmd[3] == 0x9B)
+		return false;
+	if (vc_apdu_parse(cmd, n, &a) != 0 || a.lc == 0 ||
+	    cvq_card_tlv_parse_one(a.data, a.lc, &t) != CVQ_CARD_OK || t.tag != 0x7C)
+		return true;
+	return cvq_card_tlv_find(t.value, t.len, 0x85, NULL) != CVQ_CARD_ERR_NOT_FOUND;
+}
+
 static void
 stamp(struct vc_trace *t, char *buf, size_t cap)
 {
@@ -118,6 +134,22 @@ vc_trace_apdu(struct vc_trace *t, bool command, const uint8_t *b, size_t n)
 		fprintf(t->f, "%s %c %s\n", ts, command ? '>' : '<', line);
 	}
 	free(line);
+}
+
+void
+vc_trace_response(struct vc_trace *t, bool secret, const uint8_t *b, size_t n)
+{
+	char ts[32];
+
+	if (t == NULL)
+		return;
+	if (!secret || n <= 2) {
+		vc_trace_apdu(t, false, b, n);
+		return;
+	}
+	stamp(t, ts, sizeof(ts));
+	fprintf(t->f, "%s < <redacted %zu bytes> %02X%02X\n", ts, n - 2, b[n - 2],
+	        b[n - 1]);
 }
 
 void

@@ -26,4 +26,16 @@ void vc_trace_event(struct vc_trace *t, const char *event);
 bool vc_trace_format(bool command, const uint8_t *b, size_t n,
                      char *out, size_t cap);
 
+/*
+ * Whether the answer to command cmd[0..n) is a secret and its data must
+ * not be traced: GENERAL AUTHENTICATE with a key slot whose template
+ * carries 85 (ECDH: the answer is the shared secret), or whose template
+ * cannot be read (a chained end block, garbage): better hidden.
+ */
+bool vc_trace_secret_response(const uint8_t *cmd, size_t n);
+
+/* Like vc_trace_apdu for a response; its data redacted when secret. */
+void vc_trace_response(struct vc_trace *t, bool secret, const uint8_t *b,
+                       size_t n);
+
 #endif

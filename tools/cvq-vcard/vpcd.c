@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "vpcd.h"
 
 int
@@ -104,8 +106,10 @@ vc_vpcd_send(int fd, const uint8_t *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return -1;
+			break;
 		off += (size_t)w;
 	}
-	return 0;
+	/* The response copy: a GET RESPONSE may carry an ECDH secret. */
+	OPENSSL_cleanse(msg, len);
+	return off == len ? 0 : -1;
 }

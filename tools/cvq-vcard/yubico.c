@@ -149,7 +149,10 @@ import_ec(uint8_t alg, const cvq_card_tlv *d)
 	if (d->len != fl)
 		return NULL;
 	/* OpenSSL 3.0 does not derive Q from d on import: Q = d*G here. */
-	if ((priv = BN_bin2bn(d->value, (int)d->len, NULL)) == NULL ||
+	/* Secure BIGNUMs: OSSL_PARAM_BLD puts their copies in the params'
+	 * secure block, which OSSL_PARAM_free wipes; plain ones it does not. */
+	if ((priv = BN_secure_new()) == NULL ||
+	    BN_bin2bn(d->value, (int)d->len, priv) == NULL ||
 	    (bctx = BN_CTX_new()) == NULL ||
 	    (grp = EC_GROUP_new_by_curve_name(alg == ALG_P384 ? NID_secp384r1
 	                                      : NID_X9_62_prime256v1)) == NULL ||
@@ -203,17 +206,18 @@ import_rsa(const uint8_t *data, size_t len)
 	for (i = 0; i < 5; i++) {
 		if (cvq_card_tlv_find(data, len, (uint32_t)(i + 1), &t) != CVQ_CARD_OK ||
 		    t.len == 0 || t.len > 256 ||
-		    (bn[i] = BN_bin2bn(t.value, (int)t.len, NULL)) == NULL)
+		    (bn[i] = BN_secure_new()) == NULL ||
+		    BN_bin2bn(t.value, (int)t.len, bn[i]) == NULL)
 			goto out;
 	}
 	/* n = p*q, e = 65537, d = e^-1 mod (p-1)(q-1). */
 	if ((n = BN_new()) == NULL || (e = BN_new()) == NULL ||
 	    (p1 = BN_dup(bn[0])) == NULL || (q1 = BN_dup(bn[1])) == NULL ||
-	    (phi = BN_new()) == NULL ||
+	    (phi = BN_new()) == NULL || (d = BN_secure_new()) == NULL ||
 	    BN_mul(n, bn[0], bn[1], bctx) != 1 || BN_set_word(e, 65537) != 1 ||
 	    BN_sub_word(p1, 1) != 1 || BN_sub_word(q1, 1) != 1 ||
 	    BN_mul(phi, p1, q1, bctx) != 1 ||
-	    (d = BN_mod_inverse(NULL, e, phi, bctx)) == NULL)
+	    BN_mod_inverse(d, e, phi, bctx) == NULL)
 		goto out;
 	if (BN_num_bits(n) != 2048 && BN_num_bits(n) != 1024)
 		goto out;

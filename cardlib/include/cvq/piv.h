@@ -228,7 +228,9 @@ cvq_card_err cvq_card_pin_status(cvq_card *card, int *tries_left,
 cvq_card_err cvq_card_puk_status(cvq_card *card, int *tries_left);
 
 /*
- * CHANGE REFERENCE DATA for the PIN or the PUK.
+ * CHANGE REFERENCE DATA for the PIN or the PUK. A new PIN must be 6-8
+ * digits (SP 800-73-4), a new PUK 8 bytes; else _PIN_FORMAT before
+ * anything is sent.
  *   CVQ_CARD_ERR_PIN_WRONG (tries left set), _PIN_BLOCKED, _PIN_FORMAT
  */
 cvq_card_err cvq_card_pin_change(cvq_card *card, cvq_card_pin_ref ref,
@@ -236,7 +238,8 @@ cvq_card_err cvq_card_pin_change(cvq_card *card, cvq_card_pin_ref ref,
                                  int *tries_left);
 
 /*
- * RESET RETRY COUNTER: set a new PIN with the PUK (unblocks the PIN).
+ * RESET RETRY COUNTER: set a new PIN (6-8 digits) with the PUK (unblocks
+ * the PIN).
  *   CVQ_CARD_ERR_PIN_WRONG (PUK tries left set), _PIN_BLOCKED (PUK
  *   blocked), _PIN_FORMAT
  */

@@ -28,7 +28,8 @@ typedef enum cvq_util_err {
 	CVQ_UTIL_ERR_PROTOCOL,   /* the pinentry program broke the protocol */
 	CVQ_UTIL_ERR_CANCELLED,  /* the user cancelled, or cancel_fd fired */
 	CVQ_UTIL_ERR_TIMEOUT,    /* nobody answered in time */
-	CVQ_UTIL_ERR_TOO_LONG,   /* the secret does not fit the buffer */
+	CVQ_UTIL_ERR_TOO_LONG,   /* the secret does not fit the buffer, or the
+	                          * description does not fit the dialog */
 	CVQ_UTIL_ERR_IO,         /* reading the file, descriptor or terminal failed */
 	CVQ_UTIL_ERR_PERM,       /* a secret file readable by group or others */
 	CVQ_UTIL_ERR_EMPTY,      /* an empty secret */
@@ -39,7 +40,10 @@ const char *cvq_util_strerror(cvq_util_err err);
 
 struct cvq_pinentry_prompt {
 	const char *title;        /* SETTITLE (window title), or NULL */
-	const char *description;  /* SETDESC: what is being approved, or NULL */
+	const char *description;  /* SETDESC: what is being approved, or NULL;
+	                           * never shortened: over one Assuan line
+	                           * (1000 bytes escaped, "%0A" per newline)
+	                           * the call fails with CVQ_UTIL_ERR_TOO_LONG */
 	const char *prompt;       /* SETPROMPT, e.g. "Code PIN :", or NULL */
 	const char *error;        /* SETERROR: why we ask again, or NULL */
 	const char *ok_label;     /* SETOK, or NULL */
@@ -55,6 +59,13 @@ struct cvq_pinentry_prompt {
 cvq_util_err cvq_pinentry_getpin(const char *program,
                                  const struct cvq_pinentry_prompt *p,
                                  char *pin, size_t cap);
+
+/*
+ * Whether `description` can be shown whole by a pinentry (fits one
+ * Assuan SETDESC line once escaped). Callers that build the text from
+ * outside input check it first and refuse the request cleanly.
+ */
+bool cvq_pinentry_description_fits(const char *description);
 
 /* Ask a yes/no question (CONFIRM); *confirmed is false on "no". */
 cvq_util_err cvq_pinentry_confirm(const char *program,
@@ -72,6 +83,15 @@ cvq_util_err cvq_pinentry_confirm(const char *program,
  */
 cvq_util_err cvq_secret_read(const char *source, const char *prompt,
                              char *buf, size_t cap);
+
+/*
+ * For programs that hold PINs, PUKs or keys in memory: no core file
+ * (RLIMIT_CORE 0) and not dumpable (PR_SET_DUMPABLE 0: no core, no
+ * ptrace or /proc/PID/mem by other processes of the same user). Call it
+ * once, early, before any secret is read. CVQ_UTIL_ERR_IO when the kernel
+ * refuses either.
+ */
+cvq_util_err cvq_util_no_core_dumps(void);
 
 #ifdef __cplusplus
 }

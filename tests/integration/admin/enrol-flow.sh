@@ -21,6 +21,14 @@ for f in "$W/enrol.out" "$W/ca/ca.db" "$W/ca/ca.db-wal" "$CVQ_CARD_0_TRACE"; do
 	if grep -a -q "$PIN" "$f"; then bench_fail "the PIN appears in $f"; fi
 done
 
+# The CA's chained audit log holds the card, its certificates and its
+# activation, and the chain verifies.
+"$A" audit show > "$W/audit.txt"
+for a in card.add cert.issue card.status; do
+	grep -q " $a " "$W/audit.txt" || bench_fail "no $a in the CA's audit log"
+done
+"$A" audit verify
+
 # The card is no longer on the factory management key (yubico-piv-tool
 # authenticates with the default 3DES key, and must fail).
 if yubico-piv-tool -r "$CVQ_READER_0" -a set-chuid > /dev/null 2>&1; then
@@ -63,4 +71,18 @@ grep -q 'certificate revoked' "$W/verify.txt" || bench_fail "openssl verify: $(c
 "$A" citizen cards 0001 | tee "$W/cards.txt"
 grep -q ' lost ' "$W/cards.txt" || bench_fail "the card is not marked lost"
 kill "$OCSP_PID"
+
+# An RSA-2048 card in reader 1: OpenSC signs (PKCS#1 v1.5), openssl verifies.
+"$A" citizen add --id 0002 --given Jean --family Martin > /dev/null
+"$A" card enrol --citizen 0002 --reader "$CVQ_READER_1" --key-alg rsa-2048 \
+	--letter "$W/letter-0002.txt" | grep 'rsa-2048' || bench_fail "no RSA enrolment"
+yubico-piv-tool -r "$CVQ_READER_1" -a status | grep -c 'RSA2048' | grep -q 2 ||
+	bench_fail "yubico-piv-tool does not see two RSA-2048 keys"
+admin_card_cert 1 9c > "$W/rsa-sign.pem"
+openssl verify -CAfile "$W/ca/ca.pem" "$W/rsa-sign.pem"
+CVQ_TEST_PIN=$(admin_pin "$W/letter-0002.txt") pkcs11-tool --module "$CVQ_OPENSC_MODULE" \
+	--slot-index 1 --login --pin env:CVQ_TEST_PIN --sign --mechanism SHA256-RSA-PKCS --id 02 \
+	--input-file "$W/data.txt" --output-file "$W/rsa.sig"
+openssl x509 -in "$W/rsa-sign.pem" -pubkey -noout > "$W/rsa.pub"
+openssl dgst -sha256 -verify "$W/rsa.pub" -signature "$W/rsa.sig" "$W/data.txt"
 echo "PASS enrol-flow"

@@ -40,6 +40,8 @@ $ADMIN card sign --reader "$R" --slot 9a --in "$W/data" --out "$W/sig9a" --pin-s
 verify_sig "$W/9a.pub.pem" "$W/data" "$W/sig9a"
 $ADMIN card sign --reader "$R" --slot 9c --in "$W/data" --out "$W/sig9c" --pin-source "$PIN"
 verify_sig "$W/9c.pub.pem" "$W/data" "$W/sig9c"
+# A signature that cannot be written (full disk) is an error, not a success.
+expect_rc 1 $ADMIN card sign --reader "$R" --slot 9a --in "$W/data" --out /dev/full --pin-source "$PIN"
 
 step "PIN: wrong, then right (tries read without spending one)"
 BAD=$(secret bad 999999)
@@ -58,6 +60,10 @@ grep -q GETPIN "$W/pinentry.log" || bench_fail "pinentry not asked"
 ! grep -qi "313233343536" "$CVQ_CARD_0_TRACE" || bench_fail "PIN in the APDU trace"
 
 step "PIN change, PUK change"
+LETTERS=$(secret letters 12345a)
+expect_rc 3 $ADMIN card pin change --reader "$R" --pin-source "$PIN" --new-pin-source "$LETTERS"
+grep -q 'wrong format' "$W/err" || bench_fail "a PIN with a letter was not refused"
+$ADMIN --json card info --reader "$R" | jget 'd["pin_tries"]' | grep -qx 3 || bench_fail "a try spent on a refused PIN"
 NEW=$(secret new 24681357)
 $ADMIN card pin change --reader "$R" --pin-source "$PIN" --new-pin-source "$NEW"
 expect_rc 3 $ADMIN card pin verify --reader "$R" --pin-source "$PIN"
@@ -97,6 +103,11 @@ kill -TERM $wpid; wait $wpid || true
 cat "$W/watch.json"
 grep -q "\"card-removed\",\"reader\":\"$R\"" "$W/watch.json" || bench_fail "no card-removed event"
 [ "$(grep -c "\"card-inserted\",\"reader\":\"$R\"" "$W/watch.json")" -ge 2 ] || bench_fail "no card-inserted event"
+
+# Numbers that are not numbers are refused (1e300 s used to overflow).
+expect_rc 2 $ADMIN card watch --timeout 1e300
+expect_rc 2 $ADMIN card watch --timeout nan
+expect_rc 2 $ADMIN card watch --count two
 
 step "cancel a wait from another thread"
 $TOOL cancel

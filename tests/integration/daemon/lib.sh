@@ -114,11 +114,13 @@ cvqd_stop() {
 
 api() {
 	local method=$1 path=$2 body=${3:-}
-	local args=(-s -o "$CVQ_BENCH/api.out" -w '%{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" -X "$method")
+	local out code
+	out=$(mktemp "$CVQ_BENCH/api.XXXXXX")  # calls may run in parallel
+	local args=(-s -o "$out" -w '%{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" -X "$method")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-	local code
 	code=$(curl "${args[@]}" "http://cvqd$path") || true
-	printf '%s %s\n' "$code" "$(cat "$CVQ_BENCH/api.out" 2>/dev/null)"
+	printf '%s %s\n' "$code" "$(cat "$out" 2>/dev/null)"
+	rm -f "$out"
 }
 
 # expect "STATUS BODY" CODE ERRCODE: the status and, for errors, the error code.

@@ -2,7 +2,9 @@
 # cvqd without cards: status, errors and limits, /v1/verify of receipts
 # signed by a software key with `openssl cms -sign` (a peer), revocation
 # picked up on SIGHUP, many clients at once, a slow client cut off while
-# others are served, the caller's uid checked, clean shutdown.
+# others are served, the caller's uid checked, clean shutdown, systemd
+# socket activation (systemd-socket-activate), OCSP with openssl ocsp as
+# the responder and the CRL as the fallback.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
@@ -36,12 +38,23 @@ expect_error "$(api POST /v1/verify '{}')" 400 bad_request
 expect_error "$(api POST /v1/verify '{"receipt":"%%%"}')" 422 bad_receipt
 expect_error "$(api POST /v1/sign '{"transaction":{"type":"payment"}}')" 400 bad_request
 expect_error "$(api POST /v1/sign '{"transaction":{"type":"payment","payee":"x","amount":45,"currency":"EUR","reference":"r"}}')" 400 bad_request
+# Fields each within limits, but a text the PIN dialog could not show whole:
+# refused before any card work (what you see is what you sign).
+long_tx="{\"transaction\":{\"type\":\"payment\",\"payee\":\"$(printf 'x%.0s' $(seq 500))\",\"amount\":\"45.00\",\"currency\":\"EUR\",\"reference\":\"$(printf 'r%.0s' $(seq 500))\"}}"
+out=$(api POST /v1/sign "$long_tx")
+expect_error "$out" 400 bad_request
+grep -q 'too long to show in the PIN dialog' <<< "$out" || { echo "FAIL: long transaction reason: $out"; exit 1; }
 expect_error "$(api POST /v1/authenticate '{"challenge":"abc"}')" 400 bad_request
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
 expect_error "$(api POST /v1/verify "{\"receipt\":\"$big\"}")" 413 body_too_large
 out=$(curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" -H 'Content-Type: text/plain' \
 	-d 'x' http://cvqd/v1/verify)
 [ "${out##* }" = 415 ] || bench_fail "content type: $out"
+# Headers over max_header: refused by libmicrohttpd, the daemon serves on.
+out=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" \
+	-H "X-Big: $(head -c 40000 /dev/zero | tr '\0' 'b')" http://cvqd/v1/status) || true
+case "$out" in 4*) ;; *) bench_fail "oversized headers: $out" ;; esac
+[ "$(api GET /v1/status | cut -d' ' -f1)" = 200 ] || bench_fail "status after oversized headers"
 # A chunked body over the limit, no Content-Length to refuse it early.
 out=$(head -c 70000 /dev/zero | tr '\0' 'a' | curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" \
 	-H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @- http://cvqd/v1/verify)
@@ -117,5 +130,52 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -w ' %{http_cod
 [ "${out##* }" = 403 ] || bench_fail "uid check: $out"
 jq -e '.error.code == "forbidden"' <<< "${out% *}" > /dev/null || bench_fail "uid check body: $out"
 cvqd_stop
+
+# --- systemd socket activation: cvqd serves the socket it is given
+systemd-socket-activate -l "$CVQ_BENCH/activated.sock" "$CVQD" -c "$CVQ_BENCH/cvqd.conf" \
+	2>> "$CVQ_BENCH/cvqd.log" > /dev/null &
+act=$!
+trap 'kill -TERM "$act" 2>/dev/null || true' EXIT
+for ((n = 0; n < 100; n++)); do [ -S "$CVQ_BENCH/activated.sock" ] && break; sleep 0.05; done
+out=$(curl -s -w ' %{http_code}' --unix-socket "$CVQ_BENCH/activated.sock" http://cvqd/v1/status)
+[ "${out##* }" = 200 ] || bench_fail "socket activation: $out"
+[ ! -e "$CVQ_BENCH/cvqd.sock" ] || bench_fail "bound its own socket under socket activation"
+kill -TERM "$act"
+wait "$act" || bench_fail "activated cvqd did not stop cleanly"
+grep -q "listening on the systemd socket" "$CVQ_BENCH/cvqd.log" || bench_fail "not the systemd socket"
+
+# --- OCSP first (openssl ocsp as the responder), the CRL when it is silent
+pki_issue "$PKI" soft2 "$PKI/soft.pub" 0x43 "Marie Dupont"
+openssl cms -sign -binary -nodetach -md sha256 -in "$CVQ_BENCH/content.json" -signer "$PKI/soft2.pem" \
+	-inkey "$PKI/soft.key" -outform DER -out "$CVQ_BENCH/peer2.der"
+receipt2=$(base64 -w0 < "$CVQ_BENCH/peer2.der")
+ocsp_start() {
+	openssl ocsp -index "$PKI/index.txt" -port 8888 -rsigner "$PKI/ca.pem" \
+		-rkey "$PKI/ca.key" -CA "$PKI/ca.pem" > "$CVQ_BENCH/ocsp.log" 2>&1 &
+	ocsp_pid=$!
+	for ((n = 0; n < 100; n++)); do
+		openssl ocsp -issuer "$PKI/ca.pem" -cert "$PKI/soft2.pem" -url http://127.0.0.1:8888 \
+			-VAfile "$PKI/ca.pem" > /dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	bench_fail "openssl ocsp did not start"
+}
+ocsp_stop() { kill "$ocsp_pid"; wait "$ocsp_pid" || true; }
+ocsp_start
+cvqd_config "$CVQ_BENCH/ocsp.conf" "[trust]" "crls =" "ocsp = true" "ocsp_url = http://127.0.0.1:8888"
+cvqd_start "$CVQ_BENCH/ocsp.conf"
+trap 'kill -TERM "$CVQD_PID" "$ocsp_pid" 2>/dev/null || true' EXIT
+out=$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")
+[ "${out%% *}" = 200 ] || bench_fail "verify with OCSP and no CRL: $out"
+pki_revoke "$PKI" soft2
+ocsp_stop
+ocsp_start
+out=$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")
+expect_error "$out" 403 certificate_revoked
+grep -q '(OCSP)' <<< "$out" || bench_fail "not revoked by OCSP: $out"
+ocsp_stop
+expect_error "$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")" 503 crl_unavailable
+cvqd_stop
+
 grep -i 'PIN' "$CVQ_BENCH/cvqd.log" | grep -v pinentry | grep -qE '[0-9]{6}' && bench_fail "a PIN-like number in the log"
 echo "PASS"

@@ -118,8 +118,18 @@ wait_status '.readers[0].card_present and .readers[0].pin_tries_left == 3'
 api POST /v1/sign "{\"transaction\":$tx}" > "$CVQ_BENCH/pulled.out" &
 req=$!
 for ((n = 0; n < 200; n++)); do grep -q GETPIN "$CVQ_FAKE_PINENTRY_LOG" && break; sleep 0.05; done
+# Meanwhile status and verification do not wait behind the card operation,
+# and a second operation on the same card queues behind it.
+[ "$(api GET /v1/status | cut -d' ' -f1)" = 200 ] || bench_fail "status during a PIN dialog"
+[ "$(api POST /v1/verify "{\"receipt\":\"$(jq -r .receipt <<< "$body")\"}" | cut -d' ' -f1)" = 200 ] \
+	|| bench_fail "verify during a PIN dialog"
+api POST /v1/sign "{\"transaction\":$tx}" > "$CVQ_BENCH/queued.out" &
+queued=$!
 bench_card_remove 0
 wait "$req"
+wait "$queued"
+# The queued one found the card gone too (or none within the wait).
+grep -qE '"(card_removed|no_card)"' "$CVQ_BENCH/queued.out" || bench_fail "queued: $(cat "$CVQ_BENCH/queued.out")"
 expect_error "$(cat "$CVQ_BENCH/pulled.out")" 409 card_removed
 bench_card_insert 0
 

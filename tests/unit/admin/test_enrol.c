@@ -232,6 +232,7 @@ test_store(void **state)
 	assert_int_equal(cvq_enrol_store_get(st, "0102030405060708090a0b0c0d0e0f10", &got),
 	                 CVQ_ENROL_OK);
 	assert_string_equal(got.holder, "0001");
+	assert_int_equal(got.key_alg, 0x11);   /* migration 2's default: P-256 */
 	assert_int_equal(got.step, CVQ_ENROL_STEP_MGMT);
 	assert_true(got.has_puk_pending);
 	assert_false(got.has_puk);
@@ -264,6 +265,40 @@ test_store(void **state)
 		sqlite3_finalize(s);
 	}
 	sqlite3_close(db);
+}
+
+/* A store made by schema 1 (before key_alg) is migrated in place. */
+static void
+test_store_migrate(void **state)
+{
+	struct cvq_enrol_rec got;
+	cvq_enrol_store *st = NULL;
+	sqlite3 *db = NULL;
+	char p[256], why[256] = "";
+
+	(void)state;
+	path(p, "v1.db");
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	        "CREATE TABLE enrol_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	        "INSERT INTO enrol_meta VALUES ('schema', 1);"
+	        "CREATE TABLE enrol_cards (guid TEXT PRIMARY KEY CHECK (length(guid) = 32),"
+	        " holder TEXT NOT NULL, state TEXT NOT NULL, step INTEGER NOT NULL,"
+	        " mgmt_alg INTEGER NOT NULL, prev_guid TEXT NOT NULL DEFAULT '', puk BLOB,"
+	        " puk_pending BLOB, reader TEXT NOT NULL DEFAULT '', started INTEGER NOT NULL,"
+	        " updated INTEGER NOT NULL, error TEXT NOT NULL DEFAULT '');"
+	        "CREATE TABLE enrol_log (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+	        " guid TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);"
+	        "INSERT INTO enrol_cards (guid, holder, state, step, mgmt_alg, started, updated)"
+	        " VALUES ('00112233445566778899aabbccddeeff', '0007', 'active', 9, 10, 1, 1);",
+	        NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(cvq_enrol_store_open(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	assert_int_equal(cvq_enrol_store_get(st, "00112233445566778899AABBCCDDEEFF", &got),
+	                 CVQ_ENROL_OK);
+	assert_string_equal(got.holder, "0007");
+	assert_int_equal(got.key_alg, 0x11);
+	cvq_enrol_store_close(st);
 }
 
 static void
@@ -333,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_random_digits),
 		cmocka_unit_test(test_guid_parse),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_store_migrate),
 		cmocka_unit_test(test_letter),
 		cmocka_unit_test(test_letter_default),
 	};

@@ -242,6 +242,11 @@ test_pin_status_and_change(void **state)
 	                 CVQ_CARD_ERR_PIN_WRONG);
 	assert_int_equal(tries, 2);
 	assert_int_equal(cvq_card_pin_verify(card, "123456789", &tries), CVQ_CARD_ERR_PIN_FORMAT);
+	/* A new PIN of anything but digits never reaches the card. */
+	assert_int_equal(cvq_card_pin_change(card, CVQ_CARD_PIN, "123456", "12345a", &tries),
+	                 CVQ_CARD_ERR_PIN_FORMAT);
+	assert_int_equal(cvq_card_pin_unblock(card, "12345678", "1234 6", &tries),
+	                 CVQ_CARD_ERR_PIN_FORMAT);
 	fake_card_done(&f);
 	cvq_card_disconnect(card, false);
 }

@@ -125,6 +125,34 @@ test_getpin_cancel_and_too_long(void **state)
 	                 CVQ_UTIL_ERR_SPAWN);
 }
 
+/* A description that would be shown cut is refused: no dialog at all. */
+static void
+test_getpin_description_too_long(void **state)
+{
+	struct fixture *f = *state;
+	struct cvq_pinentry_prompt p = {.prompt = "PIN", .cancel_fd = -1};
+	char desc[1100], pin[16];
+
+	write_file(f->pin_file, "123456\n", 0600);
+	/* "SETDESC " + 990 bytes + "%0A" = 1001 > 1000: refused. */
+	memset(desc, 'a', 990);
+	desc[990] = '\n';
+	desc[991] = '\0';
+	p.description = desc;
+	assert_int_equal(cvq_pinentry_getpin(f->program, &p, pin, sizeof(pin)),
+	                 CVQ_UTIL_ERR_TOO_LONG);
+	assert_int_equal(pin[0], 0);
+	assert_null(slurp(f->log_file));
+	/* One byte less fits exactly (1000): shown whole. */
+	desc[989] = '\n';
+	desc[990] = '\0';
+	assert_int_equal(cvq_pinentry_getpin(f->program, &p, pin, sizeof(pin)), CVQ_UTIL_OK);
+	assert_string_equal(pin, "123456");
+	/* The log has the decoded text: all 989 bytes. */
+	desc[989] = '\0';
+	assert_non_null(strstr(slurp(f->log_file), desc));
+}
+
 static void
 test_cancel_fd_aborts_dialog(void **state)
 {
@@ -197,6 +225,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_getpin_shows_text_and_returns_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_getpin_cancel_and_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_getpin_description_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_fd_aborts_dialog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confirm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_sources, setup, teardown),

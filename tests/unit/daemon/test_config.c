@@ -71,12 +71,23 @@ static void test_refused(void **state)
 	}
 }
 
+static void test_first_error_reported(void **state)
+{
+	cvqd_config c;
+	char err[200];
+	assert_int_equal(cvqd_config_parse(&c, "[daemon]\nallow_groups = no-such-group-cvq\nlog_level = info\n",
+	                                   err, sizeof err), -1);
+	assert_string_equal(err, "line 2: unknown group 'no-such-group-cvq'");
+	cvqd_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_first_error_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,11 +60,11 @@ static int teardown(void **state)
 }
 
 /* What the card does: sign a digest, nothing else. */
-static cvqd_err soft_sign(void *arg, const uint8_t *digest, size_t dlen, uint8_t *sig, size_t *siglen)
+static cvqd_err soft_sign(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *siglen)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(arg, NULL);
 	int ok = ctx && EVP_PKEY_sign_init(ctx) == 1 &&
-	         EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) == 1;
+	         EVP_PKEY_sign(ctx, sig, siglen, tbs->digest, tbs->digest_len) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	return ok ? CVQD_OK : CVQD_ERR_CARD;
 }

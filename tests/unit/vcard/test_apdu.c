@@ -198,6 +198,32 @@ test_trace_redaction(void **state)
 	assert_false(vc_trace_format(true, b, n, out, 3));
 }
 
+/* The answer to an ECDH GENERAL AUTHENTICATE is the shared secret. */
+static void
+test_trace_secret_response(void **state)
+{
+	uint8_t b[128];
+	size_t n;
+
+	(void)state;
+	/* ECDH with 9D: 7C { 82 00, 85 41 04 X Y } */
+	n = th_hex("00 87 11 9D 47 7C 45 8200 8541 04"
+	           "0101010101010101010101010101010101010101010101010101010101010101"
+	           "0202020202020202020202020202020202020202020202020202020202020202", b, sizeof(b));
+	assert_true(vc_trace_secret_response(b, n));
+	/* A signature and the management key steps are no secret. */
+	n = th_hex("00 87 11 9A 26 7C 24 8200 8120"
+	           "0101010101010101010101010101010101010101010101010101010101010101", b, sizeof(b));
+	assert_false(vc_trace_secret_response(b, n));
+	n = th_hex("00 87 03 9B 04 7C 02 8000", b, sizeof(b));
+	assert_false(vc_trace_secret_response(b, n));
+	/* Unreadable template with a key slot: hidden, to be safe. */
+	n = th_hex("00 87 11 9D 03 7C 05 85", b, sizeof(b));
+	assert_true(vc_trace_secret_response(b, n));
+	n = th_hex("00CB3FFF 03 5C017E", b, sizeof(b));
+	assert_false(vc_trace_secret_response(b, n));
+}
+
 int
 main(void)
 {
@@ -209,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_response_chaining_le),
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_trace_redaction),
+		cmocka_unit_test(test_trace_secret_response),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,27 @@ test_change(void **state)
 	vc_card_free(c);
 }
 
+/* A new PIN is 6-8 digits (SP 800-73-4 part 2, 2.4.3); refused without
+ * spending a try. A PUK may hold any byte. */
+static void
+test_new_pin_digits(void **state)
+{
+	struct vc_card *c = vc_card_new(1);
+
+	(void)state;
+	/* "12345a", "1234 6": CHANGE and RESET RETRY COUNTER refuse them. */
+	assert_int_equal(th_send(c, "00240080 10 313233343536FFFF 313233343561FFFF", NULL, NULL), 0x6A80);
+	assert_int_equal(th_send(c, "002C0080 10 3132333435363738 313233342036FFFF", NULL, NULL), 0x6A80);
+	assert_int_equal(th_send(c, "00200080", NULL, NULL), 0x63C3);
+	assert_int_equal(th_send(c, PIN_OK, NULL, NULL), 0x9000);
+	/* A PUK of letters is fine. */
+	assert_int_equal(th_send(c, "00240081 10 3132333435363738 4142434445464748", NULL, NULL), 0x9000);
+	assert_int_equal(th_send(c, "002C0080 10 4142434445464748 3635343332317F7F", NULL, NULL), 0x6A80);
+	assert_int_equal(th_send(c, "002C0080 10 4142434445464748 36353433323130FF", NULL, NULL), 0x9000);
+	assert_int_equal(th_send(c, "00200080 08 36353433323130FF", NULL, NULL), 0x9000);
+	vc_card_free(c);
+}
+
 static void
 test_yubico_reset_and_retries(void **state)
 {
@@ -135,6 +156,7 @@ main(void)
 		cmocka_unit_test(test_verify_and_counter),
 		cmocka_unit_test(test_block_and_unblock),
 		cmocka_unit_test(test_change),
+		cmocka_unit_test(test_new_pin_digits),
 		cmocka_unit_test(test_yubico_reset_and_retries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,6 +111,28 @@ test_save_load(void **state)
 	vc_card_free(c);
 }
 
+/* A save that fails after the temp file was written (here: the state
+ * path is a directory, rename fails) leaves no copy of the keys behind. */
+static void
+test_save_fails_no_temp(void **state)
+{
+	struct vc_card *c = busy_card();
+	char dir[] = "/tmp/vcard-test-XXXXXX", path[64], tmp[80];
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/card.state", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(vc_state_save(c, path), VC_ERR_IO);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_not_equal(stat(tmp, &st), 0);
+	unlink(tmp);
+	rmdir(path);
+	rmdir(dir);
+	vc_card_free(c);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -148,6 +170,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_save_fails_no_temp),
 		cmocka_unit_test(test_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
