@@ -40,6 +40,12 @@ struct cvq_ca {
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
 	/* Statements of the issuance path, prepared once (ca_stmt()). */
 	sqlite3_stmt *st[CA_STMT__COUNT];
+	/* Each profile's constant extensions, built once (ca_profile_warm());
+	 * [1] for RSA keys. Read-only once built: shared by batch threads. */
+	struct {
+		X509 *x;        /* holds the extensions */
+		int npre;       /* the first npre go before SAN and SKI */
+	} tmpl[CVQ_CA_PROFILE__COUNT][2];
 };
 
 /* errmsg of the handle; returns err for "return ca_fail(...)" */
@@ -89,6 +95,9 @@ cvq_ca_err ca_cert_make(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *
                         X509_NAME *subject, EVP_PKEY *pub, const X509_PUBKEY *spki,
                         X509 **out);
 cvq_ca_err ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
+/* Build the profile's constant extensions now (single-threaded). */
+cvq_ca_err ca_profile_warm(cvq_ca *ca, enum cvq_ca_profile p);
+void ca_profile_free(cvq_ca *ca);
 cvq_ca_err ca_random_serial(ASN1_INTEGER **out);
 time_t ca_asn1_time(const ASN1_TIME *t);
 

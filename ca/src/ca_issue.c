@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "ca_csr.h"
 #include "ca_int.h"
 
 #define SERIAL_TRIES 4
@@ -322,59 +323,36 @@ struct batch_job {
 	cvq_ca *ca;
 	const struct cvq_ca_issue_req *req;
 	const struct prep *p;
-	X509_REQ **csrs;                /* in, or out when parsed from blobs */
-	const uint8_t *const *blobs;    /* NULL: csrs are given */
+	X509_REQ *const *given;         /* parsed by the caller, or NULL */
+	const uint8_t *const *blobs;    /* else encoded CSRs */
 	const size_t *lens;
+	struct ca_csr *csrs;
 	X509 **done;
 	cvq_ca_err *errs;
 	size_t n, first, step;
 };
-
-static X509_REQ *
-parse_csr(const uint8_t *b, size_t len)
-{
-	const unsigned char *p = b;
-	X509_REQ *r = NULL;
-	BIO *bio;
-
-	if (!b || len == 0 || len > 1 << 20)
-		return NULL;
-	if (len > 10 && memcmp(b, "-----BEGIN", 10) == 0) {
-		bio = BIO_new_mem_buf(b, (int)len);
-		r = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
-		BIO_free(bio);
-	} else {
-		r = d2i_X509_REQ(NULL, &p, (long)len);
-		if (r && p != b + len) {
-			X509_REQ_free(r);
-			r = NULL;
-		}
-	}
-	ERR_clear_error();
-	return r;
-}
 
 /* Parse, verify and sign on every CPU: the store work stays on the caller's thread. */
 static void *
 batch_worker(void *arg)
 {
 	struct batch_job *j = arg;
-	EVP_PKEY *pub;
+	struct ca_csr *c;
 	size_t i;
 
 	for (i = j->first; i < j->n; i += j->step) {
+		c = &j->csrs[i];
 		if (j->blobs) {
-			j->csrs[i] = parse_csr(j->blobs[i], j->lens[i]);
-			if (!j->csrs[i]) {
-				j->errs[i] = CVQ_CA_ERR_REQUEST;
-				continue;
-			}
+			j->errs[i] = ca_csr_parse(j->blobs[i], j->lens[i], c);
+		} else {
+			/* Borrowed from the caller: never freed here. */
+			j->errs[i] = csr_check(NULL, j->given[i], &c->pub);
+			c->spki = X509_REQ_get_X509_PUBKEY(j->given[i]);
+			c->subject = X509_REQ_get_subject_name(j->given[i]);
 		}
-		j->errs[i] = csr_check(NULL, j->csrs[i], &pub);
 		if (j->errs[i] == CVQ_CA_OK)
-			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, pub,
-			                      X509_REQ_get_X509_PUBKEY(j->csrs[i]),
-			                      X509_REQ_get_subject_name(j->csrs[i]), &j->done[i]);
+			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, c->pub, c->spki, c->subject,
+			                      &j->done[i]);
 	}
 	return NULL;
 }
@@ -419,35 +397,42 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
           const uint8_t *const *blobs, const size_t *lens, size_t n,
           cvq_ca_issued_cb cb, void *ctx)
 {
-	X509 *done[BATCH_TX];
-	X509_REQ *csrs[BATCH_TX];
-	cvq_ca_err errs[BATCH_TX], err = CVQ_CA_OK;
+	X509 **done = NULL;
+	struct ca_csr *csrs = NULL;
+	cvq_ca_err *errs = NULL, err = CVQ_CA_OK;
 	struct prep p = {0};
 	struct batch_job job;
 	size_t base, i, k;
 	int stop = 0;
 
+	done = calloc(BATCH_TX, sizeof(*done));
+	csrs = calloc(BATCH_TX, sizeof(*csrs));
+	errs = calloc(BATCH_TX, sizeof(*errs));
+	if (!done || !csrs || !errs) {
+		err = CVQ_CA_ERR_NOMEM;
+		goto out;
+	}
 	for (base = 0; base < n && !stop; base += k) {
 		k = n - base < BATCH_TX ? n - base : BATCH_TX;
-		memset(done, 0, sizeof(done));
-		memset(csrs, 0, sizeof(csrs));
-		if (given)
-			memcpy(csrs, given + base, k * sizeof(*csrs));
+		memset(done, 0, BATCH_TX * sizeof(*done));
+		memset(csrs, 0, BATCH_TX * sizeof(*csrs));
 		err = ca_tx_begin(ca);
 		if (err != CVQ_CA_OK)
-			return err;
+			goto out;
 		/* The card's status is read again in each transaction. */
 		err = prepare(ca, req, &p);
+		if (err == CVQ_CA_OK)
+			err = ca_profile_warm(ca, req->profile);
 		if (err == CVQ_CA_OK) {
-			job = (struct batch_job){ca, req, &p, csrs, blobs ? blobs + base : NULL,
-			                         lens ? lens + base : NULL, done, errs, k, 0, 1};
+			job = (struct batch_job){ca, req, &p, given ? given + base : NULL,
+			                         blobs ? blobs + base : NULL, lens ? lens + base : NULL,
+			                         csrs, done, errs, k, 0, 1};
 			sign_chunk(&job, k);
 			for (i = 0; i < k; i++) {
 				if (errs[i] != CVQ_CA_OK)
 					continue;
-				errs[i] = record(ca, req, &p, X509_REQ_get0_pubkey(csrs[i]),
-				                 X509_REQ_get_X509_PUBKEY(csrs[i]),
-				                 X509_REQ_get_subject_name(csrs[i]), &done[i]);
+				errs[i] = record(ca, req, &p, csrs[i].pub, csrs[i].spki, csrs[i].subject,
+				                 &done[i]);
 				/* A store failure spoils the whole transaction. */
 				if (errs[i] != CVQ_CA_OK && errs[i] != CVQ_CA_ERR_EXISTS) {
 					err = errs[i];
@@ -461,13 +446,13 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 			err = ca_tx_commit(ca);
 		else
 			ca_tx_rollback(ca);
-		if (!given)
+		if (blobs)
 			for (i = 0; i < k; i++)
-				X509_REQ_free(csrs[i]);
+				ca_csr_free(&csrs[i]);
 		if (err != CVQ_CA_OK) {
 			for (i = 0; i < k; i++)
 				X509_free(done[i]);
-			return err;
+			goto out;
 		}
 		/* Committed: now, and only now, the certificates may leave. */
 		for (i = 0; i < k; i++) {
@@ -476,7 +461,11 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 			X509_free(done[i]);
 		}
 	}
-	return CVQ_CA_OK;
+out:
+	free(done);
+	free(csrs);
+	free(errs);
+	return err;
 }
 
 cvq_ca_err

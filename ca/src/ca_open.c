@@ -101,6 +101,7 @@ cvq_ca_close(cvq_ca *ca)
 		return;
 	for (int i = 0; i < CA_STMT__COUNT; i++)
 		sqlite3_finalize(ca->st[i]);
+	ca_profile_free(ca);
 	sqlite3_close(ca->db);
 	X509_free(ca->cert);
 	if (ca->keyref.pkey)

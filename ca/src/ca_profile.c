@@ -121,18 +121,21 @@ copy_spki(X509 *x, const X509_PUBKEY *from)
 	return true;
 }
 
+/* The extensions that are the same for every certificate of a profile. */
 static cvq_ca_err
-add_profile_exts(cvq_ca *ca, cvq_ca *log, X509 *x, const struct cvq_ca_issue_req *req,
-                 EVP_PKEY *pub)
+build_template(cvq_ca *ca, enum cvq_ca_profile p, bool rsa, X509 **out, int *npre)
 {
 	const struct cvq_ca_config *c = ca->cfg;
 	char buf[1024];
 	cvq_ca_err err;
-	bool rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
+	X509 *x = X509_new();
 
+	*out = NULL;
+	if (!x)
+		return CVQ_CA_ERR_NOMEM;
 #define ADD(nid, v) do { err = ca_add_ext(x, ca->cert, (nid), (v)); \
-	if (err != CVQ_CA_OK) return ca_fail(log, err, "extension %s=%s", OBJ_nid2sn(nid), (v)); } while (0)
-	switch (req->profile) {
+	if (err != CVQ_CA_OK) { ca_fail(ca, err, "extension %s=%s", OBJ_nid2sn(nid), (v)); goto fail; } } while (0)
+	switch (p) {
 	case CVQ_CA_PROFILE_SUBCA:
 		ADD(NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
 		ADD(NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
@@ -160,25 +163,22 @@ add_profile_exts(cvq_ca *ca, cvq_ca *log, X509 *x, const struct cvq_ca_issue_req
 		ADD(NID_ext_key_usage, "serverAuth,clientAuth");
 		break;
 	default:
-		return CVQ_CA_ERR_ARG;
+		err = CVQ_CA_ERR_ARG;
+		goto fail;
 	}
-	if (req->dns_name) {
-		if (strpbrk(req->dns_name, ",:\n") || strlen(req->dns_name) > 253)
-			return ca_fail(log, CVQ_CA_ERR_REQUEST, "bad DNS name");
-		snprintf(buf, sizeof(buf), "DNS:%s", req->dns_name);
-		ADD(NID_subject_alt_name, buf);
-	}
-	ADD(NID_subject_key_identifier, "hash");
+	*npre = X509_get_ext_count(x);
 	ADD(NID_authority_key_identifier, "keyid:always");
-	if (c->policy_oid && add_policy(x, c->policy_oid) != CVQ_CA_OK)
-		return ca_fail(log, CVQ_CA_ERR_CONFIG, "bad policy OID %s", c->policy_oid);
-	if (c->crl_url && req->profile != CVQ_CA_PROFILE_OCSP_SIGNER) {
+	if (c->policy_oid && add_policy(x, c->policy_oid) != CVQ_CA_OK) {
+		err = ca_fail(ca, CVQ_CA_ERR_CONFIG, "bad policy OID %s", c->policy_oid);
+		goto fail;
+	}
+	if (c->crl_url && p != CVQ_CA_PROFILE_OCSP_SIGNER) {
 		snprintf(buf, sizeof(buf), "URI:%s", c->crl_url);
 		ADD(NID_crl_distribution_points, buf);
 	}
 	buf[0] = '\0';
 	/* An OCSP signer is not itself checked by OCSP (ocsp-nocheck). */
-	if (c->ocsp_url && req->profile != CVQ_CA_PROFILE_OCSP_SIGNER)
+	if (c->ocsp_url && p != CVQ_CA_PROFILE_OCSP_SIGNER)
 		snprintf(buf, sizeof(buf), "OCSP;URI:%s", c->ocsp_url);
 	if (c->issuers_url)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%scaIssuers;URI:%s",
@@ -186,6 +186,90 @@ add_profile_exts(cvq_ca *ca, cvq_ca *log, X509 *x, const struct cvq_ca_issue_req
 	if (buf[0])
 		ADD(NID_info_access, buf);
 #undef ADD
+	*out = x;
+	return CVQ_CA_OK;
+fail:
+	X509_free(x);
+	return err;
+}
+
+cvq_ca_err
+ca_profile_warm(cvq_ca *ca, enum cvq_ca_profile p)
+{
+	cvq_ca_err err;
+	int r;
+
+	if ((unsigned)p >= CVQ_CA_PROFILE__COUNT)
+		return CVQ_CA_ERR_ARG;
+	for (r = 0; r < 2; r++) {
+		if (ca->tmpl[p][r].x)
+			continue;
+		err = build_template(ca, p, r == 1, &ca->tmpl[p][r].x, &ca->tmpl[p][r].npre);
+		if (err != CVQ_CA_OK)
+			return err;
+	}
+	return CVQ_CA_OK;
+}
+
+void
+ca_profile_free(cvq_ca *ca)
+{
+	int p, r;
+
+	for (p = 0; p < CVQ_CA_PROFILE__COUNT; p++)
+		for (r = 0; r < 2; r++)
+			X509_free(ca->tmpl[p][r].x);
+}
+
+static cvq_ca_err
+add_profile_exts(cvq_ca *ca, cvq_ca *log, X509 *x, const struct cvq_ca_issue_req *req,
+                 EVP_PKEY *pub)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	ASN1_OCTET_STRING *ski = NULL;
+	char buf[300];
+	cvq_ca_err err;
+	X509 *t;
+	int i, n, npre, ok;
+	bool rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
+
+	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
+		return CVQ_CA_ERR_ARG;
+	/* Built by the calling thread when not yet there; batch threads find
+	 * them built (ca_profile_warm() before they start). */
+	if (!ca->tmpl[req->profile][rsa].x) {
+		if (!log)
+			return CVQ_CA_ERR_ARG;
+		err = ca_profile_warm(ca, req->profile);
+		if (err != CVQ_CA_OK)
+			return err;
+	}
+	t = ca->tmpl[req->profile][rsa].x;
+	npre = ca->tmpl[req->profile][rsa].npre;
+	n = X509_get_ext_count(t);
+	for (i = 0; i < npre; i++)
+		if (!X509_add_ext(x, X509_get_ext(t, i), -1))
+			return CVQ_CA_ERR_NOMEM;
+	if (req->dns_name) {
+		if (strpbrk(req->dns_name, ",:\n") || strlen(req->dns_name) > 253)
+			return ca_fail(log, CVQ_CA_ERR_REQUEST, "bad DNS name");
+		snprintf(buf, sizeof(buf), "DNS:%s", req->dns_name);
+		err = ca_add_ext(x, ca->cert, NID_subject_alt_name, buf);
+		if (err != CVQ_CA_OK)
+			return ca_fail(log, err, "bad DNS name");
+	}
+	/* SKI: SHA-1 of the public key bits (RFC 5280 4.2.1.2 method 1). */
+	ski = ASN1_OCTET_STRING_new();
+	ok = ski && X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) &&
+	     ASN1_OCTET_STRING_set(ski, md, (int)mdlen) &&
+	     X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0, X509V3_ADD_DEFAULT) == 1;
+	ASN1_OCTET_STRING_free(ski);
+	if (!ok)
+		return CVQ_CA_ERR_CRYPTO;
+	for (i = npre; i < n; i++)
+		if (!X509_add_ext(x, X509_get_ext(t, i), -1))
+			return CVQ_CA_ERR_NOMEM;
 	return CVQ_CA_OK;
 }
 

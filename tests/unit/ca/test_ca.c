@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <openssl/ec.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
 
@@ -328,6 +330,89 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
 	return 0;
 }
 
+struct enc_ctx {
+	cvq_ca_err errs[8];
+	X509 *issuer;
+};
+
+static int
+enc_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+{
+	struct enc_ctx *e = ctx;
+	char why[128];
+
+	e->errs[i] = err;
+	if (err == CVQ_CA_OK)
+		assert_int_equal(cvq_ca_check_profile(cert, e->issuer, CVQ_CA_PROFILE_SERVICE, why,
+		                                      sizeof(why)), CVQ_CA_OK);
+	return 0;
+}
+
+/* Batches from encoded CSRs: PEM, DER, P-384, RSA (OpenSSL's path), a
+ * tampered one, garbage. */
+static void
+test_batch_encoded(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	struct enc_ctx e = {.issuer = cvq_ca_cert(f->ca)};
+	EVP_PKEY *keys[4] = {EVP_EC_gen("P-256"), EVP_EC_gen("P-384"), EVP_RSA_gen(2048), EVP_EC_gen("P-256")};
+	uint8_t *blobs[6] = {0};
+	size_t lens[6] = {0};
+	BIO *mem;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		X509_REQ *r = X509_REQ_new();
+		unsigned char *der = NULL;
+		int len;
+
+		X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8,
+		                           (const unsigned char *)"enc.test", -1, -1, 0);
+		X509_REQ_set_pubkey(r, keys[i]);
+		assert_true(X509_REQ_sign(r, keys[i], i == 1 ? EVP_sha384() : EVP_sha256()) > 0);
+		if (i == 0) {
+			char *pem;
+			long n;
+
+			mem = BIO_new(BIO_s_mem());
+			PEM_write_bio_X509_REQ(mem, r);
+			n = BIO_get_mem_data(mem, &pem);
+			blobs[i] = malloc((size_t)n);
+			memcpy(blobs[i], pem, (size_t)n);
+			lens[i] = (size_t)n;
+			BIO_free(mem);
+		} else {
+			len = i2d_X509_REQ(r, &der);
+			blobs[i] = malloc((size_t)len);
+			memcpy(blobs[i], der, (size_t)len);
+			lens[i] = (size_t)len;
+			OPENSSL_free(der);
+		}
+		X509_REQ_free(r);
+	}
+	/* 4: a copy of 3 with the signature's last byte flipped; 5: garbage */
+	blobs[4] = malloc(lens[3]);
+	memcpy(blobs[4], blobs[3], lens[3]);
+	lens[4] = lens[3];
+	blobs[4][lens[4] - 1] ^= 1;
+	blobs[5] = malloc(8);
+	memcpy(blobs[5], "\x30\x06\x30\x00\x30\x00\x03\x00", 8);
+	lens[5] = 8;
+	assert_int_equal(cvq_ca_issue_batch_encoded(f->ca, &req, (const uint8_t *const *)blobs, lens, 6,
+	                                            enc_cb, &e), CVQ_CA_OK);
+	assert_int_equal(e.errs[0], CVQ_CA_OK);
+	assert_int_equal(e.errs[1], CVQ_CA_OK);
+	assert_int_equal(e.errs[2], CVQ_CA_OK);
+	assert_int_equal(e.errs[3], CVQ_CA_OK);
+	assert_int_equal(e.errs[4], CVQ_CA_ERR_POP);
+	assert_int_equal(e.errs[5], CVQ_CA_ERR_REQUEST);
+	for (i = 0; i < 6; i++)
+		free(blobs[i]);
+	for (i = 0; i < 4; i++)
+		EVP_PKEY_free(keys[i]);
+}
+
 static int
 first_serial(void *ctx, const struct cvq_ca_cert_info *c)
 {
@@ -580,6 +665,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_issue_csr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_pubkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_revoke_crl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_encoded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_faults, setup, teardown),

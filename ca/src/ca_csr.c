@@ -1,0 +1,218 @@
+/*
+ * libcvqca — CSRs for batches: PEM or DER in, subject + public key +
+ * SubjectPublicKeyInfo out, the signature (proof of possession) checked.
+ *
+ * EC P-256/P-384 CSRs signed with ECDSA take a path of our own: the DER is
+ * walked here and the key built with EVP_PKEY_fromdata(). OpenSSL 3.0's
+ * d2i_X509_REQ builds a decoder context for every public key, which costs
+ * more than verifying and signing together. Anything else goes through
+ * OpenSSL as usual.
+ */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "ca_csr.h"
+#include "ca_der.h"
+
+static const uint8_t oid_ec_pub[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t oid_ecdsa_sha[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03}; /* + 2/3/4 */
+
+struct tlv {
+	const uint8_t *start, *c;
+	size_t len, full;
+	uint8_t tag;
+};
+
+static bool
+next(const uint8_t **p, const uint8_t *end, struct tlv *t)
+{
+	t->start = *p;
+	if (!ca_der_next(p, end, &t->tag, &t->c, &t->len))
+		return false;
+	t->full = (size_t)(*p - t->start);
+	return true;
+}
+
+static bool
+oid_is(const struct tlv *t, const uint8_t *oid, size_t n)
+{
+	return t->tag == 0x06 && t->len == n && memcmp(t->c, oid, n) == 0;
+}
+
+/* 1: done; 0: not for the fast path (OpenSSL will judge); -1: bad key or signature. */
+static int
+fast_parse(const uint8_t *der, size_t len, struct ca_csr *out, cvq_ca_err *err)
+{
+	const uint8_t *p = der, *end = der + len, *q, *qe;
+	struct tlv outer, info, ver, subj, spki, alg, aoid, curve, bits, salg, soid, sig;
+	const EVP_MD *md;
+	const char *group;
+	int curve_nid, ok;
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_MD_CTX *mc = NULL;
+	OSSL_PARAM params[3];
+	const uint8_t *np;
+	uint8_t *point = NULL;
+
+	if (!next(&p, end, &outer) || outer.tag != 0x30 || p != end)
+		return 0;
+	q = outer.c;
+	qe = outer.c + outer.len;
+	if (!next(&q, qe, &info) || info.tag != 0x30 || !next(&q, qe, &salg) || salg.tag != 0x30 ||
+	    !next(&q, qe, &sig) || sig.tag != 0x03 || q != qe || sig.len < 2 || sig.c[0] != 0)
+		return 0;
+	/* signatureAlgorithm: ecdsa-with-SHA256/384/512, no parameters */
+	q = salg.c;
+	qe = salg.c + salg.len;
+	if (!next(&q, qe, &soid) || q != qe || soid.tag != 0x06 || soid.len != sizeof(oid_ecdsa_sha) + 1 ||
+	    memcmp(soid.c, oid_ecdsa_sha, sizeof(oid_ecdsa_sha)) != 0)
+		return 0;
+	switch (soid.c[sizeof(oid_ecdsa_sha)]) {
+	case 2: md = EVP_sha256(); break;
+	case 3: md = EVP_sha384(); break;
+	case 4: md = EVP_sha512(); break;
+	default: return 0;
+	}
+	/* CertificationRequestInfo: version 0, subject, SPKI, [0] attributes */
+	q = info.c;
+	qe = info.c + info.len;
+	if (!next(&q, qe, &ver) || ver.tag != 0x02 || ver.len != 1 || ver.c[0] != 0 ||
+	    !next(&q, qe, &subj) || subj.tag != 0x30 || !next(&q, qe, &spki) || spki.tag != 0x30)
+		return 0;
+	q = spki.c;
+	qe = spki.c + spki.len;
+	if (!next(&q, qe, &alg) || alg.tag != 0x30 || !next(&q, qe, &bits) || bits.tag != 0x03 ||
+	    q != qe || bits.len < 2 || bits.c[0] != 0)
+		return 0;
+	q = alg.c;
+	qe = alg.c + alg.len;
+	if (!next(&q, qe, &aoid) || !oid_is(&aoid, oid_ec_pub, sizeof(oid_ec_pub)))
+		return 0;
+	if (!next(&q, qe, &curve) || q != qe)
+		return 0;
+	if (oid_is(&curve, oid_p256, sizeof(oid_p256))) {
+		group = "P-256";
+		curve_nid = NID_X9_62_prime256v1;
+	} else if (oid_is(&curve, oid_p384, sizeof(oid_p384))) {
+		group = "P-384";
+		curve_nid = NID_secp384r1;
+	} else {
+		return 0;
+	}
+	*err = CVQ_CA_ERR_REQUEST;
+	/* The key (EVP_PKEY_fromdata checks the point is on the curve). */
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)(bits.c + 1),
+	                                              bits.len - 1);
+	params[2] = OSSL_PARAM_construct_end();
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &out->pub, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto fail;
+	np = subj.start;
+	out->subject = d2i_X509_NAME(NULL, &np, (long)subj.full);
+	if (!out->subject || np != subj.start + subj.full)
+		goto fail;
+	out->spki = X509_PUBKEY_new();
+	point = OPENSSL_memdup(bits.c + 1, bits.len - 1);
+	if (!out->spki || !point ||
+	    !X509_PUBKEY_set0_param(out->spki, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	                            OBJ_nid2obj(curve_nid), point, (int)(bits.len - 1)))
+		goto fail;
+	point = NULL;
+	/* The proof of possession: the signature over the info. */
+	mc = EVP_MD_CTX_new();
+	ok = mc && EVP_DigestVerifyInit(mc, NULL, md, NULL, out->pub) == 1 &&
+	     EVP_DigestVerify(mc, sig.c + 1, sig.len - 1, info.start, info.full) == 1;
+	EVP_MD_CTX_free(mc);
+	EVP_PKEY_CTX_free(pc);
+	if (!ok) {
+		*err = CVQ_CA_ERR_POP;
+		ca_csr_free(out);
+		ERR_clear_error();
+		return -1;
+	}
+	*err = CVQ_CA_OK;
+	return 1;
+fail:
+	OPENSSL_free(point);
+	EVP_PKEY_CTX_free(pc);
+	ca_csr_free(out);
+	ERR_clear_error();
+	return -1;
+}
+
+void
+ca_csr_free(struct ca_csr *c)
+{
+	if (c->req) {
+		X509_REQ_free(c->req);
+	} else {
+		EVP_PKEY_free(c->pub);
+		X509_PUBKEY_free(c->spki);
+		X509_NAME_free(c->subject);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+cvq_ca_err
+ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out)
+{
+	unsigned char *data = NULL;
+	const unsigned char *p;
+	char *name = NULL, *hdr = NULL;
+	long dlen = 0;
+	cvq_ca_err err = CVQ_CA_ERR_REQUEST;
+	BIO *bio;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!b || len == 0 || len > 1 << 20)
+		return CVQ_CA_ERR_REQUEST;
+	if (len > 10 && memcmp(b, "-----BEGIN", 10) == 0) {
+		bio = BIO_new_mem_buf(b, (int)len);
+		r = bio ? PEM_read_bio(bio, &name, &hdr, &data, &dlen) : 0;
+		BIO_free(bio);
+		if (!r || (strcmp(name, "CERTIFICATE REQUEST") != 0 &&
+		           strcmp(name, "NEW CERTIFICATE REQUEST") != 0)) {
+			err = CVQ_CA_ERR_REQUEST;
+			goto out;
+		}
+		b = data;
+		len = (size_t)dlen;
+	}
+	r = fast_parse(b, len, out, &err);
+	if (r != 0)
+		goto out;
+	/* Not ours to shortcut: OpenSSL parses and verifies. */
+	p = b;
+	out->req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (!out->req || p != b + len) {
+		err = CVQ_CA_ERR_REQUEST;
+		ca_csr_free(out);
+		goto out;
+	}
+	out->pub = X509_REQ_get0_pubkey(out->req);
+	out->spki = X509_REQ_get_X509_PUBKEY(out->req);
+	out->subject = X509_REQ_get_subject_name(out->req);
+	if (!out->pub) {
+		err = CVQ_CA_ERR_REQUEST;
+		ca_csr_free(out);
+	} else if (X509_REQ_verify(out->req, out->pub) != 1) {
+		err = CVQ_CA_ERR_POP;
+		ca_csr_free(out);
+	} else {
+		err = CVQ_CA_OK;
+	}
+out:
+	ERR_clear_error();
+	OPENSSL_free(name);
+	OPENSSL_free(hdr);
+	OPENSSL_free(data);
+	return err;
+}

@@ -1,0 +1,21 @@
+/* libcvqca — CSR parsing for batches (ca_csr.c). */
+#ifndef CVQ_CA_CSR_H
+#define CVQ_CA_CSR_H
+
+#include <openssl/x509.h>
+
+#include "ca_int.h"
+
+struct ca_csr {
+	X509_REQ *req;          /* set when OpenSSL parsed it (owns the rest) */
+	EVP_PKEY *pub;
+	X509_PUBKEY *spki;
+	X509_NAME *subject;
+};
+
+/* PEM or DER; the signature is verified: CVQ_CA_ERR_POP when it fails,
+ * CVQ_CA_ERR_REQUEST when the bytes are not a CSR. */
+cvq_ca_err ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out);
+void ca_csr_free(struct ca_csr *c);
+
+#endif
