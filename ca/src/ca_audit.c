@@ -357,3 +357,28 @@ cvq_ca_audit_verify(cvq_ca *ca, int64_t *bad_seq, uint64_t *entries, uint64_t *h
 		return err;
 	return verify_heads(ca, expect - 1, bad_seq, heads);
 }
+
+cvq_ca_err
+cvq_ca_audit_record(cvq_ca *ca, const char *action, const char *object,
+                    const char *detail)
+{
+	const char *p;
+	cvq_ca_err err;
+
+	if (ca == NULL || action == NULL || action[0] == '\0' ||
+	    strlen(action) >= sizeof(((struct cvq_ca_audit_entry *)0)->action))
+		return CVQ_CA_ERR_ARG;
+	/* Entries are read by people and tools: no control characters. */
+	for (p = action; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			return CVQ_CA_ERR_ARG;
+	err = ca_tx_begin(ca);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = ca_audit_append(ca, action, object, "%s", detail ? detail : "");
+	if (err != CVQ_CA_OK) {
+		ca_tx_rollback(ca);
+		return err;
+	}
+	return ca_tx_commit(ca);
+}

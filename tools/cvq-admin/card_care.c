@@ -154,7 +154,7 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	for (i = 0; !err && i < 2; i++) {
 		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ca_err, serial[i]);
 		if (!err) {
-			cvq_enrol_store_log(e.st, hex, "renew.cert", serial[i]);
+			cvq_enrol_log(&e, hex, "renew.cert", serial[i]);
 			cvq_enrol_say(&e, "  new %s key and certificate %s",
 			              i ? "signature" : "authentication", serial[i]);
 		}
@@ -171,7 +171,7 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	rc = cvq_enrol_revoke_strays(&e, hex, &n);
 	if (rc)
 		goto out;
-	cvq_enrol_store_log(e.st, hex, "renew.done", "");
+	cvq_enrol_log(&e, hex, "renew.done", "");
 	cvq_enrol_say(&e, "Card %s renewed; %u old certificate(s) revoked as superseded.", hex, n);
 	if (opts->json)
 		cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:i}", "guid", hex, "auth", serial[0],
@@ -295,7 +295,7 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 		total += count;
-		cvq_enrol_store_log(e.st, a.guid[i], "card.reported", what);
+		cvq_enrol_log(&e, a.guid[i], "card.reported", what);
 		json_array_append_new(arr, json_string(a.guid[i]));
 		cvq_enrol_say(&e, "Card %s reported %s: %u certificate(s) revoked (%s).", a.guid[i],
 		              what, count, cvq_ca_reason_name(reason));
@@ -421,7 +421,7 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
-	cvq_enrol_store_log(e.st, hex, "pin.unblock", path);
+	cvq_enrol_log(&e, hex, "pin.unblock", path);
 	cvq_enrol_say(&e, "PIN of card %s unblocked; new PIN letter written to %s.", hex, path);
 	if (opts->json)
 		cvq_admin_json_print(json_pack("{s:s, s:s}", "guid", hex, "letter", path));

@@ -70,7 +70,7 @@ advance(struct run *r, int step, const char *detail)
 	r->rec.step = step;
 	snprintf(action, sizeof(action), "enrol.%s", cvq_enrol_step_name(step));
 	if (cvq_enrol_store_put(r->e->st, &r->rec) != CVQ_ENROL_OK ||
-	    cvq_enrol_store_log(r->e->st, r->rec.guid, action, detail) != CVQ_ENROL_OK) {
+	    cvq_enrol_log(r->e, r->rec.guid, action, detail) != CVQ_ENROL_OK) {
 		cvq_admin_error("enrolment journal: cannot record step '%s'", cvq_enrol_step_name(step));
 		return CVQ_ADMIN_EXIT_STORE;
 	}
@@ -126,7 +126,7 @@ sweep_cb(void *ctx, const struct cvq_enrol_rec *rec)
 	snprintf(old.state, sizeof(old.state), "failed");
 	snprintf(old.error, sizeof(old.error), "abandoned before the card got its GUID");
 	cvq_enrol_store_put(r->e->st, &old);
-	cvq_enrol_store_log(r->e->st, old.guid, "enrol.abandoned", "");
+	cvq_enrol_log(r->e, old.guid, "enrol.abandoned", "");
 	cvq_ca_card_set_status(r->e->ca, old.guid, CVQ_CA_CARD_RETURNED);
 	OPENSSL_cleanse(&old, sizeof(old));
 	return 0;
@@ -154,7 +154,7 @@ start_new(struct run *r, const char *prev)
 	snprintf(detail, sizeof(detail), "citizen %s, reader %s%s%s", r->req->citizen,
 	         r->rec.reader, prev && prev[0] ? ", restarts " : "", prev ? prev : "");
 	if (cvq_enrol_store_put(r->e->st, &r->rec) ||
-	    cvq_enrol_store_log(r->e->st, r->rec.guid, "enrol.start", detail)) {
+	    cvq_enrol_log(r->e, r->rec.guid, "enrol.start", detail)) {
 		cvq_admin_error("enrolment journal: cannot record the new enrolment");
 		return CVQ_ADMIN_EXIT_STORE;
 	}
@@ -462,7 +462,7 @@ give_up(struct run *r, const char *why, int rc)
 	snprintf(r->rec.error, sizeof(r->rec.error), "step %s: %s",
 	         cvq_enrol_step_name(r->rec.step + 1), why);
 	cvq_enrol_store_put(r->e->st, &r->rec);
-	cvq_enrol_store_log(r->e->st, r->rec.guid, "enrol.failed", r->rec.error);
+	cvq_enrol_log(r->e, r->rec.guid, "enrol.failed", r->rec.error);
 	err = cvq_ca_revoke_card(r->e->ca, r->rec.guid, CVQ_CA_REASON_CESSATION, 0,
 	                         CVQ_CA_CARD_RETURNED, &n);
 	if (err && err != CVQ_CA_ERR_NOT_FOUND)

@@ -172,6 +172,13 @@ struct cvq_enrol_open_opts {
 int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
                        const struct cvq_enrol_open_opts *o);
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
+/*
+ * Record a step both in the enrolment journal (for resuming and 'card
+ * show') and in the CA's hash-chained audit log (for the auditors).
+ * Fails if either write fails; never give it a secret.
+ */
+cvq_enrol_err cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid,
+                            const char *action, const char *detail);
 /* Connect to the card in reader (NULL: the first reader with a card). */
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
 /*

@@ -73,6 +73,19 @@ fail:
 	return rc;
 }
 
+cvq_enrol_err
+cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid, const char *action,
+              const char *detail)
+{
+	cvq_enrol_err err;
+
+	err = cvq_enrol_store_log(e->st, guid, action, detail);
+	if (err != CVQ_ENROL_OK)
+		return err;
+	return cvq_ca_audit_record(e->ca, action, guid, detail) == CVQ_CA_OK
+	       ? CVQ_ENROL_OK : CVQ_ENROL_ERR_STORE;
+}
+
 void
 cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 {
@@ -361,7 +374,7 @@ cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *cou
 		err = cvq_ca_revoke_serial(e->ca, s.bad[i], CVQ_CA_REASON_SUPERSEDED, 0);
 		if (err == CVQ_CA_OK) {
 			(*count)++;
-			cvq_enrol_store_log(e->st, guid, "cert.superseded", s.bad[i]);
+			cvq_enrol_log(e, guid, "cert.superseded", s.bad[i]);
 		}
 	}
 	free(s.bad);

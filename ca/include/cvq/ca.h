@@ -322,6 +322,14 @@ cvq_ca_err cvq_ca_audit_list(cvq_ca *ca, int64_t from_seq, cvq_ca_audit_cb cb, v
 /* Sign the current head with the CA key now. */
 cvq_ca_err cvq_ca_audit_sign_head(cvq_ca *ca);
 /*
+ * Append one entry, in its own transaction, for work done outside this
+ * library (the on-card steps of an enrolment, say). action is
+ * "<area>.<verb>" (at most 31 bytes), object a GUID, serial or ext_id,
+ * detail free text that must never hold a secret or personal data.
+ */
+cvq_ca_err cvq_ca_audit_record(cvq_ca *ca, const char *action, const char *object,
+                               const char *detail);
+/*
  * Check the whole chain: each hash, each link, contiguous sequence numbers,
  * every signed head. On CVQ_CA_ERR_AUDIT, *bad_seq is the first bad entry.
  * *entries and *heads count what was checked (both may be NULL).

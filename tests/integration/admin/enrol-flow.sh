@@ -21,10 +21,11 @@ for f in "$W/enrol.out" "$W/ca/ca.db" "$W/ca/ca.db-wal" "$CVQ_CARD_0_TRACE"; do
 	if grep -a -q "$PIN" "$f"; then bench_fail "the PIN appears in $f"; fi
 done
 
-# The CA's chained audit log holds the card, its certificates and its
-# activation, and the chain verifies.
+# The CA's chained audit log holds the card, its certificates, every
+# on-card step of the enrolment and its activation, and the chain verifies.
 "$A" audit show > "$W/audit.txt"
-for a in card.add cert.issue card.status; do
+for a in card.add cert.issue card.status enrol.start enrol.management-key \
+	enrol.signature-key enrol.puk enrol.pin enrol.active; do
 	grep -q " $a " "$W/audit.txt" || bench_fail "no $a in the CA's audit log"
 done
 "$A" audit verify
