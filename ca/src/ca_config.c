@@ -21,6 +21,7 @@ static const struct str_field str_fields[] = {
 	F("issuers_url", issuers_url), F("policy_oid", policy_oid),
 	F("org", org), F("country", country),
 	F("ocsp.key", ocsp_key), F("ocsp.cert", ocsp_cert), F("ocsp.pass", ocsp_pass),
+	F("enrol.master_key", master_key),
 };
 #undef F
 
@@ -186,6 +187,8 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		const char *v = *(char *const *)((const char *)c + str_fields[i].off);
 		const char *n = str_fields[i].name;
 
+		if (strncmp(n, "enrol.", 6) == 0)
+			continue; /* its own section, written last */
 		if (strncmp(n, "ocsp.", 5) == 0) {
 			if (!ocsp_done) {
 				fprintf(f, "\n[ocsp]\nminutes = %u\n", c->ocsp_minutes);
@@ -202,6 +205,8 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 	fprintf(f, "\n[days]\n");
 	for (p = 0; p < CVQ_CA_PROFILE__COUNT; p++)
 		fprintf(f, "%s = %u\n", cvq_ca_profile_name((enum cvq_ca_profile)p), c->days[p]);
+	if (c->master_key)
+		fprintf(f, "\n[enrol]\nmaster_key = %s\n", c->master_key);
 	if (fclose(f) != 0)
 		return CVQ_CA_ERR_IO;
 	return CVQ_CA_OK;

@@ -49,8 +49,11 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 	}
 	if (o->need & CVQ_ENROL_NEED_MASTER) {
 		/* The master secret lives with the CA: --master-key-file, else
-		 * $CVQ_MASTER_KEY_FILE, else master.key beside the CA config. */
+		 * $CVQ_MASTER_KEY_FILE, else [enrol] master_key in the CA
+		 * configuration, else master.key beside it. */
 		mfile = o->master_file ? o->master_file : getenv("CVQ_MASTER_KEY_FILE");
+		if (mfile == NULL)
+			mfile = e->cfg->master_key;
 		mpath = cvq_ca_config_path(e->cfg, mfile ? mfile : "master.key");
 		if (!mpath) {
 			rc = CVQ_ADMIN_EXIT_FAIL;

@@ -87,6 +87,8 @@ struct cvq_ca_config {
 	char *policy_oid;       /* certificate policy, or NULL */
 	char *org;              /* O= of citizen subjects, or NULL */
 	char *country;          /* C= of citizen subjects, or NULL */
+	char *master_key;       /* [enrol] master_key: the cards' master secret
+	                         * file (cvq-admin card enrol), or NULL */
 	unsigned days[CVQ_CA_PROFILE__COUNT]; /* validity per profile */
 	unsigned crl_hours;     /* nextUpdate - thisUpdate of CRLs */
 	unsigned ocsp_minutes;  /* nextUpdate - thisUpdate of OCSP answers */

@@ -131,6 +131,7 @@ test_config_roundtrip(void **state)
 	assert_int_equal(cvq_ca_config_set(f->cfg, "days.service", "30"), CVQ_CA_OK);
 	assert_int_equal(cvq_ca_config_set(f->cfg, "days.service", "-3"), CVQ_CA_ERR_CONFIG);
 	assert_int_equal(cvq_ca_config_set(f->cfg, "nonsense", "1"), CVQ_CA_ERR_CONFIG);
+	assert_int_equal(cvq_ca_config_set(f->cfg, "enrol.master_key", "secrets/master.key"), CVQ_CA_OK);
 	assert_int_equal(cvq_ca_config_save(f->cfg, path), CVQ_CA_OK);
 	assert_int_equal(cvq_ca_config_save(f->cfg, path), CVQ_CA_ERR_EXISTS);
 	assert_int_equal(cvq_ca_config_load(path, &c), CVQ_CA_OK);
@@ -139,6 +140,9 @@ test_config_roundtrip(void **state)
 	assert_string_equal(c->policy_oid, "1.3.6.1.4.1.55555.1.1");
 	assert_int_equal(c->days[CVQ_CA_PROFILE_SERVICE], 30);
 	assert_int_equal(c->audit_sign_every, 4);
+	/* [enrol] is written in its own section, after [days], and read back. */
+	assert_string_equal(c->master_key, "secrets/master.key");
+	assert_null(c->ocsp_pass);
 	assert_string_equal(c->dir, f->dir);
 	cvq_ca_config_free(c);
 	assert_int_equal(cvq_ca_config_load("/nonexistent/x.conf", &c), CVQ_CA_ERR_IO);
