@@ -1,6 +1,8 @@
 /* Assuan line handling for the pinentry client (see assuan.h). */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "assuan.h"
 
 /* gpg-error codes (low 16 bits; the high bits name the error source). */
@@ -49,18 +51,6 @@ cvq_assuan_classify(const char *line, size_t len, unsigned long *code)
 	return CVQ_ASSUAN_UNKNOWN;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 cvq_util_err
 cvq_assuan_unescape(const char *src, size_t len, char *dst, size_t cap,
                     size_t *off)
@@ -75,8 +65,8 @@ cvq_assuan_unescape(const char *src, size_t len, char *dst, size_t cap,
 	for (i = 0; i < len; i++) {
 		ch = src[i];
 		if (ch == '%') {
-			if (len - i < 3 || (hi = hexval(src[i + 1])) < 0 ||
-			    (lo = hexval(src[i + 2])) < 0)
+			if (len - i < 3 || (hi = OPENSSL_hexchar2int((unsigned char)src[i + 1])) < 0 ||
+			    (lo = OPENSSL_hexchar2int((unsigned char)src[i + 2])) < 0)
 				return CVQ_UTIL_ERR_PROTOCOL;
 			ch = (char)(hi << 4 | lo);
 			i += 2;

@@ -34,17 +34,6 @@ const char *cvq_p11_uri_attr_name(cvq_p11_uri_attr a)
 	return (unsigned)a < CVQ_P11_URI__COUNT ? attr_names[a] : NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * RFC 7512 pk11-path-res-avail / pk11-query-res-avail plus unreserved;
  * the query also allows '/', '?' and '|'. Everything else must be
@@ -79,8 +68,8 @@ static cvq_p11_err decode(const char *src, size_t n, bool query, char **out,
 			int hi, lo;
 			if (n - i < 3)
 				goto bad;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = OPENSSL_hexchar2int((unsigned char)src[i + 1]);
+			lo = OPENSSL_hexchar2int((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			dst[j++] = (char)(hi << 4 | lo);

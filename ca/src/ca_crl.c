@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <openssl/crypto.h>
 
 #include "ca_der.h"
 #include "ca_int.h"
@@ -111,18 +112,6 @@ enc_time(struct tcache *c, int64_t t, size_t *len)
 	return c->der;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* A positive INTEGER from the stored hex serial. */
 static bool
 put_serial(struct ebuf *e, const char *hex)
@@ -135,14 +124,14 @@ put_serial(struct ebuf *e, const char *hex)
 		return false;
 	v[k++] = 0;
 	if (n % 2) {
-		lo = hexval(hex[0]);
+		lo = OPENSSL_hexchar2int((unsigned char)hex[0]);
 		if (lo < 0)
 			return false;
 		v[k++] = (uint8_t)lo;
 	}
 	for (i = n % 2; i < n; i += 2) {
-		hi = hexval(hex[i]);
-		lo = hexval(hex[i + 1]);
+		hi = OPENSSL_hexchar2int((unsigned char)hex[i]);
+		lo = OPENSSL_hexchar2int((unsigned char)hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		v[k++] = (uint8_t)(hi << 4 | lo);

@@ -42,17 +42,6 @@ cvq_enrol_strerror(cvq_enrol_err err)
 	return s[err];
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 cvq_enrol_err
 cvq_enrol_master_parse(const char *text, size_t text_len,
                        uint8_t out[CVQ_ENROL_MASTER_MAX], size_t *len)
@@ -70,8 +59,8 @@ cvq_enrol_master_parse(const char *text, size_t text_len,
 	if (n % 2 || n / 2 < CVQ_ENROL_MASTER_MIN || n / 2 > CVQ_ENROL_MASTER_MAX)
 		return CVQ_ENROL_ERR_FORMAT;
 	for (i = 0; i < n / 2; i++) {
-		hi = hexval((unsigned char)text[b + 2 * i]);
-		lo = hexval((unsigned char)text[b + 2 * i + 1]);
+		hi = OPENSSL_hexchar2int((unsigned char)text[b + 2 * i]);
+		lo = OPENSSL_hexchar2int((unsigned char)text[b + 2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			OPENSSL_cleanse(out, CVQ_ENROL_MASTER_MAX);
 			return CVQ_ENROL_ERR_FORMAT;
@@ -290,8 +279,8 @@ cvq_enrol_guid_parse(const char *hex, uint8_t guid[CVQ_CARD_GUID_LEN])
 	if (!hex || strlen(hex) != 2 * CVQ_CARD_GUID_LEN)
 		return false;
 	for (i = 0; i < CVQ_CARD_GUID_LEN; i++) {
-		hi = hexval((unsigned char)hex[2 * i]);
-		lo = hexval((unsigned char)hex[2 * i + 1]);
+		hi = OPENSSL_hexchar2int((unsigned char)hex[2 * i]);
+		lo = OPENSSL_hexchar2int((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		guid[i] = (uint8_t)(hi << 4 | lo);

@@ -155,18 +155,6 @@ vc_state_encode(const struct vc_card *c, char **out, size_t *len)
 	return VC_OK;
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Decode exactly n hex chars at s into out (n even). */
 static bool
 unhex(const char *s, size_t n, uint8_t *out)
@@ -177,7 +165,8 @@ unhex(const char *s, size_t n, uint8_t *out)
 	if (n % 2 != 0)
 		return false;
 	for (i = 0; i < n / 2; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 || (lo = hexval(s[2 * i + 1])) < 0)
+		if ((hi = OPENSSL_hexchar2int((unsigned char)s[2 * i])) < 0 ||
+		    (lo = OPENSSL_hexchar2int((unsigned char)s[2 * i + 1])) < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
@@ -220,7 +209,7 @@ parse_hexnum(const char *s, size_t digits, unsigned long *v)
 	if (strlen(s) != digits)
 		return false;
 	for (*v = 0, i = 0; i < digits; i++) {
-		if ((d = hexval(s[i])) < 0)
+		if ((d = OPENSSL_hexchar2int((unsigned char)s[i])) < 0)
 			return false;
 		*v = (*v << 4) | (unsigned long)d;
 	}
