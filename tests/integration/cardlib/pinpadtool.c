@@ -1,0 +1,101 @@
+/*
+ * pinpadtool — cardlib's PIN-pad calls for the integration tests (not
+ * installed). The PIN is typed on the bench pad (its keypad script),
+ * never given here.
+ *   pinpadtool has READER                 "yes" or "no"
+ *   pinpadtool verify READER              "ok" or "ERROR tries=N"
+ *   pinpadtool sign READER PUB.pem IN OUT  9C signature (DER) of SHA-256(IN)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "cvq/card.h"
+#include "cvq/card_pinpad.h"
+#include "cvq/piv.h"
+
+static int
+report(cvq_card_err err, int tries)
+{
+	if (err == CVQ_CARD_OK)
+		printf("ok\n");
+	else
+		printf("%s tries=%d\n", cvq_card_strerror(err), tries);
+	return err == CVQ_CARD_OK ? 0 : 1;
+}
+
+static int
+sign(cvq_card *card, const char *pubf, const char *in, const char *out)
+{
+	uint8_t data[4096], dg[32], *sig = NULL;
+	size_t n, slen = 0;
+	int tries = -1;
+	FILE *f = fopen(pubf, "r");
+	EVP_PKEY *pub = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
+	cvq_card_err err;
+
+	if (f)
+		fclose(f);
+	f = fopen(in, "rb");
+	if (pub == NULL || f == NULL)
+		return 2;
+	n = fread(data, 1, sizeof(data), f);
+	fclose(f);
+	EVP_Digest(data, n, dg, NULL, EVP_sha256(), NULL);
+	cvq_card_sign_req req = {
+		.slot = CVQ_CARD_SLOT_SIGN, .pub = pub, .md = EVP_sha256(),
+		.digest = dg, .digest_len = sizeof(dg), .pin = NULL,
+	};
+	/* PIN always: the pad's VERIFY and the signature in one transaction. */
+	err = cvq_card_begin(card);
+	if (err == CVQ_CARD_OK) {
+		err = cvq_card_verify_pin_pinpad(card, 10, &tries);
+		if (err == CVQ_CARD_OK)
+			err = cvq_card_sign(card, &req, &sig, &slen, &tries);
+		cvq_card_end(card, true);
+	}
+	EVP_PKEY_free(pub);
+	if (err == CVQ_CARD_OK && (f = fopen(out, "wb")) != NULL) {
+		fwrite(sig, 1, slen, f);
+		fclose(f);
+	}
+	free(sig);
+	return report(err, tries);
+}
+
+int
+main(int argc, char **argv)
+{
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	cvq_card_err err;
+	bool has = false;
+	int rc = 2, tries = -1;
+
+	if (argc < 3)
+		return 2;
+	err = cvq_card_ctx_new(&ctx);
+	if (err == CVQ_CARD_OK)
+		err = cvq_card_connect(ctx, argv[2], &card);
+	if (err) {
+		fprintf(stderr, "pinpadtool: %s\n", cvq_card_strerror(err));
+		goto out;
+	}
+	if (strcmp(argv[1], "has") == 0) {
+		err = cvq_card_has_pinpad(card, &has);
+		printf("%s\n", err ? cvq_card_strerror(err) : has ? "yes" : "no");
+		rc = err ? 1 : 0;
+	} else if (strcmp(argv[1], "verify") == 0) {
+		err = cvq_card_verify_pin_pinpad(card, 10, &tries);
+		rc = report(err, tries);
+	} else if (strcmp(argv[1], "sign") == 0 && argc == 6) {
+		rc = sign(card, argv[3], argv[4], argv[5]);
+	}
+out:
+	cvq_card_disconnect(card, true);
+	cvq_card_ctx_free(ctx);
+	return rc;
+}
