@@ -53,19 +53,41 @@ grep -q '> 00200080 08 <redacted 8 bytes>' "$CVQ_BENCH/card$P.trace" || bench_fa
 
 echo "== 9C signature after the pad's VERIFY"
 yubico-piv-tool -r "$PAD" -s 9c -A ECCP256 -a generate -o "$W/9c.pub" > /dev/null 2>&1
+# A certificate (cvq-admin and OpenSC find the key by it), from a
+# throw-away issuer.
+openssl ecparam -name prime256v1 -genkey -noout -out "$W/issuer.key"
+openssl x509 -new -subj "/CN=Jean Martin" -force_pubkey "$W/9c.pub" -key "$W/issuer.key" \
+	-days 30 -out "$W/9c.pem"
+yubico-piv-tool -r "$PAD" -s 9c -a import-certificate -i "$W/9c.pem" > /dev/null 2>&1
+yubico-piv-tool -r "$PAD" -a set-chuid > /dev/null 2>&1
 echo "Paiement de 45,00 EUR" > "$W/data"
 bench_pad_keys "$P" "pin 123456"
 expect ok "$TOOL" sign "$PAD" "$W/9c.pub" "$W/data" "$W/sig"
 openssl dgst -sha256 -verify "$W/9c.pub" -signature "$W/sig" "$W/data" > /dev/null \
 	|| bench_fail "openssl does not verify the signature"
 
+echo "== cvq-admin: the pad when the reader has one, the PIN source otherwise"
+ADMIN=${CVQ_ADMIN:?}
+: > "${!log_var}"
+bench_pad_keys "$P" "pin 123456"
+"$ADMIN" card pin verify --reader "$PAD" < /dev/null || bench_fail "cvq-admin card pin verify on the pad"
+bench_pad_keys "$P" "pin 123456"
+"$ADMIN" card sign --reader "$PAD" --slot 9c --in "$W/data" --out "$W/sig3" < /dev/null \
+	|| bench_fail "cvq-admin card sign on the pad"
+openssl dgst -sha256 -verify "$W/9c.pub" -signature "$W/sig3" "$W/data" > /dev/null \
+	|| bench_fail "openssl does not verify cvq-admin's signature"
+bench_pad_keys "$P" "cancel"
+rc=0; "$ADMIN" card pin verify --reader "$PAD" < /dev/null || rc=$?
+[ "$rc" -ne 0 ] || bench_fail "a cancel on the pad verified"
+[ "$(cat "${!log_var}")" = "verify pin
+verify pin
+verify cancel" ] || bench_fail "pad log: $(cat "${!log_var}")"
+(umask 077; echo 123456 > "$W/pin")
+"$ADMIN" card pin verify --reader "$PLAIN" --pin-source "file:$W/pin" < /dev/null \
+	|| bench_fail "cvq-admin on the plain reader"
+[ "$(wc -l < "${!log_var}")" = 3 ] || bench_fail "the pad was used for the plain reader"
+
 echo "== OpenSC: the same reader is a PIN pad, and signs through it"
-# The certificate OpenSC lists the key by, from a throw-away issuer.
-openssl ecparam -name prime256v1 -genkey -noout -out "$W/issuer.key"
-openssl x509 -new -subj "/CN=Jean Martin" -force_pubkey "$W/9c.pub" -key "$W/issuer.key" \
-	-days 30 -out "$W/9c.pem"
-yubico-piv-tool -r "$PAD" -s 9c -a import-certificate -i "$W/9c.pem" > /dev/null 2>&1
-yubico-piv-tool -r "$PAD" -a set-chuid > /dev/null 2>&1
 p11() { pkcs11-tool --module "$CVQ_OPENSC_MODULE" "$@"; }
 p11 -L > "$W/slots" 2>&1
 awk -v r="$PAD" '$0 ~ "Slot .*: " r {s=1; next} /^Slot/ {s=0} s' "$W/slots" | grep -q 'PIN pad present' \
