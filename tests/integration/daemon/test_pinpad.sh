@@ -6,7 +6,9 @@
 # a wrong PIN gives the tries left, Cancel on the pad and the pad's
 # timeout their errors, a dialog not confirmed never reaches the pad.
 # The plain reader still asks the PIN through GETPIN. [pin] pinpad = never
-# puts the pad reader back on GETPIN.
+# puts the pad reader back on GETPIN. With backend = pkcs11 and OpenSC's
+# module, the pad reader's token (CKF_PROTECTED_AUTHENTICATION_PATH) gets
+# the same CONFIRM dialog and OpenSC drives the pad.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
@@ -125,9 +127,27 @@ grep -qx GETPIN "$CVQ_FAKE_PINENTRY_LOG" || bench_fail "no GETPIN with pinpad = 
 [ ! -s "$PADLOG" ] || bench_fail "the pad was used with pinpad = never"
 cvqd_stop
 
+echo "--- backend = pkcs11 through OpenSC's module: its PIN-pad token, the same dialog"
+cvqd_config "$CVQ_BENCH/p11.conf" "backend = pkcs11" "pkcs11_module = $CVQ_OPENSC_MODULE"
+cvqd_start "$CVQ_BENCH/p11.conf"
+wait_status '[.readers[] | select(.reader == "Jean Martin") | .pinpad] == [true]'
+wait_status '[.readers[] | select(.reader == "Marie Dupont") | .pinpad] == [false]'
+fresh
+# OpenSC logs in, then again for the PIN-always 9C key: two entries.
+bench_pad_keys "$P" "pin 123456" "pin 123456"
+out=$(api POST /v1/sign "{\"reader\":\"Jean Martin\",\"transaction\":$tx}")
+[ "${out%% *}" = 200 ] || bench_fail "sign through OpenSC: $out"
+jq -r .receipt <<< "${out#* }" | base64 -d > "$CVQ_BENCH/receipt2.der"
+openssl cms -verify -binary -inform DER -in "$CVQ_BENCH/receipt2.der" -CAfile "$PKI/ca-crl.pem" -crl_check \
+	-out /dev/null || bench_fail "openssl cms -verify refused the OpenSC receipt"
+grep -qx CONFIRM "$CVQ_FAKE_PINENTRY_LOG" && ! grep -q GETPIN "$CVQ_FAKE_PINENTRY_LOG" \
+	|| bench_fail "OpenSC path dialog: $(cat "$CVQ_FAKE_PINENTRY_LOG")"
+grep -q '^verify pin$' "$PADLOG" || bench_fail "OpenSC did not use the pad"
+cvqd_stop
+
 echo "--- journal: every operation, never a PIN"
 rows=$(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT op||','||result FROM journal ORDER BY id" | tr '\n' ' ')
-[ "$rows" = "sign,ok authenticate,ok sign,pin_wrong sign,ok sign,pin_cancelled sign,pin_timeout sign,ok sign,pin_cancelled sign,pin_cancelled sign,ok " ] \
+[ "$rows" = "sign,ok authenticate,ok sign,pin_wrong sign,ok sign,pin_cancelled sign,pin_timeout sign,ok sign,pin_cancelled sign,pin_cancelled sign,ok sign,ok " ] \
 	|| bench_fail "journal: $rows"
 ! grep -q 123456 "$CVQ_BENCH/cvqd.log" || bench_fail "the PIN is in the log"
 ! strings "$CVQ_BENCH/journal.sqlite" | grep -q 123456 || bench_fail "the PIN is in the journal"
