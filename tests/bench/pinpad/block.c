@@ -1,22 +1,43 @@
 /*
- * PIN_VERIFY_STRUCTURE: decode it (bounds-checked: it is the host's
- * bytes) and put a typed PIN into its APDU the way a CCID pad does
- * (bmFormatString, bmPINBlockString, bmPINLengthFormat).
+ * PIN_VERIFY_STRUCTURE and PIN_MODIFY_STRUCTURE: decode them
+ * (bounds-checked: they are the host's bytes) and put typed PINs into
+ * their APDU the way a CCID pad does (bmFormatString, bmPINBlockString,
+ * bmPINLengthFormat, bInsertionOffsetOld/New).
  */
 #include <string.h>
 
 #include "pinpad.h"
 
-/* Header of PIN_VERIFY_STRUCTURE before abData (reader.h, packed). */
+/* Headers before abData (reader.h, packed). */
 #define HDR 19
+#define MODIFY_HDR 24
 
 enum { FMT_BINARY = 0, FMT_BCD = 1, FMT_ASCII = 2 };
+
+/* ulDataLength (little-endian, last 4 bytes of the header) and abData. */
+static int
+check_apdu(const uint8_t *in, size_t len, size_t hdr, pp_verify *out)
+{
+	size_t data_len = (size_t)in[hdr - 4] | (size_t)in[hdr - 3] << 8 |
+	                  (size_t)in[hdr - 2] << 16 | (size_t)in[hdr - 1] << 24;
+
+	if (data_len != len - hdr || data_len < 5 || data_len > PP_APDU_MAX)
+		return -1;
+	/* Case 3 (or 4 with Le): the PIN goes into the command data. */
+	if ((size_t)in[hdr + 4] + 5 > data_len || (size_t)in[hdr + 4] + 6 < data_len)
+		return -1;
+	if ((out->format & 3) == 3 || (out->length_format & 0xE0) != 0)
+		return -1;
+	if (out->min_len > out->max_len && out->max_len != 0)
+		return -1;
+	memcpy(out->apdu, in + hdr, data_len);
+	out->apdu_len = data_len;
+	return 0;
+}
 
 int
 pp_verify_parse(const uint8_t *in, size_t len, pp_verify *out)
 {
-	size_t data_len;
-
 	if (in == NULL || out == NULL || len < HDR)
 		return -1;
 	memset(out, 0, sizeof(*out));
@@ -26,20 +47,28 @@ pp_verify_parse(const uint8_t *in, size_t len, pp_verify *out)
 	out->length_format = in[4];
 	out->max_len = in[5];
 	out->min_len = in[6];
-	data_len = (size_t)in[15] | (size_t)in[16] << 8 | (size_t)in[17] << 16 |
-	           (size_t)in[18] << 24;
-	if (data_len != len - HDR || data_len < 5 || data_len > PP_APDU_MAX)
+	return check_apdu(in, len, HDR, out);
+}
+
+int
+pp_modify_parse(const uint8_t *in, size_t len, pp_modify *out)
+{
+	if (in == NULL || out == NULL || len < MODIFY_HDR)
 		return -1;
-	/* Case 3 (or 4 with Le): the PIN goes into the command data. */
-	if ((size_t)in[HDR + 4] + 5 > data_len || (size_t)in[HDR + 4] + 6 < data_len)
+	memset(out, 0, sizeof(*out));
+	out->base.timeout = in[0];
+	out->base.format = in[2];
+	out->base.block = in[3];
+	out->base.length_format = in[4];
+	out->old_off = in[5];
+	out->new_off = in[6];
+	out->base.max_len = in[7];
+	out->base.min_len = in[8];
+	out->confirm = in[9];
+	/* Two PINs in one APDU need fixed blocks and no length field. */
+	if ((out->base.block & 0x0F) == 0 || (out->base.block >> 4) != 0)
 		return -1;
-	if ((out->format & 3) == 3 || (out->length_format & 0xE0) != 0)
-		return -1;
-	if (out->min_len > out->max_len && out->max_len != 0)
-		return -1;
-	memcpy(out->apdu, in + HDR, data_len);
-	out->apdu_len = data_len;
-	return 0;
+	return check_apdu(in, len, MODIFY_HDR, &out->base);
 }
 
 /* Write the low `bits` bits of v at bit position pos (MSB first) of d. */
@@ -80,9 +109,13 @@ encode(unsigned fmt, const char *pin, size_t n, uint8_t *enc)
 	return (n + 1) / 2;
 }
 
-unsigned
-pp_verify_build(const pp_verify *v, const char *pin, size_t n, uint8_t *out,
-                size_t *out_len)
+/*
+ * Put one PIN into out (the APDU, already copied), `extra` bytes past the
+ * structure's PIN position. 0 or the pad's status word.
+ */
+static unsigned
+insert(const pp_verify *v, size_t extra, const char *pin, size_t n, uint8_t *out,
+       size_t *out_len)
 {
 	uint8_t enc[PP_PIN_MAX];
 	size_t enc_len, lc, pos, block, at, len_pos;
@@ -97,7 +130,6 @@ pp_verify_build(const pp_verify *v, const char *pin, size_t n, uint8_t *out,
 		sw = PP_SW_BAD_LEN;
 		goto out;
 	}
-	memcpy(out, v->apdu, v->apdu_len);
 	lc = out[4];
 	/* bit 7: position in bytes, else in bits (then whole bytes only). */
 	pos = (v->format >> 3) & 0x0F;
@@ -106,6 +138,7 @@ pp_verify_build(const pp_verify *v, const char *pin, size_t n, uint8_t *out,
 			goto out;
 		pos /= 8;
 	}
+	pos += extra;
 	block = v->block & 0x0F;
 	if (block == 0) {
 		/* No block: the command data ends with the PIN. */
@@ -139,6 +172,34 @@ pp_verify_build(const pp_verify *v, const char *pin, size_t n, uint8_t *out,
 	sw = 0;
 out:
 	explicit_bzero(enc, sizeof(enc));
+	return sw;
+}
+
+unsigned
+pp_verify_build(const pp_verify *v, const char *pin, size_t n, uint8_t *out,
+                size_t *out_len)
+{
+	unsigned sw;
+
+	memcpy(out, v->apdu, v->apdu_len);
+	sw = insert(v, 0, pin, n, out, out_len);
+	if (sw != 0)
+		explicit_bzero(out, PP_APDU_MAX);
+	return sw;
+}
+
+unsigned
+pp_modify_build(const pp_modify *m, const char *old, size_t old_n,
+                const char *new_pin, size_t new_n, uint8_t *out, size_t *out_len)
+{
+	unsigned sw = 0;
+
+	memcpy(out, m->base.apdu, m->base.apdu_len);
+	*out_len = m->base.apdu_len;
+	if (m->confirm & PP_MODIFY_OLD)
+		sw = insert(&m->base, m->old_off, old, old_n, out, out_len);
+	if (sw == 0)
+		sw = insert(&m->base, m->new_off, new_pin, new_n, out, out_len);
 	if (sw != 0)
 		explicit_bzero(out, PP_APDU_MAX);
 	return sw;

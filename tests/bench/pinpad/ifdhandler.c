@@ -391,12 +391,57 @@ IFDHICCPresence(DWORD Lun)
 
 /* ---- PC/SC part 10 ---------------------------------------------------- */
 
-static void
-put_sw(PUCHAR out, unsigned sw, LPDWORD ret)
+/*
+ * One PIN typed on the keypad: 0, or the status word the pad answers
+ * instead (cancel, timeout), logged as "OP cancel" / "OP timeout".
+ */
+static unsigned
+take_pin(struct rdr *r, const char *op, unsigned timeout_s, char *pin, size_t cap)
 {
-	out[0] = (UCHAR)(sw >> 8);
-	out[1] = (UCHAR)sw;
-	*ret = 2;
+	char line[64];
+
+	switch (pp_keypad_next(r->keys[0] ? r->keys : NULL,
+	                       timeout_s ? timeout_s : DEFAULT_TIMEOUT_S, pin, cap)) {
+	case PP_KEY_PIN:
+		return 0;
+	case PP_KEY_CANCEL:
+		snprintf(line, sizeof(line), "%s cancel", op);
+		pad_log(r, line);
+		return PP_SW_CANCELLED;
+	case PP_KEY_TIMEOUT:
+	default:
+		snprintf(line, sizeof(line), "%s timeout", op);
+		pad_log(r, line);
+		return PP_SW_TIMEOUT;
+	}
+}
+
+/* The APDU to the card, its answer to the host; or the pad's own SW. */
+static RESPONSECODE
+finish(struct rdr *r, const char *op, unsigned sw, const uint8_t *apdu, size_t alen,
+       PUCHAR out, DWORD cap, LPDWORD ret)
+{
+	char line[64];
+	size_t n = 0;
+
+	if (sw != 0) {
+		if (sw != PP_SW_CANCELLED && sw != PP_SW_TIMEOUT) {
+			snprintf(line, sizeof(line), "%s %s", op,
+			         sw == PP_SW_BAD_LEN ? "bad-length" :
+			         sw == PP_SW_MISMATCH ? "mismatch" : "bad-structure");
+			pad_log(r, line);
+		}
+		out[0] = (UCHAR)(sw >> 8);
+		out[1] = (UCHAR)sw;
+		*ret = 2;
+		return IFD_SUCCESS;
+	}
+	snprintf(line, sizeof(line), "%s pin", op);
+	pad_log(r, line);
+	if (card_send(r, apdu, alen) != 0 || card_recv(r, out, cap, &n) != 0)
+		return IFD_COMMUNICATION_ERROR;
+	*ret = (DWORD)n;
+	return IFD_SUCCESS;
 }
 
 static RESPONSECODE
@@ -406,46 +451,55 @@ verify_pin_direct(struct rdr *r, const UCHAR *in, DWORD in_len, PUCHAR out,
 	pp_verify v;
 	char pin[PP_PIN_MAX + 1];
 	uint8_t apdu[PP_APDU_MAX];
-	size_t alen = 0, n = 0;
+	size_t alen = 0;
 	unsigned sw;
-	RESPONSECODE rc = IFD_SUCCESS;
+	RESPONSECODE rc;
 
 	if (cap < 2)
 		return IFD_ERROR_INSUFFICIENT_BUFFER;
-	if (pp_verify_parse(in, in_len, &v) != 0) {
-		pad_log(r, "verify bad-structure");
-		put_sw(out, PP_SW_BAD_PARAM, ret);
-		return IFD_SUCCESS;
-	}
-	switch (pp_keypad_next(r->keys[0] ? r->keys : NULL,
-	                       v.timeout ? v.timeout : DEFAULT_TIMEOUT_S, pin, sizeof(pin))) {
-	case PP_KEY_CANCEL:
-		pad_log(r, "verify cancel");
-		put_sw(out, PP_SW_CANCELLED, ret);
-		goto out;
-	case PP_KEY_TIMEOUT:
-		pad_log(r, "verify timeout");
-		put_sw(out, PP_SW_TIMEOUT, ret);
-		goto out;
-	case PP_KEY_PIN:
-		break;
-	}
-	sw = pp_verify_build(&v, pin, strlen(pin), apdu, &alen);
-	if (sw != 0) {
-		pad_log(r, sw == PP_SW_BAD_LEN ? "verify bad-length" : "verify bad-structure");
-		put_sw(out, sw, ret);
-		goto out;
-	}
-	pad_log(r, "verify pin");
-	if (card_send(r, apdu, alen) != 0 || card_recv(r, out, cap, &n) != 0) {
-		rc = IFD_COMMUNICATION_ERROR;
-		goto out;
-	}
-	*ret = (DWORD)n;
-out:
+	sw = pp_verify_parse(in, in_len, &v) != 0 ? PP_SW_BAD_PARAM
+	                                          : take_pin(r, "verify", v.timeout, pin, sizeof(pin));
+	if (sw == 0)
+		sw = pp_verify_build(&v, pin, strlen(pin), apdu, &alen);
+	rc = finish(r, "verify", sw, apdu, alen, out, cap, ret);
 	explicit_bzero(pin, sizeof(pin));
 	explicit_bzero(apdu, sizeof(apdu));
 	explicit_bzero(&v, sizeof(v));
+	return rc;
+}
+
+/* Current PIN (when asked), new PIN, its confirmation (when asked). */
+static RESPONSECODE
+modify_pin_direct(struct rdr *r, const UCHAR *in, DWORD in_len, PUCHAR out,
+                  DWORD cap, LPDWORD ret)
+{
+	pp_modify m;
+	char old[PP_PIN_MAX + 1] = "", new1[PP_PIN_MAX + 1] = "", new2[PP_PIN_MAX + 1] = "";
+	uint8_t apdu[PP_APDU_MAX];
+	size_t alen = 0;
+	unsigned sw;
+	RESPONSECODE rc;
+
+	if (cap < 2)
+		return IFD_ERROR_INSUFFICIENT_BUFFER;
+	sw = pp_modify_parse(in, in_len, &m) != 0 ? PP_SW_BAD_PARAM : 0;
+	if (sw == 0 && (m.confirm & PP_MODIFY_OLD))
+		sw = take_pin(r, "modify", m.base.timeout, old, sizeof(old));
+	if (sw == 0)
+		sw = take_pin(r, "modify", m.base.timeout, new1, sizeof(new1));
+	if (sw == 0 && (m.confirm & PP_MODIFY_CONFIRM)) {
+		sw = take_pin(r, "modify", m.base.timeout, new2, sizeof(new2));
+		if (sw == 0 && strcmp(new1, new2) != 0)
+			sw = PP_SW_MISMATCH;
+	}
+	if (sw == 0)
+		sw = pp_modify_build(&m, old, strlen(old), new1, strlen(new1), apdu, &alen);
+	rc = finish(r, "modify", sw, apdu, alen, out, cap, ret);
+	explicit_bzero(old, sizeof(old));
+	explicit_bzero(new1, sizeof(new1));
+	explicit_bzero(new2, sizeof(new2));
+	explicit_bzero(apdu, sizeof(apdu));
+	explicit_bzero(&m, sizeof(m));
 	return rc;
 }
 
@@ -453,7 +507,8 @@ RESPONSECODE
 IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD TxLength,
             PUCHAR RxBuffer, DWORD RxLength, LPDWORD pdwBytesReturned)
 {
-	static const UCHAR features[] = {FEATURE_VERIFY_PIN_DIRECT, FEATURE_IFD_PIN_PROPERTIES};
+	static const UCHAR features[] = {FEATURE_VERIFY_PIN_DIRECT, FEATURE_MODIFY_PIN_DIRECT,
+	                                 FEATURE_IFD_PIN_PROPERTIES};
 	struct rdr *r = find(Lun);
 	DWORD code;
 	size_t i;
@@ -494,6 +549,12 @@ IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD TxLength,
 		if (r->cfd < 0)
 			return IFD_ICC_NOT_PRESENT;
 		return verify_pin_direct(r, TxBuffer, TxLength, RxBuffer, RxLength,
+		                         pdwBytesReturned);
+	}
+	if (dwControlCode == IOCTL_FEATURE(FEATURE_MODIFY_PIN_DIRECT)) {
+		if (r->cfd < 0)
+			return IFD_ICC_NOT_PRESENT;
+		return modify_pin_direct(r, TxBuffer, TxLength, RxBuffer, RxLength,
 		                         pdwBytesReturned);
 	}
 	return IFD_ERROR_NOT_SUPPORTED;

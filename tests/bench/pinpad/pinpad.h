@@ -2,8 +2,8 @@
  * libifdcvqpinpad — a PIN-pad reader for the test bench: an IFD handler
  * (pcsc-lite's ifdhandler.h, API v3) that speaks vpcd's socket protocol
  * to cvq-vcard and adds PC/SC part 10 secure PIN entry
- * (FEATURE_VERIFY_PIN_DIRECT, FEATURE_IFD_PIN_PROPERTIES). The "keys"
- * come from a keypad script file (see keypad.c): the bench's citizen.
+ * (FEATURE_VERIFY_PIN_DIRECT, FEATURE_MODIFY_PIN_DIRECT,
+ * FEATURE_IFD_PIN_PROPERTIES). The "keys" come from a keypad script file (see keypad.c): the bench's citizen.
  */
 #ifndef CVQ_PINPAD_H
 #define CVQ_PINPAD_H
@@ -15,6 +15,7 @@
 /* What a pad answers by itself (PC/SC part 10, 2.5.x). */
 #define PP_SW_TIMEOUT   0x6400u  /* nobody typed in time */
 #define PP_SW_CANCELLED 0x6401u  /* Cancel key */
+#define PP_SW_MISMATCH  0x6402u  /* new PIN and its confirmation differ */
 #define PP_SW_BAD_LEN   0x6403u  /* PIN shorter or longer than allowed */
 #define PP_SW_BAD_PARAM 0x6B80u  /* the structure makes no sense */
 
@@ -32,6 +33,16 @@ typedef struct pp_verify {
 	size_t apdu_len;         /* ulDataLength */
 } pp_verify;
 
+/* PIN_MODIFY_STRUCTURE, decoded and checked. */
+#define PP_MODIFY_CONFIRM 0x01   /* bConfirmPIN: the new PIN typed twice */
+#define PP_MODIFY_OLD     0x02   /* bConfirmPIN: the current PIN typed first */
+typedef struct pp_modify {
+	pp_verify base;          /* format, block, lengths, APDU */
+	uint8_t old_off;         /* bInsertionOffsetOld, bytes past the PIN position */
+	uint8_t new_off;         /* bInsertionOffsetNew */
+	uint8_t confirm;         /* bConfirmPIN */
+} pp_modify;
+
 /*
  * Decode and check a PIN_VERIFY_STRUCTURE from the host (outside bytes):
  * 0 when it is usable, else -1 (the pad answers PP_SW_BAD_PARAM).
@@ -46,6 +57,16 @@ int pp_verify_parse(const uint8_t *in, size_t len, pp_verify *out);
  */
 unsigned pp_verify_build(const pp_verify *v, const char *pin, size_t n,
                          uint8_t *out, size_t *out_len);
+
+/*
+ * The same for PIN_MODIFY_STRUCTURE (fixed PIN blocks only, no length
+ * field), and its APDU with the current PIN (when PP_MODIFY_OLD) and the
+ * new one put in.
+ */
+int pp_modify_parse(const uint8_t *in, size_t len, pp_modify *out);
+unsigned pp_modify_build(const pp_modify *m, const char *old, size_t old_n,
+                         const char *new_pin, size_t new_n, uint8_t *out,
+                         size_t *out_len);
 
 /* The keypad: what the holder does when the pad asks for the PIN. */
 typedef enum pp_key_action {

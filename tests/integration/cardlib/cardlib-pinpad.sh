@@ -2,8 +2,10 @@
 # cardlib on a PIN-pad reader (tests/bench/pinpad) next to a plain vpcd
 # reader: the feature is seen on the pad and not on the other reader; a
 # VERIFY typed on the pad (right, wrong with tries left, cancel, timeout,
-# too short); a 9C signature after the pad's VERIFY, checked by openssl;
-# and OpenSC, a peer, sees the same reader as a PIN pad
+# too short); a PIN change typed on the pad (the bench pad's
+# FEATURE_MODIFY_PIN_DIRECT, driven raw: cardlib has no call for it); a 9C
+# signature after the pad's VERIFY, checked by openssl; cvq-admin through
+# the pad; and OpenSC, a peer, sees the same reader as a PIN pad
 # (CKF_PROTECTED_AUTHENTICATION_PATH) and signs through it.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
@@ -50,6 +52,28 @@ verify bad-length
 verify pin" ] || bench_fail "pad log: $(cat "${!log_var}")"
 # The card saw the VERIFY (its trace hides the PIN), never the host's PIN.
 grep -q '> 00200080 08 <redacted 8 bytes>' "$CVQ_BENCH/card$P.trace" || bench_fail "no VERIFY in the card trace"
+
+echo "== PIN change typed on the pad (FEATURE_MODIFY_PIN_DIRECT)"
+: > "${!log_var}"
+bench_pad_keys "$P" "pin 123456" "pin 24681357" "pin 24681357"
+expect 9000 "$TOOL" modify "$PAD"
+bench_pad_keys "$P" "pin 123456"
+expect "wrong PIN tries=2" "$TOOL" verify "$PAD"
+bench_pad_keys "$P" "pin 24681357" "pin 11112222" "pin 11113333"
+expect 6402 "$TOOL" modify "$PAD"
+bench_pad_keys "$P" "pin 24681357" "cancel"
+expect 6401 "$TOOL" modify "$PAD"
+bench_pad_keys "$P" "pin 24681357" "pin 123456" "pin 123456"
+expect 9000 "$TOOL" modify "$PAD"
+bench_pad_keys "$P" "pin 123456"
+expect ok "$TOOL" verify "$PAD"
+[ "$(cat "${!log_var}")" = "modify pin
+verify pin
+modify mismatch
+modify cancel
+modify pin
+verify pin" ] || bench_fail "pad log: $(cat "${!log_var}")"
+grep -q '> 00240080 10 <redacted 16 bytes>' "$CVQ_BENCH/card$P.trace" || bench_fail "no CHANGE REFERENCE DATA in the trace"
 
 echo "== 9C signature after the pad's VERIFY"
 yubico-piv-tool -r "$PAD" -s 9c -A ECCP256 -a generate -o "$W/9c.pub" > /dev/null 2>&1

@@ -5,11 +5,16 @@
  *   pinpadtool has READER                 "yes" or "no"
  *   pinpadtool verify READER              "ok" or "ERROR tries=N"
  *   pinpadtool sign READER PUB.pem IN OUT  9C signature (DER) of SHA-256(IN)
+ *   pinpadtool modify READER              PIV PIN change typed on the pad
+ *                                         (raw FEATURE_MODIFY_PIN_DIRECT:
+ *                                         cardlib has no such call); the SW
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <PCSC/reader.h>
+#include <PCSC/winscard.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -66,6 +71,43 @@ sign(cvq_card *card, const char *pubf, const char *in, const char *out)
 	return report(err, tries);
 }
 
+/* CHANGE REFERENCE DATA 00 24 00 80 10: current PIN, then new PIN. */
+static int
+modify(const char *reader)
+{
+	static const uint8_t hdr[24] = {
+		30, 30, 0x82, 0x08, 0x00, 0, 8, 8, 6, 0x03, 0x02, 0x03, 0x0C, 0x04,
+		0, 1, 2, 0, 0, 0, 21, 0, 0, 0,
+	};
+	uint8_t in[64], rsp[258], feat[256];
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
+	DWORD proto, n = 0;
+	cvq_card_pinpad_features f;
+	int rc = 2;
+
+	memcpy(in, hdr, sizeof(hdr));
+	memcpy(in + 24, "\x00\x24\x00\x80\x10", 5);
+	memset(in + 29, 0xFF, 16);
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
+		return 2;
+	if (SCardConnect(ctx, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+	                 &h, &proto) != SCARD_S_SUCCESS)
+		goto out;
+	if (SCardControl(h, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, feat, sizeof(feat), &n) ==
+	        SCARD_S_SUCCESS &&
+	    cvq_card_pinpad_parse_features(feat, n, &f) == CVQ_CARD_OK && f.modify_pin_direct &&
+	    SCardControl(h, f.modify_pin_direct, in, 24 + 21, rsp, sizeof(rsp), &n) ==
+	        SCARD_S_SUCCESS && n >= 2) {
+		printf("%02X%02X\n", rsp[n - 2], rsp[n - 1]);
+		rc = 0;
+	}
+	SCardDisconnect(h, SCARD_RESET_CARD);
+out:
+	SCardReleaseContext(ctx);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -77,6 +119,8 @@ main(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
+	if (strcmp(argv[1], "modify") == 0)
+		return modify(argv[2]);
 	err = cvq_card_ctx_new(&ctx);
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_connect(ctx, argv[2], &card);
