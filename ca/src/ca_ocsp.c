@@ -42,11 +42,9 @@ struct cvq_ca_ocsp {
 	struct reader *r;
 	unsigned n;
 	/* Signed answers to nonce-less requests (ca_ocsp_int.h), re-signed
-	 * after half their validity; the store's generation is PRAGMA
-	 * data_version of a connection of our own, read for every request. */
-	pthread_mutex_t gen_mu;
-	sqlite3 *gen_db;
-	sqlite3_stmt *gen_st;
+	 * after half their validity; the store's generation (ca_ocsp_gen.c)
+	 * is read for every request. */
+	struct ocsp_gen *gen;
 	struct ocsp_cache *cache;
 	EVP_MD *sha256;         /* fetched once: no implicit fetch per request */
 	time_t refresh_after;   /* seconds: half of nextUpdate - thisUpdate */
@@ -68,9 +66,7 @@ cvq_ca_ocsp_free(cvq_ca_ocsp *o)
 	ocsp_cache_free(o->cache);
 	EVP_MD_free(o->sha256);
 	free(o->db_path);
-	sqlite3_finalize(o->gen_st);
-	sqlite3_close(o->gen_db);
-	pthread_mutex_destroy(&o->gen_mu);
+	ocsp_gen_free(o->gen);
 	pthread_mutex_destroy(&o->mu);
 	pthread_cond_destroy(&o->cv);
 	OCSP_CERTID_free(o->issuer_sha1);
@@ -116,7 +112,6 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
 	pthread_mutex_init(&o->sign_mu, NULL);
-	pthread_mutex_init(&o->gen_mu, NULL);
 	o->minutes = cfg->ocsp_minutes;
 	o->refresh_after = (time_t)o->minutes * 30;
 	db = cvq_ca_config_path(cfg, cfg->db);
@@ -166,17 +161,11 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 			goto fail;
 		}
 	}
-	err = ca_store_open(db, false, false, &o->gen_db, msg, sizeof(msg));
+	err = ocsp_gen_open(db, &o->gen);
 	if (err != CVQ_CA_OK)
 		goto fail;
-	sqlite3_exec(o->gen_db, "PRAGMA query_only=1", NULL, NULL, NULL);
-	if (sqlite3_prepare_v3(o->gen_db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
-	                       &o->gen_st, NULL) != SQLITE_OK) {
-		err = CVQ_CA_ERR_STORE;
-		goto fail;
-	}
 	o->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	o->cache = ocsp_cache_new(cache_capacity(o->gen_db));
+	o->cache = ocsp_cache_new(cache_capacity(o->r[0].db));
 	err = CVQ_CA_ERR_NOMEM;
 	if (!o->sha256 || !o->cache)
 		goto fail;
@@ -257,18 +246,10 @@ lookup(cvq_ca_ocsp *o, const char *hex, struct ocsp_status *s)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CVQ_CA_OK : CVQ_CA_ERR_STORE;
 }
 
-/* The store's generation now: changes with every commit of another connection. */
 static int64_t
 generation(cvq_ca_ocsp *o)
 {
-	int64_t g = -2;
-
-	pthread_mutex_lock(&o->gen_mu);
-	if (sqlite3_step(o->gen_st) == SQLITE_ROW)
-		g = sqlite3_column_int64(o->gen_st, 0);
-	sqlite3_reset(o->gen_st);
-	pthread_mutex_unlock(&o->gen_mu);
-	return g;
+	return ocsp_gen_now(o->gen);
 }
 
 static cvq_ca_err

@@ -70,6 +70,12 @@ void ocsp_cache_put(struct ocsp_cache *c, const uint8_t key[32], struct ocsp_res
 void ocsp_cache_forget(struct ocsp_cache *c, const uint8_t key[32]);
 size_t ocsp_cache_capacity(const struct ocsp_cache *c);
 
+/* ca_ocsp_gen.c: the store's generation (see there); -2 on error. */
+struct ocsp_gen;
+cvq_ca_err ocsp_gen_open(const char *db_path, struct ocsp_gen **out);
+int64_t ocsp_gen_now(struct ocsp_gen *g);
+void ocsp_gen_free(struct ocsp_gen *g);
+
 /* ca_ocsp.c: the answer (a reference: ocsp_resp_put), cached or signed. */
 cvq_ca_err ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req, size_t len, struct ocsp_resp **out);
 /*

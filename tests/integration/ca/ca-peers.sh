@@ -94,7 +94,15 @@ has "auth1.pem: good" openssl ocsp -respin get.der -reqin req.der -issuer ca/ca.
 ok "OCSP: POST, GET, nonce, unknown, idle clients"
 
 # --- revocation: by serial, by card; seen at once by OCSP, then by the CRL
+# Nonce-less requests get pre-signed, cached answers: asked twice before,
+# once after the revocation (another process's commit).
+nn_status() {
+	openssl ocsp -issuer ca/ca.pem -cert "$1" -url $URL/ocsp -CAfile chain.pem -no_nonce 2>&1 |
+		awk -v c="$1" '$1 == c":" { print $2 }'
+}
+[ "$(nn_status sign1.pem)" = good ] && [ "$(nn_status sign1.pem)" = good ] || fail "cached good"
 "$ADMIN" cert revoke "$(serial_of sign1.pem)" --reason keyCompromise >/dev/null
+[ "$(nn_status sign1.pem)" = revoked ] || fail "cached answer outlived the revocation"
 "$ADMIN" cert revoke "$(serial_of sign1.pem)" --reason superseded >/dev/null   # idempotent
 [ "$(ocsp_status ca/ca.pem sign1.pem $URL/ocsp chain.pem)" = revoked ] || fail "ocsp revoked"
 has "Reason: keyCompromise" openssl ocsp -issuer ca/ca.pem -cert sign1.pem -url $URL/ocsp -CAfile chain.pem || fail "first reason kept"
