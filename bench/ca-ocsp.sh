@@ -62,6 +62,12 @@ fi
 MODES=${CVQ_BENCH_MODES:-"close keepalive"}
 LOAD_THREADS=${CVQ_BENCH_LOAD_THREADS:-1}
 
+for p in $P1 $P2; do
+	if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+		echo "port $p is in use (CVQ_BENCH_PORT=…)" >&2
+		exit 2
+	fi
+done
 "${SRV[@]}" "$ADMIN" ocsp serve --listen 127.0.0.1:$P1 --threads "$THREADS" >/dev/null 2>&1 &
 CVQ_PID=$!
 PIDS+=($CVQ_PID)
