@@ -91,6 +91,18 @@ grep -qi "^content-type: application/ocsp-response" get.h || fail "GET content t
 grep -qi "^cache-control: max-age=" get.h || fail "GET cache-control"
 grep -qi "^etag:" get.h || fail "GET etag"
 has "auth1.pem: good" openssl ocsp -respin get.der -reqin req.der -issuer ca/ca.pem -CAfile chain.pem -cert auth1.pem || fail "GET answer"
+# Kept alive: three POSTs on one connection (the same signed answer, its
+# reply object reused), each judged by openssl.
+curl -sf --http1.1 -H "Content-Type: application/ocsp-request" --data-binary @req.der \
+	-o ka1.der -o ka2.der -o ka3.der -w '%{num_connects}\n' "$URL/ocsp" "$URL/ocsp" "$URL/ocsp" > ka.n ||
+	fail "keep-alive POSTs"
+n=0
+while read -r x; do n=$((n + x)); done < ka.n
+[ $n = 1 ] || fail "keep-alive: $n connections for 3 requests"
+for f in ka1 ka2 ka3; do
+	has "auth1.pem: good" openssl ocsp -respin $f.der -reqin req.der -issuer ca/ca.pem -CAfile chain.pem \
+		-cert auth1.pem || fail "keep-alive answer $f"
+done
 ok "OCSP: POST, GET, nonce, unknown, idle clients"
 
 # --- revocation: by serial, by card; seen at once by OCSP, then by the CRL
