@@ -386,7 +386,8 @@ out:
 }
 
 cvq_ca_err
-ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, struct ocsp_resp **out)
+ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, bool keep,
+                    struct ocsp_resp **out)
 {
 	struct cvq_ca_ocsp_answer ans = {0};
 	const unsigned char *p = req_der;
@@ -423,7 +424,7 @@ ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, stru
 	}
 	ans.has_nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
 	/* Read before the lookup: the answer is right at least in this one. */
-	if (!ans.has_nonce && n == 1)
+	if (keep && !ans.has_nonce && n == 1)
 		gen = generation(o);
 	err = sign(o, req, n, now, hex, &s, &ans, out);
 	if (err == CVQ_CA_OK && gen >= 0 && hex[0])
@@ -435,20 +436,19 @@ ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, stru
 	return CVQ_CA_OK;
 }
 
-cvq_ca_err
-cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
-                    uint8_t **out, size_t *out_len, struct cvq_ca_ocsp_answer *ans)
+/* The answer copied out (OPENSSL_malloc). */
+static cvq_ca_err
+respond_copy(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, bool keep, uint8_t **out,
+             size_t *out_len, struct cvq_ca_ocsp_answer *ans)
 {
 	struct ocsp_resp *r;
 	cvq_ca_err err;
 
-	if (!o || !out || !out_len || (!req_der && req_len))
-		return CVQ_CA_ERR_ARG;
 	*out = NULL;
 	*out_len = 0;
 	if (ans)
 		memset(ans, 0, sizeof(*ans));
-	err = ocsp_respond_shared(o, req_der, req_len, &r);
+	err = ocsp_respond_shared(o, req_der, req_len, keep, &r);
 	if (err != CVQ_CA_OK)
 		return err;
 	*out = OPENSSL_memdup(r->der, r->len);
@@ -459,6 +459,15 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 	}
 	ocsp_resp_put(r);
 	return *out ? CVQ_CA_OK : CVQ_CA_ERR_NOMEM;
+}
+
+cvq_ca_err
+cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
+                    uint8_t **out, size_t *out_len, struct cvq_ca_ocsp_answer *ans)
+{
+	if (!o || !out || !out_len || (!req_der && req_len))
+		return CVQ_CA_ERR_ARG;
+	return respond_copy(o, req_der, req_len, true, out, out_len, ans);
 }
 
 /* The RFC 5019 request for one serial: one SHA-1 CertID, no nonce, as
@@ -510,8 +519,9 @@ cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial_hex, uint8_t **req_out, s
 		return CVQ_CA_ERR_ARG;
 	*req_out = NULL;
 	err = rfc5019_request(o, serial_hex, &der, &len);
+	/* For `publish`: every certificate once, nothing worth keeping. */
 	if (err == CVQ_CA_OK)
-		err = cvq_ca_ocsp_respond(o, der, len, resp, resp_len, NULL);
+		err = respond_copy(o, der, len, false, resp, resp_len, NULL);
 	if (err == CVQ_CA_OK) {
 		*req_out = der;
 		*req_len = len;
@@ -544,7 +554,7 @@ refresh_one(cvq_ca_ocsp *o, const char *hex, time_t margin)
 		/* Forget it, so that respond signs anew. */
 		ocsp_cache_forget(o->cache, key);
 	}
-	done = ocsp_respond_shared(o, der, len, &r) == CVQ_CA_OK;
+	done = ocsp_respond_shared(o, der, len, true, &r) == CVQ_CA_OK;
 	ocsp_resp_put(r);
 out:
 	OPENSSL_free(der);

@@ -90,10 +90,12 @@ ocsp_resp_attach(struct ocsp_resp *r, void *p, void (*fn)(void *))
 {
 	void *expected = NULL;
 
-	/* Every attacher passes the same fn: storing it first is harmless. */
-	r->http_free = fn;
-	if (atomic_compare_exchange_strong(&r->http, &expected, p))
+	/* The winner holds a reference, so its store of fn happens before
+	 * the last ocsp_resp_put (acq_rel on refs) reads it. */
+	if (atomic_compare_exchange_strong(&r->http, &expected, p)) {
+		r->http_free = fn;
 		return p;
+	}
 	fn(p);
 	return expected;
 }

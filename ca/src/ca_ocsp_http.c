@@ -128,7 +128,7 @@ answer(cvq_ca_ocsp *o, struct MHD_Connection *c, struct req_ctx *x, const uint8_
 	enum MHD_Result ret;
 	time_t now = time(NULL);
 
-	if (ocsp_respond_shared(o, req, len, &r) != CVQ_CA_OK)
+	if (ocsp_respond_shared(o, req, len, true, &r) != CVQ_CA_OK)
 		return send_plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
 	x->r = r;
 	if (!get || r->ans.has_nonce || r->ans.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||

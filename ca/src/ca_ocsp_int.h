@@ -76,8 +76,10 @@ cvq_ca_err ocsp_gen_open(const char *db_path, struct ocsp_gen **out);
 int64_t ocsp_gen_now(struct ocsp_gen *g);
 void ocsp_gen_free(struct ocsp_gen *g);
 
-/* ca_ocsp.c: the answer (a reference: ocsp_resp_put), cached or signed. */
-cvq_ca_err ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req, size_t len, struct ocsp_resp **out);
+/* ca_ocsp.c: the answer (a reference: ocsp_resp_put), cached or signed;
+ * a new signature is kept for the next requests when `keep`. */
+cvq_ca_err ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req, size_t len, bool keep,
+                               struct ocsp_resp **out);
 /*
  * Pre-sign the RFC 5019 answers (SHA-1 CertID, no nonce) of the store's
  * unexpired certificates, up to half the cache, skipping those still young
