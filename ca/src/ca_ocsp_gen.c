@@ -2,7 +2,8 @@
  * libcvqca — the store's generation for the OCSP cache: PRAGMA data_version
  * of a connection of our own, which changes with every commit made through
  * any other connection, in any process. One read transaction per call (two
- * fcntl() locks and a stat(), ~a tenth of a cached answer's CPU).
+ * fcntl() locks on the -shm and a stat(): a third of a kept-alive answer's
+ * CPU, docs/bench-ca.md).
  *
  * Not done, and why: reading the WAL-index header from the -shm file and
  * skipping the PRAGMA while it is unchanged. Mapping it through a file
