@@ -4,7 +4,8 @@
  * any other connection, in any process.
  *
  * The PRAGMA is a read transaction: two fcntl() locks on the -shm and a
- * stat(), a third of a kept-alive answer's CPU. In WAL mode every commit
+ * stat(), up to half of a kept-alive answer's CPU (docs/bench-ca.md). In
+ * WAL mode every commit
  * rewrites the WAL-index header at the start of the shared memory all
  * connections map (sqlite.org/walformat.html, "The WAL-Index Header":
  * iChange, mxFrame, salts and checksum change with each commit, and a
