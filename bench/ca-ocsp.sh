@@ -101,11 +101,16 @@ for p in $P1 $P2; do
 	grep -q ": revoked" <<<"$out" || echo "WARNING: port $p: $out" >&2
 done
 s=$(head -n 1 "$W/serials")
-# cvq pre-signs its answers in the background at start: let it finish, so
-# that every run measures the steady state.
-sleep "${CVQ_BENCH_WARM:-3}"
-
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cvq pre-signs its answers in the background at start: let it finish (its
+# CPU time stops growing), so that every run measures the steady state.
+prev=-1
+for i in $(seq 1 60); do
+	cur=$(cpu_ticks $CVQ_PID)
+	[ "$cur" = "$prev" ] && break
+	prev=$cur
+	sleep 0.5
+done
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 echo "# OCSP, $N certificates, ${SECS}s per run, $THREADS cvq responder threads, $(nproc) CPUs," \
