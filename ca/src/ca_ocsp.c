@@ -12,7 +12,7 @@
 #include <openssl/ocsp.h>
 
 #include "ca_int.h"
-#include <cvq/ca_ocsp.h>
+#include "ca_ocsp_int.h"
 
 struct reader {
 	sqlite3 *db;
@@ -20,15 +20,12 @@ struct reader {
 	bool busy;
 };
 
-#define CACHE_SLOTS 4096
-#define CACHE_FRESH 60
-
-struct cache_slot {
-	uint8_t key[32];          /* SHA-256 of the request */
-	uint8_t *resp;
-	size_t len;
-	time_t this_update, next_update;
-};
+/* Cache capacity: twice the certificates in the store, within these. */
+#define CACHE_MIN 4096
+#define CACHE_MAX ((size_t)1 << 20)
+/* Serials read from the store at a time when pre-signing. */
+#define CHUNK 256
+#define CHUNK_S "256"
 
 struct cvq_ca_ocsp {
 	X509 *ca_cert;
@@ -44,14 +41,14 @@ struct cvq_ca_ocsp {
 	pthread_cond_t cv;
 	struct reader *r;
 	unsigned n;
-	/* Signed answers to nonce-less requests, reused until the store
-	 * changes (PRAGMA data_version of a connection of our own) or they
-	 * are CACHE_FRESH seconds old: a revocation is seen at once. */
-	pthread_mutex_t cache_mu;
-	sqlite3 *gen_db;
-	sqlite3_stmt *gen_st;
-	int64_t gen;
-	struct cache_slot *cache;
+	/* Signed answers to nonce-less requests (ca_ocsp_int.h), re-signed
+	 * after half their validity; the store's generation (ca_ocsp_gen.c)
+	 * is read for every request. */
+	struct ocsp_gen *gen;
+	struct ocsp_cache *cache;
+	EVP_MD *sha256;         /* fetched once: no implicit fetch per request */
+	time_t refresh_after;   /* seconds: half of nextUpdate - thisUpdate */
+	char *db_path;
 };
 
 void
@@ -66,12 +63,10 @@ cvq_ca_ocsp_free(cvq_ca_ocsp *o)
 		sqlite3_close(o->r[i].db);
 	}
 	free(o->r);
-	for (i = 0; o->cache && i < CACHE_SLOTS; i++)
-		OPENSSL_free(o->cache[i].resp);
-	free(o->cache);
-	sqlite3_finalize(o->gen_st);
-	sqlite3_close(o->gen_db);
-	pthread_mutex_destroy(&o->cache_mu);
+	ocsp_cache_free(o->cache);
+	EVP_MD_free(o->sha256);
+	free(o->db_path);
+	ocsp_gen_free(o->gen);
 	pthread_mutex_destroy(&o->mu);
 	pthread_cond_destroy(&o->cv);
 	OCSP_CERTID_free(o->issuer_sha1);
@@ -81,6 +76,21 @@ cvq_ca_ocsp_free(cvq_ca_ocsp *o)
 	ca_keyref_free(&o->keyref);
 	pthread_mutex_destroy(&o->sign_mu);
 	free(o);
+}
+
+/* Room for every certificate's answer, twice over, within bounds. */
+static size_t
+cache_capacity(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM certs", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	n *= 2;
+	return n < CACHE_MIN ? CACHE_MIN : n > CACHE_MAX ? CACHE_MAX : n;
 }
 
 cvq_ca_err
@@ -102,8 +112,8 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
 	pthread_mutex_init(&o->sign_mu, NULL);
-	pthread_mutex_init(&o->cache_mu, NULL);
 	o->minutes = cfg->ocsp_minutes;
+	o->refresh_after = (time_t)o->minutes * 30;
 	db = cvq_ca_config_path(cfg, cfg->db);
 	ca_cert = cvq_ca_config_path(cfg, cfg->cert);
 	key = cvq_ca_config_path(cfg, cfg->ocsp_key ? cfg->ocsp_key : cfg->key);
@@ -151,20 +161,16 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 			goto fail;
 		}
 	}
-	o->cache = calloc(CACHE_SLOTS, sizeof(*o->cache));
-	err = CVQ_CA_ERR_NOMEM;
-	if (!o->cache)
-		goto fail;
-	err = ca_store_open(db, false, false, &o->gen_db, msg, sizeof(msg));
+	err = ocsp_gen_open(db, &o->gen);
 	if (err != CVQ_CA_OK)
 		goto fail;
-	sqlite3_exec(o->gen_db, "PRAGMA query_only=1", NULL, NULL, NULL);
-	if (sqlite3_prepare_v3(o->gen_db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
-	                       &o->gen_st, NULL) != SQLITE_OK) {
-		err = CVQ_CA_ERR_STORE;
+	o->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	o->cache = ocsp_cache_new(cache_capacity(o->r[0].db));
+	err = CVQ_CA_ERR_NOMEM;
+	if (!o->sha256 || !o->cache)
 		goto fail;
-	}
-	o->gen = -1;
+	o->db_path = db;
+	db = NULL;
 	free(db);
 	free(ca_cert);
 	free(key);
@@ -213,25 +219,15 @@ reader_put(cvq_ca_ocsp *o, struct reader *r)
 	pthread_mutex_unlock(&o->mu);
 }
 
-struct status {
-	int status;          /* V_OCSP_CERTSTATUS_* */
-	int reason;
-	int64_t revoked_at;
-};
-
 static cvq_ca_err
-lookup(cvq_ca_ocsp *o, const ASN1_INTEGER *serial, struct status *s)
+lookup(cvq_ca_ocsp *o, const char *hex, struct ocsp_status *s)
 {
 	struct reader *r;
-	char hex[67];
 	int rc;
 
 	s->status = V_OCSP_CERTSTATUS_UNKNOWN;
 	s->reason = -1;
 	s->revoked_at = 0;
-	/* A serial we could never have issued is simply unknown. */
-	if (cvq_ca_serial_hex(serial, hex) != CVQ_CA_OK)
-		return CVQ_CA_OK;
 	r = reader_get(o);
 	sqlite3_bind_text(r->st, 1, hex, -1, SQLITE_STATIC);
 	rc = sqlite3_step(r->st);
@@ -250,30 +246,36 @@ lookup(cvq_ca_ocsp *o, const ASN1_INTEGER *serial, struct status *s)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CVQ_CA_OK : CVQ_CA_ERR_STORE;
 }
 
+static int64_t
+generation(cvq_ca_ocsp *o)
+{
+	return ocsp_gen_now(o->gen);
+}
+
 static cvq_ca_err
-encode(OCSP_RESPONSE *resp, uint8_t **out, size_t *out_len)
+encode(OCSP_RESPONSE *resp, const struct cvq_ca_ocsp_answer *ans, struct ocsp_resp **out)
 {
 	unsigned char *der = NULL;
 	int len = i2d_OCSP_RESPONSE(resp, &der);
 
 	if (len <= 0)
 		return CVQ_CA_ERR_CRYPTO;
-	*out = der;
-	*out_len = (size_t)len;
-	return CVQ_CA_OK;
+	*out = ocsp_resp_new(der, (size_t)len, ans);
+	OPENSSL_free(der);
+	return *out ? CVQ_CA_OK : CVQ_CA_ERR_NOMEM;
 }
 
 static cvq_ca_err
-error_response(int status, uint8_t **out, size_t *out_len, struct cvq_ca_ocsp_answer *ans)
+error_response(int status, struct ocsp_resp **out)
 {
+	struct cvq_ca_ocsp_answer ans = {.status = status};
 	OCSP_RESPONSE *resp = OCSP_response_create(status, NULL);
 	cvq_ca_err err;
 
 	if (!resp)
 		return CVQ_CA_ERR_NOMEM;
-	err = encode(resp, out, out_len);
+	err = encode(resp, &ans, out);
 	OCSP_RESPONSE_free(resp);
-	ans->status = status;
 	return err;
 }
 
@@ -284,127 +286,54 @@ ours(cvq_ca_ocsp *o, OCSP_CERTID *cid)
 	       OCSP_id_issuer_cmp(o->issuer_sha256, cid) == 0;
 }
 
-/* Under cache_mu: flush everything when another connection committed. */
-static void
-cache_check_gen(cvq_ca_ocsp *o)
-{
-	int64_t g = -2;
-	unsigned i;
-
-	if (sqlite3_step(o->gen_st) == SQLITE_ROW)
-		g = sqlite3_column_int64(o->gen_st, 0);
-	sqlite3_reset(o->gen_st);
-	if (g != o->gen || g == -2) {
-		for (i = 0; i < CACHE_SLOTS; i++) {
-			OPENSSL_free(o->cache[i].resp);
-			o->cache[i].resp = NULL;
-		}
-		o->gen = g;
-	}
-}
-
 static bool
-cache_get(cvq_ca_ocsp *o, const uint8_t key[32], uint8_t **resp, size_t *len,
-          struct cvq_ca_ocsp_answer *ans)
+same_status(const struct ocsp_status *a, const struct ocsp_status *b)
 {
-	struct cache_slot *c = &o->cache[(key[0] | key[1] << 8) % CACHE_SLOTS];
-	time_t now = time(NULL);
-	bool hit = false;
-
-	pthread_mutex_lock(&o->cache_mu);
-	cache_check_gen(o);
-	if (c->resp && memcmp(c->key, key, 32) == 0 && now - c->this_update < CACHE_FRESH &&
-	    now < c->next_update) {
-		*resp = OPENSSL_memdup(c->resp, c->len);
-		if (*resp) {
-			*len = c->len;
-			ans->this_update = c->this_update;
-			ans->next_update = c->next_update;
-			ans->status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
-			hit = true;
-		}
-	}
-	pthread_mutex_unlock(&o->cache_mu);
-	return hit;
+	return a->status == b->status && a->reason == b->reason && a->revoked_at == b->revoked_at;
 }
 
-static void
-cache_put(cvq_ca_ocsp *o, const uint8_t key[32], int64_t gen, const uint8_t *resp, size_t len,
-          const struct cvq_ca_ocsp_answer *ans)
+/*
+ * The cached answer to exactly these request bytes, if it is still right:
+ * young enough, and either confirmed in the current generation or its
+ * certificate's status unchanged in the store.
+ */
+static struct ocsp_resp *
+cached(cvq_ca_ocsp *o, const uint8_t key[32], time_t now)
 {
-	struct cache_slot *c = &o->cache[(key[0] | key[1] << 8) % CACHE_SLOTS];
-	uint8_t *copy = OPENSSL_memdup(resp, len);
+	struct ocsp_status st;
+	struct ocsp_hit hit;
+	int64_t g;
 
-	if (!copy)
-		return;
-	pthread_mutex_lock(&o->cache_mu);
-	/* Only an answer read from the generation still current is kept. */
-	if (gen == o->gen) {
-		OPENSSL_free(c->resp);
-		memcpy(c->key, key, 32);
-		c->resp = copy;
-		c->len = len;
-		c->this_update = ans->this_update;
-		c->next_update = ans->next_update;
-		copy = NULL;
-	}
-	pthread_mutex_unlock(&o->cache_mu);
-	OPENSSL_free(copy);
+	if (!ocsp_cache_get(o->cache, key, &hit))
+		return NULL;
+	if (now - hit.resp->ans.this_update >= o->refresh_after ||
+	    now >= hit.resp->ans.next_update)
+		goto miss;
+	g = generation(o);
+	if (g == hit.gen)
+		return hit.resp;
+	if (g < 0 || lookup(o, hit.serial, &st) != CVQ_CA_OK || !same_status(&st, &hit.st))
+		goto miss;
+	ocsp_cache_confirm(o->cache, key, hit.resp, g);
+	return hit.resp;
+miss:
+	ocsp_resp_put(hit.resp);
+	return NULL;
 }
 
-cvq_ca_err
-cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
-                    uint8_t **out, size_t *out_len, struct cvq_ca_ocsp_answer *ans)
+/* Sign a fresh answer to a parsed request of n CertIDs, all ours. */
+static cvq_ca_err
+sign(cvq_ca_ocsp *o, OCSP_REQUEST *req, int n, time_t now, char hex[67], struct ocsp_status *s,
+     struct cvq_ca_ocsp_answer *ans, struct ocsp_resp **out)
 {
-	struct cvq_ca_ocsp_answer tmp;
-	const unsigned char *p = req_der;
-	OCSP_REQUEST *req = NULL;
 	OCSP_BASICRESP *bs = NULL;
 	OCSP_RESPONSE *resp = NULL;
 	ASN1_TIME *this_t = NULL, *next_t = NULL, *rev_t = NULL;
 	ASN1_INTEGER *serial;
 	OCSP_CERTID *cid;
-	struct status s;
-	cvq_ca_err err;
-	time_t now = time(NULL);
-	uint8_t ckey[32];
-	int64_t gen = -3;
-	int i, n, ok;
+	cvq_ca_err err = CVQ_CA_ERR_NOMEM;
+	int i, ok;
 
-	if (!o || !out || !out_len || (!req_der && req_len))
-		return CVQ_CA_ERR_ARG;
-	if (!ans)
-		ans = &tmp;
-	memset(ans, 0, sizeof(*ans));
-	*out = NULL;
-	*out_len = 0;
-	if (req_len > 65536 || req_len == 0)
-		return error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out, out_len, ans);
-	req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
-	n = req ? OCSP_request_onereq_count(req) : 0;
-	if (!req || p != req_der + req_len || n <= 0 || n > 32) {
-		ERR_clear_error();
-		OCSP_REQUEST_free(req);
-		return error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out, out_len, ans);
-	}
-	for (i = 0; i < n; i++) {
-		if (!ours(o, OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i)))) {
-			OCSP_REQUEST_free(req);
-			return error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED, out, out_len, ans);
-		}
-	}
-	ans->has_nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
-	if (!ans->has_nonce) {
-		EVP_Digest(req_der, req_len, ckey, NULL, EVP_sha256(), NULL);
-		if (cache_get(o, ckey, out, out_len, ans)) {
-			OCSP_REQUEST_free(req);
-			return CVQ_CA_OK;
-		}
-		pthread_mutex_lock(&o->cache_mu);
-		gen = o->gen;
-		pthread_mutex_unlock(&o->cache_mu);
-	}
-	err = CVQ_CA_ERR_NOMEM;
 	bs = OCSP_BASICRESP_new();
 	this_t = ASN1_TIME_set(NULL, now);
 	next_t = ASN1_TIME_set(NULL, now + (time_t)o->minutes * 60);
@@ -416,16 +345,23 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 		cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
 		serial = NULL;
 		OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid);
-		err = lookup(o, serial, &s);
-		if (err != CVQ_CA_OK)
-			goto out;
+		/* A serial we could never have issued is simply unknown. */
+		if (cvq_ca_serial_hex(serial, hex) != CVQ_CA_OK) {
+			hex[0] = '\0';
+			*s = (struct ocsp_status){V_OCSP_CERTSTATUS_UNKNOWN, -1, 0};
+		} else {
+			err = lookup(o, hex, s);
+			if (err != CVQ_CA_OK)
+				goto out;
+		}
 		ASN1_TIME_free(rev_t);
-		rev_t = s.status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, (time_t)s.revoked_at) : NULL;
+		rev_t = s->status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, (time_t)s->revoked_at) : NULL;
 		err = CVQ_CA_ERR_CRYPTO;
-		if (!OCSP_basic_add1_status(bs, cid, s.status, s.reason > 0 ? s.reason : -1, rev_t,
+		if (!OCSP_basic_add1_status(bs, cid, s->status, s->reason > 0 ? s->reason : -1, rev_t,
 		                            this_t, next_t))
 			goto out;
 	}
+	err = CVQ_CA_ERR_CRYPTO;
 	if (OCSP_copy_nonce(bs, req) <= 0)
 		goto out;
 	if (o->serial_sign)
@@ -438,64 +374,250 @@ cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
 	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
 	if (!resp)
 		goto out;
-	err = encode(resp, out, out_len);
 	ans->status = OCSP_RESPONSE_STATUS_SUCCESSFUL;
-	if (err == CVQ_CA_OK && !ans->has_nonce)
-		cache_put(o, ckey, gen, *out, *out_len, ans);
+	err = encode(resp, ans, out);
 out:
-	ERR_clear_error();
 	ASN1_TIME_free(rev_t);
 	ASN1_TIME_free(this_t);
 	ASN1_TIME_free(next_t);
 	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(bs);
-	OCSP_REQUEST_free(req);
-	if (err != CVQ_CA_OK)
-		return error_response(OCSP_RESPONSE_STATUS_INTERNALERROR, out, out_len, ans);
-	return CVQ_CA_OK;
+	return err;
 }
 
 cvq_ca_err
-cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial_hex, uint8_t **req_out, size_t *req_len,
-                    uint8_t **resp, size_t *resp_len)
+ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, bool keep,
+                    struct ocsp_resp **out)
+{
+	struct cvq_ca_ocsp_answer ans = {0};
+	const unsigned char *p = req_der;
+	OCSP_REQUEST *req = NULL;
+	struct ocsp_status s;
+	cvq_ca_err err;
+	time_t now = time(NULL);
+	uint8_t key[32];
+	char hex[67];
+	int64_t gen = -3;
+	int i, n;
+
+	*out = NULL;
+	if (req_len > 65536 || req_len == 0)
+		return error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out);
+	/* The same bytes were a valid nonce-less request when first answered. */
+	if (!EVP_Digest(req_der, req_len, key, NULL, o->sha256, NULL))
+		return error_response(OCSP_RESPONSE_STATUS_INTERNALERROR, out);
+	*out = cached(o, key, now);
+	if (*out)
+		return CVQ_CA_OK;
+	req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
+	n = req ? OCSP_request_onereq_count(req) : 0;
+	if (!req || p != req_der + req_len || n <= 0 || n > 32) {
+		ERR_clear_error();
+		OCSP_REQUEST_free(req);
+		return error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out);
+	}
+	for (i = 0; i < n; i++) {
+		if (!ours(o, OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i)))) {
+			OCSP_REQUEST_free(req);
+			return error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED, out);
+		}
+	}
+	ans.has_nonce = OCSP_REQUEST_get_ext_by_NID(req, NID_id_pkix_OCSP_Nonce, -1) >= 0;
+	/* Read before the lookup: the answer is right at least in this one. */
+	if (keep && !ans.has_nonce && n == 1)
+		gen = generation(o);
+	err = sign(o, req, n, now, hex, &s, &ans, out);
+	if (err == CVQ_CA_OK && gen >= 0 && hex[0])
+		ocsp_cache_put(o->cache, key, *out, hex, &s, gen);
+	ERR_clear_error();
+	OCSP_REQUEST_free(req);
+	if (err != CVQ_CA_OK)
+		return error_response(OCSP_RESPONSE_STATUS_INTERNALERROR, out);
+	return CVQ_CA_OK;
+}
+
+/* The answer copied out (OPENSSL_malloc). */
+static cvq_ca_err
+respond_copy(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len, bool keep, uint8_t **out,
+             size_t *out_len, struct cvq_ca_ocsp_answer *ans)
+{
+	struct ocsp_resp *r;
+	cvq_ca_err err;
+
+	*out = NULL;
+	*out_len = 0;
+	if (ans)
+		memset(ans, 0, sizeof(*ans));
+	err = ocsp_respond_shared(o, req_der, req_len, keep, &r);
+	if (err != CVQ_CA_OK)
+		return err;
+	*out = OPENSSL_memdup(r->der, r->len);
+	if (*out) {
+		*out_len = r->len;
+		if (ans)
+			*ans = r->ans;
+	}
+	ocsp_resp_put(r);
+	return *out ? CVQ_CA_OK : CVQ_CA_ERR_NOMEM;
+}
+
+cvq_ca_err
+cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req_der, size_t req_len,
+                    uint8_t **out, size_t *out_len, struct cvq_ca_ocsp_answer *ans)
+{
+	if (!o || !out || !out_len || (!req_der && req_len))
+		return CVQ_CA_ERR_ARG;
+	return respond_copy(o, req_der, req_len, true, out, out_len, ans);
+}
+
+/* The RFC 5019 request for one serial: one SHA-1 CertID, no nonce, as
+ * RFC 5019 clients (and openssl ocsp) send it. */
+static cvq_ca_err
+rfc5019_request(cvq_ca_ocsp *o, const char *serial_hex, unsigned char **der, size_t *len)
 {
 	OCSP_REQUEST *req = NULL;
 	OCSP_CERTID *id = NULL;
 	ASN1_INTEGER *serial = NULL;
 	BIGNUM *bn = NULL;
-	unsigned char *der = NULL;
 	cvq_ca_err err = CVQ_CA_ERR_ARG;
-	int len;
+	int n;
 
-	if (!o || !serial_hex || !req_out || !req_len || !resp || !resp_len)
-		return CVQ_CA_ERR_ARG;
-	*req_out = NULL;
+	*der = NULL;
 	if (!BN_hex2bn(&bn, serial_hex))
 		goto out;
 	err = CVQ_CA_ERR_CRYPTO;
 	serial = BN_to_ASN1_INTEGER(bn, NULL);
-	/* SHA-1 CertIDs: what RFC 5019 clients (and openssl ocsp) send. */
 	id = serial ? OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(o->ca_cert),
 	                               X509_get0_pubkey_bitstr(o->ca_cert), serial) : NULL;
 	req = OCSP_REQUEST_new();
 	if (!id || !req || !OCSP_request_add0_id(req, id))
 		goto out;
 	id = NULL;
-	len = i2d_OCSP_REQUEST(req, &der);
-	if (len <= 0)
+	n = i2d_OCSP_REQUEST(req, der);
+	if (n <= 0)
 		goto out;
-	err = cvq_ca_ocsp_respond(o, der, (size_t)len, resp, resp_len, NULL);
-	if (err == CVQ_CA_OK) {
-		*req_out = der;
-		*req_len = (size_t)len;
-		der = NULL;
-	}
+	*len = (size_t)n;
+	err = CVQ_CA_OK;
 out:
 	ERR_clear_error();
-	OPENSSL_free(der);
 	OCSP_REQUEST_free(req);
 	OCSP_CERTID_free(id);
 	ASN1_INTEGER_free(serial);
 	BN_free(bn);
 	return err;
+}
+
+cvq_ca_err
+cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial_hex, uint8_t **req_out, size_t *req_len,
+                    uint8_t **resp, size_t *resp_len)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	cvq_ca_err err;
+
+	if (!o || !serial_hex || !req_out || !req_len || !resp || !resp_len)
+		return CVQ_CA_ERR_ARG;
+	*req_out = NULL;
+	err = rfc5019_request(o, serial_hex, &der, &len);
+	/* For `publish`: every certificate once, nothing worth keeping. */
+	if (err == CVQ_CA_OK)
+		err = respond_copy(o, der, len, false, resp, resp_len, NULL);
+	if (err == CVQ_CA_OK) {
+		*req_out = der;
+		*req_len = len;
+		der = NULL;
+	}
+	OPENSSL_free(der);
+	return err;
+}
+
+/* Sign (into the cache) the RFC 5019 answer for one serial unless the
+ * cached one stays young enough until the next pass. */
+static bool
+refresh_one(cvq_ca_ocsp *o, const char *hex, time_t margin)
+{
+	struct ocsp_resp *r = NULL;
+	struct ocsp_hit hit;
+	unsigned char *der = NULL;
+	uint8_t key[32];
+	size_t len;
+	bool fresh, done = false;
+
+	if (rfc5019_request(o, hex, &der, &len) != CVQ_CA_OK ||
+	    !EVP_Digest(der, len, key, NULL, o->sha256, NULL))
+		goto out;
+	if (ocsp_cache_get(o->cache, key, &hit)) {
+		fresh = time(NULL) + margin - hit.resp->ans.this_update < o->refresh_after;
+		ocsp_resp_put(hit.resp);
+		if (fresh)
+			goto out;
+		/* Forget it, so that respond signs anew. */
+		ocsp_cache_forget(o->cache, key);
+	}
+	done = ocsp_respond_shared(o, der, len, true, &r) == CVQ_CA_OK;
+	ocsp_resp_put(r);
+out:
+	OPENSSL_free(der);
+	return done;
+}
+
+cvq_ca_err
+ocsp_refresh(cvq_ca_ocsp *o, time_t margin, const atomic_bool *stop, size_t *nsigned)
+{
+	char msg[256], hex[CHUNK][67];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 last = 0;
+	size_t total = 0, want = ocsp_cache_capacity(o->cache) / 2, n, i;
+	cvq_ca_err err;
+	int rc;
+
+	if (nsigned)
+		*nsigned = 0;
+	err = ca_store_open(o->db_path, false, false, &db, msg, sizeof(msg));
+	if (err != CVQ_CA_OK)
+		return err;
+	sqlite3_exec(db, "PRAGMA query_only=1", NULL, NULL, NULL);
+	if (sqlite3_prepare_v2(db, "SELECT id, serial FROM certs WHERE id > ? AND not_after > ?"
+	                       " ORDER BY id LIMIT " CHUNK_S, -1, &st, NULL) != SQLITE_OK) {
+		err = CVQ_CA_ERR_STORE;
+		goto out;
+	}
+	/* In chunks, so that no read transaction stays open while signing. */
+	while (total < want && !(stop && atomic_load(stop))) {
+		sqlite3_bind_int64(st, 1, last);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+		for (n = 0; n < CHUNK && (rc = sqlite3_step(st)) == SQLITE_ROW; n++) {
+			last = sqlite3_column_int64(st, 0);
+			snprintf(hex[n], sizeof(hex[n]), "%s", (const char *)sqlite3_column_text(st, 1));
+		}
+		sqlite3_reset(st);
+		if (n == 0)
+			break;
+		for (i = 0; i < n && !(stop && atomic_load(stop)); i++) {
+			if (refresh_one(o, hex[i], margin) && nsigned)
+				(*nsigned)++;
+		}
+		total += n;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return err;
+}
+
+cvq_ca_err
+cvq_ca_ocsp_refresh(cvq_ca_ocsp *o, size_t *nsigned)
+{
+	if (!o)
+		return CVQ_CA_ERR_ARG;
+	return ocsp_refresh(o, 0, NULL, nsigned);
+}
+
+time_t
+ocsp_refresh_period(const cvq_ca_ocsp *o)
+{
+	time_t p = o->refresh_after / 4;
+
+	return p < 1 ? 1 : p > 300 ? 300 : p;
 }

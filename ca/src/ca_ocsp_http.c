@@ -5,6 +5,7 @@
  * bodies: an empty or slow client costs one socket, never the responder.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +20,61 @@
 #include <openssl/ocsp.h>
 
 #include "ca_int.h"
-#include <cvq/ca_ocsp.h>
+#include "ca_ocsp_int.h"
 
 #define MAX_BODY 65536
+/*
+ * Per-connection memory of MHD: request line, headers, read buffer, reply
+ * headers. MHD clears all of it for every request on a kept-alive
+ * connection, so its 32 KiB default was a tenth of a cached answer's cost;
+ * OCSP requests and replies need far less (the body is streamed to us).
+ */
+#define POOL ((size_t)8192)
 
 struct cvq_ca_ocsp_server {
 	cvq_ca_ocsp *o;
 	struct MHD_Daemon *d;
 	unsigned port;
+	/* Pre-signs the answers at start, then re-signs them before they
+	 * pass half their validity, so requests rarely wait for a signature. */
+	pthread_t refresher;
+	bool refreshing;
+	atomic_bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
-/* A POST body, grown as it arrives (most requests are under 200 bytes). */
-struct post {
+static void *
+refresher(void *arg)
+{
+	cvq_ca_ocsp_server *s = arg;
+	time_t period = ocsp_refresh_period(s->o);
+	struct timespec until;
+
+	while (!atomic_load(&s->stop)) {
+		ocsp_refresh(s->o, period, &s->stop, NULL);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += period;
+		pthread_mutex_lock(&s->mu);
+		while (!atomic_load(&s->stop) &&
+		       pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0)
+			;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+/*
+ * One request's state: the POST body as it arrives (most are under 200
+ * bytes), and the response being sent, kept referenced until MHD is done
+ * with it (completed()), since replies point into it without a copy.
+ */
+struct req_ctx {
 	uint8_t *buf;
 	size_t len, cap;
 	bool too_big;
+	struct ocsp_resp *r;
 };
-
-static void
-http_date(time_t t, char *buf, size_t cap)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
 
 static enum MHD_Result
 send_plain(struct MHD_Connection *c, unsigned code)
@@ -58,49 +89,66 @@ send_plain(struct MHD_Connection *c, unsigned code)
 	return ret;
 }
 
-static enum MHD_Result
-answer(cvq_ca_ocsp *o, struct MHD_Connection *c, const uint8_t *req, size_t len, bool get)
+static void
+reply_free(void *p)
 {
-	struct cvq_ca_ocsp_answer ans;
-	struct MHD_Response *r;
-	uint8_t *resp = NULL, md[20];
-	size_t resp_len = 0;
-	char hdr[128], etag[44];
+	MHD_destroy_response(p);
+}
+
+/*
+ * The reply to a POST or to an uncacheable answer has constant headers:
+ * made once per signed response and queued again for every request that
+ * gets the same answer (MHD counts its references).
+ */
+static struct MHD_Response *
+prepared(struct ocsp_resp *r)
+{
+	struct MHD_Response *m = atomic_load_explicit(&r->http, memory_order_acquire);
+
+	if (m)
+		return m;
+	m = MHD_create_response_from_buffer(r->len, r->der, MHD_RESPMEM_PERSISTENT);
+	if (!m)
+		return NULL;
+	if (MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/ocsp-response") != MHD_YES ||
+	    MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, no-store") != MHD_YES) {
+		MHD_destroy_response(m);
+		return NULL;
+	}
+	return ocsp_resp_attach(r, m, reply_free);
+}
+
+static enum MHD_Result
+answer(cvq_ca_ocsp *o, struct MHD_Connection *c, struct req_ctx *x, const uint8_t *req,
+       size_t len, bool get)
+{
+	struct ocsp_resp *r;
+	struct MHD_Response *m;
+	char hdr[96];
 	enum MHD_Result ret;
 	time_t now = time(NULL);
-	int i;
 
-	if (cvq_ca_ocsp_respond(o, req, len, &resp, &resp_len, &ans) != CVQ_CA_OK)
+	if (ocsp_respond_shared(o, req, len, true, &r) != CVQ_CA_OK)
 		return send_plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
-	r = MHD_create_response_from_buffer(resp_len, resp, MHD_RESPMEM_MUST_COPY);
-	if (!r) {
-		OPENSSL_free(resp);
+	x->r = r;
+	if (!get || r->ans.has_nonce || r->ans.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+	    r->ans.next_update <= now) {
+		m = prepared(r);
+		return m ? MHD_queue_response(c, MHD_HTTP_OK, m) : MHD_NO;
+	}
+	/* RFC 5019 6.2: caches may keep it until nextUpdate. */
+	m = MHD_create_response_from_buffer(r->len, r->der, MHD_RESPMEM_PERSISTENT);
+	if (!m)
 		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/ocsp-response");
-	if (get && !ans.has_nonce && ans.status == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
-	    ans.next_update > now) {
-		/* RFC 5019 6.2: caches may keep it until nextUpdate. */
-		snprintf(hdr, sizeof(hdr), "max-age=%lld, public, no-transform, must-revalidate",
-		         (long long)(ans.next_update - now));
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, hdr);
-		http_date(ans.this_update, hdr, sizeof(hdr));
-		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, hdr);
-		http_date(ans.next_update, hdr, sizeof(hdr));
-		MHD_add_response_header(r, MHD_HTTP_HEADER_EXPIRES, hdr);
-		EVP_Digest(resp, resp_len, md, NULL, EVP_sha1(), NULL);
-		etag[0] = '"';
-		for (i = 0; i < 20; i++)
-			snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
-		etag[41] = '"';
-		etag[42] = '\0';
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-	} else {
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, no-store");
-	}
-	OPENSSL_free(resp);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	snprintf(hdr, sizeof(hdr), "max-age=%lld, public, no-transform, must-revalidate",
+	         (long long)(r->ans.next_update - now));
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/ocsp-response");
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, hdr);
+	MHD_add_response_header(m, MHD_HTTP_HEADER_LAST_MODIFIED, r->last_modified);
+	MHD_add_response_header(m, MHD_HTTP_HEADER_EXPIRES, r->expires);
+	MHD_add_response_header(m, MHD_HTTP_HEADER_ETAG, r->etag);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, m);
+	MHD_destroy_response(m);
 	return ret;
 }
 
@@ -155,14 +203,14 @@ cvq_ca_ocsp_decode_get(const char *path, uint8_t *der, size_t cap, size_t *len_o
 }
 
 static enum MHD_Result
-handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, const char *url)
+handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, struct req_ctx *x, const char *url)
 {
 	uint8_t der[4096];
 	size_t len;
 
 	if (cvq_ca_ocsp_decode_get(url, der, sizeof(der), &len) != CVQ_CA_OK)
 		return send_plain(c, MHD_HTTP_BAD_REQUEST);
-	return answer(o, c, der, len, true);
+	return answer(o, c, x, der, len, true);
 }
 
 static enum MHD_Result
@@ -170,20 +218,22 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
         const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	cvq_ca_ocsp *o = cls;
-	struct post *p = *con_cls;
+	struct req_ctx *p = *con_cls;
+	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
 	(void)version;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
-		return handle_get(o, c, url);
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+	if (!get && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return send_plain(c, MHD_HTTP_METHOD_NOT_ALLOWED);
 	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return MHD_NO;
 		*con_cls = p;
-		return MHD_YES;
+		if (!get)
+			return MHD_YES;
 	}
+	if (get)
+		return handle_get(o, c, p, url);
 	if (*upload_data_size) {
 		size_t need = p->len + *upload_data_size;
 
@@ -207,7 +257,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
 	}
 	if (p->too_big)
 		return send_plain(c, MHD_HTTP_CONTENT_TOO_LARGE);
-	return answer(o, c, p->buf, p->len, false);
+	return answer(o, c, p, p->buf, p->len, false);
 }
 
 static void
@@ -215,10 +265,16 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestT
 {
 	(void)cls;
 	(void)c;
+	struct req_ctx *x = *con_cls;
+
+	(void)cls;
+	(void)c;
 	(void)t;
-	if (*con_cls)
-		free(((struct post *)*con_cls)->buf);
-	free(*con_cls);
+	if (!x)
+		return;
+	free(x->buf);
+	ocsp_resp_put(x->r);
+	free(x);
 	*con_cls = NULL;
 }
 
@@ -278,7 +334,9 @@ cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsign
 	cvq_ca_ocsp_server *s;
 	const union MHD_DaemonInfo *info;
 	unsigned port = 0;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	/* TURBO: accept4, read and write first, poll only when they would
+	 * block; no shutdown() before close. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
 	long ncpu;
 
 	if (!o || !out || (!addr && listen_fd < 0))
@@ -296,12 +354,16 @@ cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsign
 	if (!s)
 		return CVQ_CA_ERR_NOMEM;
 	s->o = o;
+	atomic_init(&s->stop, false);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	if (listen_fd >= 0)
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, o,
 		        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 		        MHD_OPTION_THREAD_POOL_SIZE, threads,
 		        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 10u,
 		        MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		        MHD_OPTION_CONNECTION_MEMORY_LIMIT, POOL,
 		        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		        MHD_OPTION_END);
 	else
@@ -310,15 +372,18 @@ cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsign
 		        MHD_OPTION_THREAD_POOL_SIZE, threads,
 		        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 10u,
 		        MHD_OPTION_CONNECTION_LIMIT, 4096u,
+		        MHD_OPTION_CONNECTION_MEMORY_LIMIT, POOL,
 		        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 		        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		        MHD_OPTION_END);
 	if (!s->d) {
-		free(s);
+		cvq_ca_ocsp_server_stop(s);
 		return CVQ_CA_ERR_NET;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : port;
+	/* Without it, answers are signed on demand: slower, still right. */
+	s->refreshing = pthread_create(&s->refresher, NULL, refresher, s) == 0;
 	*out = s;
 	return CVQ_CA_OK;
 }
@@ -334,6 +399,16 @@ cvq_ca_ocsp_server_stop(cvq_ca_ocsp_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d);
+	if (s->refreshing) {
+		pthread_mutex_lock(&s->mu);
+		atomic_store(&s->stop, true);
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->refresher, NULL);
+	}
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	free(s);
 }

@@ -52,6 +52,16 @@ cvq_ca_err cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial,
                                uint8_t **resp, size_t *resp_len);
 
 /*
+ * Pre-sign now the answers to the RFC 5019 requests (one SHA-1 CertID, no
+ * nonce: what `cvq-admin publish` writes and most clients send) for the
+ * store's unexpired certificates, as many as the cache holds; *nsigned
+ * (may be NULL) tells how many. The HTTP server does this by itself in
+ * the background, at start and then before answers pass half their
+ * validity.
+ */
+cvq_ca_err cvq_ca_ocsp_refresh(cvq_ca_ocsp *o, size_t *nsigned);
+
+/*
  * The DER request inside an RFC 5019 GET path ("/ocsp/MEIw..."; already
  * percent-decoded). CVQ_CA_ERR_REQUEST when no suffix decodes to a request.
  */

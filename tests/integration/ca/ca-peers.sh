@@ -91,10 +91,30 @@ grep -qi "^content-type: application/ocsp-response" get.h || fail "GET content t
 grep -qi "^cache-control: max-age=" get.h || fail "GET cache-control"
 grep -qi "^etag:" get.h || fail "GET etag"
 has "auth1.pem: good" openssl ocsp -respin get.der -reqin req.der -issuer ca/ca.pem -CAfile chain.pem -cert auth1.pem || fail "GET answer"
+# Kept alive: three POSTs on one connection (the same signed answer, its
+# reply object reused), each judged by openssl.
+curl -sf --http1.1 -H "Content-Type: application/ocsp-request" --data-binary @req.der \
+	-o ka1.der -o ka2.der -o ka3.der -w '%{num_connects}\n' "$URL/ocsp" "$URL/ocsp" "$URL/ocsp" > ka.n ||
+	fail "keep-alive POSTs"
+n=0
+while read -r x; do n=$((n + x)); done < ka.n
+[ $n = 1 ] || fail "keep-alive: $n connections for 3 requests"
+for f in ka1 ka2 ka3; do
+	has "auth1.pem: good" openssl ocsp -respin $f.der -reqin req.der -issuer ca/ca.pem -CAfile chain.pem \
+		-cert auth1.pem || fail "keep-alive answer $f"
+done
 ok "OCSP: POST, GET, nonce, unknown, idle clients"
 
 # --- revocation: by serial, by card; seen at once by OCSP, then by the CRL
+# Nonce-less requests get pre-signed, cached answers: asked twice before,
+# once after the revocation (another process's commit).
+nn_status() {
+	openssl ocsp -issuer ca/ca.pem -cert "$1" -url $URL/ocsp -CAfile chain.pem -no_nonce 2>&1 |
+		awk -v c="$1" '$1 == c":" { print $2 }'
+}
+[ "$(nn_status sign1.pem)" = good ] && [ "$(nn_status sign1.pem)" = good ] || fail "cached good"
 "$ADMIN" cert revoke "$(serial_of sign1.pem)" --reason keyCompromise >/dev/null
+[ "$(nn_status sign1.pem)" = revoked ] || fail "cached answer outlived the revocation"
 "$ADMIN" cert revoke "$(serial_of sign1.pem)" --reason superseded >/dev/null   # idempotent
 [ "$(ocsp_status ca/ca.pem sign1.pem $URL/ocsp chain.pem)" = revoked ] || fail "ocsp revoked"
 has "Reason: keyCompromise" openssl ocsp -issuer ca/ca.pem -cert sign1.pem -url $URL/ocsp -CAfile chain.pem || fail "first reason kept"

@@ -515,6 +515,85 @@ ask(cvq_ca_ocsp *o, X509 *issuer, const char *serial_hex, int *status, bool nonc
 	return resp;
 }
 
+/* The status in a DER response for one serial (SHA-1 CertID). */
+static int
+resp_status(const uint8_t *der, size_t len, X509 *issuer, const char *serial_hex)
+{
+	const unsigned char *p = der;
+	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	OCSP_BASICRESP *bs;
+	ASN1_INTEGER *serial;
+	BIGNUM *bn = NULL;
+	OCSP_CERTID *id;
+	int status = -1;
+
+	assert_non_null(resp);
+	bs = OCSP_response_get1_basic(resp);
+	assert_non_null(bs);
+	BN_hex2bn(&bn, serial_hex);
+	serial = BN_to_ASN1_INTEGER(bn, NULL);
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer),
+	                      serial);
+	assert_int_equal(OCSP_resp_find_status(bs, id, &status, NULL, NULL, NULL, NULL), 1);
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(serial);
+	BN_free(bn);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	return status;
+}
+
+/* Pre-signed answers are reused across unrelated commits (same bytes:
+ * no new signature) and replaced at once after a revocation. */
+static void
+test_ocsp_cache(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_AUTH, .card_guid = GUID};
+	X509_REQ *csr = make_csr(NULL), *csr2 = make_csr(NULL);
+	X509 *a = NULL, *b = NULL, *issuer = cvq_ca_cert(f->ca);
+	cvq_ca_ocsp *o = NULL;
+	uint8_t *r1 = NULL, *r2 = NULL, *rq = NULL;
+	size_t l1, l2, rq_len, n = 0;
+	char sa[67], sb[67];
+
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr, &a), CVQ_CA_OK);
+	cvq_ca_serial_hex(X509_get0_serialNumber(a), sa);
+	assert_int_equal(cvq_ca_ocsp_new(f->cfg, f->pass, 2, &o), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_ocsp_refresh(o, &n), CVQ_CA_OK);
+	assert_true(n >= 1);
+	assert_int_equal(cvq_ca_ocsp_refresh(o, &n), CVQ_CA_OK);
+	assert_int_equal(n, 0); /* all still young */
+	assert_int_equal(cvq_ca_ocsp_presign(o, sa, &rq, &rq_len, &r1, &l1), CVQ_CA_OK);
+	OPENSSL_free(rq);
+	assert_int_equal(resp_status(r1, l1, issuer, sa), V_OCSP_CERTSTATUS_GOOD);
+	/* Another certificate issued: a commit, but A's answer stays right. */
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, csr2, &b), CVQ_CA_OK);
+	cvq_ca_serial_hex(X509_get0_serialNumber(b), sb);
+	assert_int_equal(cvq_ca_ocsp_presign(o, sa, &rq, &rq_len, &r2, &l2), CVQ_CA_OK);
+	OPENSSL_free(rq);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(r1, r2, l1);
+	OPENSSL_free(r2);
+	assert_int_equal(cvq_ca_ocsp_presign(o, sb, &rq, &rq_len, &r2, &l2), CVQ_CA_OK);
+	OPENSSL_free(rq);
+	assert_int_equal(resp_status(r2, l2, issuer, sb), V_OCSP_CERTSTATUS_GOOD);
+	OPENSSL_free(r2);
+	/* Revoked: the cached answer is not served again. */
+	assert_int_equal(cvq_ca_revoke_serial(f->ca, sa, CVQ_CA_REASON_KEY_COMPROMISE, 0), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_ocsp_presign(o, sa, &rq, &rq_len, &r2, &l2), CVQ_CA_OK);
+	OPENSSL_free(rq);
+	assert_int_equal(resp_status(r2, l2, issuer, sa), V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(resp_status(r1, l1, issuer, sa), V_OCSP_CERTSTATUS_GOOD);
+	OPENSSL_free(r2);
+	OPENSSL_free(r1);
+	cvq_ca_ocsp_free(o);
+	X509_free(a);
+	X509_free(b);
+	X509_REQ_free(csr);
+	X509_REQ_free(csr2);
+}
+
 static void
 test_ocsp_core(void **state)
 {
@@ -671,6 +750,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_revoke_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_encoded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_core, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ocsp_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_faults, setup, teardown),
 	};
