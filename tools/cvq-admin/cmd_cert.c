@@ -27,25 +27,6 @@ cert_usage(FILE *f)
 	"         cessationOfOperation certificateHold privilegeWithdrawn ...\n");
 }
 
-static X509_REQ *
-read_csr(const char *path)
-{
-	X509_REQ *r = NULL;
-	BIO *b = BIO_new_file(path, "rb");
-
-	if (!b)
-		return NULL;
-	r = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-	if (!r) {
-		/* DER as well as PEM. */
-		(void)BIO_reset(b);
-		r = d2i_X509_REQ_bio(b, NULL);
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	return r;
-}
-
 static bool
 read_file(const char *path, uint8_t **buf, size_t *len)
 {
@@ -70,17 +51,20 @@ read_file(const char *path, uint8_t **buf, size_t *len)
 	return ok;
 }
 
+/* The same bytes as PEM_write_X509, from the DER as stored. */
 static int
-write_pem(X509 *x, const char *path)
+write_pem(const uint8_t *der, size_t len, const char *path)
 {
 	FILE *f = path ? fopen(path, "w") : stdout;
 	int ok;
 
 	if (!f)
 		return 0;
-	ok = PEM_write_X509(f, x);
+	ok = PEM_write(f, "CERTIFICATE", "", der, (long)len) > 0;
 	if (path)
 		ok = (fclose(f) == 0) && ok;
+	else
+		ok = fflush(f) == 0 && ok;
 	return ok;
 }
 
@@ -94,25 +78,24 @@ struct batch {
 };
 
 static int
-batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+batch_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
 {
 	struct batch *b = ctx;
-	char serial[67], path[4096];
+	char path[4096];
 
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("%s: %s", b->names[i], cvq_ca_strerror(err));
 		b->failed++;
 		return 0;
 	}
-	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
 	if (b->bundle) {
-		if (!PEM_write_X509(b->bundle, cert)) {
+		if (PEM_write(b->bundle, "CERTIFICATE", "", der, (long)len) <= 0) {
 			cvq_admin_error("cannot write the bundle");
 			b->failed++;
 			return 1;
 		}
 	} else if (snprintf(path, sizeof(path), "%s/%s.pem", b->dir, serial) < 0 ||
-	           !write_pem(cert, path)) {
+	           !write_pem(der, len, path)) {
 		cvq_admin_error("cannot write %s", path);
 		b->failed++;
 		return 1;
@@ -135,11 +118,9 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE__COUNT};
 	const char *pass = NULL, *out = NULL, *out_dir = NULL;
 	struct cvq_ca_config *cfg = NULL;
-	X509_REQ **csrs = NULL;
-	uint8_t **blobs = NULL;
-	size_t *lens = NULL;
+	uint8_t **blobs = NULL, *der = NULL;
+	size_t *lens = NULL, der_len = 0;
 	bool batch;
-	X509 *cert = NULL;
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
 	int c, i, n, rc;
@@ -175,25 +156,16 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
 	batch = out_dir || n > 1;
-	if (batch) {
-		/* Read only; the library parses them on every CPU. */
-		blobs = calloc((size_t)n, sizeof(*blobs));
-		lens = calloc((size_t)n, sizeof(*lens));
-		if (!blobs || !lens) {
-			rc = CVQ_ADMIN_EXIT_FAIL;
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			if (!read_file(argv[optind + i], &blobs[i], &lens[i])) {
-				cvq_admin_error("cannot read %s", argv[optind + i]);
-				rc = CVQ_ADMIN_EXIT_FAIL;
-				goto out;
-			}
-		}
-	} else {
-		csrs = calloc(1, sizeof(*csrs));
-		if (!csrs || !(csrs[0] = read_csr(argv[optind]))) {
-			cvq_admin_error("%s: not a CSR", argv[optind]);
+	/* Read only; the library parses them (a batch on every CPU). */
+	blobs = calloc((size_t)n, sizeof(*blobs));
+	lens = calloc((size_t)n, sizeof(*lens));
+	if (!blobs || !lens) {
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!read_file(argv[optind + i], &blobs[i], &lens[i])) {
+			cvq_admin_error("cannot read %s", argv[optind + i]);
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
@@ -214,8 +186,8 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 				goto out;
 			}
 		}
-		err = cvq_ca_issue_batch_encoded(ca, &req, (const uint8_t *const *)blobs, lens,
-		                                 (size_t)n, batch_cb, &b);
+		err = cvq_ca_issue_batch_der(ca, &req, (const uint8_t *const *)blobs, lens,
+		                             (size_t)n, batch_cb, &b);
 		if (b.bundle && fclose(b.bundle) != 0) {
 			cvq_admin_error("cannot write %s", out);
 			b.failed++;
@@ -228,25 +200,22 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 			cvq_admin_json_print(b.out);
 		goto out;
 	}
-	err = cvq_ca_issue_csr(ca, &req, csrs[0], &cert);
+	err = cvq_ca_issue_csr_der(ca, &req, blobs[0], lens[0], &der, &der_len);
 	if (err != CVQ_CA_OK) {
 		rc = cvq_admin_ca_fail(ca, err, "issue");
 		goto out;
 	}
-	if (!write_pem(cert, out)) {
+	if (!write_pem(der, der_len, out)) {
 		/* Recorded in the store all the same: `cert show --pem` gets it. */
 		cvq_admin_error("cannot write the certificate");
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
 out:
-	if (csrs)
-		X509_REQ_free(csrs[0]);
-	free(csrs);
 	for (i = 0; blobs && i < n; i++)
 		free(blobs[i]);
 	free(blobs);
 	free(lens);
-	X509_free(cert);
+	OPENSSL_free(der);
 	cvq_admin_ca_close(cfg, ca);
 	return rc;
 }

@@ -241,6 +241,22 @@ cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req 
                                       const uint8_t *const *csrs, const size_t *lens,
                                       size_t n, cvq_ca_issued_cb cb, void *ctx);
 
+/*
+ * The same without X509 objects: cb sees each certificate as the DER that
+ * was stored (der NULL on error) and its serial as stored, after commit.
+ */
+typedef int (*cvq_ca_issued_der_cb)(void *ctx, size_t i, cvq_ca_err err,
+                                    const uint8_t *der, size_t len, const char *serial);
+cvq_ca_err cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                  const uint8_t *const *csrs, const size_t *lens,
+                                  size_t n, cvq_ca_issued_der_cb cb, void *ctx);
+
+/* One encoded CSR (PEM or DER) to one certificate as DER (OPENSSL_free it),
+ * committed with its audit entry in one transaction. */
+cvq_ca_err cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                const uint8_t *csr, size_t csr_len,
+                                uint8_t **der, size_t *der_len);
+
 /* ---- certificates in the store ---- */
 
 enum cvq_ca_cert_status { CVQ_CA_CERT_GOOD = 0, CVQ_CA_CERT_REVOKED = 1 };
