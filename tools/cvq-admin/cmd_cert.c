@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "ca_agent.h"
 #include "ca_common.h"
 
 static void
@@ -14,7 +15,9 @@ cert_usage(FILE *f)
 {
 	fprintf(f,
 	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
-	"                  [--days N] [--pass SOURCE] [--out FILE] CSR\n"
+	"                  [--days N] [--pass SOURCE] [--out FILE] [--no-agent]\n"
+	"                  [--agent-socket PATH] CSR\n"
+	"                  (through the issuing agent when one runs: cvq-admin ca-agent)\n"
 	"       cvq-admin cert issue --profile P [...] (--out-dir DIR | --out BUNDLE) CSR...\n"
 	"                  (one batch: SERIAL.pem files in DIR, or all in one PEM bundle)\n"
 	"       cvq-admin cert show SERIAL [--pem]\n"
@@ -105,6 +108,44 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, co
 	return 0;
 }
 
+/*
+ * Ask the agent when one runs (ca-agent start): the same issuance, the key
+ * already unlocked. -1 when no agent answers: issue here instead.
+ */
+static int
+issue_by_agent(const struct cvq_admin_opts *opts, const char *sock,
+               const struct cvq_ca_issue_req *req, const uint8_t *csr, size_t csr_len,
+               const char *out)
+{
+	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_ISSUE, .req = *req, .csr = csr,
+	                             .csr_len = csr_len};
+	uint8_t *der = NULL;
+	size_t len = 0;
+	char *path, why[256];
+	cvq_ca_err err;
+	int rc = CVQ_ADMIN_EXIT_OK;
+
+	if (csr_len > CVQ_CA_AGENT_MAX_CSR)
+		return -1;
+	path = cvq_admin_agent_socket(opts, sock);
+	if (!path)
+		return -1;
+	err = cvq_ca_agent_call(path, &m, &der, &len, why, sizeof(why));
+	free(path);
+	if (err == CVQ_CA_ERR_NET)
+		return -1;
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("issue: %s (%s)", cvq_ca_strerror(err), why);
+		return cvq_admin_ca_exit(err);
+	}
+	if (!write_pem(der, len, out)) {
+		cvq_admin_error("cannot write the certificate");
+		rc = CVQ_ADMIN_EXIT_FAIL;
+	}
+	free(der);
+	return rc;
+}
+
 static int
 cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
@@ -113,10 +154,12 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"subject", required_argument, NULL, 's'}, {"dns", required_argument, NULL, 'D'},
 		{"days", required_argument, NULL, 'n'}, {"pass", required_argument, NULL, 'p'},
 		{"out", required_argument, NULL, 'o'}, {"out-dir", required_argument, NULL, 'O'},
+		{"no-agent", no_argument, NULL, 'N'}, {"agent-socket", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE__COUNT};
-	const char *pass = NULL, *out = NULL, *out_dir = NULL;
+	const char *pass = NULL, *out = NULL, *out_dir = NULL, *agent_sock = NULL;
+	bool no_agent = false;
 	struct cvq_ca_config *cfg = NULL;
 	uint8_t **blobs = NULL, *der = NULL;
 	size_t *lens = NULL, der_len = 0;
@@ -126,7 +169,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 	int c, i, n, rc;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:NS:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			if (cvq_ca_profile_parse(optarg, &req.profile) != CVQ_CA_OK) {
@@ -146,6 +189,8 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'p': pass = optarg; break;
 		case 'o': out = optarg; break;
 		case 'O': out_dir = optarg; break;
+		case 'N': no_agent = true; break;
+		case 'S': agent_sock = optarg; break;
 		default: cert_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
@@ -169,6 +214,11 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
+	}
+	if (!batch && !no_agent) {
+		rc = issue_by_agent(opts, agent_sock, &req, blobs[0], lens[0], out);
+		if (rc >= 0)
+			goto out;
 	}
 	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
