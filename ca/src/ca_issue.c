@@ -423,31 +423,50 @@ batch_threads(void)
 	return n < 1 ? 1 : n > BATCH_THREADS ? BATCH_THREADS : (unsigned)n;
 }
 
-static void
-sign_chunk(struct batch_job *proto, size_t k)
-{
+/* Signing threads over one chunk, started and joined apart so the caller
+ * can record the previous chunk meanwhile. */
+struct signer {
 	struct batch_job jobs[BATCH_THREADS];
 	pthread_t th[BATCH_THREADS];
-	bool started[BATCH_THREADS] = {false};
+	bool started[BATCH_THREADS];
+	unsigned nt;
+	bool inline0;           /* job 0 runs on the caller's thread */
+};
+
+static void
+sign_start(struct signer *s, const struct batch_job *proto, size_t k, bool use_caller)
+{
 	unsigned t, nt = batch_threads();
 
 	if (k < 2 * nt)
 		nt = 1;
+	memset(s->started, 0, sizeof(s->started));
+	s->nt = nt;
+	s->inline0 = use_caller;
 	for (t = 0; t < nt; t++) {
-		jobs[t] = *proto;
-		jobs[t].n = k;
-		jobs[t].first = t;
-		jobs[t].step = nt;
-		if (t > 0)
-			started[t] = pthread_create(&th[t], NULL, batch_worker, &jobs[t]) == 0;
+		s->jobs[t] = *proto;
+		s->jobs[t].n = k;
+		s->jobs[t].first = t;
+		s->jobs[t].step = nt;
+		if (t > 0 || !use_caller)
+			s->started[t] = pthread_create(&s->th[t], NULL, batch_worker, &s->jobs[t]) == 0;
 	}
-	batch_worker(&jobs[0]);
-	for (t = 1; t < nt; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
+	if (use_caller)
+		batch_worker(&s->jobs[0]);
+}
+
+static void
+sign_finish(struct signer *s)
+{
+	unsigned t;
+
+	for (t = s->inline0 ? 1 : 0; t < s->nt; t++) {
+		if (s->started[t])
+			pthread_join(s->th[t], NULL);
 		else
-			batch_worker(&jobs[t]);
+			batch_worker(&s->jobs[t]);
 	}
+	s->nt = 0;
 }
 
 /* Where a batch's certificates go: as X509 objects or as DER. */
@@ -480,23 +499,102 @@ deliver(const struct deliver *d, size_t i, cvq_ca_err err, struct ca_issued *c)
 	return stop;
 }
 
+/* One chunk of a batch: its CSRs, certificates and errors. */
+struct chunk {
+	struct ca_csr csrs[BATCH_TX];
+	struct ca_issued done[BATCH_TX];
+	cvq_ca_err errs[BATCH_TX];
+	struct prep p;
+	size_t base, k;
+};
+
+static void
+chunk_clear(struct chunk *c, bool parsed)
+{
+	size_t i;
+
+	for (i = 0; i < c->k; i++) {
+		if (parsed)
+			ca_csr_free(&c->csrs[i]);
+		ca_issued_free(&c->done[i]);
+	}
+	X509_NAME_free(c->p.subject);
+	c->p.subject = NULL;
+	c->k = 0;
+}
+
+/* Resolve the request (card status, subject) and make the subject safe to
+ * share: encoded now, the threads then only read it. */
+static cvq_ca_err
+chunk_prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c)
+{
+	cvq_ca_err err = prepare(ca, req, &c->p);
+
+	if (err == CVQ_CA_OK)
+		err = ca_profile_warm(ca, req->profile);
+	if (err == CVQ_CA_OK && c->p.subject && i2d_X509_NAME(c->p.subject, NULL) <= 0)
+		err = CVQ_CA_ERR_NOMEM;
+	return err;
+}
+
+static void
+chunk_job(struct batch_job *job, cvq_ca *ca, const struct cvq_ca_issue_req *req,
+          X509_REQ *const *given, const uint8_t *const *blobs, const size_t *lens,
+          EVP_PKEY *const *keys, struct chunk *c)
+{
+	*job = (struct batch_job){ca, req, &c->p, given ? given + c->base : NULL,
+	                          blobs ? blobs + c->base : NULL, lens ? lens + c->base : NULL,
+	                          c->csrs, keys, c->done, c->errs, c->k, 0, 1};
+}
+
+/*
+ * A chunk signed ahead used what prepare() said before its transaction;
+ * inside it, prepare() again: a card no longer active fails the chunk, a
+ * subject that changed (a citizen renamed meanwhile) means signing again.
+ */
+static cvq_ca_err
+chunk_recheck(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c, bool *resign)
+{
+	struct prep now = {0};
+	cvq_ca_err err = prepare(ca, req, &now);
+
+	*resign = false;
+	if (err == CVQ_CA_OK && (now.card_id != c->p.card_id || !now.subject != !c->p.subject ||
+	                         (now.subject && X509_NAME_cmp(now.subject, c->p.subject) != 0)))
+		*resign = true;
+	if (err == CVQ_CA_OK && *resign) {
+		X509_NAME_free(c->p.subject);
+		c->p = now;
+		if (c->p.subject && i2d_X509_NAME(c->p.subject, NULL) <= 0)
+			err = CVQ_CA_ERR_NOMEM;
+	} else {
+		X509_NAME_free(now.subject);
+	}
+	return err;
+}
+
+/*
+ * Parse, verify and sign a chunk on every CPU while the caller's thread
+ * records, commits and hands out the one before: the store work (one
+ * writer) no longer leaves the other CPUs idle. Each chunk is one
+ * transaction; its certificates leave only after its commit.
+ */
 static cvq_ca_err
 batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given,
           const uint8_t *const *blobs, const size_t *lens, size_t n, const struct deliver *dl)
 {
-	struct ca_issued *done = NULL;
-	struct ca_csr *csrs = NULL;
-	cvq_ca_err *errs = NULL, err = CVQ_CA_OK;
-	struct prep p = {0};
+	struct chunk *cur = NULL, *next = NULL, *tmp;
+	struct signer sg = {0};
 	struct batch_job job;
 	EVP_PKEY *keys[2] = {NULL, NULL};
-	size_t base, i, k;
+	cvq_ca_err err = CVQ_CA_OK;
+	size_t i;
+	bool resign, in_tx = false;
 	int stop = 0;
 
-	done = calloc(BATCH_TX, sizeof(*done));
-	csrs = calloc(BATCH_TX, sizeof(*csrs));
-	errs = calloc(BATCH_TX, sizeof(*errs));
-	if (!done || !csrs || !errs) {
+	cur = calloc(1, sizeof(*cur));
+	next = calloc(1, sizeof(*next));
+	if (!cur || !next) {
 		err = CVQ_CA_ERR_NOMEM;
 		goto out;
 	}
@@ -505,64 +603,91 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 		keys[0] = ca_csr_group_key(0);
 		keys[1] = ca_csr_group_key(1);
 	}
-	for (base = 0; base < n && !stop; base += k) {
-		k = n - base < BATCH_TX ? n - base : BATCH_TX;
-		memset(done, 0, BATCH_TX * sizeof(*done));
-		memset(csrs, 0, BATCH_TX * sizeof(*csrs));
+	if (n == 0)
+		goto out;
+	cur->base = 0;
+	cur->k = n < BATCH_TX ? n : BATCH_TX;
+	err = ca_tx_begin(ca);
+	if (err != CVQ_CA_OK)
+		goto out;
+	in_tx = true;
+	err = chunk_prepare(ca, req, cur);
+	if (err != CVQ_CA_OK)
+		goto out;
+	chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
+	sign_start(&sg, &job, cur->k, true);
+	sign_finish(&sg);
+	for (;;) {
+		/* Start signing the next chunk, with what prepare() says now. */
+		next->base = cur->base + cur->k;
+		next->k = n - next->base < BATCH_TX ? n - next->base : BATCH_TX;
+		if (next->k) {
+			err = chunk_prepare(ca, req, next);
+			if (err != CVQ_CA_OK) {
+				next->k = 0;
+				goto out;
+			}
+			chunk_job(&job, ca, req, given, blobs, lens, keys, next);
+			sign_start(&sg, &job, next->k, false);
+		}
+		for (i = 0; i < cur->k; i++) {
+			if (cur->errs[i] != CVQ_CA_OK)
+				continue;
+			cur->errs[i] = record(ca, req, &cur->p, cur->csrs[i].pub, cur->csrs[i].spki,
+			                      cur->csrs[i].subject, &cur->done[i]);
+			/* A store failure spoils the whole transaction. */
+			if (cur->errs[i] != CVQ_CA_OK && cur->errs[i] != CVQ_CA_ERR_EXISTS) {
+				err = cur->errs[i];
+				goto out;
+			}
+		}
+		err = ca_tx_commit(ca);
+		in_tx = false;
+		if (err != CVQ_CA_OK)
+			goto out;
+		/* Committed: now, and only now, the certificates may leave. */
+		for (i = 0; i < cur->k && !stop; i++)
+			stop = deliver(dl, cur->base + i, cur->errs[i], &cur->done[i]);
+		chunk_clear(cur, blobs != NULL);
+		if (sg.nt)
+			sign_finish(&sg);
+		if (!next->k || stop)
+			break;
+		tmp = cur;
+		cur = next;
+		next = tmp;
 		err = ca_tx_begin(ca);
 		if (err != CVQ_CA_OK)
 			goto out;
-		/* The card's status is read again in each transaction. */
-		err = prepare(ca, req, &p);
-		if (err == CVQ_CA_OK)
-			err = ca_profile_warm(ca, req->profile);
-		/* Encode a built subject now: the threads then only read it. */
-		if (err == CVQ_CA_OK && p.subject && i2d_X509_NAME(p.subject, NULL) <= 0)
-			err = CVQ_CA_ERR_NOMEM;
-		if (err == CVQ_CA_OK) {
-			job = (struct batch_job){ca, req, &p, given ? given + base : NULL,
-			                         blobs ? blobs + base : NULL, lens ? lens + base : NULL,
-			                         csrs, keys, done, errs, k, 0, 1};
-			sign_chunk(&job, k);
-			for (i = 0; i < k; i++) {
-				if (errs[i] != CVQ_CA_OK)
-					continue;
-				errs[i] = record(ca, req, &p, csrs[i].pub, csrs[i].spki, csrs[i].subject,
-				                 &done[i]);
-				/* A store failure spoils the whole transaction. */
-				if (errs[i] != CVQ_CA_OK && errs[i] != CVQ_CA_ERR_EXISTS) {
-					err = errs[i];
-					break;
-				}
-			}
-		}
-		X509_NAME_free(p.subject);
-		p.subject = NULL;
-		if (err == CVQ_CA_OK)
-			err = ca_tx_commit(ca);
-		else
-			ca_tx_rollback(ca);
-		if (blobs)
-			for (i = 0; i < k; i++)
-				ca_csr_free(&csrs[i]);
-		if (err != CVQ_CA_OK) {
-			for (i = 0; i < k; i++)
-				ca_issued_free(&done[i]);
+		in_tx = true;
+		err = chunk_recheck(ca, req, cur, &resign);
+		if (err != CVQ_CA_OK)
 			goto out;
-		}
-		/* Committed: now, and only now, the certificates may leave. */
-		for (i = 0; i < k; i++) {
-			if (!stop)
-				stop = deliver(dl, base + i, errs[i], &done[i]);
-			ca_issued_free(&done[i]);
+		if (resign) {
+			for (i = 0; i < cur->k; i++) {
+				if (blobs)
+					ca_csr_free(&cur->csrs[i]);
+				ca_issued_free(&cur->done[i]);
+			}
+			chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
+			sign_start(&sg, &job, cur->k, true);
+			sign_finish(&sg);
 		}
 	}
 out:
+	if (sg.nt)
+		sign_finish(&sg);
+	if (in_tx)
+		ca_tx_rollback(ca);
+	/* Whatever was not committed is dropped, never handed out. */
+	if (cur)
+		chunk_clear(cur, blobs != NULL);
+	if (next)
+		chunk_clear(next, blobs != NULL);
 	EVP_PKEY_free(keys[0]);
 	EVP_PKEY_free(keys[1]);
-	free(done);
-	free(csrs);
-	free(errs);
+	free(cur);
+	free(next);
 	return err;
 }
 

@@ -789,6 +789,78 @@ test_issue_der(void **state)
 	OPENSSL_free(der);
 }
 
+
+struct big_ctx {
+	size_t seen, ok;
+	size_t stop_at;
+};
+
+static int
+big_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
+{
+	struct big_ctx *b = ctx;
+
+	(void)der;
+	(void)len;
+	(void)serial;
+	assert_int_equal(i, b->seen);
+	b->seen++;
+	if (err == CVQ_CA_OK)
+		b->ok++;
+	return b->stop_at && b->seen == b->stop_at;
+}
+
+static int
+count_certs(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	(void)c;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* More than one transaction (chunks of 1024, the next signed while the
+ * previous is recorded), for a card's citizen; a callback that stops. */
+static void
+test_batch_chunks(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_AUTH, .card_guid = GUID};
+	enum { N = 1100 };
+	uint8_t **csr = calloc(N, sizeof(*csr));
+	size_t *lens = calloc(N, sizeof(*lens)), stored = 0;
+	struct big_ctx b = {0};
+	int i;
+
+	assert_non_null(csr);
+	assert_non_null(lens);
+	for (i = 0; i < N; i++)
+		csr[i] = csr_der(&lens[i]);
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr, lens, N,
+	                                        big_cb, &b), CVQ_CA_OK);
+	assert_int_equal(b.seen, N);
+	assert_int_equal(b.ok, N);
+	assert_int_equal(cvq_ca_cert_list(f->ca, GUID, count_certs, &stored), CVQ_CA_OK);
+	assert_int_equal(stored, N);
+	/* Stopped after 3: the first chunk was committed, the second never is. */
+	b = (struct big_ctx){.stop_at = 3};
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr, lens, N,
+	                                        big_cb, &b), CVQ_CA_OK);
+	assert_int_equal(b.seen, 3);
+	stored = 0;
+	assert_int_equal(cvq_ca_cert_list(f->ca, GUID, count_certs, &stored), CVQ_CA_OK);
+	assert_int_equal(stored, N + 1024);
+	/* A card no longer active: nothing issued. */
+	assert_int_equal(cvq_ca_card_set_status(f->ca, GUID, CVQ_CA_CARD_LOST), CVQ_CA_OK);
+	b = (struct big_ctx){0};
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr, lens, 2,
+	                                        big_cb, &b), CVQ_CA_ERR_POLICY);
+	assert_int_equal(b.seen, 0);
+	for (i = 0; i < N; i++)
+		OPENSSL_free(csr[i]);
+	free(csr);
+	free(lens);
+}
+
 struct serve_arg {
 	struct fx *f;
 	struct cvq_ca_agent_opts o;
@@ -888,6 +960,7 @@ main(void)
 		cmocka_unit_test(test_agent_msg),
 		cmocka_unit_test_setup_teardown(test_issue_der, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_serve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_chunks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
