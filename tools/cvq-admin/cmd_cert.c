@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -30,28 +33,35 @@ cert_usage(FILE *f)
 	"         cessationOfOperation certificateHold privilegeWithdrawn ...\n");
 }
 
+/* A whole small file: open, fstat, read, close (batches read thousands). */
 static bool
 read_file(const char *path, uint8_t **buf, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	long n;
-	bool ok = false;
+	struct stat st;
+	ssize_t r;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*buf = NULL;
-	if (!f)
+	if (fd < 0)
 		return false;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (*buf = malloc((size_t)n)) != NULL &&
-	    fread(*buf, 1, (size_t)n, f) == (size_t)n) {
-		*len = (size_t)n;
-		ok = true;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size >= (1 << 20) ||
+	    !(*buf = malloc((size_t)st.st_size)))
+		goto fail;
+	while (got < (size_t)st.st_size) {
+		r = read(fd, *buf + got, (size_t)st.st_size - got);
+		if (r <= 0)
+			goto fail;
+		got += (size_t)r;
 	}
-	fclose(f);
-	if (!ok) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return ok;
+	close(fd);
+	*len = got;
+	return true;
+fail:
+	close(fd);
+	free(*buf);
+	*buf = NULL;
+	return false;
 }
 
 /* The same bytes as PEM_write_X509, from the DER as stored. */

@@ -780,7 +780,9 @@ test_issue_der(void **state)
 	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr + 1, lens + 1,
 	                                        2, der_cb, f), CVQ_CA_OK);
 	req.dns_name = "bad,name";
-	assert_int_equal(cvq_ca_issue_csr_der(f->ca, &req, csr[1], lens[1], &der, &len) , CVQ_CA_ERR_REQUEST);
+	OPENSSL_free(der);
+	assert_int_equal(cvq_ca_issue_csr_der(f->ca, &req, csr[1], lens[1], &der, &len), CVQ_CA_ERR_REQUEST);
+	assert_null(der);
 	X509_free(x);
 	X509_free(y);
 	OPENSSL_free(again);
