@@ -37,8 +37,7 @@ for p in $PREFILL; do
 		"$ADMIN" cert issue --profile service --out "$W/prefill.pem" $(head -n "$k" "$W/csrs.list") >/dev/null
 		rm -f "$W/out"/*.pem
 		left=$((left - k))
-		echo "# load: $(uptime | sed 's/.*load average/load average/')"
-done
+	done
 	openssl_prefill "$W/ossl" "$p" V
 
 	t0=$(now)

@@ -80,13 +80,14 @@ set_timeouts(int fd, int secs)
 	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0;
 }
 
+/* All n bytes in or out (EINTR retried; a timeout or a closed peer fails). */
 static bool
-read_all(int fd, uint8_t *b, size_t n)
+io_all(int fd, uint8_t *b, size_t n, bool out)
 {
 	ssize_t r;
 
 	while (n) {
-		r = recv(fd, b, n, 0);
+		r = out ? send(fd, b, n, MSG_NOSIGNAL) : recv(fd, b, n, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -98,20 +99,15 @@ read_all(int fd, uint8_t *b, size_t n)
 }
 
 static bool
-write_all(int fd, const uint8_t *b, size_t n)
+read_all(int fd, uint8_t *b, size_t n)
 {
-	ssize_t r;
+	return io_all(fd, b, n, false);
+}
 
-	while (n) {
-		r = send(fd, b, n, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		b += r;
-		n -= (size_t)r;
-	}
-	return true;
+static bool
+write_all(int fd, const void *b, size_t n)
+{
+	return io_all(fd, (uint8_t *)(uintptr_t)b, n, true);
 }
 
 /* frame := length(4, big-endian) body; an answer's body is status(1) payload. */

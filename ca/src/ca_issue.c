@@ -702,6 +702,15 @@ cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *con
 	return batch_run(ca, req, csrs, NULL, NULL, n, &d);
 }
 
+static cvq_ca_err
+batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint8_t *const *csrs,
+              const size_t *lens, size_t n, const struct deliver *d)
+{
+	if (!ca || !req || ((!csrs || !lens) && n))
+		return CVQ_CA_ERR_ARG;
+	return batch_run(ca, req, NULL, csrs, lens, n, d);
+}
+
 cvq_ca_err
 cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                            const uint8_t *const *csrs, const size_t *lens, size_t n,
@@ -709,9 +718,7 @@ cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
 {
 	struct deliver d = {cb, NULL, ctx};
 
-	if (!ca || !req || ((!csrs || !lens) && n) || !cb)
-		return CVQ_CA_ERR_ARG;
-	return batch_run(ca, req, NULL, csrs, lens, n, &d);
+	return cb ? batch_encoded(ca, req, csrs, lens, n, &d) : CVQ_CA_ERR_ARG;
 }
 
 cvq_ca_err
@@ -721,7 +728,5 @@ cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
 {
 	struct deliver d = {NULL, cb, ctx};
 
-	if (!ca || !req || ((!csrs || !lens) && n) || !cb)
-		return CVQ_CA_ERR_ARG;
-	return batch_run(ca, req, NULL, csrs, lens, n, &d);
+	return cb ? batch_encoded(ca, req, csrs, lens, n, &d) : CVQ_CA_ERR_ARG;
 }

@@ -43,6 +43,16 @@ agent_usage(FILE *f)
 	"Default socket: agent/socket beside the store.\n", DEFAULT_IDLE);
 }
 
+/* No operands left after the options; else the usage. */
+static bool
+no_operands(int argc)
+{
+	if (optind == argc)
+		return true;
+	agent_usage(stderr);
+	return false;
+}
+
 /* --socket, else the default beside the store (malloc'd); NULL + message on error. */
 char *
 cvq_admin_agent_socket(const struct cvq_admin_opts *opts, const char *flag)
@@ -154,10 +164,8 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 		default: agent_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		agent_usage(stderr);
+	if (!no_operands(argc))
 		return CVQ_ADMIN_EXIT_USAGE;
-	}
 	path = cvq_admin_agent_socket(opts, sock);
 	if (!path)
 		return CVQ_ADMIN_EXIT_FAIL;
@@ -219,10 +227,8 @@ agent_call(int argc, char **argv, const struct cvq_admin_opts *opts, enum cvq_ca
 		}
 		sock = optarg;
 	}
-	if (optind != argc) {
-		agent_usage(stderr);
+	if (!no_operands(argc))
 		return CVQ_ADMIN_EXIT_USAGE;
-	}
 	path = cvq_admin_agent_socket(opts, sock);
 	if (!path)
 		return CVQ_ADMIN_EXIT_FAIL;
