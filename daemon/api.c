@@ -55,6 +55,7 @@ json_t *cvqd_api_card_json(const cvqd_card_info *ci)
 		json_object_set_new(j, "pin_tries_left",
 		                    ci->pin_tries >= 0 ? json_integer(ci->pin_tries) : json_null());
 	}
+	json_object_set_new(j, "pinpad", json_boolean(ci->pinpad));
 	return j;
 }
 

@@ -44,7 +44,7 @@ static cvqd_err sign_cb(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *si
 void cvqd_api_sign(cvqd_req *r)
 {
 	cvqd_session s;
-	char why[200], desc[2048], ts[32];
+	char why[200], desc[2048], padtext[4096], ts[32];
 	uint8_t rnd[16], digest[32];
 	char *content = NULL, *nonce = NULL, *b64 = NULL;
 	uint8_t *der = NULL;
@@ -60,7 +60,9 @@ void cvqd_api_sign(cvqd_req *r)
 	/* What you see is what you sign: a transaction whose text the PIN
 	 * dialog cannot show whole is refused before any card work. */
 	if (cvqd_pin_describe_transaction(tx, desc, sizeof desc) ||
-	    !cvq_pinentry_description_fits(desc)) {
+	    !cvq_pinentry_description_fits(desc) ||
+	    cvqd_pin_pad_text(desc, padtext, sizeof padtext) ||
+	    !cvq_pinentry_description_fits(padtext)) {
 		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST,
 		                 "transaction text too long to show in the PIN dialog");
 		goto out;

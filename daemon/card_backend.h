@@ -32,6 +32,7 @@ typedef struct cvqd_card_info {
 	char holder[128];      /* CN of the authentication certificate, or "" */
 	int pin_tries;         /* -1 when unknown */
 	char kind[8];          /* "piv", "pkcs11" */
+	bool pinpad;           /* the reader has a PIN pad (known once a card was in) */
 } cvqd_card_info;
 
 typedef struct cvqd_card_backend {
@@ -52,10 +53,12 @@ typedef struct cvqd_card_backend {
 	 * In one card transaction: verify the PIN, then sign tbs with the
 	 * slot's key (ECDSA: DER signature; RSA: PKCS#1 v1.5 with tbs->md's
 	 * DigestInfo). On CVQD_ERR_PIN_WRONG, *tries_left says how many
-	 * remain (-1: unknown). Never retries.
+	 * remain (-1: unknown). Never retries. pin NULL: the holder types it
+	 * on the reader's PIN pad (info.pinpad), at most pad_timeout_s;
+	 * CVQD_ERR_PIN_CANCELLED / _PIN_TIMEOUT when the pad says so.
 	 */
 	cvqd_err (*sign)(void *impl, const char *reader, cvqd_key_slot slot,
-	                 const char *pin, const cvqd_tbs *tbs,
+	                 const char *pin, unsigned pad_timeout_s, const cvqd_tbs *tbs,
 	                 uint8_t *sig, size_t *siglen, int *tries_left);
 } cvqd_card_backend;
 

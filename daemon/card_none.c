@@ -22,7 +22,7 @@ static cvqd_err none_cert(void *impl, const char *reader, cvqd_key_slot slot, X5
 }
 
 static cvqd_err none_sign(void *impl, const char *reader, cvqd_key_slot slot,
-                          const char *pin, const cvqd_tbs *tbs,
+                          const char *pin, unsigned pad_timeout_s, const cvqd_tbs *tbs,
                           uint8_t *sig, size_t *siglen, int *tries_left)
 {
 	return CVQD_ERR_NO_CARD;

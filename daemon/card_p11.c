@@ -76,6 +76,8 @@ static void refresh(struct p11 *p)
 		snprintf(ci->kind, sizeof ci->kind, "pkcs11");
 		ci->present = true;
 		ci->pin_tries = -1;
+		/* The module asks its own pad (CKF_PROTECTED_AUTHENTICATION_PATH). */
+		ci->pinpad = p->tok[i].protected_auth;
 		token_uri(&p->tok[i], NULL, uri, sizeof uri);
 		struct cvq_p11_pin_status st;
 		if (cvq_p11_pin_status(p->ctx, uri, &st) == CVQ_P11_OK)
@@ -156,7 +158,7 @@ static cvqd_err p11_cert(void *impl, const char *reader, cvqd_key_slot slot, X50
 }
 
 static cvqd_err p11_sign(void *impl, const char *reader, cvqd_key_slot slot,
-                         const char *pin, const cvqd_tbs *tbs,
+                         const char *pin, unsigned pad_timeout_s, const cvqd_tbs *tbs,
                          uint8_t *sig, size_t *siglen, int *tries_left)
 {
 	struct p11 *p = impl;

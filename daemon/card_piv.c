@@ -12,6 +12,7 @@
 
 #include "card_backend.h"
 #include "cvq/card.h"
+#include "cvq/card_pinpad.h"
 #include "cvq/piv.h"
 #include "cvq/profile.h"
 #include "log.h"
@@ -23,6 +24,7 @@ struct rdr {
 	bool present;
 	bool stale;              /* the card left: drop the handle before use */
 	bool probed;
+	bool pinpad;             /* the reader's, learnt with its first card */
 	cvqd_card_info info;
 	cvq_card *card;          /* guarded by hlock */
 	pthread_mutex_t hlock;
@@ -49,6 +51,9 @@ static cvqd_err map(cvq_card_err e)
 	case CVQ_CARD_ERR_PIN_WRONG: return CVQD_ERR_PIN_WRONG;
 	case CVQ_CARD_ERR_PIN_BLOCKED: return CVQD_ERR_PIN_BLOCKED;
 	case CVQ_CARD_ERR_PIN_FORMAT: return CVQD_ERR_PIN_FORMAT;
+	/* Only the PIN pad answers these to a card operation. */
+	case CVQ_CARD_ERR_CANCELLED: return CVQD_ERR_PIN_CANCELLED;
+	case CVQ_CARD_ERR_TIMEOUT: return CVQD_ERR_PIN_TIMEOUT;
 	default: return CVQD_ERR_CARD;
 	}
 }
@@ -65,7 +70,7 @@ static struct rdr *find(struct piv *p, const char *name, bool create)
 	if (!create || !freer)
 		return NULL;
 	freer->used = true;
-	freer->present = freer->probed = false;
+	freer->present = freer->probed = freer->pinpad = false;
 	freer->stale = true;
 	snprintf(freer->name, sizeof freer->name, "%s", name);
 	return freer;
@@ -98,6 +103,9 @@ static void probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
 		if (st.has_guid)
 			cvq_card_guid_hex(st.guid, ci->guid);
 		ci->pin_tries = st.pin_tries;
+		bool pad = false;
+		if (cvq_card_has_pinpad(r->card, &pad) == CVQ_CARD_OK)
+			ci->pinpad = pad;
 		X509 *x = NULL;
 		if (st.has_cert_auth && cvq_card_read_cert(r->card, CVQ_CARD_SLOT_AUTH, &x) == CVQ_CARD_OK) {
 			cvqd_x509_cn(x, ci->holder, sizeof ci->holder);
@@ -133,12 +141,14 @@ static cvqd_err piv_list(void *impl, cvqd_card_info *out, size_t cap, size_t *n)
 			if (r->used && r->present && !r->probed) {
 				r->info = ci;
 				r->probed = true;
+				r->pinpad = ci.pinpad;
 			}
 		}
 		if (!r->present) {
 			memset(&r->info, 0, sizeof r->info);
 			snprintf(r->info.reader, sizeof r->info.reader, "%s", r->name);
 			r->info.pin_tries = -1;
+			r->info.pinpad = r->pinpad;
 		}
 		if (*n < cap)
 			out[(*n)++] = r->info;
@@ -229,7 +239,7 @@ static cvqd_err piv_cert(void *impl, const char *reader, cvqd_key_slot slot, X50
 }
 
 static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
-                         const char *pin, const cvqd_tbs *tbs,
+                         const char *pin, unsigned pad_timeout_s, const cvqd_tbs *tbs,
                          uint8_t *sig, size_t *siglen, int *tries_left)
 {
 	struct piv *p = impl;
@@ -251,7 +261,13 @@ static cvqd_err piv_sign(void *impl, const char *reader, cvqd_key_slot slot,
 	if (e == CVQ_CARD_OK)
 		e = cvq_card_begin(r->card);
 	if (e == CVQ_CARD_OK) {
-		e = cvq_card_sign(r->card, &req, &s, &slen, tries_left);
+		/* PIN pad: its VERIFY right before the signature, in this
+		 * transaction (9C is PIN-always); the PIN never comes here. */
+		if (!pin)
+			e = cvq_card_verify_pin_pinpad(r->card, pad_timeout_s > 255 ? 255 : pad_timeout_s,
+			                               tries_left);
+		if (e == CVQ_CARD_OK)
+			e = cvq_card_sign(r->card, &req, &s, &slen, tries_left);
 		/*
 		 * A verified PIN opens every slot until the card is reset, so end
 		 * with a reset: nothing stays usable after our one signature.

@@ -221,6 +221,13 @@ static int pin_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_str(&c->language, v);
 	if (!strcmp(k, "localedir"))
 		return set_str(&c->localedir, v);
+	if (!strcmp(k, "pinpad")) {
+		/* auto: the reader's pad when it has one; never: always the dialog. */
+		if (strcmp(v, "auto") && strcmp(v, "never"))
+			return -1;
+		c->pinpad = !strcmp(v, "auto");
+		return 0;
+	}
 	return 1;
 }
 
@@ -290,6 +297,7 @@ static int defaults(cvqd_config *c)
 	c->card_wait = 30;
 	c->op_timeout = 120;
 	c->require_crl = true;
+	c->pinpad = true;
 	c->allow_uids[c->n_allow_uids++] = 0;
 	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
 	    set_str(&c->pinentry, "/usr/bin/pinentry") ||

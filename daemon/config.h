@@ -49,6 +49,7 @@ typedef struct cvqd_config {
 	unsigned pin_timeout;       /* timeout = s for the holder to type */
 	char *language;             /* language = fr (gettext LANGUAGE) */
 	char *localedir;            /* localedir = where cvqd.mo lives */
+	bool pinpad;                /* pinpad = auto (true) | never: PIN-pad readers */
 
 	/* [card] */
 	char *backend;              /* backend = pcsc | pkcs11 | none */

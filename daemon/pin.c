@@ -74,19 +74,15 @@ int cvqd_pin_describe_login(const char *origin, const char *holder, char *out, s
 	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
-cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
-                      int cancel_fd, char *pin, size_t cap)
+int cvqd_pin_pad_text(const char *description, char *out, size_t len)
 {
-	struct cvq_pinentry_prompt p = {
-		.title = _("Citizen card"),
-		.description = description,
-		.prompt = _("PIN:"),
-		.ok_label = _("Approve"),
-		.cancel_label = _("Cancel"),
-		.timeout_s = (int)cfg->pin_timeout,
-		.cancel_fd = cancel_fd,
-	};
-	cvq_util_err e = cvq_pinentry_getpin(cfg->pinentry, &p, pin, cap);
+	int n = snprintf(out, len, "%s\n%s", description,
+	                 _("Confirm, then type your PIN on the reader's keypad"));
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+static cvqd_err map_util(const cvqd_config *cfg, cvq_util_err e)
+{
 	switch (e) {
 	case CVQ_UTIL_OK:
 		return CVQD_OK;
@@ -102,4 +98,38 @@ cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
 		cvqd_warn("pinentry %s: %s", cfg->pinentry, cvq_util_strerror(e));
 		return CVQD_ERR_PINENTRY;
 	}
+}
+
+cvqd_err cvqd_pin_confirm_pad(const cvqd_config *cfg, const char *description,
+                              int cancel_fd)
+{
+	char text[4096];
+	bool yes = false;
+	if (cvqd_pin_pad_text(description, text, sizeof text))
+		return CVQD_ERR_BAD_REQUEST;
+	struct cvq_pinentry_prompt p = {
+		.title = _("Citizen card"),
+		.description = text,
+		.ok_label = _("Approve"),
+		.cancel_label = _("Cancel"),
+		.timeout_s = (int)cfg->pin_timeout,
+		.cancel_fd = cancel_fd,
+	};
+	cvqd_err e = map_util(cfg, cvq_pinentry_confirm(cfg->pinentry, &p, &yes));
+	return e == CVQD_OK && !yes ? CVQD_ERR_PIN_CANCELLED : e;
+}
+
+cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
+                      int cancel_fd, char *pin, size_t cap)
+{
+	struct cvq_pinentry_prompt p = {
+		.title = _("Citizen card"),
+		.description = description,
+		.prompt = _("PIN:"),
+		.ok_label = _("Approve"),
+		.cancel_label = _("Cancel"),
+		.timeout_s = (int)cfg->pin_timeout,
+		.cancel_fd = cancel_fd,
+	};
+	return map_util(cfg, cvq_pinentry_getpin(cfg->pinentry, &p, pin, cap));
 }

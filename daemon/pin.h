@@ -32,4 +32,19 @@ int cvqd_pin_describe_login(const char *origin, const char *holder, char *out, s
 cvqd_err cvqd_pin_ask(const cvqd_config *cfg, const char *description,
                       int cancel_fd, char *pin, size_t cap);
 
+/*
+ * The PIN-pad form of the dialog text: description + "\n" + "Confirm,
+ * then type your PIN on the reader's keypad". 0, or -1 when it does not
+ * fit out[len].
+ */
+int cvqd_pin_pad_text(const char *description, char *out, size_t len);
+
+/*
+ * A PIN-pad reader: show what the holder approves (CONFIRM, no GETPIN:
+ * the PIN is typed on the reader). CVQD_OK when confirmed;
+ * CVQD_ERR_PIN_CANCELLED when not, or when cancel_fd fires.
+ */
+cvqd_err cvqd_pin_confirm_pad(const cvqd_config *cfg, const char *description,
+                              int cancel_fd);
+
 #endif

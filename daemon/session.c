@@ -101,7 +101,10 @@ cvqd_err cvqd_session_pin(cvqd_session *s, const char *description)
 		close(w.efd);
 		return CVQD_ERR_INTERNAL;
 	}
-	cvqd_err e = cvqd_pin_ask(&s->r->d->cfg, description, w.efd, s->pin, sizeof s->pin);
+	const cvqd_config *cfg = &s->r->d->cfg;
+	s->pinpad = cfg->pinpad && s->info.pinpad;
+	cvqd_err e = s->pinpad ? cvqd_pin_confirm_pad(cfg, description, w.efd)
+	                       : cvqd_pin_ask(cfg, description, w.efd, s->pin, sizeof s->pin);
 	atomic_store(&w.done, true);
 	pthread_join(th, NULL);
 	close(w.efd);
@@ -128,7 +131,8 @@ cvqd_err cvqd_session_sign(cvqd_session *s, const cvqd_tbs *tbs,
 		e = CVQD_ERR_CARD_REMOVED;
 	} else {
 		int tries = -1;
-		e = b->sign(b->impl, s->info.reader, s->slot, s->pin, tbs, sig, siglen, &tries);
+		e = b->sign(b->impl, s->info.reader, s->slot, s->pinpad ? NULL : s->pin,
+		            s->r->d->cfg.pin_timeout, tbs, sig, siglen, &tries);
 		if (e == CVQD_OK && tries >= 0)
 			cvqd_card_op_set_tries(s->op, tries);
 		if (e == CVQD_ERR_PIN_WRONG || e == CVQD_ERR_PIN_BLOCKED) {
@@ -144,6 +148,10 @@ cvqd_err cvqd_session_sign(cvqd_session *s, const cvqd_tbs *tbs,
 		snprintf(s->why, sizeof s->why, "the PIN is blocked: the card must be unblocked at the counter");
 	else if (e == CVQD_ERR_CARD_REMOVED)
 		snprintf(s->why, sizeof s->why, "the card was removed during signing");
+	else if (e == CVQD_ERR_PIN_CANCELLED && s->pinpad)
+		snprintf(s->why, sizeof s->why, "PIN entry cancelled on the reader's keypad");
+	else if (e == CVQD_ERR_PIN_TIMEOUT && s->pinpad)
+		snprintf(s->why, sizeof s->why, "nobody typed the PIN on the reader's keypad in time");
 	return e;
 }
 

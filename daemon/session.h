@@ -25,13 +25,18 @@ typedef struct cvqd_session {
 	cvqd_cert_status status;
 	char pin[CVQD_PIN_MAX + 1];
 	bool have_pin;
+	bool pinpad;             /* the PIN is typed on the reader's pad */
 	int tries_left;
 	char why[200];           /* message for the error answer */
 } cvqd_session;
 
 /* Card + turn + certificate + its status (now). */
 cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot);
-/* The PIN dialog; cancelled when the client goes, the card goes, or we stop. */
+/*
+ * The PIN dialog; cancelled when the client goes, the card goes, or we
+ * stop. On a PIN-pad reader (and [pin] pinpad = auto) a CONFIRM dialog
+ * instead: the PIN is typed on the pad during cvqd_session_sign.
+ */
 cvqd_err cvqd_session_pin(cvqd_session *s, const char *description);
 /* Sign with the PIN just typed (wiped after, whatever happens). */
 cvqd_err cvqd_session_sign(cvqd_session *s, const cvqd_tbs *tbs,

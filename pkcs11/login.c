@@ -59,13 +59,14 @@ cvq_p11_err p11_get_pin(cvq_p11_ctx *ctx, const cvq_p11_uri *u,
 	size_t len;
 
 	pin[0] = '\0';
-	v = cvq_p11_uri_get(u, CVQ_P11_URI_PIN_VALUE, &len);
-	if (v != NULL) {
-		if (len == 0 || len >= cap)
-			return CVQ_P11_ERR_PIN_LEN;
-		memcpy(pin, v, len + 1);
-		return CVQ_P11_OK;
-	}
+	/*
+	 * RFC 7512 allows the PIN itself in the URI, but our URIs come from
+	 * command lines and configuration files: a PIN there sits in argv,
+	 * shell histories and backups. Parsed (so other tools' URIs read) but
+	 * never used: pin-source names a 0600 file instead.
+	 */
+	if (cvq_p11_uri_get(u, CVQ_P11_URI_PIN_VALUE, &len) != NULL)
+		return CVQ_P11_ERR_PIN_SOURCE;
 	v = cvq_p11_uri_get(u, CVQ_P11_URI_PIN_SOURCE, NULL);
 	if (v != NULL)
 		return pin_from_source(v, label, pin, cap);

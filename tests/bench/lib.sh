@@ -7,6 +7,8 @@
 #   bench_card_insert I   put card I back
 #   bench_wait_present I [0|1]  wait until reader I shows a card (1) or none (0)
 #   bench_apdu_count I    number of command APDUs in card I's trace so far
+#   bench_pad_keys I LINE...  script what the holder does at PIN-pad reader I
+#                         ("pin DIGITS", "cancel", "timeout"; one per entry)
 #   bench_fail MSG        print MSG and exit 1
 
 bench_fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -85,4 +87,11 @@ bench_apdu_count() {
 	local f="$CVQ_BENCH/card$1.trace"
 	[ -f "$f" ] || { echo 0; return; }
 	grep -c '^[0-9.]* > ' "$f" || true
+}
+
+bench_pad_keys() {
+	local var="CVQ_PAD_$1_KEYS"
+	[ -n "${!var:-}" ] || bench_fail "reader $1 is not a PIN-pad reader"
+	shift
+	printf '%s\n' "$@" >> "${!var}"
 }

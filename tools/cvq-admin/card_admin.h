@@ -25,6 +25,12 @@ int card_admin_open(const char *reader, struct card_session *s);
 void card_admin_close(struct card_session *s, bool reset);
 /* Print "what: reason" and return the exit code for err. */
 int card_admin_fail(const char *what, cvq_card_err err, int tries_left);
+/*
+ * Whether the PIN is typed on the reader's PIN pad: source "pad" says
+ * yes, any other source no; NULL (none given) asks the reader
+ * (card_pin.c).
+ */
+bool card_admin_use_pad(cvq_card *card, const char *source);
 /* Read a PIN/PUK from a source (tty, fd:N, file:PATH, pinentry:PROG). */
 int card_admin_secret(const char *source, const char *prompt, char *buf,
                       size_t cap);

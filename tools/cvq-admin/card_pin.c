@@ -3,7 +3,9 @@
  *
  * PINs are read before the card is touched (no PC/SC transaction is held
  * while someone types) from tty, fd:N, file:PATH or pinentry:PROG, kept
- * in stack buffers wiped on every path, never printed.
+ * in stack buffers wiped on every path, never printed. `pin verify` on a
+ * PIN-pad reader (no --pin-source, or --pin-source pad) has the PIN typed
+ * on the reader's keypad instead: it never reaches the host.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "card_admin.h"
+#include "cvq/card_pinpad.h"
 
 struct pin_opts {
 	const char *reader;
@@ -21,6 +24,7 @@ struct pin_opts {
 	const char *new_source;
 	bool puk;
 	bool yes;
+	bool source_given;
 };
 
 static int
@@ -42,7 +46,7 @@ parse(int argc, char **argv, struct pin_opts *o)
 	while ((c = getopt_long(argc, argv, "r:p:n:ky", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': o->reader = optarg; break;
-		case 'p': o->pin_source = optarg; break;
+		case 'p': o->pin_source = optarg; o->source_given = true; break;
 		case 'n': o->new_source = optarg; break;
 		case 'k': o->puk = true; break;
 		case 'y': o->yes = true; break;
@@ -52,6 +56,19 @@ parse(int argc, char **argv, struct pin_opts *o)
 	if (o->new_source == NULL)
 		o->new_source = o->pin_source;
 	return CVQ_ADMIN_EXIT_OK;
+}
+
+bool
+card_admin_use_pad(cvq_card *card, const char *source)
+{
+	bool has = false;
+
+	if (source != NULL)
+		return strcmp(source, "pad") == 0;
+	if (cvq_card_has_pinpad(card, &has) != CVQ_CARD_OK || !has)
+		return false;
+	fprintf(stderr, "cvq-admin: type the PIN on the reader's keypad\n");
+	return true;
 }
 
 /* A new PIN: asked twice where a person types it. */
@@ -102,6 +119,7 @@ card_cmd_pin(int argc, char **argv, const struct cvq_admin_opts *opts)
 	const char *sub, *what;
 	cvq_card_err err = CVQ_CARD_OK;
 	int rc, tries = -1;
+	bool pad = false;
 
 	if (argc < 2) {
 		cvq_admin_error("usage: cvq-admin card pin verify|change|unblock [OPTIONS]");
@@ -114,9 +132,13 @@ card_cmd_pin(int argc, char **argv, const struct cvq_admin_opts *opts)
 	memset(old, 0, sizeof(old));
 	memset(new1, 0, sizeof(new1));
 	what = o.puk ? "PUK" : "PIN";
-	/* Every secret first, then the card. */
+	/* Every secret first, then the card; a PIN pad needs the card first. */
 	if (strcmp(sub, "verify") == 0) {
-		rc = card_admin_secret(o.pin_source, "PIN:", old, sizeof(old));
+		rc = card_admin_open(o.reader, &s);
+		if (rc == CVQ_ADMIN_EXIT_OK)
+			pad = card_admin_use_pad(s.card, o.source_given ? o.pin_source : NULL);
+		if (rc == CVQ_ADMIN_EXIT_OK && !pad)
+			rc = card_admin_secret(o.pin_source, "PIN:", old, sizeof(old));
 	} else if (strcmp(sub, "change") == 0) {
 		rc = card_admin_secret(o.pin_source, o.puk ? "Current PUK:" : "Current PIN:",
 		                       old, sizeof(old));
@@ -132,10 +154,13 @@ card_cmd_pin(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	if (rc)
 		goto out;
-	rc = card_admin_open(o.reader, &s);
+	if (s.card == NULL)
+		rc = card_admin_open(o.reader, &s);
 	if (rc)
 		goto out;
-	if (strcmp(sub, "verify") == 0)
+	if (pad)
+		err = cvq_card_verify_pin_pinpad(s.card, 0, &tries);
+	else if (strcmp(sub, "verify") == 0)
 		err = cvq_card_pin_verify(s.card, old, &tries);
 	else if (strcmp(sub, "change") == 0)
 		err = cvq_card_pin_change(s.card, o.puk ? CVQ_CARD_PUK : CVQ_CARD_PIN, old,

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "card_admin.h"
+#include "cvq/card_pinpad.h"
 
 static int
 digest_file(const char *path, uint8_t out[32])
@@ -56,6 +57,7 @@ card_cmd_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_card_err err;
 	FILE *f;
 	int c, rc, tries = -1;
+	bool src_given = false, pad = false;
 
 	(void)opts;
 	req.slot = 0;
@@ -66,7 +68,7 @@ card_cmd_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 's': req.slot = (cvq_card_slot)strtoul(optarg, NULL, 16); break;
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
-		case 'p': src = optarg; break;
+		case 'p': src = optarg; src_given = true; break;
 		case 'P': req.padding = CVQ_CARD_PAD_PSS; break;
 		default: return CVQ_ADMIN_EXIT_USAGE;
 		}
@@ -81,20 +83,35 @@ card_cmd_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return CVQ_ADMIN_EXIT_FAIL;
 	}
 	memset(pin, 0, sizeof(pin));
-	/* 9E never needs the PIN; the others get it before the card is touched. */
-	if (req.slot != CVQ_CARD_SLOT_CARDAUTH) {
-		rc = card_admin_secret(src, "PIN:", pin, sizeof(pin));
-		if (rc)
-			return rc;
-		req.pin = pin;
-	}
 	rc = card_admin_open(reader, &s);
 	if (rc)
 		goto out;
+	/* 9E never needs the PIN; the others get it before any transaction,
+	 * or have it typed on the reader's PIN pad (it never comes here). */
+	if (req.slot != CVQ_CARD_SLOT_CARDAUTH) {
+		pad = card_admin_use_pad(s.card, src_given ? src : NULL);
+		if (!pad) {
+			rc = card_admin_secret(src, "PIN:", pin, sizeof(pin));
+			if (rc)
+				goto out;
+			req.pin = pin;
+		}
+	}
 	req.md = EVP_sha256();
 	req.digest = dg;
 	req.digest_len = sizeof(dg);
-	err = cvq_card_sign(s.card, &req, &sig, &sl, &tries);
+	if (pad) {
+		/* The pad's VERIFY right before the signature (9C: PIN always). */
+		err = cvq_card_begin(s.card);
+		if (err == CVQ_CARD_OK) {
+			err = cvq_card_verify_pin_pinpad(s.card, 0, &tries);
+			if (err == CVQ_CARD_OK)
+				err = cvq_card_sign(s.card, &req, &sig, &sl, &tries);
+			cvq_card_end(s.card, false);
+		}
+	} else {
+		err = cvq_card_sign(s.card, &req, &sig, &sl, &tries);
+	}
 	if (err) {
 		rc = card_admin_fail("sign", err, tries);
 		goto out;

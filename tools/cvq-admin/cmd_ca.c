@@ -19,8 +19,10 @@ ca_usage(FILE *f)
 	"                 [--subject /C=FR/O=Ville/CN=Name] [--days N] [--pass SOURCE]\n"
 	"                 [--url BASE] [--policy OID] [--org O] [--country C]\n"
 	"                 [--ocsp-signer] [--parent CONFIG [--parent-pass SOURCE]]\n"
-	"                 [--key pkcs11:URI]   (a key made on the token beforehand;\n"
-	"                                       --pass is then the token PIN's source)\n"
+	"                 [--key pkcs11:URI [--generate]]\n"
+	"                   (a key on a PKCS#11 token, made beforehand or, with\n"
+	"                    --generate, on the token now; --pass is then the\n"
+	"                    token PIN's source)\n"
 	"       cvq-admin [--json] [--config FILE] ca show\n"
 	"SOURCE is file:PATH, fd:N, pinentry:PROGRAM or tty; never the passphrase.\n"
 	"init writes DIR/ca.conf, DIR/ca-key.pem (0600), DIR/ca.pem, DIR/ca.db.\n");
@@ -47,7 +49,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"policy", required_argument, NULL, 'o'}, {"org", required_argument, NULL, 'O'},
 		{"country", required_argument, NULL, 'C'}, {"ocsp-signer", no_argument, NULL, 'S'},
 		{"parent", required_argument, NULL, 'P'}, {"parent-pass", required_argument, NULL, 'Q'},
-		{"key", required_argument, NULL, 'k'},
+		{"key", required_argument, NULL, 'k'}, {"generate", no_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_init_opts io = {.subject = "/CN=CVQ CA"};
@@ -58,12 +60,13 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_ca *pca = NULL;
 	cvq_ca_err err = CVQ_CA_OK;
 	int c, rc = CVQ_ADMIN_EXIT_FAIL;
+	bool generate = false;
 	long n;
 
 	cfg = cvq_ca_config_new();
 	if (!cfg)
 		return CVQ_ADMIN_EXIT_FAIL;
-	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:k:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:k:gh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'a': io.alg = optarg; break;
@@ -86,6 +89,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'P': parent = optarg; break;
 		case 'Q': ppass = optarg; break;
 		case 'k': key = optarg; break;
+		case 'g': generate = true; break;
 		case 'h': ca_usage(stdout); rc = CVQ_ADMIN_EXIT_OK; goto out;
 		default: ca_usage(stderr); rc = CVQ_ADMIN_EXIT_USAGE; goto out;
 		}
@@ -95,6 +99,11 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (err != CVQ_CA_OK || !dir || !pass || optind != argc) {
 		cvq_admin_error("ca init needs --dir and --pass (and valid options)");
 		ca_usage(stderr);
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	if (generate && strncmp(key, "pkcs11:", 7) != 0) {
+		cvq_admin_error("--generate is for a key on a token (--key pkcs11:...)");
 		rc = CVQ_ADMIN_EXIT_USAGE;
 		goto out;
 	}
@@ -134,6 +143,12 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 		io.parent = pca;
+	}
+	if (generate) {
+		rc = cvq_admin_ca_token_keygen(key, io.alg, pass);
+		if (rc != CVQ_ADMIN_EXIT_OK)
+			goto out;
+		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
 	io.why = why;
 	io.why_len = sizeof(why);

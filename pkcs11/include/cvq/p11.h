@@ -7,7 +7,9 @@
  * works wherever OpenSSL takes a key: X509_sign, X509_CRL_sign,
  * OCSP_basic_sign, CMS_sign, EVP_DigestSign (checked on OpenSSL 3.0).
  *
- * PINs. Login takes the PIN from, in order: the URI's pin-value, its
+ * PINs. A URI carrying a pin-value is refused at login
+ * (CVQ_P11_ERR_PIN_SOURCE): its URIs come from argv and configuration
+ * files, where a PIN must never be. Login takes the PIN from the URI's
  * pin-source (a file path, "file:PATH", or any other source
  * cvq_secret_read() knows: "fd:N", "pinentry:PROG", "tty"), else the
  * caller's PIN callback (cvq_pinentry_getpin() makes a good one). When the token has a protected authentication path (PIN pad),

@@ -45,4 +45,20 @@ wait_port $PORT
 (umask 077; echo 000000 > badpin)
 expect_rc 3 "$ADMIN" crl --pass "file:$W/badpin" --out /dev/null 2>/dev/null
 ok "CA key on a SoftHSM2 token: init, issuance, CRL, OCSP, audit"
+# A key born on the token: ca init --generate (P-384), never extractable.
+URI2="pkcs11:token=cvq-test;object=cvq-ca2;type=private?module-path=$CVQ_SOFTHSM_MODULE"
+"$ADMIN" ca init --dir ca2 --key "$URI2" --generate --alg ec-p384 --pass "file:$W/pin" \
+	--subject "/C=FR/O=Ville de Test/CN=CVQ HSM CA 2" >/dev/null || fail "ca init --generate"
+openssl verify -CAfile ca2/ca.pem ca2/ca.pem >/dev/null || fail "self-signed root from a generated key"
+openssl x509 -in ca2/ca.pem -noout -text | grep -q "NIST CURVE: P-384" || fail "P-384 key"
+P11_TEST_PIN=$(cat pin) pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test \
+	--login --pin env:P11_TEST_PIN --list-objects --type privkey 2>/dev/null > objs.txt
+grep -A8 "label: *cvq-ca2" objs.txt | grep -q "never extractable" || fail "generated key extractable: $(cat objs.txt)"
+CVQ_CA_CONFIG=$W/ca2/ca.conf "$ADMIN" cert issue --profile service --subject /CN=gen.test --out g.pem a.csr
+openssl verify -CAfile ca2/ca.pem g.pem >/dev/null || fail "issued by the generated token key"
+# A second --generate with the same name is refused: never two keys of one name.
+rc=0; "$ADMIN" ca init --dir ca3 --key "$URI2" --generate --pass "file:$W/pin" >/dev/null 2>err.txt || rc=$?
+[ "$rc" = 1 ] && grep -q "already holds a key" err.txt || fail "duplicate --generate not refused (rc $rc)"
+expect_rc 2 "$ADMIN" ca init --dir ca4 --generate --pass "file:$W/pin" 2>/dev/null
+ok "ca init --generate: the CA key made on the token, not extractable"
 echo "PASS ca-pkcs11"

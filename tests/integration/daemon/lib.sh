@@ -7,6 +7,7 @@
 #   cvqd_start CONF         start cvqd in the background, wait for its socket
 #   cvqd_stop               SIGTERM, wait, check the exit status is 0
 #   api METHOD PATH [JSON]  curl --unix-socket; prints "STATUS BODY"
+#   ecdsa_raw_to_der RAW DER   a Web eID ES256 signature (r || s) as DER for openssl
 
 pki_init() {
 	local d=$1
@@ -154,4 +155,18 @@ wait_status() {
 	done
 	api GET /v1/status >&2
 	bench_fail "status never matched: $1"
+}
+
+ecdsa_raw_to_der() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+raw = open(sys.argv[1], 'rb').read()
+assert len(raw) == 64
+def integer(b):
+    b = b.lstrip(b'\0') or b'\0'
+    if b[0] & 0x80: b = b'\0' + b
+    return b'\x02' + bytes([len(b)]) + b
+body = integer(raw[:32]) + integer(raw[32:])
+open(sys.argv[2], 'wb').write(b'\x30' + bytes([len(body)]) + body)
+PY
 }

@@ -38,17 +38,7 @@ cmp <(openssl x509 -in "$CVQ_BENCH/auth.pem" -outform DER) <(openssl x509 -in "$
 { printf '%s' "https://portail.ville.example" | openssl dgst -sha256 -binary
   printf '%s' "$challenge" | openssl dgst -sha256 -binary; } > "$CVQ_BENCH/tbs.bin"
 jq -r .token.signature <<< "$tok" | base64 -d > "$CVQ_BENCH/sig.raw"
-python3 - "$CVQ_BENCH/sig.raw" "$CVQ_BENCH/sig.der" <<'PY'
-import sys
-raw = open(sys.argv[1], 'rb').read()
-assert len(raw) == 64
-def integer(b):
-    b = b.lstrip(b'\0') or b'\0'
-    if b[0] & 0x80: b = b'\0' + b
-    return b'\x02' + bytes([len(b)]) + b
-body = integer(raw[:32]) + integer(raw[32:])
-open(sys.argv[2], 'wb').write(b'\x30' + bytes([len(body)]) + body)
-PY
+ecdsa_raw_to_der "$CVQ_BENCH/sig.raw" "$CVQ_BENCH/sig.der"
 openssl x509 -in "$CVQ_BENCH/auth.pem" -pubkey -noout > "$CVQ_BENCH/auth.pub"
 openssl dgst -sha256 -verify "$CVQ_BENCH/auth.pub" -signature "$CVQ_BENCH/sig.der" "$CVQ_BENCH/tbs.bin" \
 	|| bench_fail "token signature does not verify"

@@ -88,6 +88,9 @@ chmod 644 "$w/pin"
 grep -q 'PIN source unreadable or insecure' "$w/err" || bench_fail "wrong error: $(cat "$w/err")"
 chmod 600 "$w/pin"
 ! drv login "$tok" 2> "$w/err" || bench_fail "login without any PIN source"
+# A PIN inside the URI (RFC 7512 pin-value) would sit in argv: refused.
+! drv login "$tok?pin-value=$(cat "$w/pin")" 2> "$w/err" || bench_fail "pin-value accepted"
+grep -q 'PIN source unreadable or insecure' "$w/err" || bench_fail "pin-value: wrong error: $(cat "$w/err")"
 
 echo "== wrong PIN"
 printf '000000' > "$w/bad"; chmod 600 "$w/bad"
