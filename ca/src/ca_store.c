@@ -220,20 +220,6 @@ ca_store_open_sync(const char *path, bool readonly, bool create, bool full_sync,
 	/* A batch's dirty pages stay in memory until its commit. */
 	if (rc == SQLITE_OK)
 		rc = exec(db, "PRAGMA cache_size=-32768");
-	/*
-	 * One process per certificate: the last connection to close would
-	 * checkpoint the WAL into the store and delete it (two fsyncs), and the
-	 * next one would create it again (a directory fsync and a header
-	 * fsync). Keep the WAL and leave checkpoints to the automatic ones
-	 * inside commits: a commit is as durable (synced to the WAL), and an
-	 * issuance costs one fsync instead of five.
-	 */
-	if (rc == SQLITE_OK && !readonly) {
-		int on = 1;
-
-		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
-	}
 	if (rc != SQLITE_OK) {
 		err = ca_store_err(db, rc);
 		if (err == CVQ_CA_ERR_IO)
