@@ -201,10 +201,12 @@ do_status(struct agent *a, int fd)
 	time_t now = time(NULL);
 
 	X509_NAME_oneline(X509_get_subject_name(a->ca->cert), subject, sizeof(subject));
-	snprintf(line, sizeof(line), "ca=%s pid=%ld issued=%llu refused=%llu up=%lds idle=%lds lock_after=%us",
+	/* secure_heap: bytes of OpenSSL's locked heap in use (the key's numbers). */
+	snprintf(line, sizeof(line), "ca=%s pid=%ld issued=%llu refused=%llu up=%lds idle=%lds "
+	         "lock_after=%us secure_heap=%zu",
 	         subject, (long)getpid(), (unsigned long long)a->issued,
 	         (unsigned long long)a->refused, (long)(now - a->started), (long)(now - a->last),
-	         a->o->idle_seconds);
+	         a->o->idle_seconds, CRYPTO_secure_malloc_initialized() ? CRYPTO_secure_used() : 0);
 	send_frame(fd, CVQ_CA_OK, line, strlen(line), true);
 }
 

@@ -16,8 +16,11 @@ csr r3.csr rsa
 # Not running: status says so (exit 5), cert issue works directly.
 expect_rc 5 "$ADMIN" ca-agent status >/dev/null
 
-"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --idle 0 >start.out
-grep -q "serving on $SOCK" start.out || fail "start: $(cat start.out)"
+"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --idle 0 >start.out 2>start.err
+grep -q "serving on $SOCK" start.out || fail "start: $(cat start.out start.err)"
+# The key's numbers live in OpenSSL's locked heap (unless the kernel refused it, which start says).
+grep -q "no locked memory" start.err ||
+	"$ADMIN" ca-agent status | grep -Eq "secure_heap=[1-9]" || fail "key not in the secure heap"
 PID=$(sed -n 's/^agent \([0-9]*\) .*/\1/p' start.out)
 PIDS+=("$PID")
 [ "$(stat -c %a "$W/ca/agent")" = 700 ] || fail "agent directory mode"
