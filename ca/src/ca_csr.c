@@ -45,17 +45,57 @@ oid_is(const struct tlv *t, const uint8_t *oid, size_t n)
 }
 
 /* 1: done; 0: not for the fast path (OpenSSL will judge); -1: bad key or signature. */
+static const char *const group_names[2] = {"P-256", "P-384"};
+
+EVP_PKEY *
+ca_csr_group_key(int i)
+{
+	OSSL_PARAM params[2];
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *k = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	                                             (char *)group_names[i], 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &k, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+		ERR_clear_error();
+	EVP_PKEY_CTX_free(pc);
+	return k;
+}
+
+/* The public key: a copy of the group key with the point set (checked on
+ * the curve by OpenSSL), else built from the group's name. */
+static bool
+make_pub(EVP_PKEY *group_key, const char *group, const uint8_t *pt, size_t len, EVP_PKEY **out)
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *pc;
+	bool ok;
+
+	if (group_key) {
+		*out = EVP_PKEY_dup(group_key);
+		return *out && EVP_PKEY_set1_encoded_public_key(*out, pt, len) == 1;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, len);
+	params[2] = OSSL_PARAM_construct_end();
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	ok = pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+	     EVP_PKEY_fromdata(pc, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
+	EVP_PKEY_CTX_free(pc);
+	return ok;
+}
+
 static int
-fast_parse(const uint8_t *der, size_t len, struct ca_csr *out, cvq_ca_err *err)
+fast_parse(const uint8_t *der, size_t len, EVP_PKEY *const keys[2], struct ca_csr *out,
+           cvq_ca_err *err)
 {
 	const uint8_t *p = der, *end = der + len, *q, *qe;
 	struct tlv outer, info, ver, subj, spki, alg, aoid, curve, bits, salg, soid, sig;
 	const EVP_MD *md;
-	const char *group;
-	int curve_nid, ok;
-	EVP_PKEY_CTX *pc = NULL;
+	int curve_nid, ok, gi;
 	EVP_MD_CTX *mc = NULL;
-	OSSL_PARAM params[3];
 	const uint8_t *np;
 	uint8_t *point = NULL;
 
@@ -96,23 +136,16 @@ fast_parse(const uint8_t *der, size_t len, struct ca_csr *out, cvq_ca_err *err)
 	if (!next(&q, qe, &curve) || q != qe)
 		return 0;
 	if (oid_is(&curve, oid_p256, sizeof(oid_p256))) {
-		group = "P-256";
+		gi = 0;
 		curve_nid = NID_X9_62_prime256v1;
 	} else if (oid_is(&curve, oid_p384, sizeof(oid_p384))) {
-		group = "P-384";
+		gi = 1;
 		curve_nid = NID_secp384r1;
 	} else {
 		return 0;
 	}
 	*err = CVQ_CA_ERR_REQUEST;
-	/* The key (EVP_PKEY_fromdata checks the point is on the curve). */
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)(bits.c + 1),
-	                                              bits.len - 1);
-	params[2] = OSSL_PARAM_construct_end();
-	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
-	    EVP_PKEY_fromdata(pc, &out->pub, EVP_PKEY_PUBLIC_KEY, params) != 1)
+	if (!make_pub(keys ? keys[gi] : NULL, group_names[gi], bits.c + 1, bits.len - 1, &out->pub))
 		goto fail;
 	np = subj.start;
 	out->subject = d2i_X509_NAME(NULL, &np, (long)subj.full);
@@ -130,7 +163,6 @@ fast_parse(const uint8_t *der, size_t len, struct ca_csr *out, cvq_ca_err *err)
 	ok = mc && EVP_DigestVerifyInit(mc, NULL, md, NULL, out->pub) == 1 &&
 	     EVP_DigestVerify(mc, sig.c + 1, sig.len - 1, info.start, info.full) == 1;
 	EVP_MD_CTX_free(mc);
-	EVP_PKEY_CTX_free(pc);
 	if (!ok) {
 		*err = CVQ_CA_ERR_POP;
 		ca_csr_free(out);
@@ -141,7 +173,6 @@ fast_parse(const uint8_t *der, size_t len, struct ca_csr *out, cvq_ca_err *err)
 	return 1;
 fail:
 	OPENSSL_free(point);
-	EVP_PKEY_CTX_free(pc);
 	ca_csr_free(out);
 	ERR_clear_error();
 	return -1;
@@ -163,6 +194,12 @@ ca_csr_free(struct ca_csr *c)
 cvq_ca_err
 ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out)
 {
+	return ca_csr_parse2(b, len, NULL, out);
+}
+
+cvq_ca_err
+ca_csr_parse2(const uint8_t *b, size_t len, EVP_PKEY *const keys[2], struct ca_csr *out)
+{
 	unsigned char *data = NULL;
 	const unsigned char *p;
 	char *name = NULL, *hdr = NULL;
@@ -174,7 +211,8 @@ ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out)
 	memset(out, 0, sizeof(*out));
 	if (!b || len == 0 || len > 1 << 20)
 		return CVQ_CA_ERR_REQUEST;
-	if (len > 10 && memcmp(b, "-----BEGIN", 10) == 0) {
+	/* Not DER: PEM, perhaps after some text (openssl req -text). */
+	if (b[0] != 0x30) {
 		bio = BIO_new_mem_buf(b, (int)len);
 		r = bio ? PEM_read_bio(bio, &name, &hdr, &data, &dlen) : 0;
 		BIO_free(bio);
@@ -186,7 +224,7 @@ ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out)
 		b = data;
 		len = (size_t)dlen;
 	}
-	r = fast_parse(b, len, out, &err);
+	r = fast_parse(b, len, keys, out, &err);
 	if (r != 0)
 		goto out;
 	/* Not ours to shortcut: OpenSSL parses and verifies. */

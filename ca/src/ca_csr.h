@@ -16,6 +16,13 @@ struct ca_csr {
 /* PEM or DER; the signature is verified: CVQ_CA_ERR_POP when it fails,
  * CVQ_CA_ERR_REQUEST when the bytes are not a CSR. */
 cvq_ca_err ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out);
+/* The same; keys[0] / keys[1] (may be NULL) are P-256 / P-384 keys whose
+ * group is copied instead of built again from the curve's name for every
+ * CSR (read only: shared by batch threads). */
+cvq_ca_err ca_csr_parse2(const uint8_t *b, size_t len, EVP_PKEY *const keys[2],
+                         struct ca_csr *out);
+/* A P-256 (i = 0) or P-384 (i = 1) key with only its group. */
+EVP_PKEY *ca_csr_group_key(int i);
 void ca_csr_free(struct ca_csr *c);
 
 #endif

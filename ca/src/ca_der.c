@@ -1,6 +1,7 @@
 /* libcvqca — a minimal DER writer and TLV reader (CRL fast path). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ca_der.h"
 
@@ -92,4 +93,40 @@ ca_der_next(const uint8_t **pp, const uint8_t *end, uint8_t *tag, const uint8_t 
 	*len = n;
 	*pp = p + n;
 	return true;
+}
+
+static void
+digits2(uint8_t *s, int v)
+{
+	s[0] = (uint8_t)('0' + v / 10);
+	s[1] = (uint8_t)('0' + v % 10);
+}
+
+size_t
+ca_der_time(int64_t t, bool gen, uint8_t out[17])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	uint8_t *s = out + 2;
+	int y;
+
+	gmtime_r(&tt, &tm);
+	y = tm.tm_year + 1900;
+	if (!gen && y >= 1950 && y < 2050) {
+		out[0] = 0x17;
+		out[1] = 13;
+	} else {
+		out[0] = 0x18;
+		out[1] = 15;
+		digits2(s, y / 100);
+		s += 2;
+	}
+	digits2(s, y % 100);
+	digits2(s + 2, tm.tm_mon + 1);
+	digits2(s + 4, tm.tm_mday);
+	digits2(s + 6, tm.tm_hour);
+	digits2(s + 8, tm.tm_min);
+	digits2(s + 10, tm.tm_sec);
+	s[12] = 'Z';
+	return 2u + out[1];
 }

@@ -21,6 +21,10 @@ void ca_dbuf_free(struct ca_dbuf *b);
 /* Size of a header for a content of n bytes. */
 size_t ca_der_hdr_len(size_t n);
 
+/* A time as DER (RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime
+ * after, or always GeneralizedTime when gen); returns its length. */
+size_t ca_der_time(int64_t t, bool gen, uint8_t out[17]);
+
 /* One TLV at p (single-byte tags, lengths up to 2^32): false if malformed. */
 bool ca_der_next(const uint8_t **p, const uint8_t *end, uint8_t *tag,
                  const uint8_t **content, size_t *len);

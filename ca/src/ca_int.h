@@ -36,6 +36,7 @@ struct cvq_ca {
 	EVP_PKEY *key;                   /* NULL when opened without a key */
 	struct ca_keyref keyref;         /* owns key */
 	char actor[64];
+	bool via_agent;                  /* issuing for the agent (ca_agent.c): audited */
 	char errmsg[256];
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
 	/* Statements of the issuance path, prepared once (ca_stmt()). */
@@ -45,8 +46,25 @@ struct cvq_ca {
 	struct {
 		X509 *x;        /* holds the extensions */
 		int npre;       /* the first npre go before SAN and SKI */
+		/* The same extensions as DER, before and after SAN and SKI. */
+		uint8_t *pre, *post;
+		size_t pre_len, post_len;
 	} tmpl[CVQ_CA_PROFILE__COUNT][2];
+	/* The issuer Name and signature AlgorithmIdentifier as DER (ca_profile_warm()). */
+	uint8_t *issuer_der, *sigalg_der;
+	size_t issuer_len, sigalg_len;
 };
+
+/* A certificate as issued: its DER and what its store row holds. */
+struct ca_issued {
+	uint8_t *der;           /* OPENSSL_malloc'd */
+	size_t len;
+	char serial[67];        /* upper-case hex */
+	char subject[256];      /* RFC 2253 */
+	int64_t not_before, not_after;
+	uint8_t sha256[32];
+};
+void ca_issued_free(struct ca_issued *c);
 
 /* errmsg of the handle; returns err for "return ca_fail(...)" */
 cvq_ca_err ca_fail(cvq_ca *ca, cvq_ca_err err, const char *fmt, ...)
@@ -95,6 +113,13 @@ cvq_ca_err ca_cert_make(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *
                         X509_NAME *subject, EVP_PKEY *pub, const X509_PUBKEY *spki,
                         X509 **out);
 cvq_ca_err ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
+/* ca_tbs.c: the same, built as DER from the profile's template and signed
+ * (no X509 object); thread-safe when log is NULL and the profile is warm. */
+cvq_ca_err ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req,
+                            X509_NAME *subject, EVP_PKEY *pub, const X509_PUBKEY *spki,
+                            struct ca_issued *out);
+/* The SAN extension (dNSName) as DER, or CVQ_CA_ERR_REQUEST. */
+cvq_ca_err ca_san_der(X509 *issuer, const char *dns_name, uint8_t **der, size_t *len);
 /* Build the profile's constant extensions now (single-threaded). */
 cvq_ca_err ca_profile_warm(cvq_ca *ca, enum cvq_ca_profile p);
 void ca_profile_free(cvq_ca *ca);
@@ -103,6 +128,8 @@ time_t ca_asn1_time(const ASN1_TIME *t);
 
 /* ca_issue.c: insert the row and its audit entry (inside a transaction). */
 cvq_ca_err ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p);
+cvq_ca_err ca_cert_insert_der(cvq_ca *ca, const struct ca_issued *c, int64_t card_id,
+                              enum cvq_ca_profile p);
 
 /* ca_citizen.c */
 cvq_ca_err ca_card_lookup(cvq_ca *ca, const char *guid, int64_t *card_id,

@@ -41,50 +41,62 @@ key_allowed(cvq_ca *ca, EVP_PKEY *pub)
 }
 
 cvq_ca_err
+ca_cert_insert_der(cvq_ca *ca, const struct ca_issued *c, int64_t card_id, enum cvq_ca_profile p)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = ca_stmt(ca, CA_STMT_CERT_INSERT);
+	if (!st)
+		return CVQ_CA_ERR_STORE;
+	sqlite3_bind_text(st, 1, c->serial, -1, SQLITE_STATIC);
+	if (card_id)
+		sqlite3_bind_int64(st, 2, card_id);
+	sqlite3_bind_int(st, 3, (int)p);
+	sqlite3_bind_text(st, 4, c->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, c->not_before);
+	sqlite3_bind_int64(st, 6, c->not_after);
+	sqlite3_bind_int64(st, 7, ca_now());
+	sqlite3_bind_blob(st, 8, c->sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, c->der, (int)c->len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ca_sql_fail(ca, rc, "certificate insert");
+	return ca_audit_append(ca, "cert.issue", c->serial, "profile=%s card_id=%lld%s",
+	                       cvq_ca_profile_name(p), (long long)card_id,
+	                       ca->via_agent ? " via=agent" : "");
+}
+
+cvq_ca_err
 ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p)
 {
+	struct ca_issued c = {0};
 	unsigned char *der = NULL;
-	uint8_t fp[32];
-	sqlite3_stmt *st = NULL;
-	char serial[67], subject[256] = "";
 	BIO *mem = NULL;
 	cvq_ca_err err;
-	int len, rc;
+	int len;
 
-	err = cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
+	err = cvq_ca_serial_hex(X509_get0_serialNumber(cert), c.serial);
 	if (err != CVQ_CA_OK)
 		return err;
 	len = i2d_X509(cert, &der);
 	if (len <= 0)
 		return CVQ_CA_ERR_CRYPTO;
-	EVP_Digest(der, (size_t)len, fp, NULL, EVP_sha256(), NULL);
+	c.der = der;
+	c.len = (size_t)len;
+	EVP_Digest(der, (size_t)len, c.sha256, NULL, EVP_sha256(), NULL);
 	mem = BIO_new(BIO_s_mem());
 	if (mem && X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
-		int n = BIO_read(mem, subject, sizeof(subject) - 1);
-		subject[n > 0 ? n : 0] = '\0';
+		int n = BIO_read(mem, c.subject, sizeof(c.subject) - 1);
+		c.subject[n > 0 ? n : 0] = '\0';
 	}
 	BIO_free(mem);
-	st = ca_stmt(ca, CA_STMT_CERT_INSERT);
-	rc = st ? SQLITE_OK : SQLITE_ERROR;
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
-		if (card_id)
-			sqlite3_bind_int64(st, 2, card_id);
-		sqlite3_bind_int(st, 3, (int)p);
-		sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (int64_t)ca_asn1_time(X509_get0_notBefore(cert)));
-		sqlite3_bind_int64(st, 6, (int64_t)ca_asn1_time(X509_get0_notAfter(cert)));
-		sqlite3_bind_int64(st, 7, ca_now());
-		sqlite3_bind_blob(st, 8, fp, 32, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 9, der, len, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-	}
-	OPENSSL_free(der);
-	if (rc != SQLITE_DONE)
-		return ca_sql_fail(ca, rc, "certificate insert");
-	return ca_audit_append(ca, "cert.issue", serial, "profile=%s card_id=%lld",
-	                       cvq_ca_profile_name(p), (long long)card_id);
+	c.not_before = (int64_t)ca_asn1_time(X509_get0_notBefore(cert));
+	c.not_after = (int64_t)ca_asn1_time(X509_get0_notAfter(cert));
+	err = ca_cert_insert_der(ca, &c, card_id, p);
+	ca_issued_free(&c);
+	return err;
 }
 
 static X509_NAME *
@@ -159,33 +171,33 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 /* Build and sign; thread-safe when log is NULL. */
 static cvq_ca_err
 make_one(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, const struct prep *p,
-         EVP_PKEY *pub, const X509_PUBKEY *spki, X509_NAME *req_subject, X509 **out)
+         EVP_PKEY *pub, const X509_PUBKEY *spki, X509_NAME *req_subject, struct ca_issued *out)
 {
 	X509_NAME *subject = p->subject ? p->subject : req_subject;
 	cvq_ca_err err;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	err = key_allowed(log, pub);
 	if (err != CVQ_CA_OK)
 		return err;
 	if (!subject || X509_NAME_entry_count(subject) == 0)
 		return ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
-	return ca_cert_make(ca, log, req, subject, pub, spki, out);
+	return ca_cert_make_der(ca, log, req, subject, pub, spki, out);
 }
 
 /* Record *cert; on a serial clash (2^-126 per pair) re-sign with a new one. */
 static cvq_ca_err
 record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p, EVP_PKEY *pub,
-       const X509_PUBKEY *spki, X509_NAME *req_subject, X509 **cert)
+       const X509_PUBKEY *spki, X509_NAME *req_subject, struct ca_issued *cert)
 {
 	cvq_ca_err err = CVQ_CA_OK;
 	int i;
 
 	for (i = 0; i < SERIAL_TRIES; i++) {
-		err = ca_cert_insert(ca, *cert, p->card_id, req->profile);
+		err = ca_cert_insert_der(ca, cert, p->card_id, req->profile);
 		if (err != CVQ_CA_ERR_EXISTS)
 			break;
-		X509_free(*cert);
+		ca_issued_free(cert);
 		err = make_one(ca, ca, req, p, pub, spki, req_subject, cert);
 		if (err != CVQ_CA_OK)
 			break;
@@ -193,14 +205,15 @@ record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p, EVP
 	return err;
 }
 
+/* One certificate in one transaction (row + audit entry: one commit, one fsync). */
 static cvq_ca_err
 issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X509_PUBKEY *spki,
-          X509_NAME *req_subject, X509 **out)
+          X509_NAME *req_subject, struct ca_issued *out)
 {
 	struct prep p = {0};
 	cvq_ca_err err;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)
 		return err;
@@ -214,12 +227,24 @@ issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X
 	else
 		ca_tx_rollback(ca);
 	X509_NAME_free(p.subject);
-	if (err != CVQ_CA_OK) {
-		/* Not recorded, so never handed out. */
-		X509_free(*out);
-		*out = NULL;
-	}
+	/* Not recorded, so never handed out. */
+	if (err != CVQ_CA_OK)
+		ca_issued_free(out);
 	return err;
+}
+
+static cvq_ca_err
+to_x509(struct ca_issued *c, X509 **out)
+{
+	const unsigned char *p = c->der;
+
+	*out = d2i_X509(NULL, &p, (long)c->len);
+	ca_issued_free(c);
+	if (!*out) {
+		ERR_clear_error();
+		return CVQ_CA_ERR_CRYPTO;
+	}
+	return CVQ_CA_OK;
 }
 
 static cvq_ca_err
@@ -238,6 +263,7 @@ csr_check(cvq_ca *log, X509_REQ *csr, EVP_PKEY **pub)
 cvq_ca_err
 cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *csr, X509 **out)
 {
+	struct ca_issued c;
 	EVP_PKEY *pub;
 	cvq_ca_err err;
 
@@ -247,7 +273,33 @@ cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *csr, 
 	err = csr_check(ca, csr, &pub);
 	if (err != CVQ_CA_OK)
 		return err;
-	return issue_one(ca, req, pub, X509_REQ_get_X509_PUBKEY(csr), X509_REQ_get_subject_name(csr), out);
+	err = issue_one(ca, req, pub, X509_REQ_get_X509_PUBKEY(csr), X509_REQ_get_subject_name(csr), &c);
+	return err == CVQ_CA_OK ? to_x509(&c, out) : err;
+}
+
+cvq_ca_err
+cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint8_t *csr,
+                     size_t csr_len, uint8_t **der, size_t *der_len)
+{
+	struct ca_csr r;
+	struct ca_issued c;
+	cvq_ca_err err;
+
+	if (!ca || !req || !csr || !der || !der_len)
+		return CVQ_CA_ERR_ARG;
+	*der = NULL;
+	*der_len = 0;
+	err = ca_csr_parse(csr, csr_len, &r);
+	if (err != CVQ_CA_OK)
+		return ca_fail(ca, err, err == CVQ_CA_ERR_POP ? "the CSR's signature does not verify"
+		                                             : "not a CSR, or no usable public key");
+	err = issue_one(ca, req, r.pub, r.spki, r.subject, &c);
+	ca_csr_free(&r);
+	if (err != CVQ_CA_OK)
+		return err;
+	*der = c.der;
+	*der_len = c.len;
+	return CVQ_CA_OK;
 }
 
 cvq_ca_err
@@ -316,7 +368,12 @@ cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pu
 		ERR_clear_error();
 		return ca_fail(ca, CVQ_CA_ERR_POP, "the challenge signature does not verify");
 	}
-	return issue_one(ca, req, pub, NULL, NULL, out);
+	{
+		struct ca_issued c;
+		cvq_ca_err err = issue_one(ca, req, pub, NULL, NULL, &c);
+
+		return err == CVQ_CA_OK ? to_x509(&c, out) : err;
+	}
 }
 
 struct batch_job {
@@ -327,7 +384,8 @@ struct batch_job {
 	const uint8_t *const *blobs;    /* else encoded CSRs */
 	const size_t *lens;
 	struct ca_csr *csrs;
-	X509 **done;
+	EVP_PKEY *const *keys;          /* group keys for ca_csr_parse2 */
+	struct ca_issued *done;
 	cvq_ca_err *errs;
 	size_t n, first, step;
 };
@@ -343,7 +401,7 @@ batch_worker(void *arg)
 	for (i = j->first; i < j->n; i += j->step) {
 		c = &j->csrs[i];
 		if (j->blobs) {
-			j->errs[i] = ca_csr_parse(j->blobs[i], j->lens[i], c);
+			j->errs[i] = ca_csr_parse2(j->blobs[i], j->lens[i], j->keys, c);
 		} else {
 			/* Borrowed from the caller: never freed here. */
 			j->errs[i] = csr_check(NULL, j->given[i], &c->pub);
@@ -365,106 +423,271 @@ batch_threads(void)
 	return n < 1 ? 1 : n > BATCH_THREADS ? BATCH_THREADS : (unsigned)n;
 }
 
-static void
-sign_chunk(struct batch_job *proto, size_t k)
-{
+/* Signing threads over one chunk, started and joined apart so the caller
+ * can record the previous chunk meanwhile. */
+struct signer {
 	struct batch_job jobs[BATCH_THREADS];
 	pthread_t th[BATCH_THREADS];
-	bool started[BATCH_THREADS] = {false};
+	bool started[BATCH_THREADS];
+	unsigned nt;
+	bool inline0;           /* job 0 runs on the caller's thread */
+};
+
+static void
+sign_start(struct signer *s, const struct batch_job *proto, size_t k, bool use_caller)
+{
 	unsigned t, nt = batch_threads();
 
 	if (k < 2 * nt)
 		nt = 1;
+	memset(s->started, 0, sizeof(s->started));
+	s->nt = nt;
+	s->inline0 = use_caller;
 	for (t = 0; t < nt; t++) {
-		jobs[t] = *proto;
-		jobs[t].n = k;
-		jobs[t].first = t;
-		jobs[t].step = nt;
-		if (t > 0)
-			started[t] = pthread_create(&th[t], NULL, batch_worker, &jobs[t]) == 0;
+		s->jobs[t] = *proto;
+		s->jobs[t].n = k;
+		s->jobs[t].first = t;
+		s->jobs[t].step = nt;
+		if (t > 0 || !use_caller)
+			s->started[t] = pthread_create(&s->th[t], NULL, batch_worker, &s->jobs[t]) == 0;
 	}
-	batch_worker(&jobs[0]);
-	for (t = 1; t < nt; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
-		else
-			batch_worker(&jobs[t]);
-	}
+	if (use_caller)
+		batch_worker(&s->jobs[0]);
 }
 
+static void
+sign_finish(struct signer *s)
+{
+	unsigned t;
+
+	for (t = s->inline0 ? 1 : 0; t < s->nt; t++) {
+		if (s->started[t])
+			pthread_join(s->th[t], NULL);
+		else
+			batch_worker(&s->jobs[t]);
+	}
+	s->nt = 0;
+}
+
+/* Where a batch's certificates go: as X509 objects or as DER. */
+struct deliver {
+	cvq_ca_issued_cb x509;
+	cvq_ca_issued_der_cb der;
+	void *ctx;
+};
+
+static int
+deliver(const struct deliver *d, size_t i, cvq_ca_err err, struct ca_issued *c)
+{
+	X509 *x = NULL;
+	int stop;
+
+	if (d->der)
+		return d->der(d->ctx, i, err, err == CVQ_CA_OK ? c->der : NULL,
+		              err == CVQ_CA_OK ? c->len : 0, err == CVQ_CA_OK ? c->serial : NULL);
+	if (err == CVQ_CA_OK) {
+		const unsigned char *p = c->der;
+
+		x = d2i_X509(NULL, &p, (long)c->len);
+		if (!x) {
+			ERR_clear_error();
+			err = CVQ_CA_ERR_CRYPTO;
+		}
+	}
+	stop = d->x509(d->ctx, i, err, x);
+	X509_free(x);
+	return stop;
+}
+
+/* One chunk of a batch: its CSRs, certificates and errors. */
+struct chunk {
+	struct ca_csr csrs[BATCH_TX];
+	struct ca_issued done[BATCH_TX];
+	cvq_ca_err errs[BATCH_TX];
+	struct prep p;
+	size_t base, k;
+};
+
+static void
+chunk_clear(struct chunk *c, bool parsed)
+{
+	size_t i;
+
+	for (i = 0; i < c->k; i++) {
+		if (parsed)
+			ca_csr_free(&c->csrs[i]);
+		ca_issued_free(&c->done[i]);
+	}
+	X509_NAME_free(c->p.subject);
+	c->p.subject = NULL;
+	c->k = 0;
+}
+
+/* Resolve the request (card status, subject) and make the subject safe to
+ * share: encoded now, the threads then only read it. */
+static cvq_ca_err
+chunk_prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c)
+{
+	cvq_ca_err err = prepare(ca, req, &c->p);
+
+	if (err == CVQ_CA_OK)
+		err = ca_profile_warm(ca, req->profile);
+	if (err == CVQ_CA_OK && c->p.subject && i2d_X509_NAME(c->p.subject, NULL) <= 0)
+		err = CVQ_CA_ERR_NOMEM;
+	return err;
+}
+
+static void
+chunk_job(struct batch_job *job, cvq_ca *ca, const struct cvq_ca_issue_req *req,
+          X509_REQ *const *given, const uint8_t *const *blobs, const size_t *lens,
+          EVP_PKEY *const *keys, struct chunk *c)
+{
+	*job = (struct batch_job){ca, req, &c->p, given ? given + c->base : NULL,
+	                          blobs ? blobs + c->base : NULL, lens ? lens + c->base : NULL,
+	                          c->csrs, keys, c->done, c->errs, c->k, 0, 1};
+}
+
+/*
+ * A chunk signed ahead used what prepare() said before its transaction;
+ * inside it, prepare() again: a card no longer active fails the chunk, a
+ * subject that changed (a citizen renamed meanwhile) means signing again.
+ */
+static cvq_ca_err
+chunk_recheck(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c, bool *resign)
+{
+	struct prep now = {0};
+	cvq_ca_err err = prepare(ca, req, &now);
+
+	*resign = false;
+	if (err == CVQ_CA_OK && (now.card_id != c->p.card_id || !now.subject != !c->p.subject ||
+	                         (now.subject && X509_NAME_cmp(now.subject, c->p.subject) != 0)))
+		*resign = true;
+	if (err == CVQ_CA_OK && *resign) {
+		X509_NAME_free(c->p.subject);
+		c->p = now;
+		if (c->p.subject && i2d_X509_NAME(c->p.subject, NULL) <= 0)
+			err = CVQ_CA_ERR_NOMEM;
+	} else {
+		X509_NAME_free(now.subject);
+	}
+	return err;
+}
+
+/*
+ * Parse, verify and sign a chunk on every CPU while the caller's thread
+ * records, commits and hands out the one before: the store work (one
+ * writer) no longer leaves the other CPUs idle. Each chunk is one
+ * transaction; its certificates leave only after its commit.
+ */
 static cvq_ca_err
 batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given,
-          const uint8_t *const *blobs, const size_t *lens, size_t n,
-          cvq_ca_issued_cb cb, void *ctx)
+          const uint8_t *const *blobs, const size_t *lens, size_t n, const struct deliver *dl)
 {
-	X509 **done = NULL;
-	struct ca_csr *csrs = NULL;
-	cvq_ca_err *errs = NULL, err = CVQ_CA_OK;
-	struct prep p = {0};
+	struct chunk *cur = NULL, *next = NULL, *tmp;
+	struct signer sg = {0};
 	struct batch_job job;
-	size_t base, i, k;
+	EVP_PKEY *keys[2] = {NULL, NULL};
+	cvq_ca_err err = CVQ_CA_OK;
+	size_t i;
+	bool resign, in_tx = false;
 	int stop = 0;
 
-	done = calloc(BATCH_TX, sizeof(*done));
-	csrs = calloc(BATCH_TX, sizeof(*csrs));
-	errs = calloc(BATCH_TX, sizeof(*errs));
-	if (!done || !csrs || !errs) {
+	cur = calloc(1, sizeof(*cur));
+	next = calloc(1, sizeof(*next));
+	if (!cur || !next) {
 		err = CVQ_CA_ERR_NOMEM;
 		goto out;
 	}
-	for (base = 0; base < n && !stop; base += k) {
-		k = n - base < BATCH_TX ? n - base : BATCH_TX;
-		memset(done, 0, BATCH_TX * sizeof(*done));
-		memset(csrs, 0, BATCH_TX * sizeof(*csrs));
+	/* NULL is fine: each CSR's key is then built from the curve's name. */
+	if (blobs && n > 1) {
+		keys[0] = ca_csr_group_key(0);
+		keys[1] = ca_csr_group_key(1);
+	}
+	if (n == 0)
+		goto out;
+	cur->base = 0;
+	cur->k = n < BATCH_TX ? n : BATCH_TX;
+	err = ca_tx_begin(ca);
+	if (err != CVQ_CA_OK)
+		goto out;
+	in_tx = true;
+	err = chunk_prepare(ca, req, cur);
+	if (err != CVQ_CA_OK)
+		goto out;
+	chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
+	sign_start(&sg, &job, cur->k, true);
+	sign_finish(&sg);
+	for (;;) {
+		/* Start signing the next chunk, with what prepare() says now. */
+		next->base = cur->base + cur->k;
+		next->k = n - next->base < BATCH_TX ? n - next->base : BATCH_TX;
+		if (next->k) {
+			err = chunk_prepare(ca, req, next);
+			if (err != CVQ_CA_OK) {
+				next->k = 0;
+				goto out;
+			}
+			chunk_job(&job, ca, req, given, blobs, lens, keys, next);
+			sign_start(&sg, &job, next->k, false);
+		}
+		for (i = 0; i < cur->k; i++) {
+			if (cur->errs[i] != CVQ_CA_OK)
+				continue;
+			cur->errs[i] = record(ca, req, &cur->p, cur->csrs[i].pub, cur->csrs[i].spki,
+			                      cur->csrs[i].subject, &cur->done[i]);
+			/* A store failure spoils the whole transaction. */
+			if (cur->errs[i] != CVQ_CA_OK && cur->errs[i] != CVQ_CA_ERR_EXISTS) {
+				err = cur->errs[i];
+				goto out;
+			}
+		}
+		err = ca_tx_commit(ca);
+		in_tx = false;
+		if (err != CVQ_CA_OK)
+			goto out;
+		/* Committed: now, and only now, the certificates may leave. */
+		for (i = 0; i < cur->k && !stop; i++)
+			stop = deliver(dl, cur->base + i, cur->errs[i], &cur->done[i]);
+		chunk_clear(cur, blobs != NULL);
+		if (sg.nt)
+			sign_finish(&sg);
+		if (!next->k || stop)
+			break;
+		tmp = cur;
+		cur = next;
+		next = tmp;
 		err = ca_tx_begin(ca);
 		if (err != CVQ_CA_OK)
 			goto out;
-		/* The card's status is read again in each transaction. */
-		err = prepare(ca, req, &p);
-		if (err == CVQ_CA_OK)
-			err = ca_profile_warm(ca, req->profile);
-		if (err == CVQ_CA_OK) {
-			job = (struct batch_job){ca, req, &p, given ? given + base : NULL,
-			                         blobs ? blobs + base : NULL, lens ? lens + base : NULL,
-			                         csrs, done, errs, k, 0, 1};
-			sign_chunk(&job, k);
-			for (i = 0; i < k; i++) {
-				if (errs[i] != CVQ_CA_OK)
-					continue;
-				errs[i] = record(ca, req, &p, csrs[i].pub, csrs[i].spki, csrs[i].subject,
-				                 &done[i]);
-				/* A store failure spoils the whole transaction. */
-				if (errs[i] != CVQ_CA_OK && errs[i] != CVQ_CA_ERR_EXISTS) {
-					err = errs[i];
-					break;
-				}
-			}
-		}
-		X509_NAME_free(p.subject);
-		p.subject = NULL;
-		if (err == CVQ_CA_OK)
-			err = ca_tx_commit(ca);
-		else
-			ca_tx_rollback(ca);
-		if (blobs)
-			for (i = 0; i < k; i++)
-				ca_csr_free(&csrs[i]);
-		if (err != CVQ_CA_OK) {
-			for (i = 0; i < k; i++)
-				X509_free(done[i]);
+		in_tx = true;
+		err = chunk_recheck(ca, req, cur, &resign);
+		if (err != CVQ_CA_OK)
 			goto out;
-		}
-		/* Committed: now, and only now, the certificates may leave. */
-		for (i = 0; i < k; i++) {
-			if (!stop)
-				stop = cb(ctx, base + i, errs[i], errs[i] == CVQ_CA_OK ? done[i] : NULL);
-			X509_free(done[i]);
+		if (resign) {
+			for (i = 0; i < cur->k; i++) {
+				if (blobs)
+					ca_csr_free(&cur->csrs[i]);
+				ca_issued_free(&cur->done[i]);
+			}
+			chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
+			sign_start(&sg, &job, cur->k, true);
+			sign_finish(&sg);
 		}
 	}
 out:
-	free(done);
-	free(csrs);
-	free(errs);
+	if (sg.nt)
+		sign_finish(&sg);
+	if (in_tx)
+		ca_tx_rollback(ca);
+	/* Whatever was not committed is dropped, never handed out. */
+	if (cur)
+		chunk_clear(cur, blobs != NULL);
+	if (next)
+		chunk_clear(next, blobs != NULL);
+	EVP_PKEY_free(keys[0]);
+	EVP_PKEY_free(keys[1]);
+	free(cur);
+	free(next);
 	return err;
 }
 
@@ -472,9 +695,20 @@ cvq_ca_err
 cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *csrs,
                    size_t n, cvq_ca_issued_cb cb, void *ctx)
 {
+	struct deliver d = {cb, NULL, ctx};
+
 	if (!ca || !req || (!csrs && n) || !cb)
 		return CVQ_CA_ERR_ARG;
-	return batch_run(ca, req, csrs, NULL, NULL, n, cb, ctx);
+	return batch_run(ca, req, csrs, NULL, NULL, n, &d);
+}
+
+static cvq_ca_err
+batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint8_t *const *csrs,
+              const size_t *lens, size_t n, const struct deliver *d)
+{
+	if (!ca || !req || ((!csrs || !lens) && n))
+		return CVQ_CA_ERR_ARG;
+	return batch_run(ca, req, NULL, csrs, lens, n, d);
 }
 
 cvq_ca_err
@@ -482,7 +716,17 @@ cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                            const uint8_t *const *csrs, const size_t *lens, size_t n,
                            cvq_ca_issued_cb cb, void *ctx)
 {
-	if (!ca || !req || ((!csrs || !lens) && n) || !cb)
-		return CVQ_CA_ERR_ARG;
-	return batch_run(ca, req, NULL, csrs, lens, n, cb, ctx);
+	struct deliver d = {cb, NULL, ctx};
+
+	return cb ? batch_encoded(ca, req, csrs, lens, n, &d) : CVQ_CA_ERR_ARG;
+}
+
+cvq_ca_err
+cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                       const uint8_t *const *csrs, const size_t *lens, size_t n,
+                       cvq_ca_issued_der_cb cb, void *ctx)
+{
+	struct deliver d = {NULL, cb, ctx};
+
+	return cb ? batch_encoded(ca, req, csrs, lens, n, &d) : CVQ_CA_ERR_ARG;
 }

@@ -12,10 +12,12 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rsa.h>
 
 #include <cvq/p11.h>
 
+#include "ca_der.h"
 #include "ca_int.h"
 
 cvq_ca_err
@@ -81,6 +83,144 @@ out:
 	return err;
 }
 
+static const uint8_t oid_ec_pub[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+
+/*
+ * An EC P-256/P-384 PKCS#8 key built with EVP_PKEY_fromdata() from its
+ * ECPrivateKey (RFC 5915: version 1, privateKey, [0] parameters, [1]
+ * publicKey). OpenSSL 3.0's decoder chain, which EVP_PKCS82PKEY() runs,
+ * costs as much as the rest of a whole issuance. NULL: not such a key
+ * (the caller then asks OpenSSL).
+ */
+static EVP_PKEY *
+ec_from_p8(const PKCS8_PRIV_KEY_INFO *p8)
+{
+	const ASN1_OBJECT *obj;
+	const X509_ALGOR *alg;
+	const unsigned char *pk, *p, *end, *c, *priv = NULL, *pub = NULL;
+	const void *pval;
+	unsigned char oid[16];
+	const char *group;
+	OSSL_PARAM params[4];
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_PKEY *key = NULL;
+	BIGNUM *d = NULL;
+	size_t n, priv_len = 0, pub_len = 0;
+	int pklen, ptype;
+	uint8_t tag;
+
+	if (!PKCS8_pkey_get0(&obj, &pk, &pklen, &alg, p8))
+		return NULL;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (OBJ_length(obj) != sizeof(oid_ec_pub) ||
+	    memcmp(OBJ_get0_data(obj), oid_ec_pub, sizeof(oid_ec_pub)) != 0 || ptype != V_ASN1_OBJECT)
+		return NULL;
+	obj = pval;
+	n = OBJ_length(obj);
+	if (n > sizeof(oid))
+		return NULL;
+	memcpy(oid, OBJ_get0_data(obj), n);
+	if (n == sizeof(oid_p256) && memcmp(oid, oid_p256, n) == 0)
+		group = "P-256";
+	else if (n == sizeof(oid_p384) && memcmp(oid, oid_p384, n) == 0)
+		group = "P-384";
+	else
+		return NULL;
+	p = pk;
+	end = pk + pklen;
+	if (!ca_der_next(&p, end, &tag, &c, &n) || tag != 0x30 || p != end)
+		return NULL;
+	p = c;
+	end = c + n;
+	if (!ca_der_next(&p, end, &tag, &c, &n) || tag != 0x02 || n != 1 || c[0] != 1 ||
+	    !ca_der_next(&p, end, &tag, &priv, &priv_len) || tag != 0x04)
+		return NULL;
+	while (p < end) {
+		if (!ca_der_next(&p, end, &tag, &c, &n))
+			return NULL;
+		/* [1] { BIT STRING, no unused bits } */
+		if (tag == 0xa1 && n > 3 && c[0] == 0x03) {
+			const unsigned char *q = c, *bits;
+
+			if (!ca_der_next(&q, c + n, &tag, &bits, &pub_len) || pub_len < 2 || bits[0] != 0)
+				return NULL;
+			pub = bits + 1;
+			pub_len--;
+		}
+	}
+	if (!pub)
+		return NULL;
+	d = BN_secure_new();
+	if (!d || !BN_bin2bn(priv, (int)priv_len, d))
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, pub_len);
+	params[3] = OSSL_PARAM_construct_end();
+	/* The BIGNUM as native-endian bytes of its own size, as OSSL_PARAM wants it. */
+	{
+		unsigned char le[66];
+		int bl = BN_num_bytes(d);
+
+		if (bl <= 0 || bl > (int)sizeof(le) || BN_bn2nativepad(d, le, bl) != bl)
+			goto out;
+		params[2] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, le, (size_t)bl);
+		pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
+		    EVP_PKEY_fromdata(pc, &key, EVP_PKEY_KEYPAIR, params) != 1)
+			key = NULL;
+		OPENSSL_cleanse(le, sizeof(le));
+	}
+out:
+	BN_clear_free(d);
+	EVP_PKEY_CTX_free(pc);
+	ERR_clear_error();
+	return key;
+}
+
+/* An encrypted PKCS#8 PEM decrypted by hand, an EC key built directly. */
+static EVP_PKEY *
+read_key(BIO *bio, const char *pass)
+{
+	char *name = NULL, *hdr = NULL;
+	unsigned char *data = NULL;
+	const unsigned char *p;
+	long len = 0;
+	X509_SIG *sig = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (!PEM_read_bio(bio, &name, &hdr, &data, &len))
+		goto out;
+	if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) {
+		p = data;
+		sig = d2i_X509_SIG(NULL, &p, len);
+		if (sig && p == data + len)
+			p8 = PKCS8_decrypt(sig, pass, (int)strlen(pass));
+		if (p8) {
+			key = ec_from_p8(p8);
+			if (!key)
+				key = EVP_PKCS82PKEY(p8);
+		}
+	} else {
+		/* Anything else (a legacy PEM): OpenSSL's own reader. */
+		BIO *mem = BIO_new(BIO_s_mem());
+
+		if (mem && PEM_write_bio(mem, name, hdr, data, len) > 0)
+			key = PEM_read_bio_PrivateKey(mem, NULL, NULL, (void *)pass);
+		BIO_free(mem);
+	}
+out:
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	X509_SIG_free(sig);
+	OPENSSL_free(name);
+	OPENSSL_free(hdr);
+	if (data)
+		OPENSSL_clear_free(data, (size_t)len);
+	return key;
+}
+
 static cvq_ca_err
 key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
               char *msg, size_t msg_len)
@@ -118,7 +258,7 @@ key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
 		err = CVQ_CA_ERR_NOMEM;
 		goto out;
 	}
-	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, pass);
+	*out = read_key(bio, pass);
 	if (!*out) {
 		ERR_clear_error();
 		snprintf(msg, msg_len, "cannot decrypt key %s (wrong passphrase?)", path);

@@ -4,12 +4,14 @@
  * configuration (policy, CRL distribution point, AIA).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "ca_der.h"
 #include "ca_int.h"
 
 cvq_ca_err
@@ -81,44 +83,6 @@ add_policy(X509 *x, const char *oid)
 	sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
 	ERR_clear_error();
 	return ok == 1 ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
-}
-
-/*
- * Copy a SubjectPublicKeyInfo as is. X509_set_pubkey() would re-encode the
- * key through OpenSSL 3's decoders, the costliest step of issuance.
- */
-static bool
-copy_spki(X509 *x, const X509_PUBKEY *from)
-{
-	const unsigned char *pk;
-	const X509_ALGOR *alg;
-	const ASN1_OBJECT *aobj, *pobj;
-	const void *pval;
-	ASN1_OBJECT *a = NULL;
-	void *param = NULL;
-	unsigned char *enc;
-	int pklen, ptype;
-
-	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, (X509_ALGOR **)&alg, (X509_PUBKEY *)from))
-		return false;
-	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
-	if (ptype == V_ASN1_OBJECT) {
-		pobj = pval;
-		param = OBJ_dup(pobj);
-		if (!param)
-			return false;
-	} else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
-		return false;
-	}
-	a = OBJ_dup(aobj);
-	enc = OPENSSL_memdup(pk, (size_t)pklen);
-	if (!a || !enc || !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), a, ptype, param, enc, pklen)) {
-		ASN1_OBJECT_free(a);
-		ASN1_OBJECT_free(param);
-		OPENSSL_free(enc);
-		return false;
-	}
-	return true;
 }
 
 /* The extensions that are the same for every certificate of a profile. */
@@ -193,6 +157,65 @@ fail:
 	return err;
 }
 
+/* Extensions [from, to) of x as concatenated DER. */
+static cvq_ca_err
+exts_der(X509 *x, int from, int to, uint8_t **out, size_t *len)
+{
+	struct ca_dbuf b = {0};
+	unsigned char *d;
+	int i, n;
+
+	for (i = from; i < to; i++) {
+		d = NULL;
+		n = i2d_X509_EXTENSION(X509_get_ext(x, i), &d);
+		if (n <= 0) {
+			ca_dbuf_free(&b);
+			return CVQ_CA_ERR_CRYPTO;
+		}
+		ca_dbuf_put(&b, d, (size_t)n);
+		OPENSSL_free(d);
+	}
+	if (b.fail) {
+		ca_dbuf_free(&b);
+		return CVQ_CA_ERR_NOMEM;
+	}
+	*out = b.p;
+	*len = b.len;
+	return CVQ_CA_OK;
+}
+
+/* What every certificate of this CA carries: the issuer and the signature algorithm. */
+static cvq_ca_err
+warm_issuer(cvq_ca *ca)
+{
+	X509_ALGOR *alg = NULL;
+	unsigned char *d = NULL;
+	int sig_nid, n, base = EVP_PKEY_get_base_id(ca->key);
+
+	if (ca->issuer_der)
+		return CVQ_CA_OK;
+	if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(ca_key_md(ca->key)), base))
+		return ca_fail(ca, CVQ_CA_ERR_UNSUPPORTED, "no signature algorithm for the CA key");
+	alg = X509_ALGOR_new();
+	/* RFC 5758: no parameters for ECDSA; RFC 4055: NULL for RSA. */
+	if (!alg || !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid),
+	                             base == EVP_PKEY_RSA ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) ||
+	    (n = i2d_X509_ALGOR(alg, &d)) <= 0) {
+		X509_ALGOR_free(alg);
+		return CVQ_CA_ERR_CRYPTO;
+	}
+	X509_ALGOR_free(alg);
+	ca->sigalg_der = d;
+	ca->sigalg_len = (size_t)n;
+	d = NULL;
+	n = i2d_X509_NAME(X509_get_subject_name(ca->cert), &d);
+	if (n <= 0)
+		return CVQ_CA_ERR_CRYPTO;
+	ca->issuer_der = d;
+	ca->issuer_len = (size_t)n;
+	return CVQ_CA_OK;
+}
+
 cvq_ca_err
 ca_profile_warm(cvq_ca *ca, enum cvq_ca_profile p)
 {
@@ -201,10 +224,26 @@ ca_profile_warm(cvq_ca *ca, enum cvq_ca_profile p)
 
 	if ((unsigned)p >= CVQ_CA_PROFILE__COUNT)
 		return CVQ_CA_ERR_ARG;
+	if (!ca->key)
+		return ca_fail(ca, CVQ_CA_ERR_KEY, "the CA was opened without its key");
+	err = warm_issuer(ca);
+	if (err != CVQ_CA_OK)
+		return err;
 	for (r = 0; r < 2; r++) {
-		if (ca->tmpl[p][r].x)
+		X509 *x;
+
+		if (ca->tmpl[p][r].post)
 			continue;
-		err = build_template(ca, p, r == 1, &ca->tmpl[p][r].x, &ca->tmpl[p][r].npre);
+		if (!ca->tmpl[p][r].x) {
+			err = build_template(ca, p, r == 1, &ca->tmpl[p][r].x, &ca->tmpl[p][r].npre);
+			if (err != CVQ_CA_OK)
+				return err;
+		}
+		x = ca->tmpl[p][r].x;
+		err = exts_der(x, 0, ca->tmpl[p][r].npre, &ca->tmpl[p][r].pre, &ca->tmpl[p][r].pre_len);
+		if (err == CVQ_CA_OK)
+			err = exts_der(x, ca->tmpl[p][r].npre, X509_get_ext_count(x),
+			               &ca->tmpl[p][r].post, &ca->tmpl[p][r].post_len);
 		if (err != CVQ_CA_OK)
 			return err;
 	}
@@ -217,59 +256,36 @@ ca_profile_free(cvq_ca *ca)
 	int p, r;
 
 	for (p = 0; p < CVQ_CA_PROFILE__COUNT; p++)
-		for (r = 0; r < 2; r++)
+		for (r = 0; r < 2; r++) {
 			X509_free(ca->tmpl[p][r].x);
+			free(ca->tmpl[p][r].pre);
+			free(ca->tmpl[p][r].post);
+		}
+	OPENSSL_free(ca->issuer_der);
+	OPENSSL_free(ca->sigalg_der);
 }
 
-static cvq_ca_err
-add_profile_exts(cvq_ca *ca, cvq_ca *log, X509 *x, const struct cvq_ca_issue_req *req,
-                 EVP_PKEY *pub)
+cvq_ca_err
+ca_san_der(X509 *issuer, const char *dns_name, uint8_t **der, size_t *len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	ASN1_OCTET_STRING *ski = NULL;
+	X509 *x;
+	unsigned char *d = NULL;
 	char buf[300];
-	cvq_ca_err err;
-	X509 *t;
-	int i, n, npre, ok;
-	bool rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
+	int n = 0;
 
-	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
-		return CVQ_CA_ERR_ARG;
-	/* Built by the calling thread when not yet there; batch threads find
-	 * them built (ca_profile_warm() before they start). */
-	if (!ca->tmpl[req->profile][rsa].x) {
-		if (!log)
-			return CVQ_CA_ERR_ARG;
-		err = ca_profile_warm(ca, req->profile);
-		if (err != CVQ_CA_OK)
-			return err;
-	}
-	t = ca->tmpl[req->profile][rsa].x;
-	npre = ca->tmpl[req->profile][rsa].npre;
-	n = X509_get_ext_count(t);
-	for (i = 0; i < npre; i++)
-		if (!X509_add_ext(x, X509_get_ext(t, i), -1))
-			return CVQ_CA_ERR_NOMEM;
-	if (req->dns_name) {
-		if (strpbrk(req->dns_name, ",:\n") || strlen(req->dns_name) > 253)
-			return ca_fail(log, CVQ_CA_ERR_REQUEST, "bad DNS name");
-		snprintf(buf, sizeof(buf), "DNS:%s", req->dns_name);
-		err = ca_add_ext(x, ca->cert, NID_subject_alt_name, buf);
-		if (err != CVQ_CA_OK)
-			return ca_fail(log, err, "bad DNS name");
-	}
-	/* SKI: SHA-1 of the public key bits (RFC 5280 4.2.1.2 method 1). */
-	ski = ASN1_OCTET_STRING_new();
-	ok = ski && X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) &&
-	     ASN1_OCTET_STRING_set(ski, md, (int)mdlen) &&
-	     X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0, X509V3_ADD_DEFAULT) == 1;
-	ASN1_OCTET_STRING_free(ski);
-	if (!ok)
-		return CVQ_CA_ERR_CRYPTO;
-	for (i = npre; i < n; i++)
-		if (!X509_add_ext(x, X509_get_ext(t, i), -1))
-			return CVQ_CA_ERR_NOMEM;
+	*der = NULL;
+	if (strpbrk(dns_name, ",:\n") || strlen(dns_name) > 253)
+		return CVQ_CA_ERR_REQUEST;
+	snprintf(buf, sizeof(buf), "DNS:%s", dns_name);
+	x = X509_new();
+	if (x && ca_add_ext(x, issuer, NID_subject_alt_name, buf) == CVQ_CA_OK)
+		n = i2d_X509_EXTENSION(X509_get_ext(x, 0), &d);
+	X509_free(x);
+	ERR_clear_error();
+	if (n <= 0)
+		return CVQ_CA_ERR_REQUEST;
+	*der = d;
+	*len = (size_t)n;
 	return CVQ_CA_OK;
 }
 
@@ -277,52 +293,20 @@ cvq_ca_err
 ca_cert_make(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X509_NAME *subject,
              EVP_PKEY *pub, const X509_PUBKEY *spki, X509 **out)
 {
-	ASN1_INTEGER *serial = NULL;
-	X509 *x = NULL;
+	struct ca_issued c = {0};
+	const unsigned char *p;
 	cvq_ca_err err;
-	time_t now = time(NULL), end, ca_end;
-	unsigned days;
 
 	*out = NULL;
-	if (!ca->key)
-		return ca_fail(log, CVQ_CA_ERR_KEY, "the CA was opened without its key");
-	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
-		return CVQ_CA_ERR_ARG;
-	days = req->days ? req->days : ca->cfg->days[req->profile];
-	end = now + (time_t)days * 86400;
-	/* Never beyond the CA: a certificate outliving its issuer. */
-	ca_end = ca_asn1_time(X509_get0_notAfter(ca->cert));
-	if (ca_end && end > ca_end)
-		end = ca_end;
-	if (end <= now)
-		return ca_fail(log, CVQ_CA_ERR_POLICY, "the CA certificate has expired");
-	x = X509_new();
-	if (!x)
-		return CVQ_CA_ERR_NOMEM;
-	err = ca_random_serial(&serial);
+	err = ca_cert_make_der(ca, log, req, subject, pub, spki, &c);
 	if (err != CVQ_CA_OK)
-		goto out;
-	err = CVQ_CA_ERR_CRYPTO;
-	if (!X509_set_version(x, X509_VERSION_3) || !X509_set_serialNumber(x, serial) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
-	    !X509_set_subject_name(x, subject) ||
-	    !(spki ? copy_spki(x, spki) : X509_set_pubkey(x, pub)) ||
-	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) ||
-	    !ASN1_TIME_set(X509_getm_notAfter(x), end))
-		goto out;
-	err = add_profile_exts(ca, log, x, req, pub);
-	if (err != CVQ_CA_OK)
-		goto out;
-	if (!X509_sign(x, ca->key, ca_key_md(ca->key))) {
-		err = ca_fail(log, CVQ_CA_ERR_CRYPTO, "signing the certificate failed");
-		goto out;
+		return err;
+	p = c.der;
+	*out = d2i_X509(NULL, &p, (long)c.len);
+	ca_issued_free(&c);
+	if (!*out) {
+		ERR_clear_error();
+		return CVQ_CA_ERR_CRYPTO;
 	}
-	*out = x;
-	x = NULL;
-	err = CVQ_CA_OK;
-out:
-	ERR_clear_error();
-	ASN1_INTEGER_free(serial);
-	X509_free(x);
-	return err;
+	return CVQ_CA_OK;
 }

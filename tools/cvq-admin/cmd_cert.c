@@ -3,10 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "ca_agent.h"
 #include "ca_common.h"
 
 static void
@@ -14,7 +18,9 @@ cert_usage(FILE *f)
 {
 	fprintf(f,
 	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
-	"                  [--days N] [--pass SOURCE] [--out FILE] CSR\n"
+	"                  [--days N] [--pass SOURCE] [--out FILE] [--no-agent]\n"
+	"                  [--agent-socket PATH] CSR\n"
+	"                  (through the issuing agent when one runs: cvq-admin ca-agent)\n"
 	"       cvq-admin cert issue --profile P [...] (--out-dir DIR | --out BUNDLE) CSR...\n"
 	"                  (one batch: SERIAL.pem files in DIR, or all in one PEM bundle)\n"
 	"       cvq-admin cert show SERIAL [--pem]\n"
@@ -27,60 +33,51 @@ cert_usage(FILE *f)
 	"         cessationOfOperation certificateHold privilegeWithdrawn ...\n");
 }
 
-static X509_REQ *
-read_csr(const char *path)
-{
-	X509_REQ *r = NULL;
-	BIO *b = BIO_new_file(path, "rb");
-
-	if (!b)
-		return NULL;
-	r = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-	if (!r) {
-		/* DER as well as PEM. */
-		(void)BIO_reset(b);
-		r = d2i_X509_REQ_bio(b, NULL);
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	return r;
-}
-
+/* A whole small file: open, fstat, read, close (batches read thousands). */
 static bool
 read_file(const char *path, uint8_t **buf, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	long n;
-	bool ok = false;
+	struct stat st;
+	ssize_t r;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*buf = NULL;
-	if (!f)
+	if (fd < 0)
 		return false;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (*buf = malloc((size_t)n)) != NULL &&
-	    fread(*buf, 1, (size_t)n, f) == (size_t)n) {
-		*len = (size_t)n;
-		ok = true;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size >= (1 << 20) ||
+	    !(*buf = malloc((size_t)st.st_size)))
+		goto fail;
+	while (got < (size_t)st.st_size) {
+		r = read(fd, *buf + got, (size_t)st.st_size - got);
+		if (r <= 0)
+			goto fail;
+		got += (size_t)r;
 	}
-	fclose(f);
-	if (!ok) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return ok;
+	close(fd);
+	*len = got;
+	return true;
+fail:
+	close(fd);
+	free(*buf);
+	*buf = NULL;
+	return false;
 }
 
+/* The same bytes as PEM_write_X509, from the DER as stored. */
 static int
-write_pem(X509 *x, const char *path)
+write_pem(const uint8_t *der, size_t len, const char *path)
 {
 	FILE *f = path ? fopen(path, "w") : stdout;
 	int ok;
 
 	if (!f)
 		return 0;
-	ok = PEM_write_X509(f, x);
+	ok = PEM_write(f, "CERTIFICATE", "", der, (long)len) > 0;
 	if (path)
 		ok = (fclose(f) == 0) && ok;
+	else
+		ok = fflush(f) == 0 && ok;
 	return ok;
 }
 
@@ -94,25 +91,24 @@ struct batch {
 };
 
 static int
-batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+batch_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
 {
 	struct batch *b = ctx;
-	char serial[67], path[4096];
+	char path[4096];
 
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("%s: %s", b->names[i], cvq_ca_strerror(err));
 		b->failed++;
 		return 0;
 	}
-	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
 	if (b->bundle) {
-		if (!PEM_write_X509(b->bundle, cert)) {
+		if (PEM_write(b->bundle, "CERTIFICATE", "", der, (long)len) <= 0) {
 			cvq_admin_error("cannot write the bundle");
 			b->failed++;
 			return 1;
 		}
 	} else if (snprintf(path, sizeof(path), "%s/%s.pem", b->dir, serial) < 0 ||
-	           !write_pem(cert, path)) {
+	           !write_pem(der, len, path)) {
 		cvq_admin_error("cannot write %s", path);
 		b->failed++;
 		return 1;
@@ -120,6 +116,44 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
 	if (b->out)
 		json_array_append_new(b->out, json_pack("{s:s, s:s}", "csr", b->names[i], "serial", serial));
 	return 0;
+}
+
+/*
+ * Ask the agent when one runs (ca-agent start): the same issuance, the key
+ * already unlocked. -1 when no agent answers: issue here instead.
+ */
+static int
+issue_by_agent(const struct cvq_admin_opts *opts, const char *sock,
+               const struct cvq_ca_issue_req *req, const uint8_t *csr, size_t csr_len,
+               const char *out)
+{
+	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_ISSUE, .req = *req, .csr = csr,
+	                             .csr_len = csr_len};
+	uint8_t *der = NULL;
+	size_t len = 0;
+	char *path, why[256];
+	cvq_ca_err err;
+	int rc = CVQ_ADMIN_EXIT_OK;
+
+	if (csr_len > CVQ_CA_AGENT_MAX_CSR)
+		return -1;
+	path = cvq_admin_agent_socket(opts, sock);
+	if (!path)
+		return -1;
+	err = cvq_ca_agent_call(path, &m, &der, &len, why, sizeof(why));
+	free(path);
+	if (err == CVQ_CA_ERR_NET)
+		return -1;
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("issue: %s (%s)", cvq_ca_strerror(err), why);
+		return cvq_admin_ca_exit(err);
+	}
+	if (!write_pem(der, len, out)) {
+		cvq_admin_error("cannot write the certificate");
+		rc = CVQ_ADMIN_EXIT_FAIL;
+	}
+	free(der);
+	return rc;
 }
 
 static int
@@ -130,22 +164,22 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"subject", required_argument, NULL, 's'}, {"dns", required_argument, NULL, 'D'},
 		{"days", required_argument, NULL, 'n'}, {"pass", required_argument, NULL, 'p'},
 		{"out", required_argument, NULL, 'o'}, {"out-dir", required_argument, NULL, 'O'},
+		{"no-agent", no_argument, NULL, 'N'}, {"agent-socket", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE__COUNT};
-	const char *pass = NULL, *out = NULL, *out_dir = NULL;
+	const char *pass = NULL, *out = NULL, *out_dir = NULL, *agent_sock = NULL;
+	bool no_agent = false;
 	struct cvq_ca_config *cfg = NULL;
-	X509_REQ **csrs = NULL;
-	uint8_t **blobs = NULL;
-	size_t *lens = NULL;
+	uint8_t **blobs = NULL, *der = NULL;
+	size_t *lens = NULL, der_len = 0;
 	bool batch;
-	X509 *cert = NULL;
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
 	int c, i, n, rc;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:NS:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			if (cvq_ca_profile_parse(optarg, &req.profile) != CVQ_CA_OK) {
@@ -165,6 +199,8 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'p': pass = optarg; break;
 		case 'o': out = optarg; break;
 		case 'O': out_dir = optarg; break;
+		case 'N': no_agent = true; break;
+		case 'S': agent_sock = optarg; break;
 		default: cert_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
@@ -175,28 +211,24 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
 	batch = out_dir || n > 1;
-	if (batch) {
-		/* Read only; the library parses them on every CPU. */
-		blobs = calloc((size_t)n, sizeof(*blobs));
-		lens = calloc((size_t)n, sizeof(*lens));
-		if (!blobs || !lens) {
+	/* Read only; the library parses them (a batch on every CPU). */
+	blobs = calloc((size_t)n, sizeof(*blobs));
+	lens = calloc((size_t)n, sizeof(*lens));
+	if (!blobs || !lens) {
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!read_file(argv[optind + i], &blobs[i], &lens[i])) {
+			cvq_admin_error("cannot read %s", argv[optind + i]);
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
-		for (i = 0; i < n; i++) {
-			if (!read_file(argv[optind + i], &blobs[i], &lens[i])) {
-				cvq_admin_error("cannot read %s", argv[optind + i]);
-				rc = CVQ_ADMIN_EXIT_FAIL;
-				goto out;
-			}
-		}
-	} else {
-		csrs = calloc(1, sizeof(*csrs));
-		if (!csrs || !(csrs[0] = read_csr(argv[optind]))) {
-			cvq_admin_error("%s: not a CSR", argv[optind]);
-			rc = CVQ_ADMIN_EXIT_FAIL;
+	}
+	if (!batch && !no_agent) {
+		rc = issue_by_agent(opts, agent_sock, &req, blobs[0], lens[0], out);
+		if (rc >= 0)
 			goto out;
-		}
 	}
 	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
@@ -214,8 +246,8 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 				goto out;
 			}
 		}
-		err = cvq_ca_issue_batch_encoded(ca, &req, (const uint8_t *const *)blobs, lens,
-		                                 (size_t)n, batch_cb, &b);
+		err = cvq_ca_issue_batch_der(ca, &req, (const uint8_t *const *)blobs, lens,
+		                             (size_t)n, batch_cb, &b);
 		if (b.bundle && fclose(b.bundle) != 0) {
 			cvq_admin_error("cannot write %s", out);
 			b.failed++;
@@ -228,25 +260,22 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 			cvq_admin_json_print(b.out);
 		goto out;
 	}
-	err = cvq_ca_issue_csr(ca, &req, csrs[0], &cert);
+	err = cvq_ca_issue_csr_der(ca, &req, blobs[0], lens[0], &der, &der_len);
 	if (err != CVQ_CA_OK) {
 		rc = cvq_admin_ca_fail(ca, err, "issue");
 		goto out;
 	}
-	if (!write_pem(cert, out)) {
+	if (!write_pem(der, der_len, out)) {
 		/* Recorded in the store all the same: `cert show --pem` gets it. */
 		cvq_admin_error("cannot write the certificate");
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
 out:
-	if (csrs)
-		X509_REQ_free(csrs[0]);
-	free(csrs);
 	for (i = 0; blobs && i < n; i++)
 		free(blobs[i]);
 	free(blobs);
 	free(lens);
-	X509_free(cert);
+	OPENSSL_free(der);
 	cvq_admin_ca_close(cfg, ca);
 	return rc;
 }

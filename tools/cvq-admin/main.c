@@ -8,6 +8,7 @@
 #include "cvq/util.h"
 
 #include "admin.h"
+#include "ca_agent.h"
 
 struct group {
 	const char *name;
@@ -19,6 +20,7 @@ static const struct group groups[] = {
 	{"card", "readers and cards: readers, watch, info, pin, reset, enrol, ...", cvq_admin_cmd_card},
 	{"citizen", "citizens (subscriptions): add, show, list, export", cvq_admin_cmd_citizen},
 	{"ca", "the certificate authority: init, show", cvq_admin_cmd_ca},
+	{"ca-agent", "the issuing agent (CA key kept unlocked): start, stop, status", cvq_admin_cmd_ca_agent},
 	{"cert", "certificates: issue, show, list, revoke", cvq_admin_cmd_cert},
 	{"crl", "issue a CRL", cvq_admin_cmd_crl},
 	{"ocsp", "OCSP responder: serve", cvq_admin_cmd_ocsp},

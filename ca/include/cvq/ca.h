@@ -241,6 +241,22 @@ cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req 
                                       const uint8_t *const *csrs, const size_t *lens,
                                       size_t n, cvq_ca_issued_cb cb, void *ctx);
 
+/*
+ * The same without X509 objects: cb sees each certificate as the DER that
+ * was stored (der NULL on error) and its serial as stored, after commit.
+ */
+typedef int (*cvq_ca_issued_der_cb)(void *ctx, size_t i, cvq_ca_err err,
+                                    const uint8_t *der, size_t len, const char *serial);
+cvq_ca_err cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                  const uint8_t *const *csrs, const size_t *lens,
+                                  size_t n, cvq_ca_issued_der_cb cb, void *ctx);
+
+/* One encoded CSR (PEM or DER) to one certificate as DER (OPENSSL_free it),
+ * committed with its audit entry in one transaction. */
+cvq_ca_err cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                const uint8_t *csr, size_t csr_len,
+                                uint8_t **der, size_t *der_len);
+
 /* ---- certificates in the store ---- */
 
 enum cvq_ca_cert_status { CVQ_CA_CERT_GOOD = 0, CVQ_CA_CERT_REVOKED = 1 };
@@ -338,6 +354,64 @@ cvq_ca_err cvq_ca_audit_record(cvq_ca *ca, const char *action, const char *objec
  */
 cvq_ca_err cvq_ca_audit_verify(cvq_ca *ca, int64_t *bad_seq, uint64_t *entries,
                                uint64_t *heads);
+
+/* ---- the issuing agent (ca_agent.c, docs/ca.md) ----
+ *
+ * A long-lived process that holds the CA key unlocked and issues, through
+ * the same code path as cvq_ca_issue_csr_der(), what clients on a private
+ * Unix socket ask for: a CSR, a profile and options — never arbitrary
+ * bytes to sign. Peers are checked with SO_PEERCRED.
+ */
+#define CVQ_CA_AGENT_MAX_MSG (48 * 1024)  /* largest request or answer body */
+#define CVQ_CA_AGENT_MAX_CSR (32 * 1024)
+
+enum cvq_ca_agent_op {
+	CVQ_CA_AGENT_ISSUE = 1,
+	CVQ_CA_AGENT_STATUS = 2,
+	CVQ_CA_AGENT_STOP = 3,
+};
+
+/* A request. After cvq_ca_agent_parse(), csr points into the parsed bytes
+ * and req's strings into the message's own buffers. */
+struct cvq_ca_agent_msg {
+	enum cvq_ca_agent_op op;
+	struct cvq_ca_issue_req req;
+	const uint8_t *csr;
+	size_t csr_len;
+	char card[33], subject[256], dns[254];
+};
+
+/* Strict: every field checked, none twice, nothing unknown, nothing left. */
+cvq_ca_err cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *out);
+/* The body of a request (free() it). */
+cvq_ca_err cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len);
+
+/* The default socket: "agent/socket" beside the store (malloc'd). */
+char *cvq_ca_agent_socket(const struct cvq_ca_config *cfg);
+
+struct cvq_ca_agent_opts {
+	const char *socket;     /* path of the socket (its directory is made 0700) */
+	unsigned idle_seconds;  /* lock (stop, wiping the key) when idle this long; 0: never */
+	bool group_set;         /* also serve this group's members (socket 0660) */
+	unsigned group;         /* gid */
+	int ready_fd;           /* >= 0: written one byte and closed once serving */
+};
+
+/*
+ * Serve until asked to stop, SIGTERM/SIGINT/SIGHUP or the idle timeout.
+ * The caller then closes the CA (the key is freed and wiped). why[] says
+ * what failed or why it stopped.
+ */
+cvq_ca_err cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o,
+                              char *why, size_t why_len);
+
+/*
+ * Send a request and get the answer: for ISSUE the certificate's DER, for
+ * STATUS a line of text (free() *out). CVQ_CA_ERR_NET: no agent answers
+ * at `socket`; any other error is the agent's, with its reason in why[].
+ */
+cvq_ca_err cvq_ca_agent_call(const char *socket, const struct cvq_ca_agent_msg *m,
+                             uint8_t **out, size_t *out_len, char *why, size_t why_len);
 
 /* ---- profile checker (RFC 5280 rules, used by the tests) ---- */
 

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -737,6 +740,289 @@ test_names(void **state)
 	assert_string_equal(cvq_ca_strerror(CVQ_CA_ERR__COUNT), "unknown error");
 }
 
+
+/* The agent's request format: round trip, and every malformation refused. */
+static void
+test_agent_msg(void **state)
+{
+	static const uint8_t csr[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_ISSUE, .csr = csr, .csr_len = sizeof(csr)};
+	struct cvq_ca_agent_msg r;
+	uint8_t *b = NULL, bad[64];
+	size_t len = 0;
+
+	(void)state;
+	m.req.profile = CVQ_CA_PROFILE_CITIZEN_AUTH;
+	m.req.card_guid = GUID;
+	m.req.subject = "/CN=x";
+	m.req.dns_name = "a.example";
+	m.req.days = 30;
+	assert_int_equal(cvq_ca_agent_encode(&m, &b, &len), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_agent_parse(b, len, &r), CVQ_CA_OK);
+	assert_int_equal(r.op, CVQ_CA_AGENT_ISSUE);
+	assert_int_equal(r.req.profile, CVQ_CA_PROFILE_CITIZEN_AUTH);
+	assert_string_equal(r.req.card_guid, GUID);
+	assert_string_equal(r.req.subject, "/CN=x");
+	assert_string_equal(r.req.dns_name, "a.example");
+	assert_int_equal(r.req.days, 30);
+	assert_int_equal(r.csr_len, sizeof(csr));
+	assert_memory_equal(r.csr, csr, sizeof(csr));
+	/* Truncated anywhere, or with a byte more: refused. */
+	for (size_t n = 0; n < len; n++)
+		assert_int_equal(cvq_ca_agent_parse(b, n, &r), CVQ_CA_ERR_REQUEST);
+	free(b);
+	/* A field twice, an unknown tag, a bad op, a bad days, a control character. */
+	memcpy(bad, "CVQ1\x01\x00\x01\x02\x01\x00\x01\x02", 12);
+	assert_int_equal(cvq_ca_agent_parse(bad, 12, &r), CVQ_CA_ERR_REQUEST);
+	memcpy(bad, "CVQ1\x01\x00\x01\x02\x09\x00\x00", 11);
+	assert_int_equal(cvq_ca_agent_parse(bad, 11, &r), CVQ_CA_ERR_REQUEST);
+	memcpy(bad, "CVQ1\x01\x00\x01\x04", 8);
+	assert_int_equal(cvq_ca_agent_parse(bad, 8, &r), CVQ_CA_ERR_REQUEST);
+	memcpy(bad, "CVQ1\x01\x00\x01\x02", 8);
+	assert_int_equal(cvq_ca_agent_parse(bad, 8, &r), CVQ_CA_OK);
+	assert_int_equal(r.op, CVQ_CA_AGENT_STATUS);
+	/* status carries nothing else */
+	memcpy(bad + 8, "\x02\x00\x01\x03", 4);
+	assert_int_equal(cvq_ca_agent_parse(bad, 12, &r), CVQ_CA_ERR_REQUEST);
+	m.req.subject = "/CN=a\nb";
+	assert_int_equal(cvq_ca_agent_encode(&m, &b, &len), CVQ_CA_ERR_REQUEST);
+	m.req.subject = NULL;
+	m.req.days = 40000;
+	assert_int_equal(cvq_ca_agent_encode(&m, &b, &len), CVQ_CA_ERR_REQUEST);
+}
+
+static uint8_t *
+csr_der(size_t *len)
+{
+	X509_REQ *r = make_csr(NULL);
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(r, &der);
+
+	assert_true(n > 0);
+	X509_REQ_free(r);
+	*len = (size_t)n;
+	return der;
+}
+
+static int
+der_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
+{
+	struct fx *f = ctx;
+	const unsigned char *p = der;
+	X509 *x;
+	char s[67], why[128];
+
+	(void)i;
+	assert_int_equal(err, CVQ_CA_OK);
+	x = d2i_X509(NULL, &p, (long)len);
+	assert_non_null(x);
+	assert_int_equal(cvq_ca_serial_hex(X509_get0_serialNumber(x), s), CVQ_CA_OK);
+	assert_string_equal(s, serial);
+	assert_int_equal(cvq_ca_check_profile(x, cvq_ca_cert(f->ca), CVQ_CA_PROFILE_SERVICE, why,
+	                                      sizeof(why)), CVQ_CA_OK);
+	X509_free(x);
+	return 0;
+}
+
+/* Certificates as DER: what the store holds, byte for byte. */
+static void
+test_issue_der(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE, .dns_name = "svc.test"};
+	struct cvq_ca_cert_info info;
+	uint8_t *csr[3], *der = NULL;
+	size_t lens[3], len = 0;
+	const unsigned char *p;
+	unsigned char *again = NULL;
+	X509 *x, *y = NULL;
+	char serial[67], why[128];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		csr[i] = csr_der(&lens[i]);
+	assert_int_equal(cvq_ca_issue_csr_der(f->ca, &req, csr[0], lens[0], &der, &len), CVQ_CA_OK);
+	p = der;
+	x = d2i_X509(NULL, &p, (long)len);
+	assert_non_null(x);
+	assert_int_equal(cvq_ca_check_profile(x, cvq_ca_cert(f->ca), CVQ_CA_PROFILE_SERVICE, why,
+	                                      sizeof(why)), CVQ_CA_OK);
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(cvq_ca_cert(f->ca))), 1);
+	/* OpenSSL encodes it back to the same bytes: nothing non-canonical. */
+	assert_int_equal(i2d_X509(x, &again), (int)len);
+	assert_memory_equal(again, der, len);
+	assert_int_equal(cvq_ca_serial_hex(X509_get0_serialNumber(x), serial), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_cert_get(f->ca, serial, &info, &y), CVQ_CA_OK);
+	assert_int_equal(X509_cmp(x, y), 0);
+	assert_true(X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0);
+	req.dns_name = NULL;
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr + 1, lens + 1,
+	                                        2, der_cb, f), CVQ_CA_OK);
+	req.dns_name = "bad,name";
+	OPENSSL_free(der);
+	assert_int_equal(cvq_ca_issue_csr_der(f->ca, &req, csr[1], lens[1], &der, &len), CVQ_CA_ERR_REQUEST);
+	assert_null(der);
+	X509_free(x);
+	X509_free(y);
+	OPENSSL_free(again);
+	for (i = 0; i < 3; i++)
+		OPENSSL_free(csr[i]);
+	OPENSSL_free(der);
+}
+
+
+struct big_ctx {
+	size_t seen, ok;
+	size_t stop_at;
+};
+
+static int
+big_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
+{
+	struct big_ctx *b = ctx;
+
+	(void)der;
+	(void)len;
+	(void)serial;
+	assert_int_equal(i, b->seen);
+	b->seen++;
+	if (err == CVQ_CA_OK)
+		b->ok++;
+	return b->stop_at && b->seen == b->stop_at;
+}
+
+static int
+count_certs(void *ctx, const struct cvq_ca_cert_info *c)
+{
+	(void)c;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* More than one transaction (chunks of 1024, the next signed while the
+ * previous is recorded), for a card's citizen; a callback that stops. */
+static void
+test_batch_chunks(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CITIZEN_AUTH, .card_guid = GUID};
+	enum { N = 1100 };
+	uint8_t **csr = calloc(N, sizeof(*csr));
+	size_t *lens = calloc(N, sizeof(*lens)), stored = 0;
+	struct big_ctx b = {0};
+	int i;
+
+	assert_non_null(csr);
+	assert_non_null(lens);
+	for (i = 0; i < N; i++)
+		csr[i] = csr_der(&lens[i]);
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr, lens, N,
+	                                        big_cb, &b), CVQ_CA_OK);
+	assert_int_equal(b.seen, N);
+	assert_int_equal(b.ok, N);
+	assert_int_equal(cvq_ca_cert_list(f->ca, GUID, count_certs, &stored), CVQ_CA_OK);
+	assert_int_equal(stored, N);
+	/* Stopped after 3: the first chunk was committed, the second never is. */
+	b = (struct big_ctx){.stop_at = 3};
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr, lens, N,
+	                                        big_cb, &b), CVQ_CA_OK);
+	assert_int_equal(b.seen, 3);
+	stored = 0;
+	assert_int_equal(cvq_ca_cert_list(f->ca, GUID, count_certs, &stored), CVQ_CA_OK);
+	assert_int_equal(stored, N + 1024);
+	/* A card no longer active: nothing issued. */
+	assert_int_equal(cvq_ca_card_set_status(f->ca, GUID, CVQ_CA_CARD_LOST), CVQ_CA_OK);
+	b = (struct big_ctx){0};
+	assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)csr, lens, 2,
+	                                        big_cb, &b), CVQ_CA_ERR_POLICY);
+	assert_int_equal(b.seen, 0);
+	for (i = 0; i < N; i++)
+		OPENSSL_free(csr[i]);
+	free(csr);
+	free(lens);
+}
+
+struct serve_arg {
+	struct fx *f;
+	struct cvq_ca_agent_opts o;
+	cvq_ca_err err;
+	char why[160];
+};
+
+static void *
+serve_thread(void *p)
+{
+	struct serve_arg *a = p;
+
+	a->err = cvq_ca_agent_serve(a->f->ca, &a->o, a->why, sizeof(a->why));
+	return NULL;
+}
+
+/* The agent in a thread: issue, status, a malformed request, stop. */
+static void
+test_agent_serve(void **state)
+{
+	struct fx *f = *state;
+	struct serve_arg a = {.f = f};
+	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_ISSUE};
+	char sock[128], why[256];
+	uint8_t *out = NULL, *csr;
+	size_t len, csr_len;
+	const unsigned char *p;
+	pthread_t th;
+	int ready[2], ok = 0;
+	X509 *x;
+	char c;
+
+	snprintf(sock, sizeof(sock), "%s/agent/socket", f->dir);
+	assert_int_equal(pipe(ready), 0);
+	a.o = (struct cvq_ca_agent_opts){.socket = sock, .ready_fd = ready[1]};
+	assert_int_equal(pthread_create(&th, NULL, serve_thread, &a), 0);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	csr = csr_der(&csr_len);
+	m.req.profile = CVQ_CA_PROFILE_SERVICE;
+	m.csr = csr;
+	m.csr_len = csr_len;
+	assert_int_equal(cvq_ca_agent_call(sock, &m, &out, &len, why, sizeof(why)), CVQ_CA_OK);
+	p = out;
+	x = d2i_X509(NULL, &p, (long)len);
+	assert_non_null(x);
+	X509_free(x);
+	free(out);
+	/* A proof of possession that fails is the agent's answer, with its reason. */
+	csr[csr_len - 1] ^= 1;
+	assert_int_equal(cvq_ca_agent_call(sock, &m, &out, &len, why, sizeof(why)), CVQ_CA_ERR_POP);
+	assert_non_null(strstr(why, "signature"));
+	m.op = CVQ_CA_AGENT_STATUS;
+	assert_int_equal(cvq_ca_agent_call(sock, &m, &out, &len, why, sizeof(why)), CVQ_CA_OK);
+	assert_non_null(strstr((char *)out, "issued=1"));
+	free(out);
+	{
+		/* Garbage on the socket: answered, and the agent goes on. */
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		uint8_t junk[12] = {0, 0, 0, 8, 'j', 'u', 'n', 'k', 'j', 'u', 'n', 'k'}, ans[5];
+
+		memcpy(sa.sun_path, sock, strlen(sock) + 1);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+		assert_true(read(fd, ans, 5) == 5);
+		ok = ans[4] == CVQ_CA_ERR_REQUEST;
+		close(fd);
+	}
+	assert_true(ok);
+	m.op = CVQ_CA_AGENT_STOP;
+	assert_int_equal(cvq_ca_agent_call(sock, &m, &out, &len, why, sizeof(why)), CVQ_CA_OK);
+	free(out);
+	pthread_join(th, NULL);
+	assert_int_equal(a.err, CVQ_CA_OK);
+	assert_int_equal(access(sock, F_OK), -1);
+	m.op = CVQ_CA_AGENT_STATUS;
+	assert_int_equal(cvq_ca_agent_call(sock, &m, &out, &len, why, sizeof(why)), CVQ_CA_ERR_NET);
+	OPENSSL_free(csr);
+}
+
 int
 main(void)
 {
@@ -753,6 +1039,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ocsp_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_faults, setup, teardown),
+		cmocka_unit_test(test_agent_msg),
+		cmocka_unit_test_setup_teardown(test_issue_der, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_serve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_chunks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

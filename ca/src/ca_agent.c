@@ -1,0 +1,481 @@
+/*
+ * libcvqca — the issuing agent: the CA key stays unlocked in one process
+ * and clients on a private Unix socket ask for certificates.
+ *
+ * What a client can get is what `cvq-admin cert issue` could: the request
+ * is a CSR, a profile and options (ca_agent_msg.c), issued by
+ * cvq_ca_issue_csr_der() — the one issuance path — so the profile, the
+ * proof of possession, the row committed before the answer and the audit
+ * entry (actor = the peer's user, detail "via=agent") all hold. No bytes
+ * of the client's choosing are ever signed.
+ *
+ * Who may ask: the socket lives in a directory of its own (0700, or 0750
+ * for a configured group), the socket is 0600 (0660), and every
+ * connection's SO_PEERCRED is checked (same uid, or the group). One
+ * request per connection, served one at a time (the store has one writer
+ * anyway); each read and write times out, so a silent client delays the
+ * others by a few seconds at most. Signals arrive through a signalfd: no
+ * handler, no global state.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ca_int.h"
+
+#define IO_TIMEOUT_S 5
+#define CALL_TIMEOUT_S 60
+
+struct agent {
+	cvq_ca *ca;
+	const struct cvq_ca_agent_opts *o;
+	uint64_t issued, refused;
+	time_t started, last;
+	bool stop;
+	char why[160];
+};
+
+char *
+cvq_ca_agent_socket(const struct cvq_ca_config *cfg)
+{
+	char *db, *slash, *out;
+	size_t n;
+
+	if (!cfg || !cfg->db)
+		return NULL;
+	db = cvq_ca_config_path(cfg, cfg->db);
+	if (!db)
+		return NULL;
+	slash = strrchr(db, '/');
+	if (slash)
+		slash[1] = '\0';
+	n = strlen(slash ? db : "./") + sizeof("agent/socket");
+	out = malloc(n);
+	if (out)
+		snprintf(out, n, "%sagent/socket", slash ? db : "./");
+	free(db);
+	return out;
+}
+
+static bool
+set_timeouts(int fd, int secs)
+{
+	struct timeval tv = {.tv_sec = secs};
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0;
+}
+
+/* All n bytes in or out (EINTR retried; a timeout or a closed peer fails). */
+static bool
+io_all(int fd, uint8_t *b, size_t n, bool out)
+{
+	ssize_t r;
+
+	while (n) {
+		r = out ? send(fd, b, n, MSG_NOSIGNAL) : recv(fd, b, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool
+read_all(int fd, uint8_t *b, size_t n)
+{
+	return io_all(fd, b, n, false);
+}
+
+static bool
+write_all(int fd, const void *b, size_t n)
+{
+	return io_all(fd, (uint8_t *)(uintptr_t)b, n, true);
+}
+
+/* frame := length(4, big-endian) body; an answer's body is status(1) payload. */
+static bool
+send_frame(int fd, uint8_t status, const void *payload, size_t n, bool answer)
+{
+	uint8_t h[5];
+	size_t k = answer ? 5 : 4, len = n + (answer ? 1 : 0);
+
+	h[0] = (uint8_t)(len >> 24);
+	h[1] = (uint8_t)(len >> 16);
+	h[2] = (uint8_t)(len >> 8);
+	h[3] = (uint8_t)len;
+	h[4] = status;
+	return write_all(fd, h, k) && write_all(fd, payload, n);
+}
+
+/* A frame's body (malloc'd), at most CVQ_CA_AGENT_MAX_MSG bytes. */
+static cvq_ca_err
+recv_frame(int fd, uint8_t **body, size_t *len)
+{
+	uint8_t h[4];
+	size_t n;
+
+	*body = NULL;
+	if (!read_all(fd, h, 4))
+		return CVQ_CA_ERR_NET;
+	n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	if (n == 0 || n > CVQ_CA_AGENT_MAX_MSG)
+		return CVQ_CA_ERR_REQUEST;
+	*body = malloc(n);
+	if (!*body)
+		return CVQ_CA_ERR_NOMEM;
+	if (!read_all(fd, *body, n)) {
+		free(*body);
+		*body = NULL;
+		return CVQ_CA_ERR_NET;
+	}
+	*len = n;
+	return CVQ_CA_OK;
+}
+
+static void
+answer_err(int fd, cvq_ca_err err, const char *msg)
+{
+	send_frame(fd, (uint8_t)err, msg, strlen(msg), true);
+}
+
+static void
+peer_name(uid_t uid, char *out, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(out, cap, "%s", res->pw_name);
+	else
+		snprintf(out, cap, "uid=%u", (unsigned)uid);
+}
+
+static void
+do_issue(struct agent *a, int fd, const struct cvq_ca_agent_msg *m, uid_t uid)
+{
+	char actor[64], saved[sizeof(a->ca->actor)];
+	uint8_t *der = NULL;
+	size_t len = 0;
+	cvq_ca_err err;
+
+	memcpy(saved, a->ca->actor, sizeof(saved));
+	peer_name(uid, actor, sizeof(actor));
+	cvq_ca_set_actor(a->ca, actor);
+	a->ca->via_agent = true;
+	a->ca->errmsg[0] = '\0';
+	err = cvq_ca_issue_csr_der(a->ca, &m->req, m->csr, m->csr_len, &der, &len);
+	a->ca->via_agent = false;
+	memcpy(a->ca->actor, saved, sizeof(saved));
+	if (err != CVQ_CA_OK) {
+		answer_err(fd, err, a->ca->errmsg[0] ? a->ca->errmsg : cvq_ca_strerror(err));
+		return;
+	}
+	a->issued++;
+	/* Committed: the certificate may leave now. */
+	send_frame(fd, CVQ_CA_OK, der, len, true);
+	OPENSSL_free(der);
+}
+
+static void
+do_status(struct agent *a, int fd)
+{
+	char line[512], subject[256];
+	time_t now = time(NULL);
+
+	X509_NAME_oneline(X509_get_subject_name(a->ca->cert), subject, sizeof(subject));
+	/* secure_heap: bytes of OpenSSL's locked heap in use (the key's numbers). */
+	snprintf(line, sizeof(line), "ca=%s pid=%ld issued=%llu refused=%llu up=%lds idle=%lds "
+	         "lock_after=%us secure_heap=%zu",
+	         subject, (long)getpid(), (unsigned long long)a->issued,
+	         (unsigned long long)a->refused, (long)(now - a->started), (long)(now - a->last),
+	         a->o->idle_seconds, CRYPTO_secure_malloc_initialized() ? CRYPTO_secure_used() : 0);
+	send_frame(fd, CVQ_CA_OK, line, strlen(line), true);
+}
+
+static void
+serve_one(struct agent *a, int fd)
+{
+	struct cvq_ca_agent_msg m;
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	cvq_ca_err err;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 ||
+	    !(cr.uid == geteuid() || (a->o->group_set && cr.gid == (gid_t)a->o->group))) {
+		a->refused++;
+		answer_err(fd, CVQ_CA_ERR_PERM, "not allowed to use this agent");
+		return;
+	}
+	a->last = time(NULL);
+	if (!set_timeouts(fd, IO_TIMEOUT_S))
+		return;
+	err = recv_frame(fd, &body, &len);
+	if (err == CVQ_CA_OK)
+		err = cvq_ca_agent_parse(body, len, &m);
+	if (err != CVQ_CA_OK) {
+		if (err != CVQ_CA_ERR_NET)
+			answer_err(fd, CVQ_CA_ERR_REQUEST, "malformed request");
+		free(body);
+		return;
+	}
+	switch (m.op) {
+	case CVQ_CA_AGENT_ISSUE:
+		do_issue(a, fd, &m, cr.uid);
+		break;
+	case CVQ_CA_AGENT_STATUS:
+		do_status(a, fd);
+		break;
+	case CVQ_CA_AGENT_STOP:
+		send_frame(fd, CVQ_CA_OK, "stopping", 8, true);
+		snprintf(a->why, sizeof(a->why), "stopped on request");
+		a->stop = true;
+		break;
+	}
+	free(body);
+}
+
+/* Another agent answering on this path? */
+static bool
+alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd < 0)
+		return false;
+	up = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return up;
+}
+
+/* The socket's directory: ours, and nobody else's to enter (or write). */
+static cvq_ca_err
+private_dir(const char *sock, const struct cvq_ca_agent_opts *o, char *why, size_t why_len)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	mode_t mode = o->group_set ? 0750 : 0700;
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", sock);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return CVQ_CA_OK; /* the current directory or "/": the caller's choice */
+	*slash = '\0';
+	if (mkdir(dir, mode) == 0) {
+		if ((o->group_set && chown(dir, (uid_t)-1, (gid_t)o->group) != 0) || chmod(dir, mode) != 0) {
+			snprintf(why, why_len, "cannot set up %s: %s", dir, strerror(errno));
+			return CVQ_CA_ERR_IO;
+		}
+		return CVQ_CA_OK;
+	}
+	if (errno != EEXIST || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, why_len, "cannot make %s: %s", dir, strerror(errno));
+		return CVQ_CA_ERR_IO;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (o->group_set ? 027 : 077))) {
+		snprintf(why, why_len, "%s must be ours and mode %o", dir, (unsigned)mode);
+		return CVQ_CA_ERR_PERM;
+	}
+	return CVQ_CA_OK;
+}
+
+static cvq_ca_err
+listen_on(const struct cvq_ca_agent_opts *o, int *out, char *why, size_t why_len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t mode = o->group_set ? 0660 : 0600;
+	cvq_ca_err err;
+	int fd;
+
+	*out = -1;
+	if (strlen(o->socket) >= sizeof(sa.sun_path)) {
+		snprintf(why, why_len, "socket path too long (max %zu)", sizeof(sa.sun_path) - 1);
+		return CVQ_CA_ERR_ARG;
+	}
+	memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
+	err = private_dir(o->socket, o, why, why_len);
+	if (err != CVQ_CA_OK)
+		return err;
+	if (alive(&sa)) {
+		snprintf(why, why_len, "an agent already serves %s", o->socket);
+		return CVQ_CA_ERR_EXISTS;
+	}
+	unlink(o->socket); /* a stale socket of an agent that died */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    (o->group_set && chown(o->socket, (uid_t)-1, (gid_t)o->group) != 0) ||
+	    chmod(o->socket, mode) != 0 || listen(fd, 64) != 0) {
+		snprintf(why, why_len, "cannot listen on %s: %s", o->socket, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return CVQ_CA_ERR_IO;
+	}
+	*out = fd;
+	return CVQ_CA_OK;
+}
+
+cvq_ca_err
+cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o, char *why, size_t why_len)
+{
+	struct agent a = {.ca = ca, .o = o};
+	struct signalfd_siginfo si;
+	struct pollfd pf[2];
+	sigset_t set, old;
+	cvq_ca_err err;
+	int lfd = -1, sfd = -1, timeout, fd;
+	char dummy[1];
+
+	if (!why || !why_len)
+		why = dummy, why_len = sizeof(dummy);
+	why[0] = '\0';
+	if (!ca || !o || !o->socket)
+		return CVQ_CA_ERR_ARG;
+	if (!ca->key) {
+		snprintf(why, why_len, "the CA was opened without its key");
+		return CVQ_CA_ERR_KEY;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, &old) != 0)
+		return CVQ_CA_ERR_IO;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		snprintf(why, why_len, "signalfd: %s", strerror(errno));
+		err = CVQ_CA_ERR_IO;
+		goto out;
+	}
+	err = listen_on(o, &lfd, why, why_len);
+	if (err != CVQ_CA_OK)
+		goto out;
+	a.started = a.last = time(NULL);
+	if (o->ready_fd >= 0) {
+		(void)!write(o->ready_fd, "1", 1);
+		close(o->ready_fd);
+	}
+	while (!a.stop) {
+		timeout = -1;
+		if (o->idle_seconds) {
+			time_t left = a.last + (time_t)o->idle_seconds - time(NULL);
+
+			if (left <= 0) {
+				snprintf(a.why, sizeof(a.why), "locked after %us idle", o->idle_seconds);
+				break;
+			}
+			timeout = left > 3600 ? 3600 * 1000 : (int)left * 1000;
+		}
+		pf[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		pf[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		if (poll(pf, 2, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(a.why, sizeof(a.why), "poll: %s", strerror(errno));
+			err = CVQ_CA_ERR_IO;
+			break;
+		}
+		if (pf[1].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				snprintf(a.why, sizeof(a.why), "stopped by signal %u", si.ssi_signo);
+			break;
+		}
+		if (pf[0].revents & POLLIN) {
+			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			serve_one(&a, fd);
+			close(fd);
+		}
+	}
+	snprintf(why, why_len, "%s", a.why);
+out:
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(o->socket);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+cvq_ca_err
+cvq_ca_agent_call(const char *sock, const struct cvq_ca_agent_msg *m, uint8_t **out,
+                  size_t *out_len, char *why, size_t why_len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint8_t *req = NULL, *body = NULL;
+	size_t req_len = 0, len = 0, i;
+	cvq_ca_err err;
+	int fd = -1;
+	char dummy[1];
+
+	if (!why || !why_len)
+		why = dummy, why_len = sizeof(dummy);
+	why[0] = '\0';
+	if (!sock || !m || !out || !out_len)
+		return CVQ_CA_ERR_ARG;
+	*out = NULL;
+	*out_len = 0;
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return CVQ_CA_ERR_NET;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	err = cvq_ca_agent_encode(m, &req, &req_len);
+	if (err != CVQ_CA_OK)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(why, why_len, "no agent at %s", sock);
+		err = CVQ_CA_ERR_NET;
+		goto out;
+	}
+	err = CVQ_CA_ERR_NET;
+	if (!set_timeouts(fd, CALL_TIMEOUT_S) || !send_frame(fd, 0, req, req_len, false) ||
+	    recv_frame(fd, &body, &len) != CVQ_CA_OK || body[0] >= CVQ_CA_ERR__COUNT) {
+		snprintf(why, why_len, "the agent at %s did not answer", sock);
+		goto out;
+	}
+	err = (cvq_ca_err)body[0];
+	if (err != CVQ_CA_OK) {
+		/* The agent's reason, shown to a person: printable only. */
+		for (i = 1; i < len && i < why_len; i++)
+			why[i - 1] = body[i] >= 0x20 && body[i] < 0x7f ? (char)body[i] : '?';
+		why[i - 1] = '\0';
+		goto out;
+	}
+	*out_len = len - 1;
+	*out = malloc(len);
+	if (!*out) {
+		err = CVQ_CA_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, body + 1, len - 1);
+	(*out)[len - 1] = 0; /* text answers end here */
+out:
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	free(body);
+	return err;
+}

@@ -1,0 +1,273 @@
+/*
+ * cvq-admin ca-agent — the issuing agent: unlock the CA key once, then
+ * `cert issue` asks the agent instead of decrypting the key every time.
+ *
+ *   start   ask the passphrase (file/fd/pinentry/tty), open the CA, serve
+ *           in the background (or --foreground) until stopped, SIGTERM or
+ *           --idle seconds without a request (it then exits: the key is
+ *           freed and wiped, and `cert issue` asks for the passphrase again)
+ *   stop    ask it to stop
+ *   status  is it there, and what has it done
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <cvq/util.h>
+
+#include "ca_agent.h"
+#include "ca_common.h"
+
+#define DEFAULT_IDLE 900
+
+static void
+agent_usage(FILE *f)
+{
+	fprintf(f,
+	"usage: cvq-admin ca-agent start [--pass SOURCE] [--socket PATH] [--idle SECONDS]\n"
+	"                                [--group NAME] [--foreground]\n"
+	"       cvq-admin ca-agent stop [--socket PATH]\n"
+	"       cvq-admin [--json] ca-agent status [--socket PATH]\n"
+	"The agent keeps the CA key unlocked and issues for `cvq-admin cert issue`\n"
+	"(same user, or --group members). It locks itself (exits, wiping the key)\n"
+	"after --idle seconds without a request (default %d; 0 = never) and on SIGTERM.\n"
+	"Default socket: agent/socket beside the store.\n", DEFAULT_IDLE);
+}
+
+/* No operands left after the options; else the usage. */
+static bool
+no_operands(int argc)
+{
+	if (optind == argc)
+		return true;
+	agent_usage(stderr);
+	return false;
+}
+
+/* --socket, else the default beside the store (malloc'd); NULL + message on error. */
+char *
+cvq_admin_agent_socket(const struct cvq_admin_opts *opts, const char *flag)
+{
+	struct cvq_ca_config *cfg = NULL;
+	char *s;
+
+	if (flag)
+		return strdup(flag);
+	if (cvq_admin_ca_config(opts, &cfg) != CVQ_ADMIN_EXIT_OK)
+		return NULL;
+	s = cvq_ca_agent_socket(cfg);
+	cvq_ca_config_free(cfg);
+	return s;
+}
+
+/* The key is about to live here for hours: no core, no ptrace, locked pages
+ * for OpenSSL's private key numbers (its secure heap). */
+static int
+harden(void)
+{
+	if (cvq_util_no_core_dumps() != CVQ_UTIL_OK) {
+		cvq_admin_error("cannot disable core dumps");
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
+	if (!CRYPTO_secure_malloc_initialized() && CRYPTO_secure_malloc_init(64 * 1024, 32) == 0)
+		cvq_admin_error("warning: no locked memory for the key (RLIMIT_MEMLOCK?)");
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+static int
+serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_opts *ao)
+{
+	struct cvq_ca_config *cfg = NULL;
+	cvq_ca *ca = NULL;
+	char why[256] = "";
+	cvq_ca_err err;
+	int rc;
+
+	rc = harden();
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		return rc;
+	if (ao->ready_fd >= 0) {
+		/* Detach only now: a tty or pinentry prompt needed the terminal. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		setsid();
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			close(null);
+		}
+	} else {
+		fprintf(stderr, "cvq-admin: agent serving on %s\n", ao->socket);
+	}
+	err = cvq_ca_agent_serve(ca, ao, why, sizeof(why));
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("agent: %s (%s)", cvq_ca_strerror(err), why);
+		rc = cvq_admin_ca_exit(err);
+	} else if (ao->ready_fd < 0) {
+		fprintf(stderr, "cvq-admin: agent %s\n", why);
+	}
+	/* Frees the key: OpenSSL wipes private key material as it frees it. */
+	cvq_admin_ca_close(cfg, ca);
+	return rc;
+}
+
+static int
+agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	static const struct option lo[] = {
+		{"pass", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 'S'},
+		{"idle", required_argument, NULL, 'i'}, {"group", required_argument, NULL, 'g'},
+		{"foreground", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+	};
+	struct cvq_ca_agent_opts ao = {.idle_seconds = DEFAULT_IDLE, .ready_fd = -1};
+	const char *pass = NULL, *sock = NULL;
+	bool fg = false;
+	struct group *gr;
+	char *path = NULL, buf[1];
+	int c, rc, p[2], st;
+	pid_t pid;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "p:S:i:g:f", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p': pass = optarg; break;
+		case 'S': sock = optarg; break;
+		case 'i':
+			v = strcmp(optarg, "0") == 0 ? 0 : cvq_admin_number(optarg);
+			if (v < 0 || v > 7 * 86400)
+				return CVQ_ADMIN_EXIT_USAGE;
+			ao.idle_seconds = (unsigned)v;
+			break;
+		case 'g':
+			gr = getgrnam(optarg);
+			if (!gr) {
+				cvq_admin_error("no group %s", optarg);
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
+			ao.group_set = true;
+			ao.group = (unsigned)gr->gr_gid;
+			break;
+		case 'f': fg = true; break;
+		default: agent_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		}
+	}
+	if (!no_operands(argc))
+		return CVQ_ADMIN_EXIT_USAGE;
+	path = cvq_admin_agent_socket(opts, sock);
+	if (!path)
+		return CVQ_ADMIN_EXIT_FAIL;
+	ao.socket = path;
+	if (fg) {
+		rc = serve(opts, pass, &ao);
+		free(path);
+		return rc;
+	}
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		free(path);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		free(path);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		ao.ready_fd = p[1];
+		rc = serve(opts, pass, &ao);
+		free(path);
+		_exit(rc);
+	}
+	close(p[1]);
+	/* One byte once it serves; EOF if it failed (it said why on stderr). */
+	if (read(p[0], buf, 1) == 1) {
+		printf("agent %ld serving on %s\n", (long)pid, path);
+		rc = CVQ_ADMIN_EXIT_OK;
+	} else {
+		rc = waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) ?
+		     WEXITSTATUS(st) : CVQ_ADMIN_EXIT_FAIL;
+	}
+	close(p[0]);
+	free(path);
+	return rc;
+}
+
+static int
+agent_call(int argc, char **argv, const struct cvq_admin_opts *opts, enum cvq_ca_agent_op op)
+{
+	static const struct option lo[] = {
+		{"socket", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+	};
+	struct cvq_ca_agent_msg m = {.op = op};
+	const char *sock = NULL;
+	uint8_t *out = NULL;
+	size_t len;
+	char *path, why[256];
+	cvq_ca_err err;
+	int c, rc = CVQ_ADMIN_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "S:", lo, NULL)) != -1) {
+		if (c != 'S') {
+			agent_usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
+		}
+		sock = optarg;
+	}
+	if (!no_operands(argc))
+		return CVQ_ADMIN_EXIT_USAGE;
+	path = cvq_admin_agent_socket(opts, sock);
+	if (!path)
+		return CVQ_ADMIN_EXIT_FAIL;
+	err = cvq_ca_agent_call(path, &m, &out, &len, why, sizeof(why));
+	if (err == CVQ_CA_ERR_NET && op == CVQ_CA_AGENT_STATUS) {
+		if (opts->json)
+			cvq_admin_json_print(json_pack("{s:b, s:s}", "running", 0, "socket", path));
+		else
+			printf("no agent on %s\n", path);
+		rc = CVQ_ADMIN_EXIT_NOT_FOUND;
+	} else if (err != CVQ_CA_OK) {
+		cvq_admin_error("agent: %s (%s)", cvq_ca_strerror(err), why);
+		rc = err == CVQ_CA_ERR_NET ? CVQ_ADMIN_EXIT_NOT_FOUND : cvq_admin_ca_exit(err);
+	} else if (op == CVQ_CA_AGENT_STATUS && opts->json) {
+		cvq_admin_json_print(json_pack("{s:b, s:s, s:s}", "running", 1, "socket", path,
+		                               "status", (const char *)out));
+	} else {
+		printf("%s\n", (const char *)out);
+	}
+	free(out);
+	free(path);
+	return rc;
+}
+
+int
+cvq_admin_cmd_ca_agent(int argc, char **argv, const struct cvq_admin_opts *opts)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (!sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		agent_usage(sub ? stdout : stderr);
+		return sub ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (strcmp(sub, "start") == 0)
+		return agent_start(argc - 1, argv + 1, opts);
+	if (strcmp(sub, "stop") == 0)
+		return agent_call(argc - 1, argv + 1, opts, CVQ_CA_AGENT_STOP);
+	if (strcmp(sub, "status") == 0)
+		return agent_call(argc - 1, argv + 1, opts, CVQ_CA_AGENT_STATUS);
+	agent_usage(stderr);
+	return CVQ_ADMIN_EXIT_USAGE;
+}
