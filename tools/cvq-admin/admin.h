@@ -37,6 +37,8 @@ int cvq_admin_cmd_ca(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_cert(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_ocsp(int argc, char **argv, const struct cvq_admin_opts *opts);
+/* `ocsp serve` itself, in cvq-ocspd; cvq_admin_cmd_ocsp executes that program. */
+int cvq_admin_ocsp_serve(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_publish(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_citizen(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_audit(int argc, char **argv, const struct cvq_admin_opts *opts);

@@ -1,4 +1,8 @@
-/* cvq-admin ocsp serve — the OCSP responder over HTTP (GET and POST). */
+/*
+ * cvq-admin ocsp serve — the OCSP responder over HTTP (GET and POST). It
+ * runs in cvq-ocspd (ocspd_main.c), which `cvq-admin ocsp` executes, so
+ * that only the server links libmicrohttpd and its TLS stack.
+ */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,12 +21,13 @@ ocsp_usage(FILE *f)
 }
 
 int
-cvq_admin_cmd_ocsp(int argc, char **argv, const struct cvq_admin_opts *opts)
+cvq_admin_ocsp_serve(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	static const struct option lo[] = {
 		{"listen", required_argument, NULL, 'l'}, {"fd", required_argument, NULL, 'f'},
 		{"threads", required_argument, NULL, 't'}, {"timeout", required_argument, NULL, 'T'},
-		{"pass", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+		{"pass", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *listen = NULL, *pass = NULL;
 	struct cvq_ca_config *cfg = NULL;
@@ -33,19 +38,24 @@ cvq_admin_cmd_ocsp(int argc, char **argv, const struct cvq_admin_opts *opts)
 	sigset_t set;
 	int c, sig, rc;
 
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		ocsp_usage(stdout);
+		return CVQ_ADMIN_EXIT_OK;
+	}
 	if (argc < 2 || strcmp(argv[1], "serve") != 0) {
 		ocsp_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "l:f:t:T:p:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:f:t:T:p:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
 		case 'f': fd = cvq_admin_number(optarg); if (fd < 0) return CVQ_ADMIN_EXIT_USAGE; break;
 		case 't': threads = cvq_admin_number(optarg); if (threads < 0 || threads > 256) return CVQ_ADMIN_EXIT_USAGE; break;
 		case 'T': timeout = cvq_admin_number(optarg); if (timeout <= 0) return CVQ_ADMIN_EXIT_USAGE; break;
 		case 'p': pass = optarg; break;
+		case 'h': ocsp_usage(stdout); return CVQ_ADMIN_EXIT_OK;
 		default: ocsp_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}

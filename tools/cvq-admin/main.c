@@ -1,6 +1,5 @@
 /* cvq-admin — the command line of the Point Infoville staff and the CA officer. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@ static const struct group groups[] = {
 	{"audit", "the audit log: verify, show", cvq_admin_cmd_audit},
 	{"verify", "verify a receipt or certificate", cvq_admin_cmd_verify},
 };
-
-void
-cvq_admin_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cvq-admin: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
