@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
@@ -254,6 +255,109 @@ static int card_key(struct parse_ctx *pc, const char *k, const char *v)
 	return 1;
 }
 
+/* ADDR:PORT as libcvqca's responder takes it: IPv4 or [IPv6], port 0-65535. */
+static bool listen_ok(const char *v)
+{
+	char host[64];
+	const char *colon;
+	size_t hl;
+	unsigned port;
+	unsigned char a[16];
+
+	if (v[0] == '[') {
+		colon = strstr(v, "]:");
+		if (!colon)
+			return false;
+		hl = (size_t)(colon - v - 1);
+		if (hl >= sizeof host)
+			return false;
+		memcpy(host, v + 1, hl);
+		host[hl] = '\0';
+		return inet_pton(AF_INET6, host, a) == 1 && set_uint(&port, colon + 2, 10, 65535) == 0;
+	}
+	colon = strrchr(v, ':');
+	if (!colon || (size_t)(colon - v) >= sizeof host)
+		return false;
+	hl = (size_t)(colon - v);
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	return inet_pton(AF_INET, host, a) == 1 && set_uint(&port, colon + 1, 10, 65535) == 0;
+}
+
+/*
+ * A passphrase source, never a passphrase: "file:PATH" (absolute; its mode
+ * is checked when read), "fd:N" or "pinentry:PROG". A daemon has no tty.
+ */
+static bool pass_source_ok(const char *v)
+{
+	unsigned fd;
+	if (!strncmp(v, "file:", 5))
+		return v[5] == '/';
+	if (!strncmp(v, "fd:", 3))
+		return set_uint(&fd, v + 3, 10, 65535) == 0;
+	if (!strncmp(v, "pinentry:", 9))
+		return v[9] == '/';
+	return false;
+}
+
+static int responder_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	c->responder = true;
+	if (!strcmp(k, "ca_config")) {
+		if (v[0] != '/') {
+			snprintf(pc->reason, sizeof pc->reason, "'ca_config' must be an absolute path");
+			return -1;
+		}
+		return set_str(&c->resp_ca_config, v);
+	}
+	if (!strcmp(k, "listen")) {
+		if (!listen_ok(v)) {
+			snprintf(pc->reason, sizeof pc->reason,
+			         "'listen' must be IPv4:PORT or [IPv6]:PORT");
+			return -1;
+		}
+		return set_str(&c->resp_listen, v);
+	}
+	if (!strcmp(k, "pass")) {
+		if (v[0] && !pass_source_ok(v)) {
+			snprintf(pc->reason, sizeof pc->reason,
+			         "'pass' must be a source (file:/PATH, fd:N or pinentry:/PROG), "
+			         "never the passphrase");
+			return -1;
+		}
+		return set_str(&c->resp_pass, v);
+	}
+	if (!strcmp(k, "threads"))
+		return set_uint(&c->resp_threads, v, 10, 256);
+	if (!strcmp(k, "timeout")) {
+		if (set_uint(&c->resp_timeout, v, 10, 3600) || c->resp_timeout == 0)
+			return -1;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The line of the [responder] header (0: none). inih calls the handler for
+ * keys only, so an empty section would silently mean "no responder", and
+ * a missing key is reported at the header.
+ */
+static int responder_header_line(const char *text)
+{
+	const char *l = text;
+	for (int n = 1; l; n++) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (!strncmp(l, "[responder]", 11))
+			return n;
+		l = strchr(l, '\n');
+		if (l)
+			l++;
+	}
+	return 0;
+}
+
 static int on_item(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *pc = user;
@@ -269,6 +373,8 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = pin_key(pc, name, value);
 	else if (!strcmp(section, "card"))
 		rc = card_key(pc, name, value);
+	else if (!strcmp(section, "responder"))
+		rc = responder_key(pc, name, value);
 	else {
 		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
 		if (!pc->first[0])
@@ -298,6 +404,7 @@ static int defaults(cvqd_config *c)
 	c->op_timeout = 120;
 	c->require_crl = true;
 	c->pinpad = true;
+	c->resp_timeout = 10;
 	c->allow_uids[c->n_allow_uids++] = 0;
 	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
 	    set_str(&c->pinentry, "/usr/bin/pinentry") ||
@@ -309,7 +416,8 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->pkcs11_sign_id, "%02") ||
 	    set_str(&c->backend, "pcsc") ||
 	    set_str(&c->ocsp_url, "") ||
-	    set_str(&c->readers_filter, ""))
+	    set_str(&c->readers_filter, "") ||
+	    set_str(&c->resp_pass, ""))
 		return -1;
 	return 0;
 }
@@ -326,6 +434,14 @@ int cvqd_config_parse(cvqd_config *cfg, const char *text, char *err, size_t errl
 	int line = ini_parse_string(text, on_item, &pc);
 	if (line != 0) {
 		snprintf(err, errlen, "line %d: %s", line, pc.first[0] ? pc.first : "syntax error");
+		return -1;
+	}
+	line = responder_header_line(text);
+	if (line)
+		cfg->responder = true;
+	if (cfg->responder && (!cfg->resp_ca_config || !cfg->resp_listen)) {
+		snprintf(err, errlen, "line %d: [responder] needs '%s'", line,
+		         !cfg->resp_ca_config ? "ca_config" : "listen");
 		return -1;
 	}
 	return 0;
@@ -389,6 +505,9 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->backend);
 	free(c->ocsp_url);
 	free(c->readers_filter);
+	free(c->resp_ca_config);
+	free(c->resp_listen);
+	free(c->resp_pass);
 	free_paths(c->anchors, &c->n_anchors);
 	free_paths(c->crls, &c->n_crls);
 	free_paths(c->intermediates, &c->n_intermediates);

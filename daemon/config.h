@@ -59,6 +59,14 @@ typedef struct cvqd_config {
 	char *pkcs11_auth_id;       /* pkcs11_auth_id = %01 (CKA_ID of the login key) */
 	char *pkcs11_sign_id;       /* pkcs11_sign_id = %02 (CKA_ID of the signature key) */
 	char *readers_filter;       /* readers = substring; empty = all */
+
+	/* [responder]: the CA's OCSP responder (libcvqca); absent = none */
+	bool responder;             /* the section is present */
+	char *resp_ca_config;       /* ca_config = absolute path of the CA's ca.conf */
+	char *resp_listen;          /* listen = ADDR:PORT, [IPv6]:PORT */
+	char *resp_pass;            /* pass = file:|fd:|pinentry: source; empty = the CA's */
+	unsigned resp_threads;      /* threads = 0 (one per CPU) .. 256 */
+	unsigned resp_timeout;      /* timeout = s (idle connection) */
 } cvqd_config;
 
 /*

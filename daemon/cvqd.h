@@ -17,6 +17,7 @@ struct cvqd_journal;
 struct cvqd_events;
 struct cvqd_cards;
 struct cvqd_http;
+struct cvqd_responder;
 
 struct cvqd {
 	cvqd_config cfg;              /* read-only after start (reload swaps trust only) */
@@ -26,6 +27,7 @@ struct cvqd {
 	struct cvqd_events *events;
 	struct cvqd_cards *cards;     /* card backend + per-card queues */
 	struct cvqd_http *http;
+	struct cvqd_responder *responder; /* NULL without [responder] */
 	atomic_bool stopping;
 	int stop_fd;                  /* readable once the daemon stops (eventfd) */
 };

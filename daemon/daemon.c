@@ -1,4 +1,7 @@
-/* cvqd — bring the parts up and down in order; reload trust on SIGHUP. */
+/*
+ * cvqd — bring the parts up and down in order; reload trust on SIGHUP (the
+ * OCSP responder, if any, runs on: it reads the CA's store live).
+ */
 #include "daemon.h"
 
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include "journal.h"
 #include "log.h"
 #include "pin.h"
+#include "responder.h"
 #include "trust.h"
 
 struct cvqd_trust *cvqd_trust_get(struct cvqd *d)
@@ -81,6 +85,10 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 		cvqd_error("journal: %s", err);
 		goto fail;
 	}
+	/* Before the cards and the socket: a responder that cannot start
+	 * stops the daemon rather than leave it half-configured. */
+	if (d->cfg.responder && !(d->responder = cvqd_responder_start(&d->cfg)))
+		goto fail;
 	if (!(d->events = cvqd_events_new()))
 		goto fail;
 	cvqd_card_backend *b = make_backend(&d->cfg);
@@ -110,6 +118,7 @@ void cvqd_stop(struct cvqd *d)
 	if (d->events)
 		cvqd_events_close(d->events);
 	cvqd_http_stop(d->http);
+	cvqd_responder_stop(d->responder);
 	cvqd_cards_stop(d->cards);
 	cvqd_events_free(d->events);
 	cvqd_journal_close(d->journal);

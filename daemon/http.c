@@ -290,8 +290,11 @@ cvqd_http *cvqd_http_start(struct cvqd *d)
 			goto fail;
 		h->unlink_path = strdup(cfg->socket_path);
 	}
+	/* poll(), not select(): with the OCSP responder the process may hold
+	 * more than FD_SETSIZE descriptors, and select() would refuse API
+	 * connections numbered above it. */
 	h->mhd = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
 		MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
