@@ -80,15 +80,42 @@ set_timeouts(int fd, int secs)
 	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0;
 }
 
-/* All n bytes in or out (EINTR retried; a timeout or a closed peer fails). */
-static bool
-io_all(int fd, uint8_t *b, size_t n, bool out)
+static int64_t
+now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * All n bytes in or out (EINTR retried; a timeout or a closed peer fails).
+ * deadline (now_ms() clock, 0: none) bounds the whole transfer: the socket
+ * timeouts bound each call only, and a client sending a byte every few
+ * seconds would otherwise hold the agent for hours.
+ */
+static bool
+io_all(int fd, uint8_t *b, size_t n, bool out, int64_t deadline)
+{
+	struct pollfd pf = {.fd = fd, .events = out ? POLLOUT : POLLIN};
+	int64_t left;
 	ssize_t r;
 
 	while (n) {
-		r = out ? send(fd, b, n, MSG_NOSIGNAL) : recv(fd, b, n, 0);
-		if (r < 0 && errno == EINTR)
+		if (deadline) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				return false;
+			r = poll(&pf, 1, (int)(left > 60000 ? 60000 : left));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return false;
+		}
+		r = out ? send(fd, b, n, MSG_NOSIGNAL | (deadline ? MSG_DONTWAIT : 0))
+		        : recv(fd, b, n, deadline ? MSG_DONTWAIT : 0);
+		if (r < 0 && (errno == EINTR || (deadline && (errno == EAGAIN || errno == EWOULDBLOCK))))
 			continue;
 		if (r <= 0)
 			return false;
@@ -99,15 +126,15 @@ io_all(int fd, uint8_t *b, size_t n, bool out)
 }
 
 static bool
-read_all(int fd, uint8_t *b, size_t n)
+read_all(int fd, uint8_t *b, size_t n, int64_t deadline)
 {
-	return io_all(fd, b, n, false);
+	return io_all(fd, b, n, false, deadline);
 }
 
 static bool
 write_all(int fd, const void *b, size_t n)
 {
-	return io_all(fd, (uint8_t *)(uintptr_t)b, n, true);
+	return io_all(fd, (uint8_t *)(uintptr_t)b, n, true, 0);
 }
 
 /* frame := length(4, big-endian) body; an answer's body is status(1) payload. */
@@ -125,15 +152,16 @@ send_frame(int fd, uint8_t status, const void *payload, size_t n, bool answer)
 	return write_all(fd, h, k) && write_all(fd, payload, n);
 }
 
-/* A frame's body (malloc'd), at most CVQ_CA_AGENT_MAX_MSG bytes. */
+/* A frame's body (malloc'd), at most CVQ_CA_AGENT_MAX_MSG bytes, whole
+ * before deadline (0: none). */
 static cvq_ca_err
-recv_frame(int fd, uint8_t **body, size_t *len)
+recv_frame(int fd, uint8_t **body, size_t *len, int64_t deadline)
 {
 	uint8_t h[4];
 	size_t n;
 
 	*body = NULL;
-	if (!read_all(fd, h, 4))
+	if (!read_all(fd, h, 4, deadline))
 		return CVQ_CA_ERR_NET;
 	n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
 	if (n == 0 || n > CVQ_CA_AGENT_MAX_MSG)
@@ -141,7 +169,7 @@ recv_frame(int fd, uint8_t **body, size_t *len)
 	*body = malloc(n);
 	if (!*body)
 		return CVQ_CA_ERR_NOMEM;
-	if (!read_all(fd, *body, n)) {
+	if (!read_all(fd, *body, n, deadline)) {
 		free(*body);
 		*body = NULL;
 		return CVQ_CA_ERR_NET;
@@ -229,7 +257,8 @@ serve_one(struct agent *a, int fd)
 	a->last = time(NULL);
 	if (!set_timeouts(fd, IO_TIMEOUT_S))
 		return;
-	err = recv_frame(fd, &body, &len);
+	/* The whole request within IO_TIMEOUT_S, however it trickles in. */
+	err = recv_frame(fd, &body, &len, now_ms() + IO_TIMEOUT_S * 1000);
 	if (err == CVQ_CA_OK)
 		err = cvq_ca_agent_parse(body, len, &m);
 	if (err != CVQ_CA_OK) {
@@ -452,7 +481,7 @@ cvq_ca_agent_call(const char *sock, const struct cvq_ca_agent_msg *m, uint8_t **
 	}
 	err = CVQ_CA_ERR_NET;
 	if (!set_timeouts(fd, CALL_TIMEOUT_S) || !send_frame(fd, 0, req, req_len, false) ||
-	    recv_frame(fd, &body, &len) != CVQ_CA_OK || body[0] >= CVQ_CA_ERR__COUNT) {
+	    recv_frame(fd, &body, &len, 0) != CVQ_CA_OK || body[0] >= CVQ_CA_ERR__COUNT) {
 		snprintf(why, why_len, "the agent at %s did not answer", sock);
 		goto out;
 	}

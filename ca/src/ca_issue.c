@@ -23,13 +23,26 @@
 static cvq_ca_err
 key_allowed(cvq_ca *ca, EVP_PKEY *pub)
 {
-	int bits = EVP_PKEY_get_bits(pub);
+	int bits = EVP_PKEY_get_bits(pub), ok;
+	EVP_PKEY_CTX *pc;
 
 	switch (EVP_PKEY_get_base_id(pub)) {
 	case EVP_PKEY_EC:
-		if (bits == 256 || bits == 384)
+		if (bits != 256 && bits != 384)
+			break;
+		/*
+		 * OpenSSL takes the point at infinity (encoded 00) as a public
+		 * key, and ECDSA then verifies signatures anyone can forge: the
+		 * CSR's "proof of possession" included. Refuse it (and points
+		 * off the curve) before signing a certificate for it.
+		 */
+		pc = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+		ok = pc && EVP_PKEY_public_check_quick(pc) == 1;
+		EVP_PKEY_CTX_free(pc);
+		if (ok)
 			return CVQ_CA_OK;
-		break;
+		ERR_clear_error();
+		return ca_fail(ca, CVQ_CA_ERR_POLICY, "not a usable EC public key (point at infinity?)");
 	case EVP_PKEY_RSA:
 		if (bits >= 2048 && bits <= 8192)
 			return CVQ_CA_OK;

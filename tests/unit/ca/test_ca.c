@@ -870,6 +870,98 @@ test_issue_der(void **state)
 	OPENSSL_free(der);
 }
 
+/*
+ * A P-256 CSR whose public key is the point at infinity (BIT STRING 00 00)
+ * with an ECDSA signature forged for it (R = kG, s = e/k: then u1 G = R),
+ * which OpenSSL's verification accepts: anyone can make one.
+ */
+static uint8_t *
+infinity_csr(size_t *len)
+{
+	static const uint8_t info[] = {
+		0x30, 0x2e, 0x02, 0x01, 0x00,
+		0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 'x',
+		0x30, 0x19, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+		0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+		0x03, 0x02, 0x00, 0x00,
+		0xa0, 0x00,
+	};
+	static const uint8_t sigalg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	                                 0x04, 0x03, 0x02};
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	BN_CTX *bc = BN_CTX_new();
+	BIGNUM *k = BN_new(), *x = BN_new(), *ki = BN_new(), *e, *r = BN_new(), *s = BN_new();
+	EC_POINT *R = EC_POINT_new(g);
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	unsigned char md[32], *sd = NULL;
+	uint8_t *out;
+	size_t n, body;
+	int sl;
+
+	EVP_Digest(info, sizeof(info), md, NULL, EVP_sha256(), NULL);
+	e = BN_bin2bn(md, 32, NULL);
+	assert_true(BN_rand_range(k, EC_GROUP_get0_order(g)) && !BN_is_zero(k));
+	assert_true(EC_POINT_mul(g, R, k, NULL, NULL, bc));
+	assert_true(EC_POINT_get_affine_coordinates(g, R, x, NULL, bc));
+	assert_true(BN_nnmod(r, x, EC_GROUP_get0_order(g), bc));
+	assert_non_null(BN_mod_inverse(ki, k, EC_GROUP_get0_order(g), bc));
+	assert_true(BN_mod_mul(s, e, ki, EC_GROUP_get0_order(g), bc));
+	assert_true(ECDSA_SIG_set0(sig, r, s));
+	sl = i2d_ECDSA_SIG(sig, &sd);
+	assert_true(sl > 0 && sl < 100);
+	body = sizeof(info) + sizeof(sigalg) + 3 + (size_t)sl;
+	out = malloc(3 + body);
+	assert_non_null(out);
+	n = 0;
+	out[n++] = 0x30;
+	out[n++] = 0x81;
+	out[n++] = (uint8_t)body;
+	memcpy(out + n, info, sizeof(info));
+	n += sizeof(info);
+	memcpy(out + n, sigalg, sizeof(sigalg));
+	n += sizeof(sigalg);
+	out[n++] = 0x03;
+	out[n++] = (uint8_t)(sl + 1);
+	out[n++] = 0x00;
+	memcpy(out + n, sd, (size_t)sl);
+	*len = n + (size_t)sl;
+	OPENSSL_free(sd);
+	ECDSA_SIG_free(sig);
+	EC_POINT_free(R);
+	BN_free(k);
+	BN_free(x);
+	BN_free(ki);
+	BN_free(e);
+	BN_CTX_free(bc);
+	EC_GROUP_free(g);
+	return out;
+}
+
+/* No certificate for the point at infinity, by any path. */
+static void
+test_issue_infinity(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE, .dns_name = "svc.test"};
+	const unsigned char *p;
+	X509_REQ *x;
+	X509 *cert = (X509 *)1;
+	uint8_t *csr, *der = NULL;
+	size_t len, dlen = 0;
+
+	csr = infinity_csr(&len);
+	assert_int_equal(cvq_ca_issue_csr_der(f->ca, &req, csr, len, &der, &dlen), CVQ_CA_ERR_POLICY);
+	assert_null(der);
+	p = csr;
+	x = d2i_X509_REQ(NULL, &p, (long)len);
+	if (x) {
+		/* OpenSSL's own parser: refused as well. */
+		assert_int_not_equal(cvq_ca_issue_csr(f->ca, &req, x, &cert), CVQ_CA_OK);
+		assert_null(cert);
+		X509_REQ_free(x);
+	}
+	free(csr);
+}
 
 struct big_ctx {
 	size_t seen, ok;
@@ -1041,6 +1133,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_faults, setup, teardown),
 		cmocka_unit_test(test_agent_msg),
 		cmocka_unit_test_setup_teardown(test_issue_der, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issue_infinity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_serve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_chunks, setup, teardown),
 	};
