@@ -238,6 +238,28 @@ do_status(struct agent *a, int fd)
 	send_frame(fd, CVQ_CA_OK, line, strlen(line), true);
 }
 
+/*
+ * The peer's primary group, or one of its supplementary groups (SO_PEERGROUPS,
+ * Linux 4.13), is the agent's group: `--group` admits its members however
+ * they got the group, as file permissions would.
+ */
+static bool
+peer_in_group(int fd, const struct ucred *cr, gid_t group)
+{
+	gid_t gids[256];
+	socklen_t len = sizeof(gids);
+	size_t i;
+
+	if (cr->gid == group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &len) != 0)
+		return false; /* more than 256 groups, or an older kernel: primary only */
+	for (i = 0; i < len / sizeof(gids[0]); i++)
+		if (gids[i] == group)
+			return true;
+	return false;
+}
+
 static void
 serve_one(struct agent *a, int fd)
 {
@@ -249,12 +271,11 @@ serve_one(struct agent *a, int fd)
 	cvq_ca_err err;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 ||
-	    !(cr.uid == geteuid() || (a->o->group_set && cr.gid == (gid_t)a->o->group))) {
+	    !(cr.uid == geteuid() || (a->o->group_set && peer_in_group(fd, &cr, (gid_t)a->o->group)))) {
 		a->refused++;
 		answer_err(fd, CVQ_CA_ERR_PERM, "not allowed to use this agent");
 		return;
 	}
-	a->last = time(NULL);
 	if (!set_timeouts(fd, IO_TIMEOUT_S))
 		return;
 	/* The whole request within IO_TIMEOUT_S, however it trickles in. */
@@ -269,6 +290,9 @@ serve_one(struct agent *a, int fd)
 	}
 	switch (m.op) {
 	case CVQ_CA_AGENT_ISSUE:
+		/* Only issuing keeps the key unlocked: a monitoring loop asking
+		 * for the status must not hold it open for ever. */
+		a->last = time(NULL);
 		do_issue(a, fd, &m, cr.uid);
 		break;
 	case CVQ_CA_AGENT_STATUS:

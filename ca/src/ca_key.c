@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,10 +93,12 @@ static const uint8_t oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
  * ECPrivateKey (RFC 5915: version 1, privateKey, [0] parameters, [1]
  * publicKey). OpenSSL 3.0's decoder chain, which EVP_PKCS82PKEY() runs,
  * costs as much as the rest of a whole issuance. NULL: not such a key
- * (the caller then asks OpenSSL).
+ * (the caller then asks OpenSSL), or *bad when its public half is not
+ * the private key's (the certificate would match a key we cannot sign
+ * for: every signature would be wrong).
  */
 static EVP_PKEY *
-ec_from_p8(const PKCS8_PRIV_KEY_INFO *p8)
+ec_from_p8(const PKCS8_PRIV_KEY_INFO *p8, bool *bad)
 {
 	const ASN1_OBJECT *obj;
 	const X509_ALGOR *alg;
@@ -171,6 +174,17 @@ ec_from_p8(const PKCS8_PRIV_KEY_INFO *p8)
 		    EVP_PKEY_fromdata(pc, &key, EVP_PKEY_KEYPAIR, params) != 1)
 			key = NULL;
 		OPENSSL_cleanse(le, sizeof(le));
+		if (key) {
+			/* One scalar multiplication: pub == d·G. */
+			EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+
+			if (!chk || EVP_PKEY_pairwise_check(chk) != 1) {
+				EVP_PKEY_free(key);
+				key = NULL;
+				*bad = true;
+			}
+			EVP_PKEY_CTX_free(chk);
+		}
 	}
 out:
 	BN_clear_free(d);
@@ -181,7 +195,7 @@ out:
 
 /* An encrypted PKCS#8 PEM decrypted by hand, an EC key built directly. */
 static EVP_PKEY *
-read_key(BIO *bio, const char *pass)
+read_key(BIO *bio, const char *pass, bool *bad)
 {
 	char *name = NULL, *hdr = NULL;
 	unsigned char *data = NULL;
@@ -199,8 +213,8 @@ read_key(BIO *bio, const char *pass)
 		if (sig && p == data + len)
 			p8 = PKCS8_decrypt(sig, pass, (int)strlen(pass));
 		if (p8) {
-			key = ec_from_p8(p8);
-			if (!key)
+			key = ec_from_p8(p8, bad);
+			if (!key && !*bad)
 				key = EVP_PKCS82PKEY(p8);
 		}
 	} else {
@@ -230,6 +244,7 @@ key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
 	BIO *bio = NULL;
 	FILE *f = NULL;
 	cvq_ca_err err;
+	bool bad = false;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -258,11 +273,16 @@ key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
 		err = CVQ_CA_ERR_NOMEM;
 		goto out;
 	}
-	*out = read_key(bio, pass);
+	*out = read_key(bio, pass, &bad);
 	if (!*out) {
 		ERR_clear_error();
-		snprintf(msg, msg_len, "cannot decrypt key %s (wrong passphrase?)", path);
-		err = CVQ_CA_ERR_PASSPHRASE;
+		if (bad) {
+			snprintf(msg, msg_len, "key %s: its public key is not its private key's", path);
+			err = CVQ_CA_ERR_KEY;
+		} else {
+			snprintf(msg, msg_len, "cannot decrypt key %s (wrong passphrase?)", path);
+			err = CVQ_CA_ERR_PASSPHRASE;
+		}
 	}
 out:
 	OPENSSL_cleanse(pass, sizeof(pass));

@@ -4,7 +4,7 @@
  *
  *   start   ask the passphrase (file/fd/pinentry/tty), open the CA, serve
  *           in the background (or --foreground) until stopped, SIGTERM or
- *           --idle seconds without a request (it then exits: the key is
+ *           --idle seconds without an issuance (it then exits: the key is
  *           freed and wiped, and `cert issue` asks for the passphrase again)
  *   stop    ask it to stop
  *   status  is it there, and what has it done
@@ -39,7 +39,7 @@ agent_usage(FILE *f)
 	"       cvq-admin [--json] ca-agent status [--socket PATH]\n"
 	"The agent keeps the CA key unlocked and issues for `cvq-admin cert issue`\n"
 	"(same user, or --group members). It locks itself (exits, wiping the key)\n"
-	"after --idle seconds without a request (default %d; 0 = never) and on SIGTERM.\n"
+	"after --idle seconds without an issuance (default %d; 0 = never) and on SIGTERM.\n"
 	"Default socket: agent/socket beside the store.\n", DEFAULT_IDLE);
 }
 

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/param_build.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -151,6 +153,69 @@ test_config_roundtrip(void **state)
 	assert_int_equal(cvq_ca_config_load("/nonexistent/x.conf", &c), CVQ_CA_ERR_IO);
 }
 
+/*
+ * A key file whose ECPrivateKey carries the CA certificate's public point
+ * but another private scalar: the certificate matches it while every
+ * signature is wrong. Refused
+ * as a bad key, not taken for a wrong passphrase.
+ */
+static void
+mismatched_key(struct fx *f, const char *key_path)
+{
+	char pass[256], saved[340];
+	unsigned char pub[133];
+	size_t pub_len = 0;
+	BIGNUM *d = NULL;
+	EVP_PKEY *a = NULL, *b = NULL, *mix = NULL;
+	EVP_PKEY_CTX *pc;
+	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM *params;
+	cvq_ca *ca = NULL;
+	FILE *p;
+
+	p = fopen(f->path, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(pass, sizeof(pass), p));
+	fclose(p);
+	pass[strcspn(pass, "\n")] = '\0';
+	p = fopen(key_path, "r");
+	assert_non_null(p);
+	a = PEM_read_PrivateKey(p, NULL, NULL, pass);
+	fclose(p);
+	assert_non_null(a);
+	b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(b);
+	/* The certificate's public key, another private scalar. */
+	assert_int_equal(EVP_PKEY_get_bn_param(b, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(a, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+	                                                 &pub_len), 1);
+	bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0);
+	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	assert_int_equal(EVP_PKEY_fromdata_init(pc), 1);
+	assert_int_equal(EVP_PKEY_fromdata(pc, &mix, EVP_PKEY_KEYPAIR, params), 1);
+	snprintf(saved, sizeof(saved), "%s.saved", key_path);
+	assert_int_equal(rename(key_path, saved), 0);
+	p = fopen(key_path, "w");
+	assert_non_null(p);
+	assert_int_equal(PEM_write_PKCS8PrivateKey(p, mix, EVP_aes_256_cbc(), NULL, 0, NULL, pass), 1);
+	fclose(p);
+	chmod(key_path, 0600);
+	assert_int_equal(cvq_ca_open(f->cfg, f->pass, 0, &ca), CVQ_CA_ERR_KEY);
+	assert_int_equal(rename(saved, key_path), 0);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(d);
+	EVP_PKEY_free(mix);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(a);
+}
+
 static void
 test_key_rules(void **state)
 {
@@ -181,6 +246,7 @@ test_key_rules(void **state)
 	chmod(f->path, 0600);
 	assert_int_equal(cvq_ca_open(f->cfg, f->pass, CVQ_CA_OPEN_READONLY, &ca), CVQ_CA_OK);
 	cvq_ca_close(ca);
+	mismatched_key(f, key);
 }
 
 static void
