@@ -451,7 +451,9 @@ sign_start(struct signer *s, const struct batch_job *proto, size_t k, bool use_c
 {
 	unsigned t, nt = batch_threads();
 
-	if (k < 2 * nt)
+	/* A token key signs one at a time (libcvqp11's EVP_PKEY is not for
+	 * concurrent use, and the module runs without locking). */
+	if (k < 2 * nt || proto->ca->keyref.p11key)
 		nt = 1;
 	memset(s->started, 0, sizeof(s->started));
 	s->nt = nt;
@@ -641,7 +643,9 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 				goto out;
 			}
 			chunk_job(&job, ca, req, given, blobs, lens, keys, next);
-			sign_start(&sg, &job, next->k, false);
+			/* With a token key, no signing beside the recording below
+			 * (which signs audit heads): the next chunk first, inline. */
+			sign_start(&sg, &job, next->k, ca->keyref.p11key != NULL);
 		}
 		for (i = 0; i < cur->k; i++) {
 			if (cur->errs[i] != CVQ_CA_OK)

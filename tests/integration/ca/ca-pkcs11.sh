@@ -41,6 +41,18 @@ PIDS+=($!)
 wait_port $PORT
 [ "$(ocsp_status ca/ca.pem a.pem http://127.0.0.1:$PORT/ocsp ca/ca.pem)" = good ] || fail "ocsp good"
 [ "$(ocsp_status ca/ca.pem b.pem http://127.0.0.1:$PORT/ocsp ca/ca.pem)" = revoked ] || fail "ocsp revoked"
+# A batch large enough to be pipelined (> 1,024), with audit heads signed
+# while certificates are: the token key signs one at a time, all verify.
+mkdir batch
+"$CVQ_BUILD/bench/ca-load" csrs batch 1100 >/dev/null
+"$ADMIN" cert issue --profile service --out batch.pem batch/*.csr >/dev/null || fail "batch on the token"
+[ "$(grep -c 'BEGIN CERTIFICATE' batch.pem)" = 1100 ] || fail "batch count"
+openssl crl2pkcs7 -nocrl -certfile batch.pem | openssl pkcs7 -print_certs -noout >/dev/null || fail "batch PEM"
+awk '/BEGIN CERT/{n++} {print > ("batch/c" n ".pem")}' batch.pem
+for i in 1 550 1024 1025 1100; do
+	openssl verify -CAfile ca/ca.pem "batch/c$i.pem" >/dev/null || fail "batch certificate $i"
+done
+"$ADMIN" audit verify >/dev/null || fail "audit heads signed during the batch"
 # A wrong PIN is refused as such.
 (umask 077; echo 000000 > badpin)
 expect_rc 3 "$ADMIN" crl --pass "file:$W/badpin" --out /dev/null 2>/dev/null
