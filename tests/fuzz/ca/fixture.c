@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "fixture.h"
 
 static struct fuzz_ca fx;
@@ -54,4 +57,50 @@ fuzz_ca_get(void)
 		abort();
 	atexit(cleanup);
 	return &fx;
+}
+
+struct issuer_hashes {
+	uint8_t key1[20], name1[20], key256[32], name256[32];
+	int ready;
+};
+
+static void
+issuer_hashes(const struct fuzz_ca *f, struct issuer_hashes *h)
+{
+	X509 *x = cvq_ca_cert(f->ca);
+	unsigned int n;
+
+	if (!x || !X509_pubkey_digest(x, EVP_sha1(), h->key1, &n) ||
+	    !X509_NAME_digest(X509_get_subject_name(x), EVP_sha1(), h->name1, &n) ||
+	    !X509_pubkey_digest(x, EVP_sha256(), h->key256, &n) ||
+	    !X509_NAME_digest(X509_get_subject_name(x), EVP_sha256(), h->name256, &n))
+		abort();
+	h->ready = 1;
+}
+
+static void
+replace_all(uint8_t *b, size_t len, uint8_t marker, const uint8_t *with, size_t wlen)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < len; i++) {
+		run = b[i] == marker ? run + 1 : 0;
+		if (run == wlen) {
+			memcpy(b + i + 1 - wlen, with, wlen);
+			run = 0;
+		}
+	}
+}
+
+void
+fuzz_ca_fill_issuer(struct fuzz_ca *f, uint8_t *req, size_t len)
+{
+	static struct issuer_hashes h;
+
+	if (!h.ready)
+		issuer_hashes(f, &h);
+	replace_all(req, len, 0xAA, h.key1, sizeof(h.key1));
+	replace_all(req, len, 0xCC, h.name1, sizeof(h.name1));
+	replace_all(req, len, 0xBB, h.key256, sizeof(h.key256));
+	replace_all(req, len, 0xDD, h.name256, sizeof(h.name256));
 }

@@ -28,6 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > sizeof(der))
 			abort();
 		f = fuzz_ca_get();
+		fuzz_ca_fill_issuer(f, der, len);
 		if (cvq_ca_ocsp_respond(f->ocsp, der, len, &resp, &rlen, NULL) != CVQ_CA_OK)
 			abort();
 		OPENSSL_free(resp);
