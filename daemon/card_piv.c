@@ -89,11 +89,17 @@ static cvq_card_err handle(struct piv *p, struct rdr *r)
 	return cvq_card_connect(p->ctx, r->name, &r->card);
 }
 
-/* Read GUID, PIN tries and holder once per insertion. */
-static void probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
+/*
+ * Read GUID, PIN tries and holder once per insertion. False when the reader
+ * is busy with a card operation (a PIN typed on its pad may take minutes):
+ * status never waits behind one; the card is listed without its details
+ * and probed on a later listing.
+ */
+static bool probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
 {
 	cvq_card_status st;
-	pthread_mutex_lock(&r->hlock);
+	if (pthread_mutex_trylock(&r->hlock) != 0)
+		return false;
 	cvq_card_err e = handle(p, r);
 	if (e == CVQ_CARD_OK)
 		e = cvq_card_get_status(r->card, &st);
@@ -115,6 +121,7 @@ static void probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
 		cvqd_dbg("reader %s: card not readable: %s", r->name, cvq_card_strerror(e));
 	}
 	pthread_mutex_unlock(&r->hlock);
+	return true;
 }
 
 static cvqd_err piv_list(void *impl, cvqd_card_info *out, size_t cap, size_t *n)
@@ -136,12 +143,15 @@ static cvqd_err piv_list(void *impl, cvqd_card_info *out, size_t cap, size_t *n)
 			snprintf(ci.kind, sizeof ci.kind, "piv");
 			/* Probe without the table lock: the card may be slow. */
 			pthread_mutex_unlock(&p->lock);
-			probe(p, r, &ci);
+			bool probed = probe(p, r, &ci);
 			pthread_mutex_lock(&p->lock);
 			if (r->used && r->present && !r->probed) {
 				r->info = ci;
-				r->probed = true;
-				r->pinpad = ci.pinpad;
+				r->probed = probed;
+				if (probed)
+					r->pinpad = ci.pinpad;
+				else
+					r->info.pinpad = r->pinpad;
 			}
 		}
 		if (!r->present) {

@@ -4,7 +4,8 @@
 # GETPIN) and the PIN is typed on the reader's keypad; a payment's
 # receipt is checked by openssl cms -verify, a login's token by openssl;
 # a wrong PIN gives the tries left, Cancel on the pad and the pad's
-# timeout their errors, a dialog not confirmed never reaches the pad.
+# timeout their errors, /v1/status answers while a fresh card waits at
+# the pad, a dialog not confirmed never reaches the pad.
 # The plain reader still asks the PIN through GETPIN. [pin] pinpad = never
 # puts the pad reader back on GETPIN. With backend = pkcs11 and OpenSC's
 # module, the pad reader's token (CKF_PROTECTED_AUTHENTICATION_PATH) gets
@@ -96,6 +97,24 @@ fresh
 bench_pad_keys "$P" "timeout"
 expect_error "$(sign_on "$PAD")" 408 pin_timeout
 
+echo "--- a card put back, nobody has typed yet: /v1/status answers meanwhile"
+bench_card_remove "$P"
+bench_card_insert "$P"
+fresh
+sign_on "$PAD" > "$CVQ_BENCH/bg.out" &
+bg=$!
+for ((n = 0; n < 100; n++)); do grep -qx CONFIRM "$CVQ_FAKE_PINENTRY_LOG" && break; sleep 0.1; done
+grep -qx CONFIRM "$CVQ_FAKE_PINENTRY_LOG" || bench_fail "no dialog before the pad"
+sleep 0.5 # the daemon now waits at the pad, holding the reader
+# A hang check, not a timing: the pad would hold a blocked status for 20 s.
+st=$(timeout 10 curl -s --unix-socket "$CVQ_BENCH/cvqd.sock" http://cvqd/v1/status) \
+	|| bench_fail "/v1/status waited behind the PIN pad"
+jq -e "[$(rd "$PAD") | .card_present] == [true]" <<< "$st" > /dev/null || bench_fail "status: $st"
+bench_pad_keys "$P" "pin 123456"
+wait "$bg"
+[ "$(cut -d' ' -f1 < "$CVQ_BENCH/bg.out")" = 200 ] || bench_fail "sign after the status: $(cat "$CVQ_BENCH/bg.out")"
+wait_status "[$(rd "$PAD") | .pin_tries_left == 3 and .pinpad] == [true]"
+
 echo "--- the plain reader next to it: GETPIN, as ever"
 fresh
 out=$(sign_on "$PLAIN")
@@ -147,7 +166,7 @@ cvqd_stop
 
 echo "--- journal: every operation, never a PIN"
 rows=$(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT op||','||result FROM journal ORDER BY id" | tr '\n' ' ')
-[ "$rows" = "sign,ok authenticate,ok sign,pin_wrong sign,ok sign,pin_cancelled sign,pin_timeout sign,ok sign,pin_cancelled sign,pin_cancelled sign,ok sign,ok " ] \
+[ "$rows" = "sign,ok authenticate,ok sign,pin_wrong sign,ok sign,pin_cancelled sign,pin_timeout sign,ok sign,ok sign,pin_cancelled sign,pin_cancelled sign,ok sign,ok " ] \
 	|| bench_fail "journal: $rows"
 ! grep -q 123456 "$CVQ_BENCH/cvqd.log" || bench_fail "the PIN is in the log"
 ! strings "$CVQ_BENCH/journal.sqlite" | grep -q 123456 || bench_fail "the PIN is in the journal"
