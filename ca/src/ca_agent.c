@@ -19,12 +19,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -354,14 +356,16 @@ private_dir(const char *sock, const struct cvq_ca_agent_opts *o, char *why, size
 }
 
 static cvq_ca_err
-listen_on(const struct cvq_ca_agent_opts *o, int *out, char *why, size_t why_len)
+listen_on(const struct cvq_ca_agent_opts *o, int *out, int *lock_out, char *why, size_t why_len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	mode_t mode = o->group_set ? 0660 : 0600;
+	char lock[sizeof(sa.sun_path) + 8];
 	cvq_ca_err err;
 	int fd;
 
 	*out = -1;
+	*lock_out = -1;
 	if (strlen(o->socket) >= sizeof(sa.sun_path)) {
 		snprintf(why, why_len, "socket path too long (max %zu)", sizeof(sa.sun_path) - 1);
 		return CVQ_CA_ERR_ARG;
@@ -370,10 +374,23 @@ listen_on(const struct cvq_ca_agent_opts *o, int *out, char *why, size_t why_len
 	err = private_dir(o->socket, o, why, why_len);
 	if (err != CVQ_CA_OK)
 		return err;
-	if (alive(&sa)) {
+	/*
+	 * One agent per socket, held by a lock for its whole life: without it
+	 * two agents started at once could both find no one answering, and the
+	 * second would unlink the first's socket.
+	 */
+	snprintf(lock, sizeof(lock), "%s.lock", o->socket);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot open %s: %s", lock, strerror(errno));
+		return CVQ_CA_ERR_IO;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || alive(&sa)) {
 		snprintf(why, why_len, "an agent already serves %s", o->socket);
+		close(fd);
 		return CVQ_CA_ERR_EXISTS;
 	}
+	*lock_out = fd;
 	unlink(o->socket); /* a stale socket of an agent that died */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
@@ -382,6 +399,8 @@ listen_on(const struct cvq_ca_agent_opts *o, int *out, char *why, size_t why_len
 		snprintf(why, why_len, "cannot listen on %s: %s", o->socket, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		close(*lock_out);
+		*lock_out = -1;
 		return CVQ_CA_ERR_IO;
 	}
 	*out = fd;
@@ -396,7 +415,8 @@ cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o, char *why, siz
 	struct pollfd pf[2];
 	sigset_t set, old;
 	cvq_ca_err err;
-	int lfd = -1, sfd = -1, timeout, fd;
+	int lfd = -1, lockfd = -1, sfd = -1, timeout, fd;
+	bool ready_sent = false;
 	char dummy[1];
 
 	if (!why || !why_len)
@@ -420,13 +440,14 @@ cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o, char *why, siz
 		err = CVQ_CA_ERR_IO;
 		goto out;
 	}
-	err = listen_on(o, &lfd, why, why_len);
+	err = listen_on(o, &lfd, &lockfd, why, why_len);
 	if (err != CVQ_CA_OK)
 		goto out;
 	a.started = a.last = time(NULL);
 	if (o->ready_fd >= 0) {
 		(void)!write(o->ready_fd, "1", 1);
 		close(o->ready_fd);
+		ready_sent = true;
 	}
 	while (!a.stop) {
 		timeout = -1;
@@ -463,10 +484,21 @@ cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o, char *why, siz
 	}
 	snprintf(why, why_len, "%s", a.why);
 out:
+	/* Never served: the process waiting on ready_fd (detached from our
+	 * stderr) is told why. */
+	if (o->ready_fd >= 0 && !ready_sent) {
+		char msg[1 + 256];
+		int ml = snprintf(msg, sizeof(msg), "0%s", why);
+
+		(void)!write(o->ready_fd, msg, ml < 0 ? 1 : (size_t)ml < sizeof(msg) ? (size_t)ml : sizeof(msg) - 1);
+		close(o->ready_fd);
+	}
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(o->socket);
 	}
+	if (lockfd >= 0)
+		close(lockfd); /* after the unlink: the next agent may start */
 	if (sfd >= 0)
 		close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

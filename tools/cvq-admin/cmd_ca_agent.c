@@ -136,7 +136,8 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	const char *pass = NULL, *sock = NULL;
 	bool fg = false;
 	struct group *gr;
-	char *path = NULL, buf[1];
+	char *path = NULL, buf[256];
+	ssize_t n;
 	int c, rc, p[2], st;
 	pid_t pid;
 	long v;
@@ -193,11 +194,27 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 		_exit(rc);
 	}
 	close(p[1]);
-	/* One byte once it serves; EOF if it failed (it said why on stderr). */
-	if (read(p[0], buf, 1) == 1) {
+	/*
+	 * "1" once it serves; "0" and the reason if it failed after detaching
+	 * from our stderr; EOF if it failed before (it said why on stderr).
+	 */
+	n = read(p[0], buf, 1);
+	if (n == 1 && buf[0] == '0') {
+		/* The reason follows, up to EOF. */
+		ssize_t r;
+
+		while (n < (ssize_t)sizeof(buf) - 1 &&
+		       (r = read(p[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+			n += r;
+	}
+	if (n >= 1 && buf[0] == '1') {
 		printf("agent %ld serving on %s\n", (long)pid, path);
 		rc = CVQ_ADMIN_EXIT_OK;
 	} else {
+		if (n > 1 && buf[0] == '0') {
+			buf[n] = '\0';
+			cvq_admin_error("agent: %s", buf + 1);
+		}
 		rc = waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) ?
 		     WEXITSTATUS(st) : CVQ_ADMIN_EXIT_FAIL;
 	}

@@ -394,7 +394,8 @@ struct cvq_ca_agent_opts {
 	unsigned idle_seconds;  /* lock (stop, wiping the key) when idle this long; 0: never */
 	bool group_set;         /* also serve this group's members (socket 0660) */
 	unsigned group;         /* gid */
-	int ready_fd;           /* >= 0: written one byte and closed once serving */
+	int ready_fd;           /* >= 0: "1" written and closed once serving; on a
+	                           failure before that, "0" and the reason, closed */
 };
 
 /*

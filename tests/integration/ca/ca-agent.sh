@@ -164,9 +164,20 @@ PID=$(sed -n 's/^agent \([0-9]*\) .*/\1/p' start.out)
 for i in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PID" 2>/dev/null && fail "agent not locked after its idle time"
 expect_rc 5 "$ADMIN" ca-agent status --socket "$W/idle/s" >/dev/null
+# Two agents started at the same moment on one socket: one serves, the
+# other says so (a lock, not a race on unlink), and the socket stays.
+mkdir -m 700 race
+"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --socket "$W/race/s" >race1.out 2>race1.err & r1=$!
+"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --socket "$W/race/s" >race2.out 2>race2.err & r2=$!
+rc1=0; wait "$r1" || rc1=$?
+rc2=0; wait "$r2" || rc2=$?
+[ "$rc1$rc2" = 01 ] || [ "$rc1$rc2" = 10 ] || fail "two agents at once: exit codes $rc1 $rc2"
+cat race1.err race2.err | grep -q "already serves" || fail "no 'already serves': $(cat race1.err race2.err)"
+"$ADMIN" ca-agent status --socket "$W/race/s" >/dev/null || fail "the serving agent lost its socket"
+"$ADMIN" ca-agent stop --socket "$W/race/s" >/dev/null
 # A wrong passphrase: nothing starts.
 echo wrong > wrong.pass; chmod 600 wrong.pass
 expect_rc 3 "$ADMIN" ca-agent start --pass "file:$W/wrong.pass" 2>/dev/null
 expect_rc 5 "$ADMIN" ca-agent status >/dev/null
-ok "SIGTERM, idle lock, wrong passphrase"
+ok "SIGTERM, idle lock, two agents at once, wrong passphrase"
 echo "PASS"
