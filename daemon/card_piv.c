@@ -25,6 +25,7 @@ struct rdr {
 	bool stale;              /* the card left: drop the handle before use */
 	bool probed;
 	bool pinpad;             /* the reader's, learnt with its first card */
+	bool have_info;          /* info was probed from the card now inserted */
 	cvqd_card_info info;
 	cvq_card *card;          /* guarded by hlock */
 	pthread_mutex_t hlock;
@@ -70,7 +71,7 @@ static struct rdr *find(struct piv *p, const char *name, bool create)
 	if (!create || !freer)
 		return NULL;
 	freer->used = true;
-	freer->present = freer->probed = freer->pinpad = false;
+	freer->present = freer->probed = freer->pinpad = freer->have_info = false;
 	freer->stale = true;
 	snprintf(freer->name, sizeof freer->name, "%s", name);
 	return freer;
@@ -146,12 +147,15 @@ static cvqd_err piv_list(void *impl, cvqd_card_info *out, size_t cap, size_t *n)
 			bool probed = probe(p, r, &ci);
 			pthread_mutex_lock(&p->lock);
 			if (r->used && r->present && !r->probed) {
-				r->info = ci;
-				r->probed = probed;
-				if (probed)
+				if (probed) {
+					r->info = ci;
+					r->probed = r->have_info = true;
 					r->pinpad = ci.pinpad;
-				else
+				} else if (!r->have_info) {
+					r->info = ci;
 					r->info.pinpad = r->pinpad;
+				}
+				/* else busy: what the last probe of this card said stands */
 			}
 		}
 		if (!r->present) {
@@ -181,7 +185,7 @@ static void on_event(struct piv *p, const cvq_card_event *ev)
 	case CVQ_CARD_EV_CARD_INSERTED:
 		if (r) {
 			r->present = true;
-			r->probed = false;
+			r->probed = r->have_info = false;
 			r->stale = true;
 		}
 		break;
@@ -189,7 +193,7 @@ static void on_event(struct piv *p, const cvq_card_event *ev)
 	case CVQ_CARD_EV_READER_REMOVED:
 		if (r) {
 			r->present = false;
-			r->probed = false;
+			r->probed = r->have_info = false;
 			r->stale = true;
 			if (ev->type == CVQ_CARD_EV_READER_REMOVED && !r->card)
 				r->used = false;
@@ -199,7 +203,7 @@ static void on_event(struct piv *p, const cvq_card_event *ev)
 		p->service_lost = true;
 		for (size_t i = 0; i < 16; i++) {
 			p->r[i].present = false;
-			p->r[i].probed = false;
+			p->r[i].probed = p->r[i].have_info = false;
 			p->r[i].stale = true;
 		}
 		break;
