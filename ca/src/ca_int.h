@@ -80,6 +80,10 @@ cvq_ca_err ca_key_save(EVP_PKEY *key, const char *path, const char *pass_source)
  * for a token key (unless the URI has its own pin-source). */
 cvq_ca_err ca_key_load(const char *uri, const char *pass_source, struct ca_keyref *ref,
                        char *msg, size_t msg_len);
+/* A new key pair on the token the pkcs11: URI names (object= required),
+ * loaded into *ref; CVQ_CA_ERR_EXISTS when a key of that name is there. */
+cvq_ca_err ca_key_generate_token(const char *uri, const char *alg, const char *pass_source,
+                                 struct ca_keyref *ref, char *msg, size_t msg_len);
 void ca_keyref_free(struct ca_keyref *ref);
 const EVP_MD *ca_key_md(const EVP_PKEY *key);
 cvq_ca_err ca_cert_load(const char *path, X509 **out);

@@ -14,9 +14,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include <cvq/p11.h>
+#include <cvq/uri.h>
 
 #include "ca_der.h"
 #include "ca_int.h"
@@ -333,6 +335,109 @@ key_load_token(const char *uri, const char *pass_source, struct ca_keyref *ref,
 	}
 	EVP_PKEY_up_ref(ref->pkey);
 	return CVQ_CA_OK;
+}
+
+static int
+p11_keytype(const char *alg, cvq_p11_keytype *t)
+{
+	if (!alg || strcmp(alg, "ec-p256") == 0)
+		*t = CVQ_P11_KEY_EC_P256;
+	else if (strcmp(alg, "ec-p384") == 0)
+		*t = CVQ_P11_KEY_EC_P384;
+	else if (strcmp(alg, "rsa-3072") == 0)
+		*t = CVQ_P11_KEY_RSA_3072;
+	else if (strcmp(alg, "rsa-4096") == 0)
+		*t = CVQ_P11_KEY_RSA_4096;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * A new key pair made on the token `uri` names (object= required, id=
+ * optional, else a random 8-byte CKA_ID): sensitive, never extractable.
+ * Never beside a key of the same name: the CA would sign with one of two.
+ */
+static cvq_ca_err
+key_generate_token(const char *uri, const char *alg, const char *pass_source,
+                   struct ca_keyref *ref, char *msg, size_t msg_len)
+{
+	struct pin_src src = {pass_source};
+	cvq_p11_uri *u = NULL;
+	cvq_p11_key *old = NULL;
+	cvq_p11_keytype type;
+	const char *label, *idv;
+	unsigned char id[8];
+	size_t id_len = 0;
+	cvq_ca_err err = CVQ_CA_ERR_KEY;
+	cvq_p11_err e;
+
+	if (p11_keytype(alg, &type) != 0 || cvq_p11_uri_parse(uri, &u) != CVQ_P11_OK ||
+	    !(label = cvq_p11_uri_get(u, CVQ_P11_URI_OBJECT, NULL))) {
+		snprintf(msg, msg_len, "a key made on a token needs ec-p256/p384 or rsa-3072/4096 "
+		         "and the key's name in the URI (object=...)");
+		cvq_p11_uri_free(u);
+		return CVQ_CA_ERR_ARG;
+	}
+	idv = cvq_p11_uri_get(u, CVQ_P11_URI_ID, &id_len);
+	if (idv && (id_len == 0 || id_len > sizeof(id))) {
+		snprintf(msg, msg_len, "the URI's id must be 1 to %zu bytes", sizeof(id));
+		err = CVQ_CA_ERR_ARG;
+		goto out;
+	}
+	if (idv) {
+		memcpy(id, idv, id_len);
+	} else {
+		id_len = sizeof(id);
+		if (RAND_bytes(id, (int)id_len) != 1)
+			goto out;
+	}
+	e = cvq_p11_open_uri(uri, &ref->p11);
+	if (e != CVQ_P11_OK) {
+		snprintf(msg, msg_len, "PKCS#11 module of %s: %s", uri, cvq_p11_strerror(e));
+		goto out;
+	}
+	if (pass_source)
+		cvq_p11_set_pin_callback(ref->p11, token_pin, &src);
+	e = cvq_p11_key_find(ref->p11, uri, &old);
+	if (e == CVQ_P11_OK || e == CVQ_P11_ERR_AMBIGUOUS) {
+		snprintf(msg, msg_len, "the token already holds a key named %s", label);
+		err = CVQ_CA_ERR_EXISTS;
+	} else if (e == CVQ_P11_ERR_NO_KEY) {
+		/* Logged in by the search: no second PIN for the generation. */
+		e = cvq_p11_keygen(ref->p11, uri, type, label, id, id_len, &ref->p11key);
+		if (e == CVQ_P11_OK && !(ref->pkey = cvq_p11_key_pkey(ref->p11key)))
+			e = CVQ_P11_ERR_PKCS11;
+		if (e == CVQ_P11_OK) {
+			EVP_PKEY_up_ref(ref->pkey);
+			err = CVQ_CA_OK;
+		} else {
+			snprintf(msg, msg_len, "key generation on the token: %s", cvq_p11_strerror(e));
+		}
+	} else {
+		snprintf(msg, msg_len, "token: %s", cvq_p11_strerror(e));
+		if (e == CVQ_P11_ERR_PIN_INCORRECT || e == CVQ_P11_ERR_PIN_LOCKED)
+			err = CVQ_CA_ERR_PASSPHRASE;
+	}
+	/* The callback's context lives on this stack: no later PIN prompts. */
+	cvq_p11_set_pin_callback(ref->p11, NULL, NULL);
+	cvq_p11_key_free(old);
+out:
+	if (err != CVQ_CA_OK)
+		ca_keyref_free(ref);
+	OPENSSL_cleanse(id, sizeof(id));
+	cvq_p11_uri_free(u);
+	return err;
+}
+
+cvq_ca_err
+ca_key_generate_token(const char *uri, const char *alg, const char *pass_source,
+                      struct ca_keyref *ref, char *msg, size_t msg_len)
+{
+	memset(ref, 0, sizeof(*ref));
+	if (!uri || strncmp(uri, "pkcs11:", 7) != 0)
+		return CVQ_CA_ERR_ARG;
+	return key_generate_token(uri, alg, pass_source, ref, msg, msg_len);
 }
 
 void

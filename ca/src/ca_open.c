@@ -222,8 +222,10 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		return CVQ_CA_ERR_ARG;
 	if (!cfg->db || !cfg->key || !cfg->cert || (opts->ocsp_signer && (!cfg->ocsp_key || !cfg->ocsp_cert)))
 		return CVQ_CA_ERR_CONFIG;
-	/* A token key is made on the token beforehand (pkcs11-tool, cvq_p11_keygen). */
+	/* A token key exists already (pkcs11-tool) or is made now (token_generate). */
 	token = strncmp(cfg->key, "pkcs11:", 7) == 0;
+	if (opts->token_generate && !token)
+		return CVQ_CA_ERR_ARG;
 	db = cvq_ca_config_path(cfg, cfg->db);
 	key_path = cvq_ca_config_path(cfg, cfg->key);
 	cert_path = cvq_ca_config_path(cfg, cfg->cert);
@@ -245,7 +247,9 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	if (err != CVQ_CA_OK)
 		goto out;
 	if (token) {
-		err = ca_key_load(cfg->key, pass ? pass : cfg->pass, &kr, msg, sizeof(msg));
+		err = opts->token_generate ?
+		      ca_key_generate_token(cfg->key, opts->alg, pass ? pass : cfg->pass, &kr, msg, sizeof(msg)) :
+		      ca_key_load(cfg->key, pass ? pass : cfg->pass, &kr, msg, sizeof(msg));
 		key = kr.pkey;
 	} else {
 		err = ca_key_generate(opts->alg, &key);

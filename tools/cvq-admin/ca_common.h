@@ -25,11 +25,5 @@ json_t *cvq_admin_json_cert(const struct cvq_ca_cert_info *c);
 const char *cvq_admin_time(int64_t t, char buf[32]);
 /* A positive decimal number for an option, or -1. */
 long cvq_admin_number(const char *s);
-/*
- * Make the CA key pair on the token `uri` names (object= required; id=
- * optional, else random), refusing when a key of that name exists. The
- * token PIN comes from pin_source (file:, fd:, pinentry:, tty). An exit code.
- */
-int cvq_admin_ca_token_keygen(const char *uri, const char *alg, const char *pin_source);
 
 #endif

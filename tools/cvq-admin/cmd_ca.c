@@ -144,12 +144,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		}
 		io.parent = pca;
 	}
-	if (generate) {
-		rc = cvq_admin_ca_token_keygen(key, io.alg, pass);
-		if (rc != CVQ_ADMIN_EXIT_OK)
-			goto out;
-		rc = CVQ_ADMIN_EXIT_FAIL;
-	}
+	io.token_generate = generate;
 	io.why = why;
 	io.why_len = sizeof(why);
 	err = cvq_ca_init(cfg, pass, &io);

@@ -138,6 +138,9 @@ struct cvq_ca_init_opts {
 	unsigned days;        /* validity of the CA certificate (default 3650) */
 	cvq_ca *parent;       /* sign an issuing CA under it; NULL: a root */
 	bool ocsp_signer;     /* also make cfg->ocsp_key/ocsp_cert */
+	bool token_generate;  /* cfg->key is pkcs11: make the key pair on the token now
+	                         (never extractable; CVQ_CA_ERR_EXISTS if one of that
+	                         name is there); else it must exist already */
 	char *why;            /* if not NULL, the reason of a failure */
 	size_t why_len;
 };
