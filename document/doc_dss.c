@@ -1,0 +1,80 @@
+/* The Document Security Store (ETSI EN 319 142-1 §5.4.2): certificates,
+ * CRLs and OCSP responses in the catalog, so a partner checks a seal years
+ * later without asking the city anything. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc_int.h"
+
+static cvq_doc_err add_list(struct doc_update *u, qpdf_oh dss, qpdf_oh dss_owner,
+                            const char *key, const struct cvq_doc_blob *items, size_t n)
+{
+	qpdf_data q = u->pdf->q;
+	cvq_doc_err err;
+	if (!n)
+		return CVQ_DOC_OK;
+	if (!items)
+		return CVQ_DOC_ERR_ARG;
+	qpdf_oh arr = qpdf_oh_get_key(q, dss, key);
+	if (!qpdf_oh_is_array(q, arr)) {
+		arr = qpdf_oh_new_array(q);
+		qpdf_oh_replace_key(q, dss, key, arr);
+	} else if ((err = doc_update_touch(u, dss_owner, arr))) {
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].der || !items[i].len || items[i].len > CVQ_DOC_PDF_MAX / 4)
+			return CVQ_DOC_ERR_ARG;
+		qpdf_oh st = doc_pdf_new_indirect(u->pdf);
+		if (doc_pdf_failed(u->pdf))
+			return CVQ_DOC_ERR_PDF_PARSE;
+		if ((err = doc_update_stream(u, st, items[i].der, items[i].len)))
+			return err;
+		qpdf_oh_append_item(q, arr, st);
+	}
+	return doc_pdf_failed(u->pdf) ? CVQ_DOC_ERR_PDF_PARSE : CVQ_DOC_OK;
+}
+
+cvq_doc_err cvq_doc_pdf_add_dss(const uint8_t *pdf, size_t len, const struct cvq_doc_dss *dss,
+                                uint8_t **out, size_t *out_len)
+{
+	if (!pdf || !dss || !out || !out_len)
+		return CVQ_DOC_ERR_ARG;
+	*out = NULL;
+	*out_len = 0;
+	struct doc_pdf d;
+	struct doc_update u;
+	memset(&u, 0, sizeof u);
+	cvq_doc_err err = doc_pdf_open(&d, pdf, len);
+	if (err)
+		return err;
+	if ((err = doc_update_init(&u, &d)))
+		goto out;
+	qpdf_data q = d.q;
+	qpdf_oh root = qpdf_get_root(q);
+	qpdf_oh store = qpdf_oh_get_key(q, root, "/DSS");
+	qpdf_oh owner;
+	if (!qpdf_oh_is_dictionary(q, store)) {
+		store = qpdf_oh_new_dictionary(q);
+		qpdf_oh_replace_key(q, root, "/DSS", store);
+		owner = root;
+		if ((err = doc_update_dirty(&u, root)))
+			goto out;
+	} else {
+		owner = qpdf_oh_is_indirect(q, store) ? store : root;
+		if ((err = doc_update_dirty(&u, owner)))
+			goto out;
+	}
+	if ((err = add_list(&u, store, owner, "/Certs", dss->certs, dss->ncerts)) ||
+	    (err = add_list(&u, store, owner, "/CRLs", dss->crls, dss->ncrls)) ||
+	    (err = add_list(&u, store, owner, "/OCSPs", dss->ocsps, dss->nocsps)) ||
+	    (err = doc_update_finish(&u)))
+		goto out;
+	*out = u.out.p;
+	*out_len = u.out.len;
+	u.out.p = NULL;
+out:
+	doc_update_free(&u);
+	doc_pdf_close(&d);
+	return err;
+}

@@ -1,0 +1,139 @@
+/*
+ * libcvqdoc — documents signed by the city: PAdES (ETSI EN 319 142)
+ * signatures on existing PDFs, as incremental updates.
+ *
+ * This library knows PDF structure only. It never builds or checks CMS:
+ * the caller asks for the bytes a signature covers (the /ByteRange),
+ * makes the CAdES signature with libcvqcades (or any CMS producer), and
+ * hands the DER back to be placed into /Contents. Verification goes the
+ * other way: cvq_doc_pdf_signatures() lists each signature with the
+ * ranges it covers, for libcvqverify to check.
+ *
+ * Parsing is libqpdf's (docs/dependencies.md): we read objects through
+ * it and write only what an incremental update adds, so earlier
+ * revisions — and their signatures — stay byte for byte as they were.
+ */
+#ifndef CVQ_DOC_H
+#define CVQ_DOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cvq/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cvq_doc_err {
+	CVQ_DOC_OK = 0,
+	CVQ_DOC_ERR_ARG,           /* a NULL or out-of-range argument */
+	CVQ_DOC_ERR_NOMEM,
+	CVQ_DOC_ERR_TOO_LARGE,     /* the document exceeds CVQ_DOC_PDF_MAX */
+	CVQ_DOC_ERR_PDF_PARSE,     /* not a PDF qpdf reads without repairing it */
+	CVQ_DOC_ERR_PDF_ENCRYPTED, /* encrypted PDFs are refused, not decrypted */
+	CVQ_DOC_ERR_PDF_UNSUPPORTED, /* a structure we will not update (no pages…) */
+	CVQ_DOC_ERR_SIG_TOO_LARGE, /* the CMS does not fit the reserved /Contents */
+	CVQ_DOC_ERR_SIG_LAYOUT,    /* a signature whose /ByteRange is not one gap */
+	CVQ_DOC_ERR_STATE,         /* a call out of order (finish before begin…) */
+} cvq_doc_err;
+
+CVQ_EXPORT const char *cvq_doc_strerror(cvq_doc_err err);
+
+/* Largest document read or written: 256 MiB (a scanned register is a few). */
+#define CVQ_DOC_PDF_MAX ((size_t)256 << 20)
+/* Default and largest space reserved for the CMS in /Contents. */
+#define CVQ_DOC_CONTENTS_DEFAULT 16384u
+#define CVQ_DOC_CONTENTS_MAX 262144u
+
+struct cvq_doc_pdf_sign_opts {
+	const char *field_name;  /* NULL: "Signature<n>", unique in the form */
+	const char *reason;      /* optional, UTF-8 */
+	const char *location;    /* optional, UTF-8 */
+	const char *signer_name; /* optional, UTF-8 */
+	time_t when;             /* /M; 0: now */
+	size_t contents_max;     /* bytes of DER reserved; 0: the default */
+};
+
+typedef struct cvq_doc_pdf_sign cvq_doc_pdf_sign;
+
+/*
+ * Prepare a new revision of `pdf` with an empty signature (a signature
+ * field on the first page, invisible, and its /V dictionary with a
+ * reserved /Contents). `pdf` is copied. Returns CVQ_DOC_ERR_PDF_* for a
+ * document that cannot be updated safely.
+ */
+CVQ_EXPORT cvq_doc_err cvq_doc_pdf_sign_begin(const uint8_t *pdf, size_t len,
+                                              const struct cvq_doc_pdf_sign_opts *opts,
+                                              cvq_doc_pdf_sign **out);
+
+/*
+ * The two byte ranges the signature covers (everything but /Contents'
+ * hex string), in order; valid until cvq_doc_pdf_sign_free().
+ */
+CVQ_EXPORT void cvq_doc_pdf_sign_ranges(const cvq_doc_pdf_sign *s,
+                                        const uint8_t **r1, size_t *r1_len,
+                                        const uint8_t **r2, size_t *r2_len);
+
+/*
+ * Put the DER CMS into /Contents and return the signed document (malloc'd,
+ * the caller frees). CVQ_DOC_ERR_SIG_TOO_LARGE when it does not fit: begin
+ * again with a larger contents_max.
+ */
+CVQ_EXPORT cvq_doc_err cvq_doc_pdf_sign_finish(cvq_doc_pdf_sign *s,
+                                               const uint8_t *cms, size_t cms_len,
+                                               uint8_t **out, size_t *out_len);
+
+CVQ_EXPORT void cvq_doc_pdf_sign_free(cvq_doc_pdf_sign *s);
+
+/* Validation data for the Document Security Store (PAdES B-LT). */
+struct cvq_doc_blob {
+	const uint8_t *der;
+	size_t len;
+};
+struct cvq_doc_dss {
+	const struct cvq_doc_blob *certs;
+	size_t ncerts;
+	const struct cvq_doc_blob *crls;
+	size_t ncrls;
+	const struct cvq_doc_blob *ocsps; /* DER OCSPResponse */
+	size_t nocsps;
+};
+
+/*
+ * Append a revision that adds (or extends) the catalog's /DSS with the
+ * given certificates, CRLs and OCSP responses. Earlier signatures stay
+ * valid: this revision is outside their byte ranges, as EN 319 142 allows.
+ */
+CVQ_EXPORT cvq_doc_err cvq_doc_pdf_add_dss(const uint8_t *pdf, size_t len,
+                                           const struct cvq_doc_dss *dss,
+                                           uint8_t **out, size_t *out_len);
+
+/* One signature found in a document, for its verifier. */
+struct cvq_doc_pdf_sig {
+	char *field;        /* the field's /T, UTF-8 */
+	char *subfilter;    /* e.g. "ETSI.CAdES.detached" */
+	uint8_t *cms;       /* /Contents without the trailing zero padding */
+	size_t cms_len;
+	size_t range[4];    /* /ByteRange */
+	size_t revision_end; /* range[2] + range[3] */
+	bool whole_document; /* the ranges reach the end of the file */
+	size_t dss_after;   /* number of /DSS entries (certs+crls+ocsps) in the document */
+};
+
+/*
+ * Every signature field with a value, in the order of the form. A
+ * signature whose ranges do not start at 0 and leave exactly its own
+ * /Contents out is reported with CVQ_DOC_ERR_SIG_LAYOUT for the whole
+ * call: such a document is refused, not half-checked.
+ */
+CVQ_EXPORT cvq_doc_err cvq_doc_pdf_signatures(const uint8_t *pdf, size_t len,
+                                              struct cvq_doc_pdf_sig **out, size_t *n);
+CVQ_EXPORT void cvq_doc_pdf_signatures_free(struct cvq_doc_pdf_sig *sigs, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CVQ_DOC_H */
