@@ -1,0 +1,119 @@
+/*
+ * cvq-webeid — finding the card: every reader is looked at (a citizen may
+ * have a reader with a card of a family member beside hers); several
+ * candidates are offered one by one; with none, the citizen is asked to
+ * insert a card.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "webeid.h"
+
+#define CANDIDATES_MAX 16
+
+void webeid_card_release(webeid_card *c)
+{
+	/* Reset: a PIN verified for us must not stay verified for others. */
+	cvq_card_disconnect(c->card, true);
+	X509_free(c->cert);
+	memset(c, 0, sizeof(*c));
+}
+
+static void holder_of(X509 *cert, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, out, (int)cap) < 0)
+		out[0] = '\0';
+}
+
+/* Cards with a certificate in slot (equal to want), at most max of them. */
+static size_t scan(cvq_card_ctx *ctx, cvq_card_slot slot, X509 *want, webeid_card *out,
+                   size_t max, char *why, size_t why_len)
+{
+	char **names = NULL;
+	size_t n = 0, count = 0, i;
+	cvq_card_err e;
+
+	e = cvq_card_list_readers(ctx, &names, &count);
+	if (e != CVQ_CARD_OK) {
+		snprintf(why, why_len, "readers: %s", cvq_card_strerror(e));
+		return 0;
+	}
+	for (i = 0; i < count && n < max; i++) {
+		webeid_card c = {0};
+
+		if (cvq_card_connect(ctx, names[i], &c.card) != CVQ_CARD_OK)
+			continue;
+		if (cvq_card_read_cert(c.card, slot, &c.cert) != CVQ_CARD_OK ||
+		    (want && X509_cmp(want, c.cert) != 0)) {
+			/* Not a PIV card, no such key, or not the certificate asked for. */
+			webeid_card_release(&c);
+			continue;
+		}
+		snprintf(c.reader, sizeof(c.reader), "%s", names[i]);
+		holder_of(c.cert, c.holder, sizeof(c.holder));
+		out[n++] = c;
+	}
+	cvq_card_readers_free(names);
+	return n;
+}
+
+webeid_err webeid_card_pick(cvq_card_ctx *ctx, const webeid_config *cfg, cvq_card_slot slot,
+                            X509 *want, const char *origin, webeid_card *out,
+                            char *why, size_t why_len)
+{
+	webeid_card found[CANDIDATES_MAX];
+	char desc[900];
+	webeid_err e = WEBEID_OK;
+	size_t n = 0, i, chosen = CANDIDATES_MAX;
+	int prompts = 0;
+	bool yes;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		n = scan(ctx, slot, want, found, CANDIDATES_MAX, why, why_len);
+		if (n > 0)
+			break;
+		if (prompts++ >= cfg->card_prompts) {
+			snprintf(why, why_len, want ? "no card holds the certificate to sign with"
+			                            : "no card with a certificate");
+			return WEBEID_ERR_FATAL;
+		}
+		snprintf(desc, sizeof(desc),
+		         want ? webeid_tr("Insert the card whose certificate %s asked to sign with, then confirm.")
+		              : webeid_tr("Insert your citizen card in the reader to continue with %s, then confirm."),
+		         origin);
+		e = webeid_dialog_confirm(cfg, desc, webeid_tr("Continue"), webeid_tr("Cancel"), &yes);
+		if (e != WEBEID_OK)
+			return e;
+		if (!yes)
+			return WEBEID_ERR_CANCELLED;
+	}
+	if (n == 1) {
+		chosen = 0;
+	} else {
+		/* One by one: a pinentry has two buttons, not a list. */
+		for (i = 0; i < n && chosen == CANDIDATES_MAX; i++) {
+			snprintf(desc, sizeof(desc),
+			         webeid_tr("Several cards are present (%zu of %zu). Use the card of %s in the reader %s for %s?"),
+			         i + 1, n, found[i].holder[0] ? found[i].holder : "?", found[i].reader, origin);
+			e = webeid_dialog_confirm(cfg, desc, webeid_tr("Use this card"),
+			                          i + 1 < n ? webeid_tr("Next card") : webeid_tr("Cancel"), &yes);
+			if (e == WEBEID_ERR_CANCELLED && i + 1 < n)
+				e = WEBEID_OK; /* the second button means "next" until the last card */
+			if (e != WEBEID_OK)
+				break;
+			if (yes)
+				chosen = i;
+		}
+		if (e == WEBEID_OK && chosen == CANDIDATES_MAX)
+			e = WEBEID_ERR_CANCELLED;
+	}
+	for (i = 0; i < n; i++) {
+		if (i == chosen)
+			*out = found[i];
+		else
+			webeid_card_release(&found[i]);
+	}
+	return e;
+}
