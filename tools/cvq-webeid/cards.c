@@ -80,10 +80,10 @@ webeid_err webeid_card_pick(cvq_card_ctx *ctx, const webeid_config *cfg, cvq_car
 			return WEBEID_ERR_FATAL;
 		}
 		snprintf(desc, sizeof(desc),
-		         want ? webeid_tr("Insert the card whose certificate %s asked to sign with, then confirm.")
-		              : webeid_tr("Insert your citizen card in the reader to continue with %s, then confirm."),
+		         want ? _("Insert the card whose certificate %s asked to sign with, then confirm.")
+		              : _("Insert your citizen card in the reader to continue with %s, then confirm."),
 		         origin);
-		e = webeid_dialog_confirm(cfg, desc, webeid_tr("Continue"), webeid_tr("Cancel"), &yes);
+		e = webeid_dialog_confirm(cfg, desc, _("Continue"), _("Cancel"), &yes);
 		if (e != WEBEID_OK)
 			return e;
 		if (!yes)
@@ -95,10 +95,10 @@ webeid_err webeid_card_pick(cvq_card_ctx *ctx, const webeid_config *cfg, cvq_car
 		/* One by one: a pinentry has two buttons, not a list. */
 		for (i = 0; i < n && chosen == CANDIDATES_MAX; i++) {
 			snprintf(desc, sizeof(desc),
-			         webeid_tr("Several cards are present (%zu of %zu). Use the card of %s in the reader %s for %s?"),
+			         _("Several cards are present (%zu of %zu). Use the card of %s in the reader %s for %s?"),
 			         i + 1, n, found[i].holder[0] ? found[i].holder : "?", found[i].reader, origin);
-			e = webeid_dialog_confirm(cfg, desc, webeid_tr("Use this card"),
-			                          i + 1 < n ? webeid_tr("Next card") : webeid_tr("Cancel"), &yes);
+			e = webeid_dialog_confirm(cfg, desc, _("Use this card"),
+			                          i + 1 < n ? _("Next card") : _("Cancel"), &yes);
 			if (e == WEBEID_ERR_CANCELLED && i + 1 < n)
 				e = WEBEID_OK; /* the second button means "next" until the last card */
 			if (e != WEBEID_OK)

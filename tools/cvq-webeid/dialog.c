@@ -11,12 +11,6 @@
 #include "cvq/util.h"
 #include "webeid.h"
 
-#define _(s) dgettext("cvqd", s)
-
-const char *webeid_tr(const char *msgid)
-{
-	return _(msgid);
-}
 
 void webeid_i18n_setup(const webeid_config *cfg, const char *lang)
 {

@@ -128,9 +128,9 @@ static webeid_err pin_and_sign(const webeid_config *cfg, webeid_card *c, const c
 	for (;;) {
 		if (pad) {
 			snprintf(text, sizeof(text), "%s\n%s%s%s", desc,
-			         webeid_tr("Confirm, then type your PIN on the reader's keypad"),
+			         _("Confirm, then type your PIN on the reader's keypad"),
 			         error[0] ? "\n" : "", error);
-			e = webeid_dialog_confirm(cfg, text, webeid_tr("Approve"), webeid_tr("Cancel"), &yes);
+			e = webeid_dialog_confirm(cfg, text, _("Approve"), _("Cancel"), &yes);
 			if (e == WEBEID_OK && !yes)
 				e = WEBEID_ERR_CANCELLED;
 			if (e != WEBEID_OK)
@@ -160,9 +160,9 @@ static webeid_err pin_and_sign(const webeid_config *cfg, webeid_card *c, const c
 		case CVQ_CARD_ERR_PIN_WRONG:
 		case CVQ_CARD_ERR_PIN_FORMAT:
 			if (ce == CVQ_CARD_ERR_PIN_FORMAT)
-				snprintf(error, sizeof(error), "%s", webeid_tr("The PIN has 6 to 8 digits."));
+				snprintf(error, sizeof(error), "%s", _("The PIN has 6 to 8 digits."));
 			else
-				snprintf(error, sizeof(error), webeid_tr("Wrong PIN: %d tries left."), tries);
+				snprintf(error, sizeof(error), _("Wrong PIN: %d tries left."), tries);
 			continue;
 		case CVQ_CARD_ERR_CANCELLED:
 			return WEBEID_ERR_CANCELLED;
@@ -209,9 +209,9 @@ static webeid_err authenticate(const webeid_config *cfg, cvq_card_ctx *ctx, cons
 		goto out;
 	}
 	if (c.holder[0])
-		snprintf(desc, sizeof(desc), webeid_tr("Log in to %s as %s"), cmd->origin, c.holder);
+		snprintf(desc, sizeof(desc), _("Log in to %s as %s"), cmd->origin, c.holder);
 	else
-		snprintf(desc, sizeof(desc), webeid_tr("Log in to %s"), cmd->origin);
+		snprintf(desc, sizeof(desc), _("Log in to %s"), cmd->origin);
 	cvq_card_sign_req req = {
 		.slot = CVQ_CARD_SLOT_AUTH, .md = k.auth_md, .padding = CVQ_CARD_PAD_PKCS1,
 		.digest = digest, .digest_len = dl,
@@ -258,9 +258,9 @@ static webeid_err get_cert(const webeid_config *cfg, cvq_card_ctx *ctx, const we
 	if (e != WEBEID_OK)
 		return e;
 	/* The certificate names the citizen: she agrees before a site reads it. */
-	snprintf(desc, sizeof(desc), webeid_tr("%s asks for the signing certificate of %s."),
+	snprintf(desc, sizeof(desc), _("%s asks for the signing certificate of %s."),
 	         cmd->origin, c.holder[0] ? c.holder : "?");
-	e = webeid_dialog_confirm(cfg, desc, webeid_tr("Allow"), webeid_tr("Cancel"), &yes);
+	e = webeid_dialog_confirm(cfg, desc, _("Allow"), _("Cancel"), &yes);
 	if (e == WEBEID_OK && !yes)
 		e = WEBEID_ERR_CANCELLED;
 	if (e != WEBEID_OK)
@@ -297,9 +297,9 @@ static webeid_err sign(const webeid_config *cfg, cvq_card_ctx *ctx, const webeid
 	{
 		char head[400], tail[400];
 
-		snprintf(head, sizeof(head), webeid_tr("Electronic signature of a document for %s as %s"),
+		snprintf(head, sizeof(head), _("Electronic signature of a document for %s as %s"),
 		         cmd->origin, c.holder[0] ? c.holder : "?");
-		snprintf(tail, sizeof(tail), webeid_tr("Document hash (%s): %s"), cmd->hash_name, hex);
+		snprintf(tail, sizeof(tail), _("Document hash (%s): %s"), cmd->hash_name, hex);
 		snprintf(desc, sizeof(desc), "%s\n%s", head, tail);
 	}
 	cvq_card_sign_req req = {

@@ -121,7 +121,8 @@ int webeid_config_load(webeid_config *cfg, char *why, size_t why_len);
 
 /* The language: lang (the extension's "lang") if given, else the configured one. */
 void webeid_i18n_setup(const webeid_config *cfg, const char *lang);
-const char *webeid_tr(const char *msgid) __attribute__((format_arg(1)));
+#include <libintl.h>
+#define _(s) dgettext("cvqd", s)
 
 webeid_err webeid_dialog_pin(const webeid_config *cfg, const char *desc, const char *error,
                              char *pin, size_t cap);
