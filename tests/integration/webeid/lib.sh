@@ -2,6 +2,7 @@
 # under tests/bench/with-bench.
 #   webeid_setup           a CA made as the demo makes it (no --policy), citizen
 #                          0001 with an e-mail, enrolled on the card in reader 0
+#   webeid_config          the host's configuration and the scripted pinentry
 #   host JSON              one command to the host; its replies, one JSON a line
 #   host_reply JSON        the command's reply alone (the line after the version)
 #   expect_code JSON CODE  the reply is an error with that Web eID code
@@ -23,6 +24,11 @@ webeid_setup() {
 		--email marie.dupont@ville.example > /dev/null
 	admin_enrol 0001 0 > "$W/enrol.out"
 	PIN=$(admin_pin "$W/letter-0001.txt")
+	webeid_config
+}
+
+# The fake pinentry (answering $PIN) and the host's configuration.
+webeid_config() {
 	export CVQ_FAKE_PIN_FILE=$CVQ_BENCH/pin.txt CVQ_FAKE_PINENTRY_LOG=$CVQ_BENCH/pinentry.log
 	echo "$PIN" > "$CVQ_FAKE_PIN_FILE"
 	export CVQ_WEBEID_CONFIG=$CVQ_BENCH/webeid.conf
