@@ -20,6 +20,7 @@
 #include "webeid.h"
 
 #define PIN_CAP 64
+#define PIN_ASK_MAX 10
 
 struct key_info {
 	bool ec;
@@ -121,11 +122,16 @@ static webeid_err pin_and_sign(const webeid_config *cfg, webeid_card *c, const c
 	webeid_err e = WEBEID_OK;
 	cvq_card_err ce;
 	bool pad = false, yes;
-	int tries = -1;
+	int tries = -1, asked = 0;
 
 	if (cvq_card_has_pinpad(c->card, &pad) != CVQ_CARD_OK)
 		pad = false;
 	for (;;) {
+		/* The card counts wrong PINs; this bounds what it does not count. */
+		if (asked++ >= PIN_ASK_MAX) {
+			snprintf(why, why_len, "too many PIN entries refused");
+			return WEBEID_ERR_FATAL;
+		}
 		if (pad) {
 			snprintf(text, sizeof(text), "%s\n%s%s%s", desc,
 			         _("Confirm, then type your PIN on the reader's keypad"),
