@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "webeid.h"
+#include "host.h"
 
 #define CANDIDATES_MAX 16
 
@@ -15,6 +15,7 @@ void webeid_card_release(webeid_card *c)
 {
 	/* Reset: a PIN verified for us must not stay verified for others. */
 	cvq_card_disconnect(c->card, true);
+	cvq_p11_key_free(c->key);
 	X509_free(c->cert);
 	memset(c, 0, sizeof(*c));
 }
@@ -34,6 +35,8 @@ static size_t scan(cvq_card_ctx *ctx, cvq_card_slot slot, X509 *want, webeid_car
 	size_t n = 0, count = 0, i;
 	cvq_card_err e;
 
+	if (!ctx)
+		return 0; /* no pcscd, a PKCS#11 module only */
 	e = cvq_card_list_readers(ctx, &names, &count);
 	if (e != CVQ_CARD_OK) {
 		snprintf(why, why_len, "readers: %s", cvq_card_strerror(e));
@@ -58,7 +61,39 @@ static size_t scan(cvq_card_ctx *ctx, cvq_card_slot slot, X509 *want, webeid_car
 	return n;
 }
 
-webeid_err webeid_card_pick(cvq_card_ctx *ctx, const webeid_config *cfg, cvq_card_slot slot,
+/* Tokens of the PKCS#11 module with a key of that id and its certificate. */
+static size_t scan_p11(webeid_p11 *p11, const char *id, X509 *want, webeid_card *out, size_t max)
+{
+	struct cvq_p11_token_info tok[CANDIDATES_MAX];
+	size_t count = 0, n = 0, i;
+	char uri[sizeof(((webeid_card *)0)->token_uri) + 80];
+
+	if (!p11->ctx || cvq_p11_tokens(p11->ctx, tok, CANDIDATES_MAX, &count) != CVQ_P11_OK)
+		return 0;
+	for (i = 0; i < count && i < CANDIDATES_MAX && n < max; i++) {
+		webeid_card c = {0};
+		X509 *x;
+
+		snprintf(c.token_uri, sizeof(c.token_uri), "pkcs11:serial=%s", tok[i].serial);
+		snprintf(uri, sizeof(uri), "%s;id=%s", c.token_uri, id);
+		if (cvq_p11_key_find(p11->ctx, uri, &c.key) != CVQ_P11_OK)
+			continue;
+		x = cvq_p11_key_cert(c.key);
+		if (!x || (want && X509_cmp(want, x) != 0) || !X509_up_ref(x)) {
+			webeid_card_release(&c);
+			continue;
+		}
+		c.cert = x;
+		c.protected_auth = tok[i].protected_auth;
+		snprintf(c.reader, sizeof(c.reader), "%s", tok[i].label);
+		holder_of(c.cert, c.holder, sizeof(c.holder));
+		out[n++] = c;
+	}
+	return n;
+}
+
+webeid_err webeid_card_pick(cvq_card_ctx *ctx, webeid_p11 *p11, const webeid_config *cfg,
+                            cvq_card_slot slot,
                             X509 *want, const char *origin, webeid_card *out,
                             char *why, size_t why_len)
 {
@@ -72,6 +107,8 @@ webeid_err webeid_card_pick(cvq_card_ctx *ctx, const webeid_config *cfg, cvq_car
 	memset(out, 0, sizeof(*out));
 	for (;;) {
 		n = scan(ctx, slot, want, found, CANDIDATES_MAX, why, why_len);
+		n += scan_p11(p11, slot == CVQ_CARD_SLOT_SIGN ? cfg->pkcs11_sign_id : cfg->pkcs11_auth_id,
+		              want, found + n, CANDIDATES_MAX - n);
 		if (n > 0)
 			break;
 		if (prompts++ >= cfg->card_prompts) {

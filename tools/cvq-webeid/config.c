@@ -24,6 +24,15 @@ static int handler(void *user, const char *section, const char *name, const char
 		return snprintf(c->pinentry, sizeof(c->pinentry), "%s", value) < (int)sizeof(c->pinentry);
 	if (!strcmp(name, "localedir"))
 		return snprintf(c->localedir, sizeof(c->localedir), "%s", value) < (int)sizeof(c->localedir);
+	if (!strcmp(name, "pkcs11_module"))
+		return snprintf(c->pkcs11_module, sizeof(c->pkcs11_module), "%s", value) <
+		       (int)sizeof(c->pkcs11_module);
+	if (!strcmp(name, "pkcs11_auth_id"))
+		return snprintf(c->pkcs11_auth_id, sizeof(c->pkcs11_auth_id), "%s", value) <
+		       (int)sizeof(c->pkcs11_auth_id);
+	if (!strcmp(name, "pkcs11_sign_id"))
+		return snprintf(c->pkcs11_sign_id, sizeof(c->pkcs11_sign_id), "%s", value) <
+		       (int)sizeof(c->pkcs11_sign_id);
 	if (!strcmp(name, "language"))
 		return snprintf(c->language, sizeof(c->language), "%s", value) < (int)sizeof(c->language);
 	errno = 0;
@@ -54,6 +63,8 @@ int webeid_config_load(webeid_config *c, char *why, size_t why_len)
 	snprintf(c->language, sizeof(c->language), "fr");
 	c->pin_timeout = 120;
 	c->card_prompts = 3;
+	snprintf(c->pkcs11_auth_id, sizeof(c->pkcs11_auth_id), "%%01");
+	snprintf(c->pkcs11_sign_id, sizeof(c->pkcs11_sign_id), "%%02");
 	if (!given)
 		path = SYSCONFDIR "/cvq/webeid.conf";
 	f = fopen(path, "r");

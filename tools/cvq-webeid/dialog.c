@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cvq/util.h"
-#include "webeid.h"
+#include "host.h"
 
 
 void webeid_i18n_setup(const webeid_config *cfg, const char *lang)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "cvq/util.h"
-#include "webeid.h"
+#include "host.h"
 
 /* Read exactly len bytes: 1, or 0 on EOF before the first byte, -1 when cut. */
 static int read_full(int fd, uint8_t *buf, size_t len)

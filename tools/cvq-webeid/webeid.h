@@ -10,6 +10,8 @@
  * of UTF-8 JSON. The host speaks first, with {"version": "..."}; then it
  * reads one command {"command": ..., "arguments": {...}} of 5 to 8,192
  * bytes, answers it once, and exits.
+ *
+ * This header is what the fuzz target needs too; host.h adds the cards.
  */
 #ifndef CVQ_WEBEID_H
 #define CVQ_WEBEID_H
@@ -112,50 +114,14 @@ typedef struct webeid_config {
 	int pin_timeout;       /* seconds the PIN dialog stays up; 0 = none */
 	int card_prompts;      /* "insert your card" dialogs before giving up */
 	unsigned pad_timeout;  /* seconds for a PIN pad entry, 0 = the reader's */
+	/* Tokens that are not PIV through PC/SC: a PKCS#11 module ("" = none),
+	 * the keys by CKA_ID as in a PKCS#11 URI ("%01" authenticates, "%02" signs). */
+	char pkcs11_module[512];
+	char pkcs11_auth_id[64];
+	char pkcs11_sign_id[64];
 } webeid_config;
 
 /* Defaults, then $CVQ_WEBEID_CONFIG or SYSCONFDIR/cvq/webeid.conf if present. */
 int webeid_config_load(webeid_config *cfg, char *why, size_t why_len);
-
-/* ---- dialogs (dialog.c): pinentry, French through gettext ---- */
-
-/* The language: lang (the extension's "lang") if given, else the configured one. */
-void webeid_i18n_setup(const webeid_config *cfg, const char *lang);
-#include <libintl.h>
-#define _(s) dgettext("cvqd", s)
-
-webeid_err webeid_dialog_pin(const webeid_config *cfg, const char *desc, const char *error,
-                             char *pin, size_t cap);
-/* *yes false on "no"; WEBEID_ERR_CANCELLED on Cancel. */
-webeid_err webeid_dialog_confirm(const webeid_config *cfg, const char *desc, const char *ok,
-                                 const char *cancel, bool *yes);
-
-/* ---- cards (cards.c) ---- */
-
-#include "cvq/card.h"
-#include "cvq/piv.h"
-
-typedef struct webeid_card {
-	cvq_card *card;
-	X509 *cert;
-	char holder[128];   /* the certificate's CN */
-	char reader[CVQ_CARD_READER_MAX];
-} webeid_card;
-
-/*
- * A card whose slot holds a certificate (equal to want, when given):
- * every reader is looked at; several candidates are offered one by one;
- * none: "insert your card" dialogs (cfg->card_prompts).
- */
-webeid_err webeid_card_pick(cvq_card_ctx *ctx, const webeid_config *cfg, cvq_card_slot slot,
-                            X509 *want, const char *origin, webeid_card *out,
-                            char *why, size_t why_len);
-void webeid_card_release(webeid_card *c);
-
-/* ---- the commands (ops.c) ---- */
-
-/* Run a command; *result the reply on success. */
-webeid_err webeid_run(const webeid_config *cfg, const webeid_cmd *cmd, json_t **result,
-                      char *why, size_t why_len);
 
 #endif
