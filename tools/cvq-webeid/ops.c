@@ -405,7 +405,7 @@ static webeid_err sign(const webeid_config *cfg, cvq_card_ctx *ctx, webeid_p11 *
 	for (i = 0; i < cmd->hash_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", cmd->hash[i]);
 	{
-		char head[400], tail[400];
+		char head[600], tail[300];
 
 		snprintf(head, sizeof(head), _("Electronic signature of a document for %s as %s"),
 		         cmd->origin, c.holder[0] ? c.holder : "?");
