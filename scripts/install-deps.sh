@@ -13,6 +13,8 @@ packages=(
 	# peers that judge our output
 	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
 	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3 jq bc
+	# cvq-webeid (issue #15): a real browser, and an independent token check
+	chromium python3-cryptography
 )
 
 missing=()

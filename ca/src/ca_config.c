@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <ini.h>
+#include <openssl/bn.h>
+#include <openssl/rand.h>
 
 #include "ca_int.h"
 
@@ -210,4 +212,30 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 	if (fclose(f) != 0)
 		return CVQ_CA_ERR_IO;
 	return CVQ_CA_OK;
+}
+
+cvq_ca_err
+cvq_ca_config_policy_default(struct cvq_ca_config *c)
+{
+	uint8_t u[16];
+	BIGNUM *bn = NULL;
+	char *dec = NULL, oid[64];
+	cvq_ca_err err = CVQ_CA_ERR_CRYPTO;
+
+	if (!c)
+		return CVQ_CA_ERR_ARG;
+	if (c->policy_oid)
+		return CVQ_CA_OK;
+	if (RAND_bytes(u, sizeof(u)) != 1)
+		return CVQ_CA_ERR_CRYPTO;
+	/* A random (version 4, RFC 9562) UUID, written as one integer (X.667). */
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	bn = BN_bin2bn(u, sizeof(u), NULL);
+	dec = bn ? BN_bn2dec(bn) : NULL;
+	if (dec && snprintf(oid, sizeof(oid), "2.25.%s", dec) < (int)sizeof(oid))
+		err = cvq_ca_config_set(c, "policy_oid", oid);
+	OPENSSL_free(dec);
+	BN_free(bn);
+	return err;
 }

@@ -130,6 +130,9 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		free(tmp); tmp = join(url, "/ca.der");
 		err = err ? err : tmp ? cvq_ca_config_set(cfg, "issuers_url", tmp) : CVQ_CA_ERR_NOMEM;
 	}
+	/* Citizen certificates always carry a policy (configured or 2.25.UUID). */
+	if (!err)
+		err = cvq_ca_config_policy_default(cfg);
 	if (err != CVQ_CA_OK || !cfg->dir) {
 		cvq_admin_error("configuration: %s", cvq_ca_strerror(err));
 		goto out;

@@ -104,6 +104,15 @@ cvq_ca_err cvq_ca_config_save(const struct cvq_ca_config *cfg, const char *path)
 void cvq_ca_config_free(struct cvq_ca_config *cfg);
 /* Set a field by its INI name ("db", "crl_url", "days.service", ...). */
 cvq_ca_err cvq_ca_config_set(struct cvq_ca_config *cfg, const char *key, const char *value);
+/*
+ * Make sure citizen certificates carry a certificate policy: peers such
+ * as Web eID's validation libraries refuse a certificate without one. A
+ * configured policy_oid is kept; else a fresh 2.25.<UUID as an integer>
+ * (ITU-T X.667: an OID nobody else can have, for a city with no arc of
+ * its own) is set, to be saved with the configuration. `cvq-admin ca
+ * init` calls it before cvq_ca_init.
+ */
+cvq_ca_err cvq_ca_config_policy_default(struct cvq_ca_config *cfg);
 /* cfg->dir joined with p (malloc'd), or a copy of p when absolute. */
 char *cvq_ca_config_path(const struct cvq_ca_config *cfg, const char *p);
 
