@@ -90,4 +90,22 @@ if ls "$libdir"/libcvq*.a >/dev/null 2>&1; then
 		fail "a program linked card_select from libcvqcard.a"
 	fi
 fi
+# The units as installed, and with the graphical-pinentry drop-in
+# (docs/daemon.md), as systemd-analyze reads them; ExecStart= points into
+# the destdir, where cvqd is.
+if command -v systemd-analyze >/dev/null; then
+	svc=$(find "$dest" -name cvqd.service -print -quit)
+	[ -n "$svc" ] || fail "cvqd.service not installed"
+	[ -f "$(dirname "$svc")/cvqd.socket" ] || fail "cvqd.socket not installed"
+	find "$dest" -path '*sysusers.d/cvqd.conf' | grep -q . || fail "no sysusers.d file"
+	find "$dest" -path '*tmpfiles.d/cvqd.conf' | grep -q . || fail "no tmpfiles.d file"
+	u=$work/units
+	mkdir -p "$u/cvqd.service.d"
+	sed "s#^ExecStart=#ExecStart=$dest#" "$svc" > "$u/cvqd.service"
+	cp "$(dirname "$svc")/cvqd.socket" "$u/"
+	cp "$src/daemon/systemd/pinentry-x11.conf" "$u/cvqd.service.d/"
+	systemd-analyze verify --man=no "$u/cvqd.service" "$u/cvqd.socket" 2>&1 | tee "$work/verify"
+	[ ! -s "$work/verify" ] || fail "systemd-analyze verify complains"
+	grep -q '^User=cvqd' "$u/cvqd.service" || fail "the unit does not run as cvqd"
+fi
 echo "install: ok ($([ $shared = 1 ] && echo shared) $(ls "$libdir"/libcvq*.a >/dev/null 2>&1 && echo static))"
