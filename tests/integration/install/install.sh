@@ -53,6 +53,11 @@ if [ $shared = 1 ]; then
 		awk '{sub(/@.*/, "", $3); print $3}' | sort -u)
 	missing=$(comm -23 <(echo "$decl") <(echo "$exp"))
 	[ -z "$missing" ] || fail "declared CVQ_EXPORT but not exported: $missing"
+	# And no public function declared without CVQ_EXPORT (it would not be
+	# visible): declarations start in column 0 in these headers.
+	bare=$(grep -nE '^[A-Za-z_][^;{#]*\bcvq_[a-z0-9_]+ *\(' "$incdir"/*.h |
+		grep -vE ':(CVQ_EXPORT|typedef|extern "C"|static|struct [a-z_]+ *\{|enum)' || true)
+	[ -z "$bare" ] || fail "public declarations without CVQ_EXPORT: $bare"
 
 	$cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$work/outside" \
 		"$here/outside.c" $flags
