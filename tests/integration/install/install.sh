@@ -21,6 +21,8 @@ pcs="cvq-util cvq-card cvq-p11 cvq-ca cvq-ca-http"
 for pc in $pcs; do
 	[ -f "$pcdir/$pc.pc" ] || fail "$pc.pc not installed"
 done
+# Libraries added later (docs/layout.md) are checked too: every .pc.
+allpcs=$(cd "$pcdir" && ls cvq-*.pc | sed 's/\.pc$//' | tr '\n' ' ')
 cc=${CC:-cc}
 # Nothing from the source or build tree: -I and -L come from pkg-config.
 # (The sysroot also prefixes the system libraries' -I/-L, which then do not
@@ -61,6 +63,24 @@ if [ $shared = 1 ]; then
 
 	$cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$work/outside" \
 		"$here/outside.c" $flags
+	# The same for every installed header and version call, whatever the
+	# libraries: a program made from what is installed.
+	{
+		echo '#include <stdio.h>'
+		for h in "$incdir"/*.h; do echo "#include <cvq/$(basename "$h")>"; done
+		echo 'int main(void) {'
+		sed -n 's/^CVQ_EXPORT const char \*\(cvq_[a-z0-9_]*_version\)(void);/\1/p' \
+			"$incdir"/*_version.h | while read -r fn; do
+			echo "	printf(\"$fn %s\\n\", $fn());"
+		done
+		echo '	return 0;'
+		echo '}'
+	} > "$work/every.c"
+	$cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$work/every" "$work/every.c" \
+		$(pkg-config --cflags --libs $allpcs)
+	LD_LIBRARY_PATH=$libdir "$work/every" > "$work/every.out"
+	[ "$(wc -l < "$work/every.out")" = "$(ls "$incdir"/*_version.h | wc -l)" ] ||
+		fail "not every version call ran: $(cat "$work/every.out")"
 	LD_LIBRARY_PATH=$libdir "$work/outside" | tee "$work/out"
 	grep -q '^libcvqca-http ' "$work/out" || fail "no version printed"
 	# The program loaded the installed libraries, not the build tree's.
