@@ -361,6 +361,7 @@ cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *cou
 {
 	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
 	struct strays s = {.e = e};
+	unsigned unlogged = 0;
 	cvq_ca_err err;
 	X509 *x;
 	size_t i;
@@ -377,11 +378,17 @@ cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *cou
 		err = cvq_ca_revoke_serial(e->ca, s.bad[i], CVQ_CA_REASON_SUPERSEDED, 0);
 		if (err == CVQ_CA_OK) {
 			(*count)++;
-			cvq_enrol_log(e, guid, "cert.superseded", s.bad[i]);
+			if (cvq_enrol_log(e, guid, "cert.superseded", s.bad[i]) != CVQ_ENROL_OK)
+				unlogged++;
 		}
 	}
 	free(s.bad);
 	if (err)
 		return cvq_admin_ca_fail(e->ca, err, "revoking superseded certificates");
+	if (unlogged) {
+		cvq_admin_error("%u superseded certificate(s) of card %s revoked but not recorded in "
+		                "the journal and audit log", unlogged, guid);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
 	return CVQ_ADMIN_EXIT_OK;
 }

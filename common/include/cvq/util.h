@@ -13,6 +13,8 @@
 #ifndef CVQ_UTIL_H
 #define CVQ_UTIL_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,7 +38,7 @@ typedef enum cvq_util_err {
 	CVQ_UTIL_ERR__COUNT
 } cvq_util_err;
 
-const char *cvq_util_strerror(cvq_util_err err);
+CVQ_EXPORT const char *cvq_util_strerror(cvq_util_err err);
 
 struct cvq_pinentry_prompt {
 	const char *title;        /* SETTITLE (window title), or NULL */
@@ -56,7 +58,7 @@ struct cvq_pinentry_prompt {
  * Start `program` (a path; no shell), ask for a PIN, stop the program.
  * The PIN lands in pin[0..cap) NUL-terminated. Each call is one dialog.
  */
-cvq_util_err cvq_pinentry_getpin(const char *program,
+CVQ_EXPORT cvq_util_err cvq_pinentry_getpin(const char *program,
                                  const struct cvq_pinentry_prompt *p,
                                  char *pin, size_t cap);
 
@@ -65,10 +67,10 @@ cvq_util_err cvq_pinentry_getpin(const char *program,
  * Assuan SETDESC line once escaped). Callers that build the text from
  * outside input check it first and refuse the request cleanly.
  */
-bool cvq_pinentry_description_fits(const char *description);
+CVQ_EXPORT bool cvq_pinentry_description_fits(const char *description);
 
 /* Ask a yes/no question (CONFIRM); *confirmed is false on "no". */
-cvq_util_err cvq_pinentry_confirm(const char *program,
+CVQ_EXPORT cvq_util_err cvq_pinentry_confirm(const char *program,
                                   const struct cvq_pinentry_prompt *p,
                                   bool *confirmed);
 
@@ -81,7 +83,7 @@ cvq_util_err cvq_pinentry_confirm(const char *program,
  *   "tty"             /dev/tty, echo off, with `prompt` shown
  * The trailing newline is dropped.
  */
-cvq_util_err cvq_secret_read(const char *source, const char *prompt,
+CVQ_EXPORT cvq_util_err cvq_secret_read(const char *source, const char *prompt,
                              char *buf, size_t cap);
 
 /*
@@ -91,7 +93,7 @@ cvq_util_err cvq_secret_read(const char *source, const char *prompt,
  * once, early, before any secret is read. CVQ_UTIL_ERR_IO when the kernel
  * refuses either.
  */
-cvq_util_err cvq_util_no_core_dumps(void);
+CVQ_EXPORT cvq_util_err cvq_util_no_core_dumps(void);
 
 #ifdef __cplusplus
 }
