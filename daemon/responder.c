@@ -57,13 +57,13 @@ cvqd_responder *cvqd_responder_start(const cvqd_config *cfg)
 	ho.ocsp_pass = cfg->resp_pass[0] ? cfg->resp_pass : NULL;
 	err = cvq_ca_http_start(r->ca, &ho, &r->srv, why, sizeof why);
 	if (err != CVQ_CA_OK) {
-		cvqd_error("responder (%s): %s", cfg->resp_ca_config, why[0] ? why : cvq_ca_strerror(err));
+		cvqd_error("responder: %s (%s)", why[0] ? why : cvq_ca_strerror(err), cfg->resp_ca_config);
 		goto fail;
 	}
 	/* The port actually bound: listen = ADDR:0 takes any free one. */
-	cvqd_info("CA service (OCSP%s) on %.*s:%u", cvq_ca_http_has_tsa(r->srv) ? ", TSA" : "",
-	          (int)(strrchr(cfg->resp_listen, ':') - cfg->resp_listen),
-	          cfg->resp_listen, cvq_ca_http_port(r->srv));
+	cvqd_info("OCSP responder on %.*s:%u%s", (int)(strrchr(cfg->resp_listen, ':') - cfg->resp_listen),
+	          cfg->resp_listen, cvq_ca_http_port(r->srv),
+	          cvq_ca_http_has_tsa(r->srv) ? ", with the TSA" : "");
 	return r;
 fail:
 	cvqd_responder_stop(r);
