@@ -79,6 +79,11 @@ openssl ts -verify -data "$R.sig" -in "$R.tst" -token_in -CAfile "$W/ca/ca.pem" 
 	bench_fail "openssl ts -verify refused the receipt's token"
 openssl ts -verify -data "$R.sig" -in "$R.tst" -token_in -CAfile "$W/ca/ca.pem" -untrusted "$W/ca/tsa.pem" \
 	>/dev/null 2>&1 || bench_fail "openssl ts -verify with the TSA certificate"
+# Against the TSA certificate alone as the anchor; another certificate fails.
+openssl ts -verify -data "$R.sig" -in "$R.tst" -token_in -CAfile "$W/ca/tsa.pem" -partial_chain \
+	>/dev/null 2>&1 || bench_fail "openssl ts -verify against the TSA certificate"
+! openssl ts -verify -data "$R.sig" -in "$R.tst" -token_in -CAfile "$W/ca/ocsp.pem" -partial_chain \
+	>/dev/null 2>&1 || bench_fail "the token verified against the OCSP signer's certificate"
 # The check can fail: one bit of the signature value changed.
 cp "$R.sig" "$R.bad"; printf '\x01' | dd of="$R.bad" bs=1 seek=10 conv=notrunc 2>/dev/null
 ! openssl ts -verify -data "$R.bad" -in "$R.tst" -token_in -CAfile "$W/ca/ca.pem" >/dev/null 2>&1 ||
