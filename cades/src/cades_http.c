@@ -40,7 +40,9 @@ cvq_cades_ts_fetch(const char *url, const uint8_t *req, size_t req_len, unsigned
 	body = BIO_new_mem_buf(req, (int)req_len);
 	if (!body)
 		goto out;
-	in = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+	/* proxy "": never one from the environment (http_proxy), so the
+	 * TSA a daemon talks to is the one its configuration names. */
+	in = OSSL_HTTP_transfer(NULL, host, port, path, 0, "", NULL, NULL, NULL, NULL, NULL,
 	                        0, NULL, "application/timestamp-query", body,
 	                        "application/timestamp-reply", 1, MAX_RESP,
 	                        timeout_s ? (int)timeout_s : 10, 0);

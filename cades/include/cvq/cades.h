@@ -83,7 +83,8 @@ CVQ_EXPORT cvq_cades_err cvq_cades_ts_request(const uint8_t *sig, size_t sig_len
  * POST a TimeStampReq to an http:// URL (RFC 3161 section 3.4) through
  * OSSL_HTTP_transfer: connecting, sending and reading all within
  * timeout_s seconds (0: 10), the answer at most 64 KiB, its content type
- * application/timestamp-reply. *resp is free()d by the caller.
+ * application/timestamp-reply, never through a proxy (http_proxy is
+ * ignored). *resp is free()d by the caller.
  */
 CVQ_EXPORT cvq_cades_err cvq_cades_ts_fetch(const char *url, const uint8_t *req, size_t req_len,
                                             unsigned timeout_s, uint8_t **resp, size_t *resp_len);
