@@ -50,7 +50,6 @@ cvq_ca_tsa_init(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
 	char *key_path = NULL, *cert_path = NULL, passphrase[1024], msg[256] = "";
 	struct ca_keyref kr = {0};
 	X509_NAME *name = NULL;
-	X509 *cert = NULL;
 	struct stat st;
 	cvq_ca_err err;
 	bool token;
@@ -98,24 +97,12 @@ cvq_ca_tsa_init(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
 		goto out;
 	}
 	req.days = opts->days;
-	err = ca_tx_begin(ca);
-	if (err != CVQ_CA_OK)
-		goto out;
-	err = ca_cert_make(ca, ca, &req, name, kr.pkey, NULL, &cert);
-	if (err == CVQ_CA_OK)
-		err = ca_cert_insert(ca, cert, 0, req.profile);
-	if (err == CVQ_CA_OK)
-		err = ca_tx_commit(ca);
-	else
-		ca_tx_rollback(ca);
-	if (err == CVQ_CA_OK)
-		err = ca_cert_save(cert, cert_path);
+	err = ca_issue_own(ca, &req, name, kr.pkey, cert_path);
 	if (err != CVQ_CA_OK)
 		WHY("TSA certificate: %s (%s)", cvq_ca_strerror(err), cvq_ca_errmsg(ca));
 out:
 	OPENSSL_cleanse(passphrase, sizeof(passphrase));
 	X509_NAME_free(name);
-	X509_free(cert);
 	ca_keyref_free(&kr);
 	free(key_path);
 	free(cert_path);
