@@ -36,7 +36,9 @@ for ((n = 0; n < 100; n++)); do grep -q "listening" "$W/serve.out" 2>/dev/null &
 export CVQ_FAKE_PIN_FILE=$CVQ_BENCH/pin.txt CVQ_FAKE_PINENTRY_LOG=$CVQ_BENCH/pinentry.log
 echo 123456 > "$CVQ_FAKE_PIN_FILE"
 start() {
-	cvqd_config "$CVQ_BENCH/cvqd.conf" "[tsa]" "url = http://127.0.0.1:${2:-$PORT}/tsa" \
+	# [trust] again: the card's CA and the TSA's, so /v1/verify trusts the token too.
+	cvqd_config "$CVQ_BENCH/cvqd.conf" "[trust]" "anchors = $PKI/ca.pem, $W/ca/ca.pem" \
+		"[tsa]" "url = http://127.0.0.1:${2:-$PORT}/tsa" \
 		"anchors = ${3:-$W/ca/ca.pem}" "unavailable = $1" "timeout = 2"
 	cvqd_start "$CVQ_BENCH/cvqd.conf"
 	trap 'kill "$SRV" 2>/dev/null || true; kill -TERM "${CVQD_PID:-0}" 2>/dev/null || true' EXIT
