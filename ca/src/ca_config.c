@@ -24,6 +24,8 @@ static const struct str_field str_fields[] = {
 	F("org", org), F("country", country),
 	F("ocsp.key", ocsp_key), F("ocsp.cert", ocsp_cert), F("ocsp.pass", ocsp_pass),
 	F("enrol.master_key", master_key),
+	F("tsa.key", tsa_key), F("tsa.cert", tsa_cert), F("tsa.pass", tsa_pass),
+	F("tsa.policy", tsa_policy),
 };
 #undef F
 
@@ -33,6 +35,7 @@ static const unsigned default_days[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_OCSP_SIGNER] = 365,
 	[CVQ_CA_PROFILE_SERVICE] = 397,
 	[CVQ_CA_PROFILE_SUBCA] = 1825,
+	[CVQ_CA_PROFILE_TSA] = 1825,
 };
 
 struct cvq_ca_config *
@@ -46,6 +49,7 @@ cvq_ca_config_new(void)
 	c->crl_hours = 168;
 	c->ocsp_minutes = 60;
 	c->audit_sign_every = 256;
+	c->tsa_accuracy_ms = 1000;
 	return c;
 }
 
@@ -108,6 +112,8 @@ cvq_ca_config_set(struct cvq_ca_config *c, const char *key, const char *value)
 		return parse_uint(value, 60 * 24 * 31, &c->ocsp_minutes) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strcmp(key, "audit_sign_every") == 0)
 		return parse_uint(value, 1000000, &c->audit_sign_every) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
+	if (strcmp(key, "tsa.accuracy_ms") == 0)
+		return parse_uint(value, 60000, &c->tsa_accuracy_ms) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strncmp(key, "days.", 5) == 0 && cvq_ca_profile_parse(key + 5, &p) == CVQ_CA_OK)
 		return parse_uint(value, 36500, &c->days[p]) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	return CVQ_CA_ERR_CONFIG;
@@ -189,8 +195,8 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		const char *v = *(char *const *)((const char *)c + str_fields[i].off);
 		const char *n = str_fields[i].name;
 
-		if (strncmp(n, "enrol.", 6) == 0)
-			continue; /* its own section, written last */
+		if (strncmp(n, "enrol.", 6) == 0 || strncmp(n, "tsa.", 4) == 0)
+			continue; /* their own sections, written last */
 		if (strncmp(n, "ocsp.", 5) == 0) {
 			if (!ocsp_done) {
 				fprintf(f, "\n[ocsp]\nminutes = %u\n", c->ocsp_minutes);
@@ -209,6 +215,15 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		fprintf(f, "%s = %u\n", cvq_ca_profile_name((enum cvq_ca_profile)p), c->days[p]);
 	if (c->master_key)
 		fprintf(f, "\n[enrol]\nmaster_key = %s\n", c->master_key);
+	if (c->tsa_key) {
+		fprintf(f, "\n[tsa]\nkey = %s\naccuracy_ms = %u\n", c->tsa_key, c->tsa_accuracy_ms);
+		if (c->tsa_cert)
+			fprintf(f, "cert = %s\n", c->tsa_cert);
+		if (c->tsa_pass)
+			fprintf(f, "pass = %s\n", c->tsa_pass);
+		if (c->tsa_policy)
+			fprintf(f, "policy = %s\n", c->tsa_policy);
+	}
 	if (fclose(f) != 0)
 		return CVQ_CA_ERR_IO;
 	return CVQ_CA_OK;

@@ -141,6 +141,11 @@ cvq_ca_err ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_p
 cvq_ca_err ca_cert_insert_der(cvq_ca *ca, const struct ca_issued *c, int64_t card_id,
                               enum cvq_ca_profile p);
 
+/* ca_open.c: a certificate for one of the CA's own keys (OCSP signer,
+ * TSA), issued, recorded with its audit entry and written to cert_path. */
+cvq_ca_err ca_issue_own(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *name,
+                        EVP_PKEY *key, const char *cert_path);
+
 /* ca_citizen.c */
 cvq_ca_err ca_card_lookup(cvq_ca *ca, const char *guid, int64_t *card_id,
                           enum cvq_ca_card_status *status, char *holder_ext_id,

@@ -8,6 +8,12 @@
 #include <time.h>
 
 #include <cvq/ca_ocsp.h>
+#include <cvq/ca_tsa.h>
+
+/* The server of ca_ocsp_http.c, with a TSA beside OCSP when tsa is set. */
+cvq_ca_err ca_http_server_start(cvq_ca_ocsp *o, cvq_ca_tsa *tsa, const char *addr,
+                                int listen_fd, unsigned threads, unsigned timeout_s,
+                                cvq_ca_ocsp_server **out);
 
 /*
  * libcvqca-http is another shared object: the five functions it calls here

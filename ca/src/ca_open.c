@@ -145,6 +145,29 @@ out:
 	return err;
 }
 
+cvq_ca_err
+ca_issue_own(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *name, EVP_PKEY *key,
+             const char *cert_path)
+{
+	X509 *cert = NULL;
+	cvq_ca_err err = ca_tx_begin(ca);
+
+	if (err != CVQ_CA_OK)
+		return err;
+	/* Recorded like any certificate: it can be listed and revoked too. */
+	err = ca_cert_make(ca, ca, req, name, key, NULL, &cert);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_insert(ca, cert, 0, req->profile);
+	if (err == CVQ_CA_OK)
+		err = ca_tx_commit(ca);
+	else
+		ca_tx_rollback(ca);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_save(cert, cert_path);
+	X509_free(cert);
+	return err;
+}
+
 static cvq_ca_err
 make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passphrase)
 {
@@ -153,7 +176,6 @@ make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passph
 	char *cert_path = cvq_ca_config_path(cfg, cfg->ocsp_cert);
 	X509_NAME *name = NULL;
 	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
 	cvq_ca_err err;
 	char cn[256];
 
@@ -180,22 +202,9 @@ make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passph
 	err = ca_key_save(key, key_path, passphrase);
 	if (err != CVQ_CA_OK)
 		goto out;
-	err = ca_tx_begin(ca);
-	if (err != CVQ_CA_OK)
-		goto out;
-	/* Recorded like any certificate: the signer can be revoked too. */
-	err = ca_cert_make(ca, ca, &req, name, key, NULL, &cert);
-	if (err == CVQ_CA_OK)
-		err = ca_cert_insert(ca, cert, 0, req.profile);
-	if (err == CVQ_CA_OK)
-		err = ca_tx_commit(ca);
-	else
-		ca_tx_rollback(ca);
-	if (err == CVQ_CA_OK)
-		err = ca_cert_save(cert, cert_path);
+	err = ca_issue_own(ca, &req, name, key, cert_path);
 out:
 	X509_NAME_free(name);
-	X509_free(cert);
 	EVP_PKEY_free(key);
 	free(key_path);
 	free(cert_path);

@@ -126,6 +126,12 @@ build_template(cvq_ca *ca, enum cvq_ca_profile p, bool rsa, X509 **out, int *npr
 		                       : "critical,digitalSignature");
 		ADD(NID_ext_key_usage, "serverAuth,clientAuth");
 		break;
+	case CVQ_CA_PROFILE_TSA:
+		/* RFC 3161 2.3: id-kp-timeStamping only, critical. */
+		ADD(NID_basic_constraints, "critical,CA:FALSE");
+		ADD(NID_key_usage, "critical,digitalSignature,nonRepudiation");
+		ADD(NID_ext_key_usage, "critical,timeStamping");
+		break;
 	default:
 		err = CVQ_CA_ERR_ARG;
 		goto fail;

@@ -42,6 +42,7 @@ int cvq_admin_ocsp_serve(int argc, char **argv, const struct cvq_admin_opts *opt
 int cvq_admin_cmd_publish(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_citizen(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_audit(int argc, char **argv, const struct cvq_admin_opts *opts);
+int cvq_admin_cmd_tsa(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts);
 
 /* Print "cvq-admin: <message>" to stderr. */

@@ -60,10 +60,11 @@ enum cvq_ca_profile {
 	CVQ_CA_PROFILE_OCSP_SIGNER,      /* delegated OCSP signer, with ocsp-nocheck */
 	CVQ_CA_PROFILE_SERVICE,          /* TLS of a daemon: serverAuth, clientAuth */
 	CVQ_CA_PROFILE_SUBCA,            /* an issuing CA under this one (pathlen 0) */
+	CVQ_CA_PROFILE_TSA,              /* the timestamp authority: critical EKU timeStamping */
 	CVQ_CA_PROFILE__COUNT
 };
 
-/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca" */
+/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa" */
 CVQ_EXPORT const char *cvq_ca_profile_name(enum cvq_ca_profile p);
 CVQ_EXPORT cvq_ca_err cvq_ca_profile_parse(const char *name, enum cvq_ca_profile *p);
 
@@ -91,6 +92,11 @@ struct cvq_ca_config {
 	char *country;          /* C= of citizen subjects, or NULL */
 	char *master_key;       /* [enrol] master_key: the cards' master secret
 	                         * file (cvq-admin card enrol), or NULL */
+	char *tsa_key;          /* [tsa] key: the TSA's key URI (file or pkcs11:), or NULL = no TSA */
+	char *tsa_cert;         /* [tsa] cert: its certificate (profile tsa) */
+	char *tsa_pass;         /* [tsa] pass: its passphrase / PIN source (NULL = pass) */
+	char *tsa_policy;       /* [tsa] policy: the TSA policy OID (NULL = policy_oid) */
+	unsigned tsa_accuracy_ms; /* [tsa] accuracy_ms: the accuracy stated in tokens */
 	unsigned days[CVQ_CA_PROFILE__COUNT]; /* validity per profile */
 	unsigned crl_hours;     /* nextUpdate - thisUpdate of CRLs */
 	unsigned ocsp_minutes;  /* nextUpdate - thisUpdate of OCSP answers */
