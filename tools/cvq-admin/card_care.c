@@ -208,7 +208,7 @@ active_cb(void *ctx, const struct cvq_ca_card *k)
 static int
 write_crl(X509_CRL *crl, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = cvq_util_fopen_create(path, 0644);
 	int ok = f && PEM_write_X509_CRL(f, crl) == 1;
 
 	if (f && fclose(f) != 0)

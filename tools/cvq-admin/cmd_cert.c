@@ -11,6 +11,8 @@
 #include <openssl/pem.h>
 
 #include "ca_agent.h"
+#include <cvq/util.h>
+
 #include "ca_common.h"
 
 static void
@@ -68,7 +70,7 @@ fail:
 static int
 write_pem(const uint8_t *der, size_t len, const char *path)
 {
-	FILE *f = path ? fopen(path, "w") : stdout;
+	FILE *f = path ? cvq_util_fopen_create(path, 0644) : stdout;
 	int ok;
 
 	if (!f)
@@ -238,7 +240,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		                  .out = opts->json ? json_array() : NULL};
 
 		if (!out_dir) {
-			b.bundle = fopen(out, "w");
+			b.bundle = cvq_util_fopen_create(out, 0644);
 			if (!b.bundle) {
 				cvq_admin_error("cannot write %s", out);
 				rc = CVQ_ADMIN_EXIT_FAIL;

@@ -6,6 +6,8 @@
 
 #include <openssl/pem.h>
 
+#include <cvq/util.h>
+
 #include "ca_common.h"
 
 static void
@@ -66,7 +68,7 @@ cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts)
 		pem = true;
 	}
 	if (out || !opts->json) {
-		f = out ? fopen(out, "wb") : stdout;
+		f = out ? cvq_util_fopen_create(out, 0644) : stdout;
 		ok = f && (pem ? PEM_write(f, "X509 CRL", "", der, (long)len) > 0
 		               : fwrite(der, 1, len, f) == len);
 		if (out && f && fclose(f) != 0)
