@@ -3,7 +3,7 @@
 # whatever the umask, and a second local user reads none of the personal
 # data.
 #
-#   modes.sh UMASK     (000 or 022; sets it, then runs itself on a bench)
+#   modes.sh UMASK     (000, 022 or 077; sets it, then runs itself on a bench)
 #
 # Runs the demo story (scripts/demo-story.sh), then the flows it leaves
 # out: cvqd running (its socket, the journal's -wal/-shm), the CA agent
