@@ -174,5 +174,8 @@ if "$ADMIN" citizen list > "$B/refused.out" 2>&1; then
 	fail "a store of mode 0644 was opened"
 fi
 grep -q 'ca.db is mode 0644' "$B/refused.out" || { cat "$B/refused.out" >&2; fail "no clear refusal"; }
+# --fix-mode, asked for, tightens it instead.
+"$ADMIN" --fix-mode citizen list > /dev/null || fail "--fix-mode did not open the store"
+[ "$(stat -c %a ca/ca.db)" = 640 ] || fail "--fix-mode left ca.db $(stat -c %a ca/ca.db)"
 chmod 0600 ca/ca.db
 echo "PASS umask $want"
