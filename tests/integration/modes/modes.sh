@@ -164,7 +164,16 @@ check agent
 # A CA with an OCSP signer publishes its CRL and OCSP answers.
 ( umask 077; echo "passphrase of ca2" > ca2.pass )
 "$ADMIN" ca init --dir ca2 --pass file:ca2.pass --ocsp-signer --subject "/CN=modes" > /dev/null
-CVQ_CA_CONFIG=$D/ca2/ca.conf "$ADMIN" publish pub --new-crl > /dev/null
+(
+	export CVQ_CA_CONFIG=$D/ca2/ca.conf
+	"$ADMIN" citizen add --id M-1 --given Ada --family Lovelace > /dev/null
+	"$ADMIN" citizen add-card M-1 0123456789ABCDEF0123456789ABCDEF > /dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout c1.key \
+		-subj /CN=c1 -out c1.csr 2>/dev/null
+	"$ADMIN" cert issue --profile citizen-auth --card 0123456789ABCDEF0123456789ABCDEF \
+		--out c1.pem c1.csr > /dev/null
+	"$ADMIN" publish pub --new-crl > /dev/null
+) || fail "the second CA's flow failed"
 ls pub/ocsp | grep -q . || fail "publish wrote no OCSP answer"
 check end
 
