@@ -15,19 +15,22 @@
 
 #include "cvq/util.h"
 
-int
-cvq_util_file_create(const char *path, int flags, mode_t mode)
+static int
+create(const char *path, int flags, mode_t mode)
 {
+	struct stat st;
 	int fd, e;
 
 	if (!path || (mode & ~(mode_t)0777)) {
 		errno = EINVAL;
 		return -1;
 	}
-	fd = open(path, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = open(path, flags | O_CREAT | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, mode) != 0) {
+	/* Only a regular file is ours to set: `--out /dev/null` run as root
+	 * must not chmod the device. */
+	if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && fchmod(fd, mode) != 0)) {
 		e = errno;
 		close(fd);
 		errno = e;
@@ -36,10 +39,17 @@ cvq_util_file_create(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
+int
+cvq_util_file_create(const char *path, int flags, mode_t mode)
+{
+	return create(path, flags | O_NOFOLLOW, mode);
+}
+
 FILE *
 cvq_util_fopen_create(const char *path, mode_t mode)
 {
-	int fd = cvq_util_file_create(path, O_WRONLY | O_TRUNC, mode), e;
+	/* A name the user gave (--out): a symlink to follow is theirs. */
+	int fd = create(path, O_WRONLY | O_TRUNC, mode), e;
 	FILE *f;
 
 	if (fd < 0)

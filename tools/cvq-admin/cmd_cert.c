@@ -10,9 +10,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "ca_agent.h"
 #include <cvq/util.h>
 
+#include "ca_agent.h"
 #include "ca_common.h"
 
 static void

@@ -104,7 +104,8 @@ cvq_util_err cvq_util_no_core_dumps(void);
  * O_CLOEXEC, mode) then fchmod(fd, mode) before any byte is written, so
  * the file is exactly `mode` (the umask can only have narrowed it; it is
  * never more open in between). Add O_EXCL for a new file. An existing
- * file (no O_EXCL) is set to `mode` too. The fd, or -1 with errno.
+ * regular file (no O_EXCL) is set to `mode` too; a device, FIFO or
+ * socket is left as it is. The fd, or -1 with errno.
  *
  * cvq_util_dir_create: mkdir then fchmod of that directory to `mode`;
  * -1 with errno (EEXIST when it exists: the caller decides).
@@ -112,8 +113,9 @@ cvq_util_err cvq_util_no_core_dumps(void);
 int cvq_util_file_create(const char *path, int flags, mode_t mode);
 int cvq_util_dir_create(const char *path, mode_t mode);
 
-/* fopen(path, "w") made exact: cvq_util_file_create(O_WRONLY | O_TRUNC)
- * then fdopen; NULL with errno. */
+/* fopen(path, "w") made exact, for a name the user gave (`--out`): as
+ * cvq_util_file_create(O_WRONLY | O_TRUNC) but a symlink is followed;
+ * then fdopen. NULL with errno. */
 FILE *cvq_util_fopen_create(const char *path, mode_t mode);
 
 /*

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -81,6 +82,33 @@ test_create_exact(void **state)
 	assert_int_equal(cvq_util_file_create(p, O_WRONLY, 0600), -1);
 	assert_int_equal(cvq_util_file_create(NULL, O_WRONLY, 0600), -1);
 	assert_int_equal(cvq_util_file_create(p, O_WRONLY, 04755), -1);
+	/* A name the user gave (--out) may be a symlink to a file of hers. */
+	snprintf(p, sizeof(p), "%s/pub0", dir);
+	assert_int_equal(chmod(p, 0600), 0);
+	snprintf(p, sizeof(p), "%s/link2", dir);
+	assert_int_equal(symlink("pub0", p), 0);
+	f = cvq_util_fopen_create(p, 0644);
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mode_of(p), 0644);
+}
+
+static void
+test_device_untouched(void **state)
+{
+	char p[128];
+	FILE *f;
+
+	(void)state;
+	/* `--out /dev/null` as root: the device keeps its mode. */
+	snprintf(p, sizeof(p), "%s/null", dir);
+	if (mknod(p, S_IFCHR | 0666, makedev(1, 3)) != 0)
+		skip(); /* not root */
+	assert_int_equal(chmod(p, 0666), 0);
+	f = cvq_util_fopen_create(p, 0600);
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mode_of(p), 0666);
 }
 
 static void
@@ -137,6 +165,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_exact),
+		cmocka_unit_test(test_device_untouched),
 		cmocka_unit_test(test_check_mode),
 		cmocka_unit_test(test_db_prepare),
 	};
