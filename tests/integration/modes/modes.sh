@@ -19,6 +19,7 @@ set -euo pipefail
 
 if [ -z "${CVQ_BENCH:-}" ]; then
 	[ $# -eq 1 ] || { echo "usage: $0 UMASK" >&2; exit 2; }
+	[ "$(id -u)" -eq 0 ] || { echo "needs root (useradd, setpriv): skipped"; exit 77; }
 	umask "$1"
 	exec "$(dirname "$0")/../../bench/with-bench" --cards 0 -- "$0" "$1"
 fi
