@@ -21,7 +21,8 @@ ADMIN=${CVQ_ADMIN:-$build/tools/cvq-admin/cvq-admin}
 CVQD=${CVQD:-$build/daemon/cvqd}
 R=$CVQ_READER_0
 D=$CVQ_BENCH/story
-mkdir -p "$D"
+# The portal's side of the story (answers, receipts, logs) stays ours (docs/files.md).
+mkdir -p -m 0700 "$D"
 cd "$D"
 t0=$(date +%s)
 

@@ -1,12 +1,16 @@
 /* libcvqca — the CA configuration: defaults, INI load (inih) and save. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 #include <openssl/bn.h>
 #include <openssl/rand.h>
+
+#include <cvq/util.h>
 
 #include "ca_int.h"
 
@@ -186,9 +190,19 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 
 	if (!c || !path)
 		return CVQ_CA_ERR_ARG;
-	f = fopen(path, "wx");
-	if (!f)
-		return errno == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
+	{
+		/* Paths and passphrase *sources*, no secret: 0644, never 0666. */
+		int fd = cvq_util_file_create(path, O_WRONLY | O_EXCL, 0644);
+
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!f) {
+			int e = errno;
+
+			if (fd >= 0)
+				close(fd);
+			return e == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
+		}
+	}
 	fprintf(f, "# cvq CA configuration (docs/ca.md). Relative paths are\n"
 	           "# relative to this file's directory.\n[ca]\n");
 	for (i = 0; i < sizeof(str_fields) / sizeof(str_fields[0]); i++) {

@@ -8,6 +8,9 @@
 #include <cvq/ca.h>
 
 #define CA_MAX_CHALLENGES 16
+/* The store's mode at creation, and the most it may be (docs/files.md). */
+#define CA_STORE_MODE 0600
+#define CA_STORE_MODE_MAX 0660
 #define CA_CHALLENGE_TTL 300
 
 struct ca_challenge {

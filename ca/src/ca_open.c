@@ -9,6 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <cvq/util.h>
+
 #include "ca_int.h"
 
 void
@@ -74,6 +76,13 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 			err = ca_fail(ca, CVQ_CA_ERR_KEY, "the key does not match the CA certificate");
 			goto fail;
 		}
+	}
+	/* Only when asked (--fix-mode); ca_store_open_sync refuses otherwise. */
+	if ((flags & CVQ_CA_OPEN_FIX_MODE) &&
+	    cvq_util_db_prepare(db, CA_STORE_MODE, CA_STORE_MODE_MAX, false, true, ca->errmsg,
+	                        sizeof(ca->errmsg)) != CVQ_UTIL_OK) {
+		err = CVQ_CA_ERR_PERM;
+		goto fail;
 	}
 	err = ca_store_open_sync(db, ro, false, !cfg->sync_normal, &ca->db, ca->errmsg,
 	                         sizeof(ca->errmsg));

@@ -27,6 +27,7 @@ struct cvq_admin_opts {
 	bool json;            /* --json: machine-readable output on stdout */
 	const char *config;   /* --config FILE, or NULL for the default */
 	int verbose;          /* -v, repeatable */
+	bool fix_mode;        /* --fix-mode: tighten a CA store open to others */
 };
 
 typedef int (*cvq_admin_group_fn)(int argc, char **argv,

@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cvq/util.h>
+
 #include "ca_common.h"
 
 static void
@@ -107,7 +109,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_USAGE;
 		goto out;
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (cvq_util_dir_create(dir, 0700) != 0 && errno != EEXIST) {
 		cvq_admin_error("cannot make %s", dir);
 		goto out;
 	}

@@ -10,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <cvq/util.h>
+
 #include "ca_agent.h"
 #include "ca_common.h"
 #include "out_file.h"

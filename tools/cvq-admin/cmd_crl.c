@@ -6,6 +6,8 @@
 
 #include <openssl/pem.h>
 
+#include <cvq/util.h>
+
 #include "ca_common.h"
 #include "out_file.h"
 

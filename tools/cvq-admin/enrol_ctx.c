@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include <cvq/profile.h>
+#include <cvq/util.h>
 
 #include "ca_common.h"
 #include "enrol.h"
@@ -167,7 +168,7 @@ cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
 		            (c >= '0' && c <= '9') ? c : '_';
 	}
 	snprintf(path + n, sizeof(path) - n, ".lock");
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = cvq_util_file_create(path, O_RDWR, 0600);
 	if (fd < 0) {
 		cvq_admin_error("lock %s: %s", path, strerror(errno));
 		return -1;

@@ -34,7 +34,7 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: cvq-admin [--json] [--config FILE] [-v] COMMAND [ARGS...]\n\n"
+	fprintf(f, "usage: cvq-admin [--json] [--config FILE] [-v] [--fix-mode] COMMAND [ARGS...]\n\n"
 	           "commands:\n");
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		fprintf(f, "  %-9s %s\n", groups[i].name, groups[i].summary);
@@ -53,6 +53,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"fix-mode", no_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_admin_opts opts = {0};
@@ -70,6 +71,7 @@ main(int argc, char **argv)
 		case 'j': opts.json = true; break;
 		case 'c': opts.config = optarg; break;
 		case 'v': opts.verbose++; break;
+		case 'F': opts.fix_mode = true; break;
 		case 'h': usage(stdout); return CVQ_ADMIN_EXIT_OK;
 		case 'V': printf("cvq-admin %s\n", CVQ_VERSION); return CVQ_ADMIN_EXIT_OK;
 		default: usage(stderr); return CVQ_ADMIN_EXIT_USAGE;

@@ -34,6 +34,16 @@ cvq_admin_out_open(struct cvq_admin_out *o, const char *path)
 	}
 	if (fd < 0)
 		return -1;
+	/* Certificates and CRLs are public: 0644 whatever the umask
+	 * (docs/files.md), set before a byte is written. */
+	if (fchmod(fd, 0644) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(o->tmp);
+		errno = e;
+		return -1;
+	}
 	o->f = fdopen(fd, "wb");
 	if (!o->f) {
 		int e = errno;

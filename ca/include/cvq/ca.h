@@ -131,6 +131,8 @@ typedef struct cvq_ca cvq_ca;
 enum {
 	CVQ_CA_OPEN_NOKEY = 1u << 0,    /* no CA key: read, list, verify only */
 	CVQ_CA_OPEN_READONLY = 1u << 1, /* open the store read-only (implies NOKEY) */
+	CVQ_CA_OPEN_FIX_MODE = 1u << 2, /* tighten a store found open to others
+	                                 * (to mode & 0660) instead of refusing it */
 };
 
 /*

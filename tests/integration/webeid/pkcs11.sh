@@ -12,8 +12,7 @@ mkdir -p "$W"
 "$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --subject "/C=FR/O=Ville/CN=CVQ Test CA" > /dev/null
 policy=$(sed -n 's/^policy_oid = //p' "$W/ca/ca.conf")
 P11PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
-export P11PIN
-p11() { pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login --pin env:P11PIN "$@"; }
+p11() { P11PIN=$P11PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login --pin env:P11PIN "$@"; }
 # The citizen profiles of cvq-admin, for a key that is on no PIV card.
 cat > "$W/ext.cnf" <<EOC
 [auth]
