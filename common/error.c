@@ -15,6 +15,7 @@ static const char *const messages[CVQ_UTIL_ERR__COUNT] = {
 	[CVQ_UTIL_ERR_IO] = "could not read the secret",
 	[CVQ_UTIL_ERR_PERM] = "the secret file is readable or writable by others",
 	[CVQ_UTIL_ERR_EMPTY] = "empty secret",
+	[CVQ_UTIL_ERR_MODE] = "a file is more open than its content allows",
 };
 
 const char *

@@ -44,11 +44,14 @@ static cvqd_err sign_cb(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *si
 void cvqd_api_sign(cvqd_req *r)
 {
 	cvqd_session s;
-	char why[200], desc[2048], padtext[4096], ts[32];
+	char why[200], desc[2048], padtext[4096], ts[32], gts[32], tswhy[160] = "";
 	uint8_t rnd[16], digest[32];
 	char *content = NULL, *nonce = NULL, *b64 = NULL;
-	uint8_t *der = NULL;
-	size_t clen = 0, derlen = 0;
+	uint8_t *der = NULL, *bt = NULL;
+	size_t clen = 0, derlen = 0, btlen = 0;
+	time_t gen = 0;
+	json_t *who = NULL, *ans;
+	bool carded;
 	cvqd_err e;
 	json_t *tx = json_object_get(r->body, "transaction");
 
@@ -84,7 +87,30 @@ void cvqd_api_sign(cvqd_req *r)
 		                       cvqd_trust_intermediates(t), now, sign_cb, &s, &der, &derlen);
 		cvqd_trust_put(t);
 	}
-	if (s.op && cvqd_session_journal(&s, "sign", digest, e) != 0 && e == CVQD_OK)
+	/* The card is done: give the reader back before the TSA is asked, so
+	 * a slow TSA never holds the reader's queue. */
+	carded = s.op != NULL;
+	if (e == CVQD_OK)
+		who = identity(&s);
+	cvqd_cards_release(s.op);
+	s.op = NULL;
+	if (e == CVQD_OK) {
+		cvqd_err te = cvqd_receipt_timestamp(&r->d->cfg, der, derlen, &bt, &btlen, &gen,
+		                                     tswhy, sizeof tswhy);
+		if (te == CVQD_OK) {
+			free(der);
+			der = bt;
+			derlen = btlen;
+			bt = NULL;
+		} else if (te == CVQD_ERR_NOMEM || (r->d->cfg.tsa_url[0] && r->d->cfg.tsa_refuse)) {
+			cvqd_warn("sign for uid %u: no timestamp (%s): refused", (unsigned)r->uid, tswhy);
+			snprintf(s.why, sizeof s.why, "%s: %s", cvqd_strerror(te), tswhy);
+			e = te;
+		} else {
+			cvqd_warn("sign for uid %u: no timestamp (%s): B-B receipt", (unsigned)r->uid, tswhy);
+		}
+	}
+	if (carded && cvqd_session_journal(&s, "sign", digest, e) != 0 && e == CVQD_OK)
 		e = CVQD_ERR_JOURNAL;
 	if (e != CVQD_OK) {
 		cvqd_info("sign for uid %u: %s", (unsigned)r->uid, cvqd_err_code(e));
@@ -96,13 +122,25 @@ void cvqd_api_sign(cvqd_req *r)
 		goto out;
 	}
 	cvqd_time_rfc3339(now, ts, sizeof ts);
-	cvqd_info("signed for uid %u with card %s", (unsigned)r->uid, s.info.guid);
-	cvqd_reply_json(r, 200, json_pack("{s:s,s:s%,s:O,s:s,s:s,s:o}",
+	cvqd_info("signed for uid %u with card %s (%s)", (unsigned)r->uid, s.info.guid,
+	          gen ? "B-T" : "B-B");
+	ans = json_pack("{s:s,s:s%,s:O,s:s,s:s,s:O,s:s}",
 		"receipt", b64, "content", content, clen, "transaction", tx,
-		"nonce", nonce, "time", ts, "signer", identity(&s)));
+		"nonce", nonce, "time", ts, "signer", who, "level", gen ? "B-T" : "B-B");
+	/* A B-B receipt says so in the answer: no proof of time yet. */
+	if (ans && gen) {
+		cvqd_time_rfc3339(gen, gts, sizeof gts);
+		json_object_set_new(ans, "timestamp", json_string(gts));
+	} else if (ans) {
+		json_object_set_new(ans, "timestamp", json_null());
+		json_object_set_new(ans, "timestamp_missing", json_string(tswhy));
+	}
+	cvqd_reply_json(r, 200, ans);
 out:
+	json_decref(who);
 	cvqd_session_close(&s);
 	free(b64);
+	free(bt);
 	free(der);
 	free(content);
 	free(nonce);

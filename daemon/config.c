@@ -338,6 +338,32 @@ static int responder_key(struct parse_ctx *pc, const char *k, const char *v)
 	return 1;
 }
 
+/* [tsa] (docs/daemon.md "Receipts"): where cvqd gets signature timestamps. */
+static int tsa_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	if (!strcmp(k, "url")) {
+		if (v[0] && strncmp(v, "http://", 7)) {
+			snprintf(pc->reason, sizeof pc->reason, "'url' must be http://HOST:PORT/PATH");
+			return -1;
+		}
+		return set_str(&c->tsa_url, v);
+	}
+	if (!strcmp(k, "timeout"))
+		return set_uint(&c->tsa_timeout, v, 10, 300) || c->tsa_timeout == 0 ? -1 : 0;
+	if (!strcmp(k, "unavailable")) {
+		if (strcmp(v, "refuse") && strcmp(v, "basic"))
+			return -1;
+		c->tsa_refuse = !strcmp(v, "refuse");
+		return 0;
+	}
+	if (!strcmp(k, "policy"))
+		return set_str(&c->tsa_policy, v);
+	if (!strcmp(k, "anchors"))
+		return set_paths(pc, c->tsa_anchors, &c->n_tsa_anchors, v);
+	return 1;
+}
+
 /*
  * The line of the [responder] header (0: none). inih calls the handler for
  * keys only, so an empty section would silently mean "no responder", and
@@ -375,6 +401,8 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = card_key(pc, name, value);
 	else if (!strcmp(section, "responder"))
 		rc = responder_key(pc, name, value);
+	else if (!strcmp(section, "tsa"))
+		rc = tsa_key(pc, name, value);
 	else {
 		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
 		if (!pc->first[0])
@@ -405,6 +433,8 @@ static int defaults(cvqd_config *c)
 	c->require_crl = true;
 	c->pinpad = true;
 	c->resp_timeout = 10;
+	c->tsa_timeout = 5;
+	c->tsa_refuse = true;
 	c->allow_uids[c->n_allow_uids++] = 0;
 	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
 	    set_str(&c->pinentry, "/usr/bin/pinentry") ||
@@ -417,7 +447,9 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->backend, "pcsc") ||
 	    set_str(&c->ocsp_url, "") ||
 	    set_str(&c->readers_filter, "") ||
-	    set_str(&c->resp_pass, ""))
+	    set_str(&c->resp_pass, "") ||
+	    set_str(&c->tsa_url, "") ||
+	    set_str(&c->tsa_policy, ""))
 		return -1;
 	return 0;
 }
@@ -508,6 +540,9 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->resp_ca_config);
 	free(c->resp_listen);
 	free(c->resp_pass);
+	free(c->tsa_url);
+	free(c->tsa_policy);
+	free_paths(c->tsa_anchors, &c->n_tsa_anchors);
 	free_paths(c->anchors, &c->n_anchors);
 	free_paths(c->crls, &c->n_crls);
 	free_paths(c->intermediates, &c->n_intermediates);

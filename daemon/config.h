@@ -67,6 +67,14 @@ typedef struct cvqd_config {
 	char *resp_pass;            /* pass = file:|fd:|pinentry: source; empty = the CA's */
 	unsigned resp_threads;      /* threads = 0 (one per CPU) .. 256 */
 	unsigned resp_timeout;      /* timeout = s (idle connection) */
+
+	/* [tsa]: the signature timestamp of receipts (CAdES B-T); no url = B-B */
+	char *tsa_url;              /* url = http://HOST:PORT/tsa; empty = none */
+	unsigned tsa_timeout;       /* timeout = s for the whole exchange */
+	bool tsa_refuse;            /* unavailable = refuse (true) | basic: a B-B receipt, marked */
+	char *tsa_policy;           /* policy = OID asked for; empty = the TSA's */
+	char *tsa_anchors[CVQD_MAX_PATHS]; /* anchors = PEM files; none = [trust] anchors */
+	size_t n_tsa_anchors;
 } cvqd_config;
 
 /*

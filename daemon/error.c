@@ -34,6 +34,7 @@ static const struct {
 	[CVQD_ERR_BAD_RECEIPT] = { "bad_receipt", "not a valid receipt", 422 },
 	[CVQD_ERR_JOURNAL] = { "journal_failed", "journal unavailable", 503 },
 	[CVQD_ERR_SHUTTING_DOWN] = { "shutting_down", "daemon is stopping", 503 },
+	[CVQD_ERR_TSA_UNAVAILABLE] = { "timestamp_unavailable", "the timestamp authority did not answer: no receipt", 503 },
 };
 
 const char *cvqd_err_code(cvqd_err e)

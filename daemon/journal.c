@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <cvq/util.h>
+
 #include "log.h"
 
 struct cvqd_journal {
@@ -33,6 +35,12 @@ cvqd_journal *cvqd_journal_open(const char *path, char *err, size_t errlen)
 	cvqd_journal *j = calloc(1, sizeof *j);
 	if (!j) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* Who paid what, when: 0600 whatever the umask (so are its -wal and
+	 * -shm); a journal open to others is refused (docs/files.md). */
+	if (cvq_util_db_prepare(path, 0600, 0640, true, false, err, errlen) != CVQ_UTIL_OK) {
+		free(j);
 		return NULL;
 	}
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

@@ -7,76 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct der { unsigned char *p; int len; };
+#include <cvq/cades.h>
 
-/* DER order of a SET OF: bytewise, a shorter prefix first (X.690 11.6). */
-static int cmp_der(const void *a, const void *b)
-{
-	const struct der *x = a, *y = b;
-	int n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->p, y->p, (size_t)n);
-	return c ? c : x->len - y->len;
-}
+/* The card's callback behind libcvqcades' one: its cvqd_err kept for the caller. */
+struct sign_ctx {
+	cvqd_sign_digest_fn sign;
+	void *arg;
+	cvqd_err err;
+};
 
-/*
- * Sign the bytes that are signed: the signed attributes as a DER SET OF
- * (RFC 5652 5.4: EXPLICIT SET OF tag, not the IMPLICIT [0] of the
- * SignerInfo). OpenSSL writes the [0] field in the same sorted order.
- */
-static cvqd_err signed_attrs_sign(CMS_SignerInfo *si, cvqd_sign_digest_fn sign, void *arg,
-                                   uint8_t *sig, size_t *siglen)
+static int cades_sign_cb(void *arg, const uint8_t *tbs, size_t tbs_len, const uint8_t *digest,
+                         size_t digest_len, uint8_t *sig, size_t *siglen)
 {
-	int n = CMS_signed_get_attr_count(si);
-	struct der *parts = NULL;
-	unsigned char *all = NULL;
-	size_t total = 0;
-	unsigned char md[32];
-	cvqd_err rc = CVQD_ERR_INTERNAL;
-	if (n <= 0 || n > 16)
-		return CVQD_ERR_INTERNAL;
-	parts = calloc((size_t)n, sizeof *parts);
-	if (!parts)
-		return CVQD_ERR_NOMEM;
-	for (int i = 0; i < n; i++) {
-		parts[i].len = i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &parts[i].p);
-		if (parts[i].len <= 0)
-			goto out;
-		total += (size_t)parts[i].len;
-	}
-	qsort(parts, (size_t)n, sizeof *parts, cmp_der);
-	all = malloc(total + 6);
-	if (!all) {
-		rc = CVQD_ERR_NOMEM;
-		goto out;
-	}
-	size_t off = 0;
-	all[off++] = 0x31;
-	if (total < 0x80) {
-		all[off++] = (unsigned char)total;
-	} else if (total < 0x100) {
-		all[off++] = 0x81;
-		all[off++] = (unsigned char)total;
-	} else if (total < 0x10000) {
-		all[off++] = 0x82;
-		all[off++] = (unsigned char)(total >> 8);
-		all[off++] = (unsigned char)total;
-	} else {
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		memcpy(all + off, parts[i].p, (size_t)parts[i].len);
-		off += (size_t)parts[i].len;
-	}
-	if (EVP_Digest(all, off, md, NULL, EVP_sha256(), NULL)) {
-		cvqd_tbs tbs = { all, off, md, sizeof md, EVP_sha256() };
-		rc = sign(arg, &tbs, sig, siglen);
-	}
-out:
-	for (int i = 0; i < n; i++)
-		OPENSSL_free(parts[i].p);
-	free(parts);
-	free(all);
-	return rc;
+	struct sign_ctx *c = arg;
+	cvqd_tbs t = { tbs, tbs_len, digest, digest_len, EVP_sha256() };
+	c->err = c->sign(c->arg, &t, sig, siglen);
+	return c->err == CVQD_OK ? 0 : -1;
 }
 
 cvqd_err cvqd_receipt_build(const uint8_t *content, size_t len, X509 *signer,
@@ -84,70 +30,59 @@ cvqd_err cvqd_receipt_build(const uint8_t *content, size_t len, X509 *signer,
                             cvqd_sign_digest_fn sign, void *arg,
                             uint8_t **der, size_t *derlen)
 {
-	const int flags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
-	cvqd_err rc = CVQD_ERR_INTERNAL;
-	CMS_ContentInfo *cms = NULL;
-	ASN1_TIME *when = NULL;
-	unsigned char md[32], sig[1024];
-	size_t siglen = sizeof sig;
-	uint8_t *out = NULL;
+	struct sign_ctx c = { sign, arg, CVQD_OK };
+	struct cvq_cades_sign_params p = {
+		.content = content, .content_len = len, .signer = signer, .certs = chain,
+		.signing_time = signing_time, .sign = cades_sign_cb, .arg = &c,
+	};
+	cvq_cades_err e = cvq_cades_sign(&p, der, derlen);
+	if (e == CVQ_CADES_OK)
+		return CVQD_OK;
+	if (e == CVQ_CADES_ERR_SIGNER && c.err != CVQD_OK)
+		return c.err;
+	return e == CVQ_CADES_ERR_NOMEM ? CVQD_ERR_NOMEM : CVQD_ERR_INTERNAL;
+}
 
-	*der = NULL;
-	*derlen = 0;
-	cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
-	if (!cms)
-		goto out;
-	/* The public key stands in for the private one: nothing is signed here. */
-	CMS_SignerInfo *si = CMS_add1_signer(cms, signer, X509_get0_pubkey(signer),
-	                                     EVP_sha256(), flags);
-	if (!si)
-		goto out;
-	for (int i = 0; chain && i < sk_X509_num(chain); i++)
-		if (!CMS_add1_cert(cms, sk_X509_value(chain, i)))
-			goto out;
+/* The TSA's anchors: [tsa] anchors, else those of [trust]. */
+static X509_STORE *tsa_store(const cvqd_config *cfg)
+{
+	char *const *files = cfg->n_tsa_anchors ? cfg->tsa_anchors : cfg->anchors;
+	size_t n = cfg->n_tsa_anchors ? cfg->n_tsa_anchors : cfg->n_anchors;
+	X509_STORE *st = n ? X509_STORE_new() : NULL;
+	for (size_t i = 0; st && i < n; i++)
+		if (X509_STORE_load_file(st, files[i]) != 1) {
+			X509_STORE_free(st);
+			st = NULL;
+		}
+	return st;
+}
 
-	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-	if (!pos)
-		goto out;
-	if (!*pos && !(*pos = ASN1_OCTET_STRING_new()))
-		goto out;
-	if (!ASN1_OCTET_STRING_set(*pos, content, (int)len))
-		goto out;
-	(*pos)->flags &= ~ASN1_STRING_FLAG_CONT;
-
-	if (!EVP_Digest(content, len, md, NULL, EVP_sha256(), NULL))
-		goto out;
-	when = X509_time_adj(NULL, 0, &signing_time);
-	if (!when ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
-	                                 OBJ_nid2obj(NID_pkcs7_data), -1) ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, when->type, when, -1) ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, md, 32))
-		goto out;
-
-	if ((rc = signed_attrs_sign(si, sign, arg, sig, &siglen)) != CVQD_OK)
-		goto out;
-	rc = CVQD_ERR_INTERNAL;
-	if (!ASN1_STRING_set(CMS_SignerInfo_get0_signature(si), sig, (int)siglen))
-		goto out;
-
-	int n = i2d_CMS_ContentInfo(cms, &out);
-	if (n <= 0)
-		goto out;
-	*der = malloc((size_t)n);
-	if (!*der) {
-		rc = CVQD_ERR_NOMEM;
-		goto out;
+cvqd_err cvqd_receipt_timestamp(const cvqd_config *cfg, const uint8_t *der, size_t len,
+                                uint8_t **out, size_t *outlen, time_t *gen_time,
+                                char *why, size_t whylen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if (!cfg->tsa_url[0]) {
+		snprintf(why, whylen, "no timestamp authority configured");
+		return CVQD_ERR_TSA_UNAVAILABLE;
 	}
-	memcpy(*der, out, (size_t)n);
-	*derlen = (size_t)n;
-	rc = CVQD_OK;
-out:
-	OPENSSL_free(out);
-	ASN1_TIME_free(when);
-	CMS_ContentInfo_free(cms);
-	ERR_clear_error();
-	return rc;
+	X509_STORE *st = tsa_store(cfg);
+	if (!st) {
+		snprintf(why, whylen, "the TSA's trust anchors cannot be read");
+		ERR_clear_error();
+		return CVQD_ERR_TSA_UNAVAILABLE;
+	}
+	struct cvq_cades_tsa tsa = {
+		.url = cfg->tsa_url, .policy_oid = cfg->tsa_policy[0] ? cfg->tsa_policy : NULL,
+		.timeout_s = cfg->tsa_timeout, .trust = st,
+	};
+	cvq_cades_err e = cvq_cades_timestamp(der, len, &tsa, out, outlen, gen_time);
+	X509_STORE_free(st);
+	if (e == CVQ_CADES_OK)
+		return CVQD_OK;
+	snprintf(why, whylen, "%s", cvq_cades_strerror(e));
+	return e == CVQ_CADES_ERR_NOMEM ? CVQD_ERR_NOMEM : CVQD_ERR_TSA_UNAVAILABLE;
 }
 
 static int signing_time(CMS_SignerInfo *si, time_t *t)

@@ -1,11 +1,11 @@
 /*
- * cvqd — CMS SignedData receipts (RFC 5652), built around a key we cannot
- * touch: the card signs. We build the SignerInfo with OpenSSL's CMS API,
- * add the signed attributes ourselves (contentType, signingTime,
- * messageDigest), DER-encode them as the SET OF that is signed, have the
- * callback sign its SHA-256 digest, and set the signature. The result is
- * an ordinary attached SignedData: `openssl cms -verify -CAfile ca.pem`
- * accepts it.
+ * cvqd — receipts: CAdES signatures (ETSI EN 319 122-1) made by libcvqcades
+ * around a key we cannot touch (the card signs). B-B: an attached CMS
+ * SignedData with contentType, signingTime, messageDigest and
+ * signingCertificateV2 signed; B-T: plus the city TSA's signature
+ * timestamp as an unsigned attribute, fetched right after the card signed
+ * and before cvqd answers. `openssl cms -verify -CAfile ca.pem` accepts
+ * both; docs/receipts.md has the partner's recipe.
  */
 #ifndef CVQD_RECEIPT_H
 #define CVQD_RECEIPT_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "error.h"
 #include "tbs.h"
 #include "trust.h"
@@ -32,6 +33,16 @@ cvqd_err cvqd_receipt_build(const uint8_t *content, size_t len, X509 *signer,
                             STACK_OF(X509) *chain, time_t signing_time,
                             cvqd_sign_digest_fn sign, void *arg,
                             uint8_t **der, size_t *derlen);
+
+/*
+ * B-B in, B-T out: the signature timestamp of [tsa] url, checked against
+ * the request and the TSA's anchors ([tsa] anchors, else [trust]).
+ * CVQD_ERR_TSA_UNAVAILABLE with the reason in why when there is none
+ * (not configured, unreachable, timed out, refused, a bad token).
+ */
+cvqd_err cvqd_receipt_timestamp(const cvqd_config *cfg, const uint8_t *der, size_t len,
+                                uint8_t **out, size_t *outlen, time_t *gen_time,
+                                char *why, size_t whylen);
 
 typedef struct cvqd_receipt_info {
 	uint8_t *content;        /* malloc'd eContent */

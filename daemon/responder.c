@@ -1,18 +1,17 @@
-/* cvqd — start and stop libcvqca's OCSP responder. */
+/* cvqd — start and stop the CA's public service (OCSP, TSA) of libcvqca-http. */
 #include "responder.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
-#include <cvq/ca_ocsp.h>
+#include <cvq/ca_http.h>
 
 #include "log.h"
 
 struct cvqd_responder {
 	struct cvq_ca_config *ca;
-	cvq_ca_ocsp *ocsp;
-	cvq_ca_ocsp_server *srv;
+	cvq_ca_http *srv;
 };
 
 /*
@@ -35,6 +34,8 @@ static void raise_fd_limit(const cvqd_config *cfg)
 cvqd_responder *cvqd_responder_start(const cvqd_config *cfg)
 {
 	cvqd_responder *r = calloc(1, sizeof *r);
+	struct cvq_ca_http_opts ho = {0};
+	char why[320] = "";
 	cvq_ca_err err;
 	if (!r) {
 		cvqd_error("responder: out of memory");
@@ -46,26 +47,23 @@ cvqd_responder *cvqd_responder_start(const cvqd_config *cfg)
 		           cvq_ca_strerror(err));
 		goto fail;
 	}
-	/* One read-only store connection per HTTP thread, and one for the
-	 * background pre-signing. */
-	err = cvq_ca_ocsp_new(r->ca, cfg->resp_pass[0] ? cfg->resp_pass : NULL,
-	                      cfg->resp_threads ? cfg->resp_threads + 1 : 8, &r->ocsp);
-	if (err != CVQ_CA_OK) {
-		cvqd_error("responder: cannot load the CA or its OCSP signer (%s): %s",
-		           cfg->resp_ca_config, cvq_ca_strerror(err));
-		goto fail;
-	}
 	raise_fd_limit(cfg);
-	err = cvq_ca_ocsp_server_start(r->ocsp, cfg->resp_listen, -1, cfg->resp_threads,
-	                               cfg->resp_timeout, &r->srv);
+	/* The same service as cvq-ocspd: OCSP, and the TSA when the CA
+	 * configuration has [tsa] (its key's passphrase from [tsa] pass). */
+	ho.listen = cfg->resp_listen;
+	ho.listen_fd = -1;
+	ho.threads = cfg->resp_threads;
+	ho.timeout_s = cfg->resp_timeout;
+	ho.ocsp_pass = cfg->resp_pass[0] ? cfg->resp_pass : NULL;
+	err = cvq_ca_http_start(r->ca, &ho, &r->srv, why, sizeof why);
 	if (err != CVQ_CA_OK) {
-		cvqd_error("responder: cannot listen on %s: %s (address in use?)", cfg->resp_listen,
-		           cvq_ca_strerror(err));
+		cvqd_error("responder: %s (%s)", why[0] ? why : cvq_ca_strerror(err), cfg->resp_ca_config);
 		goto fail;
 	}
 	/* The port actually bound: listen = ADDR:0 takes any free one. */
-	cvqd_info("OCSP responder on %.*s:%u", (int)(strrchr(cfg->resp_listen, ':') - cfg->resp_listen),
-	          cfg->resp_listen, cvq_ca_ocsp_server_port(r->srv));
+	cvqd_info("OCSP responder on %.*s:%u%s", (int)(strrchr(cfg->resp_listen, ':') - cfg->resp_listen),
+	          cfg->resp_listen, cvq_ca_http_port(r->srv),
+	          cvq_ca_http_has_tsa(r->srv) ? ", with the TSA" : "");
 	return r;
 fail:
 	cvqd_responder_stop(r);
@@ -76,8 +74,7 @@ void cvqd_responder_stop(cvqd_responder *r)
 {
 	if (!r)
 		return;
-	cvq_ca_ocsp_server_stop(r->srv);
-	cvq_ca_ocsp_free(r->ocsp);
+	cvq_ca_http_stop(r->srv);
 	cvq_ca_config_free(r->ca);
 	free(r);
 }

@@ -6,7 +6,8 @@
 # a blank card in a (virtual) reader becomes her citizen card, OpenSC and
 # openssl accept it, cvqd approves a school-of-music payment through its
 # socket API with the PIN typed in a pinentry, the receipt is checked with
-# plain `openssl cms`, the card is reported lost, and the same check now
+# plain `openssl cms` and its timestamp from the city's TSA with plain
+# `openssl ts`, the card is reported lost, and the same check now
 # fails with "revoked". Every part is real: pcscd with the vpcd driver,
 # cvq-vcard, OpenSC, SQLite, the Assuan pinentry protocol.
 #
@@ -20,7 +21,8 @@ ADMIN=${CVQ_ADMIN:-$build/tools/cvq-admin/cvq-admin}
 CVQD=${CVQD:-$build/daemon/cvqd}
 R=$CVQ_READER_0
 D=$CVQ_BENCH/story
-mkdir -p "$D"
+# The portal's side of the story (answers, receipts, logs) stays ours (docs/files.md).
+mkdir -p -m 0700 "$D"
 cd "$D"
 t0=$(date +%s)
 
@@ -49,6 +51,9 @@ run "$ADMIN" ca init --dir ca --pass file:ca.pass \
 run "$ADMIN" card master-key --out ca/master.key
 export CVQ_CA_CONFIG=$D/ca/ca.conf
 echo "  CA certificate: $(openssl x509 -in ca/ca.pem -noout -subject)"
+# The city's timestamp authority (RFC 3161), served beside OCSP.
+( umask 077; printf 'phrase de passe de l horodatage (démo)\n' > tsa.pass )
+run "$ADMIN" tsa init --pass file:tsa.pass --policy 1.3.6.1.4.1.55555.1.9
 echo "  The CA key and the cards' master secret stay with the CA (mode 0600)."
 
 say "2. Marie Dupont subscribes at the Point Infoville."
@@ -103,6 +108,13 @@ timeout = 20
 localedir = $build/po
 [card]
 wait = 10
+[responder]
+ca_config = $D/ca/ca.conf
+listen = 127.0.0.1:18080
+[tsa]
+url = http://127.0.0.1:18080/tsa
+anchors = $D/ca/ca.pem
+unavailable = refuse
 EOC
 [ -x "$CVQD" ] || fail "cvqd is not built ($CVQD)"
 export CVQ_FAKE_PIN_FILE=$D/pin.txt CVQ_FAKE_PINENTRY_LOG=$D/pinentry.log
@@ -145,8 +157,9 @@ import base64, json, sys
 r = json.load(open(sys.argv[1]))
 open("receipt.der", "wb").write(base64.b64decode(r["receipt"]))
 s = r["signer"]
-print("  Approved: HTTP 200, a CMS receipt signed by the card of",
-      s.get("subject", s.get("name", "?")), "at", r["time"])
+print("  Approved: HTTP 200, a CAdES %s receipt signed by the card of" % r.get("level", "?"),
+      s.get("subject", s.get("name", "?")), "at", r["time"],
+      "timestamped by the city at", r.get("timestamp"))
 EOP
 
 say "9. The school of music checks the receipt with plain openssl (CA certificate + CRL)."
@@ -154,6 +167,16 @@ cat ca/ca.pem crl.pem > ca-crl.pem    # -CAfile reads both certificates and CRLs
 run openssl cms -verify -inform DER -in receipt.der -binary -CAfile ca-crl.pem \
 	-crl_check -out receipt.json
 echo "  Signed content: $(cat receipt.json)"
+echo "  Its timestamp, taken out with openssl asn1parse (docs/receipts.md), checked with openssl ts:"
+openssl asn1parse -inform DER -in receipt.der > receipt.asn1
+off=$(awk '/:id-smime-aa-timeStampToken/ { getline; getline; sub(":.*", ""); print $1; exit }' receipt.asn1)
+[ -n "$off" ] || fail "the receipt has no timestamp"
+openssl asn1parse -inform DER -in receipt.der -strparse "$off" -noout -out receipt.tst
+awk '/cont \[ 1 \]/ { print prev; exit } { prev = $0 }' receipt.asn1 | sed 's/.*\[HEX DUMP\]://' |
+	xxd -r -p > receipt.sig
+run openssl ts -verify -data receipt.sig -in receipt.tst -token_in -CAfile ca/ca.pem
+openssl ts -verify -data receipt.sig -in receipt.tst -token_in -CAfile ca/ca.pem > /dev/null 2>&1 ||
+	fail "openssl ts refused the receipt's timestamp"
 
 say "10. Marie loses her card; the counter reports it lost."
 run "$ADMIN" card lost "$GUID" --crl crl.pem

@@ -13,6 +13,11 @@ packages=(
 	# peers that judge our output
 	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
 	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3 jq bc
+	# cvq-webeid (issue #15): a real browser, and an independent token check
+	chromium python3-cryptography
+	# packaging and the kiosk runtime (docs/packaging.md): debs, lintian,
+	# systemd-analyze, a graphical pinentry on a virtual X display
+	debhelper lintian dpkg-dev systemd xvfb xauth x11-xserver-utils xdotool pinentry-gtk2
 )
 
 missing=()

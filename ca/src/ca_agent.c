@@ -37,6 +37,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cvq/util.h>
+
 #include "ca_int.h"
 
 #define IO_TIMEOUT_S 5
@@ -380,7 +382,7 @@ listen_on(const struct cvq_ca_agent_opts *o, int *out, int *lock_out, char *why,
 	 * second would unlink the first's socket.
 	 */
 	snprintf(lock, sizeof(lock), "%s.lock", o->socket);
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = cvq_util_file_create(lock, O_RDWR, 0600);
 	if (fd < 0) {
 		snprintf(why, why_len, "cannot open %s: %s", lock, strerror(errno));
 		return CVQ_CA_ERR_IO;

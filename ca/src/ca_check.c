@@ -24,6 +24,8 @@ static const struct expect expects[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_SERVICE] = {X509v3_KU_DIGITAL_SIGNATURE, XKU_SSL_SERVER | XKU_SSL_CLIENT, false},
 	[CVQ_CA_PROFILE_SUBCA] = {X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_CERT_SIGN | X509v3_KU_CRL_SIGN,
 	                          0, true},
+	[CVQ_CA_PROFILE_TSA] = {X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_NON_REPUDIATION,
+	                        XKU_TIMESTAMP, false},
 };
 
 #define FAIL(...) do { snprintf(why, why_len, __VA_ARGS__); err = CVQ_CA_ERR_POLICY; goto out; } while (0)
@@ -108,6 +110,15 @@ cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p, char *why,
 		FAIL("extended key usage 0x%x, the profile wants 0x%x", xku, e->xku);
 	if (p == CVQ_CA_PROFILE_OCSP_SIGNER && X509_get_ext_by_NID(cert, NID_id_pkix_OCSP_noCheck, -1) < 0)
 		FAIL("OCSP signer without id-pkix-ocsp-nocheck");
+	/* RFC 3161 2.3: the one EKU, critical. */
+	if (p == CVQ_CA_PROFILE_TSA) {
+		EXTENDED_KEY_USAGE *x = X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, NULL);
+		int nx = x ? sk_ASN1_OBJECT_num(x) : 0;
+
+		sk_ASN1_OBJECT_pop_free(x, ASN1_OBJECT_free);
+		if (crit != 1 || nx != 1)
+			FAIL("TSA certificate without exactly one critical EKU");
+	}
 	n = X509_get_ext_count(cert);
 	for (i = 0; i < n; i++) {
 		X509_EXTENSION *x = X509_get_ext(cert, i);

@@ -1,10 +1,16 @@
 /* libcvqca — the CA configuration: defaults, INI load (inih) and save. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
+#include <openssl/bn.h>
+#include <openssl/rand.h>
+
+#include <cvq/util.h>
 
 #include "ca_int.h"
 
@@ -22,6 +28,8 @@ static const struct str_field str_fields[] = {
 	F("org", org), F("country", country),
 	F("ocsp.key", ocsp_key), F("ocsp.cert", ocsp_cert), F("ocsp.pass", ocsp_pass),
 	F("enrol.master_key", master_key),
+	F("tsa.key", tsa_key), F("tsa.cert", tsa_cert), F("tsa.pass", tsa_pass),
+	F("tsa.policy", tsa_policy),
 };
 #undef F
 
@@ -31,6 +39,7 @@ static const unsigned default_days[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_OCSP_SIGNER] = 365,
 	[CVQ_CA_PROFILE_SERVICE] = 397,
 	[CVQ_CA_PROFILE_SUBCA] = 1825,
+	[CVQ_CA_PROFILE_TSA] = 1825,
 };
 
 struct cvq_ca_config *
@@ -44,6 +53,7 @@ cvq_ca_config_new(void)
 	c->crl_hours = 168;
 	c->ocsp_minutes = 60;
 	c->audit_sign_every = 256;
+	c->tsa_accuracy_ms = 1000;
 	return c;
 }
 
@@ -106,6 +116,8 @@ cvq_ca_config_set(struct cvq_ca_config *c, const char *key, const char *value)
 		return parse_uint(value, 60 * 24 * 31, &c->ocsp_minutes) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strcmp(key, "audit_sign_every") == 0)
 		return parse_uint(value, 1000000, &c->audit_sign_every) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
+	if (strcmp(key, "tsa.accuracy_ms") == 0)
+		return parse_uint(value, 60000, &c->tsa_accuracy_ms) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strncmp(key, "days.", 5) == 0 && cvq_ca_profile_parse(key + 5, &p) == CVQ_CA_OK)
 		return parse_uint(value, 36500, &c->days[p]) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	return CVQ_CA_ERR_CONFIG;
@@ -178,17 +190,27 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 
 	if (!c || !path)
 		return CVQ_CA_ERR_ARG;
-	f = fopen(path, "wx");
-	if (!f)
-		return errno == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
+	{
+		/* Paths and passphrase *sources*, no secret: 0644, never 0666. */
+		int fd = cvq_util_file_create(path, O_WRONLY | O_EXCL, 0644);
+
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!f) {
+			int e = errno;
+
+			if (fd >= 0)
+				close(fd);
+			return e == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
+		}
+	}
 	fprintf(f, "# cvq CA configuration (docs/ca.md). Relative paths are\n"
 	           "# relative to this file's directory.\n[ca]\n");
 	for (i = 0; i < sizeof(str_fields) / sizeof(str_fields[0]); i++) {
 		const char *v = *(char *const *)((const char *)c + str_fields[i].off);
 		const char *n = str_fields[i].name;
 
-		if (strncmp(n, "enrol.", 6) == 0)
-			continue; /* its own section, written last */
+		if (strncmp(n, "enrol.", 6) == 0 || strncmp(n, "tsa.", 4) == 0)
+			continue; /* their own sections, written last */
 		if (strncmp(n, "ocsp.", 5) == 0) {
 			if (!ocsp_done) {
 				fprintf(f, "\n[ocsp]\nminutes = %u\n", c->ocsp_minutes);
@@ -207,7 +229,42 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		fprintf(f, "%s = %u\n", cvq_ca_profile_name((enum cvq_ca_profile)p), c->days[p]);
 	if (c->master_key)
 		fprintf(f, "\n[enrol]\nmaster_key = %s\n", c->master_key);
+	if (c->tsa_key) {
+		fprintf(f, "\n[tsa]\nkey = %s\naccuracy_ms = %u\n", c->tsa_key, c->tsa_accuracy_ms);
+		if (c->tsa_cert)
+			fprintf(f, "cert = %s\n", c->tsa_cert);
+		if (c->tsa_pass)
+			fprintf(f, "pass = %s\n", c->tsa_pass);
+		if (c->tsa_policy)
+			fprintf(f, "policy = %s\n", c->tsa_policy);
+	}
 	if (fclose(f) != 0)
 		return CVQ_CA_ERR_IO;
 	return CVQ_CA_OK;
+}
+
+cvq_ca_err
+cvq_ca_config_policy_default(struct cvq_ca_config *c)
+{
+	uint8_t u[16];
+	BIGNUM *bn = NULL;
+	char *dec = NULL, oid[64];
+	cvq_ca_err err = CVQ_CA_ERR_CRYPTO;
+
+	if (!c)
+		return CVQ_CA_ERR_ARG;
+	if (c->policy_oid)
+		return CVQ_CA_OK;
+	if (RAND_bytes(u, sizeof(u)) != 1)
+		return CVQ_CA_ERR_CRYPTO;
+	/* A random (version 4, RFC 9562) UUID, written as one integer (X.667). */
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	bn = BN_bin2bn(u, sizeof(u), NULL);
+	dec = bn ? BN_bn2dec(bn) : NULL;
+	if (dec && snprintf(oid, sizeof(oid), "2.25.%s", dec) < (int)sizeof(oid))
+		err = cvq_ca_config_set(c, "policy_oid", oid);
+	OPENSSL_free(dec);
+	BN_free(bn);
+	return err;
 }

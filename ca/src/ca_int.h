@@ -8,6 +8,9 @@
 #include <cvq/ca.h>
 
 #define CA_MAX_CHALLENGES 16
+/* The store's mode at creation, and the most it may be (docs/files.md). */
+#define CA_STORE_MODE 0600
+#define CA_STORE_MODE_MAX 0660
 #define CA_CHALLENGE_TTL 300
 
 struct ca_challenge {
@@ -121,9 +124,15 @@ cvq_ca_err ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
  * (no X509 object); thread-safe when log is NULL and the profile is warm. */
 cvq_ca_err ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req,
                             X509_NAME *subject, EVP_PKEY *pub, const X509_PUBKEY *spki,
-                            struct ca_issued *out);
+                            const char *email, struct ca_issued *out);
 /* The SAN extension (dNSName) as DER, or CVQ_CA_ERR_REQUEST. */
 cvq_ca_err ca_san_der(X509 *issuer, const char *dns_name, uint8_t **der, size_t *len);
+/* The SAN extension with a dNSName and/or an rfc822Name (either may be
+ * NULL, not both) as DER, or CVQ_CA_ERR_REQUEST. */
+cvq_ca_err ca_san_names_der(X509 *issuer, const char *dns_name, const char *email,
+                            uint8_t **der, size_t *len);
+/* An address that fits an rfc822Name (IA5String, one '@', no separator). */
+bool ca_email_ok(const char *email);
 /* Build the profile's constant extensions now (single-threaded). */
 cvq_ca_err ca_profile_warm(cvq_ca *ca, enum cvq_ca_profile p);
 void ca_profile_free(cvq_ca *ca);
@@ -134,6 +143,11 @@ time_t ca_asn1_time(const ASN1_TIME *t);
 cvq_ca_err ca_cert_insert(cvq_ca *ca, X509 *cert, int64_t card_id, enum cvq_ca_profile p);
 cvq_ca_err ca_cert_insert_der(cvq_ca *ca, const struct ca_issued *c, int64_t card_id,
                               enum cvq_ca_profile p);
+
+/* ca_open.c: a certificate for one of the CA's own keys (OCSP signer,
+ * TSA), issued, recorded with its audit entry and written to cert_path. */
+cvq_ca_err ca_issue_own(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *name,
+                        EVP_PKEY *key, const char *cert_path);
 
 /* ca_citizen.c */
 cvq_ca_err ca_card_lookup(cvq_ca *ca, const char *guid, int64_t *card_id,

@@ -145,6 +145,7 @@ citizen_name(cvq_ca *ca, const char *ext_id)
 struct prep {
 	int64_t card_id;
 	X509_NAME *subject;     /* override; NULL: the CSR's subject */
+	char email[256];        /* citizen-sign: the holder's e-mail (rfc822Name), or "" */
 };
 
 /* Inside the transaction: profile, card status, subject. */
@@ -178,6 +179,14 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 		if (!p->subject)
 			return ca_fail(ca, CVQ_CA_ERR_STORE, "cannot build the subject of %s", holder);
 	}
+	/* The signing certificate claims emailProtection: S/MIME peers
+	 * (certtool --verify-email, mail clients) want the address in it. */
+	if (req->profile == CVQ_CA_PROFILE_CITIZEN_SIGN && holder[0]) {
+		struct cvq_ca_citizen c;
+
+		if (cvq_ca_citizen_get(ca, holder, &c) == CVQ_CA_OK && ca_email_ok(c.email))
+			snprintf(p->email, sizeof(p->email), "%s", c.email);
+	}
 	return CVQ_CA_OK;
 }
 
@@ -195,7 +204,8 @@ make_one(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, const stru
 		return err;
 	if (!subject || X509_NAME_entry_count(subject) == 0)
 		return ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
-	return ca_cert_make_der(ca, log, req, subject, pub, spki, out);
+	return ca_cert_make_der(ca, log, req, subject, pub, spki, p->email[0] ? p->email : NULL,
+	                        out);
 }
 
 /* Record *cert; on a serial clash (2^-126 per pair) re-sign with a new one. */

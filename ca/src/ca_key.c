@@ -19,6 +19,7 @@
 
 #include <cvq/p11.h>
 #include <cvq/uri.h>
+#include <cvq/util.h>
 
 #include "ca_der.h"
 #include "ca_int.h"
@@ -58,7 +59,7 @@ ca_key_save(EVP_PKEY *key, const char *path, const char *pass)
 
 	if (!pass || !*pass)
 		return CVQ_CA_ERR_PASSPHRASE;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = cvq_util_file_create(path, O_WRONLY | O_EXCL, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
 	f = fdopen(fd, "w");
@@ -484,7 +485,7 @@ ca_cert_save(X509 *cert, const char *path)
 	BIO *bio;
 	int fd, ok;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = cvq_util_file_create(path, O_WRONLY | O_EXCL, 0644);
 	if (fd < 0)
 		return errno == EEXIST ? CVQ_CA_ERR_EXISTS : CVQ_CA_ERR_IO;
 	bio = BIO_new_fd(fd, BIO_CLOSE);

@@ -6,7 +6,7 @@
 #include "ca_int.h"
 
 static const char *const profile_names[CVQ_CA_PROFILE__COUNT] = {
-	"citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca",
+	"citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa",
 };
 
 const char *

@@ -1,8 +1,11 @@
 /*
- * libcvqca — OCSP over HTTP on libmicrohttpd: GET /<path>/<base64 DER>
- * (RFC 5019, cacheable) and POST application/ocsp-request. A pool of
- * threads on epoll, idle connections closed after a timeout, bounded
- * bodies: an empty or slow client costs one socket, never the responder.
+ * libcvqca — the CA's public service on libmicrohttpd: OCSP, GET
+ * /<path>/<base64 DER> (RFC 5019, cacheable) and POST
+ * application/ocsp-request, and, when the service has a TSA, RFC 3161
+ * over HTTP: POST application/timestamp-query (or any POST to a path
+ * ending in /tsa). A pool of threads on epoll, idle connections closed
+ * after a timeout, bounded bodies: an empty or slow client costs one
+ * socket, never the service.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 
 #include "ca_int.h"
 #include "ca_ocsp_int.h"
+#include <cvq/ca_tsa.h>
 
 #define MAX_BODY 65536
 /*
@@ -33,6 +38,7 @@
 
 struct cvq_ca_ocsp_server {
 	cvq_ca_ocsp *o;
+	cvq_ca_tsa *tsa;           /* borrowed; NULL: no timestamps here */
 	struct MHD_Daemon *d;
 	unsigned port;
 	/* Pre-signs the answers at start, then re-signs them before they
@@ -73,7 +79,9 @@ struct req_ctx {
 	uint8_t *buf;
 	size_t len, cap;
 	bool too_big;
+	bool tsa;                  /* a timestamp query */
 	struct ocsp_resp *r;
+	uint8_t *tsr;              /* the TimeStampResp being sent (OPENSSL_malloc'd) */
 };
 
 static enum MHD_Result
@@ -213,11 +221,46 @@ handle_get(cvq_ca_ocsp *o, struct MHD_Connection *c, struct req_ctx *x, const ch
 	return answer(o, c, x, der, len, true);
 }
 
+/*
+ * A timestamp: the token is committed to the audit chain inside
+ * cvq_ca_tsa_respond() before we queue a byte of it; when that fails the
+ * client gets a 500 and no token.
+ */
+static enum MHD_Result
+answer_tsa(cvq_ca_tsa *t, struct MHD_Connection *c, struct req_ctx *x)
+{
+	struct MHD_Response *m;
+	enum MHD_Result ret;
+	size_t len;
+
+	if (cvq_ca_tsa_respond(t, x->buf, x->len, &x->tsr, &len, NULL) != CVQ_CA_OK)
+		return send_plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
+	m = MHD_create_response_from_buffer(len, x->tsr, MHD_RESPMEM_PERSISTENT);
+	if (!m)
+		return MHD_NO;
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/timestamp-reply");
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, no-store");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, m);
+	MHD_destroy_response(m);
+	return ret;
+}
+
+static bool
+is_tsa_request(struct MHD_Connection *c, const char *url)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen(url);
+
+	return (ct && strncasecmp(ct, "application/timestamp-query", 27) == 0) ||
+	       (n >= 4 && strcmp(url + n - 4, "/tsa") == 0);
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
         const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	cvq_ca_ocsp *o = cls;
+	cvq_ca_ocsp_server *s = cls;
+	cvq_ca_ocsp *o = s->o;
 	struct req_ctx *p = *con_cls;
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
@@ -229,8 +272,12 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
 		if (!p)
 			return MHD_NO;
 		*con_cls = p;
-		if (!get)
+		if (!get) {
+			p->tsa = is_tsa_request(c, url);
+			if (p->tsa && !s->tsa)
+				return send_plain(c, MHD_HTTP_NOT_FOUND);
 			return MHD_YES;
+		}
 	}
 	if (get)
 		return handle_get(o, c, p, url);
@@ -257,6 +304,8 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
 	}
 	if (p->too_big)
 		return send_plain(c, MHD_HTTP_CONTENT_TOO_LARGE);
+	if (p->tsa)
+		return p->tsr ? MHD_YES : answer_tsa(s->tsa, c, p);
 	return answer(o, c, p, p->buf, p->len, false);
 }
 
@@ -273,6 +322,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestT
 	if (!x)
 		return;
 	free(x->buf);
+	OPENSSL_free(x->tsr);
 	ocsp_resp_put(x->r);
 	free(x);
 	*con_cls = NULL;
@@ -330,6 +380,13 @@ cvq_ca_err
 cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsigned threads,
                          unsigned timeout_s, cvq_ca_ocsp_server **out)
 {
+	return ca_http_server_start(o, NULL, addr, listen_fd, threads, timeout_s, out);
+}
+
+cvq_ca_err
+ca_http_server_start(cvq_ca_ocsp *o, cvq_ca_tsa *tsa, const char *addr, int listen_fd,
+                     unsigned threads, unsigned timeout_s, cvq_ca_ocsp_server **out)
+{
 	struct sockaddr_storage ss;
 	cvq_ca_ocsp_server *s;
 	const union MHD_DaemonInfo *info;
@@ -354,11 +411,12 @@ cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsign
 	if (!s)
 		return CVQ_CA_ERR_NOMEM;
 	s->o = o;
+	s->tsa = tsa;
 	atomic_init(&s->stop, false);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (listen_fd >= 0)
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, o,
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s,
 		        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 		        MHD_OPTION_THREAD_POOL_SIZE, threads,
 		        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 10u,
@@ -367,7 +425,7 @@ cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd, unsign
 		        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		        MHD_OPTION_END);
 	else
-		s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, o,
+		s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, s,
 		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		        MHD_OPTION_THREAD_POOL_SIZE, threads,
 		        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s ? timeout_s : 10u,

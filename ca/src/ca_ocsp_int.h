@@ -8,6 +8,24 @@
 #include <time.h>
 
 #include <cvq/ca_ocsp.h>
+#include <cvq/ca_tsa.h>
+
+/* The server of ca_ocsp_http.c, with a TSA beside OCSP when tsa is set. */
+cvq_ca_err ca_http_server_start(cvq_ca_ocsp *o, cvq_ca_tsa *tsa, const char *addr,
+                                int listen_fd, unsigned threads, unsigned timeout_s,
+                                cvq_ca_ocsp_server **out);
+
+/*
+ * libcvqca-http is another shared object: the five functions it calls here
+ * must be exported from libcvqca.so, whose version script admits cvq_*
+ * only. They get cvq_ca_priv_ names (no public header declares them; not
+ * API, no stability promise) and CVQ_EXPORT on their declarations below.
+ */
+#define ocsp_resp_put cvq_ca_priv_ocsp_resp_put
+#define ocsp_resp_attach cvq_ca_priv_ocsp_resp_attach
+#define ocsp_respond_shared cvq_ca_priv_ocsp_respond_shared
+#define ocsp_refresh cvq_ca_priv_ocsp_refresh
+#define ocsp_refresh_period cvq_ca_priv_ocsp_refresh_period
 
 /*
  * A signed response, immutable once made and shared by reference between
@@ -29,10 +47,10 @@ struct ocsp_resp {
 /* refs = 1; der copied. NULL when out of memory. */
 struct ocsp_resp *ocsp_resp_new(const uint8_t *der, size_t len, const struct cvq_ca_ocsp_answer *ans);
 struct ocsp_resp *ocsp_resp_ref(struct ocsp_resp *r);
-void ocsp_resp_put(struct ocsp_resp *r);
+CVQ_EXPORT void ocsp_resp_put(struct ocsp_resp *r);
 /* Attach p (freed with fn when the response goes); returns the object that
  * won when two threads attach at once (p is then freed). */
-void *ocsp_resp_attach(struct ocsp_resp *r, void *p, void (*fn)(void *));
+CVQ_EXPORT void *ocsp_resp_attach(struct ocsp_resp *r, void *p, void (*fn)(void *));
 
 /* The certificate status a cached response was signed from. */
 struct ocsp_status {
@@ -78,7 +96,7 @@ void ocsp_gen_free(struct ocsp_gen *g);
 
 /* ca_ocsp.c: the answer (a reference: ocsp_resp_put), cached or signed;
  * a new signature is kept for the next requests when `keep`. */
-cvq_ca_err ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req, size_t len, bool keep,
+CVQ_EXPORT cvq_ca_err ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req, size_t len, bool keep,
                                struct ocsp_resp **out);
 /*
  * Pre-sign the RFC 5019 answers (SHA-1 CertID, no nonce) of the store's
@@ -86,7 +104,7 @@ cvq_ca_err ocsp_respond_shared(cvq_ca_ocsp *o, const uint8_t *req, size_t len, b
  * in `margin` seconds; stops early when *stop. The server runs it at start
  * and every ocsp_refresh_period() seconds with that period as margin.
  */
-cvq_ca_err ocsp_refresh(cvq_ca_ocsp *o, time_t margin, const atomic_bool *stop, size_t *nsigned);
-time_t ocsp_refresh_period(const cvq_ca_ocsp *o);
+CVQ_EXPORT cvq_ca_err ocsp_refresh(cvq_ca_ocsp *o, time_t margin, const atomic_bool *stop, size_t *nsigned);
+CVQ_EXPORT time_t ocsp_refresh_period(const cvq_ca_ocsp *o);
 
 #endif

@@ -9,6 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <cvq/util.h>
+
 #include "ca_int.h"
 
 void
@@ -74,6 +76,13 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 			err = ca_fail(ca, CVQ_CA_ERR_KEY, "the key does not match the CA certificate");
 			goto fail;
 		}
+	}
+	/* Only when asked (--fix-mode); ca_store_open_sync refuses otherwise. */
+	if ((flags & CVQ_CA_OPEN_FIX_MODE) &&
+	    cvq_util_db_prepare(db, CA_STORE_MODE, CA_STORE_MODE_MAX, false, true, ca->errmsg,
+	                        sizeof(ca->errmsg)) != CVQ_UTIL_OK) {
+		err = CVQ_CA_ERR_PERM;
+		goto fail;
 	}
 	err = ca_store_open_sync(db, ro, false, !cfg->sync_normal, &ca->db, ca->errmsg,
 	                         sizeof(ca->errmsg));
@@ -145,6 +154,29 @@ out:
 	return err;
 }
 
+cvq_ca_err
+ca_issue_own(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *name, EVP_PKEY *key,
+             const char *cert_path)
+{
+	X509 *cert = NULL;
+	cvq_ca_err err = ca_tx_begin(ca);
+
+	if (err != CVQ_CA_OK)
+		return err;
+	/* Recorded like any certificate: it can be listed and revoked too. */
+	err = ca_cert_make(ca, ca, req, name, key, NULL, &cert);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_insert(ca, cert, 0, req->profile);
+	if (err == CVQ_CA_OK)
+		err = ca_tx_commit(ca);
+	else
+		ca_tx_rollback(ca);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_save(cert, cert_path);
+	X509_free(cert);
+	return err;
+}
+
 static cvq_ca_err
 make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passphrase)
 {
@@ -153,7 +185,6 @@ make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passph
 	char *cert_path = cvq_ca_config_path(cfg, cfg->ocsp_cert);
 	X509_NAME *name = NULL;
 	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
 	cvq_ca_err err;
 	char cn[256];
 
@@ -180,22 +211,9 @@ make_ocsp_signer(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *passph
 	err = ca_key_save(key, key_path, passphrase);
 	if (err != CVQ_CA_OK)
 		goto out;
-	err = ca_tx_begin(ca);
-	if (err != CVQ_CA_OK)
-		goto out;
-	/* Recorded like any certificate: the signer can be revoked too. */
-	err = ca_cert_make(ca, ca, &req, name, key, NULL, &cert);
-	if (err == CVQ_CA_OK)
-		err = ca_cert_insert(ca, cert, 0, req.profile);
-	if (err == CVQ_CA_OK)
-		err = ca_tx_commit(ca);
-	else
-		ca_tx_rollback(ca);
-	if (err == CVQ_CA_OK)
-		err = ca_cert_save(cert, cert_path);
+	err = ca_issue_own(ca, &req, name, key, cert_path);
 out:
 	X509_NAME_free(name);
-	X509_free(cert);
 	EVP_PKEY_free(key);
 	free(key_path);
 	free(cert_path);

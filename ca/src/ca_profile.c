@@ -126,6 +126,12 @@ build_template(cvq_ca *ca, enum cvq_ca_profile p, bool rsa, X509 **out, int *npr
 		                       : "critical,digitalSignature");
 		ADD(NID_ext_key_usage, "serverAuth,clientAuth");
 		break;
+	case CVQ_CA_PROFILE_TSA:
+		/* RFC 3161 2.3: id-kp-timeStamping only, critical. */
+		ADD(NID_basic_constraints, "critical,CA:FALSE");
+		ADD(NID_key_usage, "critical,digitalSignature,nonRepudiation");
+		ADD(NID_ext_key_usage, "critical,timeStamping");
+		break;
 	default:
 		err = CVQ_CA_ERR_ARG;
 		goto fail;
@@ -268,15 +274,42 @@ ca_profile_free(cvq_ca *ca)
 cvq_ca_err
 ca_san_der(X509 *issuer, const char *dns_name, uint8_t **der, size_t *len)
 {
+	return ca_san_names_der(issuer, dns_name, NULL, der, len);
+}
+
+/* ---- rfc822Name (issue #15): the citizen's e-mail in the 9C certificate ---- */
+
+bool
+ca_email_ok(const char *e)
+{
+	const char *at = e ? strchr(e, '@') : NULL;
+	size_t n = e ? strlen(e) : 0;
+
+	if (!at || at == e || !at[1] || strchr(at + 1, '@') || n > 254)
+		return false;
+	/* Printable ASCII only, and nothing the config-string form splits on. */
+	for (; *e; e++)
+		if ((unsigned char)*e <= 0x20 || (unsigned char)*e >= 0x7f || strchr(",:;<>()[]\\\"", *e))
+			return false;
+	return true;
+}
+
+cvq_ca_err
+ca_san_names_der(X509 *issuer, const char *dns_name, const char *email, uint8_t **der,
+                 size_t *len)
+{
 	X509 *x;
 	unsigned char *d = NULL;
-	char buf[300];
+	char buf[600];
 	int n = 0;
 
 	*der = NULL;
-	if (strpbrk(dns_name, ",:\n") || strlen(dns_name) > 253)
+	if ((!dns_name && !email) || (email && !ca_email_ok(email)))
 		return CVQ_CA_ERR_REQUEST;
-	snprintf(buf, sizeof(buf), "DNS:%s", dns_name);
+	if (dns_name && (strpbrk(dns_name, ",:\n") || strlen(dns_name) > 253))
+		return CVQ_CA_ERR_REQUEST;
+	snprintf(buf, sizeof(buf), "%s%s%s%s%s", dns_name ? "DNS:" : "", dns_name ? dns_name : "",
+	         dns_name && email ? "," : "", email ? "email:" : "", email ? email : "");
 	x = X509_new();
 	if (x && ca_add_ext(x, issuer, NID_subject_alt_name, buf) == CVQ_CA_OK)
 		n = i2d_X509_EXTENSION(X509_get_ext(x, 0), &d);
@@ -298,7 +331,7 @@ ca_cert_make(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X509_N
 	cvq_ca_err err;
 
 	*out = NULL;
-	err = ca_cert_make_der(ca, log, req, subject, pub, spki, &c);
+	err = ca_cert_make_der(ca, log, req, subject, pub, spki, NULL, &c);
 	if (err != CVQ_CA_OK)
 		return err;
 	p = c.der;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cvq/util.h>
+
 #include "ca_int.h"
 
 /*
@@ -191,6 +193,14 @@ ca_store_open_sync(const char *path, bool readonly, bool create, bool full_sync,
 	if (create && !readonly)
 		flags |= SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
+	/* Names, e-mails, sealed PUKs: 0600 whatever the umask, and a store
+	 * open to others is refused (docs/files.md). A group may be given. */
+	switch (cvq_util_db_prepare(path, CA_STORE_MODE, CA_STORE_MODE_MAX, create && !readonly, false,
+	                            msg, msg_len)) {
+	case CVQ_UTIL_OK: break;
+	case CVQ_UTIL_ERR_MODE: err = CVQ_CA_ERR_PERM; goto fail;
+	default: err = CVQ_CA_ERR_IO; goto fail;
+	}
 	rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(msg, msg_len, "cannot open store %s: %s", path,

@@ -131,7 +131,8 @@ sign_tbs(cvq_ca *ca, const struct ca_dbuf *tbs, struct ca_issued *out)
 
 cvq_ca_err
 ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X509_NAME *subject,
-                 EVP_PKEY *pub, const X509_PUBKEY *spki, struct ca_issued *out)
+                 EVP_PKEY *pub, const X509_PUBKEY *spki, const char *email,
+                 struct ca_issued *out)
 {
 	uint8_t serial[SERIAL_LEN], t1[17], t2[17], ski[20];
 	unsigned char *pk = NULL, *subj = NULL;
@@ -167,10 +168,10 @@ ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X5
 		end = ca_end;
 	if (end <= now)
 		return ca_fail(log, CVQ_CA_ERR_POLICY, "the CA certificate has expired");
-	if (req->dns_name) {
-		err = ca_san_der(ca->cert, req->dns_name, &san, &san_len);
+	if (req->dns_name || email) {
+		err = ca_san_names_der(ca->cert, req->dns_name, email, &san, &san_len);
 		if (err != CVQ_CA_OK)
-			return ca_fail(log, err, "bad DNS name");
+			return ca_fail(log, err, "bad DNS name or e-mail address");
 	}
 	err = CVQ_CA_ERR_CRYPTO;
 	pk_len = spki ? i2d_X509_PUBKEY(spki, &pk) : i2d_PUBKEY(pub, &pk);

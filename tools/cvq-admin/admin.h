@@ -27,6 +27,7 @@ struct cvq_admin_opts {
 	bool json;            /* --json: machine-readable output on stdout */
 	const char *config;   /* --config FILE, or NULL for the default */
 	int verbose;          /* -v, repeatable */
+	bool fix_mode;        /* --fix-mode: tighten a CA store open to others */
 };
 
 typedef int (*cvq_admin_group_fn)(int argc, char **argv,
@@ -42,6 +43,7 @@ int cvq_admin_ocsp_serve(int argc, char **argv, const struct cvq_admin_opts *opt
 int cvq_admin_cmd_publish(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_citizen(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_audit(int argc, char **argv, const struct cvq_admin_opts *opts);
+int cvq_admin_cmd_tsa(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts);
 
 /* Print "cvq-admin: <message>" to stderr. */

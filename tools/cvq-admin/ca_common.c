@@ -61,9 +61,12 @@ cvq_admin_ca_open(const struct cvq_admin_opts *opts, const char *pass, unsigned 
 	rc = cvq_admin_ca_config(opts, cfg);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		return rc;
-	err = cvq_ca_open2(*cfg, pass, flags, ca, why, sizeof(why));
+	err = cvq_ca_open2(*cfg, pass, flags | (opts->fix_mode ? CVQ_CA_OPEN_FIX_MODE : 0), ca, why,
+	                   sizeof(why));
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("cannot open the CA: %s", why);
+		if (err == CVQ_CA_ERR_PERM && strstr(why, " more open than ") && !opts->fix_mode)
+			cvq_admin_error("(or run it once with --fix-mode to tighten the store)");
 		cvq_ca_config_free(*cfg);
 		*cfg = NULL;
 		return cvq_admin_ca_exit(err);

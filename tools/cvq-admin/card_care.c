@@ -20,6 +20,7 @@
 
 #include "ca_common.h"
 #include "enrol.h"
+#include "out_file.h"
 
 static void
 care_usage(FILE *f)
@@ -105,6 +106,7 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_ca_err ca_err = CVQ_CA_OK;
 	cvq_util_err uerr;
 	unsigned n = 0;
+	bool unlogged = false;
 	int c, rc, tries = -1, which, i;
 
 	while ((c = getopt_long(argc, argv, "r:s:p:m:", lo, NULL)) != -1) {
@@ -154,7 +156,8 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	for (i = 0; !err && i < 2; i++) {
 		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ca_err, serial[i]);
 		if (!err) {
-			cvq_enrol_log(&e, hex, "renew.cert", serial[i]);
+			if (cvq_enrol_log(&e, hex, "renew.cert", serial[i]) != CVQ_ENROL_OK)
+				unlogged = true;
 			cvq_enrol_say(&e, "  new %s key and certificate %s",
 			              i ? "signature" : "authentication", serial[i]);
 		}
@@ -171,7 +174,11 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	rc = cvq_enrol_revoke_strays(&e, hex, &n);
 	if (rc)
 		goto out;
-	cvq_enrol_log(&e, hex, "renew.done", "");
+	if (cvq_enrol_log(&e, hex, "renew.done", "") != CVQ_ENROL_OK || unlogged) {
+		cvq_admin_error("card %s renewed but not recorded in the journal and audit log", hex);
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
 	cvq_enrol_say(&e, "Card %s renewed; %u old certificate(s) revoked as superseded.", hex, n);
 	if (opts->json)
 		cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:i}", "guid", hex, "auth", serial[0],
@@ -187,6 +194,7 @@ out:
 struct active_cards {
 	char (*guid)[33];
 	size_t n;
+	bool nomem;                /* the list is short: nothing may be reported */
 };
 
 static int
@@ -198,8 +206,10 @@ active_cb(void *ctx, const struct cvq_ca_card *k)
 	if (k->status != CVQ_CA_CARD_ACTIVE)
 		return 0;
 	p = realloc(a->guid, (a->n + 1) * sizeof(*a->guid));
-	if (!p)
+	if (!p) {
+		a->nomem = true;
 		return 1;
+	}
 	a->guid = p;
 	snprintf(a->guid[a->n++], 33, "%s", k->guid);
 	return 0;
@@ -208,11 +218,15 @@ active_cb(void *ctx, const struct cvq_ca_card *k)
 static int
 write_crl(X509_CRL *crl, const char *path)
 {
-	FILE *f = fopen(path, "w");
-	int ok = f && PEM_write_X509_CRL(f, crl) == 1;
+	struct cvq_admin_out o;
+	int ok = cvq_admin_out_open(&o, path) == 0;
 
-	if (f && fclose(f) != 0)
+	if (ok && PEM_write_X509_CRL(o.f, crl) != 1) {
+		cvq_admin_out_abort(&o);
 		ok = 0;
+	} else if (ok) {
+		ok = cvq_admin_out_commit(&o) == 0;
+	}
 	if (!ok)
 		cvq_admin_error("cannot write the CRL to %s", path);
 	return ok ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_FAIL;
@@ -233,7 +247,7 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	struct cvq_ca_card k;
 	X509_CRL *crl = NULL;
 	uint64_t number = 0;
-	unsigned count, total = 0;
+	unsigned count, total = 0, unlogged = 0;
 	cvq_ca_err err;
 	json_t *arr;
 	int c, rc, reason;
@@ -265,6 +279,11 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return rc;
 	if (citizen) {
 		err = cvq_ca_card_list(e.ca, citizen, active_cb, &a);
+		if (a.nomem) {
+			cvq_admin_error("out of memory listing the cards of %s: nothing revoked", citizen);
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto out;
+		}
 		if (err) {
 			rc = cvq_admin_ca_fail(e.ca, err, citizen);
 			goto out;
@@ -281,12 +300,20 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 		a.guid = calloc(1, sizeof(*a.guid));
-		if (!a.guid)
+		if (!a.guid) {
+			cvq_admin_error("out of memory: card %s not reported, nothing revoked", argv[optind]);
+			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
+		}
 		snprintf(a.guid[0], 33, "%s", k.guid);
 		a.n = 1;
 	}
 	arr = json_array();
+	if (!arr) {
+		cvq_admin_error("out of memory: nothing revoked");
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
 	for (i = 0; i < a.n; i++) {
 		err = cvq_ca_revoke_card(e.ca, a.guid[i], reason, (int64_t)time(NULL), status, &count);
 		if (err) {
@@ -295,7 +322,8 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 		total += count;
-		cvq_enrol_log(&e, a.guid[i], "card.reported", what);
+		if (cvq_enrol_log(&e, a.guid[i], "card.reported", what) != CVQ_ENROL_OK)
+			unlogged++;
 		json_array_append_new(arr, json_string(a.guid[i]));
 		cvq_enrol_say(&e, "Card %s reported %s: %u certificate(s) revoked (%s).", a.guid[i],
 		              what, count, cvq_ca_reason_name(reason));
@@ -310,6 +338,12 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	              crl_out ? " and written to " : "", crl_out ? crl_out : "");
 	if (crl_out)
 		rc = write_crl(crl, crl_out);
+	if (unlogged) {
+		/* Revoked and in the new CRL all the same: only the record is missing. */
+		cvq_admin_error("%u card(s) revoked but not recorded in the journal and audit log",
+		                unlogged);
+		rc = CVQ_ADMIN_EXIT_FAIL;
+	}
 	if (opts->json)
 		cvq_admin_json_print(json_pack("{s:o, s:s, s:s, s:i, s:I}", "cards", arr, "status",
 		                               cvq_ca_card_status_name(status), "reason",
@@ -421,7 +455,12 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
-	cvq_enrol_log(&e, hex, "pin.unblock", path);
+	if (cvq_enrol_log(&e, hex, "pin.unblock", path) != CVQ_ENROL_OK) {
+		cvq_admin_error("PIN of card %s unblocked (letter %s) but not recorded in the journal "
+		                "and audit log", hex, path);
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
 	cvq_enrol_say(&e, "PIN of card %s unblocked; new PIN letter written to %s.", hex, path);
 	if (opts->json)
 		cvq_admin_json_print(json_pack("{s:s, s:s}", "guid", hex, "letter", path));

@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cvq/util.h>
+
 #include "card_admin.h"
 #include "cvq/card_pinpad.h"
 
@@ -116,7 +118,8 @@ card_cmd_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = card_admin_fail("sign", err, tries);
 		goto out;
 	}
-	f = out != NULL ? fopen(out, "wb") : stdout;
+	/* What the citizen signed is her business: 0600. */
+	f = out != NULL ? cvq_util_fopen_create(out, 0600) : stdout;
 	if (f != NULL) {
 		bool ok = fwrite(sig, 1, sl, f) == sl;
 		/* A full disk shows at fclose/fflush, not at fwrite. */

@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cvq/util.h>
+
 #include "ca_common.h"
 
 static void
@@ -107,7 +109,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_USAGE;
 		goto out;
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (cvq_util_dir_create(dir, 0700) != 0 && errno != EEXIST) {
 		cvq_admin_error("cannot make %s", dir);
 		goto out;
 	}
@@ -130,6 +132,9 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		free(tmp); tmp = join(url, "/ca.der");
 		err = err ? err : tmp ? cvq_ca_config_set(cfg, "issuers_url", tmp) : CVQ_CA_ERR_NOMEM;
 	}
+	/* Citizen certificates always carry a policy (configured or 2.25.UUID). */
+	if (!err)
+		err = cvq_ca_config_policy_default(cfg);
 	if (err != CVQ_CA_OK || !cfg->dir) {
 		cvq_admin_error("configuration: %s", cvq_ca_strerror(err));
 		goto out;

@@ -10,8 +10,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <cvq/util.h>
+
 #include "ca_agent.h"
 #include "ca_common.h"
+#include "out_file.h"
 
 static void
 cert_usage(FILE *f)
@@ -68,22 +71,23 @@ fail:
 static int
 write_pem(const uint8_t *der, size_t len, const char *path)
 {
-	FILE *f = path ? fopen(path, "w") : stdout;
-	int ok;
+	struct cvq_admin_out o;
 
-	if (!f)
+	if (!path)
+		return PEM_write(stdout, "CERTIFICATE", "", der, (long)len) > 0 && fflush(stdout) == 0;
+	if (cvq_admin_out_open(&o, path) != 0)
 		return 0;
-	ok = PEM_write(f, "CERTIFICATE", "", der, (long)len) > 0;
-	if (path)
-		ok = (fclose(f) == 0) && ok;
-	else
-		ok = fflush(f) == 0 && ok;
-	return ok;
+	if (PEM_write(o.f, "CERTIFICATE", "", der, (long)len) <= 0) {
+		cvq_admin_out_abort(&o);
+		return 0;
+	}
+	return cvq_admin_out_commit(&o) == 0;
 }
 
 struct batch {
 	const char *dir;
-	FILE *bundle;
+	FILE *bundle;              /* bundle_out.f with --out */
+	struct cvq_admin_out bundle_out;
 	char **names;
 	int failed;
 	const struct cvq_admin_opts *opts;
@@ -238,7 +242,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		                  .out = opts->json ? json_array() : NULL};
 
 		if (!out_dir) {
-			b.bundle = fopen(out, "w");
+			b.bundle = cvq_admin_out_open(&b.bundle_out, out) == 0 ? b.bundle_out.f : NULL;
 			if (!b.bundle) {
 				cvq_admin_error("cannot write %s", out);
 				rc = CVQ_ADMIN_EXIT_FAIL;
@@ -248,7 +252,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		}
 		err = cvq_ca_issue_batch_der(ca, &req, (const uint8_t *const *)blobs, lens,
 		                             (size_t)n, batch_cb, &b);
-		if (b.bundle && fclose(b.bundle) != 0) {
+		if (b.bundle && cvq_admin_out_commit(&b.bundle_out) != 0) {
 			cvq_admin_error("cannot write %s", out);
 			b.failed++;
 		}

@@ -6,7 +6,10 @@
 
 #include <openssl/pem.h>
 
+#include <cvq/util.h>
+
 #include "ca_common.h"
+#include "out_file.h"
 
 static void
 crl_usage(FILE *f)
@@ -66,11 +69,17 @@ cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts)
 		pem = true;
 	}
 	if (out || !opts->json) {
-		f = out ? fopen(out, "wb") : stdout;
+		struct cvq_admin_out o;
+
+		f = !out ? stdout : cvq_admin_out_open(&o, out) == 0 ? o.f : NULL;
 		ok = f && (pem ? PEM_write(f, "X509 CRL", "", der, (long)len) > 0
 		               : fwrite(der, 1, len, f) == len);
-		if (out && f && fclose(f) != 0)
-			ok = false;
+		if (out && f) {
+			if (ok)
+				ok = cvq_admin_out_commit(&o) == 0;
+			else
+				cvq_admin_out_abort(&o);
+		}
 		if (!ok) {
 			cvq_admin_error("cannot write the CRL");
 			rc = CVQ_ADMIN_EXIT_FAIL;

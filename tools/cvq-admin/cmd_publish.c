@@ -20,6 +20,8 @@
 
 #include <cvq/ca_ocsp.h>
 
+#include <cvq/util.h>
+
 #include "ca_common.h"
 
 static void
@@ -37,7 +39,7 @@ mkdirs(char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		if (cvq_util_dir_create(path, 0755) != 0 && errno != EEXIST) {
 			*p = '/';
 			return -1;
 		}
@@ -54,7 +56,7 @@ write_atomic(const char *path, const void *data, size_t len)
 	int ok;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-	f = fopen(tmp, "wb");
+	f = cvq_util_fopen_create(tmp, 0644); /* public: what any client may fetch */
 	if (!f)
 		return -1;
 	ok = fwrite(data, 1, len, f) == len;
@@ -134,7 +136,7 @@ cvq_admin_cmd_publish(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	p.dir = argv[optind];
 	p.now = (int64_t)time(NULL);
-	if (mkdir(p.dir, 0755) != 0 && errno != EEXIST) {
+	if (cvq_util_dir_create(p.dir, 0755) != 0 && errno != EEXIST) {
 		cvq_admin_error("cannot make %s", p.dir);
 		return CVQ_ADMIN_EXIT_FAIL;
 	}

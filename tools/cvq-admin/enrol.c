@@ -126,7 +126,14 @@ sweep_cb(void *ctx, const struct cvq_enrol_rec *rec)
 	snprintf(old.state, sizeof(old.state), "failed");
 	snprintf(old.error, sizeof(old.error), "abandoned before the card got its GUID");
 	cvq_enrol_store_put(r->e->st, &old);
-	cvq_enrol_log(r->e, old.guid, "enrol.abandoned", "");
+	if (cvq_enrol_log(r->e, old.guid, "enrol.abandoned", "") != CVQ_ENROL_OK) {
+		/* Said, and the sweep stops; the new enrolment's own record
+		 * (enrol.start) then fails the command if the store is broken. */
+		cvq_admin_error("cannot record the abandoned enrolment of card %s in the journal "
+		                "and audit log", old.guid);
+		OPENSSL_cleanse(&old, sizeof(old));
+		return 1;
+	}
 	cvq_ca_card_set_status(r->e->ca, old.guid, CVQ_CA_CARD_RETURNED);
 	OPENSSL_cleanse(&old, sizeof(old));
 	return 0;
@@ -462,7 +469,9 @@ give_up(struct run *r, const char *why, int rc)
 	snprintf(r->rec.error, sizeof(r->rec.error), "step %s: %s",
 	         cvq_enrol_step_name(r->rec.step + 1), why);
 	cvq_enrol_store_put(r->e->st, &r->rec);
-	cvq_enrol_log(r->e, r->rec.guid, "enrol.failed", r->rec.error);
+	if (cvq_enrol_log(r->e, r->rec.guid, "enrol.failed", r->rec.error) != CVQ_ENROL_OK)
+		cvq_admin_error("cannot record the failure of card %s in the journal and audit log",
+		                r->rec.guid);
 	err = cvq_ca_revoke_card(r->e->ca, r->rec.guid, CVQ_CA_REASON_CESSATION, 0,
 	                         CVQ_CA_CARD_RETURNED, &n);
 	if (err && err != CVQ_CA_ERR_NOT_FOUND)

@@ -127,6 +127,7 @@ cvq_enrol_err cvq_enrol_store_get(cvq_enrol_store *st, const char *guid,
 /* Insert or replace (sets rec->updated). Committed on return. */
 cvq_enrol_err cvq_enrol_store_put(cvq_enrol_store *st, struct cvq_enrol_rec *rec);
 /* Append to the step log (never a secret in detail). */
+__attribute__((warn_unused_result))
 cvq_enrol_err cvq_enrol_store_log(cvq_enrol_store *st, const char *guid,
                                   const char *action, const char *detail);
 typedef int (*cvq_enrol_rec_cb)(void *ctx, const struct cvq_enrol_rec *rec);
@@ -177,6 +178,7 @@ void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
  * show') and in the CA's hash-chained audit log (for the auditors).
  * Fails if either write fails; never give it a secret.
  */
+__attribute__((warn_unused_result))
 cvq_enrol_err cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid,
                             const char *action, const char *detail);
 /* Connect to the card in reader (NULL: the first reader with a card). */

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include <cvq/profile.h>
+#include <cvq/util.h>
 
 #include "ca_common.h"
 #include "enrol.h"
@@ -167,7 +168,7 @@ cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
 		            (c >= '0' && c <= '9') ? c : '_';
 	}
 	snprintf(path + n, sizeof(path) - n, ".lock");
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = cvq_util_file_create(path, O_RDWR, 0600);
 	if (fd < 0) {
 		cvq_admin_error("lock %s: %s", path, strerror(errno));
 		return -1;
@@ -361,6 +362,7 @@ cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *cou
 {
 	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
 	struct strays s = {.e = e};
+	unsigned unlogged = 0;
 	cvq_ca_err err;
 	X509 *x;
 	size_t i;
@@ -377,11 +379,17 @@ cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *cou
 		err = cvq_ca_revoke_serial(e->ca, s.bad[i], CVQ_CA_REASON_SUPERSEDED, 0);
 		if (err == CVQ_CA_OK) {
 			(*count)++;
-			cvq_enrol_log(e, guid, "cert.superseded", s.bad[i]);
+			if (cvq_enrol_log(e, guid, "cert.superseded", s.bad[i]) != CVQ_ENROL_OK)
+				unlogged++;
 		}
 	}
 	free(s.bad);
 	if (err)
 		return cvq_admin_ca_fail(e->ca, err, "revoking superseded certificates");
+	if (unlogged) {
+		cvq_admin_error("%u superseded certificate(s) of card %s revoked but not recorded in "
+		                "the journal and audit log", unlogged, guid);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
 	return CVQ_ADMIN_EXIT_OK;
 }

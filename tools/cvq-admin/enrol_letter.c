@@ -15,6 +15,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cvq/util.h>
+
 #include "enrol.h"
 
 static bool
@@ -97,11 +99,10 @@ cvq_enrol_letter_write(const struct cvq_enrol_letter *l)
 	if (n < 0 || (size_t)n >= sizeof(text))
 		goto out;
 	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = cvq_util_file_create(tmp, O_WRONLY | O_EXCL, 0600);
 	if (fd < 0)
 		goto out;
-	/* The umask could only narrow 0600; fchmod makes the mode certain. */
-	if (fchmod(fd, 0600) == 0 && write_all(fd, text, (size_t)n) && fsync(fd) == 0)
+	if (write_all(fd, text, (size_t)n) && fsync(fd) == 0)
 		err = CVQ_ENROL_OK;
 	if (close(fd) != 0)
 		err = CVQ_ENROL_ERR_IO;

@@ -18,6 +18,8 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
+#include <cvq/util.h>
+
 #include "enrol.h"
 
 #define PUK_KEY_SALT "cvq-puk-seal-v1"
@@ -124,7 +126,7 @@ cvq_enrol_master_create(const char *path)
 	for (i = 0; i < sizeof(key); i++)
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
 	hex[2 * sizeof(key)] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = cvq_util_file_create(path, O_WRONLY | O_EXCL, 0600);
 	if (fd < 0) {
 		err = CVQ_ENROL_ERR_IO;
 		goto out;

@@ -22,7 +22,8 @@ static const struct group groups[] = {
 	{"ca-agent", "the issuing agent (CA key kept unlocked): start, stop, status", cvq_admin_cmd_ca_agent},
 	{"cert", "certificates: issue, show, list, revoke", cvq_admin_cmd_cert},
 	{"crl", "issue a CRL", cvq_admin_cmd_crl},
-	{"ocsp", "OCSP responder: serve", cvq_admin_cmd_ocsp},
+	{"ocsp", "the CA's public service (OCSP, and the TSA when configured): serve", cvq_admin_cmd_ocsp},
+	{"tsa", "the timestamp authority: init, status", cvq_admin_cmd_tsa},
 	{"publish", "write the CRL and pre-signed OCSP responses to a directory", cvq_admin_cmd_publish},
 	{"audit", "the audit log: verify, show", cvq_admin_cmd_audit},
 	{"verify", "verify a receipt or certificate", cvq_admin_cmd_verify},
@@ -33,7 +34,7 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: cvq-admin [--json] [--config FILE] [-v] COMMAND [ARGS...]\n\n"
+	fprintf(f, "usage: cvq-admin [--json] [--config FILE] [-v] [--fix-mode] COMMAND [ARGS...]\n\n"
 	           "commands:\n");
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		fprintf(f, "  %-9s %s\n", groups[i].name, groups[i].summary);
@@ -52,6 +53,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"fix-mode", no_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_admin_opts opts = {0};
@@ -69,6 +71,7 @@ main(int argc, char **argv)
 		case 'j': opts.json = true; break;
 		case 'c': opts.config = optarg; break;
 		case 'v': opts.verbose++; break;
+		case 'F': opts.fix_mode = true; break;
 		case 'h': usage(stdout); return CVQ_ADMIN_EXIT_OK;
 		case 'V': printf("cvq-admin %s\n", CVQ_VERSION); return CVQ_ADMIN_EXIT_OK;
 		default: usage(stderr); return CVQ_ADMIN_EXIT_USAGE;

@@ -17,6 +17,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cvq/util.h>
+
 #include "trace.h"
 #include "vcard.h"
 #include "vpcd.h"
@@ -163,7 +165,7 @@ write_pidfile(const char *path)
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return false;
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	if ((fd = cvq_util_file_create(tmp, O_WRONLY | O_TRUNC, 0644)) < 0)
 		return false;
 	ok = write(fd, buf, (size_t)n) == n;
 	ok = (close(fd) == 0) && ok;

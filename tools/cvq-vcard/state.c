@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "card_int.h"
+#include "cvq/util.h"
 
 #define STATE_MAGIC "cvq-vcard-state 1"
 #define STATE_MAX (4u << 20)
@@ -430,8 +431,8 @@ vc_state_save(const struct vc_card *c, const char *path)
 	memcpy(tmp, path, plen);
 	memcpy(tmp + plen, ".tmp", 5);
 	err = VC_ERR_IO;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0 || !write_all(fd, buf, len) ||
+	fd = cvq_util_file_create(tmp, O_WRONLY | O_TRUNC, 0600);
+	if (fd < 0 || !write_all(fd, buf, len) ||
 	    fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {

@@ -8,6 +8,7 @@
 
 #include "apdu.h"
 #include "cvq/card_tlv.h"
+#include "cvq/util.h"
 #include "trace.h"
 
 struct vc_trace {
@@ -23,7 +24,7 @@ vc_trace_open(const char *path)
 
 	if (t == NULL)
 		return NULL;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = cvq_util_file_create(path, O_WRONLY | O_APPEND, 0600);
 	if (fd < 0 || (t->f = fdopen(fd, "a")) == NULL) {
 		if (fd >= 0)
 			close(fd);

@@ -12,6 +12,8 @@
 #ifndef CVQ_CA_H
 #define CVQ_CA_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +50,7 @@ typedef enum cvq_ca_err {
 	CVQ_CA_ERR__COUNT
 } cvq_ca_err;
 
-const char *cvq_ca_strerror(cvq_ca_err err);
+CVQ_EXPORT const char *cvq_ca_strerror(cvq_ca_err err);
 
 /* ---- configuration (INI, see docs/ca.md) ---- */
 
@@ -58,12 +60,13 @@ enum cvq_ca_profile {
 	CVQ_CA_PROFILE_OCSP_SIGNER,      /* delegated OCSP signer, with ocsp-nocheck */
 	CVQ_CA_PROFILE_SERVICE,          /* TLS of a daemon: serverAuth, clientAuth */
 	CVQ_CA_PROFILE_SUBCA,            /* an issuing CA under this one (pathlen 0) */
+	CVQ_CA_PROFILE_TSA,              /* the timestamp authority: critical EKU timeStamping */
 	CVQ_CA_PROFILE__COUNT
 };
 
-/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca" */
-const char *cvq_ca_profile_name(enum cvq_ca_profile p);
-cvq_ca_err cvq_ca_profile_parse(const char *name, enum cvq_ca_profile *p);
+/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa" */
+CVQ_EXPORT const char *cvq_ca_profile_name(enum cvq_ca_profile p);
+CVQ_EXPORT cvq_ca_err cvq_ca_profile_parse(const char *name, enum cvq_ca_profile *p);
 
 /*
  * Paths are absolute or relative to the configuration file's directory.
@@ -89,6 +92,11 @@ struct cvq_ca_config {
 	char *country;          /* C= of citizen subjects, or NULL */
 	char *master_key;       /* [enrol] master_key: the cards' master secret
 	                         * file (cvq-admin card enrol), or NULL */
+	char *tsa_key;          /* [tsa] key: the TSA's key URI (file or pkcs11:), or NULL = no TSA */
+	char *tsa_cert;         /* [tsa] cert: its certificate (profile tsa) */
+	char *tsa_pass;         /* [tsa] pass: its passphrase / PIN source (NULL = pass) */
+	char *tsa_policy;       /* [tsa] policy: the TSA policy OID (NULL = policy_oid) */
+	unsigned tsa_accuracy_ms; /* [tsa] accuracy_ms: the accuracy stated in tokens */
 	unsigned days[CVQ_CA_PROFILE__COUNT]; /* validity per profile */
 	unsigned crl_hours;     /* nextUpdate - thisUpdate of CRLs */
 	unsigned ocsp_minutes;  /* nextUpdate - thisUpdate of OCSP answers */
@@ -98,14 +106,23 @@ struct cvq_ca_config {
 };
 
 /* A configuration with the defaults (see docs/ca.md) and no paths. */
-struct cvq_ca_config *cvq_ca_config_new(void);
-cvq_ca_err cvq_ca_config_load(const char *path, struct cvq_ca_config **out);
-cvq_ca_err cvq_ca_config_save(const struct cvq_ca_config *cfg, const char *path);
-void cvq_ca_config_free(struct cvq_ca_config *cfg);
+CVQ_EXPORT struct cvq_ca_config *cvq_ca_config_new(void);
+CVQ_EXPORT cvq_ca_err cvq_ca_config_load(const char *path, struct cvq_ca_config **out);
+CVQ_EXPORT cvq_ca_err cvq_ca_config_save(const struct cvq_ca_config *cfg, const char *path);
+CVQ_EXPORT void cvq_ca_config_free(struct cvq_ca_config *cfg);
 /* Set a field by its INI name ("db", "crl_url", "days.service", ...). */
-cvq_ca_err cvq_ca_config_set(struct cvq_ca_config *cfg, const char *key, const char *value);
+CVQ_EXPORT cvq_ca_err cvq_ca_config_set(struct cvq_ca_config *cfg, const char *key, const char *value);
+/*
+ * Make sure citizen certificates carry a certificate policy: peers such
+ * as Web eID's validation libraries refuse a certificate without one. A
+ * configured policy_oid is kept; else a fresh 2.25.<UUID as an integer>
+ * (ITU-T X.667: an OID nobody else can have, for a city with no arc of
+ * its own) is set, to be saved with the configuration. `cvq-admin ca
+ * init` calls it before cvq_ca_init.
+ */
+CVQ_EXPORT cvq_ca_err cvq_ca_config_policy_default(struct cvq_ca_config *cfg);
 /* cfg->dir joined with p (malloc'd), or a copy of p when absolute. */
-char *cvq_ca_config_path(const struct cvq_ca_config *cfg, const char *p);
+CVQ_EXPORT char *cvq_ca_config_path(const struct cvq_ca_config *cfg, const char *p);
 
 /* ---- the CA handle ---- */
 
@@ -114,23 +131,25 @@ typedef struct cvq_ca cvq_ca;
 enum {
 	CVQ_CA_OPEN_NOKEY = 1u << 0,    /* no CA key: read, list, verify only */
 	CVQ_CA_OPEN_READONLY = 1u << 1, /* open the store read-only (implies NOKEY) */
+	CVQ_CA_OPEN_FIX_MODE = 1u << 2, /* tighten a store found open to others
+	                                 * (to mode & 0660) instead of refusing it */
 };
 
 /*
  * Open the CA. `pass` overrides cfg->pass as the passphrase source (NULL:
  * use cfg->pass). The store is created or migrated when opened read-write.
  */
-cvq_ca_err cvq_ca_open(const struct cvq_ca_config *cfg, const char *pass,
+CVQ_EXPORT cvq_ca_err cvq_ca_open(const struct cvq_ca_config *cfg, const char *pass,
                        unsigned flags, cvq_ca **out);
 /* The same, with the reason of a failure in why[] (never a secret). */
-cvq_ca_err cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass,
+CVQ_EXPORT cvq_ca_err cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass,
                         unsigned flags, cvq_ca **out, char *why, size_t why_len);
-void cvq_ca_close(cvq_ca *ca);
+CVQ_EXPORT void cvq_ca_close(cvq_ca *ca);
 /* A message with details of the last error on this handle (never secrets). */
-const char *cvq_ca_errmsg(const cvq_ca *ca);
-X509 *cvq_ca_cert(const cvq_ca *ca);   /* borrowed */
+CVQ_EXPORT const char *cvq_ca_errmsg(const cvq_ca *ca);
+CVQ_EXPORT X509 *cvq_ca_cert(const cvq_ca *ca);   /* borrowed */
 /* Who is acting, recorded in the audit log (default: "cvq"). */
-void cvq_ca_set_actor(cvq_ca *ca, const char *actor);
+CVQ_EXPORT void cvq_ca_set_actor(cvq_ca *ca, const char *actor);
 
 struct cvq_ca_init_opts {
 	const char *alg;      /* "ec-p256" (default), "ec-p384", "rsa-3072", "rsa-4096" */
@@ -150,7 +169,7 @@ struct cvq_ca_init_opts {
  * passphrase from `pass` or cfg->pass), its certificate to cfg->cert and
  * an empty store at cfg->db. Refuses to overwrite any of them.
  */
-cvq_ca_err cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
+CVQ_EXPORT cvq_ca_err cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
                        const struct cvq_ca_init_opts *opts);
 
 /* ---- citizens and cards ---- */
@@ -173,8 +192,8 @@ enum cvq_ca_card_status {
 	CVQ_CA_CARD_RETURNED,
 	CVQ_CA_CARD__COUNT
 };
-const char *cvq_ca_card_status_name(enum cvq_ca_card_status s);
-cvq_ca_err cvq_ca_card_status_parse(const char *name, enum cvq_ca_card_status *s);
+CVQ_EXPORT const char *cvq_ca_card_status_name(enum cvq_ca_card_status s);
+CVQ_EXPORT cvq_ca_err cvq_ca_card_status_parse(const char *name, enum cvq_ca_card_status *s);
 
 struct cvq_ca_card {
 	int64_t id;
@@ -184,20 +203,20 @@ struct cvq_ca_card {
 	int64_t created, expires, updated;
 };
 
-cvq_ca_err cvq_ca_citizen_add(cvq_ca *ca, const struct cvq_ca_citizen *c, int64_t *id);
-cvq_ca_err cvq_ca_citizen_get(cvq_ca *ca, const char *ext_id, struct cvq_ca_citizen *out);
+CVQ_EXPORT cvq_ca_err cvq_ca_citizen_add(cvq_ca *ca, const struct cvq_ca_citizen *c, int64_t *id);
+CVQ_EXPORT cvq_ca_err cvq_ca_citizen_get(cvq_ca *ca, const char *ext_id, struct cvq_ca_citizen *out);
 typedef int (*cvq_ca_citizen_cb)(void *ctx, const struct cvq_ca_citizen *c);
-cvq_ca_err cvq_ca_citizen_list(cvq_ca *ca, cvq_ca_citizen_cb cb, void *ctx);
+CVQ_EXPORT cvq_ca_err cvq_ca_citizen_list(cvq_ca *ca, cvq_ca_citizen_cb cb, void *ctx);
 
 /* guid: 32 hex digits, any case; holder: the citizen's ext_id. */
-cvq_ca_err cvq_ca_card_add(cvq_ca *ca, const char *guid, const char *holder,
+CVQ_EXPORT cvq_ca_err cvq_ca_card_add(cvq_ca *ca, const char *guid, const char *holder,
                            int64_t expires, int64_t *id);
-cvq_ca_err cvq_ca_card_get(cvq_ca *ca, const char *guid, struct cvq_ca_card *out);
-cvq_ca_err cvq_ca_card_set_status(cvq_ca *ca, const char *guid,
+CVQ_EXPORT cvq_ca_err cvq_ca_card_get(cvq_ca *ca, const char *guid, struct cvq_ca_card *out);
+CVQ_EXPORT cvq_ca_err cvq_ca_card_set_status(cvq_ca *ca, const char *guid,
                                   enum cvq_ca_card_status s);
 typedef int (*cvq_ca_card_cb)(void *ctx, const struct cvq_ca_card *c);
 /* holder NULL: all cards. */
-cvq_ca_err cvq_ca_card_list(cvq_ca *ca, const char *holder, cvq_ca_card_cb cb, void *ctx);
+CVQ_EXPORT cvq_ca_err cvq_ca_card_list(cvq_ca *ca, const char *holder, cvq_ca_card_cb cb, void *ctx);
 
 /* ---- issuance ---- */
 
@@ -211,19 +230,19 @@ struct cvq_ca_issue_req {
 };
 
 /* The CSR's own signature is the proof of possession. */
-cvq_ca_err cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                             X509_REQ *csr, X509 **out);
 
 #define CVQ_CA_CHALLENGE_LEN 32
 /* A fresh single-use challenge, valid for 5 minutes on this handle. */
-cvq_ca_err cvq_ca_challenge(cvq_ca *ca, uint8_t out[CVQ_CA_CHALLENGE_LEN]);
+CVQ_EXPORT cvq_ca_err cvq_ca_challenge(cvq_ca *ca, uint8_t out[CVQ_CA_CHALLENGE_LEN]);
 
 /*
  * Issue for a public key generated on a card. `sig` is the key's signature
  * over the challenge (ECDSA DER or RSA PKCS#1 v1.5, with SHA-256 of the
  * challenge as the digest): the proof of possession.
  */
-cvq_ca_err cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                                EVP_PKEY *pub,
                                const uint8_t *challenge, size_t challenge_len,
                                const uint8_t *sig, size_t sig_len, X509 **out);
@@ -234,13 +253,13 @@ cvq_ca_err cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req,
  * freed after cb returns. A non-zero return of cb stops the batch.
  */
 typedef int (*cvq_ca_issued_cb)(void *ctx, size_t i, cvq_ca_err err, X509 *cert);
-cvq_ca_err cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                               X509_REQ *const *csrs, size_t n,
                               cvq_ca_issued_cb cb, void *ctx);
 
 /* The same from encoded CSRs (PEM or DER each), parsed on every CPU too;
  * a CSR that does not parse gets CVQ_CA_ERR_REQUEST in cb. */
-cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                                       const uint8_t *const *csrs, const size_t *lens,
                                       size_t n, cvq_ca_issued_cb cb, void *ctx);
 
@@ -250,13 +269,13 @@ cvq_ca_err cvq_ca_issue_batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req 
  */
 typedef int (*cvq_ca_issued_der_cb)(void *ctx, size_t i, cvq_ca_err err,
                                     const uint8_t *der, size_t len, const char *serial);
-cvq_ca_err cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                                   const uint8_t *const *csrs, const size_t *lens,
                                   size_t n, cvq_ca_issued_der_cb cb, void *ctx);
 
 /* One encoded CSR (PEM or DER) to one certificate as DER (OPENSSL_free it),
  * committed with its audit entry in one transaction. */
-cvq_ca_err cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                                 const uint8_t *csr, size_t csr_len,
                                 uint8_t **der, size_t *der_len);
 
@@ -278,14 +297,14 @@ struct cvq_ca_cert_info {
 };
 
 /* cert may be NULL; otherwise *cert gets the certificate (caller frees). */
-cvq_ca_err cvq_ca_cert_get(cvq_ca *ca, const char *serial,
+CVQ_EXPORT cvq_ca_err cvq_ca_cert_get(cvq_ca *ca, const char *serial,
                            struct cvq_ca_cert_info *info, X509 **cert);
 typedef int (*cvq_ca_cert_cb)(void *ctx, const struct cvq_ca_cert_info *c);
 /* card_guid NULL: all certificates. */
-cvq_ca_err cvq_ca_cert_list(cvq_ca *ca, const char *card_guid,
+CVQ_EXPORT cvq_ca_err cvq_ca_cert_list(cvq_ca *ca, const char *card_guid,
                             cvq_ca_cert_cb cb, void *ctx);
 /* Serial of a certificate as stored (hex, upper-case). */
-cvq_ca_err cvq_ca_serial_hex(const ASN1_INTEGER *serial, char out[67]);
+CVQ_EXPORT cvq_ca_err cvq_ca_serial_hex(const ASN1_INTEGER *serial, char out[67]);
 
 /* ---- revocation (idempotent: revoking twice keeps the first record) ---- */
 
@@ -303,29 +322,29 @@ enum cvq_ca_reason {
 	CVQ_CA_REASON_AA_COMPROMISE = 10,
 };
 /* "unspecified", "keyCompromise", ... (RFC 5280 names) */
-const char *cvq_ca_reason_name(int reason);
-cvq_ca_err cvq_ca_reason_parse(const char *name, int *reason);
+CVQ_EXPORT const char *cvq_ca_reason_name(int reason);
+CVQ_EXPORT cvq_ca_err cvq_ca_reason_parse(const char *name, int *reason);
 
 /* invalidity: Unix time the key is known/suspected bad, 0 = none. */
-cvq_ca_err cvq_ca_revoke_serial(cvq_ca *ca, const char *serial, int reason,
+CVQ_EXPORT cvq_ca_err cvq_ca_revoke_serial(cvq_ca *ca, const char *serial, int reason,
                                 int64_t invalidity);
 /* All of a card's certificates; the card's status becomes `status`
  * (e.g. LOST), or is kept when status == CVQ_CA_CARD__COUNT. */
-cvq_ca_err cvq_ca_revoke_card(cvq_ca *ca, const char *guid, int reason,
+CVQ_EXPORT cvq_ca_err cvq_ca_revoke_card(cvq_ca *ca, const char *guid, int reason,
                               int64_t invalidity, enum cvq_ca_card_status status,
                               unsigned *count);
-cvq_ca_err cvq_ca_revoke_citizen(cvq_ca *ca, const char *ext_id, int reason,
+CVQ_EXPORT cvq_ca_err cvq_ca_revoke_citizen(cvq_ca *ca, const char *ext_id, int reason,
                                  int64_t invalidity, unsigned *count);
 
 /* ---- CRLs ---- */
 
 /* A full CRL with the next CRL number, recorded in the store. */
-cvq_ca_err cvq_ca_crl_issue(cvq_ca *ca, X509_CRL **out, uint64_t *number);
+CVQ_EXPORT cvq_ca_err cvq_ca_crl_issue(cvq_ca *ca, X509_CRL **out, uint64_t *number);
 /* The last CRL issued. */
-cvq_ca_err cvq_ca_crl_latest(cvq_ca *ca, X509_CRL **out);
+CVQ_EXPORT cvq_ca_err cvq_ca_crl_latest(cvq_ca *ca, X509_CRL **out);
 /* The same as DER (free() it): no parsing of a large CRL. */
-cvq_ca_err cvq_ca_crl_issue_der(cvq_ca *ca, uint8_t **der, size_t *len, uint64_t *number);
-cvq_ca_err cvq_ca_crl_latest_der(cvq_ca *ca, uint8_t **der, size_t *len);
+CVQ_EXPORT cvq_ca_err cvq_ca_crl_issue_der(cvq_ca *ca, uint8_t **der, size_t *len, uint64_t *number);
+CVQ_EXPORT cvq_ca_err cvq_ca_crl_latest_der(cvq_ca *ca, uint8_t **der, size_t *len);
 
 /* ---- audit ---- */
 
@@ -339,23 +358,23 @@ struct cvq_ca_audit_entry {
 	bool signed_head;    /* the CA signed the chain up to here */
 };
 typedef int (*cvq_ca_audit_cb)(void *ctx, const struct cvq_ca_audit_entry *e);
-cvq_ca_err cvq_ca_audit_list(cvq_ca *ca, int64_t from_seq, cvq_ca_audit_cb cb, void *ctx);
+CVQ_EXPORT cvq_ca_err cvq_ca_audit_list(cvq_ca *ca, int64_t from_seq, cvq_ca_audit_cb cb, void *ctx);
 /* Sign the current head with the CA key now. */
-cvq_ca_err cvq_ca_audit_sign_head(cvq_ca *ca);
+CVQ_EXPORT cvq_ca_err cvq_ca_audit_sign_head(cvq_ca *ca);
 /*
  * Append one entry, in its own transaction, for work done outside this
  * library (the on-card steps of an enrolment, say). action is
  * "<area>.<verb>" (at most 31 bytes), object a GUID, serial or ext_id,
  * detail free text that must never hold a secret or personal data.
  */
-cvq_ca_err cvq_ca_audit_record(cvq_ca *ca, const char *action, const char *object,
+CVQ_EXPORT cvq_ca_err cvq_ca_audit_record(cvq_ca *ca, const char *action, const char *object,
                                const char *detail);
 /*
  * Check the whole chain: each hash, each link, contiguous sequence numbers,
  * every signed head. On CVQ_CA_ERR_AUDIT, *bad_seq is the first bad entry.
  * *entries and *heads count what was checked (both may be NULL).
  */
-cvq_ca_err cvq_ca_audit_verify(cvq_ca *ca, int64_t *bad_seq, uint64_t *entries,
+CVQ_EXPORT cvq_ca_err cvq_ca_audit_verify(cvq_ca *ca, int64_t *bad_seq, uint64_t *entries,
                                uint64_t *heads);
 
 /* ---- the issuing agent (ca_agent.c, docs/ca.md) ----
@@ -385,12 +404,12 @@ struct cvq_ca_agent_msg {
 };
 
 /* Strict: every field checked, none twice, nothing unknown, nothing left. */
-cvq_ca_err cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *out);
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *out);
 /* The body of a request (free() it). */
-cvq_ca_err cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len);
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len);
 
 /* The default socket: "agent/socket" beside the store (malloc'd). */
-char *cvq_ca_agent_socket(const struct cvq_ca_config *cfg);
+CVQ_EXPORT char *cvq_ca_agent_socket(const struct cvq_ca_config *cfg);
 
 struct cvq_ca_agent_opts {
 	const char *socket;     /* path of the socket (its directory is made 0700) */
@@ -406,7 +425,7 @@ struct cvq_ca_agent_opts {
  * The caller then closes the CA (the key is freed and wiped). why[] says
  * what failed or why it stopped.
  */
-cvq_ca_err cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o,
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o,
                               char *why, size_t why_len);
 
 /*
@@ -414,7 +433,7 @@ cvq_ca_err cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_opts *o,
  * STATUS a line of text (free() *out). CVQ_CA_ERR_NET: no agent answers
  * at `socket`; any other error is the agent's, with its reason in why[].
  */
-cvq_ca_err cvq_ca_agent_call(const char *socket, const struct cvq_ca_agent_msg *m,
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_call(const char *socket, const struct cvq_ca_agent_msg *m,
                              uint8_t **out, size_t *out_len, char *why, size_t why_len);
 
 /* ---- profile checker (RFC 5280 rules, used by the tests) ---- */
@@ -425,7 +444,7 @@ cvq_ca_err cvq_ca_agent_call(const char *socket, const struct cvq_ca_agent_msg *
  * present, validity inside the issuer's, no unknown critical extension.
  * On failure, why[] says which rule failed.
  */
-cvq_ca_err cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p,
+CVQ_EXPORT cvq_ca_err cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p,
                                 char *why, size_t why_len);
 
 #ifdef __cplusplus

@@ -10,6 +10,8 @@
 #ifndef CVQ_CA_OCSP_H
 #define CVQ_CA_OCSP_H
 
+#include <cvq/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -27,9 +29,9 @@ typedef struct cvq_ca_ocsp cvq_ca_ocsp;
  * CA key) and open `readers` read-only connections (0: 4).
  * pass overrides the signer's passphrase source.
  */
-cvq_ca_err cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass,
+CVQ_EXPORT cvq_ca_err cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass,
                            unsigned readers, cvq_ca_ocsp **out);
-void cvq_ca_ocsp_free(cvq_ca_ocsp *o);
+CVQ_EXPORT void cvq_ca_ocsp_free(cvq_ca_ocsp *o);
 
 struct cvq_ca_ocsp_answer {
 	time_t this_update, next_update; /* of the (first) single response */
@@ -42,12 +44,12 @@ struct cvq_ca_ocsp_answer {
  * (malformedRequest, unauthorized, internalError are responses too);
  * *resp is OPENSSL_malloc'd. ans may be NULL.
  */
-cvq_ca_err cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req, size_t req_len,
+CVQ_EXPORT cvq_ca_err cvq_ca_ocsp_respond(cvq_ca_ocsp *o, const uint8_t *req, size_t req_len,
                                uint8_t **resp, size_t *resp_len,
                                struct cvq_ca_ocsp_answer *ans);
 
 /* A request and a pre-signed response (no nonce) for one serial (hex). */
-cvq_ca_err cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial,
+CVQ_EXPORT cvq_ca_err cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial,
                                uint8_t **req, size_t *req_len,
                                uint8_t **resp, size_t *resp_len);
 
@@ -59,13 +61,13 @@ cvq_ca_err cvq_ca_ocsp_presign(cvq_ca_ocsp *o, const char *serial,
  * the background, at start and then before answers pass half their
  * validity.
  */
-cvq_ca_err cvq_ca_ocsp_refresh(cvq_ca_ocsp *o, size_t *nsigned);
+CVQ_EXPORT cvq_ca_err cvq_ca_ocsp_refresh(cvq_ca_ocsp *o, size_t *nsigned);
 
 /*
  * The DER request inside an RFC 5019 GET path ("/ocsp/MEIw..."; already
  * percent-decoded). CVQ_CA_ERR_REQUEST when no suffix decodes to a request.
  */
-cvq_ca_err cvq_ca_ocsp_decode_get(const char *path, uint8_t *der, size_t cap, size_t *len);
+CVQ_EXPORT cvq_ca_err cvq_ca_ocsp_decode_get(const char *path, uint8_t *der, size_t cap, size_t *len);
 
 /* ---- HTTP (libmicrohttpd): GET /<base64 request> and POST ---- */
 
@@ -77,12 +79,12 @@ typedef struct cvq_ca_ocsp_server cvq_ca_ocsp_server;
  * for more than timeout_s (0: 10) are closed, so a slow client never
  * wedges the responder.
  */
-cvq_ca_err cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd,
+CVQ_EXPORT cvq_ca_err cvq_ca_ocsp_server_start(cvq_ca_ocsp *o, const char *addr, int listen_fd,
                                     unsigned threads, unsigned timeout_s,
                                     cvq_ca_ocsp_server **out);
 /* The TCP port actually bound (useful with port 0). */
-unsigned cvq_ca_ocsp_server_port(const cvq_ca_ocsp_server *s);
-void cvq_ca_ocsp_server_stop(cvq_ca_ocsp_server *s);
+CVQ_EXPORT unsigned cvq_ca_ocsp_server_port(const cvq_ca_ocsp_server *s);
+CVQ_EXPORT void cvq_ca_ocsp_server_stop(cvq_ca_ocsp_server *s);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,8 @@
 #ifndef CVQ_CARD_H
 #define CVQ_CARD_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,10 +53,10 @@ typedef struct cvq_card cvq_card;
  *   CVQ_CARD_ERR_NO_SERVICE  pcscd is not running
  *   CVQ_CARD_ERR_PCSC        any other PC/SC failure
  */
-cvq_card_err cvq_card_ctx_new(cvq_card_ctx **out);
+CVQ_EXPORT cvq_card_err cvq_card_ctx_new(cvq_card_ctx **out);
 
 /* Release the context. Every cvq_card from it must be freed first. */
-void cvq_card_ctx_free(cvq_card_ctx *ctx);
+CVQ_EXPORT void cvq_card_ctx_free(cvq_card_ctx *ctx);
 
 /*
  * The readers known to pcscd now, as a NULL-terminated array of
@@ -64,9 +66,9 @@ void cvq_card_ctx_free(cvq_card_ctx *ctx);
  *   CVQ_CARD_ERR_NO_SERVICE  pcscd is gone and could not be reached again
  *   CVQ_CARD_ERR_PCSC        any other PC/SC failure
  */
-cvq_card_err cvq_card_list_readers(cvq_card_ctx *ctx, char ***names,
+CVQ_EXPORT cvq_card_err cvq_card_list_readers(cvq_card_ctx *ctx, char ***names,
                                    size_t *count);
-void cvq_card_readers_free(char **names);
+CVQ_EXPORT void cvq_card_readers_free(char **names);
 
 /* ---- events ----------------------------------------------------------- */
 
@@ -88,7 +90,7 @@ typedef struct cvq_card_event {
 } cvq_card_event;
 
 /* Human-readable name of an event type ("card-inserted", ...). */
-const char *cvq_card_event_name(cvq_card_event_type type);
+CVQ_EXPORT const char *cvq_card_event_name(cvq_card_event_type type);
 
 /*
  * Return the next event. The first call reports the current state as
@@ -105,7 +107,7 @@ const char *cvq_card_event_name(cvq_card_event_type type);
  *                           the wait; the cancellation is consumed)
  *   CVQ_CARD_ERR_PCSC       an unexpected PC/SC failure
  */
-cvq_card_err cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms,
+CVQ_EXPORT cvq_card_err cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms,
                                  cvq_card_event *ev);
 
 /*
@@ -113,7 +115,7 @@ cvq_card_err cvq_card_wait_event(cvq_card_ctx *ctx, int timeout_ms,
  * CVQ_CARD_ERR_CANCELLED. Safe from any thread and from a signal-free
  * context only (it takes a mutex; not async-signal-safe).
  */
-cvq_card_err cvq_card_cancel(cvq_card_ctx *ctx);
+CVQ_EXPORT cvq_card_err cvq_card_cancel(cvq_card_ctx *ctx);
 
 /* ---- connections ------------------------------------------------------ */
 
@@ -127,7 +129,7 @@ cvq_card_err cvq_card_cancel(cvq_card_ctx *ctx);
  *   CVQ_CARD_ERR_NO_SERVICE  pcscd is gone (re-established once, in vain)
  *   CVQ_CARD_ERR_PCSC        any other PC/SC failure
  */
-cvq_card_err cvq_card_connect(cvq_card_ctx *ctx, const char *reader,
+CVQ_EXPORT cvq_card_err cvq_card_connect(cvq_card_ctx *ctx, const char *reader,
                               cvq_card **out);
 
 /*
@@ -135,14 +137,14 @@ cvq_card_err cvq_card_connect(cvq_card_ctx *ctx, const char *reader,
  * order). Same errors as cvq_card_connect; CVQ_CARD_ERR_NO_CARD when no
  * reader holds a card, CVQ_CARD_ERR_NO_READER when there is no reader.
  */
-cvq_card_err cvq_card_connect_any(cvq_card_ctx *ctx, cvq_card **out);
+CVQ_EXPORT cvq_card_err cvq_card_connect_any(cvq_card_ctx *ctx, cvq_card **out);
 
 /*
  * Disconnect and free. reset=true resets the card (clears its security
  * state: verified PIN, management key), false leaves it as it is. NULL
  * is accepted.
  */
-void cvq_card_disconnect(cvq_card *card, bool reset);
+CVQ_EXPORT void cvq_card_disconnect(cvq_card *card, bool reset);
 
 /*
  * Make sure the handle still speaks to the same card: reconnects after a
@@ -156,11 +158,11 @@ void cvq_card_disconnect(cvq_card *card, bool reset);
  * Operations do this themselves when PC/SC reports a reset; a caller uses
  * it after CVQ_CARD_ERR_CARD_REMOVED once the card is back.
  */
-cvq_card_err cvq_card_reconnect(cvq_card *card);
+CVQ_EXPORT cvq_card_err cvq_card_reconnect(cvq_card *card);
 
 /* The reader's name and the ATR seen at connection (never NULL). */
-const char *cvq_card_reader_name(const cvq_card *card);
-const uint8_t *cvq_card_atr(const cvq_card *card, size_t *len);
+CVQ_EXPORT const char *cvq_card_reader_name(const cvq_card *card);
+CVQ_EXPORT const uint8_t *cvq_card_atr(const cvq_card *card, size_t *len);
 
 /*
  * Group several operations into one PC/SC transaction (enrolment does
@@ -170,15 +172,15 @@ const uint8_t *cvq_card_atr(const cvq_card *card, size_t *len);
  *   CVQ_CARD_ERR_CARD_CHANGED  another card is now in the reader
  *   CVQ_CARD_ERR_BUSY, CVQ_CARD_ERR_NO_SERVICE, CVQ_CARD_ERR_PCSC
  */
-cvq_card_err cvq_card_begin(cvq_card *card);
+CVQ_EXPORT cvq_card_err cvq_card_begin(cvq_card *card);
 /* reset=true resets the card when the transaction ends (drops PIN state). */
-cvq_card_err cvq_card_end(cvq_card *card, bool reset);
+CVQ_EXPORT cvq_card_err cvq_card_end(cvq_card *card, bool reset);
 
 /*
  * Number of command APDUs this handle sent (GET RESPONSE and chained
  * blocks included): what a real card makes you wait for.
  */
-unsigned long cvq_card_apdu_count(const cvq_card *card);
+CVQ_EXPORT unsigned long cvq_card_apdu_count(const cvq_card *card);
 
 #ifdef __cplusplus
 }

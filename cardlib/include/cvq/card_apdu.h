@@ -14,6 +14,8 @@
 #ifndef CVQ_CARD_APDU_H
 #define CVQ_CARD_APDU_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,7 +66,7 @@ typedef struct cvq_card_apdu {
  * A chained command stops at the first block answered with anything but
  * 9000 and returns that status word.
  */
-cvq_card_err cvq_card_apdu_transmit(const cvq_card_transport *t,
+CVQ_EXPORT cvq_card_err cvq_card_apdu_transmit(const cvq_card_transport *t,
                                     const cvq_card_apdu *apdu,
                                     uint8_t **rsp, size_t *rsp_len,
                                     uint16_t *sw);
@@ -77,14 +79,14 @@ cvq_card_err cvq_card_apdu_transmit(const cvq_card_transport *t,
  *   6A87 UNSUPPORTED; 6700 ARG; 6A84 BUFFER (no room on the card);
  *   anything else SW.
  */
-cvq_card_err cvq_card_sw_to_err(uint16_t sw, int *tries_left);
+CVQ_EXPORT cvq_card_err cvq_card_sw_to_err(uint16_t sw, int *tries_left);
 
 /*
  * A cvq_card on a transport of your own (no PC/SC; begin/end are no-ops,
  * reconnect returns CVQ_CARD_ERR_UNSUPPORTED). The transport struct is
  * copied; impl must outlive the card. Free with cvq_card_disconnect().
  */
-cvq_card_err cvq_card_new_with_transport(const cvq_card_transport *t,
+CVQ_EXPORT cvq_card_err cvq_card_new_with_transport(const cvq_card_transport *t,
                                          cvq_card **out);
 
 #ifdef __cplusplus

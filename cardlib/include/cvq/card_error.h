@@ -7,6 +7,8 @@
 #ifndef CVQ_CARD_ERROR_H
 #define CVQ_CARD_ERROR_H
 
+#include <cvq/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -44,7 +46,7 @@ typedef enum cvq_card_err {
 } cvq_card_err;
 
 /* A short English description; never NULL, never contains secrets. */
-const char *cvq_card_strerror(cvq_card_err err);
+CVQ_EXPORT const char *cvq_card_strerror(cvq_card_err err);
 
 #ifdef __cplusplus
 }

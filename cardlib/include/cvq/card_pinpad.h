@@ -15,6 +15,8 @@
 #ifndef CVQ_CARD_PINPAD_H
 #define CVQ_CARD_PINPAD_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +43,7 @@ typedef struct cvq_card_pinpad_features {
  *   CVQ_CARD_OK            *out filled (every field 0: no PIN pad)
  *   CVQ_CARD_ERR_BAD_DATA  a TLV runs past the end of the buffer
  */
-cvq_card_err cvq_card_pinpad_parse_features(const uint8_t *buf, size_t len,
+CVQ_EXPORT cvq_card_err cvq_card_pinpad_parse_features(const uint8_t *buf, size_t len,
                                             cvq_card_pinpad_features *out);
 
 /*
@@ -53,7 +55,7 @@ cvq_card_err cvq_card_pinpad_parse_features(const uint8_t *buf, size_t len,
  *   CVQ_CARD_ERR_BAD_DATA  the reader's feature list is malformed
  *   CVQ_CARD_ERR_CARD_REMOVED, CVQ_CARD_ERR_NO_SERVICE
  */
-cvq_card_err cvq_card_has_pinpad(cvq_card *card, bool *has);
+CVQ_EXPORT cvq_card_err cvq_card_has_pinpad(cvq_card *card, bool *has);
 
 /*
  * VERIFY the PIV PIN typed on the reader's PIN pad: SELECT the PIV
@@ -75,7 +77,7 @@ cvq_card_err cvq_card_has_pinpad(cvq_card *card, bool *has);
  *   CVQ_CARD_ERR_BUSY, CVQ_CARD_ERR_NO_SERVICE, CVQ_CARD_ERR_PCSC,
  *   CVQ_CARD_ERR_COMM
  */
-cvq_card_err cvq_card_verify_pin_pinpad(cvq_card *card, unsigned timeout_s,
+CVQ_EXPORT cvq_card_err cvq_card_verify_pin_pinpad(cvq_card *card, unsigned timeout_s,
                                         int *tries_left);
 
 /*
@@ -83,7 +85,7 @@ cvq_card_err cvq_card_verify_pin_pinpad(cvq_card *card, unsigned timeout_s,
  * out[cap]); *len its size. Exposed for tests.
  *   CVQ_CARD_ERR_BUFFER  cap too small
  */
-cvq_card_err cvq_card_pinpad_verify_structure(unsigned timeout_s, uint8_t *out,
+CVQ_EXPORT cvq_card_err cvq_card_pinpad_verify_structure(unsigned timeout_s, uint8_t *out,
                                               size_t cap, size_t *len);
 
 #ifdef __cplusplus

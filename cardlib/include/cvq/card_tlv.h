@@ -12,6 +12,8 @@
 #ifndef CVQ_CARD_TLV_H
 #define CVQ_CARD_TLV_H
 
+#include <cvq/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,11 +35,11 @@ typedef struct cvq_card_tlv {
  * *p points just past it. Returns CVQ_CARD_ERR_TLV when the bytes are not
  * one complete TLV (truncated, tag too long, bad length form).
  */
-cvq_card_err cvq_card_tlv_next(const uint8_t **p, const uint8_t *end,
+CVQ_EXPORT cvq_card_err cvq_card_tlv_next(const uint8_t **p, const uint8_t *end,
                                cvq_card_tlv *out);
 
 /* Parse exactly one TLV that must fill buf[0..len) completely. */
-cvq_card_err cvq_card_tlv_parse_one(const uint8_t *buf, size_t len,
+CVQ_EXPORT cvq_card_err cvq_card_tlv_parse_one(const uint8_t *buf, size_t len,
                                     cvq_card_tlv *out);
 
 /*
@@ -45,21 +47,21 @@ cvq_card_err cvq_card_tlv_parse_one(const uint8_t *buf, size_t len,
  * buf[0..len). CVQ_CARD_ERR_NOT_FOUND when absent, CVQ_CARD_ERR_TLV when
  * the siblings are malformed before it is found.
  */
-cvq_card_err cvq_card_tlv_find(const uint8_t *buf, size_t len, uint32_t tag,
+CVQ_EXPORT cvq_card_err cvq_card_tlv_find(const uint8_t *buf, size_t len, uint32_t tag,
                                cvq_card_tlv *out);
 
 /* Number of bytes the tag / length header takes. */
-size_t cvq_card_tlv_tag_size(uint32_t tag);
-size_t cvq_card_tlv_len_size(size_t len);
+CVQ_EXPORT size_t cvq_card_tlv_tag_size(uint32_t tag);
+CVQ_EXPORT size_t cvq_card_tlv_len_size(size_t len);
 
 /*
  * Append tag and length (and, with _put, value) to out[*off..cap);
  * *off advances. CVQ_CARD_ERR_BUFFER if it does not fit, and then
  * nothing is written. val may alias out (it is moved, not copied).
  */
-cvq_card_err cvq_card_tlv_put_header(uint8_t *out, size_t cap, size_t *off,
+CVQ_EXPORT cvq_card_err cvq_card_tlv_put_header(uint8_t *out, size_t cap, size_t *off,
                                      uint32_t tag, size_t len);
-cvq_card_err cvq_card_tlv_put(uint8_t *out, size_t cap, size_t *off,
+CVQ_EXPORT cvq_card_err cvq_card_tlv_put(uint8_t *out, size_t cap, size_t *off,
                               uint32_t tag, const uint8_t *val, size_t len);
 
 #ifdef __cplusplus

@@ -30,6 +30,8 @@
 #ifndef CVQ_PIV_H
 #define CVQ_PIV_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,13 +79,13 @@ typedef enum cvq_card_alg {
 #define CVQ_CARD_OBJ_KEYHISTORY  0x5FC10Cu
 
 /* The factory default 3DES management key (SP 800-73 test cards, YubiKey). */
-extern const uint8_t cvq_card_default_mgmt_key[24];
+extern CVQ_EXPORT const uint8_t cvq_card_default_mgmt_key[24];
 
 /* Key length of a management key algorithm (24, 16, 24, 32), 0 if not one. */
-size_t cvq_card_mgmt_key_len(cvq_card_alg alg);
+CVQ_EXPORT size_t cvq_card_mgmt_key_len(cvq_card_alg alg);
 
 /* Certificate object of a slot (9A -> 5FC105 ...), 0 if none. */
-uint32_t cvq_card_slot_object(cvq_card_slot slot);
+CVQ_EXPORT uint32_t cvq_card_slot_object(cvq_card_slot slot);
 
 /* ---- application ------------------------------------------------------ */
 
@@ -91,10 +93,10 @@ uint32_t cvq_card_slot_object(cvq_card_slot slot);
  * SELECT the PIV application now (normally implicit).
  *   CVQ_CARD_ERR_NOT_PIV  the card has no PIV application
  */
-cvq_card_err cvq_card_piv_select(cvq_card *card);
+CVQ_EXPORT cvq_card_err cvq_card_piv_select(cvq_card *card);
 
 /* Drop every cached object of this handle (the next read asks the card). */
-void cvq_card_piv_forget(cvq_card *card);
+CVQ_EXPORT void cvq_card_piv_forget(cvq_card *card);
 
 /* ---- data objects ----------------------------------------------------- */
 
@@ -104,7 +106,7 @@ void cvq_card_piv_forget(cvq_card *card);
  * readers below for what can be cached.
  *   CVQ_CARD_ERR_NOT_FOUND  the object is absent (6A82) or empty
  */
-cvq_card_err cvq_card_read_object(cvq_card *card, uint32_t tag,
+CVQ_EXPORT cvq_card_err cvq_card_read_object(cvq_card *card, uint32_t tag,
                                   uint8_t **data, size_t *len);
 
 /*
@@ -113,7 +115,7 @@ cvq_card_err cvq_card_read_object(cvq_card *card, uint32_t tag,
  *   CVQ_CARD_ERR_SECURITY  not authenticated with the management key
  *   CVQ_CARD_ERR_BUFFER    no room on the card
  */
-cvq_card_err cvq_card_write_object(cvq_card *card, uint32_t tag,
+CVQ_EXPORT cvq_card_err cvq_card_write_object(cvq_card *card, uint32_t tag,
                                    const uint8_t *data, size_t len);
 
 /* Discovery object. */
@@ -124,10 +126,10 @@ typedef struct cvq_card_discovery {
 } cvq_card_discovery;
 
 /* Parse the value of a 7E object (fuzzed). CVQ_CARD_ERR_TLV / _BAD_DATA. */
-cvq_card_err cvq_card_discovery_parse(const uint8_t *buf, size_t len,
+CVQ_EXPORT cvq_card_err cvq_card_discovery_parse(const uint8_t *buf, size_t len,
                                       cvq_card_discovery *out);
 /* NOT_FOUND when the card has none. Cached. */
-cvq_card_err cvq_card_read_discovery(cvq_card *card, cvq_card_discovery *out);
+CVQ_EXPORT cvq_card_err cvq_card_read_discovery(cvq_card *card, cvq_card_discovery *out);
 
 /* CHUID. */
 typedef struct cvq_card_chuid {
@@ -138,20 +140,20 @@ typedef struct cvq_card_chuid {
 } cvq_card_chuid;
 
 /* Parse the value of a CHUID (fuzzed). CVQ_CARD_ERR_TLV / _BAD_DATA (no GUID). */
-cvq_card_err cvq_card_chuid_parse(const uint8_t *buf, size_t len,
+CVQ_EXPORT cvq_card_err cvq_card_chuid_parse(const uint8_t *buf, size_t len,
                                   cvq_card_chuid *out);
 /*
  * Build a CHUID value: FASC-N (agency code 9999, so OpenSC uses the GUID
  * as the token serial), GUID, expiry (YYYYMMDD), empty signature, LRC.
  *   CVQ_CARD_ERR_BUFFER  cap too small (64 bytes always suffice)
  */
-cvq_card_err cvq_card_chuid_build(const uint8_t guid[CVQ_CARD_GUID_LEN],
+CVQ_EXPORT cvq_card_err cvq_card_chuid_build(const uint8_t guid[CVQ_CARD_GUID_LEN],
                                   const char *expiry, uint8_t *out,
                                   size_t cap, size_t *len);
 /* NOT_FOUND when the card has no CHUID. Cached. */
-cvq_card_err cvq_card_read_chuid(cvq_card *card, cvq_card_chuid *out);
+CVQ_EXPORT cvq_card_err cvq_card_read_chuid(cvq_card *card, cvq_card_chuid *out);
 /* The GUID from the CHUID (cached): NOT_FOUND without CHUID. */
-cvq_card_err cvq_card_guid(cvq_card *card, uint8_t guid[CVQ_CARD_GUID_LEN]);
+CVQ_EXPORT cvq_card_err cvq_card_guid(cvq_card *card, uint8_t guid[CVQ_CARD_GUID_LEN]);
 
 /* Printed Information (SP 800-73-4 part 1, 3.1.4); strings NUL-terminated. */
 typedef struct cvq_card_printed {
@@ -162,12 +164,12 @@ typedef struct cvq_card_printed {
 	char issuer[16];          /* 06 issuer identification */
 } cvq_card_printed;
 
-cvq_card_err cvq_card_printed_parse(const uint8_t *buf, size_t len,
+CVQ_EXPORT cvq_card_err cvq_card_printed_parse(const uint8_t *buf, size_t len,
                                     cvq_card_printed *out);
-cvq_card_err cvq_card_printed_build(const cvq_card_printed *in, uint8_t *out,
+CVQ_EXPORT cvq_card_err cvq_card_printed_build(const cvq_card_printed *in, uint8_t *out,
                                     size_t cap, size_t *len);
 /* Needs the PIN on real cards (SECURITY otherwise); not cached. */
-cvq_card_err cvq_card_read_printed(cvq_card *card, cvq_card_printed *out);
+CVQ_EXPORT cvq_card_err cvq_card_read_printed(cvq_card *card, cvq_card_printed *out);
 
 /* ---- certificates ----------------------------------------------------- */
 
@@ -176,14 +178,14 @@ cvq_card_err cvq_card_read_printed(cvq_card *card, cvq_card_printed *out);
  * 01), 71 CertInfo, FE LRC (fuzzed). *cert is a new X509.
  *   CVQ_CARD_ERR_TLV, CVQ_CARD_ERR_BAD_DATA (bad DER, bad gzip, > 32 KiB)
  */
-cvq_card_err cvq_card_cert_parse(const uint8_t *buf, size_t len, X509 **cert);
+CVQ_EXPORT cvq_card_err cvq_card_cert_parse(const uint8_t *buf, size_t len, X509 **cert);
 
 /*
  * The certificate of a slot, read once per insertion and cached in the
  * handle; *cert is a new reference (X509_free it).
  *   CVQ_CARD_ERR_NOT_FOUND  the slot has no certificate (also cached)
  */
-cvq_card_err cvq_card_read_cert(cvq_card *card, cvq_card_slot slot,
+CVQ_EXPORT cvq_card_err cvq_card_read_cert(cvq_card *card, cvq_card_slot slot,
                                 X509 **cert);
 
 /*
@@ -191,10 +193,10 @@ cvq_card_err cvq_card_read_cert(cvq_card *card, cvq_card_slot slot,
  * Needs management key authentication; updates the cache.
  *   CVQ_CARD_ERR_SECURITY, CVQ_CARD_ERR_BUFFER (no room on the card)
  */
-cvq_card_err cvq_card_write_cert(cvq_card *card, cvq_card_slot slot,
+CVQ_EXPORT cvq_card_err cvq_card_write_cert(cvq_card *card, cvq_card_slot slot,
                                  X509 *cert, bool compress);
 /* Delete a slot's certificate object. */
-cvq_card_err cvq_card_delete_cert(cvq_card *card, cvq_card_slot slot);
+CVQ_EXPORT cvq_card_err cvq_card_delete_cert(cvq_card *card, cvq_card_slot slot);
 
 /* ---- PIN and PUK ------------------------------------------------------ */
 
@@ -210,7 +212,7 @@ typedef enum cvq_card_pin_ref {
  *   CVQ_CARD_ERR_PIN_BLOCKED  blocked (now or before)
  *   CVQ_CARD_ERR_PIN_FORMAT   not 6-8 bytes, or contains 0xFF
  */
-cvq_card_err cvq_card_pin_verify(cvq_card *card, const char *pin,
+CVQ_EXPORT cvq_card_err cvq_card_pin_verify(cvq_card *card, const char *pin,
                                  int *tries_left);
 
 /*
@@ -218,14 +220,14 @@ cvq_card_err cvq_card_pin_verify(cvq_card *card, const char *pin,
  * when this card session already verified it, else *tries_left = tries.
  *   CVQ_CARD_OK, CVQ_CARD_ERR_PIN_BLOCKED (*tries_left = 0)
  */
-cvq_card_err cvq_card_pin_status(cvq_card *card, int *tries_left,
+CVQ_EXPORT cvq_card_err cvq_card_pin_status(cvq_card *card, int *tries_left,
                                  bool *verified);
 
 /*
  * The PUK's tries left without spending one: Yubico metadata (F7) where
  * the card has it. CVQ_CARD_ERR_UNSUPPORTED elsewhere (PIV has no way).
  */
-cvq_card_err cvq_card_puk_status(cvq_card *card, int *tries_left);
+CVQ_EXPORT cvq_card_err cvq_card_puk_status(cvq_card *card, int *tries_left);
 
 /*
  * CHANGE REFERENCE DATA for the PIN or the PUK. A new PIN must be 6-8
@@ -233,7 +235,7 @@ cvq_card_err cvq_card_puk_status(cvq_card *card, int *tries_left);
  * anything is sent.
  *   CVQ_CARD_ERR_PIN_WRONG (tries left set), _PIN_BLOCKED, _PIN_FORMAT
  */
-cvq_card_err cvq_card_pin_change(cvq_card *card, cvq_card_pin_ref ref,
+CVQ_EXPORT cvq_card_err cvq_card_pin_change(cvq_card *card, cvq_card_pin_ref ref,
                                  const char *old_pin, const char *new_pin,
                                  int *tries_left);
 
@@ -243,7 +245,7 @@ cvq_card_err cvq_card_pin_change(cvq_card *card, cvq_card_pin_ref ref,
  *   CVQ_CARD_ERR_PIN_WRONG (PUK tries left set), _PIN_BLOCKED (PUK
  *   blocked), _PIN_FORMAT
  */
-cvq_card_err cvq_card_pin_unblock(cvq_card *card, const char *puk,
+CVQ_EXPORT cvq_card_err cvq_card_pin_unblock(cvq_card *card, const char *puk,
                                   const char *new_pin, int *tries_left);
 
 /* ---- management key --------------------------------------------------- */
@@ -255,7 +257,7 @@ cvq_card_err cvq_card_pin_unblock(cvq_card *card, const char *puk,
  *   CVQ_CARD_ERR_UNSUPPORTED  the card does not use this algorithm
  *   CVQ_CARD_ERR_CRYPTO       host cipher failure
  */
-cvq_card_err cvq_card_mgmt_auth(cvq_card *card, cvq_card_alg alg,
+CVQ_EXPORT cvq_card_err cvq_card_mgmt_auth(cvq_card *card, cvq_card_alg alg,
                                 const uint8_t *key, size_t key_len);
 
 /*
@@ -264,7 +266,7 @@ cvq_card_err cvq_card_mgmt_auth(cvq_card *card, cvq_card_alg alg,
  *   CVQ_CARD_ERR_UNSUPPORTED  not a Yubico-compatible card
  *   CVQ_CARD_ERR_SECURITY     not authenticated
  */
-cvq_card_err cvq_card_mgmt_set_key(cvq_card *card, cvq_card_alg alg,
+CVQ_EXPORT cvq_card_err cvq_card_mgmt_set_key(cvq_card *card, cvq_card_alg alg,
                                    const uint8_t *key, size_t key_len);
 
 /* ---- keys ------------------------------------------------------------- */
@@ -275,11 +277,11 @@ cvq_card_err cvq_card_mgmt_set_key(cvq_card *card, cvq_card_alg alg,
  * slot's certificate is still the old one until cvq_card_write_cert.
  *   CVQ_CARD_ERR_SECURITY, CVQ_CARD_ERR_UNSUPPORTED (alg)
  */
-cvq_card_err cvq_card_generate(cvq_card *card, cvq_card_slot slot,
+CVQ_EXPORT cvq_card_err cvq_card_generate(cvq_card *card, cvq_card_slot slot,
                                cvq_card_alg alg, EVP_PKEY **pub);
 
 /* Parse a GENERATE response (7F49 ...) for alg (fuzzed). */
-cvq_card_err cvq_card_generate_parse(const uint8_t *buf, size_t len,
+CVQ_EXPORT cvq_card_err cvq_card_generate_parse(const uint8_t *buf, size_t len,
                                      cvq_card_alg alg, EVP_PKEY **pub);
 
 typedef enum cvq_card_padding {
@@ -315,20 +317,20 @@ typedef struct cvq_card_sign_req {
  *   CVQ_CARD_ERR_NOT_FOUND     no public key given and no certificate
  *   CVQ_CARD_ERR_UNSUPPORTED   key type or digest the card cannot use
  */
-cvq_card_err cvq_card_sign(cvq_card *card, const cvq_card_sign_req *req,
+CVQ_EXPORT cvq_card_err cvq_card_sign(cvq_card *card, const cvq_card_sign_req *req,
                            uint8_t **sig, size_t *sig_len, int *tries_left);
 
 /* ---- Yubico extensions ------------------------------------------------ */
 
 /* FD: firmware version. CVQ_CARD_ERR_UNSUPPORTED on other cards. Cached. */
-cvq_card_err cvq_card_yk_version(cvq_card *card, uint8_t version[3]);
+CVQ_EXPORT cvq_card_err cvq_card_yk_version(cvq_card *card, uint8_t version[3]);
 /* F8: serial number. CVQ_CARD_ERR_UNSUPPORTED on other cards. */
-cvq_card_err cvq_card_yk_serial(cvq_card *card, uint32_t *serial);
+CVQ_EXPORT cvq_card_err cvq_card_yk_serial(cvq_card *card, uint32_t *serial);
 /*
  * FA: set PIN and PUK tries (1..255); resets both to the defaults
  * (123456 / 12345678). Needs management key auth and the PIN verified.
  */
-cvq_card_err cvq_card_yk_set_retries(cvq_card *card, uint8_t pin_tries,
+CVQ_EXPORT cvq_card_err cvq_card_yk_set_retries(cvq_card *card, uint8_t pin_tries,
                                      uint8_t puk_tries);
 /*
  * Factory reset (FB): Yubico cards reset only when PIN and PUK are both
@@ -337,7 +339,7 @@ cvq_card_err cvq_card_yk_set_retries(cvq_card *card, uint8_t pin_tries,
  * key, keys and objects erased. Drops the cache.
  *   CVQ_CARD_ERR_UNSUPPORTED  the card has no factory reset
  */
-cvq_card_err cvq_card_yk_reset(cvq_card *card);
+CVQ_EXPORT cvq_card_err cvq_card_yk_reset(cvq_card *card);
 
 #ifdef __cplusplus
 }

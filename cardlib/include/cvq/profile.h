@@ -20,6 +20,8 @@
 #ifndef CVQ_CARD_PROFILE_H
 #define CVQ_CARD_PROFILE_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +44,7 @@ typedef enum cvq_card_role {
 } cvq_card_role;
 
 /* "authentication", "signature", "card-authentication"; NULL otherwise. */
-const char *cvq_card_role_name(cvq_card_slot slot);
+CVQ_EXPORT const char *cvq_card_role_name(cvq_card_slot slot);
 
 /*
  * Derive the management key of the card with this GUID. key must hold
@@ -51,7 +53,7 @@ const char *cvq_card_role_name(cvq_card_slot slot);
  *                        management key algorithm
  *   CVQ_CARD_ERR_CRYPTO  HKDF failed
  */
-cvq_card_err cvq_card_mgmt_key_derive(const uint8_t *master, size_t master_len,
+CVQ_EXPORT cvq_card_err cvq_card_mgmt_key_derive(const uint8_t *master, size_t master_len,
                                       const uint8_t guid[CVQ_CARD_GUID_LEN],
                                       cvq_card_alg alg, uint8_t *key);
 
@@ -60,7 +62,7 @@ cvq_card_err cvq_card_mgmt_key_derive(const uint8_t *master, size_t master_len,
  *   CVQ_CARD_ERR_NOT_FOUND  the card has no CHUID (blank: use the factory key)
  *   CVQ_CARD_ERR_AUTH       the card's key is not the derived one
  */
-cvq_card_err cvq_card_mgmt_auth_derived(cvq_card *card, const uint8_t *master,
+CVQ_EXPORT cvq_card_err cvq_card_mgmt_auth_derived(cvq_card *card, const uint8_t *master,
                                         size_t master_len, cvq_card_alg alg);
 
 typedef enum cvq_card_state {
@@ -72,7 +74,7 @@ typedef enum cvq_card_state {
 } cvq_card_state;
 
 /* "blank", "partial", "enrolled", "pin-blocked", "blocked". */
-const char *cvq_card_state_name(cvq_card_state state);
+CVQ_EXPORT const char *cvq_card_state_name(cvq_card_state state);
 
 typedef struct cvq_card_status {
 	cvq_card_state state;
@@ -91,10 +93,10 @@ typedef struct cvq_card_status {
  * is spent. In one transaction: on a fresh handle SELECT + 4 GET DATA +
  * VERIFY (+ Yubico metadata), later calls only the PIN and PUK queries.
  */
-cvq_card_err cvq_card_get_status(cvq_card *card, cvq_card_status *out);
+CVQ_EXPORT cvq_card_err cvq_card_get_status(cvq_card *card, cvq_card_status *out);
 
 /* Lowercase hex of a GUID, 33 bytes with the NUL. */
-void cvq_card_guid_hex(const uint8_t guid[CVQ_CARD_GUID_LEN], char out[33]);
+CVQ_EXPORT void cvq_card_guid_hex(const uint8_t guid[CVQ_CARD_GUID_LEN], char out[33]);
 
 #ifdef __cplusplus
 }

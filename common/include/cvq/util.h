@@ -13,8 +13,12 @@
 #ifndef CVQ_UTIL_H
 #define CVQ_UTIL_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,10 +37,11 @@ typedef enum cvq_util_err {
 	CVQ_UTIL_ERR_IO,         /* reading the file, descriptor or terminal failed */
 	CVQ_UTIL_ERR_PERM,       /* a secret file readable by group or others */
 	CVQ_UTIL_ERR_EMPTY,      /* an empty secret */
+	CVQ_UTIL_ERR_MODE,       /* a file more open than its content allows */
 	CVQ_UTIL_ERR__COUNT
 } cvq_util_err;
 
-const char *cvq_util_strerror(cvq_util_err err);
+CVQ_EXPORT CVQ_EXPORT const char *cvq_util_strerror(cvq_util_err err);
 
 struct cvq_pinentry_prompt {
 	const char *title;        /* SETTITLE (window title), or NULL */
@@ -56,7 +61,7 @@ struct cvq_pinentry_prompt {
  * Start `program` (a path; no shell), ask for a PIN, stop the program.
  * The PIN lands in pin[0..cap) NUL-terminated. Each call is one dialog.
  */
-cvq_util_err cvq_pinentry_getpin(const char *program,
+CVQ_EXPORT cvq_util_err cvq_pinentry_getpin(const char *program,
                                  const struct cvq_pinentry_prompt *p,
                                  char *pin, size_t cap);
 
@@ -65,10 +70,10 @@ cvq_util_err cvq_pinentry_getpin(const char *program,
  * Assuan SETDESC line once escaped). Callers that build the text from
  * outside input check it first and refuse the request cleanly.
  */
-bool cvq_pinentry_description_fits(const char *description);
+CVQ_EXPORT bool cvq_pinentry_description_fits(const char *description);
 
 /* Ask a yes/no question (CONFIRM); *confirmed is false on "no". */
-cvq_util_err cvq_pinentry_confirm(const char *program,
+CVQ_EXPORT cvq_util_err cvq_pinentry_confirm(const char *program,
                                   const struct cvq_pinentry_prompt *p,
                                   bool *confirmed);
 
@@ -81,7 +86,7 @@ cvq_util_err cvq_pinentry_confirm(const char *program,
  *   "tty"             /dev/tty, echo off, with `prompt` shown
  * The trailing newline is dropped.
  */
-cvq_util_err cvq_secret_read(const char *source, const char *prompt,
+CVQ_EXPORT cvq_util_err cvq_secret_read(const char *source, const char *prompt,
                              char *buf, size_t cap);
 
 /*
@@ -91,7 +96,49 @@ cvq_util_err cvq_secret_read(const char *source, const char *prompt,
  * once, early, before any secret is read. CVQ_UTIL_ERR_IO when the kernel
  * refuses either.
  */
-cvq_util_err cvq_util_no_core_dumps(void);
+CVQ_EXPORT CVQ_EXPORT cvq_util_err cvq_util_no_core_dumps(void);
+
+/*
+ * Files and folders with the mode their content deserves, whatever the
+ * umask (docs/files.md lists each one).
+ *
+ * cvq_util_file_create: open(path, flags | O_CREAT | O_NOFOLLOW |
+ * O_CLOEXEC, mode) then fchmod(fd, mode) before any byte is written, so
+ * the file is exactly `mode` (the umask can only have narrowed it; it is
+ * never more open in between). Add O_EXCL for a new file. An existing
+ * regular file (no O_EXCL) is set to `mode` too; a device, FIFO or
+ * socket is left as it is. The fd, or -1 with errno.
+ *
+ * cvq_util_dir_create: mkdir then fchmod of that directory to `mode`;
+ * -1 with errno (EEXIST when it exists: the caller decides).
+ */
+CVQ_EXPORT int cvq_util_file_create(const char *path, int flags, mode_t mode);
+CVQ_EXPORT int cvq_util_dir_create(const char *path, mode_t mode);
+
+/* fopen(path, "w") made exact, for a name the user gave (`--out`): as
+ * cvq_util_file_create(O_WRONLY | O_TRUNC) but a symlink is followed;
+ * then fdopen. NULL with errno. */
+CVQ_EXPORT FILE *cvq_util_fopen_create(const char *path, mode_t mode);
+
+/*
+ * Refuse (CVQ_UTIL_ERR_MODE) a file whose permission bits go beyond
+ * `allowed` (e.g. 0660: nothing for others), as OpenSSH refuses a
+ * readable key; with `fix` it is tightened to mode & allowed instead.
+ * `why` gets a sentence naming the file, its mode and the chmod to run.
+ * CVQ_UTIL_ERR_IO when it cannot be stat'ed.
+ */
+CVQ_EXPORT cvq_util_err cvq_util_check_mode(const char *path, mode_t allowed, bool fix,
+                                 char *why, size_t why_len);
+
+/*
+ * Before sqlite3_open_v2() of `path`: with `create`, a missing database is
+ * made empty with `mode` (SQLite gives its -wal, -shm and -journal the
+ * main file's mode whatever the umask); then the database and whichever
+ * of those side files exist are checked against `allowed` (fixed with
+ * `fix`). A missing database without `create` is left to SQLite to report.
+ */
+CVQ_EXPORT cvq_util_err cvq_util_db_prepare(const char *path, mode_t mode, mode_t allowed,
+                                 bool create, bool fix, char *why, size_t why_len);
 
 #ifdef __cplusplus
 }

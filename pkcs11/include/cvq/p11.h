@@ -45,6 +45,8 @@
 #ifndef CVQ_P11_H
 #define CVQ_P11_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -82,7 +84,7 @@ typedef enum cvq_p11_err {
 	CVQ_P11_ERR__COUNT
 } cvq_p11_err;
 
-const char *cvq_p11_strerror(cvq_p11_err err);
+CVQ_EXPORT const char *cvq_p11_strerror(cvq_p11_err err);
 
 typedef struct cvq_p11_ctx cvq_p11_ctx;
 typedef struct cvq_p11_key cvq_p11_key;
@@ -98,23 +100,23 @@ typedef int (*cvq_p11_pin_fn)(void *ctx, const char *token_label,
 /* ---- module ---------------------------------------------------------- */
 
 /* Load and initialise a PKCS#11 module (a path to a .so). */
-cvq_p11_err cvq_p11_open(const char *module_path, cvq_p11_ctx **out);
+CVQ_EXPORT cvq_p11_err cvq_p11_open(const char *module_path, cvq_p11_ctx **out);
 
 /*
  * Same, with the module taken from the URI's module-path, or its
  * module-name (NAME.so or libNAME.so in p11-kit's module directory, then
  * the library directory).
  */
-cvq_p11_err cvq_p11_open_uri(const char *uri, cvq_p11_ctx **out);
+CVQ_EXPORT cvq_p11_err cvq_p11_open_uri(const char *uri, cvq_p11_ctx **out);
 
 /* Finalise and unload. Free the keys first. NULL is a no-op. */
-void cvq_p11_close(cvq_p11_ctx *ctx);
+CVQ_EXPORT void cvq_p11_close(cvq_p11_ctx *ctx);
 
-void cvq_p11_set_pin_callback(cvq_p11_ctx *ctx, cvq_p11_pin_fn fn,
+CVQ_EXPORT void cvq_p11_set_pin_callback(cvq_p11_ctx *ctx, cvq_p11_pin_fn fn,
                               void *fn_ctx);
 
 /* The CK_RV of the last failed PKCS#11 call on this ctx (0 = none). */
-unsigned long cvq_p11_last_rv(const cvq_p11_ctx *ctx);
+CVQ_EXPORT unsigned long cvq_p11_last_rv(const cvq_p11_ctx *ctx);
 
 /* ---- slots and tokens ------------------------------------------------ */
 
@@ -135,7 +137,7 @@ struct cvq_p11_token_info {
  * The tokens present now. Fills up to cap entries; *n gets the number of
  * tokens present (may exceed cap).
  */
-cvq_p11_err cvq_p11_tokens(cvq_p11_ctx *ctx, struct cvq_p11_token_info *out,
+CVQ_EXPORT cvq_p11_err cvq_p11_tokens(cvq_p11_ctx *ctx, struct cvq_p11_token_info *out,
                            size_t cap, size_t *n);
 
 /*
@@ -152,12 +154,12 @@ struct cvq_p11_pin_status {
 };
 
 /* `uri` names the token (module-path and object attributes ignored). */
-cvq_p11_err cvq_p11_pin_status(cvq_p11_ctx *ctx, const char *uri,
+CVQ_EXPORT cvq_p11_err cvq_p11_pin_status(cvq_p11_ctx *ctx, const char *uri,
                                struct cvq_p11_pin_status *st);
 
 /* User login on the token the URI names; no-op if already logged in. */
-cvq_p11_err cvq_p11_login(cvq_p11_ctx *ctx, const char *uri);
-cvq_p11_err cvq_p11_logout(cvq_p11_ctx *ctx, const char *uri);
+CVQ_EXPORT cvq_p11_err cvq_p11_login(cvq_p11_ctx *ctx, const char *uri);
+CVQ_EXPORT cvq_p11_err cvq_p11_logout(cvq_p11_ctx *ctx, const char *uri);
 
 /*
  * Wait up to timeout_ms (-1: forever) for a token to be inserted or
@@ -171,7 +173,7 @@ cvq_p11_err cvq_p11_logout(cvq_p11_ctx *ctx, const char *uri);
  * as an event with *present true where the module reports it.
  * On timeout: CVQ_P11_ERR_NO_TOKEN with *slot_id untouched.
  */
-cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
+CVQ_EXPORT cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
                          unsigned long *slot_id, bool *present);
 
 /* ---- keys ------------------------------------------------------------ */
@@ -187,10 +189,10 @@ cvq_p11_err cvq_p11_wait(cvq_p11_ctx *ctx, int timeout_ms,
  *     cvq_p11_key_label() is "" and always_authenticate() is false.
  *   - otherwise: login now (the PIN source is asked).
  */
-cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
+CVQ_EXPORT cvq_p11_err cvq_p11_key_find(cvq_p11_ctx *ctx, const char *uri,
                              cvq_p11_key **out);
 
-void cvq_p11_key_free(cvq_p11_key *key);
+CVQ_EXPORT void cvq_p11_key_free(cvq_p11_key *key);
 
 /*
  * The private key as an EVP_PKEY that signs on the token (libp11's
@@ -201,21 +203,21 @@ void cvq_p11_key_free(cvq_p11_key *key);
  * past cvq_p11_close(). Loads a deferred key (login: may ask the PIN);
  * NULL on failure.
  */
-EVP_PKEY *cvq_p11_key_pkey(cvq_p11_key *key);
+CVQ_EXPORT EVP_PKEY *cvq_p11_key_pkey(cvq_p11_key *key);
 
 /* The public key (borrowed, no token needed to use it). */
-EVP_PKEY *cvq_p11_key_public(const cvq_p11_key *key);
+CVQ_EXPORT EVP_PKEY *cvq_p11_key_public(const cvq_p11_key *key);
 
 /* The certificate with the same CKA_ID on the token, or NULL (borrowed). */
-X509 *cvq_p11_key_cert(const cvq_p11_key *key);
+CVQ_EXPORT X509 *cvq_p11_key_cert(const cvq_p11_key *key);
 
-const char *cvq_p11_key_label(const cvq_p11_key *key);
-const unsigned char *cvq_p11_key_id(const cvq_p11_key *key, size_t *len);
-unsigned long cvq_p11_key_slot_id(const cvq_p11_key *key);
-bool cvq_p11_key_always_authenticate(const cvq_p11_key *key);
+CVQ_EXPORT const char *cvq_p11_key_label(const cvq_p11_key *key);
+CVQ_EXPORT const unsigned char *cvq_p11_key_id(const cvq_p11_key *key, size_t *len);
+CVQ_EXPORT unsigned long cvq_p11_key_slot_id(const cvq_p11_key *key);
+CVQ_EXPORT bool cvq_p11_key_always_authenticate(const cvq_p11_key *key);
 
 /* A URI naming this key (token, serial, object, id; no PIN): log-safe. */
-cvq_p11_err cvq_p11_key_uri(const cvq_p11_key *key, char *buf, size_t cap);
+CVQ_EXPORT cvq_p11_err cvq_p11_key_uri(const cvq_p11_key *key, char *buf, size_t cap);
 
 typedef enum cvq_p11_sig {
 	CVQ_P11_SIG_ECDSA = 0,      /* DER SEQUENCE{r,s} */
@@ -228,7 +230,7 @@ typedef enum cvq_p11_sig {
  * buffer and capacity in, length out; sig == NULL asks the size.
  * An always-authenticate key costs one PIN prompt per call.
  */
-cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
+CVQ_EXPORT cvq_p11_err cvq_p11_sign(cvq_p11_key *key, cvq_p11_sig alg, const EVP_MD *md,
                          const unsigned char *msg, size_t msg_len,
                          unsigned char *sig, size_t *sig_len);
 
@@ -246,7 +248,7 @@ typedef enum cvq_p11_keytype {
  * its public key, both with the given label and CKA_ID. The new key is
  * returned in *out (NULL allowed).
  */
-cvq_p11_err cvq_p11_keygen(cvq_p11_ctx *ctx, const char *token_uri,
+CVQ_EXPORT cvq_p11_err cvq_p11_keygen(cvq_p11_ctx *ctx, const char *token_uri,
                            cvq_p11_keytype type, const char *label,
                            const unsigned char *id, size_t id_len,
                            cvq_p11_key **out);

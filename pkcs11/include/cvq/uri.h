@@ -21,6 +21,8 @@
 #ifndef CVQ_P11_URI_H
 #define CVQ_P11_URI_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -65,35 +67,35 @@ typedef enum cvq_p11_uri_type {
 typedef struct cvq_p11_uri cvq_p11_uri;
 
 /* Parse `text` (at most 8192 bytes). *out is NULL on error. */
-cvq_p11_err cvq_p11_uri_parse(const char *text, cvq_p11_uri **out);
+CVQ_EXPORT cvq_p11_err cvq_p11_uri_parse(const char *text, cvq_p11_uri **out);
 
 /* Free and wipe (pin-value included). NULL is a no-op. */
-void cvq_p11_uri_free(cvq_p11_uri *uri);
+CVQ_EXPORT void cvq_p11_uri_free(cvq_p11_uri *uri);
 
 /*
  * The decoded value of an attribute, NUL-terminated, or NULL when absent.
  * *len (if len is not NULL) gets its length without the NUL; use it for
  * CVQ_P11_URI_ID, whose bytes are binary.
  */
-const char *cvq_p11_uri_get(const cvq_p11_uri *uri, cvq_p11_uri_attr attr,
+CVQ_EXPORT const char *cvq_p11_uri_get(const cvq_p11_uri *uri, cvq_p11_uri_attr attr,
                             size_t *len);
 
-cvq_p11_uri_type cvq_p11_uri_get_type(const cvq_p11_uri *uri);
+CVQ_EXPORT cvq_p11_uri_type cvq_p11_uri_get_type(const cvq_p11_uri *uri);
 
 /* slot-id as a number; false when absent. */
-bool cvq_p11_uri_slot_id(const cvq_p11_uri *uri, unsigned long *slot_id);
+CVQ_EXPORT bool cvq_p11_uri_slot_id(const cvq_p11_uri *uri, unsigned long *slot_id);
 
 /*
  * Does a token match the URI's token attributes (token, manufacturer,
  * serial, model)? Absent URI attributes match anything. Token strings may
  * be given blank-padded as PKCS#11 returns them, or trimmed; NULL = "".
  */
-bool cvq_p11_uri_match_token(const cvq_p11_uri *uri, const char *label,
+CVQ_EXPORT bool cvq_p11_uri_match_token(const cvq_p11_uri *uri, const char *label,
                              const char *manufacturer, const char *model,
                              const char *serial);
 
 /* Does an object match object=, id= (and the slot-id, if given)? */
-bool cvq_p11_uri_match_object(const cvq_p11_uri *uri, const char *label,
+CVQ_EXPORT bool cvq_p11_uri_match_object(const cvq_p11_uri *uri, const char *label,
                               const unsigned char *id, size_t id_len);
 
 /*
@@ -101,7 +103,7 @@ bool cvq_p11_uri_match_object(const cvq_p11_uri *uri, const char *label,
  * cvq_p11_uri_attr, values %-encoded), WITHOUT pin-value: safe to log.
  * Returns CVQ_P11_ERR_TOO_SMALL if it does not fit in cap bytes.
  */
-cvq_p11_err cvq_p11_uri_format(const cvq_p11_uri *uri, char *buf, size_t cap);
+CVQ_EXPORT cvq_p11_err cvq_p11_uri_format(const cvq_p11_uri *uri, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

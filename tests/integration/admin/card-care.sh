@@ -56,6 +56,19 @@ expect_rc 1 "$A" card unblock --citizen 0002 --reader "$R" 2> /dev/null
 yubico-piv-tool -r "$R" -a status | grep -q 'PIN tries left:\s*3' || bench_fail "PIN tries not back to 3"
 admin_card_works 0 "$W/letter-new.txt"
 
+echo "== out of memory for the list of cards: an error, nothing revoked"
+failalloc=$CVQ_BUILD/tests/integration/admin/libfailalloc.so
+for how in calloc realloc; do
+	set -- "$guid"
+	[ $how = realloc ] && set -- --citizen 0001
+	rc=0
+	CVQ_FAILALLOC_FN=$how CVQ_FAILALLOC_SIZE=33 LD_PRELOAD=$failalloc \
+		"$A" card lost "$@" 2> "$W/nomem.err" || rc=$?
+	[ "$rc" = 1 ] || bench_fail "card lost with $how failing exited $rc: $(cat "$W/nomem.err")"
+	grep -q 'out of memory' "$W/nomem.err" || bench_fail "no clear message: $(cat "$W/nomem.err")"
+	"$A" citizen cards 0001 | grep -q ' active ' || bench_fail "the card left active after $how failed"
+done
+
 echo "== stolen: every certificate revoked, the CRL lists them, renewal refused"
 "$A" card stolen --citizen 0001 --crl "$W/crl.pem"
 openssl crl -in "$W/crl.pem" -CAfile "$W/ca/ca.pem" -noout 2>&1 | grep -q 'verify OK' ||

@@ -48,8 +48,8 @@ openssl verify -CAfile "$W/ca/ca.pem" "$W/auth.pem" "$W/sign.pem"
 # OpenSC signs with the signature key; openssl verifies with the certificate.
 echo "pay 45 EUR to the school of music" > "$W/data.txt"
 openssl dgst -sha256 -binary "$W/data.txt" > "$W/data.sha256"
-export CVQ_TEST_PIN=$PIN
-pkcs11-tool --module "$CVQ_OPENSC_MODULE" --login --pin env:CVQ_TEST_PIN \
+# The PIN goes to pkcs11-tool only, not to every later child (#18).
+CVQ_TEST_PIN=$PIN pkcs11-tool --module "$CVQ_OPENSC_MODULE" --login --pin env:CVQ_TEST_PIN \
 	--sign --mechanism ECDSA --signature-format openssl --id 02 \
 	--input-file "$W/data.sha256" --output-file "$W/data.sig"
 openssl x509 -in "$W/sign.pem" -pubkey -noout > "$W/sign.pub"

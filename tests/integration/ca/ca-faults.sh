@@ -24,10 +24,20 @@ for i in $(seq 1 600); do
 	kill -0 $pid 2>/dev/null || break
 	sleep 0.05
 done
-kill -9 $pid 2>/dev/null || true
-wait $pid 2>/dev/null || true
+# The kill must land in the batch, not after it: a batch that finished (or
+# a kill of its zombie) would test nothing. SIGKILL is 128 + 9.
+kill -9 $pid 2>/dev/null || fail "the batch ended before the kill (raise CVQ_FAULT_CSRS)"
+rc=0
+wait $pid 2>/dev/null || rc=$?
+[ "$rc" = 137 ] || fail "the batch was not killed (exit $rc)"
 written=$(ls out | wc -l)
 [ "$written" -gt 0 ] || fail "nothing written before the kill"
+[ "$written" -lt "$N" ] || fail "all $N written: the kill came too late"
+# Files are whole or absent (temporary name, then rename): none empty or cut.
+for f in out/*; do
+	case $f in *.pem) ;; *) fail "not a certificate in the output directory: $f";; esac
+	tail -n 1 "$f" | grep -q -- '-----END CERTIFICATE-----' || fail "$f is empty or cut short"
+done
 [ "$(sqlite3 ca/ca.db 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 stored=$(sqlite3 ca/ca.db "SELECT count(*) FROM certs WHERE profile = 3")
 [ "$stored" -ge "$written" ] || fail "$written written, only $stored stored"
@@ -76,4 +86,31 @@ after=$(sqlite3 small/ca/ca.db "SELECT count(*) FROM certs")
 [ "$after" -eq $((before + i - 1)) ] || fail "half-written: $before + $((i - 1)) != $after"
 umount small
 ok "full disk: clear error, nothing half-written"
+
+# --- output files on a full disk: never an empty or cut certificate or CRL
+mkdir tiny
+mount -t tmpfs -o size=16k tmpfs tiny
+"$ADMIN" crl issue --out tiny/ca.crl
+openssl crl -inform DER -in tiny/ca.crl -noout || fail "first CRL unreadable"
+cp tiny/ca.crl crl.before
+# The next CRL lists 120 more entries: more than the page the old one holds,
+# so a CRL rewritten in place (truncate, write) would be cut short.
+for f in $(ls out | head -n 120); do
+	"$ADMIN" cert revoke "$(basename "$f" .pem)" > /dev/null || fail "revoke $f"
+done
+for i in $(seq 1 8); do csr c$i.csr; done
+rc=0
+"$ADMIN" cert issue --profile service --out-dir tiny c?.csr 2> tiny.err || rc=$?
+[ "$rc" -ne 0 ] || { umount tiny; fail "8 certificates fit in 16k?"; }
+grep -qi "cannot write" tiny.err || { cat tiny.err; umount tiny; fail "unclear error for a full output disk"; }
+for f in tiny/*.pem; do
+	tail -n 1 "$f" | grep -q -- '-----END CERTIFICATE-----' || { umount tiny; fail "$f is empty or cut short"; }
+done
+[ -z "$(ls -A tiny | grep -v -e '\.pem$' -e '^ca\.crl$')" ] || { ls -A tiny; umount tiny; fail "temporary files left"; }
+rc=0
+"$ADMIN" crl issue --out tiny/ca.crl 2> crl.err || rc=$?
+[ "$rc" -ne 0 ] || { umount tiny; fail "a CRL written to a full disk"; }
+cmp -s tiny/ca.crl crl.before || { umount tiny; fail "the previous CRL was damaged by a failed crl issue"; }
+umount tiny
+ok "full output disk: every certificate file whole, the previous CRL kept"
 echo "PASS ca-faults"

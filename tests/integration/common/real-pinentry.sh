@@ -18,6 +18,11 @@ tmux -S "$sock" capture-pane -p | grep -q 'Code PIN' || { tmux -S "$sock" captur
 tmux -S "$sock" send-keys 123456 Enter
 for _ in $(seq 100); do grep -q done "$dir/out" 2>/dev/null && break; sleep 0.1; done
 cat "$dir/out"
-# The PIN was not echoed on the screen.
-! tmux -S "$sock" capture-pane -p | grep -q 123456
+# The PIN was not echoed on the screen. (Not `! pipeline`: set -e ignores
+# a negated command, so that form could never fail.)
+if tmux -S "$sock" capture-pane -p | grep -q 123456; then
+	tmux -S "$sock" capture-pane -p
+	echo "FAIL: the PIN was echoed"
+	exit 1
+fi
 grep -q 'got 6 characters, as typed' "$dir/out"

@@ -177,5 +177,6 @@ ocsp_stop
 expect_error "$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")" 503 crl_unavailable
 cvqd_stop
 
-grep -i 'PIN' "$CVQ_BENCH/cvqd.log" | grep -v pinentry | grep -qE '[0-9]{6}' && bench_fail "a PIN-like number in the log"
+# No PIN is ever typed here, so no "PIN in the log" check: test_card.sh and
+# test_pinpad.sh look for the PIN they typed in cvqd's log and journal.
 echo "PASS"

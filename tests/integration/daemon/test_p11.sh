@@ -9,9 +9,9 @@ set -euo pipefail
 
 PKI=$CVQ_BENCH/pki
 pki_init "$PKI"
+# Not exported: only pkcs11-tool gets the PIN, in its own environment (#18).
 P11PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
-export P11PIN
-p11() { pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login --pin env:P11PIN "$@"; }
+p11() { P11PIN=$P11PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login --pin env:P11PIN "$@"; }
 for id in 01 02; do
 	p11 --keypairgen --key-type EC:prime256v1 --id "$id" --label "key$id" > /dev/null
 	p11 --read-object --type pubkey --id "$id" -o "$PKI/tok$id.der" > /dev/null
