@@ -38,6 +38,7 @@ typedef enum cvq_doc_err {
 	CVQ_DOC_ERR_SIG_TOO_LARGE, /* the CMS does not fit the reserved /Contents */
 	CVQ_DOC_ERR_SIG_LAYOUT,    /* a signature whose /ByteRange is not one gap */
 	CVQ_DOC_ERR_STATE,         /* a call out of order (finish before begin…) */
+	CVQ_DOC_ERR_SEAL,          /* the CAdES signature or its timestamp failed (info->cades_err) */
 } cvq_doc_err;
 
 CVQ_EXPORT const char *cvq_doc_strerror(cvq_doc_err err);
@@ -132,6 +133,55 @@ struct cvq_doc_pdf_sig {
 CVQ_EXPORT cvq_doc_err cvq_doc_pdf_signatures(const uint8_t *pdf, size_t len,
                                               struct cvq_doc_pdf_sig **out, size_t *n);
 CVQ_EXPORT void cvq_doc_pdf_signatures_free(struct cvq_doc_pdf_sig *sigs, size_t n);
+
+/* ---- sealing: the PDF revision, CAdES, timestamp and DSS in one call ---- */
+
+#include <cvq/cades.h>
+
+enum cvq_doc_level {
+	CVQ_DOC_LEVEL_B_B = 0, /* signature only */
+	CVQ_DOC_LEVEL_B_T,     /* + the city TSA's signature timestamp */
+	CVQ_DOC_LEVEL_B_LT,    /* + certificates, CRLs, OCSP answers in the DSS */
+};
+
+struct cvq_doc_seal_params {
+	X509 *signer;              /* the seal certificate */
+	STACK_OF(X509) *chain;     /* up to (not necessarily including) the anchor */
+	cvq_cades_sign_fn sign;    /* signs with the seal key (token or file) */
+	void *arg;
+	const struct cvq_cades_tsa *tsa; /* NULL: B-B */
+	/* Validation data for B-LT (PDF only); with none, no DSS revision. */
+	const struct cvq_doc_blob *crls;
+	size_t ncrls;
+	const struct cvq_doc_blob *ocsps;
+	size_t nocsps;
+	const char *reason, *location, *signer_name; /* the PDF's /Reason… */
+	time_t when;               /* 0: now */
+};
+
+struct cvq_doc_seal_info {
+	enum cvq_doc_level level;
+	time_t timestamp;          /* the token's genTime (B-T and up), else 0 */
+	cvq_cades_err cades_err;   /* when CVQ_DOC_ERR_SEAL: what libcvqcades said */
+};
+
+/*
+ * Seal a PDF: a new revision signed with an ETSI.CAdES.detached signature
+ * (signingCertificateV2, no signingTime: the claimed time is /M), then
+ * the TSA's token, then the DSS revision. Earlier revisions and their
+ * signatures are kept. *out is malloc'd.
+ */
+CVQ_EXPORT cvq_doc_err cvq_doc_seal_pdf(const struct cvq_doc_seal_params *p,
+                                        const uint8_t *pdf, size_t len,
+                                        uint8_t **out, size_t *out_len,
+                                        struct cvq_doc_seal_info *info);
+
+/* Any other document: a detached CAdES signature (a .p7s) over its bytes,
+ * with signingTime and, when p->tsa, its timestamp. */
+CVQ_EXPORT cvq_doc_err cvq_doc_seal_detached(const struct cvq_doc_seal_params *p,
+                                             const uint8_t *doc, size_t len,
+                                             uint8_t **p7s, size_t *p7s_len,
+                                             struct cvq_doc_seal_info *info);
 
 #ifdef __cplusplus
 }
