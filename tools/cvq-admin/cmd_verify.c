@@ -149,7 +149,10 @@ report(const cvq_verify_result *r, cvq_verify_err e, bool json)
 			"content", content ? json_stringn((const char *)content, clen) : json_null()));
 		return;
 	}
-	printf("%s: %s\n", e == CVQ_VERIFY_OK ? "valid" : "REFUSED", cvq_verify_result_detail(r));
+	if (e == CVQ_VERIFY_OK && !strcmp(cvq_verify_result_detail(r), cvq_verify_strerror(e)))
+		printf("valid\n");
+	else
+		printf("%s: %s\n", e == CVQ_VERIFY_OK ? "valid" : "REFUSED", cvq_verify_result_detail(r));
 	printf("  %s\n", cvq_verify_sentence_fr(e));
 	if (cvq_verify_result_signer(r)) {
 		char subj[512];

@@ -149,6 +149,16 @@ if command -v certtool > /dev/null; then
 		> /dev/null 2>&1 || bench_fail "certtool --p7-verify refused the timestamped receipt"
 fi
 
+echo "== cvq-admin verify: base64 on stdin, --content, --cert, usage"
+base64 < "$R/good-t.der" | "$A" verify "${VERIFY_ARGS[@]}" --content "$R/content.out" - > /dev/null ||
+	bench_fail "base64 receipt on stdin refused"
+cmp "$R/content.out" "$PKI/content.json" || bench_fail "--content is not the signed content"
+rc=0; "$A" verify "${VERIFY_ARGS[@]}" --cert "$PKI/login.pem" --signing > /dev/null || rc=$?
+[ "$rc" = 6 ] || bench_fail "a login certificate passed --signing (exit $rc)"
+"$A" verify "${VERIFY_ARGS[@]}" --cert "$PKI/login.pem" > /dev/null || bench_fail "login certificate refused as such"
+rc=0; "$A" verify "$R/good-t.der" 2> /dev/null || rc=$?
+[ "$rc" = 2 ] || bench_fail "no --anchors: exit $rc"
+
 echo "== tampered content"
 python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); open(sys.argv[2],"wb").write(d.replace(b"45.00", b"95.00", 1))' \
 	"$R/good-t.der" "$R/forged.der"
