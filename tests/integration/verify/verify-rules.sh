@@ -229,6 +229,24 @@ expect lost1-t valid
 expect lost2-t key_compromised
 expect lost1 key_compromised
 
+echo "== card lost --since: the holder says when; receipts timestamped before stand"
+soft_cert late citizen-sign --card "$guid"
+receipt late1 late && stamp late1
+next_second
+since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+next_second
+receipt late2 late && stamp late2
+rc=0; "$A" card lost "$guid" --since "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" --pass "$P" > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || bench_fail "card lost --since in the future: exit $rc"
+"$A" card lost "$guid" --since "$since" --pass "$P" > /dev/null
+crl
+reload
+openssl crl -in "$PKI/crl.pem" -noout -text | grep -A8 "$(cat "$PKI/late.serial")" |
+	grep -q "$(date -u -d "$since" '+%b %e %H:%M:%S %Y')" || bench_fail "the CRL entry lacks the --since invalidity date"
+expect late1-t valid
+expect late2-t key_compromised
+expect ren-t valid        # already superseded: the loss does not touch it
+
 echo "== without revocation information: undecided (exit 1), unless not required"
 VERIFY_ARGS=(--anchors "$PKI/ca.pem")
 CVQD_PID_SAVED=$CVQD_PID
@@ -247,6 +265,8 @@ expect lost1-t valid
 expect lost2-t key_compromised
 expect ren-t valid
 expect ren2-t revoked
+expect late1-t valid
+expect late2-t key_compromised
 kill "$OCSP_PID"
 
 CVQD_PID=$CVQD_PID_SAVED
