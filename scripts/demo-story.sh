@@ -6,15 +6,17 @@
 # a blank card in a (virtual) reader becomes her citizen card, OpenSC and
 # openssl accept it, cvqd approves a school-of-music payment through its
 # socket API with the PIN typed in a pinentry, the receipt is checked with
-# plain `openssl cms`, and timestamped. The card is renewed: the old
-# receipt still verifies (timestamped before the renewal), and a new
-# payment is made with the new keys. The card is then reported lost: plain
-# `openssl cms -crl_check` now says "revoked" for every receipt, while
-# libcvqverify (`cvq-admin verify`, cvqd's /v1/verify) still accepts both,
-# timestamped before the loss; a new payment with the lost card is refused,
-# and a receipt signed by a software key under a login certificate is
-# refused too. Every part is real: pcscd with the vpcd driver, cvq-vcard,
-# OpenSC, SQLite, the Assuan pinentry protocol, openssl ts as the TSA.
+# plain `openssl cms`, the card is reported lost, and the same check now
+# fails with "revoked". Every part is real: pcscd with the vpcd driver,
+# cvq-vcard, OpenSC, SQLite, the Assuan pinentry protocol.
+#
+# Since issue #12 the story goes on (steps 10 to 15): the receipt is
+# timestamped, the card renewed — the old receipt still verifies — and a
+# new payment made; then the card is lost: plain `openssl cms -crl_check`
+# says "revoked" for every receipt, while libcvqverify (`cvq-admin verify`,
+# cvqd's /v1/verify) accepts both, timestamped before, refuses the same
+# receipt without its timestamp, refuses a new payment with the lost card
+# and a receipt signed by a software key under a login certificate.
 #
 # The person at the kiosk is scripted: tests/bench/fake-pinentry answers
 # the PIN dialog with the PIN from her PIN letter.
