@@ -7,6 +7,7 @@
  * made by a peer.
  *   tstattach sig RECEIPT.der OUT.bin
  *   tstattach attach RECEIPT.der TOKEN.der OUT.der
+ *   tstattach strip RECEIPT.der OUT.der     (the receipt without its timestamps)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,9 @@ int main(int argc, char **argv)
 	CMS_SignerInfo *si;
 	int rc = 1, n;
 
-	if (argc < 4 || (strcmp(argv[1], "sig") && strcmp(argv[1], "attach")) ||
+	if (argc < 4 || (strcmp(argv[1], "sig") && strcmp(argv[1], "attach") && strcmp(argv[1], "strip")) ||
 	    (!strcmp(argv[1], "attach") && argc != 5)) {
-		fprintf(stderr, "usage: tstattach sig RECEIPT OUT | attach RECEIPT TOKEN OUT\n");
+		fprintf(stderr, "usage: tstattach sig RECEIPT OUT | attach RECEIPT TOKEN OUT | strip RECEIPT OUT\n");
 		return 2;
 	}
 	if (!(der = slurp(argv[2], &len)))
@@ -63,6 +64,14 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "sig")) {
 		ASN1_OCTET_STRING *s = CMS_SignerInfo_get0_signature(si);
 		rc = spill(argv[3], ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+		goto out;
+	}
+	if (!strcmp(argv[1], "strip")) {
+		int i;
+		while ((i = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1)) >= 0)
+			X509_ATTRIBUTE_free(CMS_unsigned_delete_attr(si, i));
+		if ((n = i2d_CMS_ContentInfo(cms, &out)) > 0)
+			rc = spill(argv[3], out, (size_t)n);
 		goto out;
 	}
 	if (!(tok = slurp(argv[3], &tlen)))
