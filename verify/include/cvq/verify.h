@@ -66,7 +66,6 @@ CVQ_EXPORT const char *cvq_verify_code(cvq_verify_err e);
 /* One sentence in French for the partner's staff or customer. */
 CVQ_EXPORT const char *cvq_verify_sentence_fr(cvq_verify_err e);
 
-CVQ_EXPORT const char *cvq_verify_version(void);
 
 /* ---- the context: anchors, CRLs, options ---- */
 

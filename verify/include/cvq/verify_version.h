@@ -6,4 +6,9 @@
 #define CVQ_VERIFY_VERSION_MINOR 1
 #define CVQ_VERIFY_VERSION_PATCH 0
 
+#include <cvq/export.h>
+
+/* The library's version at run time ("0.1.0"), to compare with the macros. */
+CVQ_EXPORT const char *cvq_verify_version(void);
+
 #endif
