@@ -208,6 +208,12 @@ static int trust_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_bool(&c->ocsp, v);
 	if (!strcmp(k, "ocsp_url"))
 		return set_str(&c->ocsp_url, v);
+	if (!strcmp(k, "ocsp_timeout"))
+		return set_uint(&c->ocsp_timeout, v, 10, 60) || c->ocsp_timeout == 0 ? -1 : 0;
+	if (!strcmp(k, "ocsp_cache"))
+		return set_uint(&c->ocsp_cache, v, 10, 86400);
+	if (!strcmp(k, "signer_policy"))
+		return set_str(&c->signer_policy, v);
 	return 1;
 }
 
@@ -431,6 +437,8 @@ static int defaults(cvqd_config *c)
 	c->card_wait = 30;
 	c->op_timeout = 120;
 	c->require_crl = true;
+	c->ocsp_timeout = 5;
+	c->ocsp_cache = 300;
 	c->pinpad = true;
 	c->resp_timeout = 10;
 	c->tsa_timeout = 5;
@@ -446,6 +454,7 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->pkcs11_sign_id, "%02") ||
 	    set_str(&c->backend, "pcsc") ||
 	    set_str(&c->ocsp_url, "") ||
+	    set_str(&c->signer_policy, "") ||
 	    set_str(&c->readers_filter, "") ||
 	    set_str(&c->resp_pass, "") ||
 	    set_str(&c->tsa_url, "") ||
@@ -536,6 +545,7 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->pkcs11_sign_id);
 	free(c->backend);
 	free(c->ocsp_url);
+	free(c->signer_policy);
 	free(c->readers_filter);
 	free(c->resp_ca_config);
 	free(c->resp_listen);

@@ -43,6 +43,9 @@ typedef struct cvqd_config {
 	bool require_crl;           /* require_crl = true: no CRL for an issuer fails */
 	bool ocsp;                  /* ocsp = true: ask OCSP first for card certificates */
 	char *ocsp_url;             /* ocsp_url = responder; empty = the certificate's AIA */
+	unsigned ocsp_timeout;      /* ocsp_timeout = s for one OCSP exchange (1..60, 5) */
+	unsigned ocsp_cache;        /* ocsp_cache = s an answer is kept (0 = none, 300) */
+	char *signer_policy;        /* signer_policy = OID receipts' signers must carry; empty = any */
 
 	/* [pin] */
 	char *pinentry;             /* pinentry = program path */

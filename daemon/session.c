@@ -19,34 +19,67 @@ static bool abandon(void *arg)
 	return atomic_load(&r->d->stopping) || cvqd_req_client_gone(r);
 }
 
+/* Our turn on the card's reader, and the certificate of the slot. */
+static cvqd_err take_card(cvqd_session *s, const char *reader, const char *guid)
+{
+	const cvqd_config *cfg = &s->r->d->cfg;
+	cvqd_err e = cvqd_cards_acquire(s->r->d->cards, reader, guid, cfg->card_wait, cfg->op_timeout,
+	                                abandon, s->r, &s->op, &s->info);
+	if (e == CVQD_ERR_BAD_REQUEST)
+		snprintf(s->why, sizeof s->why,
+		         "several cards present: name one with \"reader\" or \"card\"");
+	if (e != CVQD_OK)
+		return e;
+	cvqd_card_backend *b = cvqd_cards_backend(s->r->d->cards);
+	e = b->get_cert(b->impl, s->info.reader, s->slot, &s->cert);
+	if (e != CVQD_OK)
+		snprintf(s->why, sizeof s->why, "cannot read the certificate of slot %02X", s->slot);
+	return e;
+}
+
 cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot)
 {
 	memset(s, 0, sizeof *s);
 	s->r = r;
 	s->slot = slot;
 	s->tries_left = -1;
-	const cvqd_config *cfg = &r->d->cfg;
 	json_t *jr = json_object_get(r->body, "reader"), *jc = json_object_get(r->body, "card");
 	if ((jr && !json_is_string(jr)) || (jc && !json_is_string(jc))) {
 		snprintf(s->why, sizeof s->why, "\"reader\" and \"card\" must be strings");
 		return CVQD_ERR_BAD_REQUEST;
 	}
-	cvqd_err e = cvqd_cards_acquire(r->d->cards, json_string_value(jr), json_string_value(jc),
-	                                cfg->card_wait, cfg->op_timeout, abandon, r, &s->op, &s->info);
-	if (e == CVQD_ERR_BAD_REQUEST)
-		snprintf(s->why, sizeof s->why,
-		         "several cards present: name one with \"reader\" or \"card\"");
+	cvqd_err e = take_card(s, json_string_value(jr), json_string_value(jc));
 	if (e != CVQD_OK)
 		return e;
-	cvqd_card_backend *b = cvqd_cards_backend(r->d->cards);
-	e = b->get_cert(b->impl, s->info.reader, slot, &s->cert);
-	if (e != CVQD_OK) {
-		snprintf(s->why, sizeof s->why, "cannot read the certificate of slot %02X", slot);
-		return e;
-	}
+	/* The signature slot must hold a citizen signature certificate. */
+	unsigned flags = slot == CVQD_SLOT_SIGN ? CVQD_TRUST_SIGNING : 0;
 	struct cvqd_trust *t = cvqd_trust_get(r->d);
-	cvqd_trust_check(t, s->cert, NULL, time(NULL), &s->status);
+	cvqd_trust_check_flags(t, s->cert, NULL, time(NULL), flags | CVQD_TRUST_OFFLINE, &s->status);
+	if (s->status.ocsp_pending) {
+		/*
+		 * OCSP would wait on the network: never while we hold the reader,
+		 * or every request queued behind us waits too (up to the OCSP
+		 * timeout each). Give the reader back, ask, then take the same card
+		 * again and make sure it still shows the certificate we checked.
+		 */
+		char reader[sizeof s->info.reader], guid[sizeof s->info.guid];
+		X509 *checked = s->cert;
+		snprintf(reader, sizeof reader, "%s", s->info.reader);
+		snprintf(guid, sizeof guid, "%s", s->info.guid);
+		s->cert = NULL;
+		cvqd_cards_release(s->op);
+		s->op = NULL;
+		cvqd_trust_check_flags(t, checked, NULL, time(NULL), flags, &s->status);
+		e = take_card(s, reader, guid[0] ? guid : NULL);
+		if (e == CVQD_OK && X509_cmp(checked, s->cert) != 0) {
+			snprintf(s->why, sizeof s->why, "the card changed while its certificate was checked");
+			e = CVQD_ERR_CARD_REMOVED;
+		}
+		X509_free(checked);
+	}
 	cvqd_trust_put(t);
+	if (e != CVQD_OK)
+		return e;
 	if (s->status.err != CVQD_OK) {
 		snprintf(s->why, sizeof s->why, "card refused: %s", s->status.reason);
 		return s->status.err;

@@ -7,18 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cvq/verify.h>
+
 #include "log.h"
-#include "ocsp.h"
 
 struct cvqd_trust {
 	atomic_int refs;
-	bool require_crl;
-	bool ocsp;
-	char *ocsp_url;
 	STACK_OF(X509) *anchors;
 	STACK_OF(X509) *intermediates;
-	STACK_OF(X509_CRL) *crls;   /* signature already verified */
-	X509_STORE *store;          /* the anchors */
+	STACK_OF(X509_CRL) *crls;   /* signature checked at load, for /v1/status */
+	cvq_verify_ctx *v;          /* the same, inside the verifier */
 };
 
 void cvqd_time_rfc3339(time_t t, char *buf, size_t len)
@@ -129,14 +127,11 @@ cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen)
 	if (!t)
 		return NULL;
 	atomic_init(&t->refs, 1);
-	t->require_crl = cfg->require_crl;
-	t->ocsp = cfg->ocsp;
-	t->ocsp_url = strdup(cfg->ocsp_url ? cfg->ocsp_url : "");
 	t->anchors = sk_X509_new_null();
 	t->intermediates = sk_X509_new_null();
 	t->crls = sk_X509_CRL_new_null();
-	t->store = X509_STORE_new();
-	if (!t->anchors || !t->intermediates || !t->crls || !t->store) {
+	t->v = cvq_verify_ctx_new();
+	if (!t->anchors || !t->intermediates || !t->crls || !t->v) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -147,7 +142,19 @@ cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen)
 		if (load_certs(cfg->intermediates[i], t->intermediates, err, errlen))
 			goto fail;
 	for (int i = 0; i < sk_X509_num(t->anchors); i++)
-		X509_STORE_add_cert(t->store, sk_X509_value(t->anchors, i));
+		if (cvq_verify_add_anchor(t->v, sk_X509_value(t->anchors, i)) != CVQ_VERIFY_OK)
+			goto nomem;
+	for (int i = 0; i < sk_X509_num(t->intermediates); i++)
+		if (cvq_verify_add_intermediate(t->v, sk_X509_value(t->intermediates, i)) != CVQ_VERIFY_OK)
+			goto nomem;
+	cvq_verify_set_require_revocation(t->v, cfg->require_crl);
+	if (cvq_verify_set_policy(t->v, cfg->signer_policy) != CVQ_VERIFY_OK) {
+		snprintf(err, errlen, "[trust] signer_policy: not an OID");
+		goto fail;
+	}
+	if (cfg->ocsp && cvq_verify_set_ocsp(t->v, cfg->ocsp_url, cfg->ocsp_timeout,
+	                                     cfg->ocsp_cache) != CVQ_VERIFY_OK)
+		goto nomem;
 	for (size_t i = 0; i < cfg->n_crls; i++) {
 		X509_CRL *c = read_crl(cfg->crls[i]);
 		if (!c) {
@@ -161,11 +168,14 @@ cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen)
 		}
 		if (!sk_X509_CRL_push(t->crls, c)) {
 			X509_CRL_free(c);
-			snprintf(err, errlen, "out of memory");
-			goto fail;
+			goto nomem;
 		}
+		if (cvq_verify_add_crl(t->v, c) != CVQ_VERIFY_OK)
+			goto nomem;
 	}
 	return t;
+nomem:
+	snprintf(err, errlen, "out of memory");
 fail:
 	cvqd_trust_put(t);
 	return NULL;
@@ -183,8 +193,7 @@ void cvqd_trust_put(cvqd_trust *t)
 	sk_X509_pop_free(t->anchors, X509_free);
 	sk_X509_pop_free(t->intermediates, X509_free);
 	sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
-	X509_STORE_free(t->store);
-	free(t->ocsp_url);
+	cvq_verify_ctx_free(t->v);
 	free(t);
 }
 
@@ -193,100 +202,63 @@ STACK_OF(X509) *cvqd_trust_intermediates(const cvqd_trust *t)
 	return t->intermediates;
 }
 
-/* The newest CRL of this issuer, or NULL. */
-static X509_CRL *crl_for(const cvqd_trust *t, const X509 *cert)
+struct cvq_verify_ctx *cvqd_trust_verifier(const cvqd_trust *t)
 {
-	X509_CRL *best = NULL;
-	for (int i = 0; i < sk_X509_CRL_num(t->crls); i++) {
-		X509_CRL *c = sk_X509_CRL_value(t->crls, i);
-		if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(cert)) != 0)
-			continue;
-		if (!best || ASN1_TIME_compare(X509_CRL_get0_lastUpdate(c),
-		                               X509_CRL_get0_lastUpdate(best)) > 0)
-			best = c;
-	}
-	return best;
+	return t->v;
 }
 
-static void check_revocation(const cvqd_trust *t, STACK_OF(X509) *chain, cvqd_cert_status *out)
+cvqd_err cvqd_trust_err(int outcome)
 {
-	time_t now = time(NULL);
-	/* Every certificate below the anchor (the last one of the chain). */
-	for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
-		X509 *c = sk_X509_value(chain, i);
-		if (i == 0 && t->ocsp) {
-			/* The card's certificate: OCSP first, the CRL when it cannot say. */
-			char why[120];
-			cvqd_ocsp_result r = cvqd_ocsp_check(t->ocsp_url, c, sk_X509_value(chain, 1), t->store,
-			                                     &out->revoked_at, why, sizeof why);
-			if (r == CVQD_OCSP_REVOKED) {
-				char when[32];
-				cvqd_time_rfc3339(out->revoked_at, when, sizeof when);
-				out->err = CVQD_ERR_CERT_REVOKED;
-				snprintf(out->reason, sizeof out->reason, "certificate revoked on %s (OCSP)", when);
-				return;
-			}
-			if (r == CVQD_OCSP_GOOD)
-				continue;
-			cvqd_dbg("OCSP: %s; using the CRL", why);
-		}
-		X509_CRL *crl = crl_for(t, c);
-		if (!crl) {
-			if (t->require_crl) {
-				out->err = CVQD_ERR_CRL_UNAVAILABLE;
-				snprintf(out->reason, sizeof out->reason, "no CRL for the issuer");
-				return;
-			}
-			continue;
-		}
-		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
-		if (t->require_crl && next && X509_cmp_time(next, &now) < 0) {
-			out->err = CVQD_ERR_CRL_UNAVAILABLE;
-			snprintf(out->reason, sizeof out->reason, "the CRL of the issuer is out of date");
-			return;
-		}
-		X509_REVOKED *rev = NULL;
-		if (X509_CRL_get0_by_cert(crl, &rev, c) == 1 && rev) {
-			out->err = CVQD_ERR_CERT_REVOKED;
-			cvqd_asn1_time_to_time_t(X509_REVOKED_get0_revocationDate(rev), &out->revoked_at);
-			char when[32];
-			cvqd_time_rfc3339(out->revoked_at, when, sizeof when);
-			snprintf(out->reason, sizeof out->reason, "%s revoked on %s",
-			         i == 0 ? "certificate" : "issuing CA certificate", when);
-			return;
-		}
+	switch ((cvq_verify_err)outcome) {
+	case CVQ_VERIFY_OK:
+		return CVQD_OK;
+	case CVQ_VERIFY_ERR_NOMEM:
+		return CVQD_ERR_NOMEM;
+	case CVQ_VERIFY_ERR_MALFORMED:
+		return CVQD_ERR_BAD_RECEIPT;
+	case CVQ_VERIFY_ERR_SIGNATURE:
+	case CVQ_VERIFY_ERR_TIMESTAMP:
+		return CVQD_ERR_BAD_SIGNATURE;
+	case CVQ_VERIFY_ERR_EXPIRED:
+		return CVQD_ERR_CERT_EXPIRED;
+	case CVQ_VERIFY_ERR_REVOKED:
+	case CVQ_VERIFY_ERR_KEY_COMPROMISED:
+	case CVQ_VERIFY_ERR_CA_REVOKED:
+		return CVQD_ERR_CERT_REVOKED;
+	case CVQ_VERIFY_ERR_REVOCATION_UNKNOWN:
+		return CVQD_ERR_CRL_UNAVAILABLE;
+	case CVQ_VERIFY_ERR_NOT_SIGNING_CERT:
+	case CVQ_VERIFY_ERR_UNTRUSTED:
+		return CVQD_ERR_CERT_UNTRUSTED;
+	default:
+		return CVQD_ERR_INTERNAL;
 	}
+}
+
+void cvqd_trust_check_flags(const cvqd_trust *t, X509 *cert, STACK_OF(X509) *extra,
+                            time_t at, unsigned flags, cvqd_cert_status *out)
+{
+	cvq_verify_result *r = NULL;
+	cvq_verify_err e;
+
+	memset(out, 0, sizeof *out);
+	e = cvq_verify_cert(t->v, cert, extra, at, (flags & CVQD_TRUST_SIGNING) != 0,
+	                    (flags & CVQD_TRUST_OFFLINE) ? CVQ_VERIFY_FLAG_OFFLINE : 0, &r);
+	out->err = cvqd_trust_err(e);
+	if (r) {
+		snprintf(out->reason, sizeof out->reason, "%s", cvq_verify_result_detail(r));
+		out->revoked_at = cvq_verify_result_revocation_time(r);
+		out->ocsp_pending = cvq_verify_result_ocsp_pending(r);
+	} else {
+		snprintf(out->reason, sizeof out->reason, "%s", cvq_verify_strerror(e));
+	}
+	cvq_verify_result_free(r);
 }
 
 void cvqd_trust_check(const cvqd_trust *t, X509 *cert, STACK_OF(X509) *extra,
                       time_t at, cvqd_cert_status *out)
 {
-	memset(out, 0, sizeof *out);
-	STACK_OF(X509) *untrusted = sk_X509_dup(t->intermediates);
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	if (!untrusted || !ctx) {
-		out->err = CVQD_ERR_NOMEM;
-		goto out;
-	}
-	for (int i = 0; extra && i < sk_X509_num(extra); i++)
-		sk_X509_push(untrusted, sk_X509_value(extra, i));
-	if (!X509_STORE_CTX_init(ctx, t->store, cert, untrusted)) {
-		out->err = CVQD_ERR_NOMEM;
-		goto out;
-	}
-	X509_STORE_CTX_set_time(ctx, 0, at);
-	if (X509_verify_cert(ctx) != 1) {
-		int e = X509_STORE_CTX_get_error(ctx);
-		out->err = (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID)
-		           ? CVQD_ERR_CERT_EXPIRED : CVQD_ERR_CERT_UNTRUSTED;
-		snprintf(out->reason, sizeof out->reason, "%s", X509_verify_cert_error_string(e));
-		goto out;
-	}
-	check_revocation(t, X509_STORE_CTX_get0_chain(ctx), out);
-out:
-	ERR_clear_error();
-	X509_STORE_CTX_free(ctx);
-	sk_X509_free(untrusted);
+	cvqd_trust_check_flags(t, cert, extra, at, 0, out);
 }
 
 static json_t *cert_json(X509 *x)

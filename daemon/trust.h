@@ -1,16 +1,16 @@
 /*
  * cvqd — trust anchors, intermediates and CRLs, loaded from the files the
- * configuration names. Immutable once loaded and reference counted: SIGHUP
- * loads a new set and swaps the pointer; requests in flight keep the old.
- *
- * Revocation is checked by CRL for every certificate of the chain below
- * the anchor. CRL signatures are checked once, at load; a CRL that does not
- * verify against a known CA certificate is dropped with a warning.
+ * configuration names, and judged by libcvqverify (the same verifier
+ * partners link: docs/verify.md). Immutable once loaded and reference
+ * counted: SIGHUP loads a new set and swaps the pointer; requests in flight
+ * keep the old. A CRL that does not verify against a known CA certificate
+ * is dropped with a warning at load (the library would never use it).
  */
 #ifndef CVQD_TRUST_H
 #define CVQD_TRUST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <openssl/x509.h>
 #include <time.h>
 
@@ -23,7 +23,12 @@ typedef struct cvqd_cert_status {
 	cvqd_err err;            /* CVQD_OK = good */
 	char reason[160];        /* human-readable, for "message" */
 	time_t revoked_at;       /* when err == CVQD_ERR_CERT_REVOKED */
+	bool ocsp_pending;       /* CVQD_TRUST_OFFLINE and OCSP not in the cache */
 } cvqd_cert_status;
+
+/* Flags of cvqd_trust_check_flags. */
+#define CVQD_TRUST_SIGNING 0x1u /* the citizen signature profile too (slot 9C) */
+#define CVQD_TRUST_OFFLINE 0x2u /* no network: OCSP from the cache only */
 
 cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen);
 void cvqd_trust_ref(cvqd_trust *t);
@@ -36,6 +41,13 @@ void cvqd_trust_put(cvqd_trust *t);
  */
 void cvqd_trust_check(const cvqd_trust *t, X509 *cert, STACK_OF(X509) *extra,
                       time_t at, cvqd_cert_status *out);
+void cvqd_trust_check_flags(const cvqd_trust *t, X509 *cert, STACK_OF(X509) *extra,
+                            time_t at, unsigned flags, cvqd_cert_status *out);
+
+/* The verifier of receipts (borrowed, lives as long as t). */
+struct cvq_verify_ctx *cvqd_trust_verifier(const cvqd_trust *t);
+/* The cvqd error code for a libcvqverify outcome. */
+cvqd_err cvqd_trust_err(int outcome);
 
 /* Certificates to put in a receipt beside the signer: the intermediates. */
 STACK_OF(X509) *cvqd_trust_intermediates(const cvqd_trust *t);

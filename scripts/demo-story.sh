@@ -11,6 +11,14 @@
 # fails with "revoked". Every part is real: pcscd with the vpcd driver,
 # cvq-vcard, OpenSC, SQLite, the Assuan pinentry protocol.
 #
+# Since issue #12 the story goes on (steps 10 to 15): the receipt is
+# timestamped, the card renewed — the old receipt still verifies — and a
+# new payment made; then the card is lost: plain `openssl cms -crl_check`
+# says "revoked" for every receipt, while libcvqverify (`cvq-admin verify`,
+# cvqd's /v1/verify) accepts both, timestamped before, refuses the same
+# receipt without its timestamp, refuses a new payment with the lost card
+# and a receipt signed by a software key under a login certificate.
+#
 # The person at the kiosk is scripted: tests/bench/fake-pinentry answers
 # the PIN dialog with the PIN from her PIN letter.
 set -euo pipefail
@@ -19,6 +27,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${CVQ_BUILD:-$src/build}
 ADMIN=${CVQ_ADMIN:-$build/tools/cvq-admin/cvq-admin}
 CVQD=${CVQD:-$build/daemon/cvqd}
+TSTATTACH=${CVQ_TSTATTACH:-$build/tests/integration/verify/tstattach}
 R=$CVQ_READER_0
 D=$CVQ_BENCH/story
 # The portal's side of the story (answers, receipts, logs) stays ours (docs/files.md).
@@ -38,6 +47,29 @@ run() {
 	"$@" 2>&1 | sed 's/^/    /'
 }
 fail() { printf '\nThe story stops here: %s\n' "$*" >&2; exit 1; }
+# next_second: revocations and timestamps are dated to the second; "before" is strict.
+next_second() { local t; t=$(date +%s); while [ "$(date +%s)" -le "$t" ]; do sleep 0.1; done; }
+# stamp IN OUT: IN must already carry the city TSA's signature timestamp
+# (cvqd asks for it right after the card signs: [tsa] url); OUT is a copy.
+stamp() {
+	if "$ADMIN" --json verify --anchors ca/ca.pem --no-require-revocation "$1" 2>/dev/null |
+		python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["timestamp"] else 1)'; then
+		cp "$1" "$2"
+		return
+	fi
+	fail "$1 carries no timestamp of the city TSA"
+}
+# verdict FILE: what cvq-admin verify and cvqd /v1/verify say, on one line each.
+verdict() {
+	local out rc=0
+	out=$("$ADMIN" --json verify --anchors ca/ca.pem --crl crl.pem "$1") || rc=$?
+	printf '    cvq-admin verify: exit %s, %s\n' "$rc" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["outcome"], "—", d["message_fr"])' <<< "$out")"
+	api /v1/verify "{\"receipt\":\"$(base64 -w0 "$1")\"}" "$1.cvqd.json" > /dev/null
+	printf '    cvqd /v1/verify:  %s\n' "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d=d.get("error", d); print(d["outcome"], "—", d.get("message") or "certificate %s, timestamp %s" % (d["certificate_status"], d["timestamp"]))' "$1.cvqd.json")"
+	VERDICT=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["outcome"])' "$out")
+	[ "$VERDICT" = "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("error", d)["outcome"])' "$1.cvqd.json")" ] ||
+		fail "cvq-admin verify and cvqd disagree on $1"
+}
 # api PATH JSON OUT: POST to cvqd's socket API; prints the HTTP status.
 api() {
 	curl -s -o "$3" -w '%{http_code}' --unix-socket cvqd.sock \
@@ -178,24 +210,68 @@ run openssl ts -verify -data receipt.sig -in receipt.tst -token_in -CAfile ca/ca
 openssl ts -verify -data receipt.sig -in receipt.tst -token_in -CAfile ca/ca.pem > /dev/null 2>&1 ||
 	fail "openssl ts refused the receipt's timestamp"
 
-say "10. Marie loses her card; the counter reports it lost."
+say "10. The receipt gets the city's timestamp; a partner checks it with plain openssl."
+stamp receipt.der receipt-t.der
+verdict receipt-t.der
+[ "$VERDICT" = valid ] || fail "the timestamped receipt is not valid"
+
+say "11. Marie's card is renewed; the receipt she signed before still verifies."
+next_second
+run "$ADMIN" card renew --reader "$R" --pin-source "pinentry:$src/tests/bench/fake-pinentry"
+run "$ADMIN" crl issue --out crl.pem --pem
+kill -HUP $cvqd_pid
+# Marie takes her card from the counter's reader to the kiosk's (here the same one).
+. "$src/tests/bench/lib.sh"
+bench_card_remove 0
+bench_card_insert 0
+sleep 0.5
+echo "  The old certificates are revoked as superseded; the receipt was timestamped before:"
+verdict receipt-t.der
+[ "$VERDICT" = valid ] || fail "renewal broke an honest receipt"
+code=$(api /v1/sign "$tx" sign2.json)
+[ "$code" = 200 ] || { cat sign2.json >&2; fail "payment with the renewed card refused (HTTP $code)"; }
+python3 -c 'import base64,json,sys; open("receipt2.der","wb").write(base64.b64decode(json.load(open("sign2.json"))["receipt"]))'
+stamp receipt2.der receipt2-t.der
+echo "  A new payment with the new keys: HTTP $code, receipt timestamped."
+# Someone gets a certificate of the login profile for a key of their own (step 15).
+openssl ecparam -name prime256v1 -genkey -noout -out soft.key
+openssl req -new -key soft.key -subj "/CN=Marie Dupont" -out soft.csr
+"$ADMIN" cert issue --profile citizen-auth --card "$GUID" --out soft.pem soft.csr > /dev/null
+
+say "12. Marie loses her card; the counter reports it lost."
+next_second
 run "$ADMIN" card lost "$GUID" --crl crl.pem
 cat ca/ca.pem crl.pem > ca-crl.pem
 kill -HUP $cvqd_pid    # cvqd reloads the CRL
 
-say "11. The same check now fails: the certificate is revoked."
-if openssl cms -verify -inform DER -in receipt.der -binary -CAfile ca-crl.pem \
+say "13. Plain openssl now says revoked; the timestamps prove both receipts came before."
+if openssl cms -verify -inform DER -in receipt2-t.der -binary -CAfile ca-crl.pem \
 	-crl_check -out /dev/null > verify.txt 2>&1; then
 	fail "openssl still accepts the receipt"
 fi
-echo "  $ openssl cms -verify -inform DER -in receipt.der -binary -CAfile ca-crl.pem -crl_check"
+echo "  $ openssl cms -verify -inform DER -in receipt2-t.der -binary -CAfile ca-crl.pem -crl_check"
 grep -q 'certificate revoked' verify.txt || { cat verify.txt >&2; fail "openssl fails, but not with 'revoked'"; }
-echo "    Verification failure: $(grep -m1 -o 'certificate revoked' verify.txt)"
+echo "    Verification failure: $(grep -m1 -o 'certificate revoked' verify.txt)  (openssl knows no reasons nor dates)"
 sleep 0.5
-b64=$(base64 -w0 receipt.der)
-api /v1/verify "{\"receipt\":\"$b64\"}" verify.json > /dev/null
-echo "  cvqd /v1/verify says: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("error", d).get("message", d))' verify.json)"
-code=$(api /v1/sign "$tx" sign2.json)
-echo "  A new payment with the lost card: HTTP $code, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["message"])' sign2.json 2>/dev/null || cat sign2.json)"
+for f in receipt-t.der receipt2-t.der; do
+	echo "  $f:"
+	verdict "$f"
+	[ "$VERDICT" = valid ] || fail "$f was timestamped before the loss and must stay valid"
+done
+echo "  The same receipt without its timestamp proves nothing:"
+"$TSTATTACH" strip receipt2-t.der receipt2-bare.der
+verdict receipt2-bare.der
+[ "$VERDICT" = key_compromised ] || fail "an untimestamped receipt of the lost card was accepted"
+
+say "14. A new payment with the lost card is refused."
+code=$(api /v1/sign "$tx" sign3.json)
+echo "  HTTP $code, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["message"])' sign3.json 2>/dev/null || cat sign3.json)"
+[ "$code" != 200 ] || fail "the lost card signed a payment"
+
+say "15. A software key under a login (9A) certificate cannot make receipts."
+openssl cms -sign -binary -nodetach -md sha256 -in receipt.json -signer soft.pem -inkey soft.key \
+	-outform DER -out soft-receipt.der
+verdict soft-receipt.der
+[ "$VERDICT" = not_signing_certificate ] || fail "a login certificate made a receipt"
 
 say "The story took $(( $(date +%s) - t0 )) seconds."

@@ -1,7 +1,12 @@
 /*
- * libcvqca — full CRLs: every revoked certificate not yet expired, a
+ * libcvqca — full CRLs: every revoked certificate, expired or not, a
  * strictly increasing CRL number (the crls table's key), AKI, reasons and
  * invalidity dates as entry extensions.
+ *
+ * Revoked certificates stay after they expire, and the CRL says so with
+ * X.509's expiredCertsOnCRL (2.5.29.60) dated from the CA's own notBefore:
+ * a receipt is judged years after its certificate expired, and an entry
+ * that left the CRL would make a lost card's receipt good again.
  *
  * The header (version, signature algorithm, issuer, times, CRL number, AKI)
  * comes from OpenSSL, from an empty CRL it signs; the entries are written
@@ -187,6 +192,29 @@ put_entry(struct ca_dbuf *out, struct times *tc, const char *serial, int64_t rev
 	return !out->fail;
 }
 
+/* expiredCertsOnCRL: every certificate of this CA since its notBefore. */
+static int
+add_expired_certs_on_crl(X509_CRL *crl, X509 *ca_cert)
+{
+	ASN1_OBJECT *oid = OBJ_txt2obj("2.5.29.60", 1);
+	ASN1_GENERALIZEDTIME *since = ASN1_TIME_to_generalizedtime(X509_get0_notBefore(ca_cert), NULL);
+	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	unsigned char *der = NULL;
+	int n = 0, ok = 0;
+
+	if (oid && since && val && (n = i2d_ASN1_GENERALIZEDTIME(since, &der)) > 0 &&
+	    ASN1_OCTET_STRING_set(val, der, n) &&
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, val)) != NULL)
+		ok = X509_CRL_add_ext(crl, ext, -1);
+	X509_EXTENSION_free(ext);
+	OPENSSL_free(der);
+	ASN1_OCTET_STRING_free(val);
+	ASN1_GENERALIZEDTIME_free(since);
+	ASN1_OBJECT_free(oid);
+	return ok;
+}
+
 /* An empty CRL with every header field, signed by OpenSSL. */
 static cvq_ca_err
 template_crl(cvq_ca *ca, int64_t number, int64_t now, int64_t next, uint8_t **der, int *len)
@@ -208,7 +236,7 @@ template_crl(cvq_ca *ca, int64_t number, int64_t now, int64_t next, uint8_t **de
 		goto out;
 	X509V3_set_ctx(&ctx, ca->cert, NULL, NULL, crl, 0);
 	aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-	if (!aki || !X509_CRL_add_ext(crl, aki, -1) ||
+	if (!aki || !X509_CRL_add_ext(crl, aki, -1) || !add_expired_certs_on_crl(crl, ca->cert) ||
 	    !X509_CRL_sign(crl, ca->key, ca_key_md(ca->key)))
 		goto out;
 	*len = i2d_X509_CRL(crl, der);
@@ -333,14 +361,13 @@ cvq_ca_crl_issue_der(cvq_ca *ca, uint8_t **der_out, size_t *der_len, uint64_t *n
 		err = ca_sql_fail(ca, rc, "crl number");
 		goto out;
 	}
-	/* Expired certificates leave the CRL (RFC 5280 3.3). */
+	/* Expired certificates stay (expiredCertsOnCRL, above). */
 	rc = sqlite3_prepare_v2(ca->db, "SELECT serial, revoked_at, reason, invalidity FROM certs"
-	                        " WHERE status = 1 AND not_after >= ?", -1, &st, NULL);
+	                        " WHERE status = 1", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		err = ca_sql_fail(ca, rc, "crl");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!put_entry(&entries, &tc, (const char *)sqlite3_column_text(st, 0),
 		               sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),

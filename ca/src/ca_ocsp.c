@@ -154,7 +154,7 @@ cvq_ca_ocsp_new(const struct cvq_ca_config *cfg, const char *pass, unsigned read
 		if (err != CVQ_CA_OK)
 			goto fail;
 		sqlite3_exec(o->r[i].db, "PRAGMA query_only=1", NULL, NULL, NULL);
-		if (sqlite3_prepare_v3(o->r[i].db, "SELECT status, revoked_at, reason FROM certs"
+		if (sqlite3_prepare_v3(o->r[i].db, "SELECT status, revoked_at, reason, invalidity FROM certs"
 		                       " WHERE serial = ?", -1, SQLITE_PREPARE_PERSISTENT,
 		                       &o->r[i].st, NULL) != SQLITE_OK) {
 			err = CVQ_CA_ERR_STORE;
@@ -228,6 +228,7 @@ lookup(cvq_ca_ocsp *o, const char *hex, struct ocsp_status *s)
 	s->status = V_OCSP_CERTSTATUS_UNKNOWN;
 	s->reason = -1;
 	s->revoked_at = 0;
+	s->invalidity = 0;
 	r = reader_get(o);
 	sqlite3_bind_text(r->st, 1, hex, -1, SQLITE_STATIC);
 	rc = sqlite3_step(r->st);
@@ -236,6 +237,7 @@ lookup(cvq_ca_ocsp *o, const char *hex, struct ocsp_status *s)
 			s->status = V_OCSP_CERTSTATUS_REVOKED;
 			s->revoked_at = sqlite3_column_int64(r->st, 1);
 			s->reason = sqlite3_column_int(r->st, 2);
+			s->invalidity = sqlite3_column_int64(r->st, 3);
 		} else {
 			s->status = V_OCSP_CERTSTATUS_GOOD;
 		}
@@ -289,7 +291,8 @@ ours(cvq_ca_ocsp *o, OCSP_CERTID *cid)
 static bool
 same_status(const struct ocsp_status *a, const struct ocsp_status *b)
 {
-	return a->status == b->status && a->reason == b->reason && a->revoked_at == b->revoked_at;
+	return a->status == b->status && a->reason == b->reason && a->revoked_at == b->revoked_at &&
+	       a->invalidity == b->invalidity;
 }
 
 /*
@@ -331,6 +334,7 @@ sign(cvq_ca_ocsp *o, OCSP_REQUEST *req, int n, time_t now, char hex[67], struct 
 	ASN1_TIME *this_t = NULL, *next_t = NULL, *rev_t = NULL;
 	ASN1_INTEGER *serial;
 	OCSP_CERTID *cid;
+	OCSP_SINGLERESP *single;
 	cvq_ca_err err = CVQ_CA_ERR_NOMEM;
 	int i, ok;
 
@@ -348,7 +352,7 @@ sign(cvq_ca_ocsp *o, OCSP_REQUEST *req, int n, time_t now, char hex[67], struct 
 		/* A serial we could never have issued is simply unknown. */
 		if (cvq_ca_serial_hex(serial, hex) != CVQ_CA_OK) {
 			hex[0] = '\0';
-			*s = (struct ocsp_status){V_OCSP_CERTSTATUS_UNKNOWN, -1, 0};
+			*s = (struct ocsp_status){V_OCSP_CERTSTATUS_UNKNOWN, -1, 0, 0};
 		} else {
 			err = lookup(o, hex, s);
 			if (err != CVQ_CA_OK)
@@ -357,9 +361,18 @@ sign(cvq_ca_ocsp *o, OCSP_REQUEST *req, int n, time_t now, char hex[67], struct 
 		ASN1_TIME_free(rev_t);
 		rev_t = s->status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, (time_t)s->revoked_at) : NULL;
 		err = CVQ_CA_ERR_CRYPTO;
-		if (!OCSP_basic_add1_status(bs, cid, s->status, s->reason > 0 ? s->reason : -1, rev_t,
-		                            this_t, next_t))
+		single = OCSP_basic_add1_status(bs, cid, s->status, s->reason > 0 ? s->reason : -1, rev_t,
+		                                this_t, next_t);
+		if (!single)
 			goto out;
+		/* A lost card: since when its key may sign for someone else (RFC 5280 5.3.2). */
+		if (s->status == V_OCSP_CERTSTATUS_REVOKED && s->invalidity > 0) {
+			ASN1_GENERALIZEDTIME *inv = ASN1_GENERALIZEDTIME_set(NULL, (time_t)s->invalidity);
+			int added = inv && OCSP_SINGLERESP_add1_ext_i2d(single, NID_invalidity_date, inv, 0, 0);
+			ASN1_GENERALIZEDTIME_free(inv);
+			if (!added)
+				goto out;
+		}
 	}
 	err = CVQ_CA_ERR_CRYPTO;
 	if (OCSP_copy_nonce(bs, req) <= 0)

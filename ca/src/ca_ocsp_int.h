@@ -57,6 +57,7 @@ struct ocsp_status {
 	int status;          /* V_OCSP_CERTSTATUS_* */
 	int reason;
 	int64_t revoked_at;
+	int64_t invalidity;  /* 0 = none; sent as the invalidityDate extension */
 };
 
 /*

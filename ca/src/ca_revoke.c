@@ -17,6 +17,17 @@ reason_ok(int r)
 }
 
 /*
+ * The invalidity date (RFC 5280 5.3.2): since when the key may be in other
+ * hands, as the holder reports it (`card lost --since`). Never in the
+ * future (a minute of clock skew aside): it decides which receipts stand.
+ */
+static bool
+invalidity_ok(int64_t invalidity)
+{
+	return invalidity >= 0 && invalidity <= ca_now() + 60;
+}
+
+/*
  * Revoke the good certificates matching `where` (one text parameter ?1)
  * and audit each. UPDATE ... RETURNING hands back the serials once the
  * update is done, so the audit inserts never race the scan.
@@ -63,7 +74,7 @@ cvq_ca_revoke_serial(cvq_ca *ca, const char *serial, int reason, int64_t invalid
 	struct cvq_ca_cert_info info;
 	cvq_ca_err err;
 
-	if (!ca || !reason_ok(reason) || invalidity < 0)
+	if (!ca || !reason_ok(reason) || !invalidity_ok(invalidity))
 		return CVQ_CA_ERR_ARG;
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)
@@ -87,7 +98,7 @@ cvq_ca_revoke_card(cvq_ca *ca, const char *guid_in, int reason, int64_t invalidi
 
 	if (count)
 		*count = 0;
-	if (!ca || !reason_ok(reason) || invalidity < 0 || (unsigned)status > CVQ_CA_CARD__COUNT)
+	if (!ca || !reason_ok(reason) || !invalidity_ok(invalidity) || (unsigned)status > CVQ_CA_CARD__COUNT)
 		return CVQ_CA_ERR_ARG;
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)
@@ -113,7 +124,7 @@ cvq_ca_revoke_citizen(cvq_ca *ca, const char *ext_id, int reason, int64_t invali
 
 	if (count)
 		*count = 0;
-	if (!ca || !ext_id || !reason_ok(reason) || invalidity < 0)
+	if (!ca || !ext_id || !reason_ok(reason) || !invalidity_ok(invalidity))
 		return CVQ_CA_ERR_ARG;
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)

@@ -28,13 +28,16 @@ care_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin card renew [--reader NAME] [--pin-source SOURCE] [--pass SOURCE]\n"
 	"                            [--master-key-file FILE]\n"
-	"       cvq-admin card lost|stolen|destroyed GUID|--citizen ID [--crl FILE] [--pass SOURCE]\n"
+	"       cvq-admin card lost|stolen|destroyed GUID|--citizen ID [--since TIME] [--crl FILE]\n"
+	"                            [--pass SOURCE]\n"
 	"       cvq-admin card unblock --citizen ID [--reader NAME] [--letter FILE]\n"
 	"                              [--pin-length 6|7|8] [--master-key-file FILE]\n"
 	"       cvq-admin [--json] card show [GUID | --reader NAME]\n"
 	"       cvq-admin [--json] citizen cards ID\n"
 	"SOURCE (PIN or passphrase) is file:PATH, fd:N, pinentry:PROGRAM or tty; the\n"
-	"default PIN source is pinentry:/usr/bin/pinentry. Secrets never go on the command line.\n");
+	"default PIN source is pinentry:/usr/bin/pinentry. Secrets never go on the command line.\n"
+	"--since (lost, stolen): when the card left the holder's hands, YYYY-MM-DDTHH:MM:SSZ or\n"
+	"Unix time; default now. Receipts timestamped before it stay valid (docs/verify.md).\n");
 }
 
 /* The card in the reader, its GUID and its journal row. */
@@ -232,12 +235,32 @@ write_crl(X509_CRL *crl, const char *path)
 	return ok ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_FAIL;
 }
 
+/* --since: RFC 3339 UTC or Unix time, not in the future; -1 if neither. */
+static int64_t
+parse_since(const char *s)
+{
+	struct tm tm = {0};
+	char z = 0, extra;
+	long n;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &extra) == 7 && z == 'Z') {
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		time_t t = timegm(&tm);
+		return t > 0 && t <= time(NULL) ? (int64_t)t : -1;
+	}
+	n = cvq_admin_number(s);
+	return n > 0 && n <= (long)time(NULL) ? (int64_t)n : -1;
+}
+
 static int
 report(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	static const struct option lo[] = {
 		{"citizen", required_argument, NULL, 'c'}, {"crl", required_argument, NULL, 'o'},
-		{"pass", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+		{"pass", required_argument, NULL, 'p'}, {"since", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY};
 	struct active_cards a = {0};
@@ -251,13 +274,21 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_ca_err err;
 	json_t *arr;
 	int c, rc, reason;
+	int64_t since = 0;
 	size_t i;
 
-	while ((c = getopt_long(argc, argv, "c:o:p:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:p:s:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': citizen = optarg; break;
 		case 'o': crl_out = optarg; break;
 		case 'p': oo.pass = optarg; break;
+		case 's':
+			if ((since = parse_since(optarg)) < 0) {
+				cvq_admin_error("--since %s: not a time in the past (YYYY-MM-DDTHH:MM:SSZ or Unix time)",
+				                optarg);
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
+			break;
 		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
@@ -274,6 +305,13 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 		status = strcmp(what, "lost") == 0 ? CVQ_CA_CARD_LOST : CVQ_CA_CARD_STOLEN;
 		reason = CVQ_CA_REASON_KEY_COMPROMISE;
 	}
+	if (since && status == CVQ_CA_CARD_DESTROYED) {
+		cvq_admin_error("--since is for a lost or stolen card (a destroyed one signs nothing)");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	/* The invalidity date: from when the key may sign for someone else. */
+	if (!since)
+		since = (int64_t)time(NULL);
 	rc = cvq_enrol_ctx_open(&e, opts, &oo);
 	if (rc)
 		return rc;
@@ -315,7 +353,7 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	for (i = 0; i < a.n; i++) {
-		err = cvq_ca_revoke_card(e.ca, a.guid[i], reason, (int64_t)time(NULL), status, &count);
+		err = cvq_ca_revoke_card(e.ca, a.guid[i], reason, since, status, &count);
 		if (err) {
 			json_decref(arr);
 			rc = cvq_admin_ca_fail(e.ca, err, a.guid[i]);
@@ -345,10 +383,11 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
 	if (opts->json)
-		cvq_admin_json_print(json_pack("{s:o, s:s, s:s, s:i, s:I}", "cards", arr, "status",
+		cvq_admin_json_print(json_pack("{s:o, s:s, s:s, s:i, s:I, s:I}", "cards", arr, "status",
 		                               cvq_ca_card_status_name(status), "reason",
 		                               cvq_ca_reason_name(reason), "revoked", (int)total,
-		                               "crl_number", (json_int_t)number));
+		                               "crl_number", (json_int_t)number,
+		                               "invalidity", (json_int_t)since));
 	else
 		json_decref(arr);
 out:

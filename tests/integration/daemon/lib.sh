@@ -1,6 +1,7 @@
 # Helpers for the cvqd integration tests. Source it after tests/bench/lib.sh.
 #   pki_init DIR            throw-away city CA (EC P-256) with an openssl ca database
-#   pki_issue DIR NAME PUB SERIAL CN   certificate for a public key (PEM) -> DIR/NAME.pem
+#   pki_issue DIR NAME PUB SERIAL CN [EXT]  certificate for a public key (PEM) -> DIR/NAME.pem
+#                           (EXT: v3_card signature (default), v3_auth, v3_tsa)
 #   pki_revoke DIR NAME     revoke DIR/NAME.pem
 #   pki_crl DIR             (re)write DIR/crl.pem
 #   cvqd_config FILE [EXTRA...]   write a configuration (socket in $CVQ_BENCH)
@@ -37,6 +38,19 @@ subjectKeyIdentifier = hash
 [v3_card]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,nonRepudiation
+extendedKeyUsage = emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[v3_auth]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[v3_tsa]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOC
@@ -47,10 +61,10 @@ EOC
 }
 
 pki_issue() {
-	local d=$1 name=$2 pub=$3 serial=$4 cn=$5
+	local d=$1 name=$2 pub=$3 serial=$4 cn=$5 ext=${6:-v3_card}
 	openssl x509 -new -subj "/O=Ville de test/CN=$cn" -force_pubkey "$pub" \
 		-CA "$d/ca.pem" -CAkey "$d/ca.key" -set_serial "$serial" -days 365 \
-		-extfile "$d/ca.cnf" -extensions v3_card -out "$d/$name.pem" 2>/dev/null
+		-extfile "$d/ca.cnf" -extensions "$ext" -out "$d/$name.pem" 2>/dev/null
 	# openssl ca keeps the database the CRL is made from.
 	local s
 	s=$(openssl x509 -in "$d/$name.pem" -noout -serial | cut -d= -f2)

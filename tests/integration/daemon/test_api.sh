@@ -162,7 +162,7 @@ ocsp_start() {
 }
 ocsp_stop() { kill "$ocsp_pid"; wait "$ocsp_pid" || true; }
 ocsp_start
-cvqd_config "$CVQ_BENCH/ocsp.conf" "[trust]" "crls =" "ocsp = true" "ocsp_url = http://127.0.0.1:8888"
+cvqd_config "$CVQ_BENCH/ocsp.conf" "[trust]" "crls =" "ocsp = true" "ocsp_url = http://127.0.0.1:8888" "ocsp_cache = 0"
 cvqd_start "$CVQ_BENCH/ocsp.conf"
 trap 'kill -TERM "$CVQD_PID" "$ocsp_pid" 2>/dev/null || true' EXIT
 out=$(api POST /v1/verify "{\"receipt\":\"$receipt2\"}")

@@ -486,6 +486,8 @@ test_batch_encoded(void **state)
 		EVP_PKEY_free(keys[i]);
 }
 
+static void exec_sql(const char *db, const char *sql);
+
 static int
 first_serial(void *ctx, const struct cvq_ca_cert_info *c)
 {
@@ -537,6 +539,18 @@ test_batch_revoke_crl(void **state)
 	assert_int_equal(info.status, CVQ_CA_CERT_REVOKED);
 	assert_int_equal(info.reason, CVQ_CA_REASON_KEY_COMPROMISE);
 	assert_int_equal(info.invalidity, 1700000000);
+	/* Expired, they stay on the CRL, which says so (expiredCertsOnCRL). */
+	char db[300];
+	snprintf(db, sizeof(db), "%s/ca.db", f->dir);
+	exec_sql(db, "UPDATE certs SET not_after = 1000");
+	assert_int_equal(cvq_ca_crl_issue(f->ca, &crl2, &n2), CVQ_CA_OK);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl2)), 300);
+	ASN1_OBJECT *eoc = OBJ_txt2obj("2.5.29.60", 1);
+	int idx = X509_CRL_get_ext_by_OBJ(crl2, eoc, -1);
+	assert_true(idx >= 0);
+	assert_false(X509_EXTENSION_get_critical(X509_CRL_get_ext(crl2, idx)));
+	ASN1_OBJECT_free(eoc);
+	X509_CRL_free(crl2);
 }
 
 static OCSP_RESPONSE *

@@ -1,0 +1,47 @@
+/*
+ * libcvqverify — is this a citizen signature certificate? The profile is
+ * the CA's CITIZEN_SIGN (ca/src/ca_profile.c): key usage digitalSignature
+ * and nonRepudiation, EKU emailProtection, CA:FALSE, and the city's policy.
+ * The authentication certificate (9A: digitalSignature, clientAuth), a
+ * service, an OCSP signer or a TSA certificate fail it: their keys sign
+ * logins and protocol messages, never a citizen's commitment.
+ */
+#include <openssl/x509v3.h>
+
+#include "verify_int.h"
+
+static bool has_policy(X509 *x, const ASN1_OBJECT *want)
+{
+	CERTIFICATEPOLICIES *pols = X509_get_ext_d2i(x, NID_certificate_policies, NULL, NULL);
+	bool found = false;
+
+	for (int i = 0; pols && i < sk_POLICYINFO_num(pols); i++)
+		if (OBJ_cmp(sk_POLICYINFO_value(pols, i)->policyid, want) == 0)
+			found = true;
+	sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
+	return found;
+}
+
+cvq_verify_err vfy_profile(const cvq_verify_ctx *ctx, X509 *x, cvq_verify_result *r)
+{
+	const uint32_t ku = KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION;
+	uint32_t flags = X509_get_extension_flags(x);
+
+	if (flags & EXFLAG_INVALID)
+		return vfy_fail(r, CVQ_VERIFY_ERR_NOT_SIGNING_CERT, "the signer's certificate has invalid extensions");
+	if (flags & EXFLAG_CA)
+		return vfy_fail(r, CVQ_VERIFY_ERR_NOT_SIGNING_CERT, "the signer's certificate is a CA certificate");
+	if (!(flags & EXFLAG_KUSAGE) || (X509_get_key_usage(x) & ku) != ku)
+		return vfy_fail(r, CVQ_VERIFY_ERR_NOT_SIGNING_CERT,
+		                "the signer's certificate lacks key usage digitalSignature and nonRepudiation");
+	if (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(x) & XKU_SMIME))
+		return vfy_fail(r, CVQ_VERIFY_ERR_NOT_SIGNING_CERT,
+		                "the signer's certificate lacks extended key usage emailProtection");
+	if (ctx->policy && !has_policy(x, ctx->policy)) {
+		char oid[80];
+		OBJ_obj2txt(oid, sizeof oid, ctx->policy, 1);
+		return vfy_fail(r, CVQ_VERIFY_ERR_NOT_SIGNING_CERT,
+		                "the signer's certificate lacks the policy %s", oid);
+	}
+	return CVQ_VERIFY_OK;
+}
