@@ -41,7 +41,7 @@ typedef enum cvq_util_err {
 	CVQ_UTIL_ERR__COUNT
 } cvq_util_err;
 
-CVQ_EXPORT CVQ_EXPORT const char *cvq_util_strerror(cvq_util_err err);
+CVQ_EXPORT const char *cvq_util_strerror(cvq_util_err err);
 
 struct cvq_pinentry_prompt {
 	const char *title;        /* SETTITLE (window title), or NULL */
@@ -96,7 +96,7 @@ CVQ_EXPORT cvq_util_err cvq_secret_read(const char *source, const char *prompt,
  * once, early, before any secret is read. CVQ_UTIL_ERR_IO when the kernel
  * refuses either.
  */
-CVQ_EXPORT CVQ_EXPORT cvq_util_err cvq_util_no_core_dumps(void);
+CVQ_EXPORT cvq_util_err cvq_util_no_core_dumps(void);
 
 /*
  * Files and folders with the mode their content deserves, whatever the
