@@ -201,6 +201,8 @@ cvq_ca_err cvq_ca_card_list(cvq_ca *ca, const char *holder, cvq_ca_card_cb cb, v
 
 /* ---- issuance ---- */
 
+struct cvq_ca_attest;
+
 struct cvq_ca_issue_req {
 	enum cvq_ca_profile profile;
 	const char *card_guid;  /* the card the key lives on; NULL for service/OCSP */
@@ -208,6 +210,8 @@ struct cvq_ca_issue_req {
 	                         * of the card, else from the CSR */
 	const char *dns_name;   /* subjectAltName dNSName (service), or NULL */
 	unsigned days;          /* 0: the profile's validity */
+	/* Key provenance for the citizen profiles (cvq/ca_attest.h), or NULL. */
+	const struct cvq_ca_attest *attest;
 };
 
 /* The CSR's own signature is the proof of possession. */
