@@ -65,14 +65,8 @@ struct cvq_ca_attest_info {
 	uint8_t f9_sha256[32];     /* fingerprint of the F9 certificate */
 };
 
-/* The card side of one attestation, as read from the card. */
-struct cvq_ca_attest {
-	const uint8_t *cert;       /* the ATTEST answer: a DER certificate */
-	size_t cert_len;
-	const uint8_t *f9;         /* the F9 certificate (DER), from slot F9 */
-	size_t f9_len;
-	int slot;                  /* the slot the key lives in (0x9c: signature) */
-};
+/* struct cvq_ca_attest (the card's attestation and F9 certificates and the
+ * slot) is in ca.h, beside struct cvq_ca_issue_req that points to it. */
 
 /*
  * Check that `key` (the CSR's or the card's public key) is the key that
