@@ -46,7 +46,8 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 	if (!ca)
 		return CVQ_CA_ERR_NOMEM;
 	ca->cfg = cfg;
-	cvq_ca_set_actor(ca, getenv("USER"));
+	/* The kernel's word on who runs us, never $USER (any caller sets it). */
+	cvq_ca_set_caller(ca, (unsigned)getuid());
 	if (!cfg->db || !cfg->cert || (!ro && !(flags & CVQ_CA_OPEN_NOKEY) && !cfg->key)) {
 		err = ca_fail(ca, CVQ_CA_ERR_CONFIG, "the configuration needs db, cert and key");
 		goto fail;
@@ -296,7 +297,8 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		goto out;
 	}
 	ca->cfg = cfg;
-	cvq_ca_set_actor(ca, getenv("USER"));
+	/* The kernel's word on who runs us, never $USER (any caller sets it). */
+	cvq_ca_set_caller(ca, (unsigned)getuid());
 	ca->cert = cert;
 	ca->key = key;
 	if (token) {
