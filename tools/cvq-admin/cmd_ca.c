@@ -24,6 +24,7 @@ ca_usage(FILE *f)
 	"                    --generate, on the token now; --pass is then the\n"
 	"                    token PIN's source)\n"
 	"       cvq-admin [--json] [--config FILE] ca show\n"
+	"       cvq-admin ca request|approve|reject|requests ... (two-person control)\n"
 	"SOURCE is file:PATH, fd:N, pinentry:PROGRAM or tty; never the passphrase.\n"
 	"init writes DIR/ca.conf, DIR/ca-key.pem (0600), DIR/ca.pem, DIR/ca.db.\n");
 }
@@ -252,6 +253,9 @@ cvq_admin_cmd_ca(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return ca_init(argc - 1, argv + 1, opts);
 	if (strcmp(argv[1], "show") == 0)
 		return ca_show(opts);
+	if (strcmp(argv[1], "request") == 0 || strcmp(argv[1], "approve") == 0 ||
+	    strcmp(argv[1], "reject") == 0 || strcmp(argv[1], "requests") == 0)
+		return cvq_admin_ca_request(argc - 1, argv + 1, opts);
 	cvq_admin_error("unknown 'ca' command '%s'", argv[1]);
 	ca_usage(stderr);
 	return CVQ_ADMIN_EXIT_USAGE;
