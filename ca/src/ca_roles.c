@@ -150,7 +150,7 @@ cvq_ca_actor_of_uid(unsigned uid, char *out, size_t cap)
 	if (!out || !cap)
 		return;
 	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(out, cap, "%s(%u)", res->pw_name, uid);
+		snprintf(out, cap, "uid=%u(%s)", uid, res->pw_name);
 	else
 		snprintf(out, cap, "uid=%u", uid);
 }

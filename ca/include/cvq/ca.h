@@ -139,7 +139,7 @@ bool cvq_ca_roles_allow(const struct cvq_ca_config *cfg, unsigned roles,
                         enum cvq_ca_profile p);
 /* Whether issuing p needs k officers (sub-CA, OCSP signer, TSA). */
 bool cvq_ca_profile_dual(enum cvq_ca_profile p);
-/* The kernel's word on who runs this process: "name(uid)" of getuid(). */
+/* The kernel's word on who a uid is: "uid=N(name)", as id(1) says it. */
 void cvq_ca_actor_of_uid(unsigned uid, char *out, size_t cap);
 
 /* ---- the CA handle ---- */
