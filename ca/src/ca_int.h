@@ -159,9 +159,10 @@ bool ca_policy_text_ok(const unsigned char *s, size_t len, size_t max);
 /* ca_attest.c: the attestation of a citizen key, per [attest] (audited). */
 cvq_ca_err ca_attest_check(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub);
 
-/* ca_check.c: the profile rules on a certificate not yet signed (the
- * throw-away to-be-signed form); thread-safe. */
-cvq_ca_err ca_check_tbs(X509 *cert, X509 *issuer, enum cvq_ca_profile p, char *why, size_t why_len);
+/* ca_check.c: the profile checker's rules on the to-be-signed form (the
+ * TBSCertificate DER), run before every signature; thread-safe. */
+cvq_ca_err ca_check_tbs_der(cvq_ca *ca, enum cvq_ca_profile p, const uint8_t *tbs, size_t len,
+                            char *why, size_t why_len);
 
 /* ca_names.c */
 X509_NAME *ca_name_parse(const char *s);
