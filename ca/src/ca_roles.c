@@ -63,7 +63,7 @@ static const char *const default_profiles[CVQ_CA_ROLE__COUNT] = {
 	[CVQ_CA_ROLE_OFFICER] = "service,ocsp-signer,subca,tsa",
 	[CVQ_CA_ROLE_OPERATOR] = "citizen-auth,citizen-sign",
 	[CVQ_CA_ROLE_AUDITOR] = "",
-	[CVQ_CA_ROLE_SERVICE] = "service,tsa",
+	[CVQ_CA_ROLE_SERVICE] = "service",
 };
 
 /* Whether `want` is one of the comma-separated items of `list`. */
