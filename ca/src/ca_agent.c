@@ -235,7 +235,7 @@ refuse_peer(struct agent *a, int fd, const char *what, const char *fmt, ...)
 		cvq_ca_audit_record(a->ca, "agent.refuse", what, detail);
 	}
 	a->refused++;
-	answer_err(fd, CVQ_CA_ERR_PERM, msg);
+	answer_err(fd, CVQ_CA_ERR_DENIED, msg);
 }
 
 static void
@@ -260,7 +260,7 @@ do_issue(struct agent *a, int fd, const struct cvq_ca_agent_msg *m)
 	size_t len = 0;
 	cvq_ca_err err;
 
-	if (!cvq_ca_roles_allow(a->ca->cfg, a->ca->caller_roles, m->req.profile)) {
+	if (!cvq_ca_roles_allow(ca_roles_cfg(a->ca), a->ca->caller_roles, m->req.profile)) {
 		refuse_peer(a, fd, prof, "%s may not ask for %s certificates", a->ca->actor, prof);
 		return;
 	}
@@ -275,7 +275,8 @@ do_request(struct agent *a, int fd, const struct cvq_ca_agent_msg *m)
 	int64_t id = 0;
 	cvq_ca_err err;
 
-	err = cvq_ca_request_submit(a->ca, &m->req, m->csr, m->csr_len, &id);
+	err = m->op == CVQ_CA_AGENT_ROLES ? cvq_ca_request_roles(a->ca, &id)
+	                                  : cvq_ca_request_submit(a->ca, &m->req, m->csr, m->csr_len, &id);
 	if (err != CVQ_CA_OK) {
 		a->refused++;
 		answer_err(fd, err, a->ca->errmsg[0] ? a->ca->errmsg : cvq_ca_strerror(err));
@@ -306,8 +307,11 @@ do_approve(struct agent *a, int fd, const struct cvq_ca_agent_msg *m)
 	if (err == CVQ_CA_OK && !der) {
 		/* More approvals needed: the answer is text, not a certificate. */
 		if (cvq_ca_request_get(a->ca, (int64_t)m->request_id, &info) != CVQ_CA_OK)
-			info.approvals = 0, info.needed = 0;
-		snprintf(line, sizeof(line), "pending %u/%u", info.approvals, info.needed);
+			info.approvals = 0, info.needed = 0, info.state = CVQ_CA_REQUEST_PENDING;
+		if (info.state == CVQ_CA_REQUEST_ISSUED)
+			snprintf(line, sizeof(line), "roles in force");
+		else
+			snprintf(line, sizeof(line), "pending %u/%u", info.approvals, info.needed);
 		send_frame(fd, CVQ_CA_OK, line, strlen(line), true);
 		return;
 	}
@@ -382,8 +386,10 @@ serve_one(struct agent *a, int fd)
 		return;
 	}
 	peer_enter(a, cr.uid, &saved);
-	/* Admitted to the socket is not yet allowed: the peer needs a role. */
-	if (!a->ca->caller_roles) {
+	/* Admitted to the socket is not yet allowed: the peer needs a role
+	 * (the agent's owner may always ask how it is and stop it). */
+	if (!a->ca->caller_roles &&
+	    !(cr.uid == geteuid() && (m.op == CVQ_CA_AGENT_STATUS || m.op == CVQ_CA_AGENT_STOP))) {
 		refuse_peer(a, fd, "agent", "%s has no role in this CA", a->ca->actor);
 		goto out;
 	}
@@ -395,6 +401,7 @@ serve_one(struct agent *a, int fd)
 		do_issue(a, fd, &m);
 		break;
 	case CVQ_CA_AGENT_REQUEST:
+	case CVQ_CA_AGENT_ROLES:
 		a->last = time(NULL);
 		do_request(a, fd, &m);
 		break;

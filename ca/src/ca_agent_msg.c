@@ -15,7 +15,7 @@
  *  10 f9       1..MAX_ATTEST bytes: the card's F9 certificate (DER)
  *  11 slot     1 byte: the slot attested                     (with 9 and 10, all or none)
  * Tags in any order, each at most once; status and stop carry only op;
- * approve and reject only op and request.
+ * approve and reject only op and request; roles (7) only op.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +100,7 @@ cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *m)
 		p = v + n;
 		switch (tag) {
 		case T_OP:
-			if (n != 1 || v[0] < CVQ_CA_AGENT_ISSUE || v[0] > CVQ_CA_AGENT_REJECT)
+			if (n != 1 || v[0] < CVQ_CA_AGENT_ISSUE || v[0] > CVQ_CA_AGENT_ROLES)
 				return CVQ_CA_ERR_REQUEST;
 			m->op = (enum cvq_ca_agent_op)v[0];
 			break;

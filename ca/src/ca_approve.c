@@ -34,7 +34,8 @@ static const char schema[] =
 	"  days INTEGER NOT NULL DEFAULT 0,"
 	"  csr BLOB NOT NULL,"
 	"  state INTEGER NOT NULL DEFAULT 0,"
-	"  serial TEXT NOT NULL DEFAULT '');"
+	"  serial TEXT NOT NULL DEFAULT '',"
+	"  roles TEXT);"  /* a change of roles: their canonical text (ca_roles_pin.c) */
 	"CREATE TABLE IF NOT EXISTS approvals ("
 	"  request_id INTEGER NOT NULL REFERENCES requests(id),"
 	"  approver_uid INTEGER NOT NULL,"
@@ -96,7 +97,7 @@ cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint
 		return CVQ_CA_ERR_ARG;
 	*id = 0;
 	if (!is_officer(ca))
-		return refuse(ca, CVQ_CA_ERR_PERM, "request.submit", 0,
+		return refuse(ca, CVQ_CA_ERR_DENIED, "request.submit", 0,
 		              "%s is not a CA officer: only officers ask for %s certificates", ca->actor,
 		              cvq_ca_profile_name(req->profile));
 	if (!cvq_ca_profile_dual(req->profile))
@@ -104,7 +105,7 @@ cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint
 		              "the %s profile is issued directly, without a request",
 		              cvq_ca_profile_name(req->profile));
 	if (!cvq_ca_roles_allow(ca->cfg, ca->caller_roles, req->profile))
-		return refuse(ca, CVQ_CA_ERR_PERM, "request.submit", 0, "the %s profile is not for %s",
+		return refuse(ca, CVQ_CA_ERR_DENIED, "request.submit", 0, "the %s profile is not for %s",
 		              cvq_ca_profile_name(req->profile), ca->actor);
 	/* The request must be issuable as it stands: refused now, not after
 	 * two officers have spent their time on it. */
@@ -182,7 +183,17 @@ struct row {
 	unsigned days;
 	uint8_t *csr;
 	size_t csr_len;
+	char *roles;            /* a change of roles: the text to put in force */
 };
+
+static void
+row_free(struct row *r)
+{
+	free(r->csr);
+	free(r->roles);
+	r->csr = NULL;
+	r->roles = NULL;
+}
 
 static cvq_ca_err
 load_row(cvq_ca *ca, int64_t id, struct row *r, bool with_csr)
@@ -197,7 +208,7 @@ load_row(cvq_ca *ca, int64_t id, struct row *r, bool with_csr)
 		return err;
 	rc = sqlite3_prepare_v2(ca->db, "SELECT id, created, requester, requester_uid, profile, card, "
 	                        "subject, dns, days, state, serial, csr, (SELECT count(*) FROM "
-	                        "approvals WHERE request_id = requests.id) FROM requests WHERE id = ?",
+	                        "approvals WHERE request_id = requests.id), roles FROM requests WHERE id = ?",
 	                        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return ca_sql_fail(ca, rc, "request lookup");
@@ -223,7 +234,14 @@ load_row(cvq_ca *ca, int64_t id, struct row *r, bool with_csr)
 	r->info.state = (enum cvq_ca_request_state)sqlite3_column_int(st, 9);
 	snprintf(r->info.serial, sizeof(r->info.serial), "%s", sqlite3_column_text(st, 10));
 	r->info.approvals = (unsigned)sqlite3_column_int(st, 12);
-	r->info.needed = ca->cfg->approvals;
+	r->info.needed = ca_roles_cfg(ca)->approvals;
+	if ((r->info.roles = sqlite3_column_type(st, 13) != SQLITE_NULL)) {
+		r->roles = strdup((const char *)sqlite3_column_text(st, 13));
+		if (!r->roles) {
+			sqlite3_finalize(st);
+			return CVQ_CA_ERR_NOMEM;
+		}
+	}
 	if (with_csr) {
 		r->csr_len = (size_t)sqlite3_column_bytes(st, 11);
 		r->csr = malloc(r->csr_len ? r->csr_len : 1);
@@ -248,6 +266,7 @@ cvq_ca_request_get(cvq_ca *ca, int64_t id, struct cvq_ca_request_info *out)
 	err = load_row(ca, id, &r, false);
 	if (err == CVQ_CA_OK)
 		*out = r.info;
+	row_free(&r);
 	return err;
 }
 
@@ -310,6 +329,98 @@ issue_approved(cvq_ca *ca, struct row *r, uint8_t **der, size_t *der_len)
 	return err;
 }
 
+/* Put the approved roles in force: pinned in the store, on record. */
+static cvq_ca_err
+roles_approved(cvq_ca *ca, struct row *r)
+{
+	char *now = ca_roles_canon(ca->cfg), obj[32];
+	cvq_ca_err err;
+
+	if (!now)
+		return CVQ_CA_ERR_NOMEM;
+	snprintf(obj, sizeof(obj), "request:%lld", (long long)r->info.id);
+	/* ca.conf changed again since the request: nothing approved blindly. */
+	if (strcmp(now, r->roles) != 0) {
+		free(now);
+		return refuse(ca, CVQ_CA_ERR_POLICY, "request.approve", r->info.id,
+		              "the roles in the configuration changed since request %lld: ask again",
+		              (long long)r->info.id);
+	}
+	free(now);
+	err = ca_tx_begin(ca);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = ca_roles_pin_set(ca, r->roles);
+	if (err == CVQ_CA_OK)
+		err = set_state(ca, r->info.id, CVQ_CA_REQUEST_ISSUED, NULL);
+	if (err == CVQ_CA_OK)
+		err = ca_audit_append(ca, "roles.change", obj, "approvals=%u: %.200s", r->info.approvals,
+		                      r->roles);
+	if (err == CVQ_CA_OK)
+		err = ca_tx_commit(ca);
+	else
+		ca_tx_rollback(ca);
+	/* In force for the caller too (the handle dropped the old roles). */
+	if (err == CVQ_CA_OK)
+		cvq_ca_set_caller(ca, ca->caller_uid);
+	return err;
+}
+
+cvq_ca_err
+cvq_ca_request_roles(cvq_ca *ca, int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	char *now, obj[32];
+	cvq_ca_err err;
+	int rc;
+
+	if (!ca || !id)
+		return CVQ_CA_ERR_ARG;
+	*id = 0;
+	if (!is_officer(ca))
+		return refuse(ca, CVQ_CA_ERR_DENIED, "request.submit", 0,
+		              "%s is not a CA officer of the approved roles", ca->actor);
+	if (!ca->roles_old)
+		return ca_fail(ca, CVQ_CA_ERR_ARG, "the roles in the configuration are the approved ones");
+	now = ca_roles_canon(ca->cfg);
+	if (!now)
+		return CVQ_CA_ERR_NOMEM;
+	err = ca_tx_begin(ca);
+	if (err != CVQ_CA_OK)
+		goto out;
+	err = ensure_tables(ca);
+	if (err != CVQ_CA_OK)
+		goto done;
+	rc = sqlite3_prepare_v2(ca->db, "INSERT INTO requests (created, requester, requester_uid, profile, "
+	                        "csr, roles) VALUES (?, ?, ?, -1, x'', ?)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, ca_now());
+		sqlite3_bind_text(st, 2, ca->actor, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, ca->caller_uid);
+		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		err = ca_sql_fail(ca, rc, "request insert");
+		goto done;
+	}
+	*id = sqlite3_last_insert_rowid(ca->db);
+	snprintf(obj, sizeof(obj), "request:%lld", (long long)*id);
+	err = ca_audit_append(ca, "request.submit", obj, "roles needs=%u: %.200s",
+	                      ca_roles_cfg(ca)->approvals, now);
+done:
+	if (err == CVQ_CA_OK)
+		err = ca_tx_commit(ca);
+	else
+		ca_tx_rollback(ca);
+out:
+	free(now);
+	if (err != CVQ_CA_OK)
+		*id = 0;
+	return err;
+}
+
 cvq_ca_err
 cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len)
 {
@@ -324,7 +435,7 @@ cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len)
 	*der = NULL;
 	*der_len = 0;
 	if (!is_officer(ca))
-		return refuse(ca, CVQ_CA_ERR_PERM, "request.approve", id,
+		return refuse(ca, CVQ_CA_ERR_DENIED, "request.approve", id,
 		              "%s is not a CA officer: only officers approve", ca->actor);
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)
@@ -336,14 +447,14 @@ cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len)
 	}
 	if (r.info.state != CVQ_CA_REQUEST_PENDING) {
 		ca_tx_rollback(ca);
-		free(r.csr);
+		row_free(&r);
 		return refuse(ca, CVQ_CA_ERR_POLICY, "request.approve", id, "request %lld is %s", (long long)id,
 		              r.info.state == CVQ_CA_REQUEST_ISSUED ? "already issued" : "rejected");
 	}
 	if ((int64_t)ca->caller_uid == r.requester_uid) {
 		ca_tx_rollback(ca);
-		free(r.csr);
-		return refuse(ca, CVQ_CA_ERR_PERM, "request.approve", id,
+		row_free(&r);
+		return refuse(ca, CVQ_CA_ERR_DENIED, "request.approve", id,
 		              "%s asked for request %lld: another officer must approve it", ca->actor,
 		              (long long)id);
 	}
@@ -359,28 +470,29 @@ cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT) {
 		ca_tx_rollback(ca);
-		free(r.csr);
+		row_free(&r);
 		return refuse(ca, CVQ_CA_ERR_EXISTS, "request.approve", id,
 		              "%s has already approved request %lld", ca->actor, (long long)id);
 	}
 	if (rc != SQLITE_DONE) {
 		err = ca_sql_fail(ca, rc, "approval insert");
 		ca_tx_rollback(ca);
-		free(r.csr);
+		row_free(&r);
 		return err;
 	}
 	r.info.approvals++;
 	snprintf(obj, sizeof(obj), "request:%lld", (long long)id);
 	err = ca_audit_append(ca, "request.approve", obj, "profile=%s approvals=%u/%u%s",
-	                      cvq_ca_profile_name(r.info.profile), r.info.approvals, r.info.needed,
+	                      r.roles ? "roles" : cvq_ca_profile_name(r.info.profile),
+	                      r.info.approvals, r.info.needed,
 	                      ca->via_agent ? " via=agent" : "");
 	if (err == CVQ_CA_OK)
 		err = ca_tx_commit(ca);
 	else
 		ca_tx_rollback(ca);
 	if (err == CVQ_CA_OK && r.info.approvals >= r.info.needed)
-		err = issue_approved(ca, &r, der, der_len);
-	free(r.csr);
+		err = r.roles ? roles_approved(ca, &r) : issue_approved(ca, &r, der, der_len);
+	row_free(&r);
 	return err;
 }
 
@@ -394,7 +506,7 @@ cvq_ca_request_reject(cvq_ca *ca, int64_t id)
 	if (!ca)
 		return CVQ_CA_ERR_ARG;
 	if (!is_officer(ca))
-		return refuse(ca, CVQ_CA_ERR_PERM, "request.reject", id,
+		return refuse(ca, CVQ_CA_ERR_DENIED, "request.reject", id,
 		              "%s is not a CA officer", ca->actor);
 	err = ca_tx_begin(ca);
 	if (err != CVQ_CA_OK)
@@ -408,6 +520,7 @@ cvq_ca_request_reject(cvq_ca *ca, int64_t id)
 	if (err == CVQ_CA_OK)
 		err = ca_audit_append(ca, "request.reject", obj, "profile=%s",
 		                      cvq_ca_profile_name(r.info.profile));
+	row_free(&r);
 	if (err == CVQ_CA_OK)
 		return ca_tx_commit(ca);
 	ca_tx_rollback(ca);

@@ -38,6 +38,8 @@ struct cvq_ca {
 	char actor[64];
 	unsigned caller_uid, caller_roles;  /* cvq_ca_set_caller() (ca_roles.c) */
 	bool issuing_request;            /* issuing an approved request (ca_approve.c) */
+	struct cvq_ca_config *roles_old; /* the approved roles when ca.conf says otherwise
+	                                    (ca_roles_pin.c); NULL: they agree */
 	bool via_agent;                  /* issuing for the agent (ca_agent.c): audited */
 	char errmsg[256];
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
@@ -146,6 +148,13 @@ cvq_ca_err ca_card_set_status_tx(cvq_ca *ca, const char *guid, enum cvq_ca_card_
 
 /* ca_roles.c */
 void ca_roles_text(unsigned roles, char *out, size_t cap);
+
+/* ca_roles_pin.c: the approved roles (canonical text, malloc'd) */
+char *ca_roles_canon(const struct cvq_ca_config *c);
+cvq_ca_err ca_roles_pin_load(cvq_ca *ca);
+cvq_ca_err ca_roles_pin_set(cvq_ca *ca, const char *text);
+/* The roles in force: the approved ones. */
+const struct cvq_ca_config *ca_roles_cfg(const cvq_ca *ca);
 
 /* ca_policy.c: the input policy (docs/ca.md "Input policy"). */
 /* NULL log: no message (thread-safe). */

@@ -183,6 +183,10 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 	memset(p, 0, sizeof(*p));
 	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
 		return CVQ_CA_ERR_ARG;
+	if (ca->roles_old)
+		return ca_fail(ca, CVQ_CA_ERR_POLICY, "the roles in the configuration are not the approved "
+		               "ones: nothing is issued until officers approve the change "
+		               "(cvq-admin ca request --roles)");
 	if (cvq_ca_profile_dual(req->profile) && !ca->issuing_request)
 		return ca_fail(ca, CVQ_CA_ERR_POLICY, "the %s profile needs two-person control "
 		               "(cvq-admin ca request, then another officer's ca approve)",

@@ -80,6 +80,13 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 	                         sizeof(ca->errmsg));
 	if (err != CVQ_CA_OK)
 		goto fail;
+	/* The roles in force are the approved ones (ca_roles_pin.c). */
+	if (!ro) {
+		err = ca_roles_pin_load(ca);
+		if (err != CVQ_CA_OK)
+			goto fail;
+		cvq_ca_set_caller(ca, ca->caller_uid);
+	}
 	free(db);
 	free(key);
 	free(cert);
@@ -103,6 +110,7 @@ cvq_ca_close(cvq_ca *ca)
 	for (int i = 0; i < CA_STMT__COUNT; i++)
 		sqlite3_finalize(ca->st[i]);
 	ca_profile_free(ca);
+	cvq_ca_config_free(ca->roles_old);
 	sqlite3_close(ca->db);
 	X509_free(ca->cert);
 	if (ca->keyref.pkey)

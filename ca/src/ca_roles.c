@@ -165,7 +165,7 @@ cvq_ca_set_caller(cvq_ca *ca, unsigned uid)
 	cvq_ca_actor_of_uid(uid, actor, sizeof(actor));
 	cvq_ca_set_actor(ca, actor);
 	ca->caller_uid = uid;
-	ca->caller_roles = cvq_ca_roles_of(ca->cfg, uid);
+	ca->caller_roles = cvq_ca_roles_of(ca_roles_cfg(ca), uid);
 }
 
 unsigned

@@ -23,6 +23,8 @@ usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin ca request --profile subca|ocsp-signer|tsa [--subject /CN=..]\n"
 	"                 [--dns NAME] [--days N] [--no-agent] [--pass SOURCE] CSR\n"
+	"       cvq-admin ca request --roles [--no-agent] [--pass SOURCE]\n"
+	"                 (put the [roles] of ca.conf in force once approved)\n"
 	"       cvq-admin ca approve [--out FILE] [--no-agent] [--pass SOURCE] ID\n"
 	"       cvq-admin ca reject [--no-agent] [--pass SOURCE] ID\n"
 	"       cvq-admin [--json] ca requests\n"
@@ -41,13 +43,13 @@ list_cb(void *ctx, const struct cvq_ca_request_info *r)
 	if (arr) {
 		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s}",
 		        "id", (json_int_t)r->id, "created", cvq_admin_time(r->created, t),
-		        "requester", r->requester, "profile", cvq_ca_profile_name(r->profile),
+		        "requester", r->requester, "profile", r->roles ? "roles" : cvq_ca_profile_name(r->profile),
 		        "state", state_names[r->state % 3], "approvals", (int)r->approvals,
 		        "needed", (int)r->needed, "subject", r->subject, "serial", r->serial));
 		return 0;
 	}
 	printf("%-5lld %-9s %-12s %u/%u %-20s %s %s\n", (long long)r->id, state_names[r->state % 3],
-	       cvq_ca_profile_name(r->profile), r->approvals, r->needed, r->requester,
+	       r->roles ? "roles" : cvq_ca_profile_name(r->profile), r->approvals, r->needed, r->requester,
 	       r->subject[0] ? r->subject : "(CSR's subject)", r->serial);
 	return 0;
 }
@@ -93,21 +95,23 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"profile", required_argument, NULL, 'P'}, {"subject", required_argument, NULL, 's'},
 		{"dns", required_argument, NULL, 'D'}, {"days", required_argument, NULL, 'n'},
 		{"pass", required_argument, NULL, 'p'}, {"out", required_argument, NULL, 'o'},
-		{"no-agent", no_argument, NULL, 'N'}, {NULL, 0, NULL, 0},
+		{"no-agent", no_argument, NULL, 'N'}, {"roles", no_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_agent_msg m = {.req = {.profile = CVQ_CA_PROFILE__COUNT}};
 	const char *cmd = argv[0], *pass = NULL, *out = NULL;
 	struct cvq_ca_config *cfg = NULL;
 	uint8_t *csr = NULL, *der = NULL;
 	size_t csr_len = 0, der_len = 0;
-	bool no_agent = false;
+	bool no_agent = false, roles = false;
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
 	int c, rc;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "P:s:D:n:p:o:N", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "P:s:D:n:p:o:Nr", lo, NULL)) != -1) {
 		switch (c) {
+		case 'r': roles = true; break;
 		case 'P':
 			if (cvq_ca_profile_parse(optarg, &m.req.profile) != CVQ_CA_OK) {
 				cvq_admin_error("unknown profile %s", optarg);
@@ -144,11 +148,16 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 		cvq_admin_ca_close(cfg, ca);
 		return rc;
 	}
-	if (argc - optind != 1) {
+	if (strcmp(cmd, "request") == 0 && roles) {
+		if (argc != optind) {
+			usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
+		}
+		m.op = CVQ_CA_AGENT_ROLES;
+	} else if (argc - optind != 1) {
 		usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
-	}
-	if (strcmp(cmd, "request") == 0) {
+	} else if (strcmp(cmd, "request") == 0) {
 		if (m.req.profile == CVQ_CA_PROFILE__COUNT) {
 			usage(stderr);
 			return CVQ_ADMIN_EXIT_USAGE;
@@ -177,10 +186,11 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		goto out;
-	if (m.op == CVQ_CA_AGENT_REQUEST) {
+	if (m.op == CVQ_CA_AGENT_REQUEST || m.op == CVQ_CA_AGENT_ROLES) {
 		int64_t id = 0;
 
-		err = cvq_ca_request_submit(ca, &m.req, csr, csr_len, &id);
+		err = m.op == CVQ_CA_AGENT_ROLES ? cvq_ca_request_roles(ca, &id)
+		                                 : cvq_ca_request_submit(ca, &m.req, csr, csr_len, &id);
 		if (err == CVQ_CA_OK)
 			printf("request %lld pending\n", (long long)id);
 	} else if (m.op == CVQ_CA_AGENT_REJECT) {
@@ -193,7 +203,8 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 			struct cvq_ca_request_info info;
 
 			if (cvq_ca_request_get(ca, (int64_t)m.request_id, &info) == CVQ_CA_OK)
-				printf("pending %u/%u\n", info.approvals, info.needed);
+				printf(info.state == CVQ_CA_REQUEST_ISSUED ? "roles in force\n" : "pending %u/%u\n",
+				       info.approvals, info.needed);
 		} else if (err == CVQ_CA_OK && !cvq_admin_write_pem(der, der_len, out)) {
 			rc = CVQ_ADMIN_EXIT_FAIL;
 		}

@@ -45,6 +45,7 @@ typedef enum cvq_ca_err {
 	CVQ_CA_ERR_AUDIT,       /* the audit chain is broken */
 	CVQ_CA_ERR_UNSUPPORTED, /* not supported (algorithm, key URI) */
 	CVQ_CA_ERR_NET,         /* the network layer failed (OCSP server) */
+	CVQ_CA_ERR_DENIED,      /* the caller's role does not allow it (ca_roles.c) */
 	CVQ_CA_ERR__COUNT
 } cvq_ca_err;
 
@@ -329,6 +330,7 @@ enum cvq_ca_request_state {
 
 struct cvq_ca_request_info {
 	int64_t id, created;
+	bool roles;               /* a change of roles, not a certificate */
 	char requester[64];
 	enum cvq_ca_profile profile;
 	char subject[256];        /* as asked (may be empty: the CSR's) */
@@ -343,6 +345,13 @@ cvq_ca_err cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req,
  * gets it; before that *der stays NULL. */
 cvq_ca_err cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len);
 cvq_ca_err cvq_ca_request_reject(cvq_ca *ca, int64_t id);
+/*
+ * The roles in ca.conf are not the approved ones (the store keeps those):
+ * nothing is issued until an officer of the approved set asks for the
+ * change with this and cfg->approvals others of that set approve it
+ * (cvq_ca_request_approve(), which then makes them the roles in force).
+ */
+cvq_ca_err cvq_ca_request_roles(cvq_ca *ca, int64_t *id);
 cvq_ca_err cvq_ca_request_get(cvq_ca *ca, int64_t id, struct cvq_ca_request_info *out);
 typedef int (*cvq_ca_request_cb)(void *ctx, const struct cvq_ca_request_info *r);
 cvq_ca_err cvq_ca_request_list(cvq_ca *ca, cvq_ca_request_cb cb, void *ctx);
@@ -462,6 +471,7 @@ enum cvq_ca_agent_op {
 	CVQ_CA_AGENT_REQUEST = 4,  /* two-person control: submit (answer: the id) */
 	CVQ_CA_AGENT_APPROVE = 5,  /* approve request_id (answer: "pending k/n" or the DER) */
 	CVQ_CA_AGENT_REJECT = 6,
+	CVQ_CA_AGENT_ROLES = 7,    /* two-person control of a change of [roles] in ca.conf */
 };
 
 /* A request. After cvq_ca_agent_parse(), csr points into the parsed bytes

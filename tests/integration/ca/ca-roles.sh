@@ -10,7 +10,8 @@
 #     for Marie's card refused; a forged or foreign attestation refused; a
 #     genuine one accepted, the subject taken from the store);
 #   - two-person control: a sub-CA requested by one officer is refused to
-#     the same officer's approval and issued on the other's;
+#     the same officer's approval and issued on the other's; a change of
+#     [roles] in ca.conf is in force only once another officer approves it;
 #   - input policy: secp256k1, brainpool, explicit parameters, ESC, CR/LF,
 #     C1, 5,000-byte CNs, multi-valued RDNs refused;
 #   - everything issued judged by openssl verify and our profile checker.
@@ -162,6 +163,27 @@ audit_has request.approve "uid=$OFF2" "approvals=1/1"
 audit_has request.issued "uid=$OFF2" "serial="
 refused $OFF2 "already issued" "$ADMIN" ca approve "$ID"
 ok "two-person control: one officer refused, two accepted"
+
+# --- 3b. a change of roles is under two-person control too: ca.conf
+# edited alone changes nothing until officers of the approved set agree.
+"$ADMIN" ca-agent stop >/dev/null
+sed -i "s/^officer = .*/officer = $OFF1, $OFF2, $OPER/" ca/ca.conf
+chmod 644 ca/ca.conf
+"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G >start.out
+PIDS+=("$(sed -n 's/^agent \([0-9]*\) .*/\1/p' start.out)")
+refused $OPER "may not ask for service" "$ADMIN" cert issue --profile service svc.csr
+refused $OFF1 "not the approved" "$ADMIN" cert issue --profile service svc.csr
+refused $OPER "not a CA officer of the approved roles" "$ADMIN" ca request --roles
+as $OFF1 "$ADMIN" ca request --roles >req.out
+RID=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' req.out)
+[ -n "$RID" ] || fail "no roles request id: $(cat req.out)"
+refused $OFF1 "another officer must approve" "$ADMIN" ca approve "$RID"
+refused $OPER "not a CA officer" "$ADMIN" ca approve "$RID"
+as $OFF2 "$ADMIN" ca approve "$RID" | grep -q "roles in force" || fail "roles change not in force"
+audit_has roles.change "uid=$OFF2" "$OPER"
+as $OPER "$ADMIN" cert issue --profile service --out "$W/pub/svc2.pem" svc.csr
+judge pub/svc2.pem service
+ok "role change: refused alone, in force after another officer's approval"
 
 # --- 5. input policy
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:secp256k1 -nodes -keyout /dev/null -subj /CN=k1 -out pub/k1.csr 2>/dev/null

@@ -247,17 +247,17 @@ test_dual(void **state)
 	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, r, &x), CVQ_CA_ERR_POLICY);
 	/* An operator may not request; an officer may. */
 	cvq_ca_set_caller(f->ca, 1010);
-	assert_int_equal(cvq_ca_request_submit(f->ca, &req, csr, (size_t)csr_len, &id), CVQ_CA_ERR_PERM);
+	assert_int_equal(cvq_ca_request_submit(f->ca, &req, csr, (size_t)csr_len, &id), CVQ_CA_ERR_DENIED);
 	cvq_ca_set_caller(f->ca, 1001);
 	assert_int_equal(cvq_ca_request_submit(f->ca, &req, csr, (size_t)csr_len, &id), CVQ_CA_OK);
 	assert_true(id > 0);
 	/* The requester, an operator, a stranger: refused. */
-	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_PERM);
+	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_DENIED);
 	cvq_ca_set_caller(f->ca, 1010);
-	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_PERM);
+	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_DENIED);
 	cvq_ca_set_caller(f->ca, 4242);
 	assert_int_equal(cvq_ca_caller_roles(f->ca), 0);
-	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_PERM);
+	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_DENIED);
 	/* One of two approvals: nothing signed yet. */
 	cvq_ca_set_caller(f->ca, 1002);
 	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_OK);
