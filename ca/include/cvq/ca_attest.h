@@ -21,7 +21,7 @@
  *
  * Roots: [attest] roots = a PEM file of attestation roots in the CA
  * configuration (docs/ca.md). The F9 certificate must chain to one of them
- * (intermediates between them: [attest] chain = PEM file, optional).
+ * (an intermediate between a root and F9 goes in the same file).
  */
 #ifndef CVQ_CA_ATTEST_H
 #define CVQ_CA_ATTEST_H
