@@ -12,6 +12,8 @@
 #ifndef CVQ_CA_H
 #define CVQ_CA_H
 
+#include <cvq/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,17 +133,17 @@ enum cvq_ca_role {
 	CVQ_CA_ROLE_SERVICE,      /* cvqd, the OCSP/TSA service: its own service certs */
 	CVQ_CA_ROLE__COUNT
 };
-const char *cvq_ca_role_name(enum cvq_ca_role r);
-cvq_ca_err cvq_ca_role_parse(const char *name, enum cvq_ca_role *r);
+CVQ_EXPORT const char *cvq_ca_role_name(enum cvq_ca_role r);
+CVQ_EXPORT cvq_ca_err cvq_ca_role_parse(const char *name, enum cvq_ca_role *r);
 /* The roles (bit 1u << role) cfg gives user `uid` (name looked up too). */
-unsigned cvq_ca_roles_of(const struct cvq_ca_config *cfg, unsigned uid);
+CVQ_EXPORT unsigned cvq_ca_roles_of(const struct cvq_ca_config *cfg, unsigned uid);
 /* Whether any role in `roles` may ask for profile p. */
-bool cvq_ca_roles_allow(const struct cvq_ca_config *cfg, unsigned roles,
-                        enum cvq_ca_profile p);
+CVQ_EXPORT bool cvq_ca_roles_allow(const struct cvq_ca_config *cfg, unsigned roles,
+                                   enum cvq_ca_profile p);
 /* Whether issuing p needs k officers (sub-CA, OCSP signer, TSA). */
-bool cvq_ca_profile_dual(enum cvq_ca_profile p);
+CVQ_EXPORT bool cvq_ca_profile_dual(enum cvq_ca_profile p);
 /* The kernel's word on who a uid is: "uid=N(name)", as id(1) says it. */
-void cvq_ca_actor_of_uid(unsigned uid, char *out, size_t cap);
+CVQ_EXPORT void cvq_ca_actor_of_uid(unsigned uid, char *out, size_t cap);
 
 /* ---- the CA handle ---- */
 
@@ -170,9 +172,9 @@ X509 *cvq_ca_cert(const cvq_ca *ca);   /* borrowed */
 void cvq_ca_set_actor(cvq_ca *ca, const char *actor);
 /* Act for user `uid` (an agent's peer, by SO_PEERCRED): the actor becomes
  * its name and its roles those the configuration gives it. */
-void cvq_ca_set_caller(cvq_ca *ca, unsigned uid);
+CVQ_EXPORT void cvq_ca_set_caller(cvq_ca *ca, unsigned uid);
 /* The roles of the current caller (bits 1u << enum cvq_ca_role). */
-unsigned cvq_ca_caller_roles(const cvq_ca *ca);
+CVQ_EXPORT unsigned cvq_ca_caller_roles(const cvq_ca *ca);
 
 struct cvq_ca_init_opts {
 	const char *alg;      /* "ec-p256" (default), "ec-p384", "rsa-3072", "rsa-4096" */
@@ -339,22 +341,22 @@ struct cvq_ca_request_info {
 	char serial[67];          /* once issued */
 };
 
-cvq_ca_err cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req,
-                                 const uint8_t *csr, size_t csr_len, int64_t *id);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                            const uint8_t *csr, size_t csr_len, int64_t *id);
 /* On the last approval the certificate is issued: *der (OPENSSL_free it)
  * gets it; before that *der stays NULL. */
-cvq_ca_err cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len);
-cvq_ca_err cvq_ca_request_reject(cvq_ca *ca, int64_t id);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_reject(cvq_ca *ca, int64_t id);
 /*
  * The roles in ca.conf are not the approved ones (the store keeps those):
  * nothing is issued until an officer of the approved set asks for the
  * change with this and cfg->approvals others of that set approve it
  * (cvq_ca_request_approve(), which then makes them the roles in force).
  */
-cvq_ca_err cvq_ca_request_roles(cvq_ca *ca, int64_t *id);
-cvq_ca_err cvq_ca_request_get(cvq_ca *ca, int64_t id, struct cvq_ca_request_info *out);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_roles(cvq_ca *ca, int64_t *id);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_get(cvq_ca *ca, int64_t id, struct cvq_ca_request_info *out);
 typedef int (*cvq_ca_request_cb)(void *ctx, const struct cvq_ca_request_info *r);
-cvq_ca_err cvq_ca_request_list(cvq_ca *ca, cvq_ca_request_cb cb, void *ctx);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_list(cvq_ca *ca, cvq_ca_request_cb cb, void *ctx);
 
 /* ---- certificates in the store ---- */
 
