@@ -281,6 +281,8 @@ test_dual(void **state)
 	assert_int_equal(cvq_ca_request_get(f->ca, id, &info), CVQ_CA_OK);
 	assert_int_equal(info.state, CVQ_CA_REQUEST_ISSUED);
 	assert_true(info.serial[0] != '\0');
+	OPENSSL_free(der);
+	der = NULL;
 	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_ERR_POLICY);
 	assert_int_equal(cvq_ca_audit_list(f->ca, 0, count_audit, seen), CVQ_CA_OK);
 	assert_int_equal(seen[0], 1);
