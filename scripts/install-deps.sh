@@ -13,6 +13,8 @@ packages=(
 	# peers that judge our output
 	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
 	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3 jq bc
+	# CSRs openssl req will not write (ca-roles.sh); instruction counts (bench/ca-checks.sh)
+	python3-cryptography valgrind
 )
 
 missing=()
