@@ -78,7 +78,7 @@ api() {
 
 say "1. The city creates its certificate authority."
 ( umask 077; printf 'phrase de passe du CA (démo)\n' > ca.pass )
-run "$ADMIN" ca init --dir ca --pass file:ca.pass \
+run "$ADMIN" ca init --dir ca --pass file:ca.pass --unattested admit \
 	--subject "/C=FR/O=Ville d'Alencon/CN=Autorite de certification CVQ"
 run "$ADMIN" card master-key --out ca/master.key
 export CVQ_CA_CONFIG=$D/ca/ca.conf

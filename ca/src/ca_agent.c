@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
@@ -188,35 +189,62 @@ answer_err(int fd, cvq_ca_err err, const char *msg)
 	send_frame(fd, (uint8_t)err, msg, strlen(msg), true);
 }
 
-static void
-peer_name(uid_t uid, char *out, size_t cap)
-{
-	struct passwd pw, *res = NULL;
-	char buf[1024];
+/* The caller's identity for one request, and back to ours after it. */
+struct as_peer {
+	char actor[64];
+	unsigned uid, roles;
+};
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(out, cap, "%s", res->pw_name);
-	else
-		snprintf(out, cap, "uid=%u", (unsigned)uid);
+static void
+peer_enter(struct agent *a, uid_t uid, struct as_peer *saved)
+{
+	memcpy(saved->actor, a->ca->actor, sizeof(saved->actor));
+	saved->uid = a->ca->caller_uid;
+	saved->roles = a->ca->caller_roles;
+	cvq_ca_set_caller(a->ca, (unsigned)uid);
+	a->ca->via_agent = true;
+	a->ca->errmsg[0] = '\0';
 }
 
 static void
-do_issue(struct agent *a, int fd, const struct cvq_ca_agent_msg *m, uid_t uid)
+peer_leave(struct agent *a, const struct as_peer *saved)
 {
-	char actor[64], saved[sizeof(a->ca->actor)];
-	uint8_t *der = NULL;
-	size_t len = 0;
-	cvq_ca_err err;
-
-	memcpy(saved, a->ca->actor, sizeof(saved));
-	peer_name(uid, actor, sizeof(actor));
-	cvq_ca_set_actor(a->ca, actor);
-	a->ca->via_agent = true;
-	a->ca->errmsg[0] = '\0';
-	err = cvq_ca_issue_csr_der(a->ca, &m->req, m->csr, m->csr_len, &der, &len);
 	a->ca->via_agent = false;
-	memcpy(a->ca->actor, saved, sizeof(saved));
+	memcpy(a->ca->actor, saved->actor, sizeof(saved->actor));
+	a->ca->caller_uid = saved->uid;
+	a->ca->caller_roles = saved->roles;
+}
+
+/* A refusal by role: answered, counted and on record with the peer as actor. */
+static void
+refuse_peer(struct agent *a, int fd, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+refuse_peer(struct agent *a, int fd, const char *what, const char *fmt, ...)
+{
+	char msg[200], roles[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ca_roles_text(a->ca->caller_roles, roles, sizeof(roles));
+	{
+		char detail[300];
+
+		snprintf(detail, sizeof(detail), "refused: %s (roles: %s) via=agent", msg, roles);
+		cvq_ca_audit_record(a->ca, "agent.refuse", what, detail);
+	}
+	a->refused++;
+	answer_err(fd, CVQ_CA_ERR_DENIED, msg);
+}
+
+static void
+answer_der(struct agent *a, int fd, cvq_ca_err err, uint8_t *der, size_t len)
+{
 	if (err != CVQ_CA_OK) {
+		a->refused++;
 		answer_err(fd, err, a->ca->errmsg[0] ? a->ca->errmsg : cvq_ca_strerror(err));
 		return;
 	}
@@ -224,6 +252,72 @@ do_issue(struct agent *a, int fd, const struct cvq_ca_agent_msg *m, uid_t uid)
 	/* Committed: the certificate may leave now. */
 	send_frame(fd, CVQ_CA_OK, der, len, true);
 	OPENSSL_free(der);
+}
+
+static void
+do_issue(struct agent *a, int fd, const struct cvq_ca_agent_msg *m)
+{
+	const char *prof = cvq_ca_profile_name(m->req.profile);
+	uint8_t *der = NULL;
+	size_t len = 0;
+	cvq_ca_err err;
+
+	if (!cvq_ca_roles_allow(ca_roles_cfg(a->ca), a->ca->caller_roles, m->req.profile)) {
+		refuse_peer(a, fd, prof, "%s may not ask for %s certificates", a->ca->actor, prof);
+		return;
+	}
+	err = cvq_ca_issue_csr_der(a->ca, &m->req, m->csr, m->csr_len, &der, &len);
+	answer_der(a, fd, err, der, len);
+}
+
+static void
+do_request(struct agent *a, int fd, const struct cvq_ca_agent_msg *m)
+{
+	char line[64];
+	int64_t id = 0;
+	cvq_ca_err err;
+
+	err = m->op == CVQ_CA_AGENT_ROLES ? cvq_ca_request_roles(a->ca, &id)
+	                                  : cvq_ca_request_submit(a->ca, &m->req, m->csr, m->csr_len, &id);
+	if (err != CVQ_CA_OK) {
+		a->refused++;
+		answer_err(fd, err, a->ca->errmsg[0] ? a->ca->errmsg : cvq_ca_strerror(err));
+		return;
+	}
+	snprintf(line, sizeof(line), "request %lld pending", (long long)id);
+	send_frame(fd, CVQ_CA_OK, line, strlen(line), true);
+}
+
+static void
+do_approve(struct agent *a, int fd, const struct cvq_ca_agent_msg *m)
+{
+	struct cvq_ca_request_info info;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	char line[64];
+	cvq_ca_err err;
+
+	if (m->op == CVQ_CA_AGENT_REJECT) {
+		err = cvq_ca_request_reject(a->ca, (int64_t)m->request_id);
+		if (err == CVQ_CA_OK)
+			send_frame(fd, CVQ_CA_OK, "rejected", 8, true);
+		else
+			answer_err(fd, err, a->ca->errmsg[0] ? a->ca->errmsg : cvq_ca_strerror(err));
+		return;
+	}
+	err = cvq_ca_request_approve(a->ca, (int64_t)m->request_id, &der, &len);
+	if (err == CVQ_CA_OK && !der) {
+		/* More approvals needed: the answer is text, not a certificate. */
+		if (cvq_ca_request_get(a->ca, (int64_t)m->request_id, &info) != CVQ_CA_OK)
+			info.approvals = 0, info.needed = 0, info.state = CVQ_CA_REQUEST_PENDING;
+		if (info.state == CVQ_CA_REQUEST_ISSUED)
+			snprintf(line, sizeof(line), "roles in force");
+		else
+			snprintf(line, sizeof(line), "pending %u/%u", info.approvals, info.needed);
+		send_frame(fd, CVQ_CA_OK, line, strlen(line), true);
+		return;
+	}
+	answer_der(a, fd, err, der, len);
 }
 
 static void
@@ -268,6 +362,7 @@ static void
 serve_one(struct agent *a, int fd)
 {
 	struct cvq_ca_agent_msg m;
+	struct as_peer saved;
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
 	uint8_t *body = NULL;
@@ -292,22 +387,47 @@ serve_one(struct agent *a, int fd)
 		free(body);
 		return;
 	}
+	peer_enter(a, cr.uid, &saved);
+	/* Admitted to the socket is not yet allowed: the peer needs a role
+	 * (the agent's owner may always ask how it is and stop it). */
+	if (!a->ca->caller_roles &&
+	    !(cr.uid == geteuid() && (m.op == CVQ_CA_AGENT_STATUS || m.op == CVQ_CA_AGENT_STOP))) {
+		refuse_peer(a, fd, "agent", "%s has no role in this CA", a->ca->actor);
+		goto out;
+	}
 	switch (m.op) {
 	case CVQ_CA_AGENT_ISSUE:
 		/* Only issuing keeps the key unlocked: a monitoring loop asking
 		 * for the status must not hold it open for ever. */
 		a->last = time(NULL);
-		do_issue(a, fd, &m, cr.uid);
+		do_issue(a, fd, &m);
+		break;
+	case CVQ_CA_AGENT_REQUEST:
+	case CVQ_CA_AGENT_ROLES:
+		a->last = time(NULL);
+		do_request(a, fd, &m);
+		break;
+	case CVQ_CA_AGENT_APPROVE:
+	case CVQ_CA_AGENT_REJECT:
+		a->last = time(NULL);
+		do_approve(a, fd, &m);
 		break;
 	case CVQ_CA_AGENT_STATUS:
 		do_status(a, fd);
 		break;
 	case CVQ_CA_AGENT_STOP:
+		/* Locking the CA away is the owner's or an officer's call. */
+		if (cr.uid != geteuid() && !(a->ca->caller_roles & (1u << CVQ_CA_ROLE_OFFICER))) {
+			refuse_peer(a, fd, "agent", "%s may not stop the agent", a->ca->actor);
+			break;
+		}
 		send_frame(fd, CVQ_CA_OK, "stopping", 8, true);
 		snprintf(a->why, sizeof(a->why), "stopped on request");
 		a->stop = true;
 		break;
 	}
+out:
+	peer_leave(a, &saved);
 	free(body);
 }
 

@@ -9,8 +9,13 @@
  *   4 subject  1..255 bytes, printable ASCII, starting with '/'
  *   5 dns      1..253 bytes of [A-Za-z0-9.*-]
  *   6 days     4 bytes, 1..36500
- *   7 csr      1..CVQ_CA_AGENT_MAX_CSR bytes (PEM or DER)     (issue: required)
- * Tags in any order, each at most once; status and stop carry only op.
+ *   7 csr      1..CVQ_CA_AGENT_MAX_CSR bytes (PEM or DER)     (issue, request: required)
+ *   8 request  8 bytes: the request id                       (approve, reject: required)
+ *   9 attest   1..MAX_ATTEST bytes: the card's attestation certificate (DER)
+ *  10 f9       1..MAX_ATTEST bytes: the card's F9 certificate (DER)
+ *  11 slot     1 byte: the slot attested                     (with 9 and 10, all or none)
+ * Tags in any order, each at most once; status and stop carry only op;
+ * approve and reject only op and request; roles (7) only op.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +24,10 @@
 
 static const char magic[4] = {'C', 'V', 'Q', '1'};
 
-enum { T_OP = 1, T_PROFILE, T_CARD, T_SUBJECT, T_DNS, T_DAYS, T_CSR, T__COUNT };
+enum { T_OP = 1, T_PROFILE, T_CARD, T_SUBJECT, T_DNS, T_DAYS, T_CSR, T_REQID, T_ATTEST, T_F9,
+       T_SLOT, T__COUNT };
+
+#define MAX_ATTEST 4096
 
 static bool
 all_of(const uint8_t *v, size_t n, bool (*ok)(uint8_t))
@@ -92,7 +100,7 @@ cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *m)
 		p = v + n;
 		switch (tag) {
 		case T_OP:
-			if (n != 1 || v[0] < CVQ_CA_AGENT_ISSUE || v[0] > CVQ_CA_AGENT_STOP)
+			if (n != 1 || v[0] < CVQ_CA_AGENT_ISSUE || v[0] > CVQ_CA_AGENT_ROLES)
 				return CVQ_CA_ERR_REQUEST;
 			m->op = (enum cvq_ca_agent_op)v[0];
 			break;
@@ -130,21 +138,54 @@ cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *m)
 			m->csr = v;
 			m->csr_len = n;
 			break;
+		case T_REQID:
+			if (n != 8)
+				return CVQ_CA_ERR_REQUEST;
+			for (size_t i = 0; i < 8; i++)
+				m->request_id = m->request_id << 8 | v[i];
+			if (m->request_id == 0 || m->request_id > INT64_MAX)
+				return CVQ_CA_ERR_REQUEST;
+			break;
+		case T_ATTEST:
+		case T_F9:
+			if (n == 0 || n > MAX_ATTEST)
+				return CVQ_CA_ERR_REQUEST;
+			if (tag == T_ATTEST) {
+				m->attest_buf.cert = v;
+				m->attest_buf.cert_len = n;
+			} else {
+				m->attest_buf.f9 = v;
+				m->attest_buf.f9_len = n;
+			}
+			break;
+		case T_SLOT:
+			if (n != 1)
+				return CVQ_CA_ERR_REQUEST;
+			m->attest_buf.slot = v[0];
+			break;
 		default:
 			return CVQ_CA_ERR_REQUEST;
 		}
 	}
 	if (!seen[T_OP])
 		return CVQ_CA_ERR_REQUEST;
-	if (m->op == CVQ_CA_AGENT_ISSUE) {
-		if (!seen[T_PROFILE] || !seen[T_CSR])
+	if (seen[T_ATTEST] != seen[T_F9] || seen[T_ATTEST] != seen[T_SLOT])
+		return CVQ_CA_ERR_REQUEST;
+	if (seen[T_ATTEST])
+		m->req.attest = &m->attest_buf;
+	if (m->op == CVQ_CA_AGENT_ISSUE || m->op == CVQ_CA_AGENT_REQUEST) {
+		if (!seen[T_PROFILE] || !seen[T_CSR] || seen[T_REQID] ||
+		    (m->op == CVQ_CA_AGENT_REQUEST && seen[T_ATTEST]))
 			return CVQ_CA_ERR_REQUEST;
 	} else {
 		int t;
 
 		for (t = T_PROFILE; t < T__COUNT; t++)
-			if (seen[t])
+			if (seen[t] && !(t == T_REQID && (m->op == CVQ_CA_AGENT_APPROVE ||
+			                                  m->op == CVQ_CA_AGENT_REJECT)))
 				return CVQ_CA_ERR_REQUEST;
+		if ((m->op == CVQ_CA_AGENT_APPROVE || m->op == CVQ_CA_AGENT_REJECT) && !seen[T_REQID])
+			return CVQ_CA_ERR_REQUEST;
 	}
 	return CVQ_CA_OK;
 }
@@ -163,7 +204,7 @@ cvq_ca_err
 cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len)
 {
 	const struct cvq_ca_issue_req *r;
-	uint8_t *b, *p, op, prof, days[4];
+	uint8_t *b, *p, op, prof, days[4], id[8], slot;
 	size_t cap;
 	cvq_ca_err err;
 
@@ -171,10 +212,12 @@ cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len
 		return CVQ_CA_ERR_ARG;
 	*out = NULL;
 	r = &m->req;
-	cap = sizeof(magic) + 7 * 3 + 2 + 4 + m->csr_len +
+	cap = sizeof(magic) + 11 * 3 + 2 + 4 + 8 + 1 + m->csr_len +
+	      (r->attest ? r->attest->cert_len + r->attest->f9_len : 0) +
 	      (r->card_guid ? strlen(r->card_guid) : 0) + (r->subject ? strlen(r->subject) : 0) +
 	      (r->dns_name ? strlen(r->dns_name) : 0);
-	if (cap > CVQ_CA_AGENT_MAX_MSG || m->csr_len > CVQ_CA_AGENT_MAX_CSR)
+	if (cap > CVQ_CA_AGENT_MAX_MSG || m->csr_len > CVQ_CA_AGENT_MAX_CSR ||
+	    (r->attest && (r->attest->cert_len > MAX_ATTEST || r->attest->f9_len > MAX_ATTEST)))
 		return CVQ_CA_ERR_REQUEST;
 	b = malloc(cap);
 	if (!b)
@@ -184,7 +227,12 @@ cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len
 	p += sizeof(magic);
 	op = (uint8_t)m->op;
 	put_field(&p, T_OP, &op, 1);
-	if (m->op == CVQ_CA_AGENT_ISSUE) {
+	if (m->op == CVQ_CA_AGENT_APPROVE || m->op == CVQ_CA_AGENT_REJECT) {
+		for (int i = 0; i < 8; i++)
+			id[i] = (uint8_t)(m->request_id >> (56 - 8 * i));
+		put_field(&p, T_REQID, id, 8);
+	}
+	if (m->op == CVQ_CA_AGENT_ISSUE || m->op == CVQ_CA_AGENT_REQUEST) {
 		prof = (uint8_t)r->profile;
 		put_field(&p, T_PROFILE, &prof, 1);
 		if (r->card_guid)
@@ -202,6 +250,12 @@ cvq_ca_agent_encode(const struct cvq_ca_agent_msg *m, uint8_t **out, size_t *len
 		}
 		if (m->csr)
 			put_field(&p, T_CSR, m->csr, m->csr_len);
+		if (r->attest) {
+			slot = (uint8_t)r->attest->slot;
+			put_field(&p, T_ATTEST, r->attest->cert, r->attest->cert_len);
+			put_field(&p, T_F9, r->attest->f9, r->attest->f9_len);
+			put_field(&p, T_SLOT, &slot, 1);
+		}
 	}
 	*len = (size_t)(p - b);
 	/* What we send must be what the agent accepts. */

@@ -30,6 +30,11 @@ static const struct str_field str_fields[] = {
 	F("enrol.master_key", master_key),
 	F("tsa.key", tsa_key), F("tsa.cert", tsa_cert), F("tsa.pass", tsa_pass),
 	F("tsa.policy", tsa_policy),
+	F("roles.officer", roles[0]), F("roles.operator", roles[1]),
+	F("roles.auditor", roles[2]), F("roles.service", roles[3]),
+	F("roles.officer_profiles", role_profiles[0]), F("roles.operator_profiles", role_profiles[1]),
+	F("roles.auditor_profiles", role_profiles[2]), F("roles.service_profiles", role_profiles[3]),
+	F("attest.roots", attest_roots), F("policy.keys", key_policy),
 };
 #undef F
 
@@ -54,6 +59,8 @@ cvq_ca_config_new(void)
 	c->ocsp_minutes = 60;
 	c->audit_sign_every = 256;
 	c->tsa_accuracy_ms = 1000;
+	c->approvals = 1;
+	c->subject_max = 64;
 	return c;
 }
 
@@ -110,6 +117,16 @@ cvq_ca_config_set(struct cvq_ca_config *c, const char *key, const char *value)
 		c->sync_normal = strcmp(value, "normal") == 0;
 		return CVQ_CA_OK;
 	}
+	if (strcmp(key, "attest.unattested") == 0) {
+		if (strcmp(value, "admit") != 0 && strcmp(value, "refuse") != 0)
+			return CVQ_CA_ERR_CONFIG;
+		c->admit_unattested = strcmp(value, "admit") == 0;
+		return CVQ_CA_OK;
+	}
+	if (strcmp(key, "dual.approvals") == 0)
+		return parse_uint(value, 16, &c->approvals) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
+	if (strcmp(key, "policy.subject_max") == 0)
+		return parse_uint(value, 256, &c->subject_max) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strcmp(key, "crl_hours") == 0)
 		return parse_uint(value, 24 * 366, &c->crl_hours) ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 	if (strcmp(key, "ocsp.minutes") == 0)
@@ -209,7 +226,9 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		const char *v = *(char *const *)((const char *)c + str_fields[i].off);
 		const char *n = str_fields[i].name;
 
-		if (strncmp(n, "enrol.", 6) == 0 || strncmp(n, "tsa.", 4) == 0)
+		if (strncmp(n, "enrol.", 6) == 0 || strncmp(n, "tsa.", 4) == 0 ||
+		    strncmp(n, "roles.", 6) == 0 ||
+		    strncmp(n, "attest.", 7) == 0 || strncmp(n, "policy.", 7) == 0)
 			continue; /* their own sections, written last */
 		if (strncmp(n, "ocsp.", 5) == 0) {
 			if (!ocsp_done) {
@@ -238,6 +257,21 @@ cvq_ca_config_save(const struct cvq_ca_config *c, const char *path)
 		if (c->tsa_policy)
 			fprintf(f, "policy = %s\n", c->tsa_policy);
 	}
+	fprintf(f, "\n# Who may ask the issuing agent for what (user names or uids).\n[roles]\n");
+	for (i = 0; i < sizeof(str_fields) / sizeof(str_fields[0]); i++) {
+		const char *v = *(char *const *)((const char *)c + str_fields[i].off);
+
+		if (v && strncmp(str_fields[i].name, "roles.", 6) == 0)
+			fprintf(f, "%s = %s\n", str_fields[i].name + 6, v);
+	}
+	fprintf(f, "\n[dual]\napprovals = %u\n", c->approvals);
+	fprintf(f, "\n# Citizen keys must be attested by their card (PIV attestation).\n[attest]\n"
+	           "unattested = %s\n", c->admit_unattested ? "admit" : "refuse");
+	if (c->attest_roots)
+		fprintf(f, "roots = %s\n", c->attest_roots);
+	fprintf(f, "\n[policy]\nsubject_max = %u\n", c->subject_max);
+	if (c->key_policy)
+		fprintf(f, "keys = %s\n", c->key_policy);
 	if (fclose(f) != 0)
 		return CVQ_CA_ERR_IO;
 	return CVQ_CA_OK;

@@ -25,6 +25,7 @@ static const char *const msgs[CVQ_CA_ERR__COUNT] = {
 	[CVQ_CA_ERR_AUDIT] = "the audit chain is broken",
 	[CVQ_CA_ERR_UNSUPPORTED] = "not supported",
 	[CVQ_CA_ERR_NET] = "network error",
+	[CVQ_CA_ERR_DENIED] = "not allowed to this caller",
 };
 
 const char *

@@ -39,6 +39,10 @@ struct cvq_ca {
 	EVP_PKEY *key;                   /* NULL when opened without a key */
 	struct ca_keyref keyref;         /* owns key */
 	char actor[64];
+	unsigned caller_uid, caller_roles;  /* cvq_ca_set_caller() (ca_roles.c) */
+	bool issuing_request;            /* issuing an approved request (ca_approve.c) */
+	struct cvq_ca_config *roles_old; /* the approved roles when ca.conf says otherwise
+	                                    (ca_roles_pin.c); NULL: they agree */
 	bool via_agent;                  /* issuing for the agent (ca_agent.c): audited */
 	char errmsg[256];
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
@@ -155,6 +159,33 @@ cvq_ca_err ca_card_lookup(cvq_ca *ca, const char *guid, int64_t *card_id,
                           size_t holder_len);
 bool ca_guid_normalise(const char *in, char out[33]);
 cvq_ca_err ca_card_set_status_tx(cvq_ca *ca, const char *guid, enum cvq_ca_card_status s);
+
+/* ca_roles.c */
+void ca_roles_text(unsigned roles, char *out, size_t cap);
+
+/* ca_roles_pin.c: the approved roles (canonical text, malloc'd) */
+char *ca_roles_canon(const struct cvq_ca_config *c);
+cvq_ca_err ca_roles_pin_load(cvq_ca *ca);
+cvq_ca_err ca_roles_pin_set(cvq_ca *ca, const char *text);
+/* The roles in force: the approved ones. */
+const struct cvq_ca_config *ca_roles_cfg(const cvq_ca *ca);
+
+/* ca_policy.c: the input policy (docs/ca.md "Input policy"). */
+/* NULL log: no message (thread-safe). */
+cvq_ca_err ca_policy_key(const struct cvq_ca_config *cfg, cvq_ca *log, EVP_PKEY *pub,
+                         const X509_PUBKEY *spki);
+cvq_ca_err ca_policy_subject(const struct cvq_ca_config *cfg, cvq_ca *log, const X509_NAME *n);
+/* A string from the outside (a name in the store, a dNSName): printable,
+ * valid UTF-8, no C0/C1 control, at most max bytes. */
+bool ca_policy_text_ok(const unsigned char *s, size_t len, size_t max);
+
+/* ca_attest.c: the attestation of a citizen key, per [attest] (audited). */
+cvq_ca_err ca_attest_check(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub);
+
+/* ca_check.c: the profile checker's rules on the to-be-signed form (the
+ * TBSCertificate DER), run before every signature; thread-safe. */
+cvq_ca_err ca_check_tbs_der(cvq_ca *ca, enum cvq_ca_profile p, const uint8_t *tbs, size_t len,
+                            char *why, size_t why_len);
 
 /* ca_names.c */
 X509_NAME *ca_name_parse(const char *s);

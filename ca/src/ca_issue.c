@@ -20,37 +20,62 @@
 #define BATCH_TX 1024
 #define BATCH_THREADS 8
 
+/* The input policy (ca_policy.c), then a usable point: log NULL in threads. */
 static cvq_ca_err
-key_allowed(cvq_ca *ca, EVP_PKEY *pub)
+key_allowed(cvq_ca *ca, cvq_ca *log, EVP_PKEY *pub, const X509_PUBKEY *spki)
 {
-	int bits = EVP_PKEY_get_bits(pub), ok;
 	EVP_PKEY_CTX *pc;
+	cvq_ca_err err;
+	int ok;
 
-	switch (EVP_PKEY_get_base_id(pub)) {
-	case EVP_PKEY_EC:
-		if (bits != 256 && bits != 384)
-			break;
-		/*
-		 * OpenSSL takes the point at infinity (encoded 00) as a public
-		 * key, and ECDSA then verifies signatures anyone can forge: the
-		 * CSR's "proof of possession" included. Refuse it (and points
-		 * off the curve) before signing a certificate for it.
-		 */
-		pc = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-		ok = pc && EVP_PKEY_public_check_quick(pc) == 1;
-		EVP_PKEY_CTX_free(pc);
-		if (ok)
-			return CVQ_CA_OK;
-		ERR_clear_error();
-		return ca_fail(ca, CVQ_CA_ERR_POLICY, "not a usable EC public key (point at infinity?)");
-	case EVP_PKEY_RSA:
-		if (bits >= 2048 && bits <= 8192)
-			return CVQ_CA_OK;
-		break;
-	default:
-		break;
-	}
-	return ca_fail(ca, CVQ_CA_ERR_POLICY, "key type not allowed (EC P-256/P-384, RSA >= 2048)");
+	err = ca_policy_key(ca->cfg, log, pub, spki);
+	if (err != CVQ_CA_OK || EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC)
+		return err;
+	/*
+	 * OpenSSL takes the point at infinity (encoded 00) as a public key,
+	 * and ECDSA then verifies signatures anyone can forge: the CSR's
+	 * "proof of possession" included. Refuse it (and points off the
+	 * curve) before signing a certificate for it.
+	 */
+	pc = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+	ok = pc && EVP_PKEY_public_check_quick(pc) == 1;
+	EVP_PKEY_CTX_free(pc);
+	if (ok)
+		return CVQ_CA_OK;
+	ERR_clear_error();
+	return ca_fail(log, CVQ_CA_ERR_POLICY, "not a usable EC public key (point at infinity?)");
+}
+
+static bool
+citizen_profile(enum cvq_ca_profile p)
+{
+	return p == CVQ_CA_PROFILE_CITIZEN_AUTH || p == CVQ_CA_PROFILE_CITIZEN_SIGN;
+}
+
+/*
+ * A refusal leaves a trace: its own transaction (the issuing one was
+ * rolled back), best effort — the caller's error is what counts.
+ */
+static void
+audit_refusal(cvq_ca *ca, const struct cvq_ca_issue_req *req, cvq_ca_err err)
+{
+	char msg[sizeof(ca->errmsg)];
+
+	if (err == CVQ_CA_ERR_STORE || err == CVQ_CA_ERR_FULL || err == CVQ_CA_ERR_READONLY ||
+	    err == CVQ_CA_ERR_NOMEM || err == CVQ_CA_ERR_AUDIT)
+		return;
+	memcpy(msg, ca->errmsg, sizeof(msg));
+	if (ca_tx_begin(ca) != CVQ_CA_OK)
+		goto out;
+	if (ca_audit_append(ca, "cert.refuse", req->card_guid ? req->card_guid : "",
+	                    "profile=%s err=%s: %.150s%s", cvq_ca_profile_name(req->profile),
+	                    cvq_ca_strerror(err), msg[0] ? msg : cvq_ca_strerror(err),
+	                    ca->via_agent ? " via=agent" : "") == CVQ_CA_OK)
+		ca_tx_commit(ca);
+	else
+		ca_tx_rollback(ca);
+out:
+	memcpy(ca->errmsg, msg, sizeof(msg));
 }
 
 cvq_ca_err
@@ -159,9 +184,20 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 	memset(p, 0, sizeof(*p));
 	if ((unsigned)req->profile >= CVQ_CA_PROFILE__COUNT)
 		return CVQ_CA_ERR_ARG;
-	if ((req->profile == CVQ_CA_PROFILE_CITIZEN_AUTH || req->profile == CVQ_CA_PROFILE_CITIZEN_SIGN) &&
-	    !req->card_guid)
+	if (ca->roles_old)
+		return ca_fail(ca, CVQ_CA_ERR_POLICY, "the roles in the configuration are not the approved "
+		               "ones: nothing is issued until officers approve the change "
+		               "(cvq-admin ca request --roles)");
+	if (cvq_ca_profile_dual(req->profile) && !ca->issuing_request)
+		return ca_fail(ca, CVQ_CA_ERR_POLICY, "the %s profile needs two-person control "
+		               "(cvq-admin ca request, then another officer's ca approve)",
+		               cvq_ca_profile_name(req->profile));
+	if (citizen_profile(req->profile) && !req->card_guid)
 		return ca_fail(ca, CVQ_CA_ERR_ARG, "citizen certificates need a card");
+	/* The citizen's name is the store's word, never the request's. */
+	if (citizen_profile(req->profile) && req->subject)
+		return ca_fail(ca, CVQ_CA_ERR_POLICY, "the subject of a citizen certificate comes "
+		               "from the store, not from the request");
 	if (req->card_guid) {
 		err = ca_card_lookup(ca, req->card_guid, &p->card_id, &status, holder, sizeof(holder));
 		if (err != CVQ_CA_OK)
@@ -169,6 +205,8 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 		if (status != CVQ_CA_CARD_ACTIVE)
 			return ca_fail(ca, CVQ_CA_ERR_POLICY, "card %s is %s", req->card_guid,
 			               cvq_ca_card_status_name(status));
+		if (citizen_profile(req->profile) && !holder[0])
+			return ca_fail(ca, CVQ_CA_ERR_POLICY, "card %s is tied to no citizen", req->card_guid);
 	}
 	if (req->subject) {
 		p->subject = ca_name_parse(req->subject);
@@ -187,6 +225,10 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 		if (cvq_ca_citizen_get(ca, holder, &c) == CVQ_CA_OK && ca_email_ok(c.email))
 			snprintf(p->email, sizeof(p->email), "%s", c.email);
 	}
+	/* Once per request: what the store or the request names must pass the
+	 * input policy too (a name with an ESC imported into the store). */
+	if (p->subject)
+		return ca_policy_subject(ca->cfg, ca, p->subject);
 	return CVQ_CA_OK;
 }
 
@@ -199,11 +241,17 @@ make_one(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, const stru
 	cvq_ca_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = key_allowed(log, pub);
+	err = key_allowed(ca, log, pub, spki);
 	if (err != CVQ_CA_OK)
 		return err;
 	if (!subject || X509_NAME_entry_count(subject) == 0)
 		return ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
+	/* The override was checked once by prepare(); the CSR's each time. */
+	if (!p->subject) {
+		err = ca_policy_subject(ca->cfg, log, subject);
+		if (err != CVQ_CA_OK)
+			return err;
+	}
 	return ca_cert_make_der(ca, log, req, subject, pub, spki, p->email[0] ? p->email : NULL,
 	                        out);
 }
@@ -241,6 +289,9 @@ issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X
 	if (err != CVQ_CA_OK)
 		return err;
 	err = prepare(ca, req, &p);
+	/* Key provenance: the card's attestation, or the audited waiver. */
+	if (err == CVQ_CA_OK && citizen_profile(req->profile))
+		err = ca_attest_check(ca, req, pub);
 	if (err == CVQ_CA_OK)
 		err = make_one(ca, ca, req, &p, pub, spki, req_subject, out);
 	if (err == CVQ_CA_OK)
@@ -251,8 +302,10 @@ issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X
 		ca_tx_rollback(ca);
 	X509_NAME_free(p.subject);
 	/* Not recorded, so never handed out. */
-	if (err != CVQ_CA_OK)
+	if (err != CVQ_CA_OK) {
 		ca_issued_free(out);
+		audit_refusal(ca, req, err);
+	}
 	return err;
 }
 
@@ -294,8 +347,10 @@ cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *csr, 
 		return CVQ_CA_ERR_ARG;
 	*out = NULL;
 	err = csr_check(ca, csr, &pub);
-	if (err != CVQ_CA_OK)
+	if (err != CVQ_CA_OK) {
+		audit_refusal(ca, req, err);
 		return err;
+	}
 	err = issue_one(ca, req, pub, X509_REQ_get_X509_PUBKEY(csr), X509_REQ_get_subject_name(csr), &c);
 	return err == CVQ_CA_OK ? to_x509(&c, out) : err;
 }
@@ -313,9 +368,12 @@ cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint8
 	*der = NULL;
 	*der_len = 0;
 	err = ca_csr_parse(csr, csr_len, &r);
-	if (err != CVQ_CA_OK)
-		return ca_fail(ca, err, err == CVQ_CA_ERR_POP ? "the CSR's signature does not verify"
-		                                             : "not a CSR, or no usable public key");
+	if (err != CVQ_CA_OK) {
+		ca_fail(ca, err, err == CVQ_CA_ERR_POP ? "the CSR's signature does not verify"
+		                                       : "not a CSR, or no usable public key");
+		audit_refusal(ca, req, err);
+		return err;
+	}
 	err = issue_one(ca, req, r.pub, r.spki, r.subject, &c);
 	ca_csr_free(&r);
 	if (err != CVQ_CA_OK)
@@ -381,15 +439,20 @@ cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pu
 	if (!ca || !req || !pub || !challenge || !sig || !out)
 		return CVQ_CA_ERR_ARG;
 	*out = NULL;
-	if (!challenge_take(ca, challenge, challenge_len))
-		return ca_fail(ca, CVQ_CA_ERR_POP, "unknown, used or expired challenge");
+	if (!challenge_take(ca, challenge, challenge_len)) {
+		ca_fail(ca, CVQ_CA_ERR_POP, "unknown, used or expired challenge");
+		audit_refusal(ca, req, CVQ_CA_ERR_POP);
+		return CVQ_CA_ERR_POP;
+	}
 	md = EVP_MD_CTX_new();
 	ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
 	     EVP_DigestVerify(md, sig, sig_len, challenge, challenge_len) == 1;
 	EVP_MD_CTX_free(md);
 	if (!ok) {
 		ERR_clear_error();
-		return ca_fail(ca, CVQ_CA_ERR_POP, "the challenge signature does not verify");
+		ca_fail(ca, CVQ_CA_ERR_POP, "the challenge signature does not verify");
+		audit_refusal(ca, req, CVQ_CA_ERR_POP);
+		return CVQ_CA_ERR_POP;
 	}
 	{
 		struct ca_issued c;
@@ -555,6 +618,14 @@ chunk_prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c)
 {
 	cvq_ca_err err = prepare(ca, req, &c->p);
 
+	/* One attestation proves one key: a batch of citizen keys can only be
+	 * admitted by the waiver (audited per chunk). */
+	if (err == CVQ_CA_OK && citizen_profile(req->profile)) {
+		if (req->attest)
+			err = ca_fail(ca, CVQ_CA_ERR_ARG, "an attestation is for one key, not a batch");
+		else
+			err = ca_attest_check(ca, req, NULL);
+	}
 	if (err == CVQ_CA_OK)
 		err = ca_profile_warm(ca, req->profile);
 	if (err == CVQ_CA_OK && c->p.subject && i2d_X509_NAME(c->p.subject, NULL) <= 0)
@@ -658,8 +729,16 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 			sign_start(&sg, &job, next->k, ca->keyref.p11key != NULL);
 		}
 		for (i = 0; i < cur->k; i++) {
-			if (cur->errs[i] != CVQ_CA_OK)
+			if (cur->errs[i] != CVQ_CA_OK) {
+				/* Each refused CSR leaves its trace, in the chunk's commit. */
+				err = ca_audit_append(ca, "cert.refuse", req->card_guid ? req->card_guid : "",
+				                      "profile=%s batch item %zu: %s",
+				                      cvq_ca_profile_name(req->profile), cur->base + i,
+				                      cvq_ca_strerror(cur->errs[i]));
+				if (err != CVQ_CA_OK)
+					goto out;
 				continue;
+			}
 			cur->errs[i] = record(ca, req, &cur->p, cur->csrs[i].pub, cur->csrs[i].spki,
 			                      cur->csrs[i].subject, &cur->done[i]);
 			/* A store failure spoils the whole transaction. */
@@ -706,6 +785,8 @@ out:
 		sign_finish(&sg);
 	if (in_tx)
 		ca_tx_rollback(ca);
+	if (err != CVQ_CA_OK)
+		audit_refusal(ca, req, err);
 	/* Whatever was not committed is dropped, never handed out. */
 	if (cur)
 		chunk_clear(cur, blobs != NULL);

@@ -48,7 +48,8 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 	if (!ca)
 		return CVQ_CA_ERR_NOMEM;
 	ca->cfg = cfg;
-	cvq_ca_set_actor(ca, getenv("USER"));
+	/* The kernel's word on who runs us, never $USER (any caller sets it). */
+	cvq_ca_set_caller(ca, (unsigned)getuid());
 	if (!cfg->db || !cfg->cert || (!ro && !(flags & CVQ_CA_OPEN_NOKEY) && !cfg->key)) {
 		err = ca_fail(ca, CVQ_CA_ERR_CONFIG, "the configuration needs db, cert and key");
 		goto fail;
@@ -88,6 +89,13 @@ cvq_ca_open2(const struct cvq_ca_config *cfg, const char *pass, unsigned flags,
 	                         sizeof(ca->errmsg));
 	if (err != CVQ_CA_OK)
 		goto fail;
+	/* The roles in force are the approved ones (ca_roles_pin.c). */
+	if (!ro) {
+		err = ca_roles_pin_load(ca);
+		if (err != CVQ_CA_OK)
+			goto fail;
+		cvq_ca_set_caller(ca, ca->caller_uid);
+	}
 	free(db);
 	free(key);
 	free(cert);
@@ -111,6 +119,7 @@ cvq_ca_close(cvq_ca *ca)
 	for (int i = 0; i < CA_STMT__COUNT; i++)
 		sqlite3_finalize(ca->st[i]);
 	ca_profile_free(ca);
+	cvq_ca_config_free(ca->roles_old);
 	sqlite3_close(ca->db);
 	X509_free(ca->cert);
 	if (ca->keyref.pkey)
@@ -314,7 +323,8 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		goto out;
 	}
 	ca->cfg = cfg;
-	cvq_ca_set_actor(ca, getenv("USER"));
+	/* The kernel's word on who runs us, never $USER (any caller sets it). */
+	cvq_ca_set_caller(ca, (unsigned)getuid());
 	ca->cert = cert;
 	ca->key = key;
 	if (token) {

@@ -213,6 +213,17 @@ ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X5
 		err = CVQ_CA_ERR_NOMEM;
 		goto out;
 	}
+	/* Our profile checker on what is about to be signed: nothing it
+	 * refuses ever carries the CA's signature. */
+	{
+		char why[160];
+
+		err = ca_check_tbs_der(ca, req->profile, tbs.p, tbs.len, why, sizeof(why));
+		if (err != CVQ_CA_OK) {
+			ca_fail(log, err, "profile checker before signing: %s", why);
+			goto out;
+		}
+	}
 	err = sign_tbs(ca, &tbs, out);
 	if (err != CVQ_CA_OK) {
 		ca_fail(log, err, "signing the certificate failed");

@@ -71,8 +71,8 @@ cvq_admin_ca_open(const struct cvq_admin_opts *opts, const char *pass, unsigned 
 		*cfg = NULL;
 		return cvq_admin_ca_exit(err);
 	}
-	if (getenv("SUDO_USER"))
-		cvq_ca_set_actor(*ca, getenv("SUDO_USER"));
+	/* The actor is the kernel's word (getuid(), set by cvq_ca_open2()), never
+	 * $USER or $SUDO_USER: any caller sets those as it likes. */
 	return CVQ_ADMIN_EXIT_OK;
 }
 

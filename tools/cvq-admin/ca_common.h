@@ -23,6 +23,12 @@ void cvq_admin_json_print(json_t *v);
 json_t *cvq_admin_json_cert(const struct cvq_ca_cert_info *c);
 /* ISO 8601 UTC, "" for 0. */
 const char *cvq_admin_time(int64_t t, char buf[32]);
+/* A whole small file (< 1 MiB; free() it). */
+bool cvq_admin_read_file(const char *path, uint8_t **buf, size_t *len);
+/* DER certificate to PEM at path (NULL: stdout); 0 on failure. */
+int cvq_admin_write_pem(const uint8_t *der, size_t len, const char *path);
+/* cmd_ca_request.c: ca request | approve | reject | requests */
+int cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts);
 /* A positive decimal number for an option, or -1. */
 long cvq_admin_number(const char *s);
 

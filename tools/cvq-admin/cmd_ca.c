@@ -22,10 +22,14 @@ ca_usage(FILE *f)
 	"                 [--url BASE] [--policy OID] [--org O] [--country C]\n"
 	"                 [--ocsp-signer] [--parent CONFIG [--parent-pass SOURCE]]\n"
 	"                 [--key pkcs11:URI [--generate]]\n"
+	"                 [--attest-roots PEM] [--unattested refuse|admit]\n"
+	"                   (citizen keys must be attested by their card unless\n"
+	"                    admit, each such issuance audited)\n"
 	"                   (a key on a PKCS#11 token, made beforehand or, with\n"
 	"                    --generate, on the token now; --pass is then the\n"
 	"                    token PIN's source)\n"
 	"       cvq-admin [--json] [--config FILE] ca show\n"
+	"       cvq-admin ca request|approve|reject|requests ... (two-person control)\n"
 	"SOURCE is file:PATH, fd:N, pinentry:PROGRAM or tty; never the passphrase.\n"
 	"init writes DIR/ca.conf, DIR/ca-key.pem (0600), DIR/ca.pem, DIR/ca.db.\n");
 }
@@ -52,6 +56,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"country", required_argument, NULL, 'C'}, {"ocsp-signer", no_argument, NULL, 'S'},
 		{"parent", required_argument, NULL, 'P'}, {"parent-pass", required_argument, NULL, 'Q'},
 		{"key", required_argument, NULL, 'k'}, {"generate", no_argument, NULL, 'g'},
+		{"unattested", required_argument, NULL, 'U'}, {"attest-roots", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_init_opts io = {.subject = "/CN=CVQ CA"};
@@ -68,7 +73,7 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cfg = cvq_ca_config_new();
 	if (!cfg)
 		return CVQ_ADMIN_EXIT_FAIL;
-	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:k:gh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:k:ghU:R:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'a': io.alg = optarg; break;
@@ -92,6 +97,8 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'Q': ppass = optarg; break;
 		case 'k': key = optarg; break;
 		case 'g': generate = true; break;
+		case 'U': err = cvq_ca_config_set(cfg, "attest.unattested", optarg); break;
+		case 'R': err = cvq_ca_config_set(cfg, "attest.roots", optarg); break;
 		case 'h': ca_usage(stdout); rc = CVQ_ADMIN_EXIT_OK; goto out;
 		default: ca_usage(stderr); rc = CVQ_ADMIN_EXIT_USAGE; goto out;
 		}
@@ -257,6 +264,9 @@ cvq_admin_cmd_ca(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return ca_init(argc - 1, argv + 1, opts);
 	if (strcmp(argv[1], "show") == 0)
 		return ca_show(opts);
+	if (strcmp(argv[1], "request") == 0 || strcmp(argv[1], "approve") == 0 ||
+	    strcmp(argv[1], "reject") == 0 || strcmp(argv[1], "requests") == 0)
+		return cvq_admin_ca_request(argc - 1, argv + 1, opts);
 	cvq_admin_error("unknown 'ca' command '%s'", argv[1]);
 	ca_usage(stderr);
 	return CVQ_ADMIN_EXIT_USAGE;

@@ -34,7 +34,7 @@ agent_usage(FILE *f)
 {
 	fprintf(f,
 	"usage: cvq-admin ca-agent start [--pass SOURCE] [--socket PATH] [--idle SECONDS]\n"
-	"                                [--group NAME] [--foreground]\n"
+	"                                [--group NAME|GID] [--foreground]\n"
 	"       cvq-admin ca-agent stop [--socket PATH]\n"
 	"       cvq-admin [--json] ca-agent status [--socket PATH]\n"
 	"The agent keeps the CA key unlocked and issues for `cvq-admin cert issue`\n"
@@ -154,12 +154,14 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'g':
 			gr = getgrnam(optarg);
-			if (!gr) {
+			/* A bare gid too: a group the kernel knows, /etc/group or not. */
+			v = gr ? (long)gr->gr_gid : cvq_admin_number(optarg);
+			if (v <= 0) {
 				cvq_admin_error("no group %s", optarg);
 				return CVQ_ADMIN_EXIT_USAGE;
 			}
 			ao.group_set = true;
-			ao.group = (unsigned)gr->gr_gid;
+			ao.group = (unsigned)v;
 			break;
 		case 'f': fg = true; break;
 		default: agent_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;

@@ -22,7 +22,7 @@ cert_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
 	"                  [--days N] [--pass SOURCE] [--out FILE] [--no-agent]\n"
-	"                  [--agent-socket PATH] CSR\n"
+	"                  [--agent-socket PATH] [--attest DER --f9 DER [--slot HEX]] CSR\n"
 	"                  (through the issuing agent when one runs: cvq-admin ca-agent)\n"
 	"       cvq-admin cert issue --profile P [...] (--out-dir DIR | --out BUNDLE) CSR...\n"
 	"                  (one batch: SERIAL.pem files in DIR, or all in one PEM bundle)\n"
@@ -37,8 +37,8 @@ cert_usage(FILE *f)
 }
 
 /* A whole small file: open, fstat, read, close (batches read thousands). */
-static bool
-read_file(const char *path, uint8_t **buf, size_t *len)
+bool
+cvq_admin_read_file(const char *path, uint8_t **buf, size_t *len)
 {
 	struct stat st;
 	ssize_t r;
@@ -68,8 +68,8 @@ fail:
 }
 
 /* The same bytes as PEM_write_X509, from the DER as stored. */
-static int
-write_pem(const uint8_t *der, size_t len, const char *path)
+int
+cvq_admin_write_pem(const uint8_t *der, size_t len, const char *path)
 {
 	struct cvq_admin_out o;
 
@@ -112,7 +112,7 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, co
 			return 1;
 		}
 	} else if (snprintf(path, sizeof(path), "%s/%s.pem", b->dir, serial) < 0 ||
-	           !write_pem(der, len, path)) {
+	           !cvq_admin_write_pem(der, len, path)) {
 		cvq_admin_error("cannot write %s", path);
 		b->failed++;
 		return 1;
@@ -152,7 +152,7 @@ issue_by_agent(const struct cvq_admin_opts *opts, const char *sock,
 		cvq_admin_error("issue: %s (%s)", cvq_ca_strerror(err), why);
 		return cvq_admin_ca_exit(err);
 	}
-	if (!write_pem(der, len, out)) {
+	if (!cvq_admin_write_pem(der, len, out)) {
 		cvq_admin_error("cannot write the certificate");
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
@@ -169,9 +169,13 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"days", required_argument, NULL, 'n'}, {"pass", required_argument, NULL, 'p'},
 		{"out", required_argument, NULL, 'o'}, {"out-dir", required_argument, NULL, 'O'},
 		{"no-agent", no_argument, NULL, 'N'}, {"agent-socket", required_argument, NULL, 'S'},
+		{"attest", required_argument, NULL, 'a'}, {"f9", required_argument, NULL, 'f'},
+		{"slot", required_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE__COUNT};
+	struct cvq_ca_attest att = {.slot = -1};
+	const char *att_path = NULL, *f9_path = NULL;
 	const char *pass = NULL, *out = NULL, *out_dir = NULL, *agent_sock = NULL;
 	bool no_agent = false;
 	struct cvq_ca_config *cfg = NULL;
@@ -183,8 +187,11 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 	int c, i, n, rc;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:NS:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:NS:a:f:l:", lo, NULL)) != -1) {
 		switch (c) {
+		case 'a': att_path = optarg; break;
+		case 'f': f9_path = optarg; break;
+		case 'l': att.slot = (int)strtol(optarg, NULL, 16); break;
 		case 'P':
 			if (cvq_ca_profile_parse(optarg, &req.profile) != CVQ_CA_OK) {
 				cvq_admin_error("unknown profile %s", optarg);
@@ -215,6 +222,26 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
 	batch = out_dir || n > 1;
+	if (!att_path != !f9_path || (att_path && batch)) {
+		cvq_admin_error("--attest and --f9 go together, for one CSR");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (att_path) {
+		uint8_t *a = NULL, *f = NULL;
+
+		if (!cvq_admin_read_file(att_path, &a, &att.cert_len) ||
+		    !cvq_admin_read_file(f9_path, &f, &att.f9_len)) {
+			cvq_admin_error("cannot read %s or %s", att_path, f9_path);
+			free(a);
+			free(f);
+			return CVQ_ADMIN_EXIT_FAIL;
+		}
+		att.cert = a;
+		att.f9 = f;
+		if (att.slot < 0)
+			att.slot = req.profile == CVQ_CA_PROFILE_CITIZEN_SIGN ? 0x9c : 0x9a;
+		req.attest = &att;
+	}
 	/* Read only; the library parses them (a batch on every CPU). */
 	blobs = calloc((size_t)n, sizeof(*blobs));
 	lens = calloc((size_t)n, sizeof(*lens));
@@ -223,7 +250,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (!read_file(argv[optind + i], &blobs[i], &lens[i])) {
+		if (!cvq_admin_read_file(argv[optind + i], &blobs[i], &lens[i])) {
 			cvq_admin_error("cannot read %s", argv[optind + i]);
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
@@ -269,7 +296,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = cvq_admin_ca_fail(ca, err, "issue");
 		goto out;
 	}
-	if (!write_pem(der, der_len, out)) {
+	if (!cvq_admin_write_pem(der, der_len, out)) {
 		/* Recorded in the store all the same: `cert show --pem` gets it. */
 		cvq_admin_error("cannot write the certificate");
 		rc = CVQ_ADMIN_EXIT_FAIL;
@@ -279,6 +306,8 @@ out:
 		free(blobs[i]);
 	free(blobs);
 	free(lens);
+	free((void *)att.cert);
+	free((void *)att.f9);
 	OPENSSL_free(der);
 	cvq_admin_ca_close(cfg, ca);
 	return rc;

@@ -47,6 +47,7 @@ typedef enum cvq_ca_err {
 	CVQ_CA_ERR_AUDIT,       /* the audit chain is broken */
 	CVQ_CA_ERR_UNSUPPORTED, /* not supported (algorithm, key URI) */
 	CVQ_CA_ERR_NET,         /* the network layer failed (OCSP server) */
+	CVQ_CA_ERR_DENIED,      /* the caller's role does not allow it (ca_roles.c) */
 	CVQ_CA_ERR__COUNT
 } cvq_ca_err;
 
@@ -103,6 +104,20 @@ struct cvq_ca_config {
 	unsigned audit_sign_every; /* sign the audit head every N entries */
 	bool sync_normal;       /* sync = normal: commits survive a crash of the
 	                         * process, not of the machine (default: full) */
+	/* [roles] (ca_roles.c, docs/ca.md): who may ask the agent for what. */
+	char *roles[4];         /* officer, operator, auditor, service: user
+	                         * names or uids, comma-separated; NULL = none */
+	char *role_profiles[4]; /* the profiles each may ask for; NULL = default */
+	unsigned approvals;     /* [dual] approvals: distinct officers besides the
+	                         * requester who must approve (default 1) */
+	/* [attest] (ca_attest.h) */
+	char *attest_roots;     /* PEM file of PIV attestation roots, or NULL */
+	bool admit_unattested;  /* unattested = admit: citizen keys without
+	                         * attestation admitted, each audited */
+	/* [policy] (ca_policy.c) */
+	char *key_policy;       /* "ec-p256,ec-p384,rsa-2048" (default): allowed
+	                         * keys, rsa-N meaning N bits or more */
+	unsigned subject_max;   /* longest attribute value, bytes (default 64) */
 };
 
 /* A configuration with the defaults (see docs/ca.md) and no paths. */
@@ -123,6 +138,27 @@ CVQ_EXPORT cvq_ca_err cvq_ca_config_set(struct cvq_ca_config *cfg, const char *k
 CVQ_EXPORT cvq_ca_err cvq_ca_config_policy_default(struct cvq_ca_config *cfg);
 /* cfg->dir joined with p (malloc'd), or a copy of p when absolute. */
 CVQ_EXPORT char *cvq_ca_config_path(const struct cvq_ca_config *cfg, const char *p);
+
+/* ---- roles (ca_roles.c) ---- */
+
+enum cvq_ca_role {
+	CVQ_CA_ROLE_OFFICER = 0,  /* CA officer: service, CA-level profiles (two-person) */
+	CVQ_CA_ROLE_OPERATOR,     /* counter operator: citizen profiles for store cards */
+	CVQ_CA_ROLE_AUDITOR,      /* reads status and the audit log */
+	CVQ_CA_ROLE_SERVICE,      /* cvqd, the OCSP/TSA service: its own service certs */
+	CVQ_CA_ROLE__COUNT
+};
+CVQ_EXPORT const char *cvq_ca_role_name(enum cvq_ca_role r);
+CVQ_EXPORT cvq_ca_err cvq_ca_role_parse(const char *name, enum cvq_ca_role *r);
+/* The roles (bit 1u << role) cfg gives user `uid` (name looked up too). */
+CVQ_EXPORT unsigned cvq_ca_roles_of(const struct cvq_ca_config *cfg, unsigned uid);
+/* Whether any role in `roles` may ask for profile p. */
+CVQ_EXPORT bool cvq_ca_roles_allow(const struct cvq_ca_config *cfg, unsigned roles,
+                                   enum cvq_ca_profile p);
+/* Whether issuing p needs k officers (sub-CA, OCSP signer, TSA). */
+CVQ_EXPORT bool cvq_ca_profile_dual(enum cvq_ca_profile p);
+/* The kernel's word on who a uid is: "uid=N(name)", as id(1) says it. */
+CVQ_EXPORT void cvq_ca_actor_of_uid(unsigned uid, char *out, size_t cap);
 
 /* ---- the CA handle ---- */
 
@@ -148,8 +184,14 @@ CVQ_EXPORT void cvq_ca_close(cvq_ca *ca);
 /* A message with details of the last error on this handle (never secrets). */
 CVQ_EXPORT const char *cvq_ca_errmsg(const cvq_ca *ca);
 CVQ_EXPORT X509 *cvq_ca_cert(const cvq_ca *ca);   /* borrowed */
-/* Who is acting, recorded in the audit log (default: "cvq"). */
+/* Who is acting, recorded in the audit log. The default is the kernel's
+ * word: the process's real uid (cvq_ca_actor_of_uid()), never $USER. */
 CVQ_EXPORT void cvq_ca_set_actor(cvq_ca *ca, const char *actor);
+/* Act for user `uid` (an agent's peer, by SO_PEERCRED): the actor becomes
+ * its name and its roles those the configuration gives it. */
+CVQ_EXPORT void cvq_ca_set_caller(cvq_ca *ca, unsigned uid);
+/* The roles of the current caller (bits 1u << enum cvq_ca_role). */
+CVQ_EXPORT unsigned cvq_ca_caller_roles(const cvq_ca *ca);
 
 struct cvq_ca_init_opts {
 	const char *alg;      /* "ec-p256" (default), "ec-p384", "rsa-3072", "rsa-4096" */
@@ -220,6 +262,15 @@ CVQ_EXPORT cvq_ca_err cvq_ca_card_list(cvq_ca *ca, const char *holder, cvq_ca_ca
 
 /* ---- issuance ---- */
 
+/* The card side of one PIV attestation, as read from the card (ca_attest.h). */
+struct cvq_ca_attest {
+	const uint8_t *cert;       /* the ATTEST answer (INS 0xF9): a DER certificate */
+	size_t cert_len;
+	const uint8_t *f9;         /* the F9 certificate (DER), from slot F9 */
+	size_t f9_len;
+	int slot;                  /* the slot the key lives in (0x9c: signature) */
+};
+
 struct cvq_ca_issue_req {
 	enum cvq_ca_profile profile;
 	const char *card_guid;  /* the card the key lives on; NULL for service/OCSP */
@@ -227,6 +278,8 @@ struct cvq_ca_issue_req {
 	                         * of the card, else from the CSR */
 	const char *dns_name;   /* subjectAltName dNSName (service), or NULL */
 	unsigned days;          /* 0: the profile's validity */
+	/* Key provenance for the citizen profiles (cvq/ca_attest.h), or NULL. */
+	const struct cvq_ca_attest *attest;
 };
 
 /* The CSR's own signature is the proof of possession. */
@@ -278,6 +331,49 @@ CVQ_EXPORT cvq_ca_err cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_iss
 CVQ_EXPORT cvq_ca_err cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
                                 const uint8_t *csr, size_t csr_len,
                                 uint8_t **der, size_t *der_len);
+
+/* ---- two-person control (ca_approve.c) ----
+ *
+ * What can mint authority (cvq_ca_profile_dual(): sub-CA, OCSP signer,
+ * TSA) is never issued by cvq_ca_issue_*(): an officer submits a request
+ * (the CSR and options, kept in the store), cfg->approvals other officers
+ * approve it, and the last approval issues it. Each step is audited
+ * ("request.submit", "request.approve", "request.reject"); an officer
+ * cannot approve twice nor approve his own request.
+ */
+enum cvq_ca_request_state {
+	CVQ_CA_REQUEST_PENDING = 0,
+	CVQ_CA_REQUEST_ISSUED,
+	CVQ_CA_REQUEST_REJECTED,
+};
+
+struct cvq_ca_request_info {
+	int64_t id, created;
+	bool roles;               /* a change of roles, not a certificate */
+	char requester[64];
+	enum cvq_ca_profile profile;
+	char subject[256];        /* as asked (may be empty: the CSR's) */
+	enum cvq_ca_request_state state;
+	unsigned approvals, needed;
+	char serial[67];          /* once issued */
+};
+
+CVQ_EXPORT cvq_ca_err cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                            const uint8_t *csr, size_t csr_len, int64_t *id);
+/* On the last approval the certificate is issued: *der (OPENSSL_free it)
+ * gets it; before that *der stays NULL. */
+CVQ_EXPORT cvq_ca_err cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_reject(cvq_ca *ca, int64_t id);
+/*
+ * The roles in ca.conf are not the approved ones (the store keeps those):
+ * nothing is issued until an officer of the approved set asks for the
+ * change with this and cfg->approvals others of that set approve it
+ * (cvq_ca_request_approve(), which then makes them the roles in force).
+ */
+CVQ_EXPORT cvq_ca_err cvq_ca_request_roles(cvq_ca *ca, int64_t *id);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_get(cvq_ca *ca, int64_t id, struct cvq_ca_request_info *out);
+typedef int (*cvq_ca_request_cb)(void *ctx, const struct cvq_ca_request_info *r);
+CVQ_EXPORT cvq_ca_err cvq_ca_request_list(cvq_ca *ca, cvq_ca_request_cb cb, void *ctx);
 
 /* ---- certificates in the store ---- */
 
@@ -391,6 +487,10 @@ enum cvq_ca_agent_op {
 	CVQ_CA_AGENT_ISSUE = 1,
 	CVQ_CA_AGENT_STATUS = 2,
 	CVQ_CA_AGENT_STOP = 3,
+	CVQ_CA_AGENT_REQUEST = 4,  /* two-person control: submit (answer: the id) */
+	CVQ_CA_AGENT_APPROVE = 5,  /* approve request_id (answer: "pending k/n" or the DER) */
+	CVQ_CA_AGENT_REJECT = 6,
+	CVQ_CA_AGENT_ROLES = 7,    /* two-person control of a change of [roles] in ca.conf */
 };
 
 /* A request. After cvq_ca_agent_parse(), csr points into the parsed bytes
@@ -401,6 +501,8 @@ struct cvq_ca_agent_msg {
 	const uint8_t *csr;
 	size_t csr_len;
 	char card[33], subject[256], dns[254];
+	uint64_t request_id;        /* APPROVE, REJECT */
+	struct cvq_ca_attest attest_buf; /* points into the parsed bytes */
 };
 
 /* Strict: every field checked, none twice, nothing unknown, nothing left. */

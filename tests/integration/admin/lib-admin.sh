@@ -17,7 +17,7 @@ export CVQ_CA_CONFIG=$W/ca/ca.conf
 admin_setup() {
 	mkdir -p "$W"
 	( umask 077; printf 'bench-ca-passphrase\n' > "$W/ca.pass" )
-	"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" \
+	"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit \
 		--subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA" \
 		--url "http://127.0.0.1:$OCSP_PORT" > /dev/null
 	"$A" card master-key --out "$W/ca/master.key" > /dev/null

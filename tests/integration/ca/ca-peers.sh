@@ -12,7 +12,7 @@ URL=http://127.0.0.1:$PORT
 
 # --- a root and an issuing CA under it
 make_ca root --subject "/C=FR/O=Ville de Test/CN=Racine CVQ" --alg ec-p384
-make_ca ca --subject "/C=FR/O=Ville de Test/CN=CVQ Citoyens" --url "$URL" \
+make_ca ca --unattested admit --subject "/C=FR/O=Ville de Test/CN=CVQ Citoyens" --url "$URL" \
 	--parent root/ca.conf --parent-pass file:root.pass
 export CVQ_CA_CONFIG=$W/ca/ca.conf
 [ "$(stat -c %a ca/ca-key.pem)" = 600 ] || fail "key file mode"

@@ -7,7 +7,7 @@ cd "$W"
 PORT=18081
 URL=http://127.0.0.1:$PORT
 
-make_ca ca --subject "/C=FR/O=Ville de Test/CN=CVQ Publication" --url "$URL"
+make_ca ca --subject "/C=FR/O=Ville de Test/CN=CVQ Publication" --url "$URL" --unattested admit
 export CVQ_CA_CONFIG=$W/ca/ca.conf
 "$ADMIN" citizen add --id INF-1 --given Ada --family Lovelace >/dev/null
 "$ADMIN" citizen add-card INF-1 0123456789ABCDEF0123456789ABCDEF >/dev/null

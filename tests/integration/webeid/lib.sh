@@ -17,7 +17,7 @@ ORIGIN=https://portail.ville.example
 webeid_setup() {
 	mkdir -p "$W"
 	( umask 077; printf 'bench-ca-passphrase\n' > "$W/ca.pass" )
-	"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" \
+	"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit \
 		--subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA" > /dev/null
 	"$A" card master-key --out "$W/ca/master.key" > /dev/null
 	"$A" citizen add --id 0001 --given Marie --family Dupont \

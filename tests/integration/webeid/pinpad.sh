@@ -13,7 +13,7 @@ PADLOG=${!log_var}
 # The citizen's card sits in the pad reader.
 mkdir -p "$W"
 ( umask 077; printf 'bench-ca-passphrase\n' > "$W/ca.pass" )
-"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --subject "/C=FR/O=Ville/CN=CVQ Test CA" > /dev/null
+"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit --subject "/C=FR/O=Ville/CN=CVQ Test CA" > /dev/null
 "$A" card master-key --out "$W/ca/master.key" > /dev/null
 "$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
 admin_enrol 0001 "$P" > /dev/null

@@ -9,7 +9,7 @@ set -euo pipefail
 
 mkdir -p "$W"
 ( umask 077; printf 'bench-ca-passphrase\n' > "$W/ca.pass" )
-"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --subject "/C=FR/O=Ville/CN=CVQ Test CA" > /dev/null
+"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit --subject "/C=FR/O=Ville/CN=CVQ Test CA" > /dev/null
 policy=$(sed -n 's/^policy_oid = //p' "$W/ca/ca.conf")
 P11PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
 p11() { P11PIN=$P11PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login --pin env:P11PIN "$@"; }

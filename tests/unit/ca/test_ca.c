@@ -61,6 +61,9 @@ make_cfg(const char *dir)
 	assert_int_equal(cvq_ca_config_set(c, "policy_oid", "1.3.6.1.4.1.55555.1.1"), CVQ_CA_OK);
 	assert_int_equal(cvq_ca_config_set(c, "org", "Ville"), CVQ_CA_OK);
 	assert_int_equal(cvq_ca_config_set(c, "audit_sign_every", "4"), CVQ_CA_OK);
+	/* These tests are about issuance mechanics with software keys; the
+	 * attestation path is tested in test_ca_attest.c. */
+	assert_int_equal(cvq_ca_config_set(c, "attest.unattested", "admit"), CVQ_CA_OK);
 	return c;
 }
 
