@@ -78,3 +78,78 @@ out:
 	doc_pdf_close(&d);
 	return err;
 }
+
+/* Each stream of one /DSS array, raw (we write them unfiltered; a filtered
+ * one from another producer is decoded by qpdf). */
+static cvq_doc_err read_list(struct doc_pdf *d, qpdf_oh dss, const char *key,
+                             struct cvq_doc_blob **out, size_t *n)
+{
+	qpdf_data q = d->q;
+	qpdf_oh arr = qpdf_oh_get_key(q, dss, key);
+	*out = NULL;
+	*n = 0;
+	if (!qpdf_oh_is_array(q, arr))
+		return CVQ_DOC_OK;
+	int count = qpdf_oh_get_array_n_items(q, arr);
+	if (count > 4096)
+		return CVQ_DOC_ERR_PDF_UNSUPPORTED;
+	if (count <= 0)
+		return CVQ_DOC_OK;
+	if (!(*out = calloc((size_t)count, sizeof **out)))
+		return CVQ_DOC_ERR_NOMEM;
+	for (int i = 0; i < count; i++) {
+		qpdf_oh st = qpdf_oh_get_array_item(q, arr, i);
+		unsigned char *buf = NULL;
+		size_t len = 0;
+		if (!qpdf_oh_is_stream(q, st) ||
+		    (qpdf_oh_get_stream_data(q, st, qpdf_dl_generalized, NULL, &buf, &len) & QPDF_ERRORS)) {
+			doc_pdf_failed(d);
+			free(buf);
+			continue; /* a broken entry is no evidence: the verifier goes without it */
+		}
+		if (!buf || !len || len > (16u << 20)) {
+			free(buf);
+			continue;
+		}
+		(*out)[*n].der = buf;
+		(*out)[*n].len = len;
+		(*n)++;
+	}
+	return CVQ_DOC_OK;
+}
+
+cvq_doc_err cvq_doc_pdf_dss_read(const uint8_t *pdf, size_t len, struct cvq_doc_dss_data *out)
+{
+	if (!pdf || !out)
+		return CVQ_DOC_ERR_ARG;
+	memset(out, 0, sizeof *out);
+	struct doc_pdf d;
+	cvq_doc_err err = doc_pdf_open(&d, pdf, len);
+	if (err)
+		return err;
+	qpdf_oh dss = qpdf_oh_get_key(d.q, qpdf_get_root(d.q), "/DSS");
+	if (qpdf_oh_is_dictionary(d.q, dss) &&
+	    ((err = read_list(&d, dss, "/Certs", &out->certs, &out->ncerts)) ||
+	     (err = read_list(&d, dss, "/CRLs", &out->crls, &out->ncrls)) ||
+	     (err = read_list(&d, dss, "/OCSPs", &out->ocsps, &out->nocsps))))
+		cvq_doc_pdf_dss_free(out);
+	doc_pdf_close(&d);
+	return err;
+}
+
+static void free_list(struct cvq_doc_blob *b, size_t n)
+{
+	for (size_t i = 0; b && i < n; i++)
+		free((void *)b[i].der);
+	free(b);
+}
+
+void cvq_doc_pdf_dss_free(struct cvq_doc_dss_data *d)
+{
+	if (!d)
+		return;
+	free_list(d->certs, d->ncerts);
+	free_list(d->crls, d->ncrls);
+	free_list(d->ocsps, d->nocsps);
+	memset(d, 0, sizeof *d);
+}

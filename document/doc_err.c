@@ -13,6 +13,7 @@ const char *cvq_doc_strerror(cvq_doc_err err)
 	case CVQ_DOC_ERR_SIG_TOO_LARGE: return "signature larger than the space reserved";
 	case CVQ_DOC_ERR_SIG_LAYOUT: return "signature byte range does not cover the document as one gap";
 	case CVQ_DOC_ERR_STATE: return "call out of order";
+	case CVQ_DOC_ERR_KEY: return "the seal key cannot be opened";
 	case CVQ_DOC_ERR_SEAL: return "the signature or its timestamp could not be made";
 	}
 	return "unknown error";

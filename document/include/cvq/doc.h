@@ -39,6 +39,7 @@ typedef enum cvq_doc_err {
 	CVQ_DOC_ERR_SIG_LAYOUT,    /* a signature whose /ByteRange is not one gap */
 	CVQ_DOC_ERR_STATE,         /* a call out of order (finish before begin…) */
 	CVQ_DOC_ERR_SEAL,          /* the CAdES signature or its timestamp failed (info->cades_err) */
+	CVQ_DOC_ERR_KEY,           /* the seal key cannot be opened (file, token, PIN) */
 } cvq_doc_err;
 
 CVQ_EXPORT const char *cvq_doc_strerror(cvq_doc_err err);
@@ -182,6 +183,36 @@ CVQ_EXPORT cvq_doc_err cvq_doc_seal_detached(const struct cvq_doc_seal_params *p
                                              const uint8_t *doc, size_t len,
                                              uint8_t **p7s, size_t *p7s_len,
                                              struct cvq_doc_seal_info *info);
+
+/* ---- the seal key: a file or a PKCS#11 token ---- */
+
+typedef struct cvq_doc_signer cvq_doc_signer;
+
+/*
+ * Open the seal key: "pkcs11:…" (RFC 7512, PIN from `secret_source`:
+ * "file:PATH", "fd:N", "pinentry", as every cvq secret) or a PEM/PKCS#8
+ * file (passphrase from `secret_source`, NULL for an unencrypted key).
+ * Thread-safe to use from one thread at a time (a token session).
+ */
+CVQ_EXPORT cvq_doc_err cvq_doc_signer_open(const char *key, const char *secret_source,
+                                           cvq_doc_signer **out);
+CVQ_EXPORT void cvq_doc_signer_free(cvq_doc_signer *s);
+/* The callback for cvq_doc_seal_params.sign / libcvqcades, arg = the signer. */
+CVQ_EXPORT int cvq_doc_signer_sign(void *signer, const uint8_t *tbs, size_t tbs_len,
+                                   const uint8_t *digest, size_t digest_len,
+                                   uint8_t *sig, size_t *siglen);
+/* Whether `cert` carries this key's public key. */
+CVQ_EXPORT bool cvq_doc_signer_matches(const cvq_doc_signer *s, X509 *cert);
+
+/* ---- what a document's Document Security Store holds ---- */
+
+struct cvq_doc_dss_data {
+	struct cvq_doc_blob *certs, *crls, *ocsps; /* der points into malloc'd copies */
+	size_t ncerts, ncrls, nocsps;
+};
+CVQ_EXPORT cvq_doc_err cvq_doc_pdf_dss_read(const uint8_t *pdf, size_t len,
+                                            struct cvq_doc_dss_data *out);
+CVQ_EXPORT void cvq_doc_pdf_dss_free(struct cvq_doc_dss_data *d);
 
 #ifdef __cplusplus
 }
