@@ -31,6 +31,9 @@ card_forget(cvq_card *card)
 	int i;
 
 	memset(&card->chuid_c, 0, sizeof(card->chuid_c));
+	free(card->chuid_raw);
+	card->chuid_raw = NULL;
+	card->chuid_raw_len = 0;
 	memset(&card->chuid, 0, sizeof(card->chuid));
 	memset(&card->disc_c, 0, sizeof(card->disc_c));
 	memset(&card->yk_c, 0, sizeof(card->yk_c));

@@ -43,6 +43,8 @@ struct cvq_card {
 	/* Read once per insertion (see card_forget). */
 	struct card_cached chuid_c;
 	cvq_card_chuid chuid;
+	uint8_t *chuid_raw;       /* its value as read (authentic.c checks it) */
+	size_t chuid_raw_len;
 	struct card_cached disc_c;
 	cvq_card_discovery disc;
 	struct card_cached cert_c[CARD_CERT_N];

@@ -101,6 +101,8 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
 	OPENSSL_cleanse(e->master, sizeof(e->master));
+	X509_free(e->cs_cert);
+	EVP_PKEY_free(e->cs_key);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -293,8 +295,9 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
                        int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])
 {
 	struct cvq_ca_issue_req req = {
-		.profile = slot == CVQ_CARD_SLOT_SIGN ? CVQ_CA_PROFILE_CITIZEN_SIGN
-		                                      : CVQ_CA_PROFILE_CITIZEN_AUTH,
+		.profile = slot == CVQ_CARD_SLOT_SIGN       ? CVQ_CA_PROFILE_CITIZEN_SIGN
+		           : slot == CVQ_CARD_SLOT_CARDAUTH ? CVQ_CA_PROFILE_CARD_AUTH
+		                                            : CVQ_CA_PROFILE_CITIZEN_AUTH,
 		.card_guid = guid,
 	};
 	uint8_t challenge[CVQ_CA_CHALLENGE_LEN], *sig = NULL;
@@ -334,7 +337,7 @@ out:
 
 struct strays {
 	struct cvq_enrol_ctx *e;
-	char on_card[2][67];
+	char on_card[3][67];
 	char (*bad)[67];
 	size_t n;
 };
@@ -346,7 +349,7 @@ stray_cb(void *ctx, const struct cvq_ca_cert_info *c)
 	void *p;
 
 	if (c->status != CVQ_CA_CERT_GOOD || strcmp(c->serial, s->on_card[0]) == 0 ||
-	    strcmp(c->serial, s->on_card[1]) == 0)
+	    strcmp(c->serial, s->on_card[1]) == 0 || strcmp(c->serial, s->on_card[2]) == 0)
 		return 0;
 	p = realloc(s->bad, (s->n + 1) * sizeof(*s->bad));
 	if (!p)
@@ -359,14 +362,15 @@ stray_cb(void *ctx, const struct cvq_ca_cert_info *c)
 int
 cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count)
 {
-	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
+	static const cvq_card_slot slots[3] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN,
+	                                       CVQ_CARD_SLOT_CARDAUTH};
 	struct strays s = {.e = e};
 	cvq_ca_err err;
 	X509 *x;
 	size_t i;
 
 	*count = 0;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		x = NULL;
 		if (cvq_card_read_cert(e->card, slots[i], &x) == CVQ_CARD_OK)
 			cvq_ca_serial_hex(X509_get0_serialNumber(x), s.on_card[i]);

@@ -45,7 +45,7 @@ bench_card_new 0 --remove-at 24
 expect_rc 4 admin_enrol 0003 0
 bench_card_stop 0; bench_card_start 0
 admin_enrol 0003 0 | tee "$W/out3"
-grep -q "after step 'printed-information'" "$W/out3" || bench_fail "did not resume at the PUK"
+grep -q "after step 'signed-objects'" "$W/out3" || bench_fail "did not resume at the PUK"
 admin_card_works 0 "$W/letter-0003.txt"
 
 echo "== cvq-admin killed with SIGKILL in the middle, then enrol again"
