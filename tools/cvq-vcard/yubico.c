@@ -126,7 +126,7 @@ metadata(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 	v[0] = a->p2 == 0x9E ? 0x01 : a->p2 == 0x9C ? 0x03 : 0x02;
 	v[1] = 0x01;
 	vc_buf_tlv(out, 0x02, v, 2);
-	v[0] = 0x01;  /* generated on the card (or 02, imported: not tracked) */
+	v[0] = c->keys[idx].imported ? 0x02 : 0x01;  /* imported / generated on the card */
 	vc_buf_tlv(out, 0x03, v, 1);
 	return SW_OK;
 }
@@ -285,6 +285,7 @@ import_key(struct vc_card *c, const struct vc_apdu *a)
 	EVP_PKEY_free(c->keys[idx].pkey);
 	c->keys[idx].pkey = pkey;
 	c->keys[idx].alg = a->p1;
+	c->keys[idx].imported = true;
 	c->dirty = true;
 	return SW_OK;
 }
