@@ -376,6 +376,22 @@ test_attest(void **state)
 	assert_false(c2->keys[vc_key_index(0x9C)].imported);
 	assert_int_equal(th_send(c2, "00F99A00", NULL, NULL), 0x6A80);
 	OPENSSL_clear_free(enc, enc_len);
+	/* A factory reset keeps the factory attestation. */
+	for (i = 0; i < 3; i++) {
+		th_send(c, "00200080 08 3939393939393939", NULL, NULL);
+		th_send(c, "002C0080 10 3939393939393939 3131313131313131", NULL, NULL);
+	}
+	assert_int_equal(th_send(c, "00FB0000", NULL, NULL), 0x9000);
+	assert_int_equal(th_mgmt_auth(c, 0x03, mgmt_default, 24), 0x9000);
+	EVP_PKEY_free(pub);
+	pub = generate(c, 0x9E, 0x11);
+	n = th_hex("00F99E00", apdu, sizeof(apdu));
+	assert_int_equal(th_send_all(c, apdu, n, rsp, sizeof(rsp), &rlen), 0x9000);
+	q = rsp;
+	att = d2i_X509(NULL, &q, (long)rlen);
+	assert_non_null(att);
+	assert_int_equal(X509_verify(att, f9), 1);
+	X509_free(att);
 	vc_card_free(c2);
 	BN_clear_free(d);
 	EVP_PKEY_free(pub);
