@@ -72,9 +72,19 @@ make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
 	cvq_ca_err cerr;
 	FILE *f = NULL;
 	int fd = -1, rc = -2;
+	char org[65] = "";
 
-	snprintf(subject, sizeof(subject), "/O=%.64s/CN=PIV content signer",
-	         e->cfg->org ? e->cfg->org : "cvq");
+	/* The issuer's organisation: the configuration's, else the CA's own O=. */
+	if (e->cfg->org)
+		snprintf(org, sizeof(org), "%s", e->cfg->org);
+	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cvq_ca_cert(e->ca)),
+	                                   NID_organizationName, org, sizeof(org)) <= 0)
+		snprintf(org, sizeof(org), "cvq");
+	/* '/' would start another attribute in the "/O=.../CN=..." form. */
+	for (char *q = org; *q; q++)
+		if (*q == '/' || *q == '\\')
+			*q = ' ';
+	snprintf(subject, sizeof(subject), "/O=%s/CN=PIV content signer", org);
 	req.subject = subject;
 	*key = EVP_EC_gen("P-256");
 	csr = X509_REQ_new();
