@@ -298,4 +298,9 @@ yubico-piv-tool -r "$R1" -a write-object --id 0x5fc107 -f binary -i "$W/ccc-bad.
 grep -q '"reason": *"hash-mismatch"' "$W/altered.json" ||
 	bench_fail "an altered CCC is not caught: $(cat "$W/altered.json")"
 grep -q 'container DB00' "$W/altered.json" || bench_fail "the altered object is not named"
+# --- the CHUID's signature stripped: another issuer's card, not ours ----
+{ cat "$W/chuid-content.bin"; printf '\x3e\x00\xfe\x00'; } > "$W/chuid-unsigned.bin"
+yubico-piv-tool -r "$R1" -a write-object --id 0x5fc102 -f binary -i "$W/chuid-unsigned.bin"
+"$A" --json card info --reader "$R1" | grep -q '"reason": *"chuid-unsigned"' ||
+	bench_fail "an unsigned CHUID is not reported as such"
 echo "PASS card-authentic"
