@@ -20,42 +20,13 @@
 #include "cvq/card_tlv.h"
 #include "cvq/piv.h"
 #include "cvq/piv_authentic.h"
+#include "test_pki.h"
 
 struct pki {
 	EVP_PKEY *ca_key, *key;
 	X509 *ca, *signer;
 	X509_STORE *store;
 };
-
-static X509 *
-make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey, const char *eku)
-{
-	X509 *x = X509_new();
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-	                           (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, pub);
-	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
-	                        issuer ? "critical,CA:FALSE" : "critical,CA:TRUE");
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	if (eku) {
-		e = X509V3_EXT_conf_nid(NULL, &ctx, NID_ext_key_usage, eku);
-		X509_add_ext(x, e, -1);
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
-	return x;
-}
 
 static int
 setup(void **state)
@@ -64,9 +35,9 @@ setup(void **state)
 
 	p->ca_key = EVP_EC_gen("P-256");
 	p->key = EVP_EC_gen("P-256");
-	p->ca = make_cert("Test CA", p->ca_key, NULL, p->ca_key, NULL);
-	p->signer = make_cert("Content signer", p->key, p->ca, p->ca_key,
-	                      CVQ_PIV_OID_CONTENT_SIGNING);
+	p->ca = test_cert("Test CA", p->ca_key, NULL, p->ca_key, NULL, true);
+	p->signer = test_cert("Content signer", p->key, p->ca, p->ca_key,
+	                      CVQ_PIV_OID_CONTENT_SIGNING, false);
 	p->store = X509_STORE_new();
 	X509_STORE_add_cert(p->store, p->ca);
 	X509_STORE_set_purpose(p->store, X509_PURPOSE_ANY);
