@@ -212,8 +212,20 @@ static cvq_card_err
 read_cardauth(struct check *c)
 {
 	int i = card_cert_index(CVQ_CARD_SLOT_CARDAUTH);
+	cvq_card *k = c->card;
 	cvq_card_err err;
 
+	/* Read already this insertion (cvqd's probe does): no APDU. */
+	if (k->cert_c[i].known && k->cert_c[i].err == CVQ_CARD_OK && k->cert_raw[i] &&
+	    k->cert[i] && (c->cardauth_raw = malloc(k->cert_raw_len[i])) != NULL) {
+		memcpy(c->cardauth_raw, k->cert_raw[i], k->cert_raw_len[i]);
+		c->cardauth_len = k->cert_raw_len[i];
+		if (X509_up_ref(k->cert[i]))
+			c->cardauth = k->cert[i];
+		return CVQ_CARD_OK;
+	}
+	if (k->cert_c[i].known && k->cert_c[i].err == CVQ_CARD_ERR_NOT_FOUND)
+		return CVQ_CARD_OK;
 	err = card_get_data(c->card, CVQ_CARD_OBJ_CARDAUTH, &c->cardauth_raw, &c->cardauth_len);
 	if (err == CVQ_CARD_ERR_NOT_FOUND)
 		return CVQ_CARD_OK;
@@ -221,11 +233,21 @@ read_cardauth(struct check *c)
 		return err;
 	if (cvq_card_cert_parse(c->cardauth_raw, c->cardauth_len, &c->cardauth) != CVQ_CARD_OK)
 		return CVQ_CARD_OK;
-	if (!c->card->cert_c[i].known) {
-		X509_up_ref(c->cardauth);
-		c->card->cert[i] = c->cardauth;
-		c->card->cert_c[i].known = true;
-		c->card->cert_c[i].err = CVQ_CARD_OK;
+	if (!k->cert_c[i].known) {
+		uint8_t *copy = malloc(c->cardauth_len);
+
+		if (copy != NULL && X509_up_ref(c->cardauth)) {
+			memcpy(copy, c->cardauth_raw, c->cardauth_len);
+			free(k->cert_raw[i]);
+			k->cert_raw[i] = copy;
+			k->cert_raw_len[i] = c->cardauth_len;
+			X509_free(k->cert[i]);
+			k->cert[i] = c->cardauth;
+			k->cert_c[i].known = true;
+			k->cert_c[i].err = CVQ_CARD_OK;
+		} else {
+			free(copy);
+		}
 	}
 	return CVQ_CARD_OK;
 }

@@ -41,6 +41,9 @@ card_forget(cvq_card *card)
 		X509_free(card->cert[i]);
 		card->cert[i] = NULL;
 		memset(&card->cert_c[i], 0, sizeof(card->cert_c[i]));
+		free(card->cert_raw[i]);
+		card->cert_raw[i] = NULL;
+		card->cert_raw_len[i] = 0;
 	}
 }
 
@@ -77,6 +80,9 @@ card_drop_cert_object(cvq_card *card, uint32_t tag)
 			X509_free(card->cert[i]);
 			card->cert[i] = NULL;
 			card->cert_c[i].known = false;
+			free(card->cert_raw[i]);
+			card->cert_raw[i] = NULL;
+			card->cert_raw_len[i] = 0;
 		}
 	}
 }

@@ -49,6 +49,10 @@ struct cvq_card {
 	cvq_card_discovery disc;
 	struct card_cached cert_c[CARD_CERT_N];
 	X509 *cert[CARD_CERT_N];
+	/* The objects as read (what a Security Object hashes); NULL when the
+	 * certificate came from our own write. */
+	uint8_t *cert_raw[CARD_CERT_N];
+	size_t cert_raw_len[CARD_CERT_N];
 	struct card_cached yk_c;
 	uint8_t yk_version[3];
 

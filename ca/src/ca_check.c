@@ -14,7 +14,6 @@ struct expect {
 	uint32_t ku;     /* X509v3_KU_* exactly */
 	uint32_t xku;    /* XKU_* exactly, 0 = no EKU */
 	bool ca;
-	const char *oid; /* the one EKU, when it is not one of XKU_* */
 };
 
 static const struct expect expects[CVQ_CA_PROFILE__COUNT] = {
@@ -25,9 +24,16 @@ static const struct expect expects[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_SERVICE] = {X509v3_KU_DIGITAL_SIGNATURE, XKU_SSL_SERVER | XKU_SSL_CLIENT, false},
 	[CVQ_CA_PROFILE_SUBCA] = {X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_CERT_SIGN | X509v3_KU_CRL_SIGN,
 	                          0, true},
-	/* issue #17: PIV content signer and card authentication (SP 800-73-4, FIPS 201) */
-	[CVQ_CA_PROFILE_CONTENT_SIGNING] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false, "2.16.840.1.101.3.6.7"},
-	[CVQ_CA_PROFILE_CARD_AUTH] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false, "2.16.840.1.101.3.6.8"},
+	/* issue #17: PIV content signer and card authentication; their one
+	 * EKU (SP 800-73-4, FIPS 201) is no XKU_* flag: see expect_oid */
+	[CVQ_CA_PROFILE_CONTENT_SIGNING] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
+	[CVQ_CA_PROFILE_CARD_AUTH] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
+};
+
+/* The one EKU a profile wants when it is not one of XKU_*. */
+static const char *const expect_oid[CVQ_CA_PROFILE__COUNT] = {
+	[CVQ_CA_PROFILE_CONTENT_SIGNING] = "2.16.840.1.101.3.6.7",
+	[CVQ_CA_PROFILE_CARD_AUTH] = "2.16.840.1.101.3.6.8",
 };
 
 #define FAIL(...) do { snprintf(why, why_len, __VA_ARGS__); err = CVQ_CA_ERR_POLICY; goto out; } while (0)
@@ -108,15 +114,16 @@ cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p, char *why,
 	if (ku != e->ku)
 		FAIL("key usage 0x%x, the profile wants 0x%x", ku, e->ku);
 	xku = (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ? X509_get_extended_key_usage(cert) : 0;
-	if (e->oid) {
+	if (expect_oid[p]) {
 		EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
 		char got[64] = "";
 
 		if (eku && sk_ASN1_OBJECT_num(eku) == 1)
 			OBJ_obj2txt(got, sizeof(got), sk_ASN1_OBJECT_value(eku, 0), 1);
 		EXTENDED_KEY_USAGE_free(eku);
-		if (strcmp(got, e->oid) != 0)
-			FAIL("extended key usage %s, the profile wants %s", got[0] ? got : "other", e->oid);
+		if (strcmp(got, expect_oid[p]) != 0)
+			FAIL("extended key usage %s, the profile wants %s", got[0] ? got : "other",
+			     expect_oid[p]);
 	} else if (xku != e->xku)
 		FAIL("extended key usage 0x%x, the profile wants 0x%x", xku, e->xku);
 	if (p == CVQ_CA_PROFILE_OCSP_SIGNER && X509_get_ext_by_NID(cert, NID_id_pkix_OCSP_noCheck, -1) < 0)
