@@ -31,6 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* CVQ_EXPORT (docs/layout.md) comes with the shared-library layout. */
+#if __has_include(<cvq/export.h>)
+#include <cvq/export.h>
+#else
+#define CVQ_EXPORT
+#endif
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -56,7 +63,7 @@ extern "C" {
  * no extended application, FE. cap >= 64 suffices.
  *   CVQ_CARD_ERR_BUFFER
  */
-cvq_card_err cvq_piv_ccc_build(const uint8_t guid[CVQ_CARD_GUID_LEN], uint8_t *out,
+CVQ_EXPORT cvq_card_err cvq_piv_ccc_build(const uint8_t guid[CVQ_CARD_GUID_LEN], uint8_t *out,
                                size_t cap, size_t *len);
 
 /*
@@ -65,7 +72,7 @@ cvq_card_err cvq_piv_ccc_build(const uint8_t guid[CVQ_CARD_GUID_LEN], uint8_t *o
  * TLVs before 3E || 3E CMS || FE 00.
  *   CVQ_CARD_ERR_BAD_DATA (not a CHUID), CVQ_CARD_ERR_CRYPTO
  */
-cvq_card_err cvq_piv_chuid_sign(const uint8_t *chuid, size_t len, X509 *signer,
+CVQ_EXPORT cvq_card_err cvq_piv_chuid_sign(const uint8_t *chuid, size_t len, X509 *signer,
                                 EVP_PKEY *key, uint8_t **out, size_t *out_len);
 
 /*
@@ -73,7 +80,7 @@ cvq_card_err cvq_piv_chuid_sign(const uint8_t *chuid, size_t len, X509 *signer,
  * CMS is sig[0..*sig_len) inside buf (sig_len 0 when 3E is empty or
  * absent). Fuzzed.  CVQ_CARD_ERR_TLV, CVQ_CARD_ERR_BAD_DATA
  */
-cvq_card_err cvq_piv_chuid_split(const uint8_t *buf, size_t len, size_t *content_len,
+CVQ_EXPORT cvq_card_err cvq_piv_chuid_split(const uint8_t *buf, size_t len, size_t *content_len,
                                  const uint8_t **sig, size_t *sig_len);
 
 /* One data group of a Security Object: a data object's tag and value. */
@@ -88,7 +95,7 @@ typedef struct cvq_piv_secobj_item {
  * numbers 1..n in that order; *out is malloc'd.
  *   CVQ_CARD_ERR_ARG (a tag without a container ID), CVQ_CARD_ERR_CRYPTO
  */
-cvq_card_err cvq_piv_secobj_build(const cvq_piv_secobj_item *items, size_t n,
+CVQ_EXPORT cvq_card_err cvq_piv_secobj_build(const cvq_piv_secobj_item *items, size_t n,
                                   X509 *signer, EVP_PKEY *key, uint8_t **out,
                                   size_t *out_len);
 
@@ -107,7 +114,7 @@ typedef struct cvq_piv_secobj {
 } cvq_piv_secobj;
 
 /* Parse a Security Object value (fuzzed). CVQ_CARD_ERR_TLV / _BAD_DATA. */
-cvq_card_err cvq_piv_secobj_parse(const uint8_t *buf, size_t len, cvq_piv_secobj *out);
+CVQ_EXPORT cvq_card_err cvq_piv_secobj_parse(const uint8_t *buf, size_t len, cvq_piv_secobj *out);
 
 /*
  * Parse an LDSSecurityObject (the CMS's content, fuzzed): the hash
@@ -115,11 +122,11 @@ cvq_card_err cvq_piv_secobj_parse(const uint8_t *buf, size_t len, cvq_piv_secobj
  * 32-byte hash; hashes[i] gets the one of so->map[i].
  *   CVQ_CARD_ERR_BAD_DATA
  */
-cvq_card_err cvq_piv_lds_parse(const uint8_t *buf, size_t len, const cvq_piv_secobj *so,
+CVQ_EXPORT cvq_card_err cvq_piv_lds_parse(const uint8_t *buf, size_t len, const cvq_piv_secobj *so,
                                uint8_t hashes[][32]);
 
 /* Container ID (SP 800-73-4 part 1, table 3) of an object tag, 0 if none. */
-uint16_t cvq_piv_container_id(uint32_t tag);
+CVQ_EXPORT uint16_t cvq_piv_container_id(uint32_t tag);
 
 /* ---- checking (kiosk, counter, door reader) --------------------------- */
 
@@ -142,9 +149,9 @@ typedef enum cvq_piv_auth_reason {
 } cvq_piv_auth_reason;
 
 /* "ok", "no-chuid", "chuid-unsigned", ... (stable, for JSON). */
-const char *cvq_piv_auth_reason_name(cvq_piv_auth_reason r);
+CVQ_EXPORT const char *cvq_piv_auth_reason_name(cvq_piv_auth_reason r);
 /* A sentence in English for logs and cvq-admin. */
-const char *cvq_piv_auth_reason_text(cvq_piv_auth_reason r);
+CVQ_EXPORT const char *cvq_piv_auth_reason_text(cvq_piv_auth_reason r);
 
 typedef struct cvq_piv_authenticity {
 	bool authentic;           /* every check below passed */
@@ -176,7 +183,7 @@ enum {
  * *out; CVQ_CARD_OK means the check could be done, whatever its verdict.
  *   errors: those of the card (removed, comm, ...)
  */
-cvq_card_err cvq_piv_authenticate(cvq_card *card, X509_STORE *trust, unsigned flags,
+CVQ_EXPORT cvq_card_err cvq_piv_authenticate(cvq_card *card, X509_STORE *trust, unsigned flags,
                                   cvq_piv_authenticity *out);
 
 /*
@@ -186,7 +193,7 @@ cvq_card_err cvq_piv_authenticate(cvq_card *card, X509_STORE *trust, unsigned fl
  *   CVQ_CARD_ERR_UNSUPPORTED (no attestation), CVQ_CARD_ERR_NOT_FOUND
  *   (no key in slot, or an imported key)
  */
-cvq_card_err cvq_piv_attest(cvq_card *card, uint8_t slot, X509 **cert);
+CVQ_EXPORT cvq_card_err cvq_piv_attest(cvq_card *card, uint8_t slot, X509 **cert);
 
 #ifdef __cplusplus
 }
