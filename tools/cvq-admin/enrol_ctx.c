@@ -457,7 +457,8 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 		         why ? why : !checked ? "not checked (no attestation roots)"
 		                            : "key generated on the card (attested)");
 		if (why) {
-			cvq_enrol_log(e, guid, "attest.refused", detail);
+			if (cvq_enrol_log(e, guid, "attest.refused", detail) != CVQ_ENROL_OK)
+				cvq_admin_error("audit log: cannot record the refusal");
 			cvq_admin_error("card %s, %s", guid, detail);
 			*ca_err = CVQ_CA_ERR_POLICY;
 			err = CVQ_CARD_ERR_INTERNAL;
@@ -465,7 +466,14 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 		}
 	}
 #endif
-	cvq_enrol_log(e, guid, "attest", detail);
+	/* No key is certified without its provenance in the audit log. */
+	if (cvq_enrol_log(e, guid, "attest", detail) != CVQ_ENROL_OK) {
+		cvq_admin_error("audit log: cannot record the attestation of slot %02x",
+		                (unsigned)slot);
+		*ca_err = CVQ_CA_ERR_STORE;
+		err = CVQ_CARD_ERR_INTERNAL;
+		goto out;
+	}
 	*ca_err = cvq_ca_challenge(e->ca, challenge);
 	if (*ca_err) {
 		err = CVQ_CARD_ERR_INTERNAL;
