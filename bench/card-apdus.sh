@@ -15,7 +15,7 @@ runs=${2:-5}
 if [ -z "${CVQ_BENCH:-}" ]; then
 	export CVQ_SRC=$src CVQ_BUILD=$build
 	export CVQ_VCARD=${CVQ_VCARD:-$build/tools/cvq-vcard/cvq-vcard}
-	exec "$src/tests/bench/with-bench" --cards 0 -- "$0" "$build" "$runs"
+	exec "$src/tests/bench/with-bench" --cards 0,1 -- "$0" "$build" "$runs"
 fi
 
 . "$src/tests/bench/lib.sh"
@@ -58,6 +58,17 @@ measure opensc-sign9c pkcs11-tool --module "$M" --slot-index 0 --sign --id 02 -m
 # In one process on a selected card (the daemon's case): APDUs per signature.
 inproc=$($TOOL sign-n --reader "$R" --pin-source "file:$W/pin" --count 10)
 
+# Issue #17: the authenticity check of a genuine card (enrolled by
+# cvq-admin in reader 1: signed CHUID, Security Object, 9E), as cvqd runs
+# it at insertion and as `card info` does. No peer does this check.
+export CVQ_CA_CONFIG=$W/ca/ca.conf
+(umask 077; printf 'bench-pass\n' > "$W/ca.pass")
+$ADMIN ca init --dir "$W/ca" --pass "file:$W/ca.pass" --subject "/O=Bench/CN=Bench CA" > /dev/null
+$ADMIN card master-key --out "$W/ca/master.key" > /dev/null
+$ADMIN citizen add --id 0001 --given Marie --family Dupont > /dev/null
+$ADMIN card enrol --citizen 0001 --reader "$CVQ_READER_1" --letter "$W/letter.txt" > /dev/null
+auth=$($TOOL authentic --reader "$CVQ_READER_1" --trust "$W/ca/ca.pem")
+
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.1fx' % (b/a) if a else '-')" "$1" "$2"; }
 echo "| operation | cardlib APDUs | cardlib ms | peer | peer APDUs | peer ms | APDU ratio | time ratio |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -72,3 +83,7 @@ echo
 echo "Ratios are peer / cardlib (higher = cardlib does better). Median of $runs runs;"
 echo "each run is a whole process (connect, select, read, sign, disconnect)."
 echo "In one process on a selected card: $inproc"
+echo
+echo "Authenticity check (CHUID signature, Security Object, 9E challenge) of an enrolled card:"
+echo "$auth" | sed 's/^/- /'
+

@@ -31,6 +31,9 @@ card_forget(cvq_card *card)
 	int i;
 
 	memset(&card->chuid_c, 0, sizeof(card->chuid_c));
+	free(card->chuid_raw);
+	card->chuid_raw = NULL;
+	card->chuid_raw_len = 0;
 	memset(&card->chuid, 0, sizeof(card->chuid));
 	memset(&card->disc_c, 0, sizeof(card->disc_c));
 	memset(&card->yk_c, 0, sizeof(card->yk_c));
@@ -38,6 +41,9 @@ card_forget(cvq_card *card)
 		X509_free(card->cert[i]);
 		card->cert[i] = NULL;
 		memset(&card->cert_c[i], 0, sizeof(card->cert_c[i]));
+		free(card->cert_raw[i]);
+		card->cert_raw[i] = NULL;
+		card->cert_raw_len[i] = 0;
 	}
 }
 
@@ -74,6 +80,9 @@ card_drop_cert_object(cvq_card *card, uint32_t tag)
 			X509_free(card->cert[i]);
 			card->cert[i] = NULL;
 			card->cert_c[i].known = false;
+			free(card->cert_raw[i]);
+			card->cert_raw[i] = NULL;
+			card->cert_raw_len[i] = 0;
 		}
 	}
 }

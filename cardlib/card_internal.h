@@ -43,10 +43,16 @@ struct cvq_card {
 	/* Read once per insertion (see card_forget). */
 	struct card_cached chuid_c;
 	cvq_card_chuid chuid;
+	uint8_t *chuid_raw;       /* its value as read (authentic.c checks it) */
+	size_t chuid_raw_len;
 	struct card_cached disc_c;
 	cvq_card_discovery disc;
 	struct card_cached cert_c[CARD_CERT_N];
 	X509 *cert[CARD_CERT_N];
+	/* The objects as read (what a Security Object hashes); NULL when the
+	 * certificate came from our own write. */
+	uint8_t *cert_raw[CARD_CERT_N];
+	size_t cert_raw_len[CARD_CERT_N];
 	struct card_cached yk_c;
 	uint8_t yk_version[3];
 

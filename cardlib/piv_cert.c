@@ -125,6 +125,13 @@ cvq_card_read_cert(cvq_card *card, cvq_card_slot slot, X509 **cert)
 		err = card_get_data(card, cvq_card_slot_object(slot), &data, &len);
 		if (err == CVQ_CARD_OK)
 			err = cvq_card_cert_parse(data, len, &x);
+		if (err == CVQ_CARD_OK) {
+			/* Kept: the authenticity check hashes these bytes. */
+			free(card->cert_raw[i]);
+			card->cert_raw[i] = data;
+			card->cert_raw_len[i] = len;
+			data = NULL;
+		}
 		free(data);
 		if (err != CVQ_CARD_OK && err != CVQ_CARD_ERR_NOT_FOUND)
 			goto out;

@@ -299,6 +299,14 @@ card_read_chuid_raw(cvq_card *card, cvq_card_chuid *out)
 	err = card_get_data(card, CVQ_CARD_OBJ_CHUID, &data, &len);
 	if (err == CVQ_CARD_OK)
 		err = cvq_card_chuid_parse(data, len, &card->chuid);
+	free(card->chuid_raw);
+	card->chuid_raw = NULL;
+	card->chuid_raw_len = 0;
+	if (err == CVQ_CARD_OK) {
+		card->chuid_raw = data;
+		card->chuid_raw_len = len;
+		data = NULL;
+	}
 	free(data);
 	if (err == CVQ_CARD_OK) {
 		card->has_last_guid = true;

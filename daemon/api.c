@@ -54,6 +54,10 @@ json_t *cvqd_api_card_json(const cvqd_card_info *ci)
 			json_object_set_new(j, "holder", json_string(ci->holder));
 		json_object_set_new(j, "pin_tries_left",
 		                    ci->pin_tries >= 0 ? json_integer(ci->pin_tries) : json_null());
+		if (ci->authentic != 0) { /* issue #17 */
+			json_object_set_new(j, "authentic", json_boolean(ci->authentic > 0));
+			json_object_set_new(j, "authenticity", json_string(ci->auth_reason));
+		}
 	}
 	json_object_set_new(j, "pinpad", json_boolean(ci->pinpad));
 	return j;

@@ -33,6 +33,11 @@ typedef struct cvqd_card_info {
 	int pin_tries;         /* -1 when unknown */
 	char kind[8];          /* "piv", "pkcs11" */
 	bool pinpad;           /* the reader has a PIN pad (known once a card was in) */
+	/* Issue #17, checked at insertion before any PIN dialog: 1 genuine
+	 * city card, -1 not (usable false unless a foreign card is allowed),
+	 * 0 not checked (no anchors, not a PIV backend). */
+	int authentic;
+	char auth_reason[40];  /* cvq_piv_auth_reason_name(), "" when not checked */
 } cvqd_card_info;
 
 typedef struct cvqd_card_backend {
@@ -67,6 +72,14 @@ cvqd_card_backend *cvqd_card_backend_none(void);
 
 /* PC/SC + PIV through libcvqcard; NULL when it cannot start. */
 cvqd_card_backend *cvqd_card_backend_piv(const char *reader_filter);
+/*
+ * Check every inserted card against `trust` (the city CA: cvq_piv_authenticate,
+ * quick mode) before it is listed usable; takes a reference. foreign_ok:
+ * a card whose CHUID is unsigned or signed by an issuer not in `trust`
+ * (another issuer's PIV card) stays usable; a card that claims the city as
+ * its issuer and fails (a copy) never does.
+ */
+void cvqd_card_backend_piv_trust(cvqd_card_backend *b, X509_STORE *trust, bool foreign_ok);
 
 /*
  * Tokens behind a PKCS#11 module through libcvqp11; keys by CKA_ID as

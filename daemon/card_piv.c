@@ -14,6 +14,7 @@
 #include "cvq/card.h"
 #include "cvq/card_pinpad.h"
 #include "cvq/piv.h"
+#include "cvq/piv_authentic.h"
 #include "cvq/profile.h"
 #include "log.h"
 #include "trust.h"
@@ -37,6 +38,8 @@ struct piv {
 	struct rdr r[16];
 	bool service_lost;
 	char *filter;
+	X509_STORE *trust;       /* issue #17: whose cards are genuine; NULL: no check */
+	bool foreign_ok;
 };
 
 static cvqd_err map(cvq_card_err e)
@@ -91,6 +94,34 @@ static cvq_card_err handle(struct piv *p, struct rdr *r)
 }
 
 /*
+ * Issue #17: at insertion, before anything can ask for the PIN, is the
+ * card one the city issued? A copy of a city card (its signed objects on
+ * a blank chip) is never usable; another issuer's card only if allowed.
+ */
+static cvq_card_err authenticity(struct piv *p, struct rdr *r, cvqd_card_info *ci)
+{
+	cvq_piv_authenticity a;
+	cvq_card_err e = cvq_piv_authenticate(r->card, p->trust, CVQ_PIV_AUTH_QUICK, &a);
+	if (e != CVQ_CARD_OK) {
+		ci->usable = false;
+		return e;
+	}
+	ci->authentic = a.authentic ? 1 : -1;
+	snprintf(ci->auth_reason, sizeof ci->auth_reason, "%s", cvq_piv_auth_reason_name(a.reason));
+	if (a.authentic)
+		return CVQ_CARD_OK;
+	bool foreign = a.reason == CVQ_PIV_AUTH_NO_CHUID || a.reason == CVQ_PIV_AUTH_CHUID_UNSIGNED ||
+	               a.reason == CVQ_PIV_AUTH_SIGNER_UNTRUSTED ||
+	               a.reason == CVQ_PIV_AUTH_SIGNER_NOT_CONTENT;
+	ci->usable = foreign && p->foreign_ok;
+	cvqd_warn("reader %s: card %s is not authentic (%s%s%s)%s", r->name,
+	          ci->guid[0] ? ci->guid : "?", cvq_piv_auth_reason_text(a.reason),
+	          a.detail[0] ? ": " : "", a.detail,
+	          ci->usable ? "; another issuer's card, allowed" : "; refused");
+	return CVQ_CARD_OK;
+}
+
+/*
  * Read GUID, PIN tries and holder once per insertion. False when the reader
  * is busy with a card operation (a PIN typed on its pad may take minutes):
  * status never waits behind one; the card is listed without its details
@@ -118,7 +149,10 @@ static bool probe(struct piv *p, struct rdr *r, cvqd_card_info *ci)
 			cvqd_x509_cn(x, ci->holder, sizeof ci->holder);
 			X509_free(x);
 		}
-	} else {
+		if (ci->usable && p->trust)
+			e = authenticity(p, r, ci);
+	}
+	if (e != CVQ_CARD_OK) {
 		cvqd_dbg("reader %s: card not readable: %s", r->name, cvq_card_strerror(e));
 	}
 	pthread_mutex_unlock(&r->hlock);
@@ -326,8 +360,19 @@ static void piv_destroy(void *impl)
 	}
 	cvq_card_ctx_free(p->ctx);
 	pthread_mutex_destroy(&p->lock);
+	X509_STORE_free(p->trust);
 	free(p->filter);
 	free(p);
+}
+
+void cvqd_card_backend_piv_trust(cvqd_card_backend *b, X509_STORE *trust, bool foreign_ok)
+{
+	struct piv *p = b->impl;
+	if (trust && X509_STORE_up_ref(trust) != 1)
+		trust = NULL;
+	X509_STORE_free(p->trust);
+	p->trust = trust;
+	p->foreign_ok = foreign_ok;
 }
 
 cvqd_card_backend *cvqd_card_backend_piv(const char *reader_filter)

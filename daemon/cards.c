@@ -72,6 +72,13 @@ static void publish_card(cvqd_cards *c, const char *type, const cvqd_card_info *
 	json_t *j = json_pack("{s:s}", "reader", ci->reader);
 	if (ci->guid[0])
 		json_object_set_new(j, "card", json_string(ci->guid));
+	/* Issue #17: checked before the card was listed, so a kiosk knows
+	 * on insertion whether to offer it at all. */
+	if (!strcmp(type, "card-inserted") && ci->authentic != 0) {
+		json_object_set_new(j, "authentic", json_boolean(ci->authentic > 0));
+		json_object_set_new(j, "authenticity", json_string(ci->auth_reason));
+		json_object_set_new(j, "usable", json_boolean(ci->usable));
+	}
 	cvqd_events_publish(c->ev, type, j);
 }
 

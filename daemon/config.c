@@ -258,6 +258,12 @@ static int card_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_str(&c->pkcs11_sign_id, v);
 	if (!strcmp(k, "readers"))
 		return set_str(&c->readers_filter, v);
+	if (!strcmp(k, "foreign_cards")) {   /* issue #17 */
+		if (strcmp(v, "allow") && strcmp(v, "refuse"))
+			return -1;
+		c->foreign_cards = !strcmp(v, "allow");
+		return 0;
+	}
 	return 1;
 }
 

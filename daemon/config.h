@@ -62,6 +62,8 @@ typedef struct cvqd_config {
 	char *pkcs11_auth_id;       /* pkcs11_auth_id = %01 (CKA_ID of the login key) */
 	char *pkcs11_sign_id;       /* pkcs11_sign_id = %02 (CKA_ID of the signature key) */
 	char *readers_filter;       /* readers = substring; empty = all */
+	bool foreign_cards;         /* foreign_cards = allow | refuse (default): PIV cards
+	                             * of other issuers (#17) */
 
 	/* [responder]: the CA's OCSP responder (libcvqca); absent = none */
 	bool responder;             /* the section is present */

@@ -10,6 +10,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include "card_backend.h"
 #include "cards.h"
 #include "events.h"
@@ -58,8 +61,20 @@ static cvqd_card_backend *make_backend(const cvqd_config *cfg)
 		return b;
 	}
 	cvqd_card_backend *b = cvqd_card_backend_piv(cfg->readers_filter);
-	if (!b)
+	if (!b) {
 		cvqd_error("the PC/SC card backend did not start");
+		return NULL;
+	}
+	/* Issue #17: cards are genuine when the anchors' CA signed them. */
+	X509_STORE *st = cfg->n_anchors ? X509_STORE_new() : NULL;
+	for (size_t i = 0; st && i < cfg->n_anchors; i++)
+		if (X509_STORE_load_file(st, cfg->anchors[i]) != 1)
+			cvqd_warn("card authenticity: cannot load anchor %s", cfg->anchors[i]);
+	if (st)
+		X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	cvqd_card_backend_piv_trust(b, st, cfg->foreign_cards);
+	X509_STORE_free(st);
+	ERR_clear_error();
 	return b;
 }
 

@@ -101,6 +101,9 @@ PIN=$(sed -n 's/^ *Code PIN : *\([0-9]*\)$/\1/p' "$D/pin-letter.txt")
 echo "  The PIN letter ($(stat -c %a pin-letter.txt), the only place the PIN is written) goes by post."
 GUID=$("$ADMIN" --json card show --reader "$R" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["guid"])')
+# Issue #17: the city signed what it wrote; anyone with the CA certificate can check.
+"$ADMIN" card info --reader "$R" | grep -E '^(authentic|content signer)' | sed 's/^/  /'
+"$ADMIN" card info --reader "$R" | grep -q '^authentic *yes' || fail "the new card is not authentic"
 
 say "5. OpenSC sees the card; it signs, and openssl verifies."
 pkcs11-tool --module "$CVQ_OPENSC_MODULE" -O 2>/dev/null | grep -E '^(Certificate|Public Key|Private Key) Object|label:' |

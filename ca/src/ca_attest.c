@@ -196,11 +196,11 @@ out:
 	return err;
 }
 
-/* Which slot each citizen profile's key lives in (the CVQ card profile). */
+/* Which slot each card key's profile lives in (the CVQ card profile). */
 static int
 profile_slot(enum cvq_ca_profile p)
 {
-	return p == CVQ_CA_PROFILE_CITIZEN_SIGN ? 0x9c : 0x9a;
+	return p == CVQ_CA_PROFILE_CITIZEN_SIGN ? 0x9c : p == CVQ_CA_PROFILE_CARD_AUTH ? 0x9e : 0x9a;
 }
 
 cvq_ca_err

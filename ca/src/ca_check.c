@@ -29,6 +29,16 @@ static const struct expect expects[CVQ_CA_PROFILE__COUNT] = {
 	                          0, true},
 	[CVQ_CA_PROFILE_TSA] = {X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_NON_REPUDIATION,
 	                        XKU_TIMESTAMP, false},
+	/* issue #17: PIV content signer and card authentication; their one
+	 * EKU (SP 800-73-4, FIPS 201) is no XKU_* flag: see expect_oid */
+	[CVQ_CA_PROFILE_CONTENT_SIGNING] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
+	[CVQ_CA_PROFILE_CARD_AUTH] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
+};
+
+/* The one EKU a profile wants when it is not one of XKU_*. */
+static const char *const expect_oid[CVQ_CA_PROFILE__COUNT] = {
+	[CVQ_CA_PROFILE_CONTENT_SIGNING] = "2.16.840.1.101.3.6.7",
+	[CVQ_CA_PROFILE_CARD_AUTH] = "2.16.840.1.101.3.6.8",
 };
 
 #define FAIL(...) do { snprintf(why, why_len, __VA_ARGS__); err = CVQ_CA_ERR_POLICY; goto out; } while (0)
@@ -109,7 +119,17 @@ cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p, char *why,
 	if (ku != e->ku)
 		FAIL("key usage 0x%x, the profile wants 0x%x", ku, e->ku);
 	xku = (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ? X509_get_extended_key_usage(cert) : 0;
-	if (xku != e->xku)
+	if (expect_oid[p]) {
+		EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+		char got[64] = "";
+
+		if (eku && sk_ASN1_OBJECT_num(eku) == 1)
+			OBJ_obj2txt(got, sizeof(got), sk_ASN1_OBJECT_value(eku, 0), 1);
+		EXTENDED_KEY_USAGE_free(eku);
+		if (strcmp(got, expect_oid[p]) != 0)
+			FAIL("extended key usage %s, the profile wants %s", got[0] ? got : "other",
+			     expect_oid[p]);
+	} else if (xku != e->xku)
 		FAIL("extended key usage 0x%x, the profile wants 0x%x", xku, e->xku);
 	if (p == CVQ_CA_PROFILE_OCSP_SIGNER && X509_get_ext_by_NID(cert, NID_id_pkix_OCSP_noCheck, -1) < 0)
 		FAIL("OCSP signer without id-pkix-ocsp-nocheck");
@@ -213,6 +233,21 @@ eku_bits(const uint8_t *c, size_t n)
 		}
 	}
 	return x;
+}
+
+/* Whether the EKU SEQUENCE content c holds exactly the one OID `want`
+ * (dotted): the PIV profiles' EKUs have no XKU_* flag. */
+static bool
+eku_is_only(const uint8_t *c, size_t n, const char *want)
+{
+	const uint8_t *p = c, *o;
+	size_t ol;
+	ASN1_OBJECT *obj = OBJ_txt2obj(want, 1);
+	bool ok = obj && tlv(&p, c + n, 0x06, &o, &ol) && p == c + n &&
+	          (size_t)OBJ_length(obj) == ol && memcmp(OBJ_get0_data(obj), o, ol) == 0;
+
+	ASN1_OBJECT_free(obj);
+	return ok;
 }
 
 cvq_ca_err
@@ -335,7 +370,13 @@ ca_check_tbs_der(cvq_ca *ca, enum cvq_ca_profile prof, const uint8_t *tbs, size_
 			case 0x25: /* extKeyUsage */
 				if (!tlv(&w, we, 0x30, &s, &sl) || w != we)
 					FAIL("extended key usage does not parse");
-				xku = eku_bits(s, sl);
+				if (expect_oid[prof]) {
+					if (!eku_is_only(s, sl, expect_oid[prof]))
+						FAIL("extended key usage is not %s alone", expect_oid[prof]);
+					xku = e->xku;
+				} else {
+					xku = eku_bits(s, sl);
+				}
 				break;
 			case 0x0e: /* subjectKeyIdentifier */
 				ski_seen = tlv(&w, we, 0x04, &s, &sl) && sl > 0 && w == we;

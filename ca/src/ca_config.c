@@ -45,6 +45,8 @@ static const unsigned default_days[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_SERVICE] = 397,
 	[CVQ_CA_PROFILE_SUBCA] = 1825,
 	[CVQ_CA_PROFILE_TSA] = 1825,
+	[CVQ_CA_PROFILE_CONTENT_SIGNING] = 1095,
+	[CVQ_CA_PROFILE_CARD_AUTH] = 1825,
 };
 
 struct cvq_ca_config *

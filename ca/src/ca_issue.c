@@ -289,8 +289,9 @@ issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X
 	if (err != CVQ_CA_OK)
 		return err;
 	err = prepare(ca, req, &p);
-	/* Key provenance: the card's attestation, or the audited waiver. */
-	if (err == CVQ_CA_OK && citizen_profile(req->profile))
+	/* Key provenance: the card's attestation, or the audited waiver; the
+	 * card-authentication key too, or a clone could carry a software 9E. */
+	if (err == CVQ_CA_OK && (citizen_profile(req->profile) || req->profile == CVQ_CA_PROFILE_CARD_AUTH))
 		err = ca_attest_check(ca, req, pub);
 	if (err == CVQ_CA_OK)
 		err = make_one(ca, ca, req, &p, pub, spki, req_subject, out);
@@ -620,7 +621,7 @@ chunk_prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c)
 
 	/* One attestation proves one key: a batch of citizen keys can only be
 	 * admitted by the waiver (audited per chunk). */
-	if (err == CVQ_CA_OK && citizen_profile(req->profile)) {
+	if (err == CVQ_CA_OK && (citizen_profile(req->profile) || req->profile == CVQ_CA_PROFILE_CARD_AUTH)) {
 		if (req->attest)
 			err = ca_fail(ca, CVQ_CA_ERR_ARG, "an attestation is for one key, not a batch");
 		else

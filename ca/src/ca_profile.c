@@ -85,6 +85,34 @@ add_policy(X509 *x, const char *oid)
 	return ok == 1 ? CVQ_CA_OK : CVQ_CA_ERR_CONFIG;
 }
 
+/*
+ * Issue #17, the PIV card profile: the content signer that signs CHUIDs
+ * and Security Objects at enrolment, and the card authentication key (9E)
+ * readers challenge without a PIN. EKUs from SP 800-73-4 / FIPS 201-3
+ * (id-PIV-content-signing, id-PIV-cardAuth); OpenSSL has no short names
+ * for them, so they go in as OIDs.
+ */
+static cvq_ca_err
+piv_template(cvq_ca *ca, enum cvq_ca_profile p, X509 *x)
+{
+	const char *eku;
+	cvq_ca_err err;
+
+	switch (p) {
+	case CVQ_CA_PROFILE_CONTENT_SIGNING: eku = "2.16.840.1.101.3.6.7"; break;
+	case CVQ_CA_PROFILE_CARD_AUTH: eku = "2.16.840.1.101.3.6.8"; break;
+	default: return CVQ_CA_ERR_ARG;
+	}
+	err = ca_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE");
+	if (err == CVQ_CA_OK)
+		err = ca_add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature");
+	if (err == CVQ_CA_OK)
+		err = ca_add_ext(x, ca->cert, NID_ext_key_usage, eku);
+	if (err != CVQ_CA_OK)
+		ca_fail(ca, err, "extensions of profile %s", cvq_ca_profile_name(p));
+	return err;
+}
+
 /* The extensions that are the same for every certificate of a profile. */
 static cvq_ca_err
 build_template(cvq_ca *ca, enum cvq_ca_profile p, bool rsa, X509 **out, int *npre)
@@ -133,8 +161,10 @@ build_template(cvq_ca *ca, enum cvq_ca_profile p, bool rsa, X509 **out, int *npr
 		ADD(NID_ext_key_usage, "critical,timeStamping");
 		break;
 	default:
-		err = CVQ_CA_ERR_ARG;
-		goto fail;
+		err = piv_template(ca, p, x);
+		if (err != CVQ_CA_OK)
+			goto fail;
+		break;
 	}
 	*npre = X509_get_ext_count(x);
 	ADD(NID_authority_key_identifier, "keyid:always");

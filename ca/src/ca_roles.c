@@ -60,8 +60,8 @@ cvq_ca_profile_dual(enum cvq_ca_profile p)
 
 /* The default profiles of each role, by name ("tsa" when it exists). */
 static const char *const default_profiles[CVQ_CA_ROLE__COUNT] = {
-	[CVQ_CA_ROLE_OFFICER] = "service,ocsp-signer,subca,tsa",
-	[CVQ_CA_ROLE_OPERATOR] = "citizen-auth,citizen-sign",
+	[CVQ_CA_ROLE_OFFICER] = "service,ocsp-signer,subca,tsa,content-signing",
+	[CVQ_CA_ROLE_OPERATOR] = "citizen-auth,citizen-sign,card-auth",
 	[CVQ_CA_ROLE_AUDITOR] = "",
 	[CVQ_CA_ROLE_SERVICE] = "service",
 };

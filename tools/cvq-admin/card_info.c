@@ -9,13 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "ca_common.h"
 #include "card_admin.h"
+#include "cvq/piv_authentic.h"
 #include "cvq/profile.h"
 
 static void
@@ -251,9 +255,85 @@ cert_json(cvq_card_slot slot, X509 *x)
 	return o;
 }
 
+/*
+ * Who the card must come from: --trust FILE (PEM certificates), else the
+ * CA of the configuration (its certificate and chain). A sub-CA is
+ * enough as an anchor. NULL when neither is there.
+ */
+static X509_STORE *
+trust_load(const char *file, const struct cvq_admin_opts *opts)
+{
+	struct cvq_ca_config *cfg = NULL;
+	X509_STORE *st = X509_STORE_new();
+	char *cert = NULL, *chain = NULL;
+	bool ok = false;
+
+	if (st == NULL)
+		return NULL;
+	if (file) {
+		ok = X509_STORE_load_file(st, file) == 1;
+		if (!ok)
+			cvq_admin_error("%s: no certificate to trust in it", file);
+	} else if ((opts->config || getenv("CVQ_CA_CONFIG") || access("ca.conf", F_OK) == 0) &&
+	           cvq_admin_ca_config(opts, &cfg) == CVQ_ADMIN_EXIT_OK && cfg->cert) {
+		/* (no CA configuration here, as on a kiosk: "not checked", quietly) */
+		cert = cvq_ca_config_path(cfg, cfg->cert);
+		chain = cfg->chain ? cvq_ca_config_path(cfg, cfg->chain) : NULL;
+		ok = cert && X509_STORE_load_file(st, cert) == 1 &&
+		     (!chain || X509_STORE_load_file(st, chain) == 1);
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	free(cert);
+	free(chain);
+	if (cfg)
+		cvq_ca_config_free(cfg);
+	ERR_clear_error();
+	if (!ok) {
+		X509_STORE_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static cvq_card_err
+authenticity(struct card_session *s, X509_STORE *trust, json_t *o)
+{
+	cvq_piv_authenticity a;
+	json_t *j = json_object();
+	cvq_card_err err;
+
+	if (trust == NULL) {
+		json_object_set_new(j, "checked", json_false());
+		json_object_set_new(j, "why", json_string("no trust anchor: give --trust FILE "
+		                                          "or a CA configuration"));
+		json_object_set_new(o, "authenticity", j);
+		return CVQ_CARD_OK;
+	}
+	err = cvq_piv_authenticate(s->card, trust, 0, &a);
+	if (err) {
+		json_decref(j);
+		return err;
+	}
+	json_object_set_new(j, "checked", json_true());
+	json_object_set_new(j, "authentic", json_boolean(a.authentic));
+	json_object_set_new(j, "reason", json_string(cvq_piv_auth_reason_name(a.reason)));
+	json_object_set_new(j, "why", json_string(cvq_piv_auth_reason_text(a.reason)));
+	if (a.detail[0])
+		json_object_set_new(j, "detail", json_string(a.detail));
+	if (a.signer[0])
+		json_object_set_new(j, "content_signer", json_string(a.signer));
+	json_object_set_new(j, "chuid_signature", json_boolean(a.chuid_signed));
+	json_object_set_new(j, "security_object", json_boolean(a.secobj_ok));
+	json_object_set_new(j, "card_authentication", json_boolean(a.cardauth_ok));
+	json_object_set_new(j, "objects_hashed", json_integer(a.objects_hashed));
+	json_object_set_new(j, "objects_not_readable", json_integer(a.objects_skipped));
+	json_object_set_new(o, "authenticity", j);
+	return CVQ_CARD_OK;
+}
+
 /* Everything `info` shows, read in one transaction. */
 static int
-collect_info(struct card_session *s, json_t *o)
+collect_info(struct card_session *s, X509_STORE *trust, json_t *o)
 {
 	static const cvq_card_slot slots[] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN,
 	                                      CVQ_CARD_SLOT_KEYMGMT,
@@ -317,6 +397,8 @@ collect_info(struct card_session *s, json_t *o)
 			X509_free(x);
 		}
 	}
+	if (st.state != CVQ_CARD_STATE_BLANK)
+		err = authenticity(s, trust, o);
 end:
 	cvq_card_end(s->card, false);
 out:
@@ -357,6 +439,19 @@ print_text(json_t *o)
 	if ((v = json_object_get(o, "printed")) != NULL)
 		printf("%-14s %s, expires %s\n", "printed",
 		       text_of(v, "name"), text_of(v, "expiry"));
+	if ((v = json_object_get(o, "authenticity")) != NULL) {
+		if (!json_is_true(json_object_get(v, "checked")))
+			printf("%-14s not checked: %s\n", "authentic", text_of(v, "why"));
+		else if (json_is_true(json_object_get(v, "authentic")))
+			printf("%-14s yes: %s\n", "authentic", text_of(v, "why"));
+		else
+			printf("%-14s NO: %s%s%s%s\n", "authentic", text_of(v, "why"),
+			       json_object_get(v, "detail") ? " (" : "",
+			       json_object_get(v, "detail") ? text_of(v, "detail") : "",
+			       json_object_get(v, "detail") ? ")" : "");
+		if (json_object_get(v, "content_signer"))
+			printf("%-14s %s\n", "content signer", text_of(v, "content_signer"));
+	}
 	json_array_foreach(json_object_get(o, "certificates"), i, c) {
 		printf("certificate %s %s\n  subject   %s\n  issuer    %s\n  not after %s\n  key       %s\n",
 		       text_of(c, "slot"),
@@ -371,23 +466,34 @@ card_cmd_info(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	static const struct option lo[] = {
 		{"reader", required_argument, NULL, 'r'},
+		{"trust", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	struct card_session s;
-	const char *reader = NULL;
+	const char *reader = NULL, *trust_file = NULL;
+	X509_STORE *trust;
 	json_t *o;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "r:", lo, NULL)) != -1) {
-		if (c != 'r')
+	while ((c = getopt_long(argc, argv, "r:t:", lo, NULL)) != -1) {
+		if (c == 'r')
+			reader = optarg;
+		else if (c == 't')
+			trust_file = optarg;
+		else
 			return CVQ_ADMIN_EXIT_USAGE;
-		reader = optarg;
 	}
+	trust = trust_load(trust_file, opts);
+	if (trust == NULL && trust_file)
+		return CVQ_ADMIN_EXIT_USAGE;
 	rc = card_admin_open(reader, &s);
-	if (rc)
+	if (rc) {
+		X509_STORE_free(trust);
 		return rc;
+	}
 	o = json_object();
-	rc = collect_info(&s, o);
+	rc = collect_info(&s, trust, o);
+	X509_STORE_free(trust);
 	if (rc == CVQ_ADMIN_EXIT_OK) {
 		if (opts->json)
 			print_json(o);

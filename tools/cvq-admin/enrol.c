@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <cvq/piv_authentic.h>
 #include <cvq/profile.h>
 
 #include "ca_common.h"
@@ -48,7 +49,7 @@ struct run {
 	bool already;              /* the card was enrolled before this run */
 	bool resumed;
 	char letter[PATH_MAX];
-	char serial[2][67];
+	char serial[3][67];
 };
 
 const char *
@@ -56,7 +57,8 @@ cvq_enrol_step_name(int step)
 {
 	static const char *const n[] = {
 		"started", "recorded", "chuid", "management-key", "authentication-key",
-		"signature-key", "printed-information", "puk", "pin", "active",
+		"signature-key", "card-authentication-key", "printed-information",
+		"signed-objects", "puk", "pin", "active",
 	};
 
 	return step >= 0 && step < CVQ_ENROL_STEP__COUNT ? n[step] : "unknown";
@@ -246,7 +248,7 @@ step_record(struct run *r)
 	if (err)
 		return cvq_admin_ca_fail(r->e->ca, err, "recording the card");
 	date_of(r->expires, false, d, sizeof(d));
-	cvq_enrol_say(r->e, "  1/9 card %s recorded for citizen %s, valid until %s", r->rec.guid,
+	cvq_enrol_say(r->e, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
 	              r->rec.holder, d);
 	return advance(r, CVQ_ENROL_STEP_RECORDED, d);
 }
@@ -302,8 +304,9 @@ static bool
 slot_done(struct run *r, cvq_card_slot slot, char serial[67])
 {
 	struct cvq_ca_cert_info info;
-	enum cvq_ca_profile want = slot == CVQ_CARD_SLOT_SIGN ? CVQ_CA_PROFILE_CITIZEN_SIGN
-	                                                      : CVQ_CA_PROFILE_CITIZEN_AUTH;
+	enum cvq_ca_profile want = slot == CVQ_CARD_SLOT_SIGN       ? CVQ_CA_PROFILE_CITIZEN_SIGN
+	                           : slot == CVQ_CARD_SLOT_CARDAUTH ? CVQ_CA_PROFILE_CARD_AUTH
+	                                                            : CVQ_CA_PROFILE_CITIZEN_AUTH;
 	X509 *x = NULL;
 	bool done = false;
 
@@ -328,20 +331,19 @@ step_slot(struct run *r, cvq_card_slot slot, cvq_ca_err *ca_err, char serial[67]
 		return CVQ_CARD_OK;
 	err = auth(r, &which);
 	if (!err)
-		err = cvq_enrol_certify_slot(r->e, r->rec.guid, slot, r->rec.key_alg, FACTORY_PIN,
+		/* 9E needs no PIN (its PIN policy is "never"). */
+		err = cvq_enrol_certify_slot(r->e, r->rec.guid, slot, r->rec.key_alg,
+		                             slot == CVQ_CARD_SLOT_CARDAUTH ? NULL : FACTORY_PIN,
 		                             ca_err, serial);
 	return err;
 }
 
+/* The same bytes every time for a card: the Security Object step
+ * rebuilds them instead of reading them back (reading needs the PIN). */
 static cvq_card_err
-step_objects(struct run *r, bool *has_discovery)
+printed_value(struct run *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	cvq_card_printed p;
-	cvq_card_discovery d;
-	uint8_t buf[256];
-	size_t len;
-	int which;
-	cvq_card_err err;
 
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "%.62s %.62s", r->cit.given_name, r->cit.family_name);
@@ -349,11 +351,27 @@ step_objects(struct run *r, bool *has_discovery)
 	printed_expiry(r->expires, p.expiry);
 	snprintf(p.serial, sizeof(p.serial), "%.10s", r->rec.guid);
 	snprintf(p.issuer, sizeof(p.issuer), "Infoville");
+	return cvq_card_printed_build(&p, buf, cap, len);
+}
+
+static cvq_card_err
+step_objects(struct run *r, bool *has_discovery)
+{
+	cvq_card_discovery d;
+	uint8_t buf[256];
+	size_t len;
+	int which;
+	cvq_card_err err;
+
 	err = auth(r, &which);
 	if (!err)
-		err = cvq_card_printed_build(&p, buf, sizeof(buf), &len);
+		err = printed_value(r, buf, sizeof(buf), &len);
 	if (!err)
 		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_PRINTED, buf, len);
+	if (!err)
+		err = cvq_piv_ccc_build(r->guid, buf, sizeof(buf), &len);
+	if (!err)
+		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_CCC, buf, len);
 	/* Discovery is written by the card maker (PUT DATA cannot reach it);
 	 * we only check it is there, as OpenSC relies on it. */
 	*has_discovery = false;
@@ -364,6 +382,58 @@ step_objects(struct run *r, bool *has_discovery)
 		    err == CVQ_CARD_ERR_BAD_DATA)
 			err = CVQ_CARD_OK;
 	}
+	return err;
+}
+
+/*
+ * The issuer's signatures (issue #17): the CHUID again, now with its
+ * signature (same GUID, FASC-N and expiry as step 2), then the Security
+ * Object over the CHUID, CCC, printed information and 9E certificate.
+ * The 9A/9C certificates are left out: the CA signs them already, and a
+ * renewal at the counter replaces them without re-signing the card.
+ */
+static cvq_card_err
+step_signed(struct run *r, int *rc)
+{
+	uint8_t chuid[128], ccc[64], printed[256], *signed_chuid = NULL, *so = NULL,
+	        *cardauth = NULL;
+	size_t chuid_len, ccc_len, printed_len, signed_len = 0, so_len = 0, ca_len = 0;
+	cvq_piv_secobj_item items[4];
+	char exp[9];
+	int which;
+	cvq_card_err err;
+
+	*rc = cvq_enrol_content_signer(r->e);
+	if (*rc)
+		return CVQ_CARD_OK;
+	date_of(r->expires, true, exp, sizeof(exp));
+	err = auth(r, &which);
+	if (!err)
+		err = cvq_card_chuid_build(r->guid, exp, chuid, sizeof(chuid), &chuid_len);
+	if (!err)
+		err = cvq_piv_chuid_sign(chuid, chuid_len, r->e->cs_cert, r->e->cs_key,
+		                         &signed_chuid, &signed_len);
+	if (!err)
+		err = cvq_piv_ccc_build(r->guid, ccc, sizeof(ccc), &ccc_len);
+	if (!err)
+		err = printed_value(r, printed, sizeof(printed), &printed_len);
+	if (!err)
+		err = cvq_card_read_object(r->e->card, CVQ_CARD_OBJ_CARDAUTH, &cardauth, &ca_len);
+	if (err)
+		goto out;
+	items[0] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CHUID, signed_chuid, signed_len};
+	items[1] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CCC, ccc, ccc_len};
+	items[2] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_PRINTED, printed, printed_len};
+	items[3] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CARDAUTH, cardauth, ca_len};
+	err = cvq_piv_secobj_build(items, 4, r->e->cs_cert, r->e->cs_key, &so, &so_len);
+	if (!err)
+		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_CHUID, signed_chuid, signed_len);
+	if (!err)
+		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_SECOBJ, so, so_len);
+out:
+	free(signed_chuid);
+	free(so);
+	free(cardauth);
 	return err;
 }
 
@@ -522,34 +592,43 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 	case CVQ_ENROL_STEP_CHUID:
 		err = step_chuid(r);
 		if (!err)
-			cvq_enrol_say(r->e, "  2/9 card identity (CHUID) written");
+			cvq_enrol_say(r->e, "  2/11 card identity (CHUID) written");
 		break;
 	case CVQ_ENROL_STEP_MGMT:
 		err = step_mgmt(r);
 		if (!err)
-			cvq_enrol_say(r->e, "  3/9 factory management key replaced by the card's own key");
+			cvq_enrol_say(r->e, "  3/11 factory management key replaced by the card's own key");
 		break;
 	case CVQ_ENROL_STEP_AUTH:
-	case CVQ_ENROL_STEP_SIGN: {
+	case CVQ_ENROL_STEP_SIGN:
+	case CVQ_ENROL_STEP_CARDAUTH: {
 		cvq_card_slot slot = next == CVQ_ENROL_STEP_AUTH ? CVQ_CARD_SLOT_AUTH
-		                                                 : CVQ_CARD_SLOT_SIGN;
-		char *serial = r->serial[next == CVQ_ENROL_STEP_SIGN];
+		                     : next == CVQ_ENROL_STEP_SIGN ? CVQ_CARD_SLOT_SIGN
+		                                                   : CVQ_CARD_SLOT_CARDAUTH;
+		char *serial = r->serial[next == CVQ_ENROL_STEP_AUTH ? 0 : next == CVQ_ENROL_STEP_SIGN ? 1 : 2];
 
 		err = step_slot(r, slot, ca_err, serial);
-		snprintf(d, dcap, "%s", serial);
+		snprintf(d, dcap, "%.66s", serial);
 		if (!err && !*ca_err)
-			cvq_enrol_say(r->e, "  %d/9 %s key (%s) generated on the card (slot %02X), "
+			cvq_enrol_say(r->e, "  %d/11 %s key (%s) generated on the card (slot %02X), "
 			              "certificate %s issued and written", next,
-			              slot == CVQ_CARD_SLOT_AUTH ? "authentication" : "signature",
+			              slot == CVQ_CARD_SLOT_AUTH ? "authentication"
+			              : slot == CVQ_CARD_SLOT_SIGN ? "signature" : "card authentication",
 			              cvq_enrol_key_alg_name(r->rec.key_alg), (unsigned)slot, serial);
 		break;
 	}
 	case CVQ_ENROL_STEP_OBJECTS:
 		err = step_objects(r, &flag);
 		if (!err)
-			cvq_enrol_say(r->e, "  6/9 printed information written (%s %s)%s",
+			cvq_enrol_say(r->e, "  7/11 printed information and CCC written (%s %s)%s",
 			              r->cit.given_name, r->cit.family_name,
 			              flag ? "; Discovery present" : "; warning: no Discovery object");
+		break;
+	case CVQ_ENROL_STEP_SIGNED:
+		err = step_signed(r, rc);
+		if (!err && !*rc)
+			cvq_enrol_say(r->e, "  8/11 CHUID signed, Security Object written (content "
+			              "signer of %s)", r->e->cfg->org ? r->e->cfg->org : "the city");
 		break;
 	case CVQ_ENROL_STEP_PUK:
 		err = step_puk(r, &flag);
@@ -557,7 +636,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 			cvq_admin_error("enrolment journal: cannot record the new PUK");
 			*rc = CVQ_ADMIN_EXIT_STORE;
 		} else if (!err) {
-			cvq_enrol_say(r->e, "  7/9 PUK set (kept encrypted by the city)");
+			cvq_enrol_say(r->e, "  9/11 PUK set (kept encrypted by the city)");
 		}
 		break;
 	case CVQ_ENROL_STEP_PIN:
@@ -568,7 +647,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		}
 		snprintf(d, dcap, "letter %.150s", r->letter);
 		if (!err && !flag)
-			cvq_enrol_say(r->e, "  8/9 PIN set; PIN letter written to %s", r->letter);
+			cvq_enrol_say(r->e, "  10/11 PIN set; PIN letter written to %s", r->letter);
 		break;
 	case CVQ_ENROL_STEP_ACTIVE:
 		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
@@ -584,7 +663,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		}
 		snprintf(r->rec.state, sizeof(r->rec.state), "active");
 		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
-		cvq_enrol_say(r->e, "  9/9 card active%s", n ? " (certificates of the interrupted "
+		cvq_enrol_say(r->e, "  11/11 card active%s", n ? " (certificates of the interrupted "
 		              "attempt revoked)" : "");
 		break;
 	}

@@ -90,7 +90,9 @@ enum cvq_enrol_step {
 	CVQ_ENROL_STEP_MGMT,         /* management key = derived key */
 	CVQ_ENROL_STEP_AUTH,         /* 9A key generated, certificate written */
 	CVQ_ENROL_STEP_SIGN,         /* 9C key generated, certificate written */
-	CVQ_ENROL_STEP_OBJECTS,      /* printed information; Discovery checked */
+	CVQ_ENROL_STEP_CARDAUTH,     /* 9E key generated, certificate written (#17) */
+	CVQ_ENROL_STEP_OBJECTS,      /* printed information, CCC; Discovery checked */
+	CVQ_ENROL_STEP_SIGNED,       /* signed CHUID and Security Object written (#17) */
 	CVQ_ENROL_STEP_PUK,          /* PUK set; kept sealed in the journal */
 	CVQ_ENROL_STEP_PIN,          /* PIN set; the PIN letter written */
 	CVQ_ENROL_STEP_ACTIVE,       /* stray certificates revoked; card active */
@@ -156,6 +158,8 @@ struct cvq_enrol_ctx {
 	char *db_path;                /* the CA store (the journal is in it) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
+	X509 *cs_cert;                /* PIV content signer (enrol_content.c), loaded */
+	EVP_PKEY *cs_key;             /* when first needed */
 };
 
 enum {
@@ -212,6 +216,13 @@ cvq_card_err cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid,
 /* Revoke the card's good certificates that are not on the card now
  * (an interrupted step or a renewal left them): reason superseded. */
 int cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count);
+
+/*
+ * Load the PIV content signer (content-signer.key / .pem beside the CA
+ * configuration) into e->cs_cert / e->cs_key, making it with the CA the
+ * first time (enrol_content.c). Returns a cvq_admin_exit code.
+ */
+int cvq_enrol_content_signer(struct cvq_enrol_ctx *e);
 
 /* ---- the PIN letter (enrol_letter.c) ---- */
 

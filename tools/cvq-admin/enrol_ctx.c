@@ -10,14 +10,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
+#include <cvq/piv_authentic.h>
 #include <cvq/profile.h>
 #include <cvq/util.h>
+#if __has_include(<cvq/ca_attest.h>)
+/* Issue #13 (branch roles): the CA checks attestations itself. */
+#include <cvq/ca_attest.h>
+#define ENROL_CA_ATTEST 1
+#endif
 
 #include "ca_common.h"
 #include "enrol.h"
@@ -102,6 +111,8 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
 	OPENSSL_cleanse(e->master, sizeof(e->master));
+	X509_free(e->cs_cert);
+	EVP_PKEY_free(e->cs_key);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -289,27 +300,181 @@ cvq_enrol_key_alg_name(int alg)
 	return alg == CVQ_CARD_ALG_RSA2048 ? "rsa-2048" : "ec-p256";
 }
 
+/*
+ * PIV attestation of a key just generated (issue #13): the card's ATTEST
+ * answer and its F9 certificate, as DER. *att_len 0 when the card has no
+ * attestation (not an error here: the policy decides).
+ */
+static cvq_card_err
+attest_get(struct cvq_enrol_ctx *e, cvq_card_slot slot, uint8_t **att, size_t *att_len,
+           uint8_t **f9, size_t *f9_len)
+{
+	uint8_t *obj = NULL;
+	size_t obj_len = 0;
+	X509 *a = NULL, *f = NULL;
+	unsigned char *d = NULL;
+	cvq_card_err err;
+	int n;
+
+	*att_len = *f9_len = 0;
+	err = cvq_piv_attest(e->card, (uint8_t)slot, &a);
+	if (err == CVQ_CARD_ERR_UNSUPPORTED || err == CVQ_CARD_ERR_NOT_FOUND)
+		return CVQ_CARD_OK;
+	if (err == CVQ_CARD_OK)
+		err = cvq_card_read_object(e->card, 0x5FFF01u, &obj, &obj_len);
+	if (err == CVQ_CARD_ERR_NOT_FOUND)
+		err = CVQ_CARD_OK;
+	else if (err == CVQ_CARD_OK && cvq_card_cert_parse(obj, obj_len, &f) != CVQ_CARD_OK)
+		f = NULL;
+	if (!err && a && f) {
+		if ((n = i2d_X509(a, &d)) > 0 && (*att = malloc((size_t)n))) {
+			memcpy(*att, d, (size_t)n);
+			*att_len = (size_t)n;
+		}
+		OPENSSL_free(d);
+		d = NULL;
+		if ((n = i2d_X509(f, &d)) > 0 && (*f9 = malloc((size_t)n))) {
+			memcpy(*f9, d, (size_t)n);
+			*f9_len = (size_t)n;
+		}
+		OPENSSL_free(d);
+		if (!*att_len || !*f9_len)
+			err = CVQ_CARD_ERR_NOMEM;
+	}
+	free(obj);
+	X509_free(a);
+	X509_free(f);
+	return err;
+}
+
+#ifndef ENROL_CA_ATTEST
+/*
+ * TODO(#13): until cvq_ca_attest_verify (branch roles) is merged, the
+ * enrolment checks the attestation itself with plain OpenSSL against
+ * attestation-roots.pem beside the CA configuration; with the CA-side
+ * check the roots move to the CA's [attest] roots and this goes away.
+ * Returns NULL when good, else why not.
+ */
+static const char *
+attest_check_local(struct cvq_enrol_ctx *e, cvq_card_slot slot, EVP_PKEY *pub,
+                   const uint8_t *att, size_t att_len, const uint8_t *f9, size_t f9_len,
+                   bool *checked)
+{
+	char *path = cvq_ca_config_path(e->cfg, "attestation-roots.pem"), cn[64], want[40];
+	const unsigned char *p;
+	X509 *a = NULL, *f = NULL;
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
+	const char *why = NULL;
+
+	*checked = false;
+	if (!path || access(path, F_OK) != 0) {
+		free(path);
+		return NULL;            /* no roots configured: not checked */
+	}
+	*checked = true;
+	if (!att_len) {
+		why = "the card has no PIV attestation (slot F9)";
+		goto out;
+	}
+	p = att;
+	a = d2i_X509(NULL, &p, (long)att_len);
+	p = f9;
+	f = d2i_X509(NULL, &p, (long)f9_len);
+	st = X509_STORE_new();
+	chain = sk_X509_new_null();
+	ctx = X509_STORE_CTX_new();
+	if (!a || !f || !st || !chain || !ctx || X509_STORE_load_file(st, path) != 1 ||
+	    !sk_X509_push(chain, f)) {
+		why = "attestation certificates or roots unreadable";
+		goto out;
+	}
+	/* Yubico's attestations are not renewed: validity is not the point. */
+	X509_STORE_set_flags(st, X509_V_FLAG_NO_CHECK_TIME);
+	if (X509_STORE_CTX_init(ctx, st, a, chain) != 1 ||
+	    (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY), X509_verify_cert(ctx) != 1)) {
+		why = "the attestation does not chain to the attestation roots";
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(a), pub) != 1) {
+		why = "the attestation is for another key";
+		goto out;
+	}
+	snprintf(want, sizeof(want), "Attestation %02x", (unsigned)slot);
+	cn[0] = '\0';
+	X509_NAME_get_text_by_NID(X509_get_subject_name(a), NID_commonName, cn, sizeof(cn));
+	if (strlen(cn) < strlen(want) || strcasecmp(cn + strlen(cn) - strlen(want), want) != 0)
+		why = "the attestation names another slot";
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(chain);
+	X509_STORE_free(st);
+	X509_free(a);
+	X509_free(f);
+	free(path);
+	ERR_clear_error();
+	return why;
+}
+#endif
+
 cvq_card_err
 cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
                        int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])
 {
 	struct cvq_ca_issue_req req = {
-		.profile = slot == CVQ_CARD_SLOT_SIGN ? CVQ_CA_PROFILE_CITIZEN_SIGN
-		                                      : CVQ_CA_PROFILE_CITIZEN_AUTH,
+		.profile = slot == CVQ_CARD_SLOT_SIGN       ? CVQ_CA_PROFILE_CITIZEN_SIGN
+		           : slot == CVQ_CARD_SLOT_CARDAUTH ? CVQ_CA_PROFILE_CARD_AUTH
+		                                            : CVQ_CA_PROFILE_CITIZEN_AUTH,
 		.card_guid = guid,
 	};
-	uint8_t challenge[CVQ_CA_CHALLENGE_LEN], *sig = NULL;
-	size_t sig_len = 0;
+	uint8_t challenge[CVQ_CA_CHALLENGE_LEN], *sig = NULL, *att = NULL, *f9 = NULL;
+	size_t sig_len = 0, att_len = 0, f9_len = 0;
 	EVP_PKEY *pub = NULL;
 	X509 *cert = NULL;
 	cvq_card_err err;
+	char detail[80];
 
 	*ca_err = CVQ_CA_OK;
 	serial[0] = '\0';
 	err = cvq_card_generate(e->card, slot,
 	                        key_alg ? (cvq_card_alg)key_alg : CVQ_CARD_ALG_ECCP256, &pub);
+	if (!err)
+		err = attest_get(e, slot, &att, &att_len, &f9, &f9_len);
 	if (err)
 		goto out;
+#ifdef ENROL_CA_ATTEST
+	struct cvq_ca_attest at = {.cert = att, .cert_len = att_len, .f9 = f9, .f9_len = f9_len,
+	                           .slot = (int)slot};
+	req.attest = att_len ? &at : NULL;
+	snprintf(detail, sizeof(detail), "slot %02x: %s", (unsigned)slot,
+	         att_len ? "attestation sent to the CA" : "the card has no attestation");
+#else
+	{
+		bool checked;
+		const char *why = attest_check_local(e, slot, pub, att, att_len, f9, f9_len, &checked);
+
+		snprintf(detail, sizeof(detail), "slot %02x: %s", (unsigned)slot,
+		         why ? why : !checked ? "not checked (no attestation roots)"
+		                            : "key generated on the card (attested)");
+		if (why) {
+			if (cvq_enrol_log(e, guid, "attest.refused", detail) != CVQ_ENROL_OK)
+				cvq_admin_error("audit log: cannot record the refusal");
+			cvq_admin_error("card %s, %s", guid, detail);
+			*ca_err = CVQ_CA_ERR_POLICY;
+			err = CVQ_CARD_ERR_INTERNAL;
+			goto out;
+		}
+	}
+#endif
+	/* No key is certified without its provenance in the audit log. */
+	if (cvq_enrol_log(e, guid, "attest", detail) != CVQ_ENROL_OK) {
+		cvq_admin_error("audit log: cannot record the attestation of slot %02x",
+		                (unsigned)slot);
+		*ca_err = CVQ_CA_ERR_STORE;
+		err = CVQ_CARD_ERR_INTERNAL;
+		goto out;
+	}
 	*ca_err = cvq_ca_challenge(e->ca, challenge);
 	if (*ca_err) {
 		err = CVQ_CARD_ERR_INTERNAL;
@@ -328,6 +493,8 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 	err = cvq_card_write_cert(e->card, slot, cert, false);
 out:
 	free(sig);
+	free(att);
+	free(f9);
 	EVP_PKEY_free(pub);
 	X509_free(cert);
 	return err;
@@ -335,7 +502,7 @@ out:
 
 struct strays {
 	struct cvq_enrol_ctx *e;
-	char on_card[2][67];
+	char on_card[3][67];
 	char (*bad)[67];
 	size_t n;
 };
@@ -347,7 +514,7 @@ stray_cb(void *ctx, const struct cvq_ca_cert_info *c)
 	void *p;
 
 	if (c->status != CVQ_CA_CERT_GOOD || strcmp(c->serial, s->on_card[0]) == 0 ||
-	    strcmp(c->serial, s->on_card[1]) == 0)
+	    strcmp(c->serial, s->on_card[1]) == 0 || strcmp(c->serial, s->on_card[2]) == 0)
 		return 0;
 	p = realloc(s->bad, (s->n + 1) * sizeof(*s->bad));
 	if (!p)
@@ -360,7 +527,8 @@ stray_cb(void *ctx, const struct cvq_ca_cert_info *c)
 int
 cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count)
 {
-	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
+	static const cvq_card_slot slots[3] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN,
+	                                       CVQ_CARD_SLOT_CARDAUTH};
 	struct strays s = {.e = e};
 	unsigned unlogged = 0;
 	cvq_ca_err err;
@@ -368,7 +536,7 @@ cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *cou
 	size_t i;
 
 	*count = 0;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		x = NULL;
 		if (cvq_card_read_cert(e->card, slots[i], &x) == CVQ_CARD_OK)
 			cvq_ca_serial_hex(X509_get0_serialNumber(x), s.on_card[i]);

@@ -38,7 +38,9 @@
 #define ALG_P256    0x11
 #define ALG_P384    0x14
 
-#define VC_NKEYS 24          /* 9A 9C 9D 9E and the retired 82..95 */
+#define VC_NKEYS 25          /* 9A 9C 9D 9E, the retired 82..95, attestation F9 */
+#define VC_REF_ATTEST 0xF9   /* Yubico's attestation key slot */
+#define VC_OBJ_ATTEST 0x5FFF01u /* its certificate (DER in 70, as PIV certificates) */
 #define VC_MAX_OBJS 48
 #define VC_MAX_OBJ_LEN 8192  /* the value of the 53 template */
 #define VC_MAX_CHAIN 16384   /* command chaining reassembly */
@@ -47,6 +49,7 @@
 struct vc_key {
 	uint8_t alg;     /* 0 = empty slot */
 	EVP_PKEY *pkey;
+	bool imported;   /* put there by FE, not generated here: never attested */
 };
 
 struct vc_obj {
@@ -111,6 +114,8 @@ uint16_t vc_key_generate(struct vc_card *c, const struct vc_apdu *a, struct vc_b
 uint16_t vc_key_use(struct vc_card *c, const struct vc_apdu *a,
                     const uint8_t *dyn, size_t dyn_len, struct vc_buf *out);
 uint16_t vc_yubico(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out);
+/* Yubico ATTEST (F9, attest.c). */
+uint16_t vc_attest(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out);
 
 /* Factory defaults for PIN, PUK, management key and their counters. */
 void vc_card_factory(struct vc_card *c);

@@ -124,8 +124,12 @@ vc_obj_get_data(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 	}
 	if ((o = vc_obj_find(c, tag)) == NULL)
 		return SW_NOT_FOUND;
-	/* Printed information is readable after PIN verification only. */
-	if (tag == TAG_PRINTED_INFO && !c->pin_verified)
+	/* SP 800-73-4 part 1, table 2: printed information and the
+	 * biometrics (fingerprints, facial image, iris) are read after PIN
+	 * verification only; everything else (CHUID, CCC, certificates,
+	 * Security Object) is free to read. */
+	if ((tag == TAG_PRINTED_INFO || tag == 0x5FC103u || tag == 0x5FC108u ||
+	     tag == 0x5FC121u) && !c->pin_verified)
 		return SW_SECURITY;
 	vc_buf_tlv(out, 0x53, o->data, o->len);
 	return SW_OK;

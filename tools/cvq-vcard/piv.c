@@ -242,6 +242,7 @@ dispatch(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 	case 0x47: return vc_key_generate(c, a, out);
 	case 0xF7: case 0xF8: case 0xFA: case 0xFB: case 0xFD: case 0xFE: case 0xFF:
 		return vc_yubico(c, a, out);
+	case 0xF9: return vc_attest(c, a, out);
 	default:
 		return SW_INS_NOT_SUPP;
 	}

@@ -23,6 +23,7 @@ vc_key_index(uint8_t ref)
 	case 0x9C: return 1;
 	case 0x9D: return 2;
 	case 0x9E: return 3;
+	case VC_REF_ATTEST: return 24;
 	default:
 		if (ref >= 0x82 && ref <= 0x95)
 			return 4 + (ref - 0x82);
@@ -37,6 +38,8 @@ vc_key_ref(int i)
 
 	if (i < 0 || i >= VC_NKEYS)
 		return 0;
+	if (i == 24)
+		return VC_REF_ATTEST;
 	return i < 4 ? first[i] : (uint8_t)(0x82 + i - 4);
 }
 
@@ -232,7 +235,8 @@ vc_key_use(struct vc_card *c, const struct vc_apdu *a,
 	bool has_chal, has_exp;
 	int idx = vc_key_index(a->p2);
 
-	if (idx < 0)
+	/* The attestation key signs attestations only (vc_attest). */
+	if (idx < 0 || a->p2 == VC_REF_ATTEST)
 		return SW_WRONG_P1P2;
 	if (cvq_card_tlv_find(dyn, dyn_len, 0x82, &resp) != CVQ_CARD_OK ||
 	    resp.len != 0)

@@ -6,7 +6,8 @@
  *   pin HEX16 TRIES MAX
  *   puk HEX16 TRIES MAX
  *   mgmt ALG HEXKEY
- *   key SLOT ALG HEXDER        (private key, OpenSSL type-specific DER)
+ *   key SLOT ALG HEXDER [imported]  (private key, OpenSSL type-specific DER;
+ *                              "imported": put in by FE, never attested)
  *   object TAG HEX             (value of the 53 template)
  *   end
  *
@@ -137,7 +138,7 @@ vc_state_encode(const struct vc_card *c, char **out, size_t *len)
 		}
 		sb_fmt(&b, "key %02x %02x ", vc_key_ref(i), c->keys[i].alg);
 		sb_hex(&b, der, (size_t)derlen);
-		sb_str(&b, "\n");
+		sb_str(&b, c->keys[i].imported ? " imported\n" : "\n");
 		OPENSSL_clear_free(der, (size_t)derlen);
 	}
 	for (j = 0; j < c->nobjs; j++) {
@@ -301,12 +302,12 @@ parse_object(struct vc_card *c, char **w)
 static bool
 parse_line(struct vc_card *c, char *line, unsigned *seen)
 {
-	char *w[5];
-	size_t n = split(line, w, 4);
+	char *w[6];
+	size_t n = split(line, w, 5);
 	unsigned long v;
 	size_t klen;
 
-	if (n == 0 || n > 4)
+	if (n == 0 || n > 5 || (n == 5 && strcmp(w[0], "key") != 0))
 		return false;
 	if (strcmp(w[0], "serial") == 0 && n == 2) {
 		if (!parse_uint(w[1], 0xFFFFFFFFul, &v) || v == 0)
@@ -335,8 +336,12 @@ parse_line(struct vc_card *c, char *line, unsigned *seen)
 		*seen |= 8;
 		return true;
 	}
-	if (strcmp(w[0], "key") == 0 && n == 4)
-		return parse_key(c, w);
+	if (strcmp(w[0], "key") == 0 && (n == 4 || (n == 5 && strcmp(w[4], "imported") == 0))) {
+		if (!parse_key(c, w))
+			return false;
+		c->keys[vc_key_index((uint8_t)strtoul(w[1], NULL, 16))].imported = n == 5;
+		return true;
+	}
 	if (strcmp(w[0], "object") == 0 && n == 3)
 		return parse_object(c, w);
 	return false;

@@ -64,10 +64,33 @@ set_retries(struct vc_card *c, const struct vc_apdu *a)
 static uint16_t
 reset_card(struct vc_card *c)
 {
+	int f9 = vc_key_index(VC_REF_ATTEST);
+	struct vc_key keep;
+	struct vc_obj *o;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+	bool ok = true;
+
 	/* Only a card whose PIN and PUK are both blocked can be reset. */
 	if (c->pin_tries != 0 || c->puk_tries != 0)
 		return SW_CONDITIONS;
+	/* The factory attestation (F9 key, 5FFF01) survives, as on a YubiKey. */
+	keep = c->keys[f9];
+	memset(&c->keys[f9], 0, sizeof(c->keys[f9]));
+	if ((o = vc_obj_find(c, VC_OBJ_ATTEST)) != NULL) {
+		cert = o->data;
+		cert_len = o->len;
+		o->data = NULL;
+		o->len = 0;
+	}
 	vc_card_clear_keys_objects(c);
+	c->keys[f9] = keep;
+	if (cert != NULL) {
+		ok = vc_obj_set(c, VC_OBJ_ATTEST, cert, cert_len);
+		OPENSSL_clear_free(cert, cert_len);
+	}
+	if (!ok)
+		return SW_MEMORY;
 	vc_card_factory(c);
 	vc_card_clear_security(c);
 	c->dirty = true;
@@ -126,7 +149,7 @@ metadata(struct vc_card *c, const struct vc_apdu *a, struct vc_buf *out)
 	v[0] = a->p2 == 0x9E ? 0x01 : a->p2 == 0x9C ? 0x03 : 0x02;
 	v[1] = 0x01;
 	vc_buf_tlv(out, 0x02, v, 2);
-	v[0] = 0x01;  /* generated on the card (or 02, imported: not tracked) */
+	v[0] = c->keys[idx].imported ? 0x02 : 0x01;  /* imported / generated on the card */
 	vc_buf_tlv(out, 0x03, v, 1);
 	return SW_OK;
 }
@@ -285,6 +308,7 @@ import_key(struct vc_card *c, const struct vc_apdu *a)
 	EVP_PKEY_free(c->keys[idx].pkey);
 	c->keys[idx].pkey = pkey;
 	c->keys[idx].alg = a->p1;
+	c->keys[idx].imported = true;
 	c->dirty = true;
 	return SW_OK;
 }

@@ -62,10 +62,14 @@ enum cvq_ca_profile {
 	CVQ_CA_PROFILE_SERVICE,          /* TLS of a daemon: serverAuth, clientAuth */
 	CVQ_CA_PROFILE_SUBCA,            /* an issuing CA under this one (pathlen 0) */
 	CVQ_CA_PROFILE_TSA,              /* the timestamp authority: critical EKU timeStamping */
+	/* issue #17: the PIV card profile */
+	CVQ_CA_PROFILE_CONTENT_SIGNING,  /* signs CHUIDs, Security Objects: id-PIV-content-signing */
+	CVQ_CA_PROFILE_CARD_AUTH,        /* card authentication key 9E: id-PIV-cardAuth */
 	CVQ_CA_PROFILE__COUNT
 };
 
-/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa" */
+/* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa",
+ * "content-signing", "card-auth" */
 CVQ_EXPORT const char *cvq_ca_profile_name(enum cvq_ca_profile p);
 CVQ_EXPORT cvq_ca_err cvq_ca_profile_parse(const char *name, enum cvq_ca_profile *p);
 

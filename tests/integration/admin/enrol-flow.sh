@@ -9,7 +9,7 @@
 admin_setup
 admin_enrol 0001 0 > "$W/enrol.out"
 cat "$W/enrol.out"
-grep -q '9/9 card active' "$W/enrol.out" || bench_fail "enrolment did not finish"
+grep -q '11/11 card active' "$W/enrol.out" || bench_fail "enrolment did not finish"
 
 letter=$W/letter-0001.txt
 [ "$(stat -c %a "$letter")" = 600 ] || bench_fail "PIN letter mode is not 0600"
@@ -77,8 +77,8 @@ kill "$OCSP_PID"
 "$A" citizen add --id 0002 --given Jean --family Martin > /dev/null
 "$A" card enrol --citizen 0002 --reader "$CVQ_READER_1" --key-alg rsa-2048 \
 	--letter "$W/letter-0002.txt" | grep 'rsa-2048' || bench_fail "no RSA enrolment"
-yubico-piv-tool -r "$CVQ_READER_1" -a status | grep -c 'RSA2048' | grep -q 2 ||
-	bench_fail "yubico-piv-tool does not see two RSA-2048 keys"
+yubico-piv-tool -r "$CVQ_READER_1" -a status | grep -c 'RSA2048' | grep -q 3 ||
+	bench_fail "yubico-piv-tool does not see three RSA-2048 keys (9A, 9C, 9E)"
 admin_card_cert 1 9c > "$W/rsa-sign.pem"
 openssl verify -CAfile "$W/ca/ca.pem" "$W/rsa-sign.pem"
 CVQ_TEST_PIN=$(admin_pin "$W/letter-0002.txt") pkcs11-tool --module "$CVQ_OPENSC_MODULE" \

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib-admin.sh"
 
 admin_setup
-for id in 0002 0003 0004 0005; do
+for id in 0002 0003 0004 0005 0006 0007; do
 	"$A" citizen add --id "$id" --given "Citizen" --family "N$id" > /dev/null
 done
 
@@ -45,7 +45,7 @@ bench_card_new 0 --remove-at 24
 expect_rc 4 admin_enrol 0003 0
 bench_card_stop 0; bench_card_start 0
 admin_enrol 0003 0 | tee "$W/out3"
-grep -q "after step 'printed-information'" "$W/out3" || bench_fail "did not resume at the PUK"
+grep -q "after step 'signed-objects'" "$W/out3" || bench_fail "did not resume at the PUK"
 admin_card_works 0 "$W/letter-0003.txt"
 
 echo "== cvq-admin killed with SIGKILL in the middle, then enrol again"
@@ -57,7 +57,7 @@ before=$(bench_apdu_count 0)
 pid=$!
 # Wait until the enrolment is under way (certificates being issued), then kill.
 for ((n = 0; n < 400; n++)); do
-	grep -q '3/9' "$W/out4a" && break
+	grep -q '3/11' "$W/out4a" && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.01
 done
@@ -66,6 +66,29 @@ wait "$pid" 2>/dev/null || true
 echo "killed after $(($(bench_apdu_count 0) - before)) APDUs: $(tail -1 "$W/out4a")"
 admin_enrol 0004 0 | tee "$W/out4"
 admin_card_works 0 "$W/letter-0004.txt"
+
+echo "== pulled out while the signed CHUID is written (step 8): resumes, the card is genuine"
+# Where that write is: in the trace of a whole enrolment on a fresh card,
+# the 2nd CHUID PUT DATA (the 1st is step 2's); its 3rd block of 5 is
+# inside it whatever a certificate's length does to the count before.
+bench_card_stop 0
+bench_card_new 0
+from=$(($(wc -l < "$CVQ_CARD_0_TRACE") + 1))
+admin_enrol 0006 0 > /dev/null
+n=$(tail -n +"$from" "$CVQ_CARD_0_TRACE" | grep -E '> [01]0DB3FFF' | grep -n '5C035FC102' |
+	sed -n 2p | cut -d: -f1)
+[ -n "$n" ] || bench_fail "no signed CHUID write in the trace"
+echo "the signed CHUID is PUT DATA number $n"
+bench_card_stop 0
+bench_card_new 0 --remove-at "DB:$((n + 2))"
+expect_rc 4 admin_enrol 0007 0 2> "$W/err7"
+grep -q "interrupted at step 'signed-objects'" "$W/err7" || bench_fail "$(cat "$W/err7")"
+bench_card_stop 0; bench_card_start 0
+admin_enrol 0007 0 | tee "$W/out7"
+grep -q "after step 'printed-information'" "$W/out7" || bench_fail "did not resume at the signed objects"
+admin_card_works 0 "$W/letter-0007.txt"
+"$A" card info --reader "$CVQ_READER_0" | grep -q '^authentic *yes' ||
+	bench_fail "the resumed card is not authentic"
 
 echo "== a failure the CA will not go on with: marked failed, revoked; enrol starts over"
 bench_card_stop 0

@@ -87,6 +87,6 @@ admin_card_works() {
 	openssl dgst -sha256 -verify "$W/sign.pub" -signature "$W/data.sig" "$W/data.txt" > /dev/null ||
 		bench_fail "the signature does not verify"
 	guid=$(admin_guid "$i")
-	[ "$(admin_certs "$guid" | grep -c ' good ')" = 2 ] ||
-		bench_fail "card $guid should have exactly 2 good certificates: $(admin_certs "$guid")"
+	[ "$(admin_certs "$guid" | grep -c ' good ')" = 3 ] ||
+		bench_fail "card $guid should have exactly 3 good certificates (9A, 9C, 9E): $(admin_certs "$guid")"
 }

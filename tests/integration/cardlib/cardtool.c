@@ -13,6 +13,7 @@
  *   cardtool reset-seen --reader R --pin-source S        another app resets the card
  *   cardtool cancel                                      wait, cancelled by a thread
  *   cardtool sign-n --reader R --pin-source S --count N  APDUs per 9C signature
+ *   cardtool authentic --reader R --trust CA.pem         APDUs of the insertion check
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -31,10 +32,11 @@
 
 #include "cvq/card.h"
 #include "cvq/piv.h"
+#include "cvq/piv_authentic.h"
 #include "cvq/profile.h"
 #include "cvq/util.h"
 
-static const char *reader, *master_file, *pin_source = "tty", *cert_dir = ".";
+static const char *reader, *master_file, *pin_source = "tty", *cert_dir = ".", *trust_file;
 static long count = 10;
 static bool gzip_9c;
 static cvq_card_alg key_alg = CVQ_CARD_ALG_ECCP256;
@@ -293,6 +295,52 @@ out:
 	return rc;
 }
 
+/*
+ * The authenticity check as cvqd runs it at insertion (issue #17): on a
+ * fresh connection after the probe (card status: CHUID, 9A/9C), quick
+ * mode; then alone on another fresh connection; then the full check.
+ * Exit 0 only when the card is authentic.
+ */
+static int
+cmd_authentic(void)
+{
+	static const unsigned modes[3] = {CVQ_PIV_AUTH_QUICK, CVQ_PIV_AUTH_QUICK, 0};
+	static const char *const what[3] = {"after the probe (cvqd at insertion)",
+	                                    "alone, quick", "alone, full (card info)"};
+	cvq_card_ctx *ctx = NULL;
+	cvq_card *card = NULL;
+	cvq_piv_authenticity a;
+	cvq_card_status st;
+	X509_STORE *trust = X509_STORE_new();
+	unsigned long before;
+	int rc = 0, i;
+
+	if (!trust_file || !trust || X509_STORE_load_file(trust, trust_file) != 1) {
+		fprintf(stderr, "cardtool: --trust FILE needed\n");
+		X509_STORE_free(trust);
+		return 2;
+	}
+	CHECK("context", cvq_card_ctx_new(&ctx));
+	for (i = 0; i < 3; i++) {
+		CHECK("connect", cvq_card_connect(ctx, reader, &card));
+		if (i == 0)
+			CHECK("status", cvq_card_get_status(card, &st));
+		before = cvq_card_apdu_count(card);
+		CHECK("authenticate", cvq_piv_authenticate(card, trust, modes[i], &a));
+		printf("%s: %s (%s), %lu APDUs\n", what[i], a.authentic ? "authentic" : "NOT authentic",
+		       cvq_piv_auth_reason_name(a.reason), cvq_card_apdu_count(card) - before);
+		if (!a.authentic)
+			rc = 1;
+		cvq_card_disconnect(card, false);
+		card = NULL;
+	}
+out:
+	cvq_card_disconnect(card, false);
+	cvq_card_ctx_free(ctx);
+	X509_STORE_free(trust);
+	return rc;
+}
+
 /* Wait for an event of this type on our reader (or any, for SERVICE_*). */
 static cvq_card_err
 wait_for(cvq_card_ctx *ctx, cvq_card_event_type type, int timeout_ms)
@@ -479,6 +527,7 @@ main(int argc, char **argv)
 		{"cert-dir", required_argument, NULL, 'd'},
 		{"count", required_argument, NULL, 'n'},
 		{"gzip", no_argument, NULL, 'z'},
+		{"trust", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd;
@@ -488,7 +537,7 @@ main(int argc, char **argv)
 		return 2;
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "r:m:p:k:M:d:n:z", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:m:p:k:M:d:n:zt:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': reader = optarg; break;
 		case 'm': master_file = optarg; break;
@@ -496,6 +545,7 @@ main(int argc, char **argv)
 		case 'd': cert_dir = optarg; break;
 		case 'n': count = strtol(optarg, NULL, 10); break;
 		case 'z': gzip_9c = true; break;
+		case 't': trust_file = optarg; break;
 		case 'k':
 			key_alg = strcmp(optarg, "rsa2048") == 0 ? CVQ_CARD_ALG_RSA2048 :
 			          strcmp(optarg, "p384") == 0 ? CVQ_CARD_ALG_ECCP384 :
@@ -519,5 +569,6 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "cancel") == 0) return cmd_cancel();
 	if (strcmp(cmd, "reset-seen") == 0) return cmd_reset_seen();
 	if (strcmp(cmd, "sign-n") == 0) return cmd_sign_n();
+	if (strcmp(cmd, "authentic") == 0) return cmd_authentic();
 	return 2;
 }

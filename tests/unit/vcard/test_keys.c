@@ -12,6 +12,9 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
+#include <openssl/x509.h>
+
+#include "card_int.h"
 #include "helpers.h"
 
 static const uint8_t mgmt_default[24] = {
@@ -292,6 +295,111 @@ test_import_ec(void **state)
 	vc_card_free(c);
 }
 
+/*
+ * Issue #13: the F9 attestation key (imported, as a card maker does) and
+ * its certificate; ATTEST of a generated key verifies with the F9 key and
+ * carries the slot's key and PIN policy; imported keys are never attested.
+ */
+static void
+test_attest(void **state)
+{
+	struct vc_card *c = vc_card_new(0x01020304), *c2 = NULL;
+	EVP_PKEY *f9 = EVP_EC_gen("P-256"), *pub;
+	BIGNUM *d = NULL;
+	uint8_t apdu[64], obj[1024], rsp[2048], *p;
+	const unsigned char *q;
+	size_t n, rlen, olen = 0;
+	X509 *cert = X509_new(), *att;
+	ASN1_OCTET_STRING *v;
+	char cn[64], *enc = NULL;
+	size_t enc_len = 0;
+	int i, len;
+
+	(void)state;
+	assert_int_equal(th_send(c, "00F99A00", NULL, NULL), 0x6D00);
+	assert_int_equal(th_mgmt_auth(c, 0x03, mgmt_default, 24), 0x9000);
+	/* F9 key by FE (06 = the private scalar), certificate in 5FFF01. */
+	assert_int_equal(EVP_PKEY_get_bn_param(f9, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+	n = th_hex("00FE11F9 22 0620", apdu, sizeof(apdu));
+	assert_int_equal(BN_bn2binpad(d, apdu + n, 32), 32);
+	assert_int_equal(th_send_bytes(c, apdu, n + 32, NULL, NULL), 0x9000);
+	X509_set_version(cert, 2);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+	                           (const unsigned char *)"Factory F9", -1, -1, 0);
+	X509_set_issuer_name(cert, X509_get_subject_name(cert));
+	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+	X509_set_pubkey(cert, f9);
+	assert_true(X509_sign(cert, f9, EVP_sha256()) > 0);
+	p = NULL;
+	len = i2d_X509(cert, &p);
+	obj[olen++] = 0x70; obj[olen++] = 0x82;
+	obj[olen++] = (uint8_t)(len >> 8); obj[olen++] = (uint8_t)len;
+	memcpy(obj + olen, p, (size_t)len);
+	olen += (size_t)len;
+	OPENSSL_free(p);
+	assert_true(vc_obj_set(c, VC_OBJ_ATTEST, obj, olen));
+	/* A generated key is attested. */
+	pub = generate(c, 0x9C, 0x11);
+	n = th_hex("00F99C00", apdu, sizeof(apdu));
+	assert_int_equal(th_send_all(c, apdu, n, rsp, sizeof(rsp), &rlen), 0x9000);
+	q = rsp;
+	att = d2i_X509(NULL, &q, (long)rlen);
+	assert_non_null(att);
+	assert_int_equal(X509_verify(att, f9), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(att), pub), 1);
+	X509_NAME_get_text_by_NID(X509_get_subject_name(att), NID_commonName, cn, sizeof(cn));
+	assert_string_equal(cn, "YubiKey PIV Attestation 9c");
+	for (i = 0; i < X509_get_ext_count(att); i++) {
+		X509_EXTENSION *e = X509_get_ext(att, i);
+
+		OBJ_obj2txt(cn, sizeof(cn), X509_EXTENSION_get_object(e), 1);
+		v = X509_EXTENSION_get_data(e);
+		if (strcmp(cn, "1.3.6.1.4.1.41482.3.8") == 0)
+			assert_memory_equal(ASN1_STRING_get0_data(v), "\x03\x01", 2); /* always, never */
+		if (strcmp(cn, "1.3.6.1.4.1.41482.3.3") == 0)
+			assert_memory_equal(ASN1_STRING_get0_data(v), "\x05\x04\x03", 3);
+	}
+	X509_free(att);
+	/* F9 signs attestations only; an empty slot; an imported key. */
+	assert_int_equal(sign(c, 0x11, 0xF9, apdu, 32, rsp, &rlen), 0x6A86);
+	assert_int_equal(th_send(c, "00F99D00", NULL, NULL), 0x6A88);
+	assert_int_equal(th_send(c, "00F9F900", NULL, NULL), 0x6A86);
+	assert_int_equal(th_send(c, "00FE119A 22 0620 0000000000000000000000000000000000000000000000000000000000000001", NULL, NULL), 0x9000);
+	assert_int_equal(th_send(c, "00F99A00", NULL, NULL), 0x6A80);
+	/* The state file remembers which keys were imported. */
+	assert_int_equal(vc_state_encode(c, &enc, &enc_len), VC_OK);
+	assert_non_null(strstr(enc, "key 9a 11 "));
+	assert_non_null(strstr(enc, " imported\n"));
+	assert_int_equal(vc_state_decode(enc, enc_len, &c2), VC_OK);
+	assert_true(c2->keys[vc_key_index(0x9A)].imported);
+	assert_false(c2->keys[vc_key_index(0x9C)].imported);
+	assert_int_equal(th_send(c2, "00F99A00", NULL, NULL), 0x6A80);
+	OPENSSL_clear_free(enc, enc_len);
+	/* A factory reset keeps the factory attestation. */
+	for (i = 0; i < 3; i++) {
+		th_send(c, "00200080 08 3939393939393939", NULL, NULL);
+		th_send(c, "002C0080 10 3939393939393939 3131313131313131", NULL, NULL);
+	}
+	assert_int_equal(th_send(c, "00FB0000", NULL, NULL), 0x9000);
+	assert_int_equal(th_mgmt_auth(c, 0x03, mgmt_default, 24), 0x9000);
+	EVP_PKEY_free(pub);
+	pub = generate(c, 0x9E, 0x11);
+	n = th_hex("00F99E00", apdu, sizeof(apdu));
+	assert_int_equal(th_send_all(c, apdu, n, rsp, sizeof(rsp), &rlen), 0x9000);
+	q = rsp;
+	att = d2i_X509(NULL, &q, (long)rlen);
+	assert_non_null(att);
+	assert_int_equal(X509_verify(att, f9), 1);
+	X509_free(att);
+	vc_card_free(c2);
+	BN_clear_free(d);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(f9);
+	X509_free(cert);
+	vc_card_free(c);
+}
+
 int
 main(void)
 {
@@ -300,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_rsa_sign),
 		cmocka_unit_test(test_ecdh),
 		cmocka_unit_test(test_import_ec),
+		cmocka_unit_test(test_attest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

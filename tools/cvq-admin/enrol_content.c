@@ -1,0 +1,172 @@
+/*
+ * cvq-admin — the PIV content signer (issue #17): the key that signs the
+ * CHUID and the Security Object of every card enrolled here, with its
+ * certificate from the city CA (profile content-signing).
+ *
+ * It lives beside the CA configuration as content-signer.key (PEM, mode
+ * 0600, like the master secret it sits with) and content-signer.pem. The
+ * first enrolment that needs it makes it, under a lock so that the
+ * readers of a batch do not make two; the CA's audit log records the
+ * issuance. A certificate that has expired, or that no longer matches the
+ * key, is refused (never silently replaced: cards signed with it exist).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cvq/util.h>
+
+#include "ca_common.h"
+#include "enrol.h"
+
+static int
+load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key)
+{
+	struct stat st;
+	FILE *f;
+
+	f = fopen(kpath, "re");
+	if (!f)
+		return -1;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		fclose(f);
+		cvq_admin_error("%s: must be a regular file of mode 0600", kpath);
+		return -2;
+	}
+	*key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	f = fopen(cpath, "re");
+	if (f) {
+		*cert = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	ERR_clear_error();
+	if (!*key || !*cert || X509_check_private_key(*cert, *key) != 1) {
+		cvq_admin_error("content signer %s / %s: unreadable, or the key does not match "
+		                "the certificate", kpath, cpath);
+		return -2;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(*cert)) <= 0) {
+		cvq_admin_error("content signer %s has expired: have the CA officer issue a new "
+		                "one (move the old files away first)", cpath);
+		return -2;
+	}
+	return 0;
+}
+
+static int
+make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
+     EVP_PKEY **key)
+{
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CONTENT_SIGNING};
+	char subject[160];
+	X509_REQ *csr = NULL;
+	cvq_ca_err cerr;
+	FILE *f = NULL;
+	int fd = -1, rc = -2;
+	char org[65] = "";
+
+	/* The issuer's organisation: the configuration's, else the CA's own O=. */
+	if (e->cfg->org)
+		snprintf(org, sizeof(org), "%s", e->cfg->org);
+	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cvq_ca_cert(e->ca)),
+	                                   NID_organizationName, org, sizeof(org)) <= 0)
+		snprintf(org, sizeof(org), "cvq");
+	/* '/' would start another attribute in the "/O=.../CN=..." form. */
+	for (char *q = org; *q; q++)
+		if (*q == '/' || *q == '\\')
+			*q = ' ';
+	snprintf(subject, sizeof(subject), "/O=%s/CN=PIV content signer", org);
+	req.subject = subject;
+	*key = EVP_EC_gen("P-256");
+	csr = X509_REQ_new();
+	if (!*key || !csr || X509_REQ_set_pubkey(csr, *key) != 1 ||
+	    X509_REQ_sign(csr, *key, EVP_sha256()) <= 0)
+		goto out;
+	cerr = cvq_ca_issue_csr(e->ca, &req, csr, cert);
+	if (cerr) {
+		cvq_admin_ca_fail(e->ca, cerr, "issuing the content signer certificate");
+		goto out;
+	}
+	fd = cvq_util_file_create(kpath, O_WRONLY | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		cvq_admin_error("%s: %s", kpath, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (PEM_write_PrivateKey(f, *key, NULL, NULL, 0, NULL, NULL) != 1 || fflush(f) ||
+	    fsync(fileno(f))) {
+		cvq_admin_error("%s: cannot write the key", kpath);
+		goto out;
+	}
+	fclose(f);
+	/* A certificate: public, 0644 whatever the umask (docs/files.md). */
+	f = cvq_util_fopen_create(cpath, 0644);
+	if (!f || PEM_write_X509(f, *cert) != 1 || fclose(f)) {
+		f = NULL;
+		cvq_admin_error("%s: cannot write the certificate", cpath);
+		goto out;
+	}
+	f = NULL;
+	cvq_enrol_say(e, "New PIV content signer: %s (signs the cards' CHUID and Security "
+	              "Object)", cpath);
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	X509_REQ_free(csr);
+	ERR_clear_error();
+	return rc;
+}
+
+int
+cvq_enrol_content_signer(struct cvq_enrol_ctx *e)
+{
+	char *kpath = NULL, *cpath = NULL, *lpath = NULL;
+	int rc = CVQ_ADMIN_EXIT_FAIL, lock = -1, r;
+
+	if (e->cs_cert && e->cs_key)
+		return CVQ_ADMIN_EXIT_OK;
+	kpath = cvq_ca_config_path(e->cfg, "content-signer.key");
+	cpath = cvq_ca_config_path(e->cfg, "content-signer.pem");
+	lpath = cvq_ca_config_path(e->cfg, "content-signer.lock");
+	if (!kpath || !cpath || !lpath)
+		goto out;
+	lock = cvq_util_file_create(lpath, O_RDWR | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+		cvq_admin_error("%s: %s", lpath, strerror(errno));
+		goto out;
+	}
+	r = load(kpath, cpath, &e->cs_cert, &e->cs_key);
+	if (r == -1 && errno == ENOENT)
+		r = make(e, kpath, cpath, &e->cs_cert, &e->cs_key);
+	if (r == 0)
+		rc = CVQ_ADMIN_EXIT_OK;
+	else if (r == -1)
+		cvq_admin_error("%s: %s", kpath, strerror(errno));
+out:
+	if (rc) {
+		X509_free(e->cs_cert);
+		EVP_PKEY_free(e->cs_key);
+		e->cs_cert = NULL;
+		e->cs_key = NULL;
+	}
+	if (lock >= 0)
+		close(lock);
+	free(kpath);
+	free(cpath);
+	free(lpath);
+	return rc;
+}
