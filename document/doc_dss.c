@@ -35,6 +35,29 @@ static cvq_doc_err add_list(struct doc_update *u, qpdf_oh dss, qpdf_oh dss_owner
 	return doc_pdf_failed(u->pdf) ? CVQ_DOC_ERR_PDF_PARSE : CVQ_DOC_OK;
 }
 
+cvq_doc_err doc_dss_add(struct doc_update *u, const struct cvq_doc_dss *dss)
+{
+	qpdf_data q = u->pdf->q;
+	cvq_doc_err err;
+	qpdf_oh root = qpdf_get_root(q);
+	qpdf_oh store = qpdf_oh_get_key(q, root, "/DSS");
+	qpdf_oh owner;
+	if (!qpdf_oh_is_dictionary(q, store)) {
+		store = qpdf_oh_new_dictionary(q);
+		qpdf_oh_replace_key(q, root, "/DSS", store);
+		owner = root;
+	} else {
+		owner = qpdf_oh_is_indirect(q, store) ? store : root;
+	}
+	if ((err = doc_update_dirty(u, owner)))
+		return err;
+	if ((err = add_list(u, store, owner, "/Certs", dss->certs, dss->ncerts)) ||
+	    (err = add_list(u, store, owner, "/CRLs", dss->crls, dss->ncrls)) ||
+	    (err = add_list(u, store, owner, "/OCSPs", dss->ocsps, dss->nocsps)))
+		return err;
+	return CVQ_DOC_OK;
+}
+
 cvq_doc_err cvq_doc_pdf_add_dss(const uint8_t *pdf, size_t len, const struct cvq_doc_dss *dss,
                                 uint8_t **out, size_t *out_len)
 {
@@ -50,25 +73,7 @@ cvq_doc_err cvq_doc_pdf_add_dss(const uint8_t *pdf, size_t len, const struct cvq
 		return err;
 	if ((err = doc_update_init(&u, &d)))
 		goto out;
-	qpdf_data q = d.q;
-	qpdf_oh root = qpdf_get_root(q);
-	qpdf_oh store = qpdf_oh_get_key(q, root, "/DSS");
-	qpdf_oh owner;
-	if (!qpdf_oh_is_dictionary(q, store)) {
-		store = qpdf_oh_new_dictionary(q);
-		qpdf_oh_replace_key(q, root, "/DSS", store);
-		owner = root;
-		if ((err = doc_update_dirty(&u, root)))
-			goto out;
-	} else {
-		owner = qpdf_oh_is_indirect(q, store) ? store : root;
-		if ((err = doc_update_dirty(&u, owner)))
-			goto out;
-	}
-	if ((err = add_list(&u, store, owner, "/Certs", dss->certs, dss->ncerts)) ||
-	    (err = add_list(&u, store, owner, "/CRLs", dss->crls, dss->ncrls)) ||
-	    (err = add_list(&u, store, owner, "/OCSPs", dss->ocsps, dss->nocsps)) ||
-	    (err = doc_update_finish(&u)))
+	if ((err = doc_dss_add(&u, dss)) || (err = doc_update_finish(&u)))
 		goto out;
 	*out = u.out.p;
 	*out_len = u.out.len;

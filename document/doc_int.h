@@ -64,6 +64,9 @@ cvq_doc_err doc_update_stream(struct doc_update *u, qpdf_oh oh, const uint8_t *d
 cvq_doc_err doc_update_finish(struct doc_update *u);
 void doc_update_free(struct doc_update *u);
 
+/* Add (or extend) the catalog's /DSS in the revision u is writing. */
+cvq_doc_err doc_dss_add(struct doc_update *u, const struct cvq_doc_dss *dss);
+
 /* A PDF string for UTF-8 text, as qpdf encodes it (PDFDocEncoding or
  * UTF-16BE), appended to b. */
 cvq_doc_err doc_pdf_text(struct doc_pdf *d, struct doc_buf *b, const char *utf8);

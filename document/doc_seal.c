@@ -63,58 +63,39 @@ static cvq_doc_err make_cms(const struct cvq_doc_seal_params *p, const uint8_t *
 	return CVQ_DOC_OK;
 }
 
-static cvq_doc_err blob_of(X509 *x, struct cvq_doc_blob *b, uint8_t **keep)
+static cvq_doc_err push_cert(X509 *x, struct cvq_doc_blob *b, size_t *n, size_t cap)
 {
 	unsigned char *d = NULL;
-	int n = i2d_X509(x, &d);
-	if (n <= 0)
+	int len;
+	if (!x || *n == cap)
+		return CVQ_DOC_OK;
+	if ((len = i2d_X509(x, &d)) <= 0)
 		return CVQ_DOC_ERR_NOMEM;
-	*keep = d;
-	b->der = d;
-	b->len = (size_t)n;
+	b[*n].der = d;
+	b[*n].len = (size_t)len;
+	(*n)++;
 	return CVQ_DOC_OK;
 }
 
-/* B-LT: every certificate of the path (the seal's and the TSA's, as the
- * CMS carries them) and the revocation data the caller gathered. */
-static cvq_doc_err add_dss(const struct cvq_doc_seal_params *p, const uint8_t *cms,
-                           size_t cms_len, uint8_t **pdf, size_t *pdf_len)
+/* The certificates of the path for the /DSS: signer, chain, extra ones. */
+static cvq_doc_err dss_certs(const struct cvq_doc_seal_params *p, struct cvq_doc_blob **out,
+                             size_t *n)
 {
-	cvq_doc_err err = CVQ_DOC_ERR_NOMEM;
-	const unsigned char *q = cms;
-	CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &q, (long)cms_len);
-	STACK_OF(X509) *certs = ci ? CMS_get1_certs(ci) : NULL;
-	int n = certs ? sk_X509_num(certs) : 0;
-	struct cvq_doc_blob *blobs = calloc((size_t)n + 1, sizeof *blobs);
-	uint8_t **keep = calloc((size_t)n + 1, sizeof *keep);
-	int nb = 0;
-	if (!blobs || !keep)
-		goto out;
-	for (int i = 0; i < n; i++)
-		if ((err = blob_of(sk_X509_value(certs, i), &blobs[nb], &keep[nb])) == CVQ_DOC_OK)
-			nb++;
-		else
-			goto out;
-	/* The token's own certificates live inside it; CMS_get1_certs sees
-	 * only the outer SignedData. The TSA's chain is added by the caller's
-	 * anchors: a partner has the city CA already. */
-	struct cvq_doc_dss dss = { .certs = blobs, .ncerts = (size_t)nb, .crls = p->crls,
-	                           .ncrls = p->ncrls, .ocsps = p->ocsps, .nocsps = p->nocsps };
-	uint8_t *out = NULL;
-	size_t out_len = 0;
-	if ((err = cvq_doc_pdf_add_dss(*pdf, *pdf_len, &dss, &out, &out_len)))
-		goto out;
-	free(*pdf);
-	*pdf = out;
-	*pdf_len = out_len;
-out:
-	for (int i = 0; keep && i < nb; i++)
-		OPENSSL_free(keep[i]);
-	free(keep);
-	free(blobs);
-	sk_X509_pop_free(certs, X509_free);
-	CMS_ContentInfo_free(ci);
-	return err;
+	size_t cap = 1 + (p->chain ? (size_t)sk_X509_num(p->chain) : 0) +
+	             (p->dss_certs ? (size_t)sk_X509_num(p->dss_certs) : 0);
+	cvq_doc_err err;
+	*n = 0;
+	if (!(*out = calloc(cap, sizeof **out)))
+		return CVQ_DOC_ERR_NOMEM;
+	if ((err = push_cert(p->signer, *out, n, cap)))
+		return err;
+	for (int i = 0; p->chain && i < sk_X509_num(p->chain); i++)
+		if ((err = push_cert(sk_X509_value(p->chain, i), *out, n, cap)))
+			return err;
+	for (int i = 0; p->dss_certs && i < sk_X509_num(p->dss_certs); i++)
+		if ((err = push_cert(sk_X509_value(p->dss_certs, i), *out, n, cap)))
+			return err;
+	return CVQ_DOC_OK;
 }
 
 cvq_doc_err cvq_doc_seal_pdf(const struct cvq_doc_seal_params *p, const uint8_t *pdf, size_t len,
@@ -132,11 +113,23 @@ cvq_doc_err cvq_doc_seal_pdf(const struct cvq_doc_seal_params *p, const uint8_t 
 		.reason = p->reason, .location = p->location, .signer_name = p->signer_name,
 		.when = p->when, .contents_max = contents_needed(p),
 	};
+	struct cvq_doc_dss dss = { .crls = p->crls, .ncrls = p->ncrls, .ocsps = p->ocsps,
+	                           .nocsps = p->nocsps };
+	struct cvq_doc_blob *certs = NULL;
+	size_t ncerts = 0;
 	cvq_doc_pdf_sign *s = NULL;
 	uint8_t *content = NULL, *cms = NULL;
 	size_t cms_len = 0;
-	cvq_doc_err err = cvq_doc_pdf_sign_begin(pdf, len, &o, &s);
-	if (err)
+	cvq_doc_err err = CVQ_DOC_OK;
+	bool lt = p->ncrls || p->nocsps;
+	if (lt) {
+		if ((err = dss_certs(p, &certs, &ncerts)))
+			goto out;
+		dss.certs = certs;
+		dss.ncerts = ncerts;
+		o.dss = &dss;
+	}
+	if ((err = cvq_doc_pdf_sign_begin(pdf, len, &o, &s)))
 		goto out;
 	const uint8_t *r1, *r2;
 	size_t l1, l2;
@@ -152,12 +145,13 @@ cvq_doc_err cvq_doc_seal_pdf(const struct cvq_doc_seal_params *p, const uint8_t 
 		goto out;
 	if ((err = cvq_doc_pdf_sign_finish(s, cms, cms_len, out, out_len)))
 		goto out;
-	if (p->ncrls || p->nocsps) {
-		if ((err = add_dss(p, cms, cms_len, out, out_len)))
-			goto out;
+	/* B-LT: a timestamp and the data to validate without the network. */
+	if (lt && info->level == CVQ_DOC_LEVEL_B_T)
 		info->level = CVQ_DOC_LEVEL_B_LT;
-	}
 out:
+	for (size_t i = 0; i < ncerts; i++)
+		OPENSSL_free((void *)certs[i].der);
+	free(certs);
 	if (err && *out) {
 		free(*out);
 		*out = NULL;

@@ -216,6 +216,8 @@ cvq_doc_err cvq_doc_pdf_sign_begin(const uint8_t *pdf, size_t len,
 	if ((err = add_field(s, root, widget, opts->field_name, name)) ||
 	    (err = add_annot(s, page, widget)))
 		goto fail;
+	if (opts->dss && (err = doc_dss_add(&s->u, opts->dss)))
+		goto fail;
 	if ((err = write_value(s, value, opts)))
 		goto fail;
 	/* The widget: invisible (/Rect of zero size, /F 132 = print + locked),

@@ -33,12 +33,15 @@ static const struct expect expects[CVQ_CA_PROFILE__COUNT] = {
 	 * EKU (SP 800-73-4, FIPS 201) is no XKU_* flag: see expect_oid */
 	[CVQ_CA_PROFILE_CONTENT_SIGNING] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
 	[CVQ_CA_PROFILE_CARD_AUTH] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
+	/* issue #14: the document seal, EKU id-kp-documentSigning (RFC 9336) */
+	[CVQ_CA_PROFILE_SEAL] = {X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_NON_REPUDIATION, 0, false},
 };
 
 /* The one EKU a profile wants when it is not one of XKU_*. */
 static const char *const expect_oid[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_CONTENT_SIGNING] = "2.16.840.1.101.3.6.7",
 	[CVQ_CA_PROFILE_CARD_AUTH] = "2.16.840.1.101.3.6.8",
+	[CVQ_CA_PROFILE_SEAL] = "1.3.6.1.5.5.7.3.36",
 };
 
 #define FAIL(...) do { snprintf(why, why_len, __VA_ARGS__); err = CVQ_CA_ERR_POLICY; goto out; } while (0)

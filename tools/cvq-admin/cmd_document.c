@@ -12,11 +12,13 @@
  * Exit codes: 0 done / valid, 6 refused (modified, not a city seal,
  * revoked…), 1 failed or undecided, 2 usage, 3 wrong PIN.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -32,12 +34,15 @@ document_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin document sign --key KEY [--pin-source SRC] --cert CERT [--chain FILE]\n"
 	"                 [--tsa URL [--tsa-anchors FILE] [--tsa-timeout S]] [--crl FILE]...\n"
-	"                 [--reason TEXT] [--location TEXT] [--name TEXT] [--detached] --out FILE IN\n"
+	"                 [--dss-certs FILE] [--reason TEXT] [--location TEXT] [--name TEXT]\n"
+	"                 [--detached] --out FILE IN\n"
 	"       cvq-admin [--json] document verify --anchors FILE [--crl FILE]... [--policy OID]\n"
 	"                 [--signature P7S] [--no-require-revocation] IN\n"
 	"KEY is pkcs11:… (the seal's token; PIN from --pin-source) or a PEM key file\n"
 	"(passphrase from --pin-source). A PDF gets a new signed revision (PAdES);\n"
-	"any other file, or --detached, a CAdES .p7s written to --out.\n"
+	"any other file, or --detached, a CAdES .p7s written to --out. With --crl the\n"
+	"PDF's signed revision carries a /DSS (certificates, CRLs; --dss-certs adds the\n"
+	"TSA's): PAdES B-LT, checked offline.\n"
 	"verify checks every signature of a PDF (or IN against --signature P7S).\n"
 	"Exit codes: 0 valid/done, 6 refused, 1 failed or undecided, 2 usage, 3 wrong PIN.\n");
 }
@@ -161,7 +166,8 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"tsa-timeout", required_argument, NULL, 'T'}, {"crl", required_argument, NULL, 'r'},
 		{"reason", required_argument, NULL, 'R'}, {"location", required_argument, NULL, 'L'},
 		{"name", required_argument, NULL, 'N'}, {"detached", no_argument, NULL, 'd'},
-		{"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+		{"out", required_argument, NULL, 'o'}, {"dss-certs", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *key = NULL, *pin = NULL, *cert_path = NULL, *chain_path = NULL, *out = NULL;
@@ -175,7 +181,8 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 	struct cvq_doc_blob crls[MAX_CRLS];
 	cvq_doc_signer *signer = NULL;
 	X509 *cert = NULL;
-	STACK_OF(X509) *chain = NULL, *certs = NULL;
+	STACK_OF(X509) *chain = NULL, *certs = NULL, *extra = NULL;
+	const char *extra_path = NULL;
 	uint8_t *in = NULL, *signed_doc = NULL;
 	size_t in_len = 0, signed_len = 0, i;
 	long n;
@@ -207,6 +214,7 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'N': sp.signer_name = optarg; break;
 		case 'd': detached = true; break;
 		case 'o': out = optarg; break;
+		case 'D': extra_path = optarg; break;
 		case 'h': document_usage(stdout); return CVQ_ADMIN_EXIT_OK;
 		default: goto usage;
 		}
@@ -235,6 +243,10 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 	}
+	if (extra_path && !(extra = read_certs(extra_path))) {
+		cvq_admin_error("no certificate in %s", extra_path);
+		goto out;
+	}
 	for (i = 0; i < ncrl; i++)
 		if (!crl_der(crl_paths[i], &crls[i])) {
 			cvq_admin_error("no CRL in %s", crl_paths[i]);
@@ -255,6 +267,7 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 	sp.arg = signer;
 	sp.tsa = have_tsa ? &tsa : NULL;
 	sp.crls = crls;
+	sp.dss_certs = extra;
 	sp.ncrls = ncrl;
 	if (!detached && is_pdf(in, in_len))
 		e = cvq_doc_seal_pdf(&sp, in, in_len, &signed_doc, &signed_len, &info);
@@ -295,6 +308,7 @@ out:
 	if (chain != certs)
 		sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(extra, X509_free);
 	X509_STORE_free(tsa.trust);
 	return rc;
 usage:

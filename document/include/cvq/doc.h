@@ -50,6 +50,20 @@ CVQ_EXPORT const char *cvq_doc_strerror(cvq_doc_err err);
 #define CVQ_DOC_CONTENTS_DEFAULT 16384u
 #define CVQ_DOC_CONTENTS_MAX 262144u
 
+/* Validation data for the Document Security Store (PAdES B-LT). */
+struct cvq_doc_blob {
+	const uint8_t *der;
+	size_t len;
+};
+struct cvq_doc_dss {
+	const struct cvq_doc_blob *certs;
+	size_t ncerts;
+	const struct cvq_doc_blob *crls;
+	size_t ncrls;
+	const struct cvq_doc_blob *ocsps; /* DER OCSPResponse */
+	size_t nocsps;
+};
+
 struct cvq_doc_pdf_sign_opts {
 	const char *field_name;  /* NULL: "Signature<n>", unique in the form */
 	const char *reason;      /* optional, UTF-8 */
@@ -57,6 +71,9 @@ struct cvq_doc_pdf_sign_opts {
 	const char *signer_name; /* optional, UTF-8 */
 	time_t when;             /* /M; 0: now */
 	size_t contents_max;     /* bytes of DER reserved; 0: the default */
+	/* Validation data put in the signed revision itself (a /DSS the
+	 * signature covers), or NULL. */
+	const struct cvq_doc_dss *dss;
 };
 
 typedef struct cvq_doc_pdf_sign cvq_doc_pdf_sign;
@@ -90,19 +107,6 @@ CVQ_EXPORT cvq_doc_err cvq_doc_pdf_sign_finish(cvq_doc_pdf_sign *s,
 
 CVQ_EXPORT void cvq_doc_pdf_sign_free(cvq_doc_pdf_sign *s);
 
-/* Validation data for the Document Security Store (PAdES B-LT). */
-struct cvq_doc_blob {
-	const uint8_t *der;
-	size_t len;
-};
-struct cvq_doc_dss {
-	const struct cvq_doc_blob *certs;
-	size_t ncerts;
-	const struct cvq_doc_blob *crls;
-	size_t ncrls;
-	const struct cvq_doc_blob *ocsps; /* DER OCSPResponse */
-	size_t nocsps;
-};
 
 /*
  * Append a revision that adds (or extends) the catalog's /DSS with the
@@ -151,7 +155,11 @@ struct cvq_doc_seal_params {
 	cvq_cades_sign_fn sign;    /* signs with the seal key (token or file) */
 	void *arg;
 	const struct cvq_cades_tsa *tsa; /* NULL: B-B */
-	/* Validation data for B-LT (PDF only); with none, no DSS revision. */
+	/* Validation data for B-LT (PDF only), put in the /DSS of the signed
+	 * revision with the signer's certificate, the chain and dss_certs
+	 * (the TSA's, say): the signature covers it, and a partner checks the
+	 * seal offline. With no CRL nor OCSP answer, no /DSS. */
+	STACK_OF(X509) *dss_certs;
 	const struct cvq_doc_blob *crls;
 	size_t ncrls;
 	const struct cvq_doc_blob *ocsps;
