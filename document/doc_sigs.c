@@ -92,7 +92,11 @@ static cvq_doc_err check_one(struct doc_pdf *d, qpdf_oh field, qpdf_oh v,
 	sig->cms = raw;
 	sig->cms_len = der;
 	sig->revision_end = r[2] + r[3];
-	sig->whole_document = sig->revision_end == d->len;
+	/* Whole: nothing after the signed bytes but an end of line. */
+	sig->whole_document = true;
+	for (size_t i = sig->revision_end; i < d->len; i++)
+		if (d->bytes[i] != '\n' && d->bytes[i] != '\r' && d->bytes[i] != ' ')
+			sig->whole_document = false;
 	qpdf_oh sf = qpdf_oh_get_key(q, v, "/SubFilter");
 	const char *sfn = qpdf_oh_is_name(q, sf) ? qpdf_oh_get_name(q, sf) : "";
 	sig->subfilter = strdup(sfn[0] == '/' ? sfn + 1 : sfn);

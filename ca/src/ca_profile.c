@@ -101,11 +101,13 @@ piv_template(cvq_ca *ca, enum cvq_ca_profile p, X509 *x)
 	switch (p) {
 	case CVQ_CA_PROFILE_CONTENT_SIGNING: eku = "2.16.840.1.101.3.6.7"; break;
 	case CVQ_CA_PROFILE_CARD_AUTH: eku = "2.16.840.1.101.3.6.8"; break;
-	/* Issue #14: the city's seal commits the city (nonRepudiation); its
-	 * EKU is id-kp-documentSigning (RFC 9336), so a seal key can make
-	 * neither receipts (emailProtection) nor TLS. */
+	/* Issue #14: the city's seal commits the city (nonRepudiation). Its
+	 * EKUs: id-kp-documentSigning (RFC 9336) says what it is for;
+	 * emailProtection is what PDF readers on NSS (poppler, Firefox) and
+	 * Adobe's trust list demand of a document signer. A seal can still
+	 * make no receipt: libcvqverify refuses documentSigning there. */
 	case CVQ_CA_PROFILE_SEAL:
-		eku = "1.3.6.1.5.5.7.3.36";
+		eku = "emailProtection,1.3.6.1.5.5.7.3.36";
 		ku = "critical,digitalSignature,nonRepudiation";
 		break;
 	default: return CVQ_CA_ERR_ARG;

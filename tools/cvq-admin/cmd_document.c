@@ -466,9 +466,8 @@ document_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 		}
 	}
 	/* A document is the city's when every seal holds and the last covers
-	 * every byte: what came after a seal is not sealed. A later revision
-	 * that only adds validation data (the DSS) is fine, but we cannot
-	 * tell it from any other change yet, so we say so. */
+	 * every byte: what came after a seal is not sealed. Our B-LT puts the
+	 * /DSS inside the sealed revision, so nothing needs to come after. */
 	if (nsigs == 0) {
 		verdict_fr = "Ce document ne porte aucun sceau de la ville.";
 		rc = CVQ_ADMIN_EXIT_INVALID;
@@ -476,13 +475,13 @@ document_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 		verdict_fr = undecided ? "Impossible de conclure : l'état de révocation du sceau est inconnu."
 		                       : "Document refusé : un sceau est invalide ou le document a été modifié.";
 		rc = undecided ? CVQ_ADMIN_EXIT_FAIL : CVQ_ADMIN_EXIT_INVALID;
-	} else if (!last_whole && !dss.ncerts && !dss.ncrls && !dss.nocsps) {
+	} else if (!last_whole) {
+		/* Bytes after the last seal are a revision nobody sealed: we do
+		 * not try to tell a harmless one from a changed page. */
 		verdict_fr = "Document refusé : il a été modifié après son dernier sceau.";
 		rc = CVQ_ADMIN_EXIT_INVALID;
 	} else {
-		verdict_fr = last_whole ? "Document authentique : scellé par la ville et intact."
-		                        : "Document authentique : scellé par la ville et intact ; "
-		                          "seules des données de validation ont pu être ajoutées ensuite.";
+		verdict_fr = "Document authentique : scellé par la ville et intact.";
 		rc = CVQ_ADMIN_EXIT_OK;
 	}
 	if (opts->json)
