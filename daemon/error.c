@@ -34,6 +34,7 @@ static const struct {
 	[CVQD_ERR_BAD_RECEIPT] = { "bad_receipt", "not a valid receipt", 422 },
 	[CVQD_ERR_JOURNAL] = { "journal_failed", "journal unavailable", 503 },
 	[CVQD_ERR_SHUTTING_DOWN] = { "shutting_down", "daemon is stopping", 503 },
+	[CVQD_ERR_TOO_MANY] = { "too_many_requests", "this caller already has its card operations under way", 429 },
 };
 
 const char *cvqd_err_code(cvqd_err e)

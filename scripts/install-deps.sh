@@ -7,12 +7,13 @@ packages=(
 	# build
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
 	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev
-	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev
+	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev libicu-dev
 	# the bench: real PC/SC stack, virtual reader, SoftHSM
 	pcscd vsmartcard-vpcd softhsm2 iproute2 util-linux python3
 	# peers that judge our output
 	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
 	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3 jq bc
+	screen
 )
 
 missing=()
