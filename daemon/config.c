@@ -418,7 +418,7 @@ static int defaults(cvqd_config *c)
 	c->request_timeout = 30;
 	c->max_clients = 64;
 	/* One caller never fills the daemon (docs/threat-model.md). */
-	c->max_clients_per_caller = 16;
+	c->max_clients_per_caller = 32;
 	c->max_refused_clients = 4;
 	c->max_card_ops_per_caller = 2;
 	c->pin_timeout = 60;

@@ -472,7 +472,7 @@ static const char *check_value(const cvqd_display *d, const struct field *f, con
 	case K_NAME:
 		return cvqd_text_check(d->text, s, n, 80, true, cp);
 	case K_TEXT:
-		return cvqd_text_check(d->text, s, n, 200, false, cp);
+		return n > CVQD_CANON_MAX_VALUE ? "too_long" : cvqd_text_check(d->text, s, n, 200, false, cp);
 	case K_REFERENCE:
 		return reference_ok(s, n) ? NULL : "syntax";
 	case K_CURRENCY:

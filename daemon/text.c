@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unicode/ucal.h>
+#include <unicode/uenum.h>
 #include <unicode/uchar.h>
 #include <unicode/ucurr.h>
 #include <unicode/udat.h>
@@ -272,11 +272,18 @@ const char *cvqd_text_currency(const char *code, int *digits)
 	/* X..: precious metals, SDRs, test and "no currency" codes. */
 	if (code[0] == 'X')
 		return "not_legal_tender";
+	/* ICU's list of ISO 4217 currencies in use (ucurr_isAvailable(now)
+	 * says no for GBP in ICU 72). */
+	bool found = false;
+	const char *c;
+	UEnumeration *e = ucurr_openISOCurrencies(UCURR_COMMON | UCURR_NON_DEPRECATED, &st);
+	while (U_SUCCESS(st) && !found && (c = uenum_next(e, NULL, &st)))
+		found = !strcmp(c, code);
+	uenum_close(e);
+	if (!found || U_FAILURE(st))
+		return "unknown_currency";
 	u_charsToUChars(code, u, 3);
 	u[3] = 0;
-	UDate now = ucal_getNow();
-	if (!ucurr_isAvailable(u, now, now, &st) || U_FAILURE(st))
-		return "unknown_currency";
 	int32_t d = ucurr_getDefaultFractionDigitsForUsage(u, UCURR_USAGE_STANDARD, &st);
 	if (U_FAILURE(st) || d < 0 || d > 4)
 		return "unknown_currency";
@@ -376,8 +383,10 @@ const char *cvqd_text_origin(const cvqd_text *t, const char *origin,
 	char ahost[256], uhost[1024];
 	const char *why;
 	size_t n = strlen(origin);
-	if (n < 9 || strncmp(origin, "https://", 8) != 0)
+	if (strncmp(origin, "https://", 8) != 0)
 		return "not_https";
+	if (n == 8)
+		return "bad_host";
 	const char *host = origin + 8;
 	size_t hl = strcspn(host, "/?#");
 	if (host[hl])

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# What you see is what you sign (issue #11), judged outside cvqd: the
+# attack corpus (wysiwys/cases.jsonl) against a real cvqd with a card.
+# Every "refuse" case gets 400 naming its field and reason and never opens
+# a dialog; every "show" case is signed through the real pinentry-tty in
+# a real terminal emulator, tmux then GNU screen, and the screen read
+# while the dialog waits must show what the receipt (opened by openssl
+# cms) holds: its dialog text line for line and each signed field.
+set -euo pipefail
+. "$CVQ_SRC/tests/bench/lib.sh"
+. "$CVQ_SRC/tests/integration/daemon/lib.sh"
+W=$CVQ_SRC/tests/integration/daemon/wysiwys
+
+PKI=$CVQ_BENCH/pki
+pki_init "$PKI"
+card_enrol 0 0x1000 "Marie Dupont"
+pki_crl "$PKI"
+cat "$PKI/ca.pem" "$PKI/crl.pem" > "$PKI/ca-crl.pem"
+
+# The pinentry: Debian's pinentry-tty on the emulator's terminal. cvqd sends
+# its own terminal (if it has one) as OPTION ttyname: the emulator's instead.
+runs=$CVQ_BENCH/pinentry-runs
+: > "$runs"
+cat > "$CVQ_BENCH/pinentry-term" <<EOP
+#!/bin/sh
+echo run >> '$runs'
+tty=\$(cat '$CVQ_BENCH/term.tty')
+sed -u "s|^OPTION ttyname=.*|OPTION ttyname=\$tty|" | LC_ALL=C.UTF-8 exec pinentry-tty --ttyname "\$tty"
+EOP
+chmod +x "$CVQ_BENCH/pinentry-term"
+cvqd_config "$CVQ_BENCH/cvqd.conf" "[pin]" "pinentry = $CVQ_BENCH/pinentry-term"
+cvqd_start "$CVQ_BENCH/cvqd.conf"
+wait_status '.readers[0].card_present and .readers[0].usable'
+
+judge() { python3 "$W/judge.py" --socket "$CVQ_BENCH/cvqd.sock" --corpus "$W/cases.jsonl" \
+	--ca "$PKI/ca-crl.pem" --work "$CVQ_BENCH" --tty-file "$CVQ_BENCH/term.tty" "$@"; }
+
+n=$(grep -c . "$W/cases.jsonl")
+[ "$n" -ge 100 ] || bench_fail "the corpus has $n cases, fewer than 100"
+
+echo "--- refused, with the field and the reason, before any dialog"
+judge --phase refuse || bench_fail "refusals"
+[ ! -s "$runs" ] || bench_fail "a refused request started a PIN dialog"
+
+echo "--- shown faithfully: pinentry-tty in tmux"
+judge --phase show --terminal tmux || bench_fail "tmux"
+echo "--- shown faithfully: pinentry-tty in GNU screen"
+judge --phase show --terminal screen || bench_fail "screen"
+
+# Nothing was signed that the journal does not know of, and only shown cases.
+shown=$(grep -c '"expect": "show"' "$W/cases.jsonl")
+[ "$(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT count(*) FROM journal WHERE result='ok'")" = $((2 * shown)) ] \
+	|| bench_fail "journal: $(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT op, result FROM journal")"
+cvqd_stop
+echo PASS

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Judge of the what-you-see-is-what-you-sign corpus (issue #11).
+
+Plays the portal against a running cvqd (HTTP on its Unix socket) and the
+person at the kiosk in a real terminal emulator where the real
+pinentry-tty draws the PIN dialog:
+
+  refuse  every "refuse" case gets 400 bad_request naming its field and
+          reason, and no dialog is ever started for it;
+  show    every "show" case: the screen is read (tmux capture-pane or GNU
+          screen hardcopy) while the dialog waits for the PIN, the PIN is
+          typed into the terminal, and the receipt that comes back is
+          opened with openssl cms -verify. The screen must show the
+          receipt's dialog text line for line, and every field of the
+          signed transaction as this judge itself renders it (its own
+          month names, currency signs, digit grouping: not cvqd's code).
+
+Exit status 0 when every case holds; else the failures are listed.
+"""
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path, timeout=60):
+        super().__init__("cvqd", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def post(sock, path, body):
+    c = UnixHTTP(sock)
+    data = json.dumps(body, ensure_ascii=False).encode()
+    c.request("POST", path, data, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    out = r.status, json.loads(r.read() or b"{}")
+    c.close()
+    return out
+
+
+# ---- the terminals -------------------------------------------------------
+
+class Terminal:
+    def __init__(self, kind, work):
+        self.kind, self.work = kind, work
+        self.name = "cvq-wys-%d" % os.getpid()
+        self.ttyfile = os.path.join(work, "term.tty")
+        if os.path.exists(self.ttyfile):
+            os.unlink(self.ttyfile)
+        inner = "tty > '%s'; exec sleep 1000000" % self.ttyfile
+        env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm")
+        if kind == "screen":
+            # Detached, screen keeps 80 columns; attached in a 200-column tmux
+            # pane, it has a display of that size. Its own screen is read.
+            inner = "exec screen -U -S %s sh -c \"%s\"" % (self.name, inner)
+        subprocess.run(["tmux", "-L", self.name, "new-session", "-d", "-s", "w",
+                        "-x", "200", "-y", "50", inner], check=True, env=env)
+        for _ in range(200):
+            if os.path.exists(self.ttyfile) and open(self.ttyfile).read().strip():
+                break
+            time.sleep(0.05)
+        self.tty = open(self.ttyfile).read().strip()
+
+    def screen(self, *args):
+        subprocess.run(["screen", "-S", self.name, "-X"] + list(args), check=True)
+
+    def clear(self):
+        with open(self.tty, "w") as t:
+            t.write("\033[H\033[2J")
+        if self.kind == "tmux":
+            subprocess.run(["tmux", "-L", self.name, "clear-history", "-t", "w"], check=True)
+
+    def read(self):
+        """The screen as lines of text."""
+        if self.kind == "tmux":
+            out = subprocess.run(["tmux", "-L", self.name, "capture-pane", "-p", "-J", "-t", "w"],
+                                 check=True, capture_output=True).stdout
+            return out.decode("utf-8").split("\n")
+        hc = os.path.join(self.work, "hardcopy")
+        if os.path.exists(hc):
+            os.unlink(hc)
+        self.screen("hardcopy", hc)
+        for _ in range(100):
+            if os.path.exists(hc):
+                break
+            time.sleep(0.02)
+        # screen 4 writes one byte per cell: the low 8 bits of its character.
+        return open(hc, "rb").read().decode("latin-1").split("\n")
+
+    def type(self, text):
+        if self.kind == "tmux":
+            subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", "w", text, "Enter"], check=True)
+        else:
+            self.screen("stuff", text + "\n")
+
+    def close(self):
+        if self.kind == "screen":
+            subprocess.run(["screen", "-S", self.name, "-X", "quit"])
+        subprocess.run(["tmux", "-L", self.name, "kill-server"])
+
+
+def as_screen(kind, s):
+    """What the terminal's read-out holds for text s."""
+    return s if kind == "tmux" else "".join(chr(ord(c) & 0xFF) for c in s)
+
+
+# ---- this judge's own rendering of fields --------------------------------
+
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre"]
+SIGN = {"EUR": "€", "GBP": "£", "USD": "$"}
+KIND = {  # per type: field -> how a person reads it
+    "payment": {"payee": "text", "amount": "amount", "currency": "currency", "reference": "text",
+                "description": "text"},
+    "school_registration": {"pupil": "text", "school": "text", "school_year": "text", "reference": "text",
+                            "amount": "amount", "currency": "currency"},
+    "booking": {"facility": "text", "date": "date", "time": "text", "reference": "text",
+                "amount": "amount", "currency": "currency"},
+    "rental": {"item": "text", "start": "date", "end": "date", "amount": "amount", "currency": "currency",
+               "reference": "text"},
+    "document_consent": {"document": "text", "recipient": "text", "purpose": "text", "until": "date",
+                         "reference": "text"},
+}
+
+
+def french_date(iso):
+    y, m, d = (int(x) for x in iso.split("-"))
+    return "%d %s %d" % (d, MONTHS[m - 1], y)
+
+
+def french_amount(amount, cur):
+    """'4500.00' -> '4 500,00' with U+202F groups (CLDR French)."""
+    ip, _, frac = amount.partition(".")
+    groups = []
+    while len(ip) > 3:
+        groups.insert(0, ip[-3:])
+        ip = ip[:-3]
+    groups.insert(0, ip)
+    return "\u202f".join(groups) + ("," + frac if frac else "")
+
+
+def judge_fields(tx, screen_text, kind):
+    errors = []
+    t = tx.get("type")
+    if t not in KIND:
+        return ["type %r unknown to the judge" % t]
+    for k, v in tx.items():
+        if k == "type":
+            continue
+        how = KIND[t].get(k)
+        if how is None:
+            errors.append("signed field %s is not one a person is shown" % k)
+            continue
+        if how == "text":
+            want = v
+        elif how == "date":
+            want = french_date(v)
+        elif how == "amount":
+            want = french_amount(v, tx["currency"])
+        else:
+            want = SIGN.get(v, v)
+        if as_screen(kind, want) not in screen_text:
+            errors.append("field %s: %r is not on the screen" % (k, want))
+    return errors
+
+
+def openssl_content(receipt_b64, ca, work):
+    der = os.path.join(work, "r.der")
+    out = os.path.join(work, "r.json")
+    open(der, "wb").write(base64.b64decode(receipt_b64))
+    subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", der,
+                    "-CAfile", ca, "-crl_check", "-out", out], check=True, capture_output=True)
+    return json.loads(open(out, "rb").read())
+
+
+def der_sig(raw):
+    def integer(b):
+        b = b.lstrip(b"\0") or b"\0"
+        if b[0] & 0x80:
+            b = b"\0" + b
+        return b"\x02" + bytes([len(b)]) + b
+    body = integer(raw[:32]) + integer(raw[32:])
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def judge_token(body, ans, work):
+    """The token binds the origin as a browser serialises it (ASCII)."""
+    origin = body["origin"]
+    host_port = origin[len("https://"):]
+    host, _, port = host_port.partition(":")
+    ascii_origin = "https://" + host.encode("idna").decode() + (":" + port if port else "")
+    tbs = hashlib.sha256(ascii_origin.encode()).digest() + hashlib.sha256(body["challenge"].encode()).digest()
+    cert = os.path.join(work, "t.der")
+    pub = os.path.join(work, "t.pub")
+    sig = os.path.join(work, "t.sig")
+    data = os.path.join(work, "t.bin")
+    open(cert, "wb").write(base64.b64decode(ans["token"]["unverifiedCertificate"]))
+    open(sig, "wb").write(der_sig(base64.b64decode(ans["token"]["signature"])))
+    open(data, "wb").write(tbs)
+    subprocess.run(["openssl", "x509", "-inform", "DER", "-in", cert, "-pubkey", "-noout", "-out", pub], check=True)
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pub, "-signature", sig, data], capture_output=True)
+    return [] if r.returncode == 0 else ["token signature is not over the ASCII origin %s" % ascii_origin]
+
+
+def show_case(args, term, case):
+    errors = []
+    term.clear()
+    prompt_seen = lambda lines: any(x.startswith(as_screen(term.kind, "Code PIN")) for x in lines)  # noqa: E731
+    # The emulator draws asynchronously: the last dialog must be gone first.
+    for _ in range(200):
+        if not prompt_seen(term.read()):
+            break
+        time.sleep(0.05)
+    else:
+        return ["the screen could not be cleared"]
+    result = {}
+
+    def call():
+        try:
+            result["ans"] = post(args.socket, case["path"], case["body"])
+        except Exception as e:  # noqa: BLE001 - reported as a failure below
+            result["err"] = repr(e)
+    th = threading.Thread(target=call)
+    th.start()
+    lines = None
+    for _ in range(400):  # the dialog comes up, or the request ends
+        cur = term.read()
+        if prompt_seen(cur):
+            lines = cur
+            break
+        if not th.is_alive():
+            break
+        time.sleep(0.05)
+    if lines is None:
+        th.join(30)
+        return ["no PIN dialog on the screen: %r" % result]
+    term.type(args.pin)
+    th.join(60)
+    if "ans" not in result:
+        return ["request failed: %r" % result]
+    status, ans = result["ans"]
+    if status != 200:
+        return ["HTTP %d %r" % (status, ans)]
+    prompt = next(i for i, line in enumerate(lines) if line.startswith(as_screen(term.kind, "Code PIN")))
+    shown = [line.rstrip() for line in lines[:prompt]]
+    screen_text = "\n".join(shown)
+    if case["path"] == "/v1/sign":
+        content = openssl_content(ans["receipt"], args.ca, args.work)
+        dialog = content.get("dialog", "")
+        want = [as_screen(term.kind, x) for x in dialog.split("\n")]
+        # The dialog's lines are the screen's last lines before the prompt.
+        while shown and shown[-1] == "":
+            shown.pop()
+        if shown[-len(want):] != want:
+            errors.append("screen %r differs from the receipt's dialog %r" % (shown[-len(want):], want))
+        errors += judge_fields(content["transaction"], screen_text, term.kind)
+    else:
+        host = case["body"]["origin"][len("https://"):].split(":")[0]
+        uni = "https://" + host.encode("idna").decode("idna") + \
+            (":" + case["body"]["origin"].split(":")[2] if case["body"]["origin"].count(":") == 2 else "")
+        if as_screen(term.kind, "Connexion à " + uni) not in screen_text:
+            errors.append("origin %r not on the screen: %r" % (uni, shown))
+        errors += judge_token(case["body"], ans, args.work)
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--phase", choices=["refuse", "show"], required=True)
+    ap.add_argument("--terminal", choices=["tmux", "screen"])
+    ap.add_argument("--ca")
+    ap.add_argument("--pin", default="123456")
+    ap.add_argument("--work", default=tempfile.gettempdir())
+    ap.add_argument("--tty-file", help="where the pinentry wrapper reads the terminal's tty")
+    args = ap.parse_args()
+    cases = [json.loads(line) for line in open(args.corpus, encoding="utf-8") if line.strip()]
+    failures, n = [], 0
+    if args.phase == "refuse":
+        for c in cases:
+            if c["expect"] != "refuse":
+                continue
+            n += 1
+            status, ans = post(args.socket, c["path"], c["body"])
+            e = ans.get("error", {})
+            got = (status, e.get("code"), e.get("field"), e.get("reason"))
+            if got != (400, "bad_request", c["field"], c["reason"]):
+                failures.append("%s: got %r, want (400, bad_request, %s, %s)" % (c["name"], got, c["field"], c["reason"]))
+    else:
+        term = Terminal(args.terminal, args.work)
+        open(args.tty_file, "w").write(term.tty)
+        try:
+            for c in cases:
+                if c["expect"] != "show":
+                    continue
+                n += 1
+                errs = show_case(args, term, c)
+                failures += ["%s (%s): %s" % (c["name"], args.terminal, e) for e in errs]
+        finally:
+            term.close()
+    for f in failures:
+        print("FAIL " + f, file=sys.stderr)
+    print("%s: %d cases, %d failures" % (args.phase + ("/" + args.terminal if args.terminal else ""), n, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
