@@ -13,7 +13,7 @@ packages=(
 	# peers that judge our output
 	opensc opensc-pkcs11 yubico-piv-tool gnutls-bin openssl sqlite3 curl
 	nginx-light pinentry-tty tmux libengine-pkcs11-openssl xxd python3 jq bc
-	screen
+	screen xvfb pinentry-gtk2 xdotool x11-apps tesseract-ocr tesseract-ocr-fra
 )
 
 missing=()

@@ -5,7 +5,9 @@
 # a dialog; every "show" case is signed through the real pinentry-tty in
 # a real terminal emulator, tmux then GNU screen, and the screen read
 # while the dialog waits must show what the receipt (opened by openssl
-# cms) holds: its dialog text line for line and each signed field.
+# cms) holds: its dialog text line for line and each signed field; and for
+# five payments, pinentry-gtk-2 under Xvfb whose screenshot tesseract
+# reads: amount, payee and reference must be the receipt's.
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
@@ -17,14 +19,18 @@ card_enrol 0 0x1000 "Marie Dupont"
 pki_crl "$PKI"
 cat "$PKI/ca.pem" "$PKI/crl.pem" > "$PKI/ca-crl.pem"
 
-# The pinentry: Debian's pinentry-tty on the emulator's terminal. cvqd sends
-# its own terminal (if it has one) as OPTION ttyname: the emulator's instead.
+# The pinentry: Debian's pinentry-tty on the emulator's terminal (cvqd sends
+# its own terminal, if it has one, as OPTION ttyname: the emulator's
+# instead), or pinentry-gtk-2 when term.tty names an X display.
 runs=$CVQ_BENCH/pinentry-runs
 : > "$runs"
 cat > "$CVQ_BENCH/pinentry-term" <<EOP
 #!/bin/sh
 echo run >> '$runs'
 tty=\$(cat '$CVQ_BENCH/term.tty')
+case \$tty in
+:*) DISPLAY=\$tty exec pinentry-gtk-2 ;;  # an X display: the graphical dialog
+esac
 sed -u "s|^OPTION ttyname=.*|OPTION ttyname=\$tty|" | LC_ALL=C.UTF-8 exec pinentry-tty --ttyname "\$tty"
 EOP
 chmod +x "$CVQ_BENCH/pinentry-term"
@@ -46,10 +52,13 @@ echo "--- shown faithfully: pinentry-tty in tmux"
 judge --phase show --terminal tmux || bench_fail "tmux"
 echo "--- shown faithfully: pinentry-tty in GNU screen"
 judge --phase show --terminal screen || bench_fail "screen"
+echo "--- the pixels: pinentry-gtk-2 under Xvfb, read by tesseract (French)"
+judge --phase show --terminal gtk || { grep -i pinentry "$CVQ_BENCH/cvqd.log" | tail -5 >&2; bench_fail "gtk"; }
+ocr=$(grep -c '"ocr": true' "$W/cases.jsonl")
 
 # Nothing was signed that the journal does not know of, and only shown cases.
 shown=$(grep -c '"expect": "show"' "$W/cases.jsonl")
-[ "$(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT count(*) FROM journal WHERE result='ok'")" = $((2 * shown)) ] \
+[ "$(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT count(*) FROM journal WHERE result='ok'")" = $((2 * shown + ocr)) ] \
 	|| bench_fail "journal: $(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT op, result FROM journal")"
 cvqd_stop
 echo PASS

@@ -32,8 +32,11 @@ def refuse_auth(name, body, field, reason):
                   "expect": "refuse", "field": field, "reason": reason})
 
 
-def show(name, tx):
-    cases.append({"name": name, "path": "/v1/sign", "body": {"transaction": tx}, "expect": "show"})
+def show(name, tx, ocr=False):
+    c = {"name": name, "path": "/v1/sign", "body": {"transaction": tx}, "expect": "show"}
+    if ocr:
+        c["ocr"] = True  # also read from pinentry-gtk-2's pixels
+    cases.append(c)
 
 
 def show_auth(name, origin):
@@ -170,17 +173,17 @@ refuse_auth("auth-extra-member", {"challenge": CH, "origin": "https://portail.vi
             "redirect", "unknown_field")
 
 # --- what must be shown, faithfully
-show("demo-payment", pay())
+show("demo-payment", pay(), ocr=True)
 show("payment-description", pay(description="Piano, 1er trimestre"))
-show("payment-grouping", pay(amount="999999999999.99", payee="Trésor public", reference="TP-1"))
-show("payment-4500", pay(amount="4500.00", payee="Piscine municipale", reference="PISC-7"))
+show("payment-grouping", pay(amount="999999999999.99", payee="Trésor public", reference="TP-1"), ocr=True)
+show("payment-4500", pay(amount="4500.00", payee="Piscine municipale", reference="PISC-7"), ocr=True)
 show("payment-jpy", pay(amount="1500", currency="JPY", payee="Musée", reference="J-1"))
 show("payment-kwd", pay(amount="12.345", currency="KWD", payee="Ambassade", reference="K-1"))
-show("payment-chf", pay(amount="80.50", currency="CHF", payee="Crèche Les Pâquerettes", reference="CR-2"))
+show("payment-chf", pay(amount="80.50", currency="CHF", payee="Crèche Les Pâquerettes", reference="CR-2"), ocr=True)
 show("payment-gbp", pay(amount="10.00", currency="GBP", payee="L’Atelier d’Élise", reference="AT/3"))
 show("payee-oe", pay(payee="Œuvre de l’Hôpital", reference="OH.4"))
 show("payee-nordic", pay(payee="Ærøskøbing Kommune", reference="AE_5"))
-show("payee-german", pay(payee="Müller & Söhne", reference="MS-6"))
+show("payee-german", pay(payee="Müller & Söhne", reference="MS-6"), ocr=True)
 show("payee-portuguese", pay(payee="São Tomé", reference="ST-7"))
 show("payee-digits", pay(payee="Club 2000", reference="C2000"))
 show("payee-80", pay(payee="Association sportive et culturelle des habitants du quartier de la Gare Sud", reference="L-80"))

@@ -8,7 +8,9 @@ pinentry-tty draws the PIN dialog:
   refuse  every "refuse" case gets 400 bad_request naming its field and
           reason, and no dialog is ever started for it;
   show    every "show" case: the screen is read (tmux capture-pane or GNU
-          screen hardcopy) while the dialog waits for the PIN, the PIN is
+          screen hardcopy; with --terminal gtk, pinentry-gtk-2 on Xvfb
+          read by tesseract, for the cases marked "ocr") while the dialog
+          waits for the PIN, the PIN is
           typed into the terminal, and the receipt that comes back is
           opened with openssl cms -verify. The screen must show the
           receipt's dialog text line for line, and every field of the
@@ -23,12 +25,14 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import unicodedata
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -53,6 +57,88 @@ def post(sock, path, body):
 
 
 # ---- the terminals -------------------------------------------------------
+
+def xwd_to_ppm(xwd, ppm, scale):
+    """A root window dump (xwd, 24-bit ZPixmap) as a PPM, scaled up for OCR."""
+    import struct
+    d = open(xwd, "rb").read()
+    h = struct.unpack(">25I", d[:100])
+    hsize, w, hgt, byte_order, bpl, ncolors = h[0], h[4], h[5], h[7], h[12], h[19]
+    off = hsize + ncolors * 12
+    with open(ppm, "wb") as f:
+        f.write(b"P6 %d %d 255\n" % (w * scale, hgt * scale))
+        for y in range(hgt):
+            row = d[off + y * bpl: off + y * bpl + w * 4]
+            px = bytearray()
+            for x in range(w):
+                p = row[4 * x:4 * x + 4]
+                b, g, r = (p[0], p[1], p[2]) if byte_order == 0 else (p[3], p[2], p[1])
+                px += bytes((r, g, b)) * scale
+            f.write(bytes(px) * scale)
+
+
+class Pixels:
+    """pinentry-gtk-2 on an Xvfb display, read back by tesseract (French)."""
+
+    def __init__(self, work):
+        self.kind, self.work = "gtk", work
+        # A display of our own, away from the :0s of other users of the machine.
+        for n in range(200 + os.getpid() % 500, 1000):
+            if os.path.exists("/tmp/.X%d-lock" % n):
+                continue
+            r, w = os.pipe()
+            self.xvfb = subprocess.Popen(["Xvfb", ":%d" % n, "-displayfd", str(w), "-screen", "0",
+                                          "1024x600x24", "-nolisten", "tcp"], pass_fds=(w,),
+                                         stderr=subprocess.DEVNULL)
+            os.close(w)
+            # Written once it serves, empty if it failed. The read end stays
+            # open while Xvfb runs: it may write again, and dies on EPIPE.
+            got = os.read(r, 16).decode().strip()
+            if got:
+                self.tty, self.pipe = ":" + got, r
+                break
+            os.close(r)
+            self.xvfb.wait()
+        else:
+            raise RuntimeError("no free X display")
+        self.env = dict(os.environ, DISPLAY=self.tty)
+
+    def clear(self):
+        # The last dialog's window is gone before the next one is read.
+        for _ in range(200):
+            r = subprocess.run(["xdotool", "search", "--name", "."], env=self.env, capture_output=True)
+            wins = [x for x in r.stdout.split() if x]
+            names = [subprocess.run(["xdotool", "getwindowname", x], env=self.env,
+                                    capture_output=True).stdout for x in wins]
+            if not any(b"Carte" in n for n in names):
+                return
+            time.sleep(0.05)
+
+    def read(self):
+        xwd, ppm = os.path.join(self.work, "shot.xwd"), os.path.join(self.work, "shot.ppm")
+        with open(xwd, "wb") as f:
+            subprocess.run(["xwd", "-root", "-silent", "-display", self.tty], stdout=f, check=True)
+        xwd_to_ppm(xwd, ppm, 3)
+        out = subprocess.run(["tesseract", ppm, "-", "-l", "fra"], capture_output=True, check=True).stdout
+        return out.decode("utf-8", "replace").split("\n")
+
+    def type(self, text):
+        subprocess.run(["xdotool", "type", "--delay", "20", text], env=self.env, check=True)
+        subprocess.run(["xdotool", "key", "Return"], env=self.env, check=True)
+
+    def close(self):
+        self.xvfb.terminate()
+        self.xvfb.wait()
+        os.close(self.pipe)
+
+
+def ocr_norm(s):
+    """What OCR can be held to: letters without accents (tesseract loses the
+    one on a capital É), no spaces (it reads U+202F as a space or none)."""
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return "".join(s.split())
+
 
 class Terminal:
     def __init__(self, kind, work):
@@ -110,12 +196,12 @@ class Terminal:
     def close(self):
         if self.kind == "screen":
             subprocess.run(["screen", "-S", self.name, "-X", "quit"])
-        subprocess.run(["tmux", "-L", self.name, "kill-server"])
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], stderr=subprocess.DEVNULL)
 
 
 def as_screen(kind, s):
     """What the terminal's read-out holds for text s."""
-    return s if kind == "tmux" else "".join(chr(ord(c) & 0xFF) for c in s)
+    return s if kind != "screen" else "".join(chr(ord(c) & 0xFF) for c in s)
 
 
 # ---- this judge's own rendering of fields --------------------------------
@@ -173,7 +259,10 @@ def judge_fields(tx, screen_text, kind):
             want = french_amount(v, tx["currency"])
         else:
             want = SIGN.get(v, v)
-        if as_screen(kind, want) not in screen_text:
+        w = re.escape(as_screen(kind, want))
+        if how == "amount":
+            w = r"(?<![\d\u202f/,.])" + w + r"(?![\d])"  # "45,00" is not in "145,00" or "45,001"
+        if not re.search(w, screen_text):
             errors.append("field %s: %r is not on the screen" % (k, want))
     return errors
 
@@ -258,6 +347,20 @@ def show_case(args, term, case):
     prompt = next(i for i, line in enumerate(lines) if line.startswith(as_screen(term.kind, "Code PIN")))
     shown = [line.rstrip() for line in lines[:prompt]]
     screen_text = "\n".join(shown)
+    if term.kind == "gtk":
+        # The pixels: the amount, the payee and the reference read by OCR
+        # must be the receipt's.
+        content = openssl_content(ans["receipt"], args.ca, args.work)
+        tx = content["transaction"]
+        seen = ocr_norm(" ".join(shown))
+        for k, want in (("amount", french_amount(tx["amount"], tx["currency"])),
+                        ("payee", tx["payee"]), ("reference", tx["reference"])):
+            w = re.escape(ocr_norm(want))
+            if k == "amount":
+                w = r"(?<![\d,.])" + w + r"(?![\d])"
+            if not re.search(w, seen):
+                errors.append("OCR: %s %r not read in %r" % (k, want, shown))
+        return errors
     if case["path"] == "/v1/sign":
         content = openssl_content(ans["receipt"], args.ca, args.work)
         dialog = content.get("dialog", "")
@@ -283,7 +386,7 @@ def main():
     ap.add_argument("--socket", required=True)
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--phase", choices=["refuse", "show"], required=True)
-    ap.add_argument("--terminal", choices=["tmux", "screen"])
+    ap.add_argument("--terminal", choices=["tmux", "screen", "gtk"])
     ap.add_argument("--ca")
     ap.add_argument("--pin", default="123456")
     ap.add_argument("--work", default=tempfile.gettempdir())
@@ -302,11 +405,14 @@ def main():
             if got != (400, "bad_request", c["field"], c["reason"]):
                 failures.append("%s: got %r, want (400, bad_request, %s, %s)" % (c["name"], got, c["field"], c["reason"]))
     else:
-        term = Terminal(args.terminal, args.work)
+        term = Pixels(args.work) if args.terminal == "gtk" else Terminal(args.terminal, args.work)
         open(args.tty_file, "w").write(term.tty)
         try:
             for c in cases:
                 if c["expect"] != "show":
+                    continue
+                # OCR is slow: the payments whose pixels it reads.
+                if args.terminal == "gtk" and not c.get("ocr"):
                     continue
                 n += 1
                 errs = show_case(args, term, c)
