@@ -29,7 +29,8 @@ cat > "$CVQ_BENCH/pinentry-term" <<EOP
 echo run >> '$runs'
 tty=\$(cat '$CVQ_BENCH/term.tty')
 case \$tty in
-:*) DISPLAY=\$tty exec pinentry-gtk-2 ;;  # an X display: the graphical dialog
+:*) DISPLAY=\$tty exec pinentry-gtk-2 --no-global-grab ;;  # an X display: the graphical dialog
+   # (no grab: one dialog's grab still held as the next one maps made it fail)
 esac
 sed -u "s|^OPTION ttyname=.*|OPTION ttyname=\$tty|" | LC_ALL=C.UTF-8 exec pinentry-tty --ttyname "\$tty"
 EOP
