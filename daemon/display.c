@@ -254,7 +254,8 @@ static void type_clear(struct type *ty)
 	memset(ty, 0, sizeof *ty);
 }
 
-static int load_type(struct type *ty, const char *name, json_t *def, char *err, size_t errlen)
+static int load_type(const cvqd_display *d, struct type *ty, const char *name, json_t *def,
+                     char *err, size_t errlen)
 {
 	json_t *fields = json_object_get(def, "fields"), *sent = json_object_get(def, "sentence");
 	const char *k;
@@ -315,6 +316,13 @@ static int load_type(struct type *ty, const char *name, json_t *def, char *err, 
 			         name, langs[l], MAX_SENTENCE);
 			return -1;
 		}
+		long cp;
+		const char *bad = cvqd_text_literal(d->text, json_string_value(s), json_string_length(s), &cp);
+		if (bad) {
+			/* What the sentence adds is shown too: no control or bidi character. */
+			snprintf(err, errlen, "%s: sentence.%s: %s (U+%04lX)", name, langs[l], bad, (unsigned long)cp);
+			return -1;
+		}
 		struct walk w = { .ty = ty, .why = &why };
 		if (walk(&w, json_string_value(s))) {
 			snprintf(err, errlen, "%s: sentence.%s: %s", name, langs[l], why.message);
@@ -349,7 +357,7 @@ int cvqd_display_add_json(cvqd_display *d, const char *json, size_t len, char *e
 	}
 	json_object_foreach(root, k, v) {
 		struct type ty;
-		if (load_type(&ty, k, v, err, errlen)) {
+		if (load_type(d, &ty, k, v, err, errlen)) {
 			type_clear(&ty);
 			goto out;
 		}

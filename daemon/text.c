@@ -260,6 +260,21 @@ out:
 	return why;
 }
 
+const char *cvqd_text_literal(const cvqd_text *t, const char *s, size_t n, long *cp)
+{
+	*cp = -1;
+	for (int32_t i = 0; i < (int32_t)n;) {
+		UChar32 c;
+		U8_NEXT(s, i, (int32_t)n, c);
+		const char *why = c == '\n' ? NULL : char_reason(t, c);
+		if (why) {
+			*cp = c;
+			return why;
+		}
+	}
+	return NULL;
+}
+
 const char *cvqd_text_currency(const char *code, int *digits)
 {
 	UErrorCode st = U_ZERO_ERROR;

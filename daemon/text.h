@@ -41,6 +41,12 @@ const char *cvqd_text_check(const cvqd_text *t, const char *s, size_t n,
                             size_t max_chars, bool name, long *cp);
 
 /*
+ * The literal text of a schema's sentence (configuration, not requests):
+ * the characters checks only, line breaks allowed. NULL, or a reason.
+ */
+const char *cvqd_text_literal(const cvqd_text *t, const char *s, size_t n, long *cp);
+
+/*
  * Currency: NULL when code is an ISO 4217 currency ICU knows and that is
  * legal tender today (X.. codes such as XAU, XXX, XTS are not); *digits
  * gets its number of decimals.

@@ -158,6 +158,10 @@ static void test_schemas(void **state)
 		/* an amount without its currency; a field named type */
 		"{\"t\":{\"fields\":{\"a\":{\"kind\":\"amount\",\"required\":true}},\"sentence\":{\"fr\":\"{a}\",\"en\":\"{a}\"}}}",
 		"{\"t\":{\"fields\":{\"type\":{\"kind\":\"name\",\"required\":true}},\"sentence\":{\"fr\":\"{type}\",\"en\":\"{type}\"}}}",
+		/* control and bidi characters in the sentence itself (found by the fuzzer) */
+		"{\"t\":{\"fields\":{\"a\":{\"kind\":\"name\",\"required\":true}},\"sentence\":{\"fr\":\"\\u007f{a}\",\"en\":\"{a}\"}}}",
+		"{\"t\":{\"fields\":{\"a\":{\"kind\":\"name\",\"required\":true}},\"sentence\":{\"fr\":\"{a}\",\"en\":\"\\u202e{a}\"}}}",
+		"{\"t\":{\"fields\":{\"a\":{\"kind\":\"name\",\"required\":true}},\"sentence\":{\"fr\":\"\\u009b2K{a}\",\"en\":\"{a}\"}}}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (cvqd_display_add_json(d, bad[i], strlen(bad[i]), err, sizeof err) == 0)
