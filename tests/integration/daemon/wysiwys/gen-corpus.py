@@ -138,6 +138,11 @@ refuse("date-short", bk | {"date": "26-09-01"}, "transaction.date", "syntax")
 refuse("time-24", bk | {"time": "24:00"}, "transaction.time", "syntax")
 refuse("booking-currency-alone", bk | {"currency": "EUR"}, "transaction.currency", "requires_amount")
 refuse("booking-amount-alone", bk | {"amount": "5.00"}, "transaction.amount", "requires_currency")
+cases.append({"name": "sign-extra-member", "path": "/v1/sign", "expect": "refuse",
+              "body": {"transaction": pay(), "callback": "https://evil.example"},
+              "field": "callback", "reason": "unknown_field"})
+cases.append({"name": "sign-no-transaction", "path": "/v1/sign", "expect": "refuse",
+              "body": {"reader": "x"}, "field": "transaction", "reason": "missing"})
 # --- /v1/authenticate: Web eID origins and challenges
 O = "origin"
 for origin, why in (("http://portail.ville.example", "not_https"),
