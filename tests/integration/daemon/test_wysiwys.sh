@@ -62,4 +62,37 @@ shown=$(grep -c '"expect": "show"' "$W/cases.jsonl")
 [ "$(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT count(*) FROM journal WHERE result='ok'")" = $((2 * shown + ocr)) ] \
 	|| bench_fail "journal: $(sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT op, result FROM journal")"
 cvqd_stop
+
+echo "--- [display] schemas: a type of the city's own; a schema hiding a field stops the daemon"
+cat > "$CVQ_BENCH/types.json" <<'EOJ'
+{"parking_permit": {"fields": {"plate": {"kind": "reference", "required": true},
+                               "street": {"kind": "name", "required": true}},
+                    "sentence": {"fr": "Vignette {plate}, rue {street}", "en": "Permit {plate}, {street}"}}}
+EOJ
+cat > "$CVQ_BENCH/hidden.json" <<'EOJ'
+{"parking_permit": {"fields": {"plate": {"kind": "reference", "required": true},
+                               "iban": {"kind": "reference", "required": true}},
+                    "sentence": {"fr": "Vignette {plate}", "en": "Permit {plate} {iban}"}}}
+EOJ
+for bad in hidden.json missing.json; do
+	cvqd_config "$CVQ_BENCH/bad.conf" "[display]" "schemas = $CVQ_BENCH/$bad"
+	rc=0
+	"$CVQD" -c "$CVQ_BENCH/bad.conf" > /dev/null 2> "$CVQ_BENCH/bad.log" || rc=$?
+	[ "$rc" -ne 0 ] && grep -q "display: .*$bad" "$CVQ_BENCH/bad.log" || bench_fail "$bad: rc $rc $(cat "$CVQ_BENCH/bad.log")"
+	[ "$bad" != hidden.json ] || grep -q "does not show field iban" "$CVQ_BENCH/bad.log" || bench_fail "hidden: $(cat "$CVQ_BENCH/bad.log")"
+done
+export CVQ_FAKE_PIN_FILE=$CVQ_BENCH/pin.txt CVQ_FAKE_PINENTRY_LOG=$CVQ_BENCH/fake.log
+echo 123456 > "$CVQ_FAKE_PIN_FILE"
+cvqd_config "$CVQ_BENCH/types.conf" "[display]" "schemas = $CVQ_BENCH/types.json"
+cvqd_start "$CVQ_BENCH/types.conf"
+wait_status '.readers[0].card_present and .readers[0].usable'
+out=$(api POST /v1/sign '{"transaction":{"type":"parking_permit","plate":"AB-123-CD","street":"de la Paix","iban":"FR76"}}')
+expect_error "$out" 400 bad_request
+jq -e '.error.field == "transaction.iban" and .error.reason == "unknown_field"' <<< "${out#* }" > /dev/null \
+	|| bench_fail "unknown field of a configured type: $out"
+out=$(api POST /v1/sign '{"transaction":{"type":"parking_permit","plate":"AB-123-CD","street":"de la Paix"}}')
+[ "${out%% *}" = 200 ] || bench_fail "configured type: $out"
+grep -qx "SETDESC Vignette AB-123-CD, rue de la Paix" "$CVQ_FAKE_PINENTRY_LOG" || bench_fail "dialog: $(cat "$CVQ_FAKE_PINENTRY_LOG")"
+[ "$(jq -r .content <<< "${out#* }" | jq -r .dialog)" = "Vignette AB-123-CD, rue de la Paix" ] || bench_fail "receipt dialog"
+cvqd_stop
 echo PASS
