@@ -45,7 +45,7 @@ printf '{"receipt":"%s"}' "$(base64 -w0 < "$W/receipt.der")" > "$W/verify.json"
 
 export CVQ_FAKE_PIN_FILE=$W/pin.txt
 echo 123456 > "$CVQ_FAKE_PIN_FILE"
-cvqd_config "$W/cvqd.conf" "[daemon]" "log_level = warning" "max_clients = 128"
+cvqd_config "$W/cvqd.conf" "[daemon]" "log_level = warning" "max_clients = 128" "max_clients_per_caller = 128"
 cvqd_start "$W/cvqd.conf"
 wait_status '.readers[0].usable'
 api GET /v1/status | cut -d' ' -f2- > "$W/status.json"

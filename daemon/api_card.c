@@ -10,6 +10,7 @@
 #include "b64.h"
 #include "canon.h"
 #include "cvqd.h"
+#include "display.h"
 #include "log.h"
 #include "receipt.h"
 #include "session.h"
@@ -36,6 +37,26 @@ static json_t *identity(cvqd_session *s)
 	return j;
 }
 
+/* Only the members a handler reads: a typo or an extra member is not ignored. */
+static bool body_closed(cvqd_req *r, const char *const *known, size_t n)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(r->body, k, v) {
+		size_t i = 0;
+		while (i < n && strcmp(known[i], k))
+			i++;
+		if (i == n) {
+			char field[48], msg[96];
+			snprintf(field, sizeof field, "%.40s", k);
+			snprintf(msg, sizeof msg, "%s: not a member of this request", field);
+			cvqd_reply_refusal(r, field, "unknown_field", msg);
+			return false;
+		}
+	}
+	return true;
+}
+
 static cvqd_err sign_cb(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *siglen)
 {
 	return cvqd_session_sign(arg, tbs, sig, siglen);
@@ -43,8 +64,9 @@ static cvqd_err sign_cb(void *arg, const cvqd_tbs *tbs, uint8_t *sig, size_t *si
 
 void cvqd_api_sign(cvqd_req *r)
 {
+	static const char *const known[] = { "transaction", "reader", "card" };
 	cvqd_session s;
-	char why[200], desc[2048], padtext[4096], ts[32], gts[32], tswhy[160] = "";
+	char why[200], desc[2048], padtext[4096], dialog[4096], ts[32], gts[32], tswhy[160] = "";
 	uint8_t rnd[16], digest[32];
 	char *content = NULL, *nonce = NULL, *b64 = NULL;
 	uint8_t *der = NULL, *bt = NULL;
@@ -53,34 +75,53 @@ void cvqd_api_sign(cvqd_req *r)
 	json_t *who = NULL, *ans;
 	bool carded;
 	cvqd_err e;
+	cvqd_display_refusal ref;
 	json_t *tx = json_object_get(r->body, "transaction");
+	const char *lang = cvqd_display_lang(r->d->cfg.language);
 
 	memset(&s, 0, sizeof s);
-	if (cvqd_canon_check_transaction(tx, why, sizeof why)) {
-		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST, why);
+	if (!body_closed(r, known, sizeof known / sizeof known[0]))
+		return;
+	/*
+	 * What you see is what you sign: the type's schema admits only fields
+	 * its sentence shows, and the sentence is the dialog text. All this
+	 * before any card work.
+	 */
+	if (!tx) {
+		cvqd_reply_refusal(r, "transaction", "missing", "\"transaction\" is required");
 		return;
 	}
-	/* What you see is what you sign: a transaction whose text the PIN
-	 * dialog cannot show whole is refused before any card work. */
-	if (cvqd_pin_describe_transaction(tx, desc, sizeof desc) ||
-	    !cvq_pinentry_description_fits(desc) ||
-	    cvqd_pin_pad_text(desc, padtext, sizeof padtext) ||
+	if (cvqd_display_render(r->d->display, tx, lang, desc, sizeof desc, &ref)) {
+		cvqd_reply_refusal(r, ref.field, ref.reason, ref.message);
+		return;
+	}
+	if (cvqd_canon_check_transaction(tx, why, sizeof why)) {
+		cvqd_reply_refusal(r, "transaction", "structure", why);
+		return;
+	}
+	if (!cvq_pinentry_description_fits(desc) || cvqd_pin_pad_text(desc, padtext, sizeof padtext) ||
 	    !cvq_pinentry_description_fits(padtext)) {
-		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST,
-		                 "transaction text too long to show in the PIN dialog");
-		goto out;
+		cvqd_reply_refusal(r, "transaction", "too_long_to_show",
+		                   "transaction text too long to show in the PIN dialog");
+		return;
 	}
 	time_t now = time(NULL);
-	if (RAND_bytes(rnd, sizeof rnd) != 1 || !(nonce = cvqd_b64url_encode(rnd, sizeof rnd)) ||
-	    !(content = cvqd_canon_receipt(tx, now, nonce, &clen))) {
+	if (RAND_bytes(rnd, sizeof rnd) != 1 || !(nonce = cvqd_b64url_encode(rnd, sizeof rnd))) {
 		cvqd_reply_error(r, CVQD_ERR_INTERNAL, NULL);
 		goto out;
 	}
-	EVP_Digest(content, clen, digest, NULL, EVP_sha256(), NULL);
 
 	e = cvqd_session_open(&s, r, CVQD_SLOT_SIGN);
-	if (e == CVQD_OK)
+	/* The receipt holds the dialog's exact text, known once the reader is. */
+	if (e == CVQD_OK && (cvqd_session_dialog_text(&s, desc, dialog, sizeof dialog) ||
+	                     !(content = cvqd_canon_receipt_shown(tx, lang, dialog, now, nonce, &clen)))) {
+		snprintf(s.why, sizeof s.why, "cannot build the receipt content");
+		e = CVQD_ERR_INTERNAL;
+	}
+	if (e == CVQD_OK) {
+		EVP_Digest(content, clen, digest, NULL, EVP_sha256(), NULL);
 		e = cvqd_session_pin(&s, desc);
+	}
 	if (e == CVQD_OK) {
 		struct cvqd_trust *t = cvqd_trust_get(r->d);
 		e = cvqd_receipt_build((const uint8_t *)content, clen, s.cert,
@@ -110,7 +151,7 @@ void cvqd_api_sign(cvqd_req *r)
 			cvqd_warn("sign for uid %u: no timestamp (%s): B-B receipt", (unsigned)r->uid, tswhy);
 		}
 	}
-	if (carded && cvqd_session_journal(&s, "sign", digest, e) != 0 && e == CVQD_OK)
+	if (carded && cvqd_session_journal(&s, "sign", content ? digest : NULL, e) != 0 && e == CVQD_OK)
 		e = CVQD_ERR_JOURNAL;
 	if (e != CVQD_OK) {
 		cvqd_info("sign for uid %u: %s", (unsigned)r->uid, cvqd_err_code(e));
@@ -124,8 +165,8 @@ void cvqd_api_sign(cvqd_req *r)
 	cvqd_time_rfc3339(now, ts, sizeof ts);
 	cvqd_info("signed for uid %u with card %s (%s)", (unsigned)r->uid, s.info.guid,
 	          gen ? "B-T" : "B-B");
-	ans = json_pack("{s:s,s:s%,s:O,s:s,s:s,s:O,s:s}",
-		"receipt", b64, "content", content, clen, "transaction", tx,
+	ans = json_pack("{s:s,s:s%,s:O,s:s,s:s,s:s,s:O,s:s}",
+		"receipt", b64, "content", content, clen, "transaction", tx, "dialog", dialog,
 		"nonce", nonce, "time", ts, "signer", who, "level", gen ? "B-T" : "B-B");
 	/* A B-B receipt says so in the answer: no proof of time yet. */
 	if (ans && gen) {
@@ -187,21 +228,29 @@ static int der_to_raw(const uint8_t *der, size_t len, int field, uint8_t *out)
 	return ok ? 0 : -1;
 }
 
-static bool text_field(const json_t *j, size_t max)
+/* Web eID: 44 to 128 characters of standard base64 for at least 32 bytes. */
+static const char *challenge_reason(const json_t *j)
 {
-	if (!json_is_string(j) || json_string_length(j) == 0 || json_string_length(j) > max)
-		return false;
-	const char *s = json_string_value(j);
-	for (size_t i = 0; i < json_string_length(j); i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
+	if (!j)
+		return "missing";
+	if (!json_is_string(j))
+		return "not_a_string";
+	size_t n = json_string_length(j), len = 0;
+	if (n < 44 || n > 128)
+		return "length";
+	uint8_t *raw = cvqd_b64_decode(json_string_value(j), n, &len);
+	free(raw);
+	if (!raw)
+		return "not_base64";
+	return len >= 32 ? NULL : "too_short";
 }
 
 void cvqd_api_authenticate(cvqd_req *r)
 {
+	static const char *const known[] = { "challenge", "origin", "reader", "card" };
 	cvqd_session s;
-	char desc[1024];
+	char desc[1400], ascii[300], shown[1100], msg[120];
+	const char *why;
 	uint8_t tbs[128], digest[64], sig[600], raw[132];
 	unsigned int hl = 0, dl = 0;
 	size_t siglen = sizeof sig;
@@ -214,12 +263,25 @@ void cvqd_api_authenticate(cvqd_req *r)
 	json_t *jc = json_object_get(r->body, "challenge"), *jo = json_object_get(r->body, "origin");
 
 	memset(&s, 0, sizeof s);
-	if (!text_field(jc, 256) || !text_field(jo, 256)) {
-		cvqd_reply_error(r, CVQD_ERR_BAD_REQUEST,
-		                 "\"challenge\" and \"origin\" must be strings of 1 to 256 bytes");
+	if (!body_closed(r, known, sizeof known / sizeof known[0]))
+		return;
+	if ((why = challenge_reason(jc))) {
+		snprintf(msg, sizeof msg, "challenge: %s (44 to 128 characters of base64, 32 bytes or more)", why);
+		cvqd_reply_refusal(r, "challenge", why, msg);
 		return;
 	}
-	const char *origin = json_string_value(jo), *challenge = json_string_value(jc);
+	why = !jo ? "missing" : !json_is_string(jo) || json_string_length(jo) > 256 ||
+	      strlen(json_string_value(jo)) != json_string_length(jo) ? "not_a_string"
+	      : cvqd_text_origin(cvqd_display_text(r->d->display), json_string_value(jo),
+	                         ascii, sizeof ascii, shown, sizeof shown);
+	if (why) {
+		snprintf(msg, sizeof msg, "origin: %s (https://host[:port], nothing more)", why);
+		cvqd_reply_refusal(r, "origin", why, msg);
+		return;
+	}
+	/* The token binds the origin as a browser serialises it (ASCII);
+	 * the holder reads it in Unicode, after the spoof checks. */
+	const char *origin = ascii, *challenge = json_string_value(jc);
 	e = cvqd_session_open(&s, r, CVQD_SLOT_AUTH);
 	if (e == CVQD_OK && token_alg(s.cert, &md, &alg, &field) != 0) {
 		snprintf(s.why, sizeof s.why, "unsupported key type on the card");
@@ -230,8 +292,8 @@ void cvqd_api_authenticate(cvqd_req *r)
 		EVP_Digest(origin, strlen(origin), tbs, &hl, md, NULL);
 		EVP_Digest(challenge, strlen(challenge), tbs + hl, &hl, md, NULL);
 		EVP_Digest(tbs, 2 * (size_t)hl, digest, &dl, md, NULL);
-		if (cvqd_pin_describe_login(origin, s.info.holder, desc, sizeof desc))
-			snprintf(desc, sizeof desc, "%s", origin);
+		if (cvqd_pin_describe_login(shown, s.info.holder, desc, sizeof desc))
+			snprintf(desc, sizeof desc, "%s", shown);
 		e = cvqd_session_pin(&s, desc);
 	}
 	if (e == CVQD_OK) {

@@ -7,9 +7,7 @@
 
 #include "trust.h"
 
-static const char *const required[] = { "type", "payee", "amount", "currency", "reference" };
-
-static bool key_ok(const char *k)
+bool cvqd_canon_key_ok(const char *k)
 {
 	size_t n = strlen(k);
 	if (n < 1 || n > 32 || k[0] < 'a' || k[0] > 'z')
@@ -30,46 +28,6 @@ static bool text_ok(const char *s, size_t n)
 	return true;
 }
 
-static bool digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/* "0.50", "45.00", "123456789012.99": two decimals, no sign, no leading 0. */
-static bool amount_ok(const char *s, size_t n)
-{
-	if (n < 4 || s[n - 3] != '.' || !digits(s + n - 2, 2))
-		return false;
-	size_t ip = n - 3;
-	if (ip > 12 || !digits(s, ip))
-		return false;
-	return !(ip > 1 && s[0] == '0');
-}
-
-static bool currency_ok(const char *s, size_t n)
-{
-	if (n != 3)
-		return false;
-	for (size_t i = 0; i < 3; i++)
-		if (s[i] < 'A' || s[i] > 'Z')
-			return false;
-	return true;
-}
-
-static bool type_ok(const char *s, size_t n)
-{
-	if (n < 1 || n > 32 || s[0] < 'a' || s[0] > 'z')
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
-}
-
 int cvqd_canon_check_transaction(const json_t *tx, char *why, size_t whylen)
 {
 	const char *k;
@@ -82,13 +40,12 @@ int cvqd_canon_check_transaction(const json_t *tx, char *why, size_t whylen)
 		snprintf(why, whylen, "transaction has more than %d fields", CVQD_CANON_MAX_FIELDS);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-		if (!json_object_get(tx, required[i])) {
-			snprintf(why, whylen, "transaction.%s is required", required[i]);
-			return -1;
-		}
+	if (!json_is_string(json_object_get(tx, "type"))) {
+		snprintf(why, whylen, "transaction.type is required");
+		return -1;
+	}
 	json_object_foreach((json_t *)tx, k, v) {
-		if (!key_ok(k)) {
+		if (!cvqd_canon_key_ok(k)) {
 			snprintf(why, whylen, "transaction field names must match [a-z][a-z0-9_]{0,31}");
 			return -1;
 		}
@@ -101,18 +58,6 @@ int cvqd_canon_check_transaction(const json_t *tx, char *why, size_t whylen)
 		if (!text_ok(s, n)) {
 			snprintf(why, whylen, "transaction.%s must be 1 to %d bytes without control characters",
 			         k, CVQD_CANON_MAX_VALUE);
-			return -1;
-		}
-		if (!strcmp(k, "amount") && !amount_ok(s, n)) {
-			snprintf(why, whylen, "transaction.amount must look like \"45.00\"");
-			return -1;
-		}
-		if (!strcmp(k, "currency") && !currency_ok(s, n)) {
-			snprintf(why, whylen, "transaction.currency must be an ISO 4217 code like \"EUR\"");
-			return -1;
-		}
-		if (!strcmp(k, "type") && !type_ok(s, n)) {
-			snprintf(why, whylen, "transaction.type must match [a-z][a-z0-9_-]{0,31}");
 			return -1;
 		}
 	}
@@ -155,6 +100,11 @@ static void put_str(struct buf *b, const char *s, size_t n)
 			put(b, s + start, i - start);
 			put(b, "\\", 1);
 			start = i;
+		} else if (s[i] == '\n') {
+			/* Only the dialog text holds a line break (checked by the caller). */
+			put(b, s + start, i - start);
+			put(b, "\\n", 2);
+			start = i + 1;
 		}
 	}
 	put(b, s + start, n - start);
@@ -202,16 +152,44 @@ static bool nonce_ok(const char *s)
 	return true;
 }
 
-char *cvqd_canon_receipt(const json_t *tx, time_t t, const char *nonce, size_t *len)
+/* The dialog text: UTF-8 (jansson checked), line breaks only as control characters. */
+static bool dialog_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > CVQD_CANON_MAX_DIALOG)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool lang_ok(const char *s)
+{
+	return s && (!strcmp(s, "fr") || !strcmp(s, "en"));
+}
+
+static char *receipt(const json_t *tx, const char *lang, const char *dialog, time_t t,
+                     const char *nonce, size_t *len)
 {
 	char why[160], ts[32];
 	struct buf b = { 0 };
 	if (cvqd_canon_check_transaction(tx, why, sizeof why) || !nonce || !nonce_ok(nonce))
 		return NULL;
+	if (dialog && (!dialog_ok(dialog) || !lang_ok(lang)))
+		return NULL;
 	cvqd_time_rfc3339(t, ts, sizeof ts);
-	/* Top-level keys, already in sorted order: cvq < nonce < time < transaction. */
+	/* Top-level keys in sorted order: cvq < dialog < lang < nonce < time < transaction. */
 	put(&b, "{\"cvq\":", 7);
-	put_str(&b, CVQD_CANON_FORMAT, strlen(CVQD_CANON_FORMAT));
+	if (dialog) {
+		put_str(&b, CVQD_CANON_FORMAT, strlen(CVQD_CANON_FORMAT));
+		put(&b, ",\"dialog\":", 10);
+		put_str(&b, dialog, strlen(dialog));
+		put(&b, ",\"lang\":", 8);
+		put_str(&b, lang, strlen(lang));
+	} else {
+		put_str(&b, CVQD_CANON_FORMAT_V1, strlen(CVQD_CANON_FORMAT_V1));
+	}
 	put(&b, ",\"nonce\":", 9);
 	put_str(&b, nonce, strlen(nonce));
 	put(&b, ",\"time\":", 8);
@@ -225,6 +203,19 @@ char *cvqd_canon_receipt(const json_t *tx, time_t t, const char *nonce, size_t *
 	}
 	*len = b.len;
 	return b.p;
+}
+
+char *cvqd_canon_receipt(const json_t *tx, time_t t, const char *nonce, size_t *len)
+{
+	return receipt(tx, NULL, NULL, t, nonce, len);
+}
+
+char *cvqd_canon_receipt_shown(const json_t *tx, const char *lang, const char *dialog,
+                               time_t t, const char *nonce, size_t *len)
+{
+	if (!dialog)
+		return NULL;
+	return receipt(tx, lang, dialog, t, nonce, len);
 }
 
 /* "2026-11-28T14:43:03Z" exactly. */
@@ -246,34 +237,50 @@ static int parse_time(const char *s, time_t *out)
 	return 0;
 }
 
-json_t *cvqd_canon_parse_receipt(const char *buf, size_t len, time_t *t,
-                                 char *nonce, size_t noncecap, char *why, size_t whylen)
+json_t *cvqd_canon_parse_receipt_shown(const char *buf, size_t len, time_t *t,
+                                       char *nonce, size_t noncecap, char **lang, char **dialog,
+                                       char *why, size_t whylen)
 {
 	json_error_t je;
 	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je), *tx = NULL;
 	char *again = NULL;
 	size_t alen = 0;
-	if (!json_is_object(root) || json_object_size(root) != 4) {
+	const char *fmt = json_string_value(json_object_get(root, "cvq"));
+	bool v2 = fmt && !strcmp(fmt, CVQD_CANON_FORMAT);
+	if (lang)
+		*lang = NULL;
+	if (dialog)
+		*dialog = NULL;
+	if (!json_is_object(root) || !fmt || (!v2 && strcmp(fmt, CVQD_CANON_FORMAT_V1) != 0)) {
 		snprintf(why, whylen, "content is not a cvq receipt");
 		goto fail;
 	}
-	const char *fmt = json_string_value(json_object_get(root, "cvq"));
-	const char *n = json_string_value(json_object_get(root, "nonce"));
-	const char *ts = json_string_value(json_object_get(root, "time"));
-	tx = json_object_get(root, "transaction");
-	if (!fmt || strcmp(fmt, CVQD_CANON_FORMAT) != 0) {
-		snprintf(why, whylen, "unknown receipt format");
+	if (json_object_size(root) != (v2 ? 6u : 4u)) {
+		snprintf(why, whylen, "content is not a cvq receipt");
 		goto fail;
 	}
+	const char *n = json_string_value(json_object_get(root, "nonce"));
+	const char *ts = json_string_value(json_object_get(root, "time"));
+	const char *dl = json_string_value(json_object_get(root, "dialog"));
+	const char *lg = json_string_value(json_object_get(root, "lang"));
+	tx = json_object_get(root, "transaction");
 	if (!n || !nonce_ok(n) || strlen(n) >= noncecap || !ts || parse_time(ts, t)) {
 		snprintf(why, whylen, "bad nonce or time in the receipt");
 		goto fail;
 	}
+	if (v2 && (!dl || !lg)) {
+		snprintf(why, whylen, "content is not a cvq receipt");
+		goto fail;
+	}
 	if (cvqd_canon_check_transaction(tx, why, whylen))
 		goto fail;
-	again = cvqd_canon_receipt(tx, *t, n, &alen);
+	again = receipt(tx, lg, v2 ? dl : NULL, *t, n, &alen);
 	if (!again || alen != len || memcmp(again, buf, len) != 0) {
 		snprintf(why, whylen, "receipt content is not in canonical form");
+		goto fail;
+	}
+	if ((lang && v2 && !(*lang = strdup(lg))) || (dialog && v2 && !(*dialog = strdup(dl)))) {
+		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
 	strcpy(nonce, n);
@@ -282,7 +289,21 @@ json_t *cvqd_canon_parse_receipt(const char *buf, size_t len, time_t *t,
 	json_decref(root);
 	return tx;
 fail:
+	if (lang) {
+		free(*lang);
+		*lang = NULL;
+	}
+	if (dialog) {
+		free(*dialog);
+		*dialog = NULL;
+	}
 	free(again);
 	json_decref(root);
 	return NULL;
+}
+
+json_t *cvqd_canon_parse_receipt(const char *buf, size_t len, time_t *t,
+                                 char *nonce, size_t noncecap, char *why, size_t whylen)
+{
+	return cvqd_canon_parse_receipt_shown(buf, len, t, nonce, noncecap, NULL, NULL, why, whylen);
 }

@@ -190,6 +190,12 @@ static int daemon_key(struct parse_ctx *pc, const char *k, const char *v)
 		return set_uint(&c->request_timeout, v, 10, 3600);
 	if (!strcmp(k, "max_clients"))
 		return set_uint(&c->max_clients, v, 10, 4096);
+	if (!strcmp(k, "max_clients_per_caller"))
+		return set_uint(&c->max_clients_per_caller, v, 10, 4096) || !c->max_clients_per_caller ? -1 : 0;
+	if (!strcmp(k, "max_refused_clients"))
+		return set_uint(&c->max_refused_clients, v, 10, 4096) || !c->max_refused_clients ? -1 : 0;
+	if (!strcmp(k, "max_card_ops_per_caller"))
+		return set_uint(&c->max_card_ops_per_caller, v, 10, 4096) || !c->max_card_ops_per_caller ? -1 : 0;
 	return 1;
 }
 
@@ -235,6 +241,16 @@ static int pin_key(struct parse_ctx *pc, const char *k, const char *v)
 		c->pinpad = !strcmp(v, "auto");
 		return 0;
 	}
+	return 1;
+}
+
+static int display_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	if (!strcmp(k, "scripts"))
+		return set_str(&c->scripts, v);
+	if (!strcmp(k, "schemas"))
+		return set_paths(pc, c->schemas, &c->n_schemas, v);
 	return 1;
 }
 
@@ -411,6 +427,8 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = pin_key(pc, name, value);
 	else if (!strcmp(section, "card"))
 		rc = card_key(pc, name, value);
+	else if (!strcmp(section, "display"))
+		rc = display_key(pc, name, value);
 	else if (!strcmp(section, "responder"))
 		rc = responder_key(pc, name, value);
 	else if (!strcmp(section, "tsa"))
@@ -439,6 +457,10 @@ static int defaults(cvqd_config *c)
 	c->max_header = 32 * 1024;
 	c->request_timeout = 30;
 	c->max_clients = 64;
+	/* One caller never fills the daemon (docs/threat-model.md). */
+	c->max_clients_per_caller = 32;
+	c->max_refused_clients = 4;
+	c->max_card_ops_per_caller = 2;
 	c->pin_timeout = 60;
 	c->card_wait = 30;
 	c->op_timeout = 120;
@@ -453,6 +475,7 @@ static int defaults(cvqd_config *c)
 	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
 	    set_str(&c->pinentry, "/usr/bin/pinentry") ||
 	    set_str(&c->language, "fr") ||
+	    set_str(&c->scripts, "Latin") ||
 	    set_str(&c->localedir, LOCALEDIR) ||
 	    set_str(&c->journal_path, "") ||
 	    set_str(&c->pkcs11_module, "") ||
@@ -545,6 +568,8 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->journal_path);
 	free(c->pinentry);
 	free(c->language);
+	free(c->scripts);
+	free_paths(c->schemas, &c->n_schemas);
 	free(c->localedir);
 	free(c->pkcs11_module);
 	free(c->pkcs11_auth_id);

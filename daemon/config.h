@@ -32,6 +32,9 @@ typedef struct cvqd_config {
 	size_t max_header;          /* max_header = bytes (per connection memory) */
 	unsigned request_timeout;   /* request_timeout = s (idle connection) */
 	unsigned max_clients;       /* max_clients = */
+	unsigned max_clients_per_caller; /* max_clients_per_caller = connections per allowed uid */
+	unsigned max_refused_clients;    /* max_refused_clients = connections of all not allowed uids */
+	unsigned max_card_ops_per_caller; /* max_card_ops_per_caller = card operations (held or queued) per uid */
 
 	/* [trust] */
 	char *anchors[CVQD_MAX_PATHS];   /* anchors = PEM files, comma separated */
@@ -53,6 +56,11 @@ typedef struct cvqd_config {
 	char *language;             /* language = fr (gettext LANGUAGE) */
 	char *localedir;            /* localedir = where cvqd.mo lives */
 	bool pinpad;                /* pinpad = auto (true) | never: PIN-pad readers */
+
+	/* [display] */
+	char *scripts;              /* scripts = Latin (ICU script names, comma separated) */
+	char *schemas[CVQD_MAX_PATHS]; /* schemas = JSON files of more transaction types */
+	size_t n_schemas;
 
 	/* [card] */
 	char *backend;              /* backend = pcsc | pkcs11 | none */

@@ -18,6 +18,8 @@ struct cvqd_events;
 struct cvqd_cards;
 struct cvqd_http;
 struct cvqd_responder;
+struct cvqd_display;
+struct cvqd_quota;
 
 struct cvqd {
 	cvqd_config cfg;              /* read-only after start (reload swaps trust only) */
@@ -28,6 +30,8 @@ struct cvqd {
 	struct cvqd_cards *cards;     /* card backend + per-card queues */
 	struct cvqd_http *http;
 	struct cvqd_responder *responder; /* NULL without [responder] */
+	struct cvqd_display *display; /* transaction types and the text checks */
+	struct cvqd_quota *quota;     /* connections and card operations per caller */
 	atomic_bool stopping;
 	int stop_fd;                  /* readable once the daemon stops (eventfd) */
 };

@@ -15,11 +15,13 @@
 
 #include "card_backend.h"
 #include "cards.h"
+#include "display.h"
 #include "events.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
 #include "pin.h"
+#include "quota.h"
 #include "responder.h"
 #include "trust.h"
 
@@ -95,6 +97,13 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 		cvqd_error("trust: %s", err);
 		goto fail;
 	}
+	if (!(d->display = cvqd_display_new(d->cfg.scripts, d->cfg.schemas, d->cfg.n_schemas,
+	                                    err, sizeof err))) {
+		cvqd_error("display: %s", err);
+		goto fail;
+	}
+	if (!(d->quota = cvqd_quota_new()))
+		goto fail;
 	if (d->cfg.journal_path[0] &&
 	    !(d->journal = cvqd_journal_open(d->cfg.journal_path, err, sizeof err))) {
 		cvqd_error("journal: %s", err);
@@ -138,6 +147,8 @@ void cvqd_stop(struct cvqd *d)
 	cvqd_events_free(d->events);
 	cvqd_journal_close(d->journal);
 	cvqd_trust_put(d->trust);
+	cvqd_display_free(d->display);
+	cvqd_quota_free(d->quota);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
 	pthread_mutex_destroy(&d->trust_lock);

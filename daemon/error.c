@@ -35,6 +35,7 @@ static const struct {
 	[CVQD_ERR_JOURNAL] = { "journal_failed", "journal unavailable", 503 },
 	[CVQD_ERR_SHUTTING_DOWN] = { "shutting_down", "daemon is stopping", 503 },
 	[CVQD_ERR_TSA_UNAVAILABLE] = { "timestamp_unavailable", "the timestamp authority did not answer: no receipt", 503 },
+	[CVQD_ERR_TOO_MANY] = { "too_many_requests", "this caller already has its card operations under way", 429 },
 };
 
 const char *cvqd_err_code(cvqd_err e)

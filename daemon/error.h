@@ -37,6 +37,7 @@ typedef enum cvqd_err {
 	CVQD_ERR_JOURNAL,            /* the journal could not record: refused */
 	CVQD_ERR_SHUTTING_DOWN,
 	CVQD_ERR_TSA_UNAVAILABLE,    /* no signature timestamp, and [tsa] unavailable = refuse */
+	CVQD_ERR_TOO_MANY,           /* the caller holds its share of card operations */
 	CVQD_ERR__COUNT
 } cvqd_err;
 

@@ -15,6 +15,7 @@
 
 #include "cvqd.h"
 #include "log.h"
+#include "quota.h"
 #include "request.h"
 
 struct cvqd_http {
@@ -44,6 +45,13 @@ void cvqd_reply_error(cvqd_req *r, cvqd_err e, const char *message)
 	json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", cvqd_err_code(e),
 	                      "message", message ? message : cvqd_strerror(e));
 	cvqd_reply_json(r, cvqd_err_http_status(e), j);
+}
+
+void cvqd_reply_refusal(cvqd_req *r, const char *field, const char *reason, const char *message)
+{
+	json_t *j = json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code", cvqd_err_code(CVQD_ERR_BAD_REQUEST),
+	                      "message", message ? message : reason, "field", field, "reason", reason);
+	cvqd_reply_json(r, cvqd_err_http_status(CVQD_ERR_BAD_REQUEST), j);
 }
 
 bool cvqd_req_client_gone(const cvqd_req *r)
@@ -123,6 +131,53 @@ static int conn_fd(struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	return ci ? ci->connect_fd : -1;
+}
+
+/* Per connection (MHD's socket_context): whose it is, counted against whom. */
+struct conn_state {
+	uid_t key;      /* the uid, or CVQD_QUOTA_REFUSED */
+	bool counted;
+};
+
+/*
+ * At accept, in the listening thread: the caller check used to wait for
+ * complete headers, so 64 trickling connections of a refused uid kept
+ * everyone else out. Over its share, a connection is shut down before
+ * MHD reads from it; its thread ends at once.
+ */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct cvqd_http *h = cls;
+	const cvqd_config *cfg = &h->d->cfg;
+	struct conn_state *cs = *socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (cs && cs->counted)
+			cvqd_quota_give(h->d->quota, cs->key, CVQD_QUOTA_CONN);
+		free(cs);
+		*socket_context = NULL;
+		return;
+	}
+	int fd = conn_fd(c);
+	struct ucred uc = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t ul = sizeof uc;
+	cs = calloc(1, sizeof *cs);
+	if (!cs || fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) != 0) {
+		free(cs);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		return;
+	}
+	bool allowed = caller_allowed(cfg, &uc);
+	cs->key = allowed ? uc.uid : CVQD_QUOTA_REFUSED;
+	unsigned max = allowed ? cfg->max_clients_per_caller : cfg->max_refused_clients;
+	cs->counted = cvqd_quota_take(h->d->quota, cs->key, CVQD_QUOTA_CONN, max);
+	*socket_context = cs;
+	if (!cs->counted) {
+		cvqd_warn("closed a connection of uid %u pid %d: %s holds %u connections already",
+		          (unsigned)uc.uid, (int)uc.pid, allowed ? "it" : "the not allowed callers", max);
+		shutdown(fd, SHUT_RDWR);
+	}
 }
 
 static enum MHD_Result dispatch(struct cvqd_http *h, struct MHD_Connection *c,
@@ -322,6 +377,7 @@ cvqd_http *cvqd_http_start(struct cvqd *d)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->request_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 		MHD_OPTION_END);
 	if (!h->mhd) {
 		cvqd_error("libmicrohttpd did not start");

@@ -38,6 +38,12 @@ typedef struct cvqd_req {
 /* Answer helpers; they take ownership of `j`. */
 void cvqd_reply_json(cvqd_req *r, unsigned status, json_t *j);
 void cvqd_reply_error(cvqd_req *r, cvqd_err e, const char *message);
+/*
+ * 400 bad_request naming what was refused: {"error": {"code":
+ * "bad_request", "message", "field": "transaction.payee", "reason":
+ * "bidi_control"}}. field and reason are stable (docs/api.md).
+ */
+void cvqd_reply_refusal(cvqd_req *r, const char *field, const char *reason, const char *message);
 
 /* True when the client hung up (its socket shows EOF or an error). */
 bool cvqd_req_client_gone(const cvqd_req *r);
@@ -45,6 +51,9 @@ bool cvqd_req_client_gone(const cvqd_req *r);
 /*
  * Listen: on the socket systemd passed (LISTEN_FDS), else bind
  * cfg->socket_path with cfg->socket_mode. Returns NULL and logs on failure.
+ * The peer's credentials are read when a connection is accepted: beyond
+ * max_clients_per_caller (allowed uids) or max_refused_clients (all the
+ * others together) it is closed at once, before a byte is read.
  */
 cvqd_http *cvqd_http_start(struct cvqd *d);
 /* Stop accepting, wake streams, wait for connection threads. */

@@ -25,45 +25,6 @@ void cvqd_i18n_setup(const cvqd_config *cfg)
 	bind_textdomain_codeset("cvqd", "UTF-8");
 }
 
-/* "45.00" "EUR" -> "45,00 €" in French. */
-static void format_amount(const char *amount, const char *currency, char *out, size_t len)
-{
-	char num[32];
-	snprintf(num, sizeof num, "%s", amount);
-	char *dot = strchr(num, '.');
-	/* TRANSLATORS: the decimal separator of amounts ("," in French). */
-	const char *sep = _(".");
-	if (dot)
-		*dot = '\0';
-	const char *sym = !strcmp(currency, "EUR") ? "€" : currency;
-	char value[64];
-	snprintf(value, sizeof value, "%s%s%s", num, dot ? sep : "", dot ? dot + 1 : "");
-	/* TRANSLATORS: an amount then its currency symbol: "45,00 €". */
-	snprintf(out, len, _("%s %s"), value, sym);
-}
-
-static const char *str(const json_t *tx, const char *k)
-{
-	const char *s = json_string_value(json_object_get(tx, k));
-	return s ? s : "";
-}
-
-int cvqd_pin_describe_transaction(const json_t *tx, char *out, size_t len)
-{
-	char amount[96];
-	int n;
-	format_amount(str(tx, "amount"), str(tx, "currency"), amount, sizeof amount);
-	if (!strcmp(str(tx, "type"), "payment"))
-		n = snprintf(out, len, _("Payment of %s to %s — ref. %s"),
-		             amount, str(tx, "payee"), str(tx, "reference"));
-	else
-		n = snprintf(out, len, _("Approval (%s) of %s to %s — ref. %s"),
-		             str(tx, "type"), amount, str(tx, "payee"), str(tx, "reference"));
-	if (n >= 0 && (size_t)n < len && json_object_get(tx, "description"))
-		n += snprintf(out + n, len - (size_t)n, "\n%s", str(tx, "description"));
-	return n >= 0 && (size_t)n < len ? 0 : -1;
-}
-
 int cvqd_pin_describe_login(const char *origin, const char *holder, char *out, size_t len)
 {
 	int n;

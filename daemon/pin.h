@@ -17,11 +17,7 @@
 /* Set the message language from the configuration (once, at start). */
 void cvqd_i18n_setup(const cvqd_config *cfg);
 
-/*
- * "Paiement de 45,00 € à École de musique — réf. INSCR-2026-0042"
- * (+ "\n" + description when there is one). tx passed the canonical check.
- */
-int cvqd_pin_describe_transaction(const json_t *tx, char *out, size_t len);
+/* Transactions are described by their type's sentence: display.h. */
 /* "Connexion à https://portail.example — carte de …" */
 int cvqd_pin_describe_login(const char *origin, const char *holder, char *out, size_t len);
 

@@ -12,6 +12,7 @@
 #include "cvqd.h"
 #include "journal.h"
 #include "log.h"
+#include "quota.h"
 
 static bool abandon(void *arg)
 {
@@ -48,6 +49,15 @@ cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot)
 		snprintf(s->why, sizeof s->why, "\"reader\" and \"card\" must be strings");
 		return CVQD_ERR_BAD_REQUEST;
 	}
+	/* A caller's queued operations would make the next caller's time out
+	 * behind them (card_busy): each caller gets its share only. */
+	const cvqd_config *cfg = &r->d->cfg;
+	if (!cvqd_quota_take(r->d->quota, r->uid, CVQD_QUOTA_OP, cfg->max_card_ops_per_caller)) {
+		snprintf(s->why, sizeof s->why, "this caller already has %u card operations under way",
+		         cfg->max_card_ops_per_caller);
+		return CVQD_ERR_TOO_MANY;
+	}
+	s->quota = true;
 	cvqd_err e = take_card(s, json_string_value(jr), json_string_value(jc));
 	if (e != CVQD_OK)
 		return e;
@@ -200,8 +210,21 @@ int cvqd_session_journal(cvqd_session *s, const char *op, const uint8_t *digest,
 	return cvqd_journal_add(s->r->d->journal, &je);
 }
 
+int cvqd_session_dialog_text(const cvqd_session *s, const char *description,
+                             char *out, size_t len)
+{
+	const cvqd_config *cfg = &s->r->d->cfg;
+	if (cfg->pinpad && s->info.pinpad)
+		return cvqd_pin_pad_text(description, out, len);
+	int n = snprintf(out, len, "%s", description);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
 void cvqd_session_close(cvqd_session *s)
 {
+	if (s->quota && s->r)
+		cvqd_quota_give(s->r->d->quota, s->r->uid, CVQD_QUOTA_OP);
+	s->quota = false;
 	OPENSSL_cleanse(s->pin, sizeof s->pin);
 	cvqd_cards_release(s->op);
 	s->op = NULL;

@@ -27,10 +27,14 @@ typedef struct cvqd_session {
 	bool have_pin;
 	bool pinpad;             /* the PIN is typed on the reader's pad */
 	int tries_left;
+	bool quota;              /* holds one of the caller's card operations */
 	char why[200];           /* message for the error answer */
 } cvqd_session;
 
-/* Card + turn + certificate + its status (now). */
+/*
+ * One of the caller's max_card_ops_per_caller (else CVQD_ERR_TOO_MANY at
+ * once, before any queue), then card + turn + certificate + its status.
+ */
 cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot);
 /*
  * The PIN dialog; cancelled when the client goes, the card goes, or we
@@ -38,6 +42,9 @@ cvqd_err cvqd_session_open(cvqd_session *s, cvqd_req *r, cvqd_key_slot slot);
  * instead: the PIN is typed on the pad during cvqd_session_sign.
  */
 cvqd_err cvqd_session_pin(cvqd_session *s, const char *description);
+/* The text the dialog shows for description: the PIN-pad form on a pad reader. */
+int cvqd_session_dialog_text(const cvqd_session *s, const char *description,
+                             char *out, size_t len);
 /* Sign with the PIN just typed (wiped after, whatever happens). */
 cvqd_err cvqd_session_sign(cvqd_session *s, const cvqd_tbs *tbs,
                            uint8_t *sig, size_t *siglen);

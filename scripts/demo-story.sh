@@ -166,7 +166,7 @@ echo "  cvqd listens on $D/cvqd.sock"
 run curl -s --unix-socket cvqd.sock http://cvqd/v1/status
 
 say "7. Marie logs in to the city portal from the kiosk (PIN typed in the PIN dialog)."
-login='{"challenge":"c2VydmVyLWNoYWxsZW5nZS0yMDI2","origin":"https://portail.ville-alencon.example"}'
+login="{\"challenge\":\"$(openssl rand -base64 32)\",\"origin\":\"https://portail.ville-alencon.example\"}"
 echo "  $ curl --unix-socket cvqd.sock -d '$login' http://cvqd/v1/authenticate"
 code=$(api /v1/authenticate "$login" login.json)
 [ "$code" = 200 ] || { cat login.json >&2; tail -5 cvqd.log >&2; fail "login refused (HTTP $code)"; }

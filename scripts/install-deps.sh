@@ -7,7 +7,7 @@ packages=(
 	# build
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
 	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev
-	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev
+	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev libicu-dev
 	# the bench: real PC/SC stack, virtual reader, SoftHSM
 	pcscd vsmartcard-vpcd softhsm2 iproute2 util-linux python3
 	# peers that judge our output
@@ -20,6 +20,8 @@ packages=(
 	debhelper lintian dpkg-dev systemd xvfb xauth x11-xserver-utils xdotool pinentry-gtk2
 	# CSRs openssl req will not write (ca-roles.sh); instruction counts (bench/ca-checks.sh)
 	valgrind
+	# what the holder sees, judged in real terminals and by OCR (#11)
+	screen x11-apps tesseract-ocr tesseract-ocr-fra
 )
 
 missing=()

@@ -265,14 +265,14 @@ g, c = s[sys.argv[2]], s[sys.argv[3]]
 assert g["authentic"] is True and g["authenticity"] == "ok" and g["usable"], g
 assert c["authentic"] is False and c["authenticity"] == "card-auth-failed" and not c["usable"], c
 EOF
-login='{"challenge":"c2VydmVyLWNoYWxsZW5nZQ","origin":"https://portail.ville.example","reader":"'$R1'"}'
+login='{"challenge":"c2VydmVyLWNoYWxsZW5nZS1vZi0zMi1ieXRlcy1hdC1sZWFzdCEh","origin":"https://portail.ville.example","reader":"'$R1'"}'
 code=$(api /v1/authenticate "$login" "$W/login1.json")
 [ "$code" = 409 ] && grep -q '"no_card"' "$W/login1.json" ||
 	bench_fail "cvqd did not refuse the clone as no usable card: $code $(cat "$W/login1.json")"
 [ ! -s "$W/pinentry.log" ] || bench_fail "a PIN dialog was shown for the clone: $(cat "$W/pinentry.log")"
 grep -q 'not authentic.*refused' "$W/cvqd.log" || bench_fail "cvqd did not log the refusal"
 # The genuine card in reader 0 still gets its dialog and logs in.
-login='{"challenge":"c2VydmVyLWNoYWxsZW5nZQ","origin":"https://portail.ville.example","reader":"'$R0'"}'
+login='{"challenge":"c2VydmVyLWNoYWxsZW5nZS1vZi0zMi1ieXRlcy1hdC1sZWFzdCEh","origin":"https://portail.ville.example","reader":"'$R0'"}'
 code=$(api /v1/authenticate "$login" "$W/login0.json")
 [ "$code" = 200 ] || bench_fail "the genuine card was refused: $(cat "$W/login0.json")"
 grep -q '^SETDESC' "$W/pinentry.log" || bench_fail "no PIN dialog for the genuine card"

@@ -15,7 +15,8 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/soft.key" 2>/dev/null
 openssl ec -in "$PKI/soft.key" -pubout -out "$PKI/soft.pub" 2>/dev/null
 pki_issue "$PKI" soft "$PKI/soft.pub" 0x42 "Marie Dupont"
 
-cvqd_config "$CVQ_BENCH/cvqd.conf"
+# 50 clients at once below: more than one caller's default share.
+cvqd_config "$CVQ_BENCH/cvqd.conf" "[daemon]" "max_clients_per_caller = 64"
 cvqd_start "$CVQ_BENCH/cvqd.conf"
 
 # --- status
@@ -40,9 +41,15 @@ expect_error "$(api POST /v1/sign '{"transaction":{"type":"payment"}}')" 400 bad
 expect_error "$(api POST /v1/sign '{"transaction":{"type":"payment","payee":"x","amount":45,"currency":"EUR","reference":"r"}}')" 400 bad_request
 # Fields each within limits, but a text the PIN dialog could not show whole:
 # refused before any card work (what you see is what you sign).
-long_tx="{\"transaction\":{\"type\":\"payment\",\"payee\":\"$(printf 'x%.0s' $(seq 500))\",\"amount\":\"45.00\",\"currency\":\"EUR\",\"reference\":\"$(printf 'r%.0s' $(seq 500))\"}}"
+# (U+1D11E, 4 bytes: 80 in each name, 128 in the purpose pass their own
+# limits, not the dialog's line.)
+g=$(printf '\xf0\x9d\x84\x9e')
+n80=$(printf "$g%.0s" $(seq 80))
+long_tx="{\"transaction\":{\"type\":\"document_consent\",\"document\":\"$n80\",\"recipient\":\"$n80\",\"purpose\":\"$(printf "$g%.0s" $(seq 128))\",\"until\":\"2027-01-01\",\"reference\":\"R-1\"}}"
 out=$(api POST /v1/sign "$long_tx")
 expect_error "$out" 400 bad_request
+jq -e '.error.field == "transaction" and .error.reason == "too_long_to_show"' <<< "${out#* }" > /dev/null \
+	|| bench_fail "long transaction reason: $out"
 grep -q 'too long to show in the PIN dialog' <<< "$out" || { echo "FAIL: long transaction reason: $out"; exit 1; }
 expect_error "$(api POST /v1/authenticate '{"challenge":"abc"}')" 400 bad_request
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')

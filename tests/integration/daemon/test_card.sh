@@ -18,7 +18,7 @@ cat "$PKI/ca.pem" "$PKI/crl.pem" > "$PKI/ca-crl.pem"
 
 export CVQ_FAKE_PIN_FILE=$CVQ_BENCH/pin.txt CVQ_FAKE_PINENTRY_LOG=$CVQ_BENCH/pinentry.log
 echo 123456 > "$CVQ_FAKE_PIN_FILE"
-cvqd_config "$CVQ_BENCH/cvqd.conf"
+cvqd_config "$CVQ_BENCH/cvqd.conf" "[daemon]" "max_card_ops_per_caller = 64" "max_clients_per_caller = 64"
 cvqd_start "$CVQ_BENCH/cvqd.conf"
 wait_status '.readers[0].card_present and .readers[0].pin_tries_left == 3 and (.readers[0].guid | length) == 32'
 guid=$(api GET /v1/status | cut -d' ' -f2- | jq -r .readers[0].guid)
@@ -51,14 +51,17 @@ tx='{"type":"payment","payee":"École de musique","amount":"45.00","currency":"E
 out=$(api POST /v1/sign "{\"transaction\":$tx}")
 [ "${out%% *}" = 200 ] || bench_fail "sign: $out"
 body=${out#* }
-grep -qx "SETDESC Paiement de 45,00 € à École de musique — réf. INSCR-2026-0042" "$CVQ_FAKE_PINENTRY_LOG" \
+grep -qx "SETDESC Paiement de 45,00"$'\xc2\xa0'"€ à École de musique — réf. INSCR-2026-0042" "$CVQ_FAKE_PINENTRY_LOG" \
 	|| bench_fail "payment dialog text: $(cat "$CVQ_FAKE_PINENTRY_LOG")"
 jq -r .receipt <<< "$body" | base64 -d > "$CVQ_BENCH/receipt.der"
 openssl cms -verify -binary -inform DER -in "$CVQ_BENCH/receipt.der" -CAfile "$PKI/ca-crl.pem" -crl_check \
 	-out "$CVQ_BENCH/receipt.json" || bench_fail "openssl cms -verify refused the receipt"
 cmp "$CVQ_BENCH/receipt.json" <(jq -j .content <<< "$body") || bench_fail "receipt content"
-jq -e '.transaction.payee == "École de musique" and .cvq == "receipt/1"' "$CVQ_BENCH/receipt.json" > /dev/null \
+jq -e '.transaction.payee == "École de musique" and .cvq == "receipt/2" and .lang == "fr"' "$CVQ_BENCH/receipt.json" > /dev/null \
 	|| bench_fail "receipt transaction"
+# The receipt holds the dialog's exact text: what the pinentry was told to show.
+[ "SETDESC $(jq -r .dialog "$CVQ_BENCH/receipt.json")" = "$(grep '^SETDESC Paiement' "$CVQ_FAKE_PINENTRY_LOG")" ] \
+	|| bench_fail "receipt dialog: $(jq -r .dialog "$CVQ_BENCH/receipt.json")"
 openssl cms -cmsout -print -inform DER -in "$CVQ_BENCH/receipt.der" | grep -q "CN=Marie Dupont" \
 	|| bench_fail "signer certificate not in the receipt"
 cmp <(openssl cms -verify -binary -inform DER -in "$CVQ_BENCH/receipt.der" -noverify -signer "$CVQ_BENCH/signer.pem" -out /dev/null 2>/dev/null; openssl x509 -in "$CVQ_BENCH/signer.pem" -outform DER) \
@@ -167,13 +170,13 @@ expect_error "$out" 403 certificate_revoked
 echo "--- blocked PIN: a clear error"
 echo 999999 > "$CVQ_FAKE_PIN_FILE"; rm -f "$CVQ_FAKE_PIN_FILE.count"
 for t in 2 1; do
-	out=$(api POST /v1/authenticate '{"challenge":"c","origin":"https://portail.ville.example"}')
+	out=$(api POST /v1/authenticate '{"challenge":"JCqLDmKlOB/CIWG6f6nOM8w7B9p2oBFlFYKyXLdrCUU=","origin":"https://portail.ville.example"}')
 	expect_error "$out" 403 pin_wrong
 	jq -e ".error.pin_tries_left == $t" <<< "${out#* }" > /dev/null || bench_fail "tries $t: $out"
 done
-expect_error "$(api POST /v1/authenticate '{"challenge":"c","origin":"https://portail.ville.example"}')" 403 pin_blocked
+expect_error "$(api POST /v1/authenticate '{"challenge":"JCqLDmKlOB/CIWG6f6nOM8w7B9p2oBFlFYKyXLdrCUU=","origin":"https://portail.ville.example"}')" 403 pin_blocked
 echo 123456 > "$CVQ_FAKE_PIN_FILE"; rm -f "$CVQ_FAKE_PIN_FILE.count"
-expect_error "$(api POST /v1/authenticate '{"challenge":"c","origin":"https://portail.ville.example"}')" 403 pin_blocked
+expect_error "$(api POST /v1/authenticate '{"challenge":"JCqLDmKlOB/CIWG6f6nOM8w7B9p2oBFlFYKyXLdrCUU=","origin":"https://portail.ville.example"}')" 403 pin_blocked
 wait_status '.readers[0].pin_tries_left == 0'
 
 cvqd_stop

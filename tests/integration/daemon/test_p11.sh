@@ -35,10 +35,10 @@ out=$(api POST /v1/sign "{\"transaction\":$tx}")
 jq -r .receipt <<< "${out#* }" | base64 -d > "$CVQ_BENCH/r.der"
 openssl cms -verify -binary -inform DER -in "$CVQ_BENCH/r.der" -CAfile "$PKI/ca-crl.pem" -crl_check \
 	-out /dev/null || bench_fail "openssl cms -verify refused the receipt"
-grep -q "SETDESC Paiement de 12,30 € à Régie des eaux — réf. EAU-7" "$CVQ_FAKE_PINENTRY_LOG" \
+grep -q "SETDESC Paiement de 12,30"$'\xc2\xa0'"€ à Régie des eaux — réf. EAU-7" "$CVQ_FAKE_PINENTRY_LOG" \
 	|| bench_fail "dialog: $(cat "$CVQ_FAKE_PINENTRY_LOG")"
 
-out=$(api POST /v1/authenticate '{"challenge":"abc","origin":"https://portail.ville.example"}')
+out=$(api POST /v1/authenticate '{"challenge":"JCqLDmKlOB/CIWG6f6nOM8w7B9p2oBFlFYKyXLdrCUU=","origin":"https://portail.ville.example"}')
 [ "${out%% *}" = 200 ] || bench_fail "authenticate: $out"
 jq -e '.token.algorithm == "ES256"' <<< "${out#* }" > /dev/null || bench_fail "token: $out"
 

@@ -44,7 +44,7 @@ fresh
 bench_pad_keys "$P" "pin 123456"
 out=$(sign_on "$PAD")
 [ "${out%% *}" = 200 ] || bench_fail "sign: $out"
-grep -qx "SETDESC Paiement de 45,00 € à École de musique — réf. INSCR-2026-0042" "$CVQ_FAKE_PINENTRY_LOG" \
+grep -qx "SETDESC Paiement de 45,00"$'\xc2\xa0'"€ à École de musique — réf. INSCR-2026-0042" "$CVQ_FAKE_PINENTRY_LOG" \
 	|| bench_fail "dialog text: $(cat "$CVQ_FAKE_PINENTRY_LOG")"
 grep -qx "Confirmez, puis tapez votre code sur le clavier du lecteur" "$CVQ_FAKE_PINENTRY_LOG" \
 	|| bench_fail "no keypad instruction: $(cat "$CVQ_FAKE_PINENTRY_LOG")"
@@ -62,11 +62,11 @@ openssl cms -cmsout -print -inform DER -in "$CVQ_BENCH/receipt.der" | grep -q "C
 echo "--- login on the pad: a token openssl verifies"
 fresh
 bench_pad_keys "$P" "pin 123456"
-out=$(api POST /v1/authenticate "{\"reader\":\"$PAD\",\"challenge\":\"c1\",\"origin\":\"https://portail.ville.example\"}")
+out=$(api POST /v1/authenticate "{\"reader\":\"$PAD\",\"challenge\":\"JCqLDmKlOB/CIWG6f6nOM8w7B9p2oBFlFYKyXLdrCUU=\",\"origin\":\"https://portail.ville.example\"}")
 [ "${out%% *}" = 200 ] || bench_fail "authenticate: $out"
 tok=${out#* }
 { printf '%s' "https://portail.ville.example" | openssl dgst -sha256 -binary
-  printf '%s' c1 | openssl dgst -sha256 -binary; } > "$CVQ_BENCH/tbs.bin"
+  printf '%s' 'JCqLDmKlOB/CIWG6f6nOM8w7B9p2oBFlFYKyXLdrCUU=' | openssl dgst -sha256 -binary; } > "$CVQ_BENCH/tbs.bin"
 jq -r .token.signature <<< "$tok" | base64 -d > "$CVQ_BENCH/sig.raw"
 ecdsa_raw_to_der "$CVQ_BENCH/sig.raw" "$CVQ_BENCH/sig.der"
 openssl x509 -in "$PKI/card$P-9a.pem" -pubkey -noout > "$CVQ_BENCH/auth.pub"

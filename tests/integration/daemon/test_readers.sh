@@ -16,7 +16,7 @@ cat "$PKI/ca.pem" "$PKI/crl.pem" > "$PKI/ca-crl.pem"
 
 export CVQ_FAKE_PIN_FILE=$CVQ_BENCH/pin.txt
 echo 123456 > "$CVQ_FAKE_PIN_FILE"
-cvqd_config "$CVQ_BENCH/cvqd.conf"
+cvqd_config "$CVQ_BENCH/cvqd.conf" "[daemon]" "max_card_ops_per_caller = 64" "max_clients_per_caller = 64"
 cvqd_start "$CVQ_BENCH/cvqd.conf"
 wait_status '[.readers[] | select(.card_present and .usable)] | length == 2'
 guid0=$(api GET /v1/status | cut -d' ' -f2- | jq -r --arg r "$CVQ_READER_0" '.readers[] | select(.reader == $r) | .guid')

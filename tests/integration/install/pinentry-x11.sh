@@ -18,8 +18,16 @@ done
 user=nobody
 dir=$(mktemp -d)
 chmod 755 "$dir"
+# The private /tmp below hides whatever lives under /tmp, a build tree
+# included (CI's clone may be there): the program and the cvq libraries
+# it links go to a folder of their own outside /tmp first.
+run=$(mktemp -d /run/cvq-pinentry-x11.XXXXXX)
+chmod 755 "$run"
+cp "$ask" "$run/pinentry-ask"
+ldd "$ask" | awk '$3 ~ /libcvq/ {print $3}' | while read -r lib; do cp "$lib" "$run/"; done
+ask=$run/pinentry-ask
 xpid=
-trap '[ -n "$xpid" ] && kill "$xpid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap '[ -n "$xpid" ] && kill "$xpid" 2>/dev/null; rm -rf "$dir" "$run"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # The kiosk's X server, access by cookie (as a display manager starts it).
@@ -41,7 +49,7 @@ xauth -f "$XAUTHORITY" add "$DISPLAY" . "$(mcookie)"
 # What cvqd does under the unit: its own user, a private /tmp, no cookie.
 ask_as_service() {
 	unshare -m sh -c 'mount -t tmpfs tmpfs /tmp && exec setpriv --reuid "$1" --regid nogroup \
-		--clear-groups env -i DISPLAY="$2" HOME=/nonexistent PATH=/usr/bin:/bin \
+		--clear-groups env -i DISPLAY="$2" HOME=/nonexistent PATH=/usr/bin:/bin LD_LIBRARY_PATH="${3%/*}" \
 		"$3" pinentry:/usr/bin/pinentry-gtk-2' sh "$user" "$DISPLAY" "$ask" \
 		> "$dir/out" 2>&1 &
 	pid=$!

@@ -20,6 +20,11 @@ static void test_defaults(void **state)
 	assert_int_equal(c.allow_uids[0], 0);
 	assert_true(c.require_crl);
 	assert_string_equal(c.language, "fr");
+	assert_string_equal(c.scripts, "Latin");
+	assert_int_equal(c.n_schemas, 0);
+	assert_int_equal(c.max_clients_per_caller, 32);
+	assert_int_equal(c.max_refused_clients, 4);
+	assert_int_equal(c.max_card_ops_per_caller, 2);
 	cvqd_config_free(&c);
 }
 
@@ -32,8 +37,16 @@ static void test_values(void **state)
 		"allow_groups = 33\nlog_level = debug\nmax_body = 4096\n"
 		"[trust]\nanchors = /a.pem, /b.pem\ncrls = /c.crl\nrequire_crl = no\n"
 		"[pin]\npinentry = /usr/bin/pinentry-tty\ntimeout = 30\n"
-		"[card]\nbackend = none\nwait = 5\n";
+		"[card]\nbackend = none\nwait = 5\n"
+		"[display]\nscripts = Latin, Greek\nschemas = /etc/cvq/types.json, /etc/cvq/more.json\n"
+		"[daemon]\nmax_clients_per_caller = 8\nmax_refused_clients = 1\nmax_card_ops_per_caller = 3\n";
 	assert_int_equal(cvqd_config_parse(&c, text, err, sizeof err), 0);
+	assert_string_equal(c.scripts, "Latin, Greek");
+	assert_int_equal(c.n_schemas, 2);
+	assert_string_equal(c.schemas[1], "/etc/cvq/more.json");
+	assert_int_equal(c.max_clients_per_caller, 8);
+	assert_int_equal(c.max_refused_clients, 1);
+	assert_int_equal(c.max_card_ops_per_caller, 3);
 	assert_string_equal(c.socket_path, "/tmp/x.sock");
 	assert_int_equal(c.socket_mode, 0600);
 	assert_int_equal(c.n_allow_uids, 2);
@@ -61,6 +74,10 @@ static void test_refused(void **state)
 		"[card]\nbackend = magic\n",
 		"[trust]\nrequire_crl = maybe\n",
 		"no section = here\n",
+		"[daemon]\nmax_card_ops_per_caller = 0\n",
+		"[daemon]\nmax_clients_per_caller = 0\n",
+		"[daemon]\nmax_refused_clients = many\n",
+		"[display]\nfonts = big\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cvqd_config c;
