@@ -1,4 +1,5 @@
 #include "cvq/doc.h"
+#include "cvq/doc_version.h"
 
 const char *cvq_doc_strerror(cvq_doc_err err)
 {
@@ -17,4 +18,9 @@ const char *cvq_doc_strerror(cvq_doc_err err)
 	case CVQ_DOC_ERR_SEAL: return "the signature or its timestamp could not be made";
 	}
 	return "unknown error";
+}
+
+const char *cvq_doc_version(void)
+{
+	return "0.1.0";
 }
