@@ -33,12 +33,15 @@ static const struct expect expects[CVQ_CA_PROFILE__COUNT] = {
 	 * EKU (SP 800-73-4, FIPS 201) is no XKU_* flag: see expect_oid */
 	[CVQ_CA_PROFILE_CONTENT_SIGNING] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
 	[CVQ_CA_PROFILE_CARD_AUTH] = {X509v3_KU_DIGITAL_SIGNATURE, 0, false},
+	/* issue #14: the document seal, EKU id-kp-documentSigning (RFC 9336) */
+	[CVQ_CA_PROFILE_SEAL] = {X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_NON_REPUDIATION, 0, false},
 };
 
 /* The one EKU a profile wants when it is not one of XKU_*. */
 static const char *const expect_oid[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_CONTENT_SIGNING] = "2.16.840.1.101.3.6.7",
 	[CVQ_CA_PROFILE_CARD_AUTH] = "2.16.840.1.101.3.6.8",
+	[CVQ_CA_PROFILE_SEAL] = "1.3.6.1.5.5.7.3.4,1.3.6.1.5.5.7.3.36",
 };
 
 #define FAIL(...) do { snprintf(why, why_len, __VA_ARGS__); err = CVQ_CA_ERR_POLICY; goto out; } while (0)
@@ -121,10 +124,15 @@ cvq_ca_check_profile(X509 *cert, X509 *issuer, enum cvq_ca_profile p, char *why,
 	xku = (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ? X509_get_extended_key_usage(cert) : 0;
 	if (expect_oid[p]) {
 		EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
-		char got[64] = "";
+		char got[160] = "", one[64];
 
-		if (eku && sk_ASN1_OBJECT_num(eku) == 1)
-			OBJ_obj2txt(got, sizeof(got), sk_ASN1_OBJECT_value(eku, 0), 1);
+		/* The profile's OIDs, in its order, comma-separated. */
+		for (int k = 0; eku && k < sk_ASN1_OBJECT_num(eku) && k < 2; k++) {
+			OBJ_obj2txt(one, sizeof(one), sk_ASN1_OBJECT_value(eku, k), 1);
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? "," : "", one);
+		}
+		if (eku && sk_ASN1_OBJECT_num(eku) > 2)
+			got[0] = '\0';
 		EXTENDED_KEY_USAGE_free(eku);
 		if (strcmp(got, expect_oid[p]) != 0)
 			FAIL("extended key usage %s, the profile wants %s", got[0] ? got : "other",
@@ -235,19 +243,36 @@ eku_bits(const uint8_t *c, size_t n)
 	return x;
 }
 
-/* Whether the EKU SEQUENCE content c holds exactly the one OID `want`
- * (dotted): the PIV profiles' EKUs have no XKU_* flag. */
+/* Whether the EKU SEQUENCE content c holds exactly the OIDs of `want`
+ * (dotted, comma-separated, in order): the PIV and seal profiles' EKUs
+ * have no XKU_* flag. */
 static bool
 eku_is_only(const uint8_t *c, size_t n, const char *want)
 {
 	const uint8_t *p = c, *o;
 	size_t ol;
-	ASN1_OBJECT *obj = OBJ_txt2obj(want, 1);
-	bool ok = obj && tlv(&p, c + n, 0x06, &o, &ol) && p == c + n &&
-	          (size_t)OBJ_length(obj) == ol && memcmp(OBJ_get0_data(obj), o, ol) == 0;
+	char got[160] = "", one[64];
+	int k = 0;
 
-	ASN1_OBJECT_free(obj);
-	return ok;
+	while (p < c + n && k < 4) {
+		const unsigned char *q;
+		ASN1_OBJECT *obj;
+		unsigned char der[72];
+
+		if (!tlv(&p, c + n, 0x06, &o, &ol) || ol + 2 > sizeof(der) || ol > 127)
+			return false;
+		der[0] = 0x06;
+		der[1] = (unsigned char)ol;
+		memcpy(der + 2, o, ol);
+		q = der;
+		obj = d2i_ASN1_OBJECT(NULL, &q, (long)ol + 2);
+		if (!obj)
+			return false;
+		OBJ_obj2txt(one, sizeof(one), obj, 1);
+		ASN1_OBJECT_free(obj);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k++ ? "," : "", one);
+	}
+	return p == c + n && strcmp(got, want) == 0;
 }
 
 cvq_ca_err

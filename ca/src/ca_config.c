@@ -47,6 +47,7 @@ static const unsigned default_days[CVQ_CA_PROFILE__COUNT] = {
 	[CVQ_CA_PROFILE_TSA] = 1825,
 	[CVQ_CA_PROFILE_CONTENT_SIGNING] = 1095,
 	[CVQ_CA_PROFILE_CARD_AUTH] = 1825,
+	[CVQ_CA_PROFILE_SEAL] = 1095,
 };
 
 struct cvq_ca_config *

@@ -9,6 +9,7 @@ static const char *const profile_names[CVQ_CA_PROFILE__COUNT] = {
 	"citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa",
 	[CVQ_CA_PROFILE_CONTENT_SIGNING] = "content-signing",
 	[CVQ_CA_PROFILE_CARD_AUTH] = "card-auth",
+	[CVQ_CA_PROFILE_SEAL] = "seal",
 };
 
 const char *

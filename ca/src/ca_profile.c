@@ -95,17 +95,26 @@ add_policy(X509 *x, const char *oid)
 static cvq_ca_err
 piv_template(cvq_ca *ca, enum cvq_ca_profile p, X509 *x)
 {
-	const char *eku;
+	const char *eku, *ku = "critical,digitalSignature";
 	cvq_ca_err err;
 
 	switch (p) {
 	case CVQ_CA_PROFILE_CONTENT_SIGNING: eku = "2.16.840.1.101.3.6.7"; break;
 	case CVQ_CA_PROFILE_CARD_AUTH: eku = "2.16.840.1.101.3.6.8"; break;
+	/* Issue #14: the city's seal commits the city (nonRepudiation). Its
+	 * EKUs: id-kp-documentSigning (RFC 9336) says what it is for;
+	 * emailProtection is what PDF readers on NSS (poppler, Firefox) and
+	 * Adobe's trust list demand of a document signer. A seal can still
+	 * make no receipt: libcvqverify refuses documentSigning there. */
+	case CVQ_CA_PROFILE_SEAL:
+		eku = "emailProtection,1.3.6.1.5.5.7.3.36";
+		ku = "critical,digitalSignature,nonRepudiation";
+		break;
 	default: return CVQ_CA_ERR_ARG;
 	}
 	err = ca_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE");
 	if (err == CVQ_CA_OK)
-		err = ca_add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature");
+		err = ca_add_ext(x, ca->cert, NID_key_usage, ku);
 	if (err == CVQ_CA_OK)
 		err = ca_add_ext(x, ca->cert, NID_ext_key_usage, eku);
 	if (err != CVQ_CA_OK)

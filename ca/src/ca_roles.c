@@ -51,7 +51,8 @@ cvq_ca_profile_dual(enum cvq_ca_profile p)
 {
 	enum cvq_ca_profile tsa;
 
-	if (p == CVQ_CA_PROFILE_SUBCA || p == CVQ_CA_PROFILE_OCSP_SIGNER)
+	/* The seal signs in the city's name (issue #14): two officers too. */
+	if (p == CVQ_CA_PROFILE_SUBCA || p == CVQ_CA_PROFILE_OCSP_SIGNER || p == CVQ_CA_PROFILE_SEAL)
 		return true;
 	/* The TSA profile comes with the timestamping work (by name, so this
 	 * file needs no change when it lands). */
@@ -60,7 +61,7 @@ cvq_ca_profile_dual(enum cvq_ca_profile p)
 
 /* The default profiles of each role, by name ("tsa" when it exists). */
 static const char *const default_profiles[CVQ_CA_ROLE__COUNT] = {
-	[CVQ_CA_ROLE_OFFICER] = "service,ocsp-signer,subca,tsa,content-signing",
+	[CVQ_CA_ROLE_OFFICER] = "service,ocsp-signer,subca,tsa,content-signing,seal",
 	[CVQ_CA_ROLE_OPERATOR] = "citizen-auth,citizen-sign,card-auth",
 	[CVQ_CA_ROLE_AUDITOR] = "",
 	[CVQ_CA_ROLE_SERVICE] = "service",

@@ -140,12 +140,21 @@ cvq_cades_sign(const struct cvq_cades_sign_params *p, uint8_t **der, size_t *der
 	for (i = 0; p->certs && i < sk_X509_num(p->certs); i++)
 		if (!CMS_add1_cert(cms, sk_X509_value(p->certs, i)))
 			goto out;
-	pos = CMS_get0_content(cms);
-	if (!pos || (!*pos && !(*pos = ASN1_OCTET_STRING_new())) ||
-	    !ASN1_OCTET_STRING_set(*pos, p->content ? p->content : (const uint8_t *)"",
-	                           (int)p->content_len))
+	if (p->flags & ~(CVQ_CADES_DETACHED | CVQ_CADES_NO_SIGNING_TIME)) {
+		rc = CVQ_CADES_ERR_ARG;
 		goto out;
-	(*pos)->flags &= ~ASN1_STRING_FLAG_CONT;
+	}
+	if (p->flags & CVQ_CADES_DETACHED) {
+		if (!CMS_set_detached(cms, 1))
+			goto out;
+	} else {
+		pos = CMS_get0_content(cms);
+		if (!pos || (!*pos && !(*pos = ASN1_OCTET_STRING_new())) ||
+		    !ASN1_OCTET_STRING_set(*pos, p->content ? p->content : (const uint8_t *)"",
+		                           (int)p->content_len))
+			goto out;
+		(*pos)->flags &= ~ASN1_STRING_FLAG_CONT;
+	}
 	if (!EVP_Digest(p->content ? p->content : (const uint8_t *)"", p->content_len, md, NULL,
 	                EVP_sha256(), NULL))
 		goto out;
@@ -157,7 +166,8 @@ cvq_cades_sign(const struct cvq_cades_sign_params *p, uint8_t **der, size_t *der
 	if (!when ||
 	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
 	                                 OBJ_nid2obj(NID_pkcs7_data), -1) ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, when->type, when, -1) ||
+	    (!(p->flags & CVQ_CADES_NO_SIGNING_TIME) &&
+	     !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, when->type, when, -1)) ||
 	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, md, 32) ||
 	    !add_signing_cert_v2(si, p->signer))
 		goto out;

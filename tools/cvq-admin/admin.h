@@ -45,6 +45,7 @@ int cvq_admin_cmd_citizen(int argc, char **argv, const struct cvq_admin_opts *op
 int cvq_admin_cmd_audit(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_tsa(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts);
+int cvq_admin_cmd_document(int argc, char **argv, const struct cvq_admin_opts *opts);
 
 /* Print "cvq-admin: <message>" to stderr. */
 void cvq_admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

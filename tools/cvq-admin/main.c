@@ -27,6 +27,7 @@ static const struct group groups[] = {
 	{"publish", "write the CRL and pre-signed OCSP responses to a directory", cvq_admin_cmd_publish},
 	{"audit", "the audit log: verify, show", cvq_admin_cmd_audit},
 	{"verify", "verify a receipt or certificate", cvq_admin_cmd_verify},
+	{"document", "documents sealed by the city: sign (PAdES, CAdES), verify", cvq_admin_cmd_document},
 };
 
 static void

@@ -65,6 +65,8 @@ void vfy_rfc3339(time_t t, char *buf, size_t len);
 
 /* The citizen signature profile (ca/src/ca_profile.c, CITIZEN_SIGN). */
 cvq_verify_err vfy_profile(const cvq_verify_ctx *ctx, X509 *cert, cvq_verify_result *r);
+/* The city seal's profile (documents): documentSigning instead of emailProtection. */
+cvq_verify_err vfy_profile_seal(const cvq_verify_ctx *ctx, X509 *cert, cvq_verify_result *r);
 
 /*
  * The chain of `cert` at `at`, then revocation judged now. `proven`: the

@@ -45,9 +45,13 @@ static int timestamp_der(CMS_SignerInfo *si, unsigned char **der, long *len)
 	return 1;
 }
 
-static cvq_verify_err check(cvq_verify_ctx *ctx, const uint8_t *der, size_t len, unsigned flags,
+/* dcontent: the detached content of a document signature, or NULL for a
+ * receipt, which carries its content. */
+static cvq_verify_err check(cvq_verify_ctx *ctx, const uint8_t *der, size_t len,
+                            const uint8_t *dcontent, size_t dcontent_len, unsigned flags,
                             cvq_verify_result *r)
 {
+	BIO *din = NULL;
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms = NULL;
 	STACK_OF(X509) *certs = NULL, *signers = NULL;
@@ -63,9 +67,20 @@ static cvq_verify_err check(cvq_verify_ctx *ctx, const uint8_t *der, size_t len,
 		goto out;
 	}
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
-	    OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data || !CMS_get0_content(cms) ||
-	    !*CMS_get0_content(cms)) {
+	    OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data || !CMS_get0_content(cms)) {
+		vfy_fail(r, e, "not a CMS SignedData of data");
+		goto out;
+	}
+	if (!dcontent && !*CMS_get0_content(cms)) {
 		vfy_fail(r, e, "not a CMS SignedData with its data inside");
+		goto out;
+	}
+	if (dcontent && *CMS_get0_content(cms)) {
+		vfy_fail(r, e, "a document signature must be detached");
+		goto out;
+	}
+	if (dcontent && !(din = BIO_new_mem_buf(dcontent, (int)dcontent_len))) {
+		e = CVQ_VERIFY_ERR_NOMEM;
 		goto out;
 	}
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
@@ -80,7 +95,7 @@ static cvq_verify_err check(cvq_verify_ctx *ctx, const uint8_t *der, size_t len,
 		goto out;
 	}
 	/* The signature over the content; the chain is ours to judge. */
-	if (CMS_verify(cms, NULL, NULL, NULL, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+	if (CMS_verify(cms, NULL, NULL, din, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
 		unsigned long err = ERR_peek_last_error();
 		e = vfy_fail(r, CVQ_VERIFY_ERR_SIGNATURE, "signature does not verify (%s)",
 		             err ? ERR_reason_error_string(err) : "unknown");
@@ -114,10 +129,11 @@ static cvq_verify_err check(cvq_verify_ctx *ctx, const uint8_t *der, size_t len,
 		if (e != CVQ_VERIFY_OK)
 			goto out;
 	}
-	if ((e = vfy_profile(ctx, r->signer, r)) != CVQ_VERIFY_OK)
+	if ((e = (flags & CVQ_VERIFY_FLAG_SEAL) ? vfy_profile_seal(ctx, r->signer, r)
+	                                        : vfy_profile(ctx, r->signer, r)) != CVQ_VERIFY_OK)
 		goto out;
 	e = vfy_chain(ctx, r->signer, certs, r->ts_time ? r->ts_time : time(NULL), r->ts_time,
-	              flags, r);
+	              flags & ~CVQ_VERIFY_FLAG_SEAL, r);
 out:
 	if (e == CVQ_VERIFY_ERR_NOMEM)
 		vfy_fail(r, e, "out of memory");
@@ -125,6 +141,7 @@ out:
 	sk_X509_free(signers);
 	sk_X509_pop_free(certs, X509_free);
 	BIO_free(out);
+	BIO_free(din);
 	CMS_ContentInfo_free(cms);
 	ERR_clear_error();
 	return e;
@@ -154,7 +171,26 @@ cvq_verify_err cvq_verify_receipt(cvq_verify_ctx *ctx, const uint8_t *der, size_
 		return CVQ_VERIFY_ERR_ARG;
 	if (!(r = new_result()))
 		return CVQ_VERIFY_ERR_NOMEM;
-	r->outcome = check(ctx, der, len, flags, r);
+	r->outcome = check(ctx, der, len, NULL, 0, flags & ~CVQ_VERIFY_FLAG_SEAL, r);
+	*out = r;
+	return r->outcome;
+}
+
+cvq_verify_err cvq_verify_detached(cvq_verify_ctx *ctx, const uint8_t *der, size_t len,
+                                   const uint8_t *content, size_t content_len, unsigned flags,
+                                   cvq_verify_result **out)
+{
+	cvq_verify_result *r;
+
+	if (!out)
+		return CVQ_VERIFY_ERR_ARG;
+	*out = NULL;
+	if (!ctx || (!der && len) || (!content && content_len) || content_len > INT32_MAX)
+		return CVQ_VERIFY_ERR_ARG;
+	if (!(r = new_result()))
+		return CVQ_VERIFY_ERR_NOMEM;
+	r->outcome = check(ctx, der, len, content ? content : (const uint8_t *)"", content_len,
+	                   flags, r);
 	*out = r;
 	return r->outcome;
 }

@@ -65,11 +65,13 @@ enum cvq_ca_profile {
 	/* issue #17: the PIV card profile */
 	CVQ_CA_PROFILE_CONTENT_SIGNING,  /* signs CHUIDs, Security Objects: id-PIV-content-signing */
 	CVQ_CA_PROFILE_CARD_AUTH,        /* card authentication key 9E: id-PIV-cardAuth */
+	/* issue #14: the city's seal on documents (an organisation, not a person) */
+	CVQ_CA_PROFILE_SEAL,             /* digitalSignature, nonRepudiation, EKU documentSigning */
 	CVQ_CA_PROFILE__COUNT
 };
 
 /* "citizen-auth", "citizen-sign", "ocsp-signer", "service", "subca", "tsa",
- * "content-signing", "card-auth" */
+ * "content-signing", "card-auth", "seal" */
 CVQ_EXPORT const char *cvq_ca_profile_name(enum cvq_ca_profile p);
 CVQ_EXPORT cvq_ca_err cvq_ca_profile_parse(const char *name, enum cvq_ca_profile *p);
 

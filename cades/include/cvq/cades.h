@@ -64,7 +64,15 @@ struct cvq_cades_sign_params {
 	time_t signing_time;      /* the signer's claim (signingTime) */
 	cvq_cades_sign_fn sign;
 	void *arg;
+	unsigned flags;           /* CVQ_CADES_* below, 0 for a receipt */
 };
+
+/* The content is hashed but not carried (eContent absent): a detached
+ * signature, as PAdES (ETSI.CAdES.detached) and .p7s files want. */
+#define CVQ_CADES_DETACHED 0x1u
+/* No signingTime attribute: PAdES puts the claimed time in the signature
+ * dictionary's /M instead (EN 319 142-1, 5.3). */
+#define CVQ_CADES_NO_SIGNING_TIME 0x2u
 
 /* A B-B signature as DER in *der (free() it). */
 CVQ_EXPORT cvq_cades_err cvq_cades_sign(const struct cvq_cades_sign_params *p,

@@ -124,6 +124,17 @@ CVQ_EXPORT cvq_verify_err cvq_verify_receipt(cvq_verify_ctx *ctx, const uint8_t 
  * when `signing` the citizen signature profile. For a card about to sign or
  * authenticate. `extra` may help build the chain (NULL).
  */
+/*
+ * A document's detached CAdES signature (a PAdES /Contents, a .p7s) over
+ * `content`: the same rules as a receipt, but the signer must hold the
+ * city seal's profile (CVQ_VERIFY_FLAG_SEAL: key usage digitalSignature
+ * and nonRepudiation, EKU documentSigning 1.3.6.1.5.5.7.3.36, not a CA)
+ * or, without the flag, the citizen-signature profile.
+ */
+#define CVQ_VERIFY_FLAG_SEAL 0x2u
+CVQ_EXPORT cvq_verify_err cvq_verify_detached(cvq_verify_ctx *ctx, const uint8_t *der, size_t len,
+                                              const uint8_t *content, size_t content_len,
+                                              unsigned flags, cvq_verify_result **out);
 CVQ_EXPORT cvq_verify_err cvq_verify_cert(cvq_verify_ctx *ctx, X509 *cert, STACK_OF(X509) *extra,
                                           time_t at, bool signing, unsigned flags,
                                           cvq_verify_result **out);
