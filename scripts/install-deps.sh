@@ -8,6 +8,8 @@ packages=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
 	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev
 	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev libicu-dev
+	# sealed documents (#14): PDF structure, sample documents, the peers
+	libqpdf-dev qpdf libcairo2-dev fonts-dejavu-core poppler-utils libnss3-tools ghostscript
 	# the bench: real PC/SC stack, virtual reader, SoftHSM
 	pcscd vsmartcard-vpcd softhsm2 iproute2 util-linux python3
 	# peers that judge our output
