@@ -35,7 +35,8 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 cleanup() {
 	[ "${CVQ_DEBS_KEEP:-0}" = 1 ] && return 0
 	DEBIAN_FRONTEND=noninteractive apt-get purge -y libcvq-dev cvqd cvq-admin cvq-vcard \
-		libcvqutil0 libcvqcard0 libcvqp11-0 libcvqca0 libcvqca-http0 > /dev/null 2>&1 || true
+		libcvqutil0 libcvqcard0 libcvqp11-0 libcvqca0 libcvqca-http0 libcvqcades0 libcvqverify0 \
+		libcvqdoc0 cvq-webeid > /dev/null 2>&1 || true
 	rm -rf "$scratch"
 }
 scratch=$(mktemp -d)
@@ -46,7 +47,8 @@ getent passwd cvqd > /dev/null || fail "no user cvqd (sysusers)"
 getent group cvqd-clients > /dev/null || fail "no group cvqd-clients (sysusers)"
 [ "$(stat -c %U:%G:%a /var/lib/cvqd)" = cvqd:cvqd:750 ] || fail "/var/lib/cvqd: $(stat -c %U:%G:%a /var/lib/cvqd)"
 grep -rq useradd /var/lib/dpkg/info/cvqd.* && fail "a maintainer script calls useradd"
-for so in libcvqutil.so.0 libcvqcard.so.0 libcvqp11.so.0 libcvqca.so.0 libcvqca-http.so.0; do
+for so in libcvqutil.so.0 libcvqcard.so.0 libcvqp11.so.0 libcvqca.so.0 libcvqca-http.so.0 \
+	libcvqcades.so.0 libcvqverify.so.0 libcvqdoc.so.0; do
 	ldconfig -p | grep -q "$so" || fail "$so not known to ldconfig"
 done
 ldd /usr/sbin/cvqd | grep -Eq 'libcvqcard\.so\.0 => /(usr/)?lib/' || fail "cvqd does not load the installed libcvqcard"
@@ -59,7 +61,7 @@ systemd-analyze security --offline=yes /lib/systemd/system/cvqd.service 2>&1 | t
 
 step "an outside program against libcvq-dev, pkg-config only"
 cc -std=c11 -Wall -Wextra -Werror -o "$scratch/outside" "$src/tests/integration/install/outside.c" \
-	$(pkg-config --cflags --libs cvq-util cvq-card cvq-p11 cvq-ca cvq-ca-http)
+	$(pkg-config --cflags --libs cvq-util cvq-card cvq-p11 cvq-ca cvq-ca-http cvq-cades cvq-verify cvq-doc)
 "$scratch/outside"
 
 step "the demo story with the installed binaries"
@@ -67,6 +69,7 @@ mkdir -p "$scratch/build"
 ln -s /usr/share/locale "$scratch/build/po"   # the story's localedir
 CVQ_BUILD=$scratch/build CVQ_ADMIN=/usr/bin/cvq-admin CVQD=/usr/sbin/cvqd \
 CVQ_VCARD=/usr/bin/cvq-vcard \
+CVQ_TSTATTACH=${CVQ_TSTATTACH:-$src/build/tests/integration/verify/tstattach} \
 	"$src/tests/bench/with-bench" --cards 0 -- "$src/scripts/demo-story.sh" > "$scratch/demo.log" 2>&1 ||
 	{ tail -40 "$scratch/demo.log"; fail "the demo story"; }
 tail -n 3 "$scratch/demo.log"

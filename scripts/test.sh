@@ -7,7 +7,9 @@
 #      unit and fuzz-replay suites;
 #   4. with clang, build the libFuzzer targets and fuzz each for
 #      CVQ_FUZZ_SECONDS (default 10) seconds, from the seed corpus, with a
-#      fixed seed (CVQ_FUZZ_SEED, default 1) so a run can be replayed.
+#      fixed seed (CVQ_FUZZ_SEED, default 1) so a run can be replayed;
+#   5. build the Debian packages, lintian them, install them and run the
+#      demo story with the installed binaries (scripts/test-debs.sh).
 # Prints "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -98,6 +100,20 @@ if command -v clang >/dev/null; then
 		done
 	else
 		failed=$((failed + 1)); failures+=(build-fuzz)
+	fi
+fi
+
+# 5. the Debian packages (docs/packaging.md): built from the tree, lintian
+#    without errors, installed, the demo story run with the installed
+#    binaries, then purged. CVQ_TEST_DEBS=0 skips it (a machine without apt).
+if [ "${CVQ_TEST_DEBS:-1}" = 1 ]; then
+	echo "== Debian packages"
+	if scripts/test-debs.sh > build/test-debs.log 2>&1; then
+		tail -n 4 build/test-debs.log
+		passed=$((passed + 1))
+	else
+		tail -n 40 build/test-debs.log
+		failed=$((failed + 1)); failures+=(debian-packages)
 	fi
 fi
 
