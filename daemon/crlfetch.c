@@ -222,11 +222,14 @@ json_t *cvqd_crlfetch_describe(cvqd_crlfetch *f)
 		cvq_verify_crl_info in;
 		if (cvq_verify_crl_store_info(f->store, i, &in) != CVQ_VERIFY_OK)
 			continue;
-		bool fresh = in.have && (!in.next_update || now < in.next_update);
-		json_t *j = json_pack("{s:s,s:s,s:b,s:o,s:o,s:b,s:o,s:o,s:s,s:s,s:o,s:I,s:o}",
+		/* Fresh: still valid, and the last fetch confirmed it is the latest. */
+		bool expired = in.have && in.next_update && now >= in.next_update;
+		bool fresh = in.have && !expired && (in.last_result == CVQ_VERIFY_CRL_UPDATED ||
+		                                     in.last_result == CVQ_VERIFY_CRL_NOT_MODIFIED);
+		json_t *j = json_pack("{s:s,s:s,s:b,s:o,s:o,s:b,s:b,s:o,s:o,s:s,s:s,s:o,s:I,s:o}",
 			"url", in.url, "cache", in.path, "have", in.have,
 			"this_update", when(in.this_update), "next_update", when(in.next_update),
-			"fresh", fresh,
+			"fresh", fresh, "expired", expired,
 			"age_s", in.have ? json_integer((json_int_t)(now - in.this_update)) : json_null(),
 			"last_attempt", when(in.last_attempt),
 			"last_result", cvq_verify_crl_fetch_code(in.last_result),

@@ -436,6 +436,7 @@ static void fetch_one(cvq_verify_crl_store *s, size_t i, time_t now, size_t *cha
 	}
 	free(g.body);
 
+	now = time(NULL);  /* the fetch took time: schedule from its end */
 	pthread_mutex_lock(&s->lock);
 	p = &s->src[i];
 	p->result = res;

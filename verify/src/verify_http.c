@@ -111,6 +111,7 @@ int vfy_http_get(const char *url, unsigned timeout_s, size_t max_body, const cha
 	}
 	if ((fd = connect_to(&u, deadline, why, whylen)) < 0)
 		return -1;
+	why[0] = '\0';
 	for (size_t off = 0; off < (size_t)n;) {
 		ssize_t w = send(fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
 		if (w > 0) {
