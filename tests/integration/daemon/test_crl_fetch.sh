@@ -160,11 +160,18 @@ grep -qx "closed $k" "$W/srv.log" || bench_fail "the hung fetch was not abandone
 wait_status '.trust.crl_fetch[0].last_detail | test("no complete answer")'
 expect_error "$(sign)" 403 certificate_revoked
 
+jcount() { sqlite3 "$CVQ_BENCH/journal.sqlite" "SELECT count(*) FROM journal WHERE op = 'crl_refresh' AND result = '$1'"; }
 refused() { # MODE BODY-FILE RESULT: served with 200, refused, the last good kept
 	cp "$2" "$W/srv.body"
 	echo "$1" > "$W/srv.mode"
-	wait_status ".trust.crl_fetch[0].last_result == \"$3\""
-	grep -q "served $1" "$W/srv.log" || bench_fail "$1 was never fetched"
+	local n c
+	for ((n = 0; n < 400; n++)); do grep -qx "served $1" "$W/srv.log" && break; sleep 0.05; done
+	grep -qx "served $1" "$W/srv.log" || bench_fail "$1 was never fetched"
+	# Every fetch journalled from now on got this body.
+	c=$(jcount "$3")
+	for ((n = 0; n < 400; n++)); do [ "$(jcount "$3")" -gt "$c" ] && break; sleep 0.05; done
+	[ "$(jcount "$3")" -gt "$c" ] || bench_fail "$1: not refused as $3: $(crl .)"
+	[ "$(crl .last_result)" = "\"$3\"" ] || bench_fail "$1: $(crl .)"
 	[ "$(crl .crl_number)" = "$n2" ] || bench_fail "$1: the CRL held changed: $(crl .)"
 	cmp "$cache" "$W/good.crl" || bench_fail "$1: the cached CRL was replaced"
 	expect_error "$(sign)" 403 certificate_revoked
@@ -196,6 +203,17 @@ openssl crl -inform DER -in "$W/other.crl" -noout -issuer | grep -qF "$(openssl 
 refused forged "$W/other.crl" untrusted
 echo "--- an older CRL of the CA (the first one published, number $n1)"
 refused older "$W/first.crl" older
+echo "--- a CRL signed by the CA's key, newer thisUpdate, but a lower number ($n1)"
+printf '%04x\n' "$n1" > "$W/other/crlnumber"
+sed -e "s|^certificate = .*|certificate = $W/ca/ca.pem|" -e "s|^private_key = .*|private_key = $W/ca/ca-key.pem|" \
+	"$W/other/ca.cnf" > "$W/other/real.cnf"
+sleep 1  # a thisUpdate one second after the CRL held (the only wait: not an assertion)
+openssl ca -config "$W/other/real.cnf" -gencrl -batch -passin "file:$W/ca.pass" 2>/dev/null |
+	openssl crl -outform DER -out "$W/lower.crl"
+openssl crl -inform DER -in "$W/lower.crl" -CAfile "$W/ca/ca.pem" -noout 2>&1 | grep -q "verify OK" ||
+	bench_fail "openssl does not accept the lower-numbered CRL as the CA's"
+[ "$(num "$W/lower.crl")" = "$n1" ] || bench_fail "the lower CRL's number"
+refused lower "$W/lower.crl" older
 
 echo "--- the network restored (nginx, and the CA published meanwhile): refreshed"
 "$A" publish "$W/pub" --new-crl > /dev/null
