@@ -92,6 +92,11 @@ cmp "$cache" "$W/pub/ca.crl" || bench_fail "the cached CRL is not the one nginx 
 out=$(sign)
 [ "${out%% *}" = 200 ] || bench_fail "sign with a fresh CRL: $out"
 receipt=$(jq -r .receipt <<< "${out#* }")
+# The partner's side: cvq-admin verify fetches the CRL itself (the DP in
+# the receipt's certificate, or the URL given).
+vrc() { local rc=0; "$A" verify --anchors "$W/ca/ca.pem" --ocsp-timeout 3 "$@" > "$W/v.out" 2> "$W/v.err" || rc=$?; echo $rc; }
+[ "$(vrc --fetch-crls - <<< "$receipt")" = 0 ] || bench_fail "verify --fetch-crls: $(cat "$W/v.out" "$W/v.err")"
+[ "$(vrc - <<< "$receipt")" = 1 ] || bench_fail "verify without a CRL decided: $(cat "$W/v.out")"
 
 echo "--- then conditional GETs: nginx answers 304 to our ETag"
 wait_status '.trust.crl_fetch[0].last_result == "not_modified"'
@@ -106,6 +111,10 @@ n2=$(num "$W/pub/ca.crl")
 wait_status ".trust.crl_fetch[0].crl_number == $n2 and .trust.crl_fetch[0].revoked >= 1"
 expect_error "$(sign)" 403 certificate_revoked
 expect_error "$(api POST /v1/verify "{\"receipt\":\"$receipt\"}")" 403 certificate_revoked
+[ "$(vrc --crl-url "$URL" --cert "$W/sign.pem" --signing)" = 6 ] ||
+	bench_fail "verify --crl-url of the stolen card: $(cat "$W/v.out" "$W/v.err")"
+[ "$(vrc --fetch-crls - <<< "$receipt")" = 6 ] || bench_fail "verify --fetch-crls of the receipt: $(cat "$W/v.out")"
+grep -q "key_compromised\|revoked" "$W/v.out" || bench_fail "verify does not say revoked: $(cat "$W/v.out")"
 cp "$cache" "$W/good.crl"
 
 echo "--- the network cut (nginx stopped): the last good CRL kept, not fresh"
@@ -115,6 +124,9 @@ wait_status '.trust.crl_fetch[0].last_result == "network" and (.trust.crl_fetch[
 	and (.trust.crl_fetch[0].last_detail | test("connect"))'
 expect_error "$(sign)" 403 certificate_revoked
 cmp "$cache" "$W/good.crl" || bench_fail "the cached CRL changed while the network was cut"
+[ "$(vrc --crl-url "$URL" --cert "$W/sign.pem" --signing)" = 1 ] ||
+	bench_fail "verify with the CRL server down decided: $(cat "$W/v.out")"
+grep -q "CRL $URL: network" "$W/v.err" || bench_fail "verify did not say the fetch failed: $(cat "$W/v.err")"
 
 echo stall > "$W/srv.mode"
 # A server we steer: "stall" accepts and holds every connection (and says
