@@ -111,6 +111,8 @@ enum vfy_http_state vfy_http_parse(const char *buf, size_t len, bool eof, struct
 
 	/* Status line: HTTP/1.x SSS[ reason] */
 	nl = memchr(buf, '\r', head);
+	if (nl[1] != '\n' || memchr(buf, '\n', (size_t)(nl - buf)))
+		return bad(r, "bare CR or LF in the status line");
 	if ((size_t)(nl - buf) < 12 || memcmp(buf, "HTTP/1.", 7) != 0 ||
 	    (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
 	    buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9' ||

@@ -60,6 +60,8 @@ static void test_refused(void **state)
 		"HTTP/2 200\r\n\r\n",
 		"HTTP/1.1 2000 OK\r\n\r\n",
 		"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+		"HTTP/1.1 200 OK\rX\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
 	};
 	struct vfy_http_resp r;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
