@@ -26,6 +26,8 @@ struct cvqd_crlfetch {
 	pthread_mutex_t lock;    /* stop and cond only */
 	pthread_cond_t cond;
 	bool stop;
+	bool wake;               /* a new source: fetch now */
+	bool from_certs;         /* [crl] from_certificates */
 	unsigned long seen[64];  /* attempts already journalled, per source */
 };
 
@@ -68,6 +70,7 @@ cvqd_crlfetch *cvqd_crlfetch_new(const cvqd_config *cfg, char *err, size_t errle
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
+	f->from_certs = cfg->crl_from_certs;
 	if (!(f->store = cvq_verify_crl_store_new(cfg->crl_cache_dir[0] ? cfg->crl_cache_dir : NULL))) {
 		snprintf(err, errlen, "[crl] cache_dir %s: %s", cfg->crl_cache_dir, strerror(errno));
 		goto fail;
@@ -105,6 +108,21 @@ fail:
 	free(urls);
 	cvqd_crlfetch_free(f);
 	return NULL;
+}
+
+void cvqd_crlfetch_note_cert(cvqd_crlfetch *f, X509 *cert)
+{
+	size_t added = 0;
+	if (!f || !cert || !f->from_certs)
+		return;
+	if (cvq_verify_crl_store_add_cert(f->store, cert, &added) != CVQ_VERIFY_OK)
+		cvqd_warn("crl: a distribution point of a card's certificate was not added");
+	if (added) {
+		pthread_mutex_lock(&f->lock);
+		f->wake = true;
+		pthread_cond_signal(&f->cond);
+		pthread_mutex_unlock(&f->lock);
+	}
 }
 
 int cvqd_crlfetch_fill(cvqd_crlfetch *f, struct cvqd_trust *t)
@@ -172,8 +190,10 @@ static void *run(void *arg)
 		if (due && due < until.tv_sec)
 			until.tv_sec = due > now ? due : now + 1;
 		pthread_mutex_lock(&f->lock);
-		while (!f->stop && pthread_cond_timedwait(&f->cond, &f->lock, &until) != ETIMEDOUT)
+		while (!f->stop && !f->wake &&
+		       pthread_cond_timedwait(&f->cond, &f->lock, &until) != ETIMEDOUT)
 			;
+		f->wake = false;
 		pthread_mutex_unlock(&f->lock);
 	}
 	return NULL;

@@ -252,4 +252,17 @@ trap cleanup EXIT
 wait_status '.readers[0].card_present and .trust.crl_fetch[0].have'
 expect_error "$(sign)" 403 certificate_revoked
 cvqd_stop
+
+echo "--- no urls, nothing cached: the distribution point of the card's certificate"
+nginx_start
+cvqd_config "$CVQ_BENCH/cvqd.conf" "[trust]" "crls =" \
+	"[crl]" "cache_dir = $CVQ_BENCH/crlcache2" "interval = 1" "retry_min = 1" "retry_max = 2" "timeout = 3"
+cvqd_start "$CVQ_BENCH/cvqd.conf"
+trap cleanup EXIT
+wait_status '.readers[0].card_present and (.trust.crl_fetch | length) == 0'
+out=$(sign)  # reads the card's certificate; may be refused for want of a CRL yet
+[ "${out%% *}" != 200 ] || bench_fail "signed without any CRL: $out"
+wait_status ".trust.crl_fetch[0].url == \"$URL\" and .trust.crl_fetch[0].crl_number == $n3"
+expect_error "$(sign)" 403 certificate_revoked
+cvqd_stop
 echo "PASS"
