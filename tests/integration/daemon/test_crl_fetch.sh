@@ -6,7 +6,9 @@
 # nginx stopped, a server that accepts and never answers, garbage, a CRL
 # signed by another key under the CA's name, an older CRL: each refused,
 # the last good CRL kept and in use, /v1/status says it is not fresh and
-# still answers while a fetch hangs; nginx back: refreshed. Judged by
+# still answers while a fetch hangs; nginx back: refreshed; a restart uses
+# the cache; without urls the card's own distribution point is fetched;
+# cvq-admin verify --fetch-crls / --crl-url agree. Judged by
 # nginx's access log (conditional GETs, 304), the journal, openssl and cmp.
 set -euo pipefail
 . "$CVQ_SRC/tests/integration/admin/lib-admin.sh"
