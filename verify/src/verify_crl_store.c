@@ -37,6 +37,7 @@ struct src {
 	char detail[192];
 	unsigned failures;
 	unsigned long attempts;
+	bool dirty;               /* held, but not on disk yet (a write failed) */
 };
 
 struct cvq_verify_crl_store {
@@ -403,9 +404,11 @@ static void fetch_one(cvq_verify_crl_store *s, size_t i, time_t now, size_t *cha
 	X509_CRL *crl = NULL;
 	cvq_verify_crl_fetch res;
 	struct src *p;
+	bool take = false, dirty;
 
 	pthread_mutex_lock(&s->lock);
 	p = &s->src[i];
+	dirty = p->dirty;
 	memcpy(url, p->url, sizeof url);
 	memcpy(path, p->path, sizeof path);
 	/* Conditional only when we hold what the validator names. */
@@ -431,29 +434,45 @@ static void fetch_one(cvq_verify_crl_store *s, size_t i, time_t now, size_t *cha
 		res = judge(s, crl, held, now, why, sizeof why);
 		pthread_mutex_unlock(&s->lock);
 		X509_CRL_free(held);
-		if (res == CVQ_VERIFY_CRL_UPDATED && path[0] && write_file(path, crl, why, sizeof why))
-			res = CVQ_VERIFY_CRL_STORE_FAILED;
+		take = res == CVQ_VERIFY_CRL_UPDATED;
 	}
 	free(g.body);
+	/*
+	 * The disk: a new CRL, or the one held when a write failed before. A
+	 * verified CRL is used even when it cannot be written (fresher
+	 * revocation matters more); the failure is reported and retried.
+	 */
+	if (path[0] && (take || (dirty && res == CVQ_VERIFY_CRL_NOT_MODIFIED))) {
+		X509_CRL *w = take ? crl : cvq_verify_crl_store_get1(s, i);
+		if (w && write_file(path, w, why, sizeof why) != 0) {
+			res = CVQ_VERIFY_CRL_STORE_FAILED;
+			dirty = true;
+		} else {
+			dirty = false;
+		}
+		if (!take)
+			X509_CRL_free(w);
+	}
 
 	now = time(NULL);  /* the fetch took time: schedule from its end */
 	pthread_mutex_lock(&s->lock);
 	p = &s->src[i];
 	p->result = res;
 	snprintf(p->detail, sizeof p->detail, "%s", why);
-	if (res == CVQ_VERIFY_CRL_UPDATED) {
+	p->dirty = dirty;
+	if (take) {
 		X509_CRL_free(p->crl);
 		p->crl = crl;
 		crl = NULL;
 		digest(p->crl, p->md);
 		(*changed)++;
 	}
+	/* Validators only from a 200 whose CRL we now hold (or already held). */
+	if (g.status == 200 && (take || res == CVQ_VERIFY_CRL_NOT_MODIFIED)) {
+		memcpy(p->etag, g.etag, sizeof p->etag);
+		memcpy(p->lm, g.last_modified, sizeof p->lm);
+	}
 	if (res == CVQ_VERIFY_CRL_UPDATED || res == CVQ_VERIFY_CRL_NOT_MODIFIED) {
-		/* Validators only from a 200 whose CRL we now hold (or already held). */
-		if (g.status == 200) {
-			memcpy(p->etag, g.etag, sizeof p->etag);
-			memcpy(p->lm, g.last_modified, sizeof p->lm);
-		}
 		p->failures = 0;
 		p->last_success = now;
 		p->next_due = due_after_success(s, p->crl, now);

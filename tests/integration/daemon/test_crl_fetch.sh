@@ -117,6 +117,16 @@ expect_error "$(api POST /v1/verify "{\"receipt\":\"$receipt\"}")" 403 certifica
 	bench_fail "verify --crl-url of the stolen card: $(cat "$W/v.out" "$W/v.err")"
 [ "$(vrc --fetch-crls - <<< "$receipt")" = 6 ] || bench_fail "verify --fetch-crls of the receipt: $(cat "$W/v.out")"
 grep -q "key_compromised\|revoked" "$W/v.out" || bench_fail "verify does not say revoked: $(cat "$W/v.out")"
+
+echo "--- the cache cannot be written: the new CRL is used anyway, the write retried"
+mkdir "$cache.tmp"   # where the next CRL would be written first
+"$A" publish "$W/pub" --new-crl > /dev/null
+n2=$(num "$W/pub/ca.crl")
+wait_status ".trust.crl_fetch[0].crl_number == $n2 and .trust.crl_fetch[0].last_result == \"store_failed\""
+! cmp -s "$cache" "$W/pub/ca.crl" || bench_fail "the cache was written through a blocked temporary"
+rmdir "$cache.tmp"
+wait_status '.trust.crl_fetch[0].last_result == "not_modified"'
+cmp "$cache" "$W/pub/ca.crl" || bench_fail "the cache was not written once it could be"
 cp "$cache" "$W/good.crl"
 
 echo "--- the network cut (nginx stopped): the last good CRL kept, not fresh"

@@ -84,7 +84,7 @@ typedef enum cvq_verify_crl_fetch {
 	CVQ_VERIFY_CRL_MALFORMED,      /* not HTTP, or the body is not a CRL */
 	CVQ_VERIFY_CRL_UNTRUSTED,      /* not signed by an issuer of the store */
 	CVQ_VERIFY_CRL_OLDER,          /* CRL number or thisUpdate older than the one held */
-	CVQ_VERIFY_CRL_STORE_FAILED,   /* could not be written to the cache */
+	CVQ_VERIFY_CRL_STORE_FAILED,   /* verified and used, but not written to the cache (retried) */
 } cvq_verify_crl_fetch;
 
 /* Stable name ("updated", "not_modified", "network", ...). */
