@@ -12,13 +12,13 @@
 #include "config.h"
 #include "error.h"
 
+struct cvqd_crlfetch;
 struct cvqd_trust;
 struct cvqd_journal;
 struct cvqd_events;
 struct cvqd_cards;
 struct cvqd_http;
 struct cvqd_responder;
-struct cvqd_crlfetch;
 
 struct cvqd {
 	cvqd_config cfg;              /* read-only after start (reload swaps trust only) */
@@ -29,10 +29,10 @@ struct cvqd {
 	struct cvqd_cards *cards;     /* card backend + per-card queues */
 	struct cvqd_http *http;
 	struct cvqd_responder *responder; /* NULL without [responder] */
-	struct cvqd_crlfetch *crlfetch; /* NULL without [crl] */
-	pthread_mutex_t reload_lock;  /* one trust reload at a time (SIGHUP, new CRL) */
 	atomic_bool stopping;
 	int stop_fd;                  /* readable once the daemon stops (eventfd) */
+	struct cvqd_crlfetch *crlfetch; /* NULL without [crl] */
+	pthread_mutex_t reload_lock;  /* one trust reload at a time (SIGHUP, new CRL) */
 };
 
 /* Take a reference on the current trust set; release with cvqd_trust_put(). */

@@ -12,8 +12,8 @@
 
 #include "card_backend.h"
 #include "cards.h"
-#include "crlfetch.h"
 #include "events.h"
+#include "crlfetch.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -97,7 +97,7 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 		cvqd_error("crl: %s", err);
 		goto fail;
 	}
-	if (!(d->trust = load_trust(d, err, sizeof err))) {
+	if (!(d->trust = cvqd_trust_load(&d->cfg, err, sizeof err))) {
 		cvqd_error("trust: %s", err);
 		goto fail;
 	}
@@ -117,6 +117,9 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 		cvqd_card_backend_free(b);
 		goto fail;
 	}
+	/* [crl]: the CRLs cached on disk in use before the first request. */
+	if (d->crlfetch && cvqd_reload_trust(d) != 0)
+		goto fail;
 	if (!(d->http = cvqd_http_start(d)))
 		goto fail;
 	if (d->crlfetch && cvqd_crlfetch_start(d->crlfetch, d) != 0)
