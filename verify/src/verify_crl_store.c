@@ -420,7 +420,8 @@ static void fetch_one(cvq_verify_crl_store *s, size_t i, time_t now, size_t *cha
 
 	if (vfy_http_get(url, s->timeout, s->max_bytes, etag, lm, &g, why, sizeof why) != 0) {
 		res = CVQ_VERIFY_CRL_NETWORK;
-	} else if (g.status == 304) {
+	} else if (g.status == 304 && (etag[0] || lm[0])) {
+		/* (a 304 to an unconditional GET is an HTTP error below) */
 		res = CVQ_VERIFY_CRL_NOT_MODIFIED;
 	} else if (g.status != 200) {
 		res = CVQ_VERIFY_CRL_NETWORK;
