@@ -143,7 +143,9 @@ grep -q "CRL $URL: network" "$W/v.err" || bench_fail "verify did not say the fet
 echo stall > "$W/srv.mode"
 # A server we steer: "stall" accepts and holds every connection (and says
 # when the client gave up), otherwise it answers 200 with the file body.
-python3 - "$W" "$PORT" <<'PY' &
+steer_start() {
+	rm -f "$W/srv.up"
+	python3 - "$W" "$PORT" <<'PY' &
 import os, socket, sys, threading
 w, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,10 +171,12 @@ while True:
     c, _ = s.accept(); k += 1
     threading.Thread(target=serve, args=(c, k), daemon=True).start()
 PY
-SRV_PID=$!
+	SRV_PID=$!
+	for ((n = 0; n < 200; n++)); do [ -e "$W/srv.up" ] && break; sleep 0.05; done
+}
+steer_start
 
 echo "--- a server that accepts and never answers: /v1/status answers meanwhile"
-for ((n = 0; n < 200; n++)); do [ -e "$W/srv.up" ] && break; sleep 0.05; done
 for ((n = 0; n < 400; n++)); do grep -q accepted "$W/srv.log" 2>/dev/null && break; sleep 0.05; done
 k=$(sed -n 's/^accepted //p' "$W/srv.log" 2>/dev/null | head -1)
 [ -n "$k" ] || bench_fail "cvqd never connected to the stalling server"
@@ -200,6 +204,32 @@ refused() { # MODE BODY-FILE RESULT: served with 200, refused, the last good kep
 	cmp "$cache" "$W/good.crl" || bench_fail "$1: the cached CRL was replaced"
 	expect_error "$(sign)" 403 certificate_revoked
 }
+echo "--- packets lost (a listener whose queue is full drops our SYN): the connect times out"
+kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
+python3 - "$W" "$PORT" <<'PY' &
+import os, socket, sys, time
+w, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port)); s.listen(0)
+# Fill the accept queue ourselves and never accept: Linux then drops new SYNs.
+held = []
+for _ in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", port))
+    except BlockingIOError: pass
+    held.append(c)
+time.sleep(0.5)
+open(os.path.join(w, "hole.up"), "w").close()
+time.sleep(3600)
+PY
+SRV_PID=$!
+for ((n = 0; n < 200; n++)); do [ -e "$W/hole.up" ] && break; sleep 0.05; done
+wait_status '.trust.crl_fetch[0].last_detail | test("connect .*timed out")'
+[ "$(crl .crl_number)" = "$n2" ] || bench_fail "the CRL held changed while packets were lost"
+expect_error "$(sign)" 403 certificate_revoked
+kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
+steer_start
+
 echo "--- garbage"
 head -c 3000 /dev/urandom > "$W/garbage.bin"
 refused garbage "$W/garbage.bin" malformed
