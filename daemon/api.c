@@ -8,6 +8,7 @@
 #include "cvqd.h"
 #include "events.h"
 #include "http.h"
+#include "crlfetch.h"
 #include "trust.h"
 
 static const struct route {
@@ -77,6 +78,7 @@ void cvqd_api_status(cvqd_req *r)
 	struct cvqd_trust *t = cvqd_trust_get(r->d);
 	json_t *trust = cvqd_trust_describe(t);
 	cvqd_trust_put(t);
+	json_object_set_new(trust, "crl_fetch", cvqd_crlfetch_describe(r->d->crlfetch)); /* #16 */
 	char now[32];
 	cvqd_time_rfc3339(time(NULL), now, sizeof now);
 	cvqd_reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:o,s:o,s:b}",

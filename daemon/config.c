@@ -412,6 +412,30 @@ static int responder_header_line(const char *text)
 	return 0;
 }
 
+/* [crl] (issue #16): CRL fetching; kept in one block. */
+static int crl_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	c->crl_fetch = true;
+	if (!strcmp(k, "urls"))
+		return set_str(&c->crl_urls, v);
+	if (!strcmp(k, "from_certificates"))
+		return set_bool(&c->crl_from_certs, v);
+	if (!strcmp(k, "cache_dir"))
+		return v[0] != '/' ? -1 : set_str(&c->crl_cache_dir, v);
+	if (!strcmp(k, "interval"))
+		return set_uint(&c->crl_interval, v, 10, 7 * 86400) || !c->crl_interval ? -1 : 0;
+	if (!strcmp(k, "retry_min"))
+		return set_uint(&c->crl_retry_min, v, 10, 86400) || !c->crl_retry_min ? -1 : 0;
+	if (!strcmp(k, "retry_max"))
+		return set_uint(&c->crl_retry_max, v, 10, 7 * 86400) || !c->crl_retry_max ? -1 : 0;
+	if (!strcmp(k, "timeout"))
+		return set_uint(&c->crl_timeout, v, 10, 300) || !c->crl_timeout ? -1 : 0;
+	if (!strcmp(k, "max_size"))
+		return set_size(&c->crl_max_size, v, 1024, 256u << 20);
+	return 1;
+}
+
 static int on_item(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *pc = user;
@@ -433,6 +457,8 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = responder_key(pc, name, value);
 	else if (!strcmp(section, "tsa"))
 		rc = tsa_key(pc, name, value);
+	else if (!strcmp(section, "crl"))
+		rc = crl_key(pc, name, value);
 	else {
 		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
 		if (!pc->first[0])
@@ -471,6 +497,9 @@ static int defaults(cvqd_config *c)
 	c->resp_timeout = 10;
 	c->tsa_timeout = 5;
 	c->tsa_refuse = true;
+	c->crl_from_certs = true;
+	c->crl_interval = 3600, c->crl_retry_min = 30, c->crl_retry_max = 3600;
+	c->crl_timeout = 10, c->crl_max_size = 16u << 20;
 	c->allow_uids[c->n_allow_uids++] = 0;
 	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
 	    set_str(&c->pinentry, "/usr/bin/pinentry") ||
@@ -487,6 +516,7 @@ static int defaults(cvqd_config *c)
 	    set_str(&c->readers_filter, "") ||
 	    set_str(&c->resp_pass, "") ||
 	    set_str(&c->tsa_url, "") ||
+	    set_str(&c->crl_urls, "") || set_str(&c->crl_cache_dir, "/var/lib/cvqd/crl") ||
 	    set_str(&c->tsa_policy, ""))
 		return -1;
 	return 0;
@@ -583,6 +613,8 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->resp_pass);
 	free(c->tsa_url);
 	free(c->tsa_policy);
+	free(c->crl_urls);
+	free(c->crl_cache_dir);
 	free_paths(c->tsa_anchors, &c->n_tsa_anchors);
 	free_paths(c->anchors, &c->n_anchors);
 	free_paths(c->crls, &c->n_crls);

@@ -88,6 +88,17 @@ typedef struct cvqd_config {
 	char *tsa_policy;           /* policy = OID asked for; empty = the TSA's */
 	char *tsa_anchors[CVQD_MAX_PATHS]; /* anchors = PEM files; none = [trust] anchors */
 	size_t n_tsa_anchors;
+
+	/* [crl]: CRLs fetched from their distribution points (issue #16); absent = none */
+	bool crl_fetch;             /* any key of the section is present */
+	char *crl_urls;             /* urls = http://…, comma separated */
+	bool crl_from_certs;        /* from_certificates = true: the anchors' and intermediates' DPs */
+	char *crl_cache_dir;        /* cache_dir = /var/lib/cvqd/crl: the last good CRLs */
+	unsigned crl_interval;      /* interval = s between fetches (3600) */
+	unsigned crl_retry_min;     /* retry_min = s after a failure, doubled (30) */
+	unsigned crl_retry_max;     /* retry_max = s at most (3600) */
+	unsigned crl_timeout;       /* timeout = s for one whole fetch (10) */
+	size_t crl_max_size;        /* max_size = bytes of one CRL (16 MiB) */
 } cvqd_config;
 
 /*

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "error.h"
 
+struct cvqd_crlfetch;
 struct cvqd_trust;
 struct cvqd_journal;
 struct cvqd_events;
@@ -34,6 +35,8 @@ struct cvqd {
 	struct cvqd_quota *quota;     /* connections and card operations per caller */
 	atomic_bool stopping;
 	int stop_fd;                  /* readable once the daemon stops (eventfd) */
+	struct cvqd_crlfetch *crlfetch; /* NULL without [crl] */
+	pthread_mutex_t reload_lock;  /* one trust reload at a time (SIGHUP, new CRL) */
 };
 
 /* Take a reference on the current trust set; release with cvqd_trust_put(). */

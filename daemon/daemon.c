@@ -17,6 +17,7 @@
 #include "cards.h"
 #include "display.h"
 #include "events.h"
+#include "crlfetch.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -34,11 +35,25 @@ struct cvqd_trust *cvqd_trust_get(struct cvqd *d)
 	return t;
 }
 
+/* The configured files, then the fetched CRLs ([crl]). */
+static cvqd_trust *load_trust(struct cvqd *d, char *err, size_t errlen)
+{
+	cvqd_trust *t = cvqd_trust_load(&d->cfg, err, errlen);
+	if (t && cvqd_crlfetch_fill(d->crlfetch, t) != 0) {
+		snprintf(err, errlen, "out of memory");
+		cvqd_trust_put(t);
+		t = NULL;
+	}
+	return t;
+}
+
 int cvqd_reload_trust(struct cvqd *d)
 {
 	char err[256];
-	cvqd_trust *t = cvqd_trust_load(&d->cfg, err, sizeof err);
+	pthread_mutex_lock(&d->reload_lock);
+	cvqd_trust *t = load_trust(d, err, sizeof err);
 	if (!t) {
+		pthread_mutex_unlock(&d->reload_lock);
 		cvqd_error("reload: %s (keeping the previous trust anchors and CRLs)", err);
 		return -1;
 	}
@@ -46,6 +61,7 @@ int cvqd_reload_trust(struct cvqd *d)
 	cvqd_trust *old = d->trust;
 	d->trust = t;
 	pthread_mutex_unlock(&d->trust_lock);
+	pthread_mutex_unlock(&d->reload_lock);
 	cvqd_trust_put(old);
 	cvqd_info("trust anchors and CRLs reloaded");
 	return 0;
@@ -89,10 +105,15 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 	d->cfg = *cfg; /* takes the strings */
 	memset(cfg, 0, sizeof *cfg);
 	pthread_mutex_init(&d->trust_lock, NULL);
+	pthread_mutex_init(&d->reload_lock, NULL);
 	d->stop_fd = eventfd(0, EFD_CLOEXEC);
 	cvqd_i18n_setup(&d->cfg);
 	if (d->stop_fd < 0)
 		goto fail;
+	if (d->cfg.crl_fetch && !(d->crlfetch = cvqd_crlfetch_new(&d->cfg, err, sizeof err))) {
+		cvqd_error("crl: %s", err);
+		goto fail;
+	}
 	if (!(d->trust = cvqd_trust_load(&d->cfg, err, sizeof err))) {
 		cvqd_error("trust: %s", err);
 		goto fail;
@@ -120,7 +141,12 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 		cvqd_card_backend_free(b);
 		goto fail;
 	}
+	/* [crl]: the CRLs cached on disk in use before the first request. */
+	if (d->crlfetch && cvqd_reload_trust(d) != 0)
+		goto fail;
 	if (!(d->http = cvqd_http_start(d)))
+		goto fail;
+	if (d->crlfetch && cvqd_crlfetch_start(d->crlfetch, d) != 0)
 		goto fail;
 	cvqd_info("cvqd %s ready (cards: %s)", CVQ_VERSION, d->cfg.backend);
 	return d;
@@ -141,6 +167,8 @@ void cvqd_stop(struct cvqd *d)
 	}
 	if (d->events)
 		cvqd_events_close(d->events);
+	/* First: its thread reloads trust and writes the journal. */
+	cvqd_crlfetch_free(d->crlfetch);
 	cvqd_http_stop(d->http);
 	cvqd_responder_stop(d->responder);
 	cvqd_cards_stop(d->cards);
@@ -152,6 +180,7 @@ void cvqd_stop(struct cvqd *d)
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
 	pthread_mutex_destroy(&d->trust_lock);
+	pthread_mutex_destroy(&d->reload_lock);
 	cvqd_config_free(&d->cfg);
 	free(d);
 }

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "crlfetch.h"
 #include "cvqd.h"
 #include "journal.h"
 #include "log.h"
@@ -35,6 +36,8 @@ static cvqd_err take_card(cvqd_session *s, const char *reader, const char *guid)
 	e = b->get_cert(b->impl, s->info.reader, s->slot, &s->cert);
 	if (e != CVQD_OK)
 		snprintf(s->why, sizeof s->why, "cannot read the certificate of slot %02X", s->slot);
+	else  /* its CRL distribution points, for [crl] (#16) */
+		cvqd_crlfetch_note_cert(s->r->d->crlfetch, s->cert);
 	return e;
 }
 

@@ -181,6 +181,17 @@ fail:
 	return NULL;
 }
 
+int cvqd_trust_add_crl(cvqd_trust *t, X509_CRL *c)
+{
+	if (!X509_CRL_up_ref(c))
+		return -1;
+	if (!sk_X509_CRL_push(t->crls, c)) {
+		X509_CRL_free(c);
+		return -1;
+	}
+	return cvq_verify_add_crl(t->v, c) == CVQ_VERIFY_OK ? 0 : -1;
+}
+
 void cvqd_trust_ref(cvqd_trust *t)
 {
 	atomic_fetch_add(&t->refs, 1);

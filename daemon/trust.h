@@ -31,6 +31,8 @@ typedef struct cvqd_cert_status {
 #define CVQD_TRUST_OFFLINE 0x2u /* no network: OCSP from the cache only */
 
 cvqd_trust *cvqd_trust_load(const cvqd_config *cfg, char *err, size_t errlen);
+/* A CRL already verified (the fetched ones), before the set is shared. 0 or -1. */
+int cvqd_trust_add_crl(cvqd_trust *t, X509_CRL *c);
 void cvqd_trust_ref(cvqd_trust *t);
 void cvqd_trust_put(cvqd_trust *t);
 

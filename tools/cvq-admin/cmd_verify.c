@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <cvq/verify.h>
+#include <cvq/verify_crl.h>
 
 #include "ca_common.h"
 
@@ -26,10 +29,15 @@ verify_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin [--json] verify --anchors FILE [--intermediates FILE] [--crl FILE]...\n"
 	"                 [--ocsp [URL]] [--ocsp-timeout S] [--policy OID] [--no-require-revocation]\n"
-	"                 [--content FILE] (RECEIPT | --cert CERT [--signing])\n"
+	"                 [--crl-url URL]... [--fetch-crls] [--content FILE]\n"
+	"                 (RECEIPT | --cert CERT [--signing])\n"
 	"RECEIPT is a file (DER or base64) or '-' for stdin. --anchors, --intermediates and\n"
 	"--crl may be repeated. --ocsp without URL asks the certificate's responder (AIA).\n"
 	"--content writes the signed content of a valid receipt to FILE.\n"
+	"--crl-url fetches a CRL (http) before checking; --fetch-crls also those of the CRL\n"
+	"distribution points in the anchors, intermediates and the receipt's certificates.\n"
+	"A fetched CRL is used only when an anchor or intermediate signed it; --ocsp-timeout\n"
+	"also bounds each fetch.\n"
 	"Exit codes: 0 valid, 6 refused, 1 undecided (revocation unknown, bad input), 2 usage.\n");
 }
 
@@ -212,6 +220,68 @@ read_cert(const char *path)
 	return x;
 }
 
+/*
+ * CRLs fetched now (libcvqverify's CRL store, no cache) into ctx; a fetch
+ * that fails is a warning: the verdict then says what is not known.
+ */
+static int
+fetch_crls(cvq_verify_ctx *ctx, char **files, size_t nfiles, char **urls, size_t nurls,
+           bool from_certs, X509 *cert, const uint8_t *der, size_t len, unsigned timeout)
+{
+	cvq_verify_crl_store *s = cvq_verify_crl_store_new(NULL);
+	STACK_OF(X509) *certs = NULL;
+	cvq_verify_err e = s ? CVQ_VERIFY_OK : CVQ_VERIFY_ERR_NOMEM;
+	int rc = CVQ_ADMIN_EXIT_FAIL;
+
+	for (size_t i = 0; e == CVQ_VERIFY_OK && i < nfiles; i++) {
+		FILE *f = fopen(files[i], "r");
+		X509 *x;
+		while (f && e == CVQ_VERIFY_OK && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+			e = cvq_verify_crl_store_add_issuer(s, x);
+			if (e == CVQ_VERIFY_OK && from_certs)
+				e = cvq_verify_crl_store_add_cert(s, x, NULL);
+			X509_free(x);
+		}
+		ERR_clear_error();
+		if (f)
+			fclose(f);
+	}
+	for (size_t i = 0; e == CVQ_VERIFY_OK && i < nurls; i++)
+		if ((e = cvq_verify_crl_store_add_url(s, urls[i])) != CVQ_VERIFY_OK)
+			cvq_admin_error("--crl-url %s: not an http:// URL", urls[i]);
+	if (e == CVQ_VERIFY_OK && from_certs && cert)
+		e = cvq_verify_crl_store_add_cert(s, cert, NULL);
+	if (e == CVQ_VERIFY_OK && from_certs && der) {
+		const unsigned char *p = der;
+		CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+		certs = cms ? CMS_get1_certs(cms) : NULL;
+		for (int i = 0; e == CVQ_VERIFY_OK && i < sk_X509_num(certs); i++)
+			e = cvq_verify_crl_store_add_cert(s, sk_X509_value(certs, i), NULL);
+		CMS_ContentInfo_free(cms);
+		ERR_clear_error();
+	}
+	if (e != CVQ_VERIFY_OK)
+		goto out;
+	cvq_verify_crl_store_set_limits(s, timeout, 0);
+	cvq_verify_crl_store_refresh(s, time(NULL), true);
+	for (size_t i = 0; i < cvq_verify_crl_store_count(s); i++) {
+		cvq_verify_crl_info in;
+		if (cvq_verify_crl_store_info(s, i, &in) == CVQ_VERIFY_OK &&
+		    in.last_result != CVQ_VERIFY_CRL_UPDATED)
+			fprintf(stderr, "cvq-admin: CRL %s: %s: %s (not used)\n", in.url, cvq_verify_crl_fetch_code(in.last_result),
+			               in.last_detail);
+	}
+	e = cvq_verify_crl_store_fill(s, ctx);
+	if (e == CVQ_VERIFY_OK)
+		rc = CVQ_ADMIN_EXIT_OK;
+out:
+	if (e != CVQ_VERIFY_OK && e != CVQ_VERIFY_ERR_ARG)
+		cvq_admin_error("fetching CRLs: %s", cvq_verify_strerror(e));
+	sk_X509_pop_free(certs, X509_free);
+	cvq_verify_crl_store_free(s);
+	return rc;
+}
+
 int
 cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
@@ -221,13 +291,17 @@ cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"ocsp-timeout", required_argument, NULL, 't'}, {"policy", required_argument, NULL, 'p'},
 		{"no-require-revocation", no_argument, NULL, 'n'}, {"content", required_argument, NULL, 'w'},
 		{"cert", required_argument, NULL, 'c'}, {"signing", no_argument, NULL, 's'},
+		{"crl-url", required_argument, NULL, 'u'}, {"fetch-crls", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	cvq_verify_ctx *ctx = cvq_verify_ctx_new();
 	cvq_verify_result *r = NULL;
 	cvq_verify_err e;
 	const char *what = NULL, *content_out = NULL, *cert_path = NULL, *ocsp_url = NULL;
-	bool anchors = false, ocsp = false, signing = false;
+	bool anchors = false, ocsp = false, signing = false, fetch = false;
+	char *files[32], *urls[32];  /* for --crl-url / --fetch-crls */
+	size_t nfiles = 0, nurls = 0;
+	X509 *x = NULL;
 	long timeout = 5;
 	uint8_t *der = NULL;
 	size_t len = 0;
@@ -241,8 +315,22 @@ cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		e = CVQ_VERIFY_OK;
 		switch (c) {
-		case 'a': e = cvq_verify_add_anchors_file(ctx, what = optarg); anchors = true; break;
-		case 'i': e = cvq_verify_add_intermediates_file(ctx, what = optarg); break;
+		case 'a': e = cvq_verify_add_anchors_file(ctx, what = optarg); anchors = true;
+			if (nfiles == 32)
+				goto usage;
+			files[nfiles++] = optarg;
+			break;
+		case 'i': e = cvq_verify_add_intermediates_file(ctx, what = optarg);
+			if (nfiles == 32)
+				goto usage;
+			files[nfiles++] = optarg;
+			break;
+		case 'u':
+			if (nurls == 32)
+				goto usage;
+			urls[nurls++] = optarg;
+			break;
+		case 'f': fetch = true; break;
 		case 'r': e = cvq_verify_add_crl_file(ctx, what = optarg); break;
 		case 'o': ocsp = true; ocsp_url = optarg; break;
 		case 't':
@@ -274,14 +362,11 @@ cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	if (cert_path) {
-		X509 *x = read_cert(cert_path);
-		if (!x) {
+		if (!(x = read_cert(cert_path))) {
 			cvq_admin_error("%s: not a PEM certificate", cert_path);
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
-		e = cvq_verify_cert(ctx, x, NULL, 0, signing, 0, &r);
-		X509_free(x);
 	} else {
 		uint8_t *raw = slurp(argv[optind], &len);
 		if (!raw || !(der = to_der(raw, len, &len))) {
@@ -289,8 +374,14 @@ cvq_admin_cmd_verify(int argc, char **argv, const struct cvq_admin_opts *opts)
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
-		e = cvq_verify_receipt(ctx, der, len, 0, &r);
 	}
+	if ((nurls || fetch) &&
+	    (rc = fetch_crls(ctx, files, nfiles, urls, nurls, fetch, x, der, len, (unsigned)timeout)) != 0)
+		goto out;
+	if (x)
+		e = cvq_verify_cert(ctx, x, NULL, 0, signing, 0, &r);
+	else
+		e = cvq_verify_receipt(ctx, der, len, 0, &r);
 	if (!r) {
 		cvq_admin_error("%s", cvq_verify_strerror(e));
 		rc = CVQ_ADMIN_EXIT_FAIL;
@@ -305,6 +396,7 @@ usage:
 	verify_usage(stderr);
 	rc = CVQ_ADMIN_EXIT_USAGE;
 out:
+	X509_free(x);
 	cvq_verify_result_free(r);
 	cvq_verify_ctx_free(ctx);
 	free(der);

@@ -131,6 +131,46 @@ static void test_tsa(void **state)
 	}
 }
 
+/* [crl] (issue #16): off unless the section has a key; bounds refused. */
+static void test_crl(void **state)
+{
+	static const char *bad[] = {
+		"[crl]\ninterval = 0\n",
+		"[crl]\ntimeout = 301\n",
+		"[crl]\ncache_dir = relative/dir\n",
+		"[crl]\nmax_size = 10\n",
+		"[crl]\nfrom_certificates = perhaps\n",
+		"[crl]\nurl = http://x/\n",
+	};
+	cvqd_config c;
+	char err[200];
+	assert_int_equal(cvqd_config_parse(&c, "", err, sizeof err), 0);
+	assert_false(c.crl_fetch);
+	assert_true(c.crl_from_certs);
+	assert_string_equal(c.crl_cache_dir, "/var/lib/cvqd/crl");
+	assert_int_equal(c.crl_interval, 3600);
+	cvqd_config_free(&c);
+	assert_int_equal(cvqd_config_parse(&c, "[crl]\nurls = http://a/ca.crl, http://b/x.crl\n"
+	                                       "interval = 60\nretry_min = 5\nretry_max = 600\n"
+	                                       "timeout = 3\nmax_size = 4096\nfrom_certificates = false\n"
+	                                       "cache_dir = /tmp/crl\n", err, sizeof err), 0);
+	assert_true(c.crl_fetch);
+	assert_string_equal(c.crl_urls, "http://a/ca.crl, http://b/x.crl");
+	assert_int_equal(c.crl_interval, 60);
+	assert_int_equal(c.crl_retry_min, 5);
+	assert_int_equal(c.crl_retry_max, 600);
+	assert_int_equal(c.crl_timeout, 3);
+	assert_int_equal(c.crl_max_size, 4096);
+	assert_false(c.crl_from_certs);
+	assert_string_equal(c.crl_cache_dir, "/tmp/crl");
+	cvqd_config_free(&c);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(cvqd_config_parse(&c, bad[i], err, sizeof err), -1);
+		assert_non_null(strstr(err, "line 2"));
+		cvqd_config_free(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_first_error_reported),
 		cmocka_unit_test(test_tsa),
+		cmocka_unit_test(test_crl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
