@@ -483,7 +483,9 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	l.path = path;
-	l.citizen = &cit;
+	l.given_name = cit.given_name;
+	l.family_name = cit.family_name;
+	l.ext_id = cit.ext_id;
 	l.guid = hex;
 	l.expires = k.expires;
 	l.pin = pin;

@@ -52,18 +52,6 @@ struct run {
 	char serial[3][67];
 };
 
-const char *
-cvq_enrol_step_name(int step)
-{
-	static const char *const n[] = {
-		"started", "recorded", "chuid", "management-key", "authentication-key",
-		"signature-key", "card-authentication-key", "printed-information",
-		"signed-objects", "puk", "pin", "active",
-	};
-
-	return step >= 0 && step < CVQ_ENROL_STEP__COUNT ? n[step] : "unknown";
-}
-
 static int
 advance(struct run *r, int step, const char *detail)
 {
@@ -506,7 +494,9 @@ static cvq_card_err
 step_pin(struct run *r, bool *letter_failed)
 {
 	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1];
-	struct cvq_enrol_letter l = {.path = r->letter, .citizen = &r->cit, .guid = r->rec.guid,
+	struct cvq_enrol_letter l = {.path = r->letter, .given_name = r->cit.given_name,
+	                             .family_name = r->cit.family_name, .ext_id = r->cit.ext_id,
+	                             .guid = r->rec.guid,
 	                             .expires = r->expires};
 	cvq_card_err err = CVQ_CARD_ERR_CRYPTO;
 	int tries;

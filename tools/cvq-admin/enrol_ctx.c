@@ -211,22 +211,45 @@ cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
 	return err;
 }
 
+/* The CLI's progress callback: the text on stdout, after the reader in a
+ * batch (several workers: one line at a time). */
+static void
+say_stdout(void *ctx, const struct cvq_enrol_progress *p)
+{
+	const struct cvq_enrol_ctx *e = ctx;
+
+	flockfile(stdout);
+	if (e->prefix)
+		printf("%s: ", e->prefix);
+	fputs(p->text, stdout);
+	putchar('\n');
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
 void
 cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 {
+	char text[512];
+	int step = -1, total = 0, n = 0;
 	va_list ap;
 
 	if (e->quiet || e->opts->json)
 		return;
-	flockfile(stdout);
-	if (e->prefix)
-		printf("%s: ", e->prefix);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	funlockfile(stdout);
+	/* The state machine's narration of a step starts "  N/11 ": N is the
+	 * journal's step number (1 recorded ... 11 active), given as data. */
+	if (sscanf(text, " %d/%d %n", &step, &total, &n) == 2 && n > 0 &&
+	    step > CVQ_ENROL_STEP_NONE && step < CVQ_ENROL_STEP__COUNT)
+		cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
+		                        e->progress ? e->progress_ctx : (void *)e,
+		                        CVQ_ENROL_EV_STEP, step, NULL, "%s", text);
+	else
+		cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
+		                        e->progress ? e->progress_ctx : (void *)e,
+		                        CVQ_ENROL_EV_INFO, -1, NULL, "%s", text);
 }
 
 cvq_card_err
@@ -282,22 +305,6 @@ pop_sign(struct cvq_enrol_ctx *e, cvq_card_slot slot, EVP_PKEY *pub, const char 
 	if (EVP_PKEY_base_id(pub) == EVP_PKEY_EC)
 		req.padding = CVQ_CARD_PAD_NONE;
 	return cvq_card_sign(e->card, &req, sig, sig_len, &tries);
-}
-
-int
-cvq_enrol_key_alg_parse(const char *name)
-{
-	if (strcmp(name, "ec-p256") == 0)
-		return CVQ_CARD_ALG_ECCP256;
-	if (strcmp(name, "rsa-2048") == 0)
-		return CVQ_CARD_ALG_RSA2048;
-	return 0;
-}
-
-const char *
-cvq_enrol_key_alg_name(int alg)
-{
-	return alg == CVQ_CARD_ALG_RSA2048 ? "rsa-2048" : "ec-p256";
 }
 
 /*

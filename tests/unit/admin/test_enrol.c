@@ -304,10 +304,9 @@ test_store_migrate(void **state)
 static void
 test_letter(void **state)
 {
-	struct cvq_ca_citizen cit = {.ext_id = "0001", .given_name = "Marie",
-	                             .family_name = "Dupont"};
 	struct cvq_enrol_letter l = {
-		.citizen = &cit, .guid = "0102030405060708090a0b0c0d0e0f10",
+		.ext_id = "0001", .given_name = "Marie", .family_name = "Dupont",
+		.guid = "0102030405060708090a0b0c0d0e0f10",
 		.expires = 1953590400, .pin = "482913",
 	};
 	char p[256], buf[4096];
@@ -358,6 +357,51 @@ test_letter_default(void **state)
 	assert_false(cvq_enrol_letter_default(p, 20, NULL, "2026-0042"));
 }
 
+struct seen {
+	int n, event, step, total;
+	char text[600];
+};
+
+static void
+seen_cb(void *ctx, const struct cvq_enrol_progress *p)
+{
+	struct seen *s = ctx;
+
+	s->n++;
+	s->event = (int)p->event;
+	s->step = p->step;
+	s->total = p->total;
+	snprintf(s->text, sizeof(s->text), "%s", p->text);
+}
+
+/* libcvqenrol reports by callback (issue #13): the event, the step and
+ * the total as data, the text bounded; no callback, no call. */
+static void
+test_progress(void **state)
+{
+	struct seen s = {0};
+	char big[1000];
+
+	(void)state;
+	cvq_enrol_progress_emit(NULL, &s, CVQ_ENROL_EV_INFO, -1, NULL, "nobody listens");
+	assert_int_equal(s.n, 0);
+	cvq_enrol_progress_emit(seen_cb, &s, CVQ_ENROL_EV_STEP, CVQ_ENROL_STEP_PUK, NULL,
+	                        "  %d/11 PUK set", CVQ_ENROL_STEP_PUK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.event, CVQ_ENROL_EV_STEP);
+	assert_int_equal(s.step, CVQ_ENROL_STEP_PUK);
+	assert_int_equal(s.total, 11);
+	assert_string_equal(s.text, "  9/11 PUK set");
+	assert_string_equal(cvq_enrol_step_name(s.step), "puk");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cvq_enrol_progress_emit(seen_cb, &s, CVQ_ENROL_EV_INFO, -1, NULL, "%s", big);
+	assert_int_equal(s.total, 0);
+	assert_int_equal(strlen(s.text), 511);
+	assert_string_equal(cvq_enrol_event_name(CVQ_ENROL_EV_INFO), "info");
+	assert_string_equal(cvq_enrol_event_name(CVQ_ENROL_EV__COUNT), "unknown");
+}
+
 int
 main(void)
 {
@@ -371,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_store_migrate),
 		cmocka_unit_test(test_letter),
 		cmocka_unit_test(test_letter_default),
+		cmocka_unit_test(test_progress),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,5 @@
 /*
- * cvq-admin — the CA side's secrets for card issuance: the master secret
+ * libcvqenrol — the CA side's secrets for card issuance: the master secret
  * file (mode 0600, refused otherwise), PUKs sealed with AES-256-GCM under
  * a key derived from it (the GUID as AAD, so a sealed PUK moved to another
  * card's row does not open), and random PIN/PUK digits.
@@ -20,7 +20,7 @@
 
 #include <cvq/util.h>
 
-#include "enrol.h"
+#include <cvq/enrol.h>
 
 #define PUK_KEY_SALT "cvq-puk-seal-v1"
 #define BLOB_VERSION 1
