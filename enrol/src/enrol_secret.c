@@ -37,6 +37,9 @@ cvq_enrol_strerror(cvq_enrol_err err)
 		[CVQ_ENROL_ERR_CRYPTO] = "cryptographic failure (wrong master secret?)",
 		[CVQ_ENROL_ERR_STORE] = "enrolment journal failure",
 		[CVQ_ENROL_ERR_NOT_FOUND] = "not found",
+		[CVQ_ENROL_ERR_REFUSED] = "refused by the issuing service",
+		[CVQ_ENROL_ERR_ISSUER] = "the issuing service failed or cannot be reached",
+		[CVQ_ENROL_ERR_CARD] = "the card could not prove possession of its new key",
 	};
 
 	if ((unsigned)err >= CVQ_ENROL_ERR__COUNT)

@@ -789,11 +789,12 @@ enrol_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin card enrol --citizen ID [--reader NAME] [--letter FILE]\n"
 	"                 [--pin-length 6|7|8] [--days N] [--key-alg ec-p256|rsa-2048]\n"
-	"                 [--master-key-file FILE] [--pass SOURCE]\n"
+	"                 [--master-key-file FILE] [--pass SOURCE | --agent SOCKET]\n"
 	"       cvq-admin card master-key --out FILE\n"
 	"enrol turns the blank card in the reader into the citizen's card; run again\n"
 	"after an interruption, it carries on. The PIN is written only to the PIN\n"
-	"letter (default ./pin-letter-ID.txt, mode 0600).\n");
+	"letter (default ./pin-letter-ID.txt, mode 0600). With --agent, the CA's\n"
+	"issuing agent certifies the card's keys: no CA key or passphrase here.\n");
 }
 
 static int
@@ -832,6 +833,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"letter", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
 		{"days", required_argument, NULL, 'd'}, {"master-key-file", required_argument, NULL, 'm'},
 		{"pass", required_argument, NULL, 'p'}, {"key-alg", required_argument, NULL, 'k'},
+		{"agent", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
@@ -843,9 +845,10 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 
 	if (argc >= 1 && strcmp(argv[0], "master-key") == 0)
 		return master_key_cmd(argc, argv);
-	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:A:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': req.citizen = optarg; break;
+		case 'A': oo.agent = optarg; break;
 		case 'k':
 			req.key_alg = cvq_enrol_key_alg_parse(optarg);
 			if (!req.key_alg) {
@@ -873,7 +876,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		default: enrol_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (!req.citizen || optind != argc) {
+	if (!req.citizen || optind != argc || (oo.agent && oo.pass)) {
 		enrol_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}

@@ -27,6 +27,7 @@
 #include <cvq/profile.h>
 
 #include "admin.h"
+#include "issuer.h"
 
 /* ---- everything one command needs (enrol_ctx.c) ---- */
 
@@ -42,6 +43,8 @@ struct cvq_enrol_ctx {
 	char *db_path;                /* the CA store (the journal is in it) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
+	struct cvq_enrol_issuer issuer; /* in-process, or the agent (--agent) */
+	struct cvq_admin_issuer issuer_st;
 	cvq_enrol_progress_cb progress; /* where cvq_enrol_say goes (set by */
 	void *progress_ctx;           /* cvq_enrol_ctx_open: stdout), or NULL */
 	X509 *cs_cert;                /* PIV content signer (enrol_content.c), loaded */
@@ -56,6 +59,8 @@ enum {
 struct cvq_enrol_open_opts {
 	const char *pass;             /* CA key passphrase source, or NULL */
 	const char *master_file;      /* --master-key-file, or NULL */
+	const char *agent;            /* --agent SOCKET: certify through the CA's
+	                                 issuing agent; the CA key is never opened */
 	unsigned need;
 };
 
@@ -96,7 +101,7 @@ bool cvq_enrol_card_interrupted(cvq_card_err err);
 cvq_card_err cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16],
                                  const char *prev_guid, int alg, int *which);
 /* Generate a key in slot, prove possession, have the CA certify it and
- * write the certificate. pin: the PIN to sign the challenge with. */
+ * write the certificate, through e->issuer. pin: the PIN to sign with. */
 cvq_card_err cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid,
                                     cvq_card_slot slot, int key_alg, const char *pin,
                                     cvq_ca_err *ca_err, char serial[67]);

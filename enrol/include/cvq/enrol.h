@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <cvq/card.h>
 #include <cvq/export.h>
 
@@ -35,6 +38,9 @@ typedef enum cvq_enrol_err {
 	CVQ_ENROL_ERR_CRYPTO,   /* an OpenSSL call failed, or the tag is wrong */
 	CVQ_ENROL_ERR_STORE,    /* the enrolment journal failed (SQLite) */
 	CVQ_ENROL_ERR_NOT_FOUND,
+	CVQ_ENROL_ERR_REFUSED,  /* the issuing service said no (why[] says why) */
+	CVQ_ENROL_ERR_ISSUER,   /* the issuing service failed or cannot be reached */
+	CVQ_ENROL_ERR_CARD,     /* the card failed the proof of possession */
 	CVQ_ENROL_ERR__COUNT
 } cvq_enrol_err;
 
@@ -159,6 +165,50 @@ CVQ_EXPORT cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l
 /* "ec-p256" / "rsa-2048" to a cvq_card_alg; 0 when unknown. */
 CVQ_EXPORT int cvq_enrol_key_alg_parse(const char *name);
 CVQ_EXPORT const char *cvq_enrol_key_alg_name(int alg);
+
+/* ---- the issuing link ----
+ *
+ * The enrolment never holds the CA key: what only the CA may do goes
+ * through an issuer, a small vtable the program provides. cvq-admin has
+ * two: in-process libcvqca (the CA officer's own machine) and a client of
+ * the CA's issuing agent over its Unix socket (`card enrol --agent`), where
+ * the counter's process has neither the key nor the passphrase
+ * (docs/enrolment.md, "Counters away from the CA").
+ */
+
+/* Sign a SHA-256 digest with the key just generated on the card. The
+ * issuer proves possession in the form its service wants (a fresh
+ * challenge in-process, a CSR over the agent); *sig is malloc'd. */
+typedef cvq_enrol_err (*cvq_enrol_sign_cb)(void *ctx, const uint8_t digest[32],
+                                           uint8_t **sig, size_t *sig_len);
+
+struct cvq_enrol_cert_req {
+	const char *guid;             /* the card, 32 hex digits */
+	int slot;                     /* 0x9A, 0x9C or 0x9E: the profile follows from it */
+	EVP_PKEY *pub;                /* the public key born on the card */
+	const uint8_t *attest;        /* PIV attestation of the key (DER), or NULL */
+	size_t attest_len;
+	const uint8_t *f9;            /* the card's attestation certificate (DER) */
+	size_t f9_len;
+	cvq_enrol_sign_cb sign;       /* proof of possession */
+	void *sign_ctx;
+};
+
+struct cvq_enrol_issuer_ops {
+	const char *name;             /* "in-process", "agent": for the journal */
+	/* Certificate for the key of req; CVQ_ENROL_ERR_REFUSED when the CA
+	 * says no (policy, attestation, role), why[] in plain words. */
+	cvq_enrol_err (*certify)(void *ctx, const struct cvq_enrol_cert_req *req, X509 **cert,
+	                         char *why, size_t why_len);
+	/* One entry in the CA's hash-chained audit log (never a secret). */
+	cvq_enrol_err (*audit)(void *ctx, const char *action, const char *guid,
+	                       const char *detail);
+};
+
+struct cvq_enrol_issuer {
+	const struct cvq_enrol_issuer_ops *ops;
+	void *ctx;
+};
 
 /* ---- progress (enrol_progress.c) ---- */
 
