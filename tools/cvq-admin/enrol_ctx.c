@@ -402,7 +402,8 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 
 		ee = e->issuer.ops->certify(e->issuer.ctx, &req, &cert, why, sizeof(why));
 		if (ee == CVQ_ENROL_ERR_CARD) {
-			err = pop.err;
+			/* the card failed to sign, or signed what does not verify */
+			err = pop.err ? pop.err : CVQ_CARD_ERR_CRYPTO;
 			goto out;
 		}
 	}

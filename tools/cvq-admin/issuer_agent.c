@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -60,11 +61,32 @@ card_csr(const struct cvq_enrol_cert_req *r, uint8_t **der, int *der_len)
 	err = CVQ_ENROL_ERR_CRYPTO;
 	if (!(bits = ASN1_BIT_STRING_new()) || ASN1_BIT_STRING_set(bits, sig, (int)sig_len) != 1)
 		goto out;
+	/* A signature is whole octets: say "0 bits left", or the encoder
+	 * trims trailing zero bits and the agent's verification fails for
+	 * every signature that ends in an even byte (as ASN1_item_sign does). */
+	bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 	X509_REQ_set0_signature(req, bits);
 	bits = NULL;
 	n = i2d_X509_REQ(req, der);
 	if (n <= 0)
 		goto out;
+	/* Check the bytes sent as the agent will: a card that signed wrongly
+	 * is the card's failure here, not a refusal there. */
+	{
+		const unsigned char *q = *der;
+		X509_REQ *back = d2i_X509_REQ(NULL, &q, n);
+		int ok = back && X509_REQ_verify(back, r->pub) == 1;
+
+		X509_REQ_free(back);
+		if (!ok) {
+			ERR_clear_error();
+			OPENSSL_free(*der);
+			*der = NULL;
+			err = CVQ_ENROL_ERR_CARD;
+			goto out;
+		}
+	}
 	*der_len = n;
 	err = CVQ_ENROL_OK;
 out:
