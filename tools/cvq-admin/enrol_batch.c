@@ -202,7 +202,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"days", required_argument, NULL, 'd'}, {"wait", required_argument, NULL, 'w'},
 		{"master-key-file", required_argument, NULL, 'm'}, {"pass", required_argument, NULL, 'p'},
 		{"key-alg", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"agent", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
 	};
 	struct batch b = {.opts = opts, .letter_dir = ".", .pin_len = 6, .days = 1825, .wait_s = 300,
 	                  .key_alg = CVQ_CARD_ALG_ECCP256};
@@ -215,7 +215,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	long v;
 
 	b.oo.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER;
-	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:A:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'L': list = optarg; break;
 		case 'r':
@@ -244,6 +244,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'm': b.oo.master_file = optarg; break;
 		case 'p': b.oo.pass = optarg; break;
+		case 'A': b.oo.agent = optarg; break;
 		case 'k':
 			b.key_alg = cvq_enrol_key_alg_parse(optarg);
 			if (!b.key_alg)
@@ -254,7 +255,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			        "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
 			        "        [--letter-dir DIR] [--pin-length N] [--days N] [--wait SECONDS]\n"
 			        "        [--key-alg ec-p256|rsa-2048]\n"
-			        "        [--master-key-file FILE] [--pass SOURCE]\n");
+			        "        [--master-key-file FILE] [--pass SOURCE | --agent SOCKET]\n");
 			return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 		}
 	}

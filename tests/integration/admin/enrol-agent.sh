@@ -92,5 +92,24 @@ openssl verify -CAfile "$W/ca/ca.pem" "$W/9a.pem" "$W/9c.pem" ||
 	bench_fail "the agent's certificates do not chain to the CA"
 openssl x509 -in "$W/9c.pem" -noout -subject | grep -q 'Marie Dupont' ||
 	bench_fail "the signature certificate is not Marie's (subject from the store)"
+
+echo "== renewal through the agent (the holder's PIN for the proof of possession)"
+( umask 077; admin_pin "$W/counter/letter.txt" > "$W/counter/pin" )
+chown $OPER "$W/counter/pin"
+old=$(openssl x509 -in "$W/9c.pem" -noout -serial | cut -d= -f2)
+as_counter "$A" card renew --reader "$R0" --pin-source "file:$W/counter/pin" --agent "$SOCK" \
+	> "$W/renew.out" 2>&1 || { cat "$W/renew.out"; bench_fail "renewal through the agent failed"; }
+cat "$W/renew.out"
+admin_card_cert 0 9c > "$W/9c-new.pem"
+new=$(openssl x509 -in "$W/9c-new.pem" -noout -serial | cut -d= -f2)
+[ "$old" != "$new" ] || bench_fail "renewal kept the old signature certificate"
+openssl verify -CAfile "$W/ca/ca.pem" "$W/9c-new.pem" > /dev/null ||
+	bench_fail "the renewed certificate does not chain to the CA"
+"$A" --json audit show | python3 -c '
+import json, sys
+es = json.load(sys.stdin)
+es = es if isinstance(es, list) else es.get("entries", [])
+n = sum(1 for e in es if e["action"] == "cert.issue" and "uid='"$OPER"'" in e["actor"] and "via=agent" in e["detail"])
+sys.exit(0 if n == 5 else 1)' || bench_fail "the renewal was not issued by the agent for the operator"
 "$A" audit verify > /dev/null
-echo "OK: enrolled by uid $OPER through the agent, with no CA key or passphrase"
+echo "OK: enrolled and renewed by uid $OPER through the agent, with no CA key or passphrase"
