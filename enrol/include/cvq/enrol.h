@@ -210,6 +210,14 @@ struct cvq_enrol_issuer {
 	void *ctx;
 };
 
+/*
+ * A DER PKCS#10 request (subject CN=GUID, SHA-256, ECDSA or RSA PKCS#1)
+ * for req->pub, signed through req->sign, and checked as encoded: *der
+ * (free() it) verifies with req->pub, else CVQ_ENROL_ERR_CARD.
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_csr(const struct cvq_enrol_cert_req *req, uint8_t **der,
+                                       size_t *der_len);
+
 /* ---- progress (enrol_progress.c) ---- */
 
 /*
