@@ -520,11 +520,15 @@ out:
 
 /* A failure no retry will cure: mark the enrolment failed, revoke. */
 static int
-give_up(struct run *r, const char *why, int rc)
+give_up(struct run *r, const char *reason, int rc)
 {
 	unsigned n = 0;
 	cvq_ca_err err;
+	char why[200];
 
+	/* reason may be libcvqca's message buffer, which the revocation below
+	 * overwrites ("no card ..."): keep it. */
+	snprintf(why, sizeof(why), "%s", reason);
 	snprintf(r->rec.state, sizeof(r->rec.state), "failed");
 	snprintf(r->rec.error, sizeof(r->rec.error), "step %s: %s",
 	         cvq_enrol_step_name(r->rec.step + 1), why);
@@ -545,13 +549,25 @@ give_up(struct run *r, const char *why, int rc)
 static int
 card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 {
+	/* The issuing agent did not answer (stopped, locked when idle, a
+	 * timeout): nothing was refused, the journal stays 'enrolling' and
+	 * the step is redone (a new key) when the agent is back. */
+	if (ca_err == CVQ_CA_ERR_NET && r->e->issuer_st.socket) {
+		cvq_admin_error("enrolment of card %s paused at step '%s': the issuing agent at %s "
+		                "does not answer. Run 'card enrol' again once it does: it carries on.",
+		                r->rec.guid, cvq_enrol_step_name(r->rec.step + 1),
+		                r->e->issuer_st.socket);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
 	if (ca_err) {
 		if (cvq_admin_ca_exit(ca_err) == CVQ_ADMIN_EXIT_STORE) {
 			cvq_admin_ca_fail(r->e->ca, ca_err, "CA store");
 			return CVQ_ADMIN_EXIT_STORE;
 		}
-		return give_up(r, cvq_ca_errmsg(r->e->ca)[0] ? cvq_ca_errmsg(r->e->ca)
-		                                             : cvq_ca_strerror(ca_err),
+		/* Through the agent, its reason; in-process, libcvqca's. */
+		return give_up(r, r->e->issuer_st.socket && r->e->issuer_why[0] ? r->e->issuer_why
+		                  : cvq_ca_errmsg(r->e->ca)[0] ? cvq_ca_errmsg(r->e->ca)
+		                                               : cvq_ca_strerror(ca_err),
 		               cvq_admin_ca_exit(ca_err));
 	}
 	/* A card pulled out in the middle of an APDU may surface as a garbled

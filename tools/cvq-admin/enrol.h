@@ -45,6 +45,7 @@ struct cvq_enrol_ctx {
 	const char *prefix;           /* narration prefix (batch: the reader) */
 	struct cvq_enrol_issuer issuer; /* in-process, or the agent (--agent) */
 	struct cvq_admin_issuer issuer_st;
+	char issuer_why[256];         /* the issuer's reason for the last refusal */
 	cvq_enrol_progress_cb progress; /* where cvq_enrol_say goes (set by */
 	void *progress_ctx;           /* cvq_enrol_ctx_open: stdout), or NULL */
 	X509 *cs_cert;                /* PIV content signer (enrol_content.c), loaded */

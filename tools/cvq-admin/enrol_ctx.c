@@ -409,6 +409,7 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 	}
 	if (ee) {
 		*ca_err = e->issuer_st.last ? e->issuer_st.last : CVQ_CA_ERR_CRYPTO;
+		snprintf(e->issuer_why, sizeof(e->issuer_why), "%s", why);
 		/* In-process, the caller prints libcvqca's own message; the
 		 * agent's reason arrived in why[]. */
 		if (e->issuer.ops != NULL && e->issuer_st.socket)

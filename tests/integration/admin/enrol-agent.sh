@@ -5,7 +5,10 @@
 # with `card enrol --agent SOCKET`. The card's keys are certified by the
 # agent (card-signed CSR + attestation), the audit log says by whom and
 # via the agent, the certificates chain to the CA. The same enrolment
-# without --agent fails: the counter cannot open the CA key.
+# without --agent fails: the counter cannot open the CA key. Renewal goes
+# through the agent too. A uid of the agent's group with no role is
+# refused (agent.refuse audited, the enrolment fails); with the agent
+# stopped an enrolment pauses and carries on once the agent is back.
 . "$(dirname "$0")/lib-admin.sh"
 [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null || { echo "SKIP: needs root and setpriv"; exit 77; }
 G=61320 OPER=61323
@@ -27,6 +30,7 @@ operator = $OPER
 CONF
 "$A" card master-key --out "$W/ca/master.key" > /dev/null
 "$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
+"$A" citizen add --id 0002 --given Jean --family Martin > /dev/null
 # The PIV content signer is the officer's to issue (operators may not ask
 # for content-signing); the counter signs the cards' CHUID with it.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/ca/content-signer.key"
@@ -47,6 +51,7 @@ chmod 640 "$W/ca/ca.conf"
 chown $OPER "$W/ca/master.key" "$W/ca/content-signer.key"
 mkdir -m 700 "$W/counter" && chown $OPER:$G "$W/counter"
 as_counter() { (cd "$W/counter" && setpriv --reuid=$OPER --regid=$G --clear-groups -- "$@"); }
+NOROLE=61324
 
 umask 007
 "$A" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G > "$W/agent.out"
@@ -111,5 +116,49 @@ es = json.load(sys.stdin)
 es = es if isinstance(es, list) else es.get("entries", [])
 n = sum(1 for e in es if e["action"] == "cert.issue" and "uid='"$OPER"'" in e["actor"] and "via=agent" in e["detail"])
 sys.exit(0 if n == 5 else 1)' || bench_fail "the renewal was not issued by the agent for the operator"
+
+R1=$CVQ_READER_1
+echo "== a member of the agent's group with no role is refused"
+cp -p "$W/ca/master.key" "$W/norole-master.key" && chown $NOROLE "$W/norole-master.key"
+if (cd "$W/counter" && setpriv --reuid=$NOROLE --regid=$G --clear-groups -- \
+	"$A" card enrol --citizen 0002 --reader "$R1" --letter /dev/null \
+	--master-key-file "$W/norole-master.key" --agent "$SOCK") > "$W/norole.out" 2>&1; then
+	cat "$W/norole.out"; bench_fail "a uid with no role enrolled a card"
+fi
+cat "$W/norole.out"
+grep -q "has no role" "$W/norole.out" || bench_fail "the refusal does not say why"
+"$A" --json audit show | python3 -c '
+import json, sys
+es = json.load(sys.stdin)
+es = es if isinstance(es, list) else es.get("entries", [])
+sys.exit(0 if any(e["action"] == "agent.refuse" and "uid='"$NOROLE"'" in e["actor"] for e in es) else 1)' ||
+	bench_fail "no agent.refuse entry for uid $NOROLE"
+
+# The reader's lock file (0600, docs/files.md) now belongs to that uid:
+# one uid per counter store (see docs/enrolment.md, "Limits").
+rm -f "$W"/ca/ca.db.enrol-*.lock
+
+echo "== the agent stopped: the enrolment pauses, then carries on"
+"$A" ca-agent stop > /dev/null
+wait_gone() { local n; for ((n = 0; n < 200; n++)); do kill -0 "$1" 2> /dev/null || return 0; sleep 0.05; done; return 1; }
+wait_gone "$AGENT_PID" || bench_fail "the agent did not stop"
+AGENT_PID=
+rc=0
+as_counter "$A" card enrol --citizen 0002 --reader "$R1" --letter "$W/counter/letter2.txt" \
+	--agent "$SOCK" > "$W/paused.out" 2>&1 || rc=$?
+cat "$W/paused.out"
+[ $rc != 0 ] || bench_fail "enrolment without an agent succeeded"
+grep -q "paused at step" "$W/paused.out" || bench_fail "the enrolment did not pause"
+"$A" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G > "$W/agent.out"
+AGENT_PID=$(sed -n 's/^agent \([0-9]*\) .*/\1/p' "$W/agent.out")
+as_counter "$A" card enrol --citizen 0002 --reader "$R1" --letter "$W/counter/letter2.txt" \
+	--agent "$SOCK" > "$W/resumed.out" 2>&1 || { cat "$W/resumed.out"; bench_fail "the enrolment did not carry on"; }
+cat "$W/resumed.out"
+grep -q "resuming the enrolment" "$W/resumed.out" && grep -q '11/11 card active' "$W/resumed.out" ||
+	bench_fail "the enrolment did not resume to the end"
+admin_card_cert 1 9c > "$W/9c-2.pem"
+openssl verify -CAfile "$W/ca/ca.pem" "$W/9c-2.pem" > /dev/null || bench_fail "card 2 does not chain"
+openssl x509 -in "$W/9c-2.pem" -noout -subject | grep -q 'Jean Martin' || bench_fail "card 2 is not Jean's"
+
 "$A" audit verify > /dev/null
 echo "OK: enrolled and renewed by uid $OPER through the agent, with no CA key or passphrase"
