@@ -236,7 +236,7 @@ step_record(struct run *r)
 	if (err)
 		return cvq_admin_ca_fail(r->e->ca, err, "recording the card");
 	date_of(r->expires, false, d, sizeof(d));
-	cvq_enrol_say(r->e, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
+	cvq_enrol_say_step(r->e, 1, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
 	              r->rec.holder, d);
 	return advance(r, CVQ_ENROL_STEP_RECORDED, d);
 }
@@ -598,12 +598,12 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 	case CVQ_ENROL_STEP_CHUID:
 		err = step_chuid(r);
 		if (!err)
-			cvq_enrol_say(r->e, "  2/11 card identity (CHUID) written");
+			cvq_enrol_say_step(r->e, 2, "  2/11 card identity (CHUID) written");
 		break;
 	case CVQ_ENROL_STEP_MGMT:
 		err = step_mgmt(r);
 		if (!err)
-			cvq_enrol_say(r->e, "  3/11 factory management key replaced by the card's own key");
+			cvq_enrol_say_step(r->e, 3, "  3/11 factory management key replaced by the card's own key");
 		break;
 	case CVQ_ENROL_STEP_AUTH:
 	case CVQ_ENROL_STEP_SIGN:
@@ -616,7 +616,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		err = step_slot(r, slot, ca_err, serial);
 		snprintf(d, dcap, "%.66s", serial);
 		if (!err && !*ca_err)
-			cvq_enrol_say(r->e, "  %d/11 %s key (%s) generated on the card (slot %02X), "
+			cvq_enrol_say_step(r->e, next, "  %d/11 %s key (%s) generated on the card (slot %02X), "
 			              "certificate %s issued and written", next,
 			              slot == CVQ_CARD_SLOT_AUTH ? "authentication"
 			              : slot == CVQ_CARD_SLOT_SIGN ? "signature" : "card authentication",
@@ -626,14 +626,14 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 	case CVQ_ENROL_STEP_OBJECTS:
 		err = step_objects(r, &flag);
 		if (!err)
-			cvq_enrol_say(r->e, "  7/11 printed information and CCC written (%s %s)%s",
+			cvq_enrol_say_step(r->e, 7, "  7/11 printed information and CCC written (%s %s)%s",
 			              r->cit.given_name, r->cit.family_name,
 			              flag ? "; Discovery present" : "; warning: no Discovery object");
 		break;
 	case CVQ_ENROL_STEP_SIGNED:
 		err = step_signed(r, rc);
 		if (!err && !*rc)
-			cvq_enrol_say(r->e, "  8/11 CHUID signed, Security Object written (content "
+			cvq_enrol_say_step(r->e, 8, "  8/11 CHUID signed, Security Object written (content "
 			              "signer of %s)", r->e->cfg->org ? r->e->cfg->org : "the city");
 		break;
 	case CVQ_ENROL_STEP_PUK:
@@ -642,7 +642,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 			cvq_admin_error("enrolment journal: cannot record the new PUK");
 			*rc = CVQ_ADMIN_EXIT_STORE;
 		} else if (!err) {
-			cvq_enrol_say(r->e, "  9/11 PUK set (kept encrypted by the city)");
+			cvq_enrol_say_step(r->e, 9, "  9/11 PUK set (kept encrypted by the city)");
 		}
 		break;
 	case CVQ_ENROL_STEP_PIN:
@@ -653,7 +653,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		}
 		snprintf(d, dcap, "letter %.150s", r->letter);
 		if (!err && !flag)
-			cvq_enrol_say(r->e, "  10/11 PIN set; PIN letter written to %s", r->letter);
+			cvq_enrol_say_step(r->e, 10, "  10/11 PIN set; PIN letter written to %s", r->letter);
 		break;
 	case CVQ_ENROL_STEP_ACTIVE:
 		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
@@ -669,7 +669,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		}
 		snprintf(r->rec.state, sizeof(r->rec.state), "active");
 		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
-		cvq_enrol_say(r->e, "  11/11 card active%s", n ? " (certificates of the interrupted "
+		cvq_enrol_say_step(r->e, 11, "  11/11 card active%s", n ? " (certificates of the interrupted "
 		              "attempt revoked)" : "");
 		break;
 	}

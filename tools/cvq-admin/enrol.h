@@ -43,6 +43,8 @@ struct cvq_enrol_ctx {
 	char *db_path;                /* the CA store (the journal is in it) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
+	/* quiet with a progress callback: the callback gets everything and
+	 * chooses (the batch shows the steps only). */
 	struct cvq_enrol_issuer issuer; /* in-process, or the agent (--agent) */
 	struct cvq_admin_issuer issuer_st;
 	char issuer_why[256];         /* the issuer's reason for the last refusal */
@@ -92,6 +94,10 @@ cvq_card_err cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
  * unless quiet or --json). */
 void cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same for a step of the state machine done (an EV_STEP event with
+ * the journal's step number: a batch shows those even when quiet). */
+void cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Exit code for a card error; prints "what: reason". */
 int cvq_enrol_card_fail(cvq_card_err err, const char *what);
 /* True for errors that mean "the card went away": resume later. */

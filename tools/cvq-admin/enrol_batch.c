@@ -100,6 +100,26 @@ swap_card(struct worker *w, struct cvq_enrol_ctx *e)
 	}
 }
 
+/* The enrolment's progress in a batch: one line per step done, after the
+ * reader and the citizen; the sentences are for single enrolments. */
+struct step_view {
+	struct batch *b;
+	const char *reader, *citizen;
+};
+
+static void
+batch_step(void *ctx, const struct cvq_enrol_progress *p)
+{
+	const struct step_view *v = ctx;
+	char what[80];
+
+	if (p->event != CVQ_ENROL_EV_STEP)
+		return;
+	snprintf(what, sizeof(what), "step %d/%d %s", p->step, p->total,
+	         cvq_enrol_step_name(p->step));
+	progress(v->b, v->reader, v->citizen ? v->citizen : "", what);
+}
+
 static void *
 work(void *arg)
 {
@@ -116,8 +136,12 @@ work(void *arg)
 	w->rc = cvq_enrol_ctx_open(&e, b->opts, &b->oo);
 	if (w->rc)
 		return NULL;
+	struct step_view view = {.b = b, .reader = w->reader};
+
 	e.prefix = w->reader;
 	e.quiet = true;
+	e.progress = batch_step;
+	e.progress_ctx = &view;
 	if (cvq_card_ctx_new(&e.cctx) != CVQ_CARD_OK) {
 		w->rc = CVQ_ADMIN_EXIT_NO_CARD;
 		goto out;
@@ -139,6 +163,7 @@ work(void *arg)
 			break;
 		}
 		progress(b, w->reader, citizen, "enrolling...");
+		view.citizen = citizen;
 		rc = cvq_enrol_letter_default(letter, sizeof(letter), b->letter_dir, citizen)
 		     ? cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days, b->key_alg)
 		     : CVQ_ADMIN_EXIT_USAGE;

@@ -228,29 +228,40 @@ say_stdout(void *ctx, const struct cvq_enrol_progress *p)
 	funlockfile(stdout);
 }
 
+static void
+say(const struct cvq_enrol_ctx *e, enum cvq_enrol_event ev, int step, const char *fmt,
+    va_list ap)
+{
+	char text[512];
+
+	if (e->quiet && !e->progress)
+		return;
+	if (e->opts->json)
+		return;
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
+	                        e->progress ? e->progress_ctx : (void *)e, ev, step, NULL, "%s",
+	                        text);
+}
+
 void
 cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 {
-	char text[512];
-	int step = -1, total = 0, n = 0;
 	va_list ap;
 
-	if (e->quiet || e->opts->json)
-		return;
 	va_start(ap, fmt);
-	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	say(e, CVQ_ENROL_EV_INFO, -1, fmt, ap);
 	va_end(ap);
-	/* The state machine's narration of a step starts "  N/11 ": N is the
-	 * journal's step number (1 recorded ... 11 active), given as data. */
-	if (sscanf(text, " %d/%d %n", &step, &total, &n) == 2 && n > 0 &&
-	    step > CVQ_ENROL_STEP_NONE && step < CVQ_ENROL_STEP__COUNT)
-		cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
-		                        e->progress ? e->progress_ctx : (void *)e,
-		                        CVQ_ENROL_EV_STEP, step, NULL, "%s", text);
-	else
-		cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
-		                        e->progress ? e->progress_ctx : (void *)e,
-		                        CVQ_ENROL_EV_INFO, -1, NULL, "%s", text);
+}
+
+void
+cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(e, CVQ_ENROL_EV_STEP, step, fmt, ap);
+	va_end(ap);
 }
 
 cvq_card_err
