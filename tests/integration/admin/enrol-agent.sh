@@ -21,6 +21,14 @@ mkdir -p "$W"
 "$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit \
 	--subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA" \
 	--url "http://127.0.0.1:$OCSP_PORT" > /dev/null
+# Card 0 has a factory attestation (F9) that the CA trusts: its keys'
+# attestations travel through the agent (tags 9-11) and the CA checks
+# them; card 1 has none (admitted by this CA's policy).
+admin_factory good
+admin_install_f9 good "$CVQ_READER_0"
+cp "$F/good-root.pem" "$W/ca/attestation-roots.pem"
+sed -i 's|^unattested = admit$|unattested = admit\nroots = attestation-roots.pem|' "$W/ca/ca.conf"
+grep -q '^roots = attestation-roots.pem' "$W/ca/ca.conf" || bench_fail "ca.conf has no [attest] section"
 # Roles before the store first sees them (they are pinned then).
 cat >> "$W/ca/ca.conf" <<CONF
 
@@ -91,6 +99,17 @@ steps = [e for e in es if e["action"] == "enrol.active" and "uid=" + sys.argv[2]
 # 9A, 9C, 9E and nothing else for the card; the content signer is the officer's CSR
 print(len(issued), "certificates issued through the agent for the operator;", len(steps), "activation")
 sys.exit(0 if len(issued) == 3 and len(steps) == 1 else 1)
+PY
+# attest.ok is written by the CA while issuing (here: the agent, for the
+# operator's uid); the counter only records that it sent them ("attest").
+python3 - "$W/audit.json" "$OPER" <<'PY' || bench_fail "the CA did not check card 0's attestations through the agent"
+import json, re, sys
+es = json.load(open(sys.argv[1]))
+es = es if isinstance(es, list) else es.get("entries", [])
+ok = {m.group(1) for e in es if e["action"] == "attest.ok" and "uid=" + sys.argv[2] in e["actor"]
+      for m in [re.search(r"slot=(9[ace])", e["detail"])] if m}
+print("attested through the agent:", sorted(ok))
+sys.exit(0 if ok == {"9a", "9c", "9e"} else 1)
 PY
 for s in 9a 9c; do admin_card_cert 0 $s > "$W/$s.pem"; done
 openssl verify -CAfile "$W/ca/ca.pem" "$W/9a.pem" "$W/9c.pem" ||
