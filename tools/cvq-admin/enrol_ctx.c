@@ -372,7 +372,6 @@ attest_get(struct cvq_enrol_ctx *e, cvq_card_slot slot, uint8_t **att, size_t *a
 	return err;
 }
 
-
 cvq_card_err
 cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
                        int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])

@@ -12,15 +12,11 @@
  * process opened without the key (cvq_ca_audit_record needs no key); an
  * audit operation of the agent's own is next (docs/enrolment.md).
  */
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/objects.h>
 #include <openssl/x509.h>
 
 #include "issuer.h"
