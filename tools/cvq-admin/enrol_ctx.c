@@ -268,36 +268,8 @@ cvq_card_err
 cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16], const char *prev_guid,
                     int alg, int *which)
 {
-	uint8_t key[32], pg[CVQ_CARD_GUID_LEN];
-	cvq_card_err err = CVQ_CARD_ERR_AUTH;
-
-	/* Most likely first: a wrong try costs a round trip, not a counter
-	 * (PIV has no retry counter on the management key). */
-	if (guid) {
-		err = cvq_card_mgmt_key_derive(e->master, e->master_len, guid, (cvq_card_alg)alg, key);
-		if (err == CVQ_CARD_OK)
-			err = cvq_card_mgmt_auth(e->card, (cvq_card_alg)alg, key,
-			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
-		if (err == CVQ_CARD_OK)
-			*which = 0;
-	}
-	if ((err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) && prev_guid &&
-	    prev_guid[0] && cvq_enrol_guid_parse(prev_guid, pg)) {
-		err = cvq_card_mgmt_key_derive(e->master, e->master_len, pg, (cvq_card_alg)alg, key);
-		if (err == CVQ_CARD_OK)
-			err = cvq_card_mgmt_auth(e->card, (cvq_card_alg)alg, key,
-			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
-		if (err == CVQ_CARD_OK)
-			*which = 1;
-	}
-	if (err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) {
-		err = cvq_card_mgmt_auth(e->card, CVQ_CARD_ALG_3DES, cvq_card_default_mgmt_key,
-		                         sizeof(cvq_card_default_mgmt_key));
-		if (err == CVQ_CARD_OK)
-			*which = 2;
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	return err;
+	return cvq_enrol_card_mgmt_auth(e->card, e->master, e->master_len, guid, prev_guid, alg,
+	                                which);
 }
 
 /* The proof of possession: the issuer's digest signed with the new key. */
@@ -325,53 +297,6 @@ pop_sign(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
 	return p->err ? CVQ_ENROL_ERR_CARD : CVQ_ENROL_OK;
 }
 
-/*
- * PIV attestation of a key just generated (issue #13): the card's ATTEST
- * answer and its F9 certificate, as DER. *att_len 0 when the card has no
- * attestation (not an error here: the policy decides).
- */
-static cvq_card_err
-attest_get(struct cvq_enrol_ctx *e, cvq_card_slot slot, uint8_t **att, size_t *att_len,
-           uint8_t **f9, size_t *f9_len)
-{
-	uint8_t *obj = NULL;
-	size_t obj_len = 0;
-	X509 *a = NULL, *f = NULL;
-	unsigned char *d = NULL;
-	cvq_card_err err;
-	int n;
-
-	*att_len = *f9_len = 0;
-	err = cvq_piv_attest(e->card, (uint8_t)slot, &a);
-	if (err == CVQ_CARD_ERR_UNSUPPORTED || err == CVQ_CARD_ERR_NOT_FOUND)
-		return CVQ_CARD_OK;
-	if (err == CVQ_CARD_OK)
-		err = cvq_card_read_object(e->card, 0x5FFF01u, &obj, &obj_len);
-	if (err == CVQ_CARD_ERR_NOT_FOUND)
-		err = CVQ_CARD_OK;
-	else if (err == CVQ_CARD_OK && cvq_card_cert_parse(obj, obj_len, &f) != CVQ_CARD_OK)
-		f = NULL;
-	if (!err && a && f) {
-		if ((n = i2d_X509(a, &d)) > 0 && (*att = malloc((size_t)n))) {
-			memcpy(*att, d, (size_t)n);
-			*att_len = (size_t)n;
-		}
-		OPENSSL_free(d);
-		d = NULL;
-		if ((n = i2d_X509(f, &d)) > 0 && (*f9 = malloc((size_t)n))) {
-			memcpy(*f9, d, (size_t)n);
-			*f9_len = (size_t)n;
-		}
-		OPENSSL_free(d);
-		if (!*att_len || !*f9_len)
-			err = CVQ_CARD_ERR_NOMEM;
-	}
-	free(obj);
-	X509_free(a);
-	X509_free(f);
-	return err;
-}
-
 cvq_card_err
 cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
                        int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])
@@ -389,7 +314,7 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 	err = cvq_card_generate(e->card, slot,
 	                        key_alg ? (cvq_card_alg)key_alg : CVQ_CARD_ALG_ECCP256, &pub);
 	if (!err)
-		err = attest_get(e, slot, &att, &att_len, &f9, &f9_len);
+		err = cvq_enrol_card_attest(e->card, (int)slot, &att, &att_len, &f9, &f9_len);
 	if (err)
 		goto out;
 	snprintf(detail, sizeof(detail), "slot %02x: %s", (unsigned)slot,

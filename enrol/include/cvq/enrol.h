@@ -166,6 +166,27 @@ CVQ_EXPORT cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l
 CVQ_EXPORT int cvq_enrol_key_alg_parse(const char *name);
 CVQ_EXPORT const char *cvq_enrol_key_alg_name(int alg);
 
+/* ---- the card (enrol_card.c) ---- */
+
+/*
+ * Authenticate with the card's management key (alg: cvq_card_alg):
+ * derived from master and guid, else from prev_guid (hex, a failed
+ * enrolment's), else the factory key; *which says which one worked (0
+ * derived, 1 previous, 2 factory). guid or prev_guid may be NULL.
+ */
+CVQ_EXPORT cvq_card_err cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master,
+                                                 size_t master_len,
+                                                 const uint8_t guid[CVQ_CARD_GUID_LEN],
+                                                 const char *prev_guid, int alg, int *which);
+/*
+ * The PIV attestation of the key just generated in slot (Yubico ATTEST,
+ * INS F9) and the card's F9 certificate, both DER (free() them). *att_len
+ * 0 when the card has no attestation: not an error here, the CA's policy
+ * decides.
+ */
+CVQ_EXPORT cvq_card_err cvq_enrol_card_attest(cvq_card *card, int slot, uint8_t **att,
+                                              size_t *att_len, uint8_t **f9, size_t *f9_len);
+
 /* ---- the issuing link ----
  *
  * The enrolment never holds the CA key: what only the CA may do goes
