@@ -26,8 +26,8 @@ static void
 care_usage(FILE *f)
 {
 	fprintf(f,
-	"usage: cvq-admin card renew [--reader NAME] [--pin-source SOURCE] [--pass SOURCE]\n"
-	"                            [--master-key-file FILE]\n"
+	"usage: cvq-admin card renew [--reader NAME] [--pin-source SOURCE]\n"
+	"                            [--pass SOURCE | --agent SOCKET] [--master-key-file FILE]\n"
 	"       cvq-admin card lost|stolen|destroyed GUID|--citizen ID [--since TIME] [--crl FILE]\n"
 	"                            [--pass SOURCE]\n"
 	"       cvq-admin card unblock --citizen ID [--reader NAME] [--letter FILE]\n"
@@ -95,7 +95,7 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	static const struct option lo[] = {
 		{"reader", required_argument, NULL, 'r'}, {"pin-source", required_argument, NULL, 's'},
 		{"pass", required_argument, NULL, 'p'}, {"master-key-file", required_argument, NULL, 'm'},
-		{NULL, 0, NULL, 0},
+		{"agent", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
 	const char *reader = NULL, *src = "pinentry:/usr/bin/pinentry";
@@ -112,16 +112,17 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	bool unlogged = false;
 	int c, rc, tries = -1, which, i;
 
-	while ((c = getopt_long(argc, argv, "r:s:p:m:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:s:p:m:A:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': reader = optarg; break;
 		case 's': src = optarg; break;
 		case 'p': oo.pass = optarg; break;
 		case 'm': oo.master_file = optarg; break;
+		case 'A': oo.agent = optarg; break;
 		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (oo.agent && oo.pass)) {
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
@@ -483,7 +484,9 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	l.path = path;
-	l.citizen = &cit;
+	l.given_name = cit.given_name;
+	l.family_name = cit.family_name;
+	l.ext_id = cit.ext_id;
 	l.guid = hex;
 	l.expires = k.expires;
 	l.pin = pin;

@@ -52,18 +52,6 @@ struct run {
 	char serial[3][67];
 };
 
-const char *
-cvq_enrol_step_name(int step)
-{
-	static const char *const n[] = {
-		"started", "recorded", "chuid", "management-key", "authentication-key",
-		"signature-key", "card-authentication-key", "printed-information",
-		"signed-objects", "puk", "pin", "active",
-	};
-
-	return step >= 0 && step < CVQ_ENROL_STEP__COUNT ? n[step] : "unknown";
-}
-
 static int
 advance(struct run *r, int step, const char *detail)
 {
@@ -248,7 +236,7 @@ step_record(struct run *r)
 	if (err)
 		return cvq_admin_ca_fail(r->e->ca, err, "recording the card");
 	date_of(r->expires, false, d, sizeof(d));
-	cvq_enrol_say(r->e, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
+	cvq_enrol_say_step(r->e, 1, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
 	              r->rec.holder, d);
 	return advance(r, CVQ_ENROL_STEP_RECORDED, d);
 }
@@ -506,7 +494,9 @@ static cvq_card_err
 step_pin(struct run *r, bool *letter_failed)
 {
 	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1];
-	struct cvq_enrol_letter l = {.path = r->letter, .citizen = &r->cit, .guid = r->rec.guid,
+	struct cvq_enrol_letter l = {.path = r->letter, .given_name = r->cit.given_name,
+	                             .family_name = r->cit.family_name, .ext_id = r->cit.ext_id,
+	                             .guid = r->rec.guid,
 	                             .expires = r->expires};
 	cvq_card_err err = CVQ_CARD_ERR_CRYPTO;
 	int tries;
@@ -530,11 +520,15 @@ out:
 
 /* A failure no retry will cure: mark the enrolment failed, revoke. */
 static int
-give_up(struct run *r, const char *why, int rc)
+give_up(struct run *r, const char *reason, int rc)
 {
 	unsigned n = 0;
 	cvq_ca_err err;
+	char why[200];
 
+	/* reason may be libcvqca's message buffer, which the revocation below
+	 * overwrites ("no card ..."): keep it. */
+	snprintf(why, sizeof(why), "%s", reason);
 	snprintf(r->rec.state, sizeof(r->rec.state), "failed");
 	snprintf(r->rec.error, sizeof(r->rec.error), "step %s: %s",
 	         cvq_enrol_step_name(r->rec.step + 1), why);
@@ -555,13 +549,25 @@ give_up(struct run *r, const char *why, int rc)
 static int
 card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 {
+	/* The issuing agent did not answer (stopped, locked when idle, a
+	 * timeout): nothing was refused, the journal stays 'enrolling' and
+	 * the step is redone (a new key) when the agent is back. */
+	if (ca_err == CVQ_CA_ERR_NET && r->e->issuer_st.socket) {
+		cvq_admin_error("enrolment of card %s paused at step '%s': the issuing agent at %s "
+		                "does not answer. Run 'card enrol' again once it does: it carries on.",
+		                r->rec.guid, cvq_enrol_step_name(r->rec.step + 1),
+		                r->e->issuer_st.socket);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
 	if (ca_err) {
 		if (cvq_admin_ca_exit(ca_err) == CVQ_ADMIN_EXIT_STORE) {
 			cvq_admin_ca_fail(r->e->ca, ca_err, "CA store");
 			return CVQ_ADMIN_EXIT_STORE;
 		}
-		return give_up(r, cvq_ca_errmsg(r->e->ca)[0] ? cvq_ca_errmsg(r->e->ca)
-		                                             : cvq_ca_strerror(ca_err),
+		/* Through the agent, its reason; in-process, libcvqca's. */
+		return give_up(r, r->e->issuer_st.socket && r->e->issuer_why[0] ? r->e->issuer_why
+		                  : cvq_ca_errmsg(r->e->ca)[0] ? cvq_ca_errmsg(r->e->ca)
+		                                               : cvq_ca_strerror(ca_err),
 		               cvq_admin_ca_exit(ca_err));
 	}
 	/* A card pulled out in the middle of an APDU may surface as a garbled
@@ -592,12 +598,12 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 	case CVQ_ENROL_STEP_CHUID:
 		err = step_chuid(r);
 		if (!err)
-			cvq_enrol_say(r->e, "  2/11 card identity (CHUID) written");
+			cvq_enrol_say_step(r->e, 2, "  2/11 card identity (CHUID) written");
 		break;
 	case CVQ_ENROL_STEP_MGMT:
 		err = step_mgmt(r);
 		if (!err)
-			cvq_enrol_say(r->e, "  3/11 factory management key replaced by the card's own key");
+			cvq_enrol_say_step(r->e, 3, "  3/11 factory management key replaced by the card's own key");
 		break;
 	case CVQ_ENROL_STEP_AUTH:
 	case CVQ_ENROL_STEP_SIGN:
@@ -610,7 +616,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		err = step_slot(r, slot, ca_err, serial);
 		snprintf(d, dcap, "%.66s", serial);
 		if (!err && !*ca_err)
-			cvq_enrol_say(r->e, "  %d/11 %s key (%s) generated on the card (slot %02X), "
+			cvq_enrol_say_step(r->e, next, "  %d/11 %s key (%s) generated on the card (slot %02X), "
 			              "certificate %s issued and written", next,
 			              slot == CVQ_CARD_SLOT_AUTH ? "authentication"
 			              : slot == CVQ_CARD_SLOT_SIGN ? "signature" : "card authentication",
@@ -620,14 +626,14 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 	case CVQ_ENROL_STEP_OBJECTS:
 		err = step_objects(r, &flag);
 		if (!err)
-			cvq_enrol_say(r->e, "  7/11 printed information and CCC written (%s %s)%s",
+			cvq_enrol_say_step(r->e, 7, "  7/11 printed information and CCC written (%s %s)%s",
 			              r->cit.given_name, r->cit.family_name,
 			              flag ? "; Discovery present" : "; warning: no Discovery object");
 		break;
 	case CVQ_ENROL_STEP_SIGNED:
 		err = step_signed(r, rc);
 		if (!err && !*rc)
-			cvq_enrol_say(r->e, "  8/11 CHUID signed, Security Object written (content "
+			cvq_enrol_say_step(r->e, 8, "  8/11 CHUID signed, Security Object written (content "
 			              "signer of %s)", r->e->cfg->org ? r->e->cfg->org : "the city");
 		break;
 	case CVQ_ENROL_STEP_PUK:
@@ -636,7 +642,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 			cvq_admin_error("enrolment journal: cannot record the new PUK");
 			*rc = CVQ_ADMIN_EXIT_STORE;
 		} else if (!err) {
-			cvq_enrol_say(r->e, "  9/11 PUK set (kept encrypted by the city)");
+			cvq_enrol_say_step(r->e, 9, "  9/11 PUK set (kept encrypted by the city)");
 		}
 		break;
 	case CVQ_ENROL_STEP_PIN:
@@ -647,7 +653,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		}
 		snprintf(d, dcap, "letter %.150s", r->letter);
 		if (!err && !flag)
-			cvq_enrol_say(r->e, "  10/11 PIN set; PIN letter written to %s", r->letter);
+			cvq_enrol_say_step(r->e, 10, "  10/11 PIN set; PIN letter written to %s", r->letter);
 		break;
 	case CVQ_ENROL_STEP_ACTIVE:
 		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
@@ -663,7 +669,7 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		}
 		snprintf(r->rec.state, sizeof(r->rec.state), "active");
 		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
-		cvq_enrol_say(r->e, "  11/11 card active%s", n ? " (certificates of the interrupted "
+		cvq_enrol_say_step(r->e, 11, "  11/11 card active%s", n ? " (certificates of the interrupted "
 		              "attempt revoked)" : "");
 		break;
 	}
@@ -799,11 +805,12 @@ enrol_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin card enrol --citizen ID [--reader NAME] [--letter FILE]\n"
 	"                 [--pin-length 6|7|8] [--days N] [--key-alg ec-p256|rsa-2048]\n"
-	"                 [--master-key-file FILE] [--pass SOURCE]\n"
+	"                 [--master-key-file FILE] [--pass SOURCE | --agent SOCKET]\n"
 	"       cvq-admin card master-key --out FILE\n"
 	"enrol turns the blank card in the reader into the citizen's card; run again\n"
 	"after an interruption, it carries on. The PIN is written only to the PIN\n"
-	"letter (default ./pin-letter-ID.txt, mode 0600).\n");
+	"letter (default ./pin-letter-ID.txt, mode 0600). With --agent, the CA's\n"
+	"issuing agent certifies the card's keys: no CA key or passphrase here.\n");
 }
 
 static int
@@ -842,6 +849,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"letter", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
 		{"days", required_argument, NULL, 'd'}, {"master-key-file", required_argument, NULL, 'm'},
 		{"pass", required_argument, NULL, 'p'}, {"key-alg", required_argument, NULL, 'k'},
+		{"agent", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
@@ -853,9 +861,10 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 
 	if (argc >= 1 && strcmp(argv[0], "master-key") == 0)
 		return master_key_cmd(argc, argv);
-	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:A:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': req.citizen = optarg; break;
+		case 'A': oo.agent = optarg; break;
 		case 'k':
 			req.key_alg = cvq_enrol_key_alg_parse(optarg);
 			if (!req.key_alg) {
@@ -883,7 +892,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		default: enrol_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (!req.citizen || optind != argc) {
+	if (!req.citizen || optind != argc || (oo.agent && oo.pass)) {
 		enrol_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}

@@ -100,6 +100,26 @@ swap_card(struct worker *w, struct cvq_enrol_ctx *e)
 	}
 }
 
+/* The enrolment's progress in a batch: one line per step done, after the
+ * reader and the citizen; the sentences are for single enrolments. */
+struct step_view {
+	struct batch *b;
+	const char *reader, *citizen;
+};
+
+static void
+batch_step(void *ctx, const struct cvq_enrol_progress *p)
+{
+	const struct step_view *v = ctx;
+	char what[80];
+
+	if (p->event != CVQ_ENROL_EV_STEP)
+		return;
+	snprintf(what, sizeof(what), "step %d/%d %s", p->step, p->total,
+	         cvq_enrol_step_name(p->step));
+	progress(v->b, v->reader, v->citizen ? v->citizen : "", what);
+}
+
 static void *
 work(void *arg)
 {
@@ -116,8 +136,12 @@ work(void *arg)
 	w->rc = cvq_enrol_ctx_open(&e, b->opts, &b->oo);
 	if (w->rc)
 		return NULL;
+	struct step_view view = {.b = b, .reader = w->reader};
+
 	e.prefix = w->reader;
 	e.quiet = true;
+	e.progress = batch_step;
+	e.progress_ctx = &view;
 	if (cvq_card_ctx_new(&e.cctx) != CVQ_CARD_OK) {
 		w->rc = CVQ_ADMIN_EXIT_NO_CARD;
 		goto out;
@@ -139,6 +163,7 @@ work(void *arg)
 			break;
 		}
 		progress(b, w->reader, citizen, "enrolling...");
+		view.citizen = citizen;
 		rc = cvq_enrol_letter_default(letter, sizeof(letter), b->letter_dir, citizen)
 		     ? cvq_enrol_card_one(&e, citizen, letter, b->pin_len, b->days, b->key_alg)
 		     : CVQ_ADMIN_EXIT_USAGE;
@@ -202,7 +227,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"days", required_argument, NULL, 'd'}, {"wait", required_argument, NULL, 'w'},
 		{"master-key-file", required_argument, NULL, 'm'}, {"pass", required_argument, NULL, 'p'},
 		{"key-alg", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"agent", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
 	};
 	struct batch b = {.opts = opts, .letter_dir = ".", .pin_len = 6, .days = 1825, .wait_s = 300,
 	                  .key_alg = CVQ_CARD_ALG_ECCP256};
@@ -215,7 +240,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	long v;
 
 	b.oo.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER;
-	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:A:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'L': list = optarg; break;
 		case 'r':
@@ -244,6 +269,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'm': b.oo.master_file = optarg; break;
 		case 'p': b.oo.pass = optarg; break;
+		case 'A': b.oo.agent = optarg; break;
 		case 'k':
 			b.key_alg = cvq_enrol_key_alg_parse(optarg);
 			if (!b.key_alg)
@@ -254,7 +280,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			        "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
 			        "        [--letter-dir DIR] [--pin-length N] [--days N] [--wait SECONDS]\n"
 			        "        [--key-alg ec-p256|rsa-2048]\n"
-			        "        [--master-key-file FILE] [--pass SOURCE]\n");
+			        "        [--master-key-file FILE] [--pass SOURCE | --agent SOCKET]\n");
 			return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 		}
 	}

@@ -64,6 +64,39 @@ load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key)
 	return 0;
 }
 
+/* The content signer's certificate through the issuing agent (--agent):
+ * the same request, signed by the agent's key. */
+static cvq_ca_err
+issue_by_agent(struct cvq_enrol_ctx *e, const struct cvq_ca_issue_req *req, X509_REQ *csr,
+               X509 **cert)
+{
+	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_ISSUE, .req = *req};
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	char why[256] = "";
+	cvq_ca_err err;
+	int n;
+
+	n = i2d_X509_REQ(csr, &der);
+	if (n <= 0)
+		return CVQ_CA_ERR_CRYPTO;
+	m.csr = der;
+	m.csr_len = (size_t)n;
+	err = cvq_ca_agent_call(e->issuer_st.socket, &m, &out, &out_len, why, sizeof(why));
+	OPENSSL_free(der);
+	if (err) {
+		cvq_admin_error("issuing the content signer certificate through the agent: %s (%s)",
+		                cvq_ca_strerror(err), why);
+		return err;
+	}
+	p = out;
+	*cert = d2i_X509(NULL, &p, (long)out_len);
+	free(out);
+	return *cert ? CVQ_CA_OK : CVQ_CA_ERR_REQUEST;
+}
+
 static int
 make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
      EVP_PKEY **key)
@@ -93,10 +126,15 @@ make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
 	if (!*key || !csr || X509_REQ_set_pubkey(csr, *key) != 1 ||
 	    X509_REQ_sign(csr, *key, EVP_sha256()) <= 0)
 		goto out;
-	cerr = cvq_ca_issue_csr(e->ca, &req, csr, cert);
-	if (cerr) {
-		cvq_admin_ca_fail(e->ca, cerr, "issuing the content signer certificate");
-		goto out;
+	if (e->issuer_st.socket) {
+		if (issue_by_agent(e, &req, csr, cert) != CVQ_CA_OK)
+			goto out;
+	} else {
+		cerr = cvq_ca_issue_csr(e->ca, &req, csr, cert);
+		if (cerr) {
+			cvq_admin_ca_fail(e->ca, cerr, "issuing the content signer certificate");
+			goto out;
+		}
 	}
 	fd = cvq_util_file_create(kpath, O_WRONLY | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {

@@ -22,11 +22,6 @@
 #include <cvq/piv_authentic.h>
 #include <cvq/profile.h>
 #include <cvq/util.h>
-#if __has_include(<cvq/ca_attest.h>)
-/* Issue #13 (branch roles): the CA checks attestations itself. */
-#include <cvq/ca_attest.h>
-#define ENROL_CA_ATTEST 1
-#endif
 
 #include "ca_common.h"
 #include "enrol.h"
@@ -42,10 +37,17 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 
 	memset(e, 0, sizeof(*e));
 	e->opts = opts;
-	rc = cvq_admin_ca_open(opts, o->pass, (o->need & CVQ_ENROL_NEED_KEY) ? 0 : CVQ_CA_OPEN_NOKEY,
+	/* With --agent the key stays in the agent: the store is opened here
+	 * without it (the journal, the citizen and card records). */
+	rc = cvq_admin_ca_open(opts, o->pass,
+	                       (o->need & CVQ_ENROL_NEED_KEY) && !o->agent ? 0 : CVQ_CA_OPEN_NOKEY,
 	                       &e->cfg, &e->ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		return rc;
+	if (o->agent)
+		cvq_admin_issuer_agent(&e->issuer_st, e->ca, o->agent, &e->issuer);
+	else
+		cvq_admin_issuer_ca(&e->issuer_st, e->ca, &e->issuer);
 	db = cvq_ca_config_path(e->cfg, e->cfg->db);
 	if (!db) {
 		rc = CVQ_ADMIN_EXIT_FAIL;
@@ -95,8 +97,7 @@ cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid, const char *action,
 	err = cvq_enrol_store_log(e->st, guid, action, detail);
 	if (err != CVQ_ENROL_OK)
 		return err;
-	return cvq_ca_audit_record(e->ca, action, guid, detail) == CVQ_CA_OK
-	       ? CVQ_ENROL_OK : CVQ_ENROL_ERR_STORE;
+	return e->issuer.ops->audit(e->issuer.ctx, action, guid, detail);
 }
 
 void
@@ -211,262 +212,113 @@ cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
 	return err;
 }
 
+/* The CLI's progress callback: the text on stdout, after the reader in a
+ * batch (several workers: one line at a time). */
+static void
+say_stdout(void *ctx, const struct cvq_enrol_progress *p)
+{
+	const struct cvq_enrol_ctx *e = ctx;
+
+	flockfile(stdout);
+	if (e->prefix)
+		printf("%s: ", e->prefix);
+	fputs(p->text, stdout);
+	putchar('\n');
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+static void
+say(const struct cvq_enrol_ctx *e, enum cvq_enrol_event ev, int step, const char *fmt,
+    va_list ap)
+{
+	char text[512];
+
+	if (e->quiet && !e->progress)
+		return;
+	if (e->opts->json)
+		return;
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
+	                        e->progress ? e->progress_ctx : (void *)e, ev, step, NULL, "%s",
+	                        text);
+}
+
 void
 cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (e->quiet || e->opts->json)
-		return;
-	flockfile(stdout);
-	if (e->prefix)
-		printf("%s: ", e->prefix);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	say(e, CVQ_ENROL_EV_INFO, -1, fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	funlockfile(stdout);
+}
+
+void
+cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(e, CVQ_ENROL_EV_STEP, step, fmt, ap);
+	va_end(ap);
 }
 
 cvq_card_err
 cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16], const char *prev_guid,
                     int alg, int *which)
 {
-	uint8_t key[32], pg[CVQ_CARD_GUID_LEN];
-	cvq_card_err err = CVQ_CARD_ERR_AUTH;
-
-	/* Most likely first: a wrong try costs a round trip, not a counter
-	 * (PIV has no retry counter on the management key). */
-	if (guid) {
-		err = cvq_card_mgmt_key_derive(e->master, e->master_len, guid, (cvq_card_alg)alg, key);
-		if (err == CVQ_CARD_OK)
-			err = cvq_card_mgmt_auth(e->card, (cvq_card_alg)alg, key,
-			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
-		if (err == CVQ_CARD_OK)
-			*which = 0;
-	}
-	if ((err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) && prev_guid &&
-	    prev_guid[0] && cvq_enrol_guid_parse(prev_guid, pg)) {
-		err = cvq_card_mgmt_key_derive(e->master, e->master_len, pg, (cvq_card_alg)alg, key);
-		if (err == CVQ_CARD_OK)
-			err = cvq_card_mgmt_auth(e->card, (cvq_card_alg)alg, key,
-			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
-		if (err == CVQ_CARD_OK)
-			*which = 1;
-	}
-	if (err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) {
-		err = cvq_card_mgmt_auth(e->card, CVQ_CARD_ALG_3DES, cvq_card_default_mgmt_key,
-		                         sizeof(cvq_card_default_mgmt_key));
-		if (err == CVQ_CARD_OK)
-			*which = 2;
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	return err;
+	return cvq_enrol_card_mgmt_auth(e->card, e->master, e->master_len, guid, prev_guid, alg,
+	                                which);
 }
 
-static cvq_card_err
-pop_sign(struct cvq_enrol_ctx *e, cvq_card_slot slot, EVP_PKEY *pub, const char *pin,
-         const uint8_t *challenge, uint8_t **sig, size_t *sig_len)
+/* The proof of possession: the issuer's digest signed with the new key. */
+struct pop {
+	struct cvq_enrol_ctx *e;
+	cvq_card_slot slot;
+	EVP_PKEY *pub;
+	const char *pin;
+	cvq_card_err err;
+};
+
+static cvq_enrol_err
+pop_sign(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
 {
-	uint8_t digest[32];
-	unsigned dlen = 0;
+	struct pop *p = ctx;
 	cvq_card_sign_req req = {
-		.slot = slot, .pub = pub, .md = EVP_sha256(), .padding = CVQ_CARD_PAD_PKCS1,
-		.digest = digest, .digest_len = sizeof(digest), .pin = pin,
+		.slot = p->slot, .pub = p->pub, .md = EVP_sha256(), .padding = CVQ_CARD_PAD_PKCS1,
+		.digest = digest, .digest_len = 32, .pin = p->pin,
 	};
 	int tries = -1;
 
-	if (EVP_Digest(challenge, CVQ_CA_CHALLENGE_LEN, digest, &dlen, EVP_sha256(), NULL) != 1)
-		return CVQ_CARD_ERR_CRYPTO;
-	if (EVP_PKEY_base_id(pub) == EVP_PKEY_EC)
+	if (EVP_PKEY_base_id(p->pub) == EVP_PKEY_EC)
 		req.padding = CVQ_CARD_PAD_NONE;
-	return cvq_card_sign(e->card, &req, sig, sig_len, &tries);
+	p->err = cvq_card_sign(p->e->card, &req, sig, sig_len, &tries);
+	return p->err ? CVQ_ENROL_ERR_CARD : CVQ_ENROL_OK;
 }
-
-int
-cvq_enrol_key_alg_parse(const char *name)
-{
-	if (strcmp(name, "ec-p256") == 0)
-		return CVQ_CARD_ALG_ECCP256;
-	if (strcmp(name, "rsa-2048") == 0)
-		return CVQ_CARD_ALG_RSA2048;
-	return 0;
-}
-
-const char *
-cvq_enrol_key_alg_name(int alg)
-{
-	return alg == CVQ_CARD_ALG_RSA2048 ? "rsa-2048" : "ec-p256";
-}
-
-/*
- * PIV attestation of a key just generated (issue #13): the card's ATTEST
- * answer and its F9 certificate, as DER. *att_len 0 when the card has no
- * attestation (not an error here: the policy decides).
- */
-static cvq_card_err
-attest_get(struct cvq_enrol_ctx *e, cvq_card_slot slot, uint8_t **att, size_t *att_len,
-           uint8_t **f9, size_t *f9_len)
-{
-	uint8_t *obj = NULL;
-	size_t obj_len = 0;
-	X509 *a = NULL, *f = NULL;
-	unsigned char *d = NULL;
-	cvq_card_err err;
-	int n;
-
-	*att_len = *f9_len = 0;
-	err = cvq_piv_attest(e->card, (uint8_t)slot, &a);
-	if (err == CVQ_CARD_ERR_UNSUPPORTED || err == CVQ_CARD_ERR_NOT_FOUND)
-		return CVQ_CARD_OK;
-	if (err == CVQ_CARD_OK)
-		err = cvq_card_read_object(e->card, 0x5FFF01u, &obj, &obj_len);
-	if (err == CVQ_CARD_ERR_NOT_FOUND)
-		err = CVQ_CARD_OK;
-	else if (err == CVQ_CARD_OK && cvq_card_cert_parse(obj, obj_len, &f) != CVQ_CARD_OK)
-		f = NULL;
-	if (!err && a && f) {
-		if ((n = i2d_X509(a, &d)) > 0 && (*att = malloc((size_t)n))) {
-			memcpy(*att, d, (size_t)n);
-			*att_len = (size_t)n;
-		}
-		OPENSSL_free(d);
-		d = NULL;
-		if ((n = i2d_X509(f, &d)) > 0 && (*f9 = malloc((size_t)n))) {
-			memcpy(*f9, d, (size_t)n);
-			*f9_len = (size_t)n;
-		}
-		OPENSSL_free(d);
-		if (!*att_len || !*f9_len)
-			err = CVQ_CARD_ERR_NOMEM;
-	}
-	free(obj);
-	X509_free(a);
-	X509_free(f);
-	return err;
-}
-
-#ifndef ENROL_CA_ATTEST
-/*
- * TODO(#13): until cvq_ca_attest_verify (branch roles) is merged, the
- * enrolment checks the attestation itself with plain OpenSSL against
- * attestation-roots.pem beside the CA configuration; with the CA-side
- * check the roots move to the CA's [attest] roots and this goes away.
- * Returns NULL when good, else why not.
- */
-static const char *
-attest_check_local(struct cvq_enrol_ctx *e, cvq_card_slot slot, EVP_PKEY *pub,
-                   const uint8_t *att, size_t att_len, const uint8_t *f9, size_t f9_len,
-                   bool *checked)
-{
-	char *path = cvq_ca_config_path(e->cfg, "attestation-roots.pem"), cn[64], want[40];
-	const unsigned char *p;
-	X509 *a = NULL, *f = NULL;
-	X509_STORE *st = NULL;
-	X509_STORE_CTX *ctx = NULL;
-	STACK_OF(X509) *chain = NULL;
-	const char *why = NULL;
-
-	*checked = false;
-	if (!path || access(path, F_OK) != 0) {
-		free(path);
-		return NULL;            /* no roots configured: not checked */
-	}
-	*checked = true;
-	if (!att_len) {
-		why = "the card has no PIV attestation (slot F9)";
-		goto out;
-	}
-	p = att;
-	a = d2i_X509(NULL, &p, (long)att_len);
-	p = f9;
-	f = d2i_X509(NULL, &p, (long)f9_len);
-	st = X509_STORE_new();
-	chain = sk_X509_new_null();
-	ctx = X509_STORE_CTX_new();
-	if (!a || !f || !st || !chain || !ctx || X509_STORE_load_file(st, path) != 1 ||
-	    !sk_X509_push(chain, f)) {
-		why = "attestation certificates or roots unreadable";
-		goto out;
-	}
-	/* Yubico's attestations are not renewed: validity is not the point. */
-	X509_STORE_set_flags(st, X509_V_FLAG_NO_CHECK_TIME);
-	if (X509_STORE_CTX_init(ctx, st, a, chain) != 1 ||
-	    (X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY), X509_verify_cert(ctx) != 1)) {
-		why = "the attestation does not chain to the attestation roots";
-		goto out;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(a), pub) != 1) {
-		why = "the attestation is for another key";
-		goto out;
-	}
-	snprintf(want, sizeof(want), "Attestation %02x", (unsigned)slot);
-	cn[0] = '\0';
-	X509_NAME_get_text_by_NID(X509_get_subject_name(a), NID_commonName, cn, sizeof(cn));
-	if (strlen(cn) < strlen(want) || strcasecmp(cn + strlen(cn) - strlen(want), want) != 0)
-		why = "the attestation names another slot";
-out:
-	X509_STORE_CTX_free(ctx);
-	sk_X509_free(chain);
-	X509_STORE_free(st);
-	X509_free(a);
-	X509_free(f);
-	free(path);
-	ERR_clear_error();
-	return why;
-}
-#endif
 
 cvq_card_err
 cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
                        int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])
 {
-	struct cvq_ca_issue_req req = {
-		.profile = slot == CVQ_CARD_SLOT_SIGN       ? CVQ_CA_PROFILE_CITIZEN_SIGN
-		           : slot == CVQ_CARD_SLOT_CARDAUTH ? CVQ_CA_PROFILE_CARD_AUTH
-		                                            : CVQ_CA_PROFILE_CITIZEN_AUTH,
-		.card_guid = guid,
-	};
-	uint8_t challenge[CVQ_CA_CHALLENGE_LEN], *sig = NULL, *att = NULL, *f9 = NULL;
-	size_t sig_len = 0, att_len = 0, f9_len = 0;
+	uint8_t *att = NULL, *f9 = NULL;
+	size_t att_len = 0, f9_len = 0;
 	EVP_PKEY *pub = NULL;
 	X509 *cert = NULL;
 	cvq_card_err err;
-	char detail[80];
+	cvq_enrol_err ee;
+	char detail[80], why[256] = "";
 
 	*ca_err = CVQ_CA_OK;
 	serial[0] = '\0';
 	err = cvq_card_generate(e->card, slot,
 	                        key_alg ? (cvq_card_alg)key_alg : CVQ_CARD_ALG_ECCP256, &pub);
 	if (!err)
-		err = attest_get(e, slot, &att, &att_len, &f9, &f9_len);
+		err = cvq_enrol_card_attest(e->card, (int)slot, &att, &att_len, &f9, &f9_len);
 	if (err)
 		goto out;
-#ifdef ENROL_CA_ATTEST
-	struct cvq_ca_attest at = {.cert = att, .cert_len = att_len, .f9 = f9, .f9_len = f9_len,
-	                           .slot = (int)slot};
-	req.attest = att_len ? &at : NULL;
 	snprintf(detail, sizeof(detail), "slot %02x: %s", (unsigned)slot,
 	         att_len ? "attestation sent to the CA" : "the card has no attestation");
-#else
-	{
-		bool checked;
-		const char *why = attest_check_local(e, slot, pub, att, att_len, f9, f9_len, &checked);
-
-		snprintf(detail, sizeof(detail), "slot %02x: %s", (unsigned)slot,
-		         why ? why : !checked ? "not checked (no attestation roots)"
-		                            : "key generated on the card (attested)");
-		if (why) {
-			if (cvq_enrol_log(e, guid, "attest.refused", detail) != CVQ_ENROL_OK)
-				cvq_admin_error("audit log: cannot record the refusal");
-			cvq_admin_error("card %s, %s", guid, detail);
-			*ca_err = CVQ_CA_ERR_POLICY;
-			err = CVQ_CARD_ERR_INTERNAL;
-			goto out;
-		}
-	}
-#endif
 	/* No key is certified without its provenance in the audit log. */
 	if (cvq_enrol_log(e, guid, "attest", detail) != CVQ_ENROL_OK) {
 		cvq_admin_error("audit log: cannot record the attestation of slot %02x",
@@ -475,24 +327,35 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 		err = CVQ_CARD_ERR_INTERNAL;
 		goto out;
 	}
-	*ca_err = cvq_ca_challenge(e->ca, challenge);
-	if (*ca_err) {
-		err = CVQ_CARD_ERR_INTERNAL;
-		goto out;
+	{
+		struct pop pop = {.e = e, .slot = slot, .pub = pub, .pin = pin};
+		struct cvq_enrol_cert_req req = {
+			.guid = guid, .slot = (int)slot, .pub = pub, .attest = att,
+			.attest_len = att_len, .f9 = f9, .f9_len = f9_len,
+			.sign = pop_sign, .sign_ctx = &pop,
+		};
+
+		ee = e->issuer.ops->certify(e->issuer.ctx, &req, &cert, why, sizeof(why));
+		if (ee == CVQ_ENROL_ERR_CARD) {
+			/* the card failed to sign, or signed what does not verify */
+			err = pop.err ? pop.err : CVQ_CARD_ERR_CRYPTO;
+			goto out;
+		}
 	}
-	err = pop_sign(e, slot, pub, pin, challenge, &sig, &sig_len);
-	if (err)
-		goto out;
-	*ca_err = cvq_ca_issue_pubkey(e->ca, &req, pub, challenge, sizeof(challenge), sig, sig_len,
-	                              &cert);
-	if (*ca_err) {
+	if (ee) {
+		*ca_err = e->issuer_st.last ? e->issuer_st.last : CVQ_CA_ERR_CRYPTO;
+		snprintf(e->issuer_why, sizeof(e->issuer_why), "%s", why);
+		/* In-process, the caller prints libcvqca's own message; the
+		 * agent's reason arrived in why[]. */
+		if (e->issuer.ops != NULL && e->issuer_st.socket)
+			cvq_admin_error("card %s, slot %02x: %s: %s", guid, (unsigned)slot,
+			                cvq_enrol_strerror(ee), why);
 		err = CVQ_CARD_ERR_INTERNAL;
 		goto out;
 	}
 	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
 	err = cvq_card_write_cert(e->card, slot, cert, false);
 out:
-	free(sig);
 	free(att);
 	free(f9);
 	EVP_PKEY_free(pub);

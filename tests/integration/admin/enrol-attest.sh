@@ -14,26 +14,8 @@ R0=$CVQ_READER_0
 R1=$CVQ_READER_1
 F=$W/factory
 mkdir -p "$F"
-# factory NAME: a root and the F9 certificate it signs.
-factory() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$F/$1-root.key" -subj "/O=cvq-vcard factory $1/CN=PIV Attestation Root" \
-		-days 3650 -out "$F/$1-root.pem" 2> /dev/null
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$F/$1-f9.key" -subj "/O=cvq-vcard factory $1/CN=PIV Attestation F9" \
-		-out "$F/$1-f9.csr" 2> /dev/null
-	printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n' \
-		> "$F/ext"
-	openssl x509 -req -in "$F/$1-f9.csr" -CA "$F/$1-root.pem" -CAkey "$F/$1-root.key" \
-		-set_serial 9 -days 3650 -extfile "$F/ext" -out "$F/$1-f9.pem" 2> /dev/null
-}
-# install NAME READER: the factory's F9 key and certificate onto a blank card.
-install_f9() {
-	yubico-piv-tool -r "$2" -a import-key -s f9 -i "$F/$1-f9.key" > /dev/null
-	yubico-piv-tool -r "$2" -a import-certificate -s f9 -i "$F/$1-f9.pem" > /dev/null
-}
-factory good
-factory other
+admin_factory good
+admin_factory other
 admin_setup
 cp "$F/good-root.pem" "$W/ca/attestation-roots.pem"
 # The CA checks attestations itself ([attest], docs/ca.md): the factory's
@@ -42,7 +24,7 @@ sed -i 's|^unattested = admit$|unattested = refuse\nroots = attestation-roots.pe
 grep -q '^roots = attestation-roots.pem' "$W/ca/ca.conf" || bench_fail "ca.conf has no [attest] section to set"
 
 echo "== a card with the factory's attestation is enrolled"
-install_f9 good "$R0"
+admin_install_f9 good "$R0"
 admin_enrol 0001 0 > "$W/enrol0.out" || { cat "$W/enrol0.out"; bench_fail "enrolment refused"; }
 "$A" audit show > "$W/audit.txt"
 # The CA itself checked each key's attestation (attest.ok: 9A, 9C, 9E).
@@ -85,7 +67,7 @@ grep -qE 'has no PIV attestation|no attestation: a citizen key must be attested'
 
 echo "== a card from another factory is refused"
 "$A" card reset --reader "$R1" --yes > /dev/null
-install_f9 other "$R1"
+admin_install_f9 other "$R1"
 "$A" citizen add --id 0003 --given Luc --family Petit > /dev/null
 if admin_enrol 0003 1 > "$W/enrol2.out" 2>&1; then bench_fail "another factory's card was enrolled"; fi
 grep -qE 'does not chain to (the|an) attestation root' "$W/enrol2.out" || bench_fail "$(cat "$W/enrol2.out")"

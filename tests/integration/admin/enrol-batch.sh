@@ -32,6 +32,13 @@ cat "$W/batch.out"
 [ "$rc" = 0 ] || bench_fail "enrol-batch exited $rc"
 grep -q 'Batch finished: 3 enrolled, 0 failed' "$W/batch.out" || bench_fail "not all enrolled"
 [ -n "$swapped" ] || bench_fail "no card was swapped"
+# Each enrolment's steps reach the batch through libcvqenrol's progress
+# callback: eleven step lines per citizen, ending with the activation.
+for id in 0001 0002 0003; do
+	[ "$(grep -c ": $id step [0-9]*/11 " "$W/batch.out")" = 11 ] ||
+		bench_fail "citizen $id: not 11 step lines from the progress callback"
+	grep -q ": $id step 11/11 active$" "$W/batch.out" || bench_fail "citizen $id: no activation step"
+done
 for id in 0001 0002 0003; do
 	[ "$(stat -c %a "$W/letters/pin-letter-$id.txt")" = 600 ] || bench_fail "letter $id"
 	"$A" citizen cards "$id" | grep -q ' active ' || bench_fail "citizen $id has no active card"

@@ -6,12 +6,15 @@
 #   admin_card_cert I SLOT write card I's certificate of SLOT (9a|9c) to stdout (PEM)
 #   admin_ocsp_start       an OCSP responder on 127.0.0.1:$OCSP_PORT
 #   admin_ocsp CERT        openssl ocsp's verdict line for CERT
+#   admin_factory NAME     a card factory's attestation root and F9 certificate (in $F)
+#   admin_install_f9 NAME R  that factory's F9 key and certificate onto the blank card in R
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 
 A=${CVQ_ADMIN:?}
 W=$CVQ_BENCH/admin
 OCSP_PORT=18080
+F=${F:-$W/factory}
 export CVQ_CA_CONFIG=$W/ca/ca.conf
 
 admin_setup() {
@@ -89,4 +92,24 @@ admin_card_works() {
 	guid=$(admin_guid "$i")
 	[ "$(admin_certs "$guid" | grep -c ' good ')" = 3 ] ||
 		bench_fail "card $guid should have exactly 3 good certificates (9A, 9C, 9E): $(admin_certs "$guid")"
+}
+
+# admin_factory NAME: in $F (default $W/factory), a root and the F9 certificate it signs.
+admin_factory() {
+	mkdir -p "$F"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$F/$1-root.key" -subj "/O=cvq-vcard factory $1/CN=PIV Attestation Root" \
+		-days 3650 -out "$F/$1-root.pem" 2> /dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$F/$1-f9.key" -subj "/O=cvq-vcard factory $1/CN=PIV Attestation F9" \
+		-out "$F/$1-f9.csr" 2> /dev/null
+	printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n' \
+		> "$F/ext"
+	openssl x509 -req -in "$F/$1-f9.csr" -CA "$F/$1-root.pem" -CAkey "$F/$1-root.key" \
+		-set_serial 9 -days 3650 -extfile "$F/ext" -out "$F/$1-f9.pem" 2> /dev/null
+}
+# admin_install_f9 NAME READER: the factory's F9 key and certificate onto a blank card.
+admin_install_f9() {
+	yubico-piv-tool -r "$2" -a import-key -s f9 -i "$F/$1-f9.key" > /dev/null
+	yubico-piv-tool -r "$2" -a import-certificate -s f9 -i "$F/$1-f9.pem" > /dev/null
 }

@@ -16,6 +16,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
 #include "enrol.h"
 
 static char dir[] = "/tmp/cvq-admin-unit.XXXXXX";
@@ -304,10 +308,9 @@ test_store_migrate(void **state)
 static void
 test_letter(void **state)
 {
-	struct cvq_ca_citizen cit = {.ext_id = "0001", .given_name = "Marie",
-	                             .family_name = "Dupont"};
 	struct cvq_enrol_letter l = {
-		.citizen = &cit, .guid = "0102030405060708090a0b0c0d0e0f10",
+		.ext_id = "0001", .given_name = "Marie", .family_name = "Dupont",
+		.guid = "0102030405060708090a0b0c0d0e0f10",
 		.expires = 1953590400, .pin = "482913",
 	};
 	char p[256], buf[4096];
@@ -358,6 +361,127 @@ test_letter_default(void **state)
 	assert_false(cvq_enrol_letter_default(p, 20, NULL, "2026-0042"));
 }
 
+struct seen {
+	int n, event, step, total;
+	char text[600];
+};
+
+static void
+seen_cb(void *ctx, const struct cvq_enrol_progress *p)
+{
+	struct seen *s = ctx;
+
+	s->n++;
+	s->event = (int)p->event;
+	s->step = p->step;
+	s->total = p->total;
+	snprintf(s->text, sizeof(s->text), "%s", p->text);
+}
+
+/* libcvqenrol reports by callback (issue #13): the event, the step and
+ * the total as data, the text bounded; no callback, no call. */
+static void
+test_progress(void **state)
+{
+	struct seen s = {0};
+	char big[1000];
+
+	(void)state;
+	cvq_enrol_progress_emit(NULL, &s, CVQ_ENROL_EV_INFO, -1, NULL, "nobody listens");
+	assert_int_equal(s.n, 0);
+	cvq_enrol_progress_emit(seen_cb, &s, CVQ_ENROL_EV_STEP, CVQ_ENROL_STEP_PUK, NULL,
+	                        "  %d/11 PUK set", CVQ_ENROL_STEP_PUK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.event, CVQ_ENROL_EV_STEP);
+	assert_int_equal(s.step, CVQ_ENROL_STEP_PUK);
+	assert_int_equal(s.total, 11);
+	assert_string_equal(s.text, "  9/11 PUK set");
+	assert_string_equal(cvq_enrol_step_name(s.step), "puk");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cvq_enrol_progress_emit(seen_cb, &s, CVQ_ENROL_EV_INFO, -1, NULL, "%s", big);
+	assert_int_equal(s.total, 0);
+	assert_int_equal(strlen(s.text), 511);
+	assert_string_equal(cvq_enrol_event_name(CVQ_ENROL_EV_INFO), "info");
+	assert_string_equal(cvq_enrol_event_name(CVQ_ENROL_EV__COUNT), "unknown");
+}
+
+/* A software "card" for cvq_enrol_csr: signs the digest with its key. */
+static cvq_enrol_err
+soft_sign(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(ctx, NULL);
+	cvq_enrol_err err = CVQ_ENROL_ERR_CRYPTO;
+
+	if (c && EVP_PKEY_sign_init(c) == 1 &&
+	    (EVP_PKEY_base_id(ctx) != EVP_PKEY_RSA ||
+	     (EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+	      EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1)) &&
+	    EVP_PKEY_sign(c, NULL, sig_len, digest, 32) == 1 && (*sig = malloc(*sig_len)) &&
+	    EVP_PKEY_sign(c, *sig, sig_len, digest, 32) == 1)
+		err = CVQ_ENROL_OK;
+	EVP_PKEY_CTX_free(c);
+	return err;
+}
+
+static cvq_enrol_err
+bad_sign(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
+{
+	uint8_t other[32];
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		other[i] = digest[i] ^ 1;
+	return soft_sign(ctx, other, sig, sig_len);
+}
+
+/* The CSR of a card key (issue #13): verifies as encoded, for every
+ * signature (half of them end in a byte with trailing zero bits, which a
+ * BIT STRING left to OpenSSL's defaults loses), EC and RSA; a card that
+ * signs something else is the card's failure. */
+static void
+test_csr(void **state)
+{
+	const char *hex = "00112233445566778899aabbccddeeff";
+	EVP_PKEY *keys[2] = {EVP_EC_gen("P-256"), EVP_RSA_gen(2048)};
+	struct cvq_enrol_cert_req r = {.guid = hex, .slot = 0x9a, .sign = soft_sign};
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int k, i;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		assert_non_null(keys[k]);
+		r.pub = keys[k];
+		r.sign_ctx = keys[k];
+		for (i = 0; i < (k ? 4 : 64); i++) {
+			const unsigned char *p;
+			X509_REQ *req;
+			char cn[64];
+
+			assert_int_equal(cvq_enrol_csr(&r, &der, &len), CVQ_ENROL_OK);
+			p = der;
+			req = d2i_X509_REQ(NULL, &p, (long)len);
+			assert_non_null(req);
+			assert_int_equal(X509_REQ_verify(req, keys[k]), 1);
+			assert_true(X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req),
+			                                      NID_commonName, cn, sizeof(cn)) > 0);
+			assert_string_equal(cn, hex);
+			X509_REQ_free(req);
+			free(der);
+		}
+	}
+	r.pub = keys[0];
+	r.sign_ctx = keys[0];
+	r.sign = bad_sign;
+	assert_int_equal(cvq_enrol_csr(&r, &der, &len), CVQ_ENROL_ERR_CARD);
+	assert_null(der);
+	r.sign = NULL;
+	assert_int_equal(cvq_enrol_csr(&r, &der, &len), CVQ_ENROL_ERR_ARG);
+	EVP_PKEY_free(keys[0]);
+	EVP_PKEY_free(keys[1]);
+}
+
 int
 main(void)
 {
@@ -371,6 +495,8 @@ main(void)
 		cmocka_unit_test(test_store_migrate),
 		cmocka_unit_test(test_letter),
 		cmocka_unit_test(test_letter_default),
+		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_csr),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

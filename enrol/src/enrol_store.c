@@ -1,5 +1,5 @@
 /*
- * cvq-admin — the enrolment journal: two tables of our own in the CA's
+ * libcvqenrol — the enrolment journal: two tables of our own in the CA's
  * SQLite store, beside libcvqca's. libcvqca versions its schema with
  * PRAGMA user_version and exposes no migration hook, so ours are versioned
  * apart, in enrol_meta, and every name starts with enrol_ so the two never
@@ -14,7 +14,8 @@
 
 #include <openssl/crypto.h>
 
-#include "enrol.h"
+#include <cvq/enrol.h>
+#include <cvq/piv.h>
 
 struct cvq_enrol_store {
 	sqlite3 *db;

@@ -1,5 +1,5 @@
 /*
- * cvq-admin — the PIN letter: the one place a citizen's PIN is written.
+ * libcvqenrol — the PIN letter: the one place a citizen's PIN is written.
  * Written to a temporary file of mode 0600 in the same directory, synced,
  * then renamed over the destination, so a reader never sees half a letter
  * and no other user ever can read it.
@@ -17,7 +17,7 @@
 
 #include <cvq/util.h>
 
-#include "enrol.h"
+#include <cvq/enrol.h>
 
 static bool
 write_all(int fd, const char *buf, size_t n)
@@ -67,7 +67,8 @@ cvq_enrol_letter_write(const struct cvq_enrol_letter *l)
 	struct tm tm;
 	int fd, n;
 
-	if (!l || !l->path || !l->pin || !l->guid || !l->citizen)
+	if (!l || !l->path || !l->pin || !l->guid || !l->given_name ||
+	    !l->family_name || !l->ext_id)
 		return CVQ_ENROL_ERR_ARG;
 	t = (time_t)l->expires;
 	if (l->expires && gmtime_r(&t, &tm))
@@ -92,7 +93,7 @@ cvq_enrol_letter_write(const struct cvq_enrol_letter *l)
 	    "\n"
 	    "Your PIN is above. Keep it apart from the card; three wrong PINs block\n"
 	    "the card, and the Point Infoville unblocks it.\n",
-	    l->citizen->given_name, l->citizen->family_name, l->citizen->ext_id,
+	    l->given_name, l->family_name, l->ext_id,
 	    l->unblock ? "Votre carte a été débloquée. Voici votre nouveau code :"
 	               : "Voici le code de votre nouvelle carte :",
 	    l->pin, l->guid, exp);

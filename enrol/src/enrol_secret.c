@@ -1,5 +1,5 @@
 /*
- * cvq-admin — the CA side's secrets for card issuance: the master secret
+ * libcvqenrol — the CA side's secrets for card issuance: the master secret
  * file (mode 0600, refused otherwise), PUKs sealed with AES-256-GCM under
  * a key derived from it (the GUID as AAD, so a sealed PUK moved to another
  * card's row does not open), and random PIN/PUK digits.
@@ -20,7 +20,7 @@
 
 #include <cvq/util.h>
 
-#include "enrol.h"
+#include <cvq/enrol.h>
 
 #define PUK_KEY_SALT "cvq-puk-seal-v1"
 #define BLOB_VERSION 1
@@ -37,6 +37,9 @@ cvq_enrol_strerror(cvq_enrol_err err)
 		[CVQ_ENROL_ERR_CRYPTO] = "cryptographic failure (wrong master secret?)",
 		[CVQ_ENROL_ERR_STORE] = "enrolment journal failure",
 		[CVQ_ENROL_ERR_NOT_FOUND] = "not found",
+		[CVQ_ENROL_ERR_REFUSED] = "refused by the issuing service",
+		[CVQ_ENROL_ERR_ISSUER] = "the issuing service failed or cannot be reached",
+		[CVQ_ENROL_ERR_CARD] = "the card could not prove possession of its new key",
 	};
 
 	if ((unsigned)err >= CVQ_ENROL_ERR__COUNT)

@@ -1,0 +1,276 @@
+/*
+ * libcvqenrol — the counter side of card issuance (issue #7, moved out of
+ * cvq-admin for issue #13): PUK sealing under the city's master secret,
+ * random PIN/PUK digits, the enrolment journal that lets an interrupted
+ * enrolment resume, the PIN letter, and the progress callback through
+ * which the enrolment reports its steps instead of printing them.
+ *
+ * It links neither the CA nor its key: what needs the CA (issuing a
+ * certificate for a key born on the card, recording the card) goes
+ * through the issuing service (docs/enrolment.md, "Counters away from
+ * the CA"). One error enum, cvq_enrol_err, with cvq_enrol_strerror.
+ */
+#ifndef CVQ_ENROL_H
+#define CVQ_ENROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <cvq/card.h>
+#include <cvq/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors and secrets (enrol_secret.c) ---- */
+
+typedef enum cvq_enrol_err {
+	CVQ_ENROL_OK = 0,
+	CVQ_ENROL_ERR_ARG,      /* invalid argument */
+	CVQ_ENROL_ERR_IO,       /* the file cannot be read or written */
+	CVQ_ENROL_ERR_PERM,     /* a secret file readable or writable by others */
+	CVQ_ENROL_ERR_FORMAT,   /* not hex, too short, too long, bad blob */
+	CVQ_ENROL_ERR_CRYPTO,   /* an OpenSSL call failed, or the tag is wrong */
+	CVQ_ENROL_ERR_STORE,    /* the enrolment journal failed (SQLite) */
+	CVQ_ENROL_ERR_NOT_FOUND,
+	CVQ_ENROL_ERR_REFUSED,  /* the issuing service said no (why[] says why) */
+	CVQ_ENROL_ERR_ISSUER,   /* the issuing service failed or cannot be reached */
+	CVQ_ENROL_ERR_CARD,     /* the card failed the proof of possession */
+	CVQ_ENROL_ERR__COUNT
+} cvq_enrol_err;
+
+CVQ_EXPORT const char *cvq_enrol_strerror(cvq_enrol_err err);
+
+#define CVQ_ENROL_MASTER_MIN 32   /* bytes: 64 hex digits at least */
+#define CVQ_ENROL_MASTER_MAX 64
+#define CVQ_ENROL_PUK_LEN 8
+#define CVQ_ENROL_PIN_MIN 6
+#define CVQ_ENROL_PIN_MAX 8
+/* version (1) || nonce (12) || ciphertext (8) || tag (16) */
+#define CVQ_ENROL_PUK_BLOB_LEN (1 + 12 + CVQ_ENROL_PUK_LEN + 16)
+
+/*
+ * Read the master secret: a regular file of mode 0600 or stricter (refused
+ * otherwise, CVQ_ENROL_ERR_PERM) holding 64 to 128 hex digits.
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_master_load(const char *path, uint8_t out[CVQ_ENROL_MASTER_MAX],
+                                    size_t *len);
+/* Make a new master secret file (0600, never overwrites). */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_master_create(const char *path);
+/* Parse hex text (whitespace around it allowed). Fuzzed. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_master_parse(const char *text, size_t text_len,
+                                     uint8_t out[CVQ_ENROL_MASTER_MAX], size_t *len);
+
+/* n random decimal digits from the CSPRNG (uniform), NUL-terminated. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_random_digits(char *out, size_t n);
+
+/* Seal / open an 8-digit PUK for the card with this GUID (16 bytes, the AAD). */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_puk_seal(const uint8_t *master, size_t master_len,
+                                 const uint8_t guid[CVQ_CARD_GUID_LEN], const char *puk,
+                                 uint8_t blob[CVQ_ENROL_PUK_BLOB_LEN]);
+/* puk gets 8 digits and a NUL; wiped on error. The blob is outside bytes: fuzzed. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_puk_open(const uint8_t *master, size_t master_len,
+                                 const uint8_t guid[CVQ_CARD_GUID_LEN],
+                                 const uint8_t *blob, size_t blob_len,
+                                 char puk[CVQ_ENROL_PUK_LEN + 1]);
+
+/* 32 hex digits (any case) to 16 bytes. */
+CVQ_EXPORT bool cvq_enrol_guid_parse(const char *hex, uint8_t guid[CVQ_CARD_GUID_LEN]);
+
+/* ---- the enrolment journal (enrol_store.c) ---- */
+
+enum cvq_enrol_step {
+	CVQ_ENROL_STEP_NONE = 0,     /* the journal row exists */
+	CVQ_ENROL_STEP_RECORDED,     /* the card is in the CA store (active) */
+	CVQ_ENROL_STEP_CHUID,        /* CHUID with the new GUID written */
+	CVQ_ENROL_STEP_MGMT,         /* management key = derived key */
+	CVQ_ENROL_STEP_AUTH,         /* 9A key generated, certificate written */
+	CVQ_ENROL_STEP_SIGN,         /* 9C key generated, certificate written */
+	CVQ_ENROL_STEP_CARDAUTH,     /* 9E key generated, certificate written (#17) */
+	CVQ_ENROL_STEP_OBJECTS,      /* printed information, CCC; Discovery checked */
+	CVQ_ENROL_STEP_SIGNED,       /* signed CHUID and Security Object written (#17) */
+	CVQ_ENROL_STEP_PUK,          /* PUK set; kept sealed in the journal */
+	CVQ_ENROL_STEP_PIN,          /* PIN set; the PIN letter written */
+	CVQ_ENROL_STEP_ACTIVE,       /* stray certificates revoked; card active */
+	CVQ_ENROL_STEP__COUNT
+};
+CVQ_EXPORT const char *cvq_enrol_step_name(int step);
+
+struct cvq_enrol_rec {
+	char guid[33];                /* lower-case hex */
+	char holder[64];              /* citizen ext_id */
+	char state[16];               /* "enrolling", "active", "failed" */
+	int step;                     /* last step done */
+	int mgmt_alg;                 /* cvq_card_alg of the derived key */
+	int key_alg;                  /* cvq_card_alg of the 9A/9C keys (P-256, RSA-2048) */
+	char prev_guid[33];           /* a failed enrolment this one restarts, or "" */
+	uint8_t puk[CVQ_ENROL_PUK_BLOB_LEN];
+	bool has_puk;
+	uint8_t puk_pending[CVQ_ENROL_PUK_BLOB_LEN];
+	bool has_puk_pending;
+	char reader[128];
+	int64_t started, updated;
+	char error[256];
+};
+
+typedef struct cvq_enrol_store cvq_enrol_store;
+
+/* Open the journal in the CA's store (creates/migrates the enrol_* tables). */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_open(const char *db_path, cvq_enrol_store **out,
+                                   char *why, size_t why_len);
+CVQ_EXPORT void cvq_enrol_store_close(cvq_enrol_store *st);
+/* CVQ_ENROL_ERR_NOT_FOUND when the GUID has no row. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_get(cvq_enrol_store *st, const char *guid,
+                                  struct cvq_enrol_rec *out);
+/* Insert or replace (sets rec->updated). Committed on return. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_put(cvq_enrol_store *st, struct cvq_enrol_rec *rec);
+/* Append to the step log (never a secret in detail). */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_log(cvq_enrol_store *st, const char *guid,
+                                  const char *action, const char *detail);
+typedef int (*cvq_enrol_rec_cb)(void *ctx, const struct cvq_enrol_rec *rec);
+/* Rows of a holder (NULL: all), oldest first; state NULL: any. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_list(cvq_enrol_store *st, const char *holder,
+                                   const char *state, cvq_enrol_rec_cb cb, void *ctx);
+struct cvq_enrol_log_entry {
+	int64_t id, ts;
+	char guid[33], action[32], detail[256];
+};
+typedef int (*cvq_enrol_log_cb)(void *ctx, const struct cvq_enrol_log_entry *e);
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_log_list(cvq_enrol_store *st, const char *guid,
+                                       cvq_enrol_log_cb cb, void *ctx);
+
+/* ---- the PIN letter (enrol_letter.c) ---- */
+
+struct cvq_enrol_letter {
+	const char *path;
+	const char *given_name;        /* the holder, as the CA's citizen record has it */
+	const char *family_name;
+	const char *ext_id;
+	const char *guid;
+	int64_t expires;               /* the card's expiry (Unix time) */
+	const char *pin;
+	bool unblock;                  /* a new PIN after an unblock */
+};
+/* DIR/pin-letter-ID.txt (DIR NULL: the current directory), with any
+ * character of ID but letters, digits, '-', '_' and '.' replaced by '_'. */
+CVQ_EXPORT bool cvq_enrol_letter_default(char *out, size_t cap, const char *dir, const char *ext_id);
+/* Write atomically (temp file + rename), mode 0600. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_letter_write(const struct cvq_enrol_letter *l);
+
+/* "ec-p256" / "rsa-2048" to a cvq_card_alg; 0 when unknown. */
+CVQ_EXPORT int cvq_enrol_key_alg_parse(const char *name);
+CVQ_EXPORT const char *cvq_enrol_key_alg_name(int alg);
+
+/* ---- the card (enrol_card.c) ---- */
+
+/*
+ * Authenticate with the card's management key (alg: cvq_card_alg):
+ * derived from master and guid, else from prev_guid (hex, a failed
+ * enrolment's), else the factory key; *which says which one worked (0
+ * derived, 1 previous, 2 factory). guid or prev_guid may be NULL.
+ */
+CVQ_EXPORT cvq_card_err cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master,
+                                                 size_t master_len,
+                                                 const uint8_t guid[CVQ_CARD_GUID_LEN],
+                                                 const char *prev_guid, int alg, int *which);
+/*
+ * The PIV attestation of the key just generated in slot (Yubico ATTEST,
+ * INS F9) and the card's F9 certificate, both DER (free() them). *att_len
+ * 0 when the card has no attestation: not an error here, the CA's policy
+ * decides.
+ */
+CVQ_EXPORT cvq_card_err cvq_enrol_card_attest(cvq_card *card, int slot, uint8_t **att,
+                                              size_t *att_len, uint8_t **f9, size_t *f9_len);
+
+/* ---- the issuing link ----
+ *
+ * The enrolment never holds the CA key: what only the CA may do goes
+ * through an issuer, a small vtable the program provides. cvq-admin has
+ * two: in-process libcvqca (the CA officer's own machine) and a client of
+ * the CA's issuing agent over its Unix socket (`card enrol --agent`), where
+ * the counter's process has neither the key nor the passphrase
+ * (docs/enrolment.md, "Counters away from the CA").
+ */
+
+/* Sign a SHA-256 digest with the key just generated on the card. The
+ * issuer proves possession in the form its service wants (a fresh
+ * challenge in-process, a CSR over the agent); *sig is malloc'd. */
+typedef cvq_enrol_err (*cvq_enrol_sign_cb)(void *ctx, const uint8_t digest[32],
+                                           uint8_t **sig, size_t *sig_len);
+
+struct cvq_enrol_cert_req {
+	const char *guid;             /* the card, 32 hex digits */
+	int slot;                     /* 0x9A, 0x9C or 0x9E: the profile follows from it */
+	EVP_PKEY *pub;                /* the public key born on the card */
+	const uint8_t *attest;        /* PIV attestation of the key (DER), or NULL */
+	size_t attest_len;
+	const uint8_t *f9;            /* the card's attestation certificate (DER) */
+	size_t f9_len;
+	cvq_enrol_sign_cb sign;       /* proof of possession */
+	void *sign_ctx;
+};
+
+struct cvq_enrol_issuer_ops {
+	const char *name;             /* "in-process", "agent": for the journal */
+	/* Certificate for the key of req; CVQ_ENROL_ERR_REFUSED when the CA
+	 * says no (policy, attestation, role), why[] in plain words. */
+	cvq_enrol_err (*certify)(void *ctx, const struct cvq_enrol_cert_req *req, X509 **cert,
+	                         char *why, size_t why_len);
+	/* One entry in the CA's hash-chained audit log (never a secret). */
+	cvq_enrol_err (*audit)(void *ctx, const char *action, const char *guid,
+	                       const char *detail);
+};
+
+struct cvq_enrol_issuer {
+	const struct cvq_enrol_issuer_ops *ops;
+	void *ctx;
+};
+
+/*
+ * A DER PKCS#10 request (subject CN=GUID, SHA-256, ECDSA or RSA PKCS#1)
+ * for req->pub, signed through req->sign, and checked as encoded: *der
+ * (free() it) verifies with req->pub, else CVQ_ENROL_ERR_CARD.
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_csr(const struct cvq_enrol_cert_req *req, uint8_t **der,
+                                       size_t *der_len);
+
+/* ---- progress (enrol_progress.c) ---- */
+
+/*
+ * The enrolment reports what it does through this callback, never on
+ * stdout: the CLI prints the text, a batch prefixes the reader, a kiosk or
+ * a service shows a progress bar from step / total. text is plain words
+ * for the operator and never holds a secret (PIN, PUK, keys).
+ */
+enum cvq_enrol_event {
+	CVQ_ENROL_EV_STEP = 0,        /* step `step` of `total` done */
+	CVQ_ENROL_EV_INFO,            /* a sentence for the operator */
+	CVQ_ENROL_EV__COUNT
+};
+struct cvq_enrol_progress {
+	enum cvq_enrol_event event;
+	int step;                     /* enum cvq_enrol_step, or -1 */
+	int total;                    /* steps an enrolment has (EV_STEP), or 0 */
+	const char *guid;             /* the card, or NULL */
+	const char *text;             /* never NULL */
+};
+typedef void (*cvq_enrol_progress_cb)(void *ctx, const struct cvq_enrol_progress *p);
+
+/* Format text (printf-like, at most 511 bytes kept) and call cb if not NULL. */
+CVQ_EXPORT void cvq_enrol_progress_emit(cvq_enrol_progress_cb cb, void *ctx,
+                                        enum cvq_enrol_event event, int step,
+                                        const char *guid, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* "step" / "info"; "unknown" otherwise. */
+CVQ_EXPORT const char *cvq_enrol_event_name(enum cvq_enrol_event event);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

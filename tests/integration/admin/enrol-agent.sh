@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Counters away from the CA (issue #13, part 4): the CA officer (root here)
+# starts the issuing agent with the passphrase; a counter operator, another
+# uid that can read neither the CA key nor the passphrase, enrols a card
+# with `card enrol --agent SOCKET`. The card's keys are certified by the
+# agent (card-signed CSR + attestation), the audit log says by whom and
+# via the agent, the certificates chain to the CA. The same enrolment
+# without --agent fails: the counter cannot open the CA key. Renewal goes
+# through the agent too. A uid of the agent's group with no role is
+# refused (agent.refuse audited, the enrolment fails); with the agent
+# stopped an enrolment pauses and carries on once the agent is back.
+. "$(dirname "$0")/lib-admin.sh"
+[ "$(id -u)" = 0 ] && command -v setpriv > /dev/null || { echo "SKIP: needs root and setpriv"; exit 77; }
+G=61320 OPER=61323
+AGENT_PID=
+cleanup() { [ -z "$AGENT_PID" ] || kill "$AGENT_PID" 2> /dev/null || true; }
+trap cleanup EXIT
+
+mkdir -p "$W"
+( umask 077; printf 'bench-ca-passphrase\n' > "$W/ca.pass" )
+"$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit \
+	--subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA" \
+	--url "http://127.0.0.1:$OCSP_PORT" > /dev/null
+# Card 0 has a factory attestation (F9) that the CA trusts: its keys'
+# attestations travel through the agent (tags 9-11) and the CA checks
+# them; card 1 has none (admitted by this CA's policy).
+admin_factory good
+admin_install_f9 good "$CVQ_READER_0"
+cp "$F/good-root.pem" "$W/ca/attestation-roots.pem"
+sed -i 's|^unattested = admit$|unattested = admit\nroots = attestation-roots.pem|' "$W/ca/ca.conf"
+grep -q '^roots = attestation-roots.pem' "$W/ca/ca.conf" || bench_fail "ca.conf has no [attest] section"
+# Roles before the store first sees them (they are pinned then).
+cat >> "$W/ca/ca.conf" <<CONF
+
+[roles]
+officer = 0
+operator = $OPER
+CONF
+"$A" card master-key --out "$W/ca/master.key" > /dev/null
+"$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
+"$A" citizen add --id 0002 --given Jean --family Martin > /dev/null
+# The PIV content signer is the officer's to issue (operators may not ask
+# for content-signing); the counter signs the cards' CHUID with it.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/ca/content-signer.key"
+openssl req -new -key "$W/ca/content-signer.key" -subj "/CN=x" -out "$W/cs.csr"
+"$A" cert issue --no-agent --pass "file:$W/ca.pass" --profile content-signing \
+	--subject "/O=Ville d'Alencon/CN=PIV content signer" --out "$W/ca/content-signer.pem" \
+	"$W/cs.csr" > /dev/null
+chmod 600 "$W/ca/content-signer.key"
+
+# What the counter may touch: the store and its directory (journal, locks,
+# the content signer) through group G, its master secret; not the CA key
+# (0600 root) nor the passphrase file.
+chmod 711 "$CVQ_BENCH" "$W"
+chgrp -R $G "$W/ca"
+chmod 2770 "$W/ca"
+chmod 660 "$W/ca"/ca.db*
+chmod 640 "$W/ca/ca.conf"
+chown $OPER "$W/ca/master.key" "$W/ca/content-signer.key"
+mkdir -m 700 "$W/counter" && chown $OPER:$G "$W/counter"
+as_counter() { (cd "$W/counter" && setpriv --reuid=$OPER --regid=$G --clear-groups -- "$@"); }
+NOROLE=61324
+
+umask 007
+"$A" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G > "$W/agent.out"
+AGENT_PID=$(sed -n 's/^agent \([0-9]*\) .*/\1/p' "$W/agent.out")
+[ -n "$AGENT_PID" ] || bench_fail "the agent did not start: $(cat "$W/agent.out")"
+SOCK=$W/ca/agent/socket
+[ -S "$SOCK" ] || bench_fail "no agent socket at $SOCK"
+
+# The counter really cannot read the CA's secrets.
+for f in "$W/ca.pass" "$W/ca/ca-key.pem"; do
+	if as_counter cat "$f" > /dev/null 2>&1; then bench_fail "the counter can read $f"; fi
+done
+
+R0=$CVQ_READER_0
+echo "== without the agent, the counter cannot enrol (no CA key)"
+if as_counter "$A" card enrol --citizen 0001 --reader "$R0" --letter "$W/counter/letter.txt" \
+	> "$W/direct.out" 2>&1; then
+	cat "$W/direct.out"; bench_fail "enrolment without the agent succeeded"
+fi
+cat "$W/direct.out"
+
+echo "== through the agent"
+as_counter "$A" card enrol --citizen 0001 --reader "$R0" --letter "$W/counter/letter.txt" \
+	--agent "$SOCK" > "$W/enrol.out" 2>&1 || { cat "$W/enrol.out"; bench_fail "enrolment through the agent failed"; }
+cat "$W/enrol.out"
+grep -q '11/11 card active' "$W/enrol.out" || bench_fail "enrolment did not finish"
+
+# Issued by the agent, for the operator: actor and via=agent in the audit.
+"$A" --json audit show > "$W/audit.json"
+python3 - "$W/audit.json" "$OPER" <<'PY' || bench_fail "the agent's issuance for the operator is not in the audit log"
+import json, sys
+es = json.load(open(sys.argv[1]))
+es = es if isinstance(es, list) else es.get("entries", [])
+issued = [e for e in es if e["action"] == "cert.issue" and "uid=" + sys.argv[2] in e["actor"]
+          and "via=agent" in e["detail"]]
+steps = [e for e in es if e["action"] == "enrol.active" and "uid=" + sys.argv[2] in e["actor"]]
+# 9A, 9C, 9E and nothing else for the card; the content signer is the officer's CSR
+print(len(issued), "certificates issued through the agent for the operator;", len(steps), "activation")
+sys.exit(0 if len(issued) == 3 and len(steps) == 1 else 1)
+PY
+# attest.ok is written by the CA while issuing (here: the agent, for the
+# operator's uid); the counter only records that it sent them ("attest").
+python3 - "$W/audit.json" "$OPER" <<'PY' || bench_fail "the CA did not check card 0's attestations through the agent"
+import json, re, sys
+es = json.load(open(sys.argv[1]))
+es = es if isinstance(es, list) else es.get("entries", [])
+ok = {m.group(1) for e in es if e["action"] == "attest.ok" and "uid=" + sys.argv[2] in e["actor"]
+      for m in [re.search(r"slot=(9[ace])", e["detail"])] if m}
+print("attested through the agent:", sorted(ok))
+sys.exit(0 if ok == {"9a", "9c", "9e"} else 1)
+PY
+for s in 9a 9c; do admin_card_cert 0 $s > "$W/$s.pem"; done
+openssl verify -CAfile "$W/ca/ca.pem" "$W/9a.pem" "$W/9c.pem" ||
+	bench_fail "the agent's certificates do not chain to the CA"
+openssl x509 -in "$W/9c.pem" -noout -subject | grep -q 'Marie Dupont' ||
+	bench_fail "the signature certificate is not Marie's (subject from the store)"
+
+echo "== renewal through the agent (the holder's PIN for the proof of possession)"
+( umask 077; admin_pin "$W/counter/letter.txt" > "$W/counter/pin" )
+chown $OPER "$W/counter/pin"
+old=$(openssl x509 -in "$W/9c.pem" -noout -serial | cut -d= -f2)
+as_counter "$A" card renew --reader "$R0" --pin-source "file:$W/counter/pin" --agent "$SOCK" \
+	> "$W/renew.out" 2>&1 || { cat "$W/renew.out"; bench_fail "renewal through the agent failed"; }
+cat "$W/renew.out"
+admin_card_cert 0 9c > "$W/9c-new.pem"
+new=$(openssl x509 -in "$W/9c-new.pem" -noout -serial | cut -d= -f2)
+[ "$old" != "$new" ] || bench_fail "renewal kept the old signature certificate"
+openssl verify -CAfile "$W/ca/ca.pem" "$W/9c-new.pem" > /dev/null ||
+	bench_fail "the renewed certificate does not chain to the CA"
+"$A" --json audit show | python3 -c '
+import json, sys
+es = json.load(sys.stdin)
+es = es if isinstance(es, list) else es.get("entries", [])
+n = sum(1 for e in es if e["action"] == "cert.issue" and "uid='"$OPER"'" in e["actor"] and "via=agent" in e["detail"])
+sys.exit(0 if n == 5 else 1)' || bench_fail "the renewal was not issued by the agent for the operator"
+
+R1=$CVQ_READER_1
+echo "== a member of the agent's group with no role is refused"
+cp -p "$W/ca/master.key" "$W/norole-master.key" && chown $NOROLE "$W/norole-master.key"
+if (cd "$W/counter" && setpriv --reuid=$NOROLE --regid=$G --clear-groups -- \
+	"$A" card enrol --citizen 0002 --reader "$R1" --letter /dev/null \
+	--master-key-file "$W/norole-master.key" --agent "$SOCK") > "$W/norole.out" 2>&1; then
+	cat "$W/norole.out"; bench_fail "a uid with no role enrolled a card"
+fi
+cat "$W/norole.out"
+grep -q "has no role" "$W/norole.out" || bench_fail "the refusal does not say why"
+"$A" --json audit show | python3 -c '
+import json, sys
+es = json.load(sys.stdin)
+es = es if isinstance(es, list) else es.get("entries", [])
+sys.exit(0 if any(e["action"] == "agent.refuse" and "uid='"$NOROLE"'" in e["actor"] for e in es) else 1)' ||
+	bench_fail "no agent.refuse entry for uid $NOROLE"
+
+# The reader's lock file (0600, docs/files.md) now belongs to that uid:
+# one uid per counter store (see docs/enrolment.md, "Limits").
+rm -f "$W"/ca/ca.db.enrol-*.lock
+
+echo "== the agent stopped: the enrolment pauses, then carries on"
+"$A" ca-agent stop > /dev/null
+wait_gone() { local n; for ((n = 0; n < 200; n++)); do kill -0 "$1" 2> /dev/null || return 0; sleep 0.05; done; return 1; }
+wait_gone "$AGENT_PID" || bench_fail "the agent did not stop"
+AGENT_PID=
+rc=0
+as_counter "$A" card enrol --citizen 0002 --reader "$R1" --letter "$W/counter/letter2.txt" \
+	--agent "$SOCK" > "$W/paused.out" 2>&1 || rc=$?
+cat "$W/paused.out"
+[ $rc != 0 ] || bench_fail "enrolment without an agent succeeded"
+grep -q "paused at step" "$W/paused.out" || bench_fail "the enrolment did not pause"
+"$A" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G > "$W/agent.out"
+AGENT_PID=$(sed -n 's/^agent \([0-9]*\) .*/\1/p' "$W/agent.out")
+as_counter "$A" card enrol --citizen 0002 --reader "$R1" --letter "$W/counter/letter2.txt" \
+	--agent "$SOCK" > "$W/resumed.out" 2>&1 || { cat "$W/resumed.out"; bench_fail "the enrolment did not carry on"; }
+cat "$W/resumed.out"
+grep -q "resuming the enrolment" "$W/resumed.out" && grep -q '11/11 card active' "$W/resumed.out" ||
+	bench_fail "the enrolment did not resume to the end"
+admin_card_cert 1 9c > "$W/9c-2.pem"
+openssl verify -CAfile "$W/ca/ca.pem" "$W/9c-2.pem" > /dev/null || bench_fail "card 2 does not chain"
+openssl x509 -in "$W/9c-2.pem" -noout -subject | grep -q 'Jean Martin' || bench_fail "card 2 is not Jean's"
+
+"$A" audit verify > /dev/null
+echo "OK: enrolled and renewed by uid $OPER through the agent, with no CA key or passphrase"
