@@ -8,6 +8,7 @@
 #include "cvqd.h"
 #include "events.h"
 #include "http.h"
+#include "seal.h"
 #include "trust.h"
 
 static const struct route {
@@ -20,6 +21,7 @@ static const struct route {
 	{ "POST", "/v1/verify", cvqd_api_verify },
 	{ "POST", "/v1/sign", cvqd_api_sign },
 	{ "POST", "/v1/authenticate", cvqd_api_authenticate },
+	{ "POST", "/v1/seal", cvqd_api_seal },
 };
 
 void cvqd_api_dispatch(cvqd_req *r)
