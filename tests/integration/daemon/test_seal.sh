@@ -89,13 +89,14 @@ seal_conf "$CVQ_BENCH/cvqd.conf" "$W/pin"
 cvqd_start "$CVQ_BENCH/cvqd.conf"
 trap cleanup EXIT
 
-# post AS FILE: POST /v1/seal with the JSON body in FILE as uid AS; "STATUS BODY-FILE".
+# post AS FILE [CURL-ARGS]: POST /v1/seal with the JSON body in FILE as uid AS; "STATUS BODY-FILE".
 post() {
 	local who=$1 body=$2 out
+	shift 2
 	out=$(mktemp "$W/ans.XXXXXX")
 	chmod 666 "$out"
 	code=$(setpriv --reuid="$who" --regid="$who" --clear-groups -- curl -s -o "$out" -w '%{http_code}' \
-		--unix-socket "$CVQ_BENCH/cvqd.sock" -H 'Content-Type: application/json' \
+		--unix-socket "$CVQ_BENCH/cvqd.sock" -H 'Content-Type: application/json' "$@" \
 		--data-binary "@$body" http://cvqd/v1/seal) || true
 	echo "$code $out"
 }
@@ -164,7 +165,9 @@ read -r code ans <<< "$(post $OTHER acte.json)"
 head -c 400000 /dev/urandom > big.bin
 mkbody big.bin acte-de-mariage > big.json
 chmod 644 big.json
-read -r code ans <<< "$(post $OTHER big.json)"
+# Expect: 100-continue: the answer must come before curl sends a byte of
+# the body (and a refusal closing the connection cannot break the pipe).
+read -r code ans <<< "$(post $OTHER big.json -H 'Expect: 100-continue' --expect100-timeout 30)"
 [ "$code" = 403 ] || fail "other caller, oversized body: $code (the body was looked at first)"
 n=$(sqlite3 "$JOURNAL" "SELECT count(*) FROM seal WHERE uid = $OTHER")
 [ "$n" = 0 ] || fail "a refused caller has seal rows"
@@ -206,7 +209,8 @@ out=$(api POST /v1/seal '{"document":"AA==","type":"acte"}')
 expect_error "$out" 404 seal_not_configured
 # At the headers: an oversized body is not read to be told so.
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$CVQ_BENCH/cvqd.sock" \
-	-H 'Content-Type: application/json' --data-binary @big.json http://cvqd/v1/seal) || true
+	-H 'Content-Type: application/json' -H 'Expect: 100-continue' --expect100-timeout 30 \
+	--data-binary @big.json http://cvqd/v1/seal) || true
 [ "$code" = 404 ] || fail "no [seal], oversized body: $code"
 cvqd_stop
 ok "no [seal]: 404 seal_not_configured, before the body"
