@@ -32,7 +32,8 @@ export CVQ_CA_CONFIG=$W/ca/ca.conf
 "$ADMIN" tsa init --pass "file:$W/tsa.pass" >/dev/null || fail "tsa init"
 "$ADMIN" ocsp serve --listen 127.0.0.1:$PORT --threads 2 > serve.out 2>&1 &
 PIDS+=($!)
-for ((n = 0; n < 100; n++)); do grep -q "listening" serve.out 2>/dev/null && break; sleep 0.05; done
+for ((n = 0; n < 200; n++)); do grep -q "listening" serve.out 2>/dev/null && break; sleep 0.05; done
+grep -q "listening" serve.out || fail "the CA's TSA did not start: $(cat serve.out)"
 PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
 (umask 077; printf '%s\n' "$PIN" > pin; printf '%s\n' "0000${PIN}9" > wrong-pin)
 P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
