@@ -5,10 +5,10 @@
 
 #include "api.h"
 #include "cards.h"
+#include "seal.h"
 #include "cvqd.h"
 #include "events.h"
 #include "http.h"
-#include "seal.h"
 #include "trust.h"
 
 static const struct route {

@@ -487,6 +487,8 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = trust_key(pc, name, value);
 	else if (!strcmp(section, "pin"))
 		rc = pin_key(pc, name, value);
+	else if (!strcmp(section, "seal"))
+		rc = seal_key(pc, name, value);
 	else if (!strcmp(section, "card"))
 		rc = card_key(pc, name, value);
 	else if (!strcmp(section, "display"))
@@ -495,8 +497,6 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = responder_key(pc, name, value);
 	else if (!strcmp(section, "tsa"))
 		rc = tsa_key(pc, name, value);
-	else if (!strcmp(section, "seal"))
-		rc = seal_key(pc, name, value);
 	else {
 		snprintf(pc->reason, sizeof pc->reason, "unknown section [%.40s]", section);
 		if (!pc->first[0])
@@ -525,6 +525,8 @@ static int defaults(cvqd_config *c)
 	c->max_clients_per_caller = 32;
 	c->max_refused_clients = 4;
 	c->max_card_ops_per_caller = 2;
+	c->seal_tsa_timeout = 10;
+	c->seal_max_document = 16u << 20;
 	c->pin_timeout = 60;
 	c->card_wait = 30;
 	c->op_timeout = 120;
@@ -535,8 +537,6 @@ static int defaults(cvqd_config *c)
 	c->resp_timeout = 10;
 	c->tsa_timeout = 5;
 	c->tsa_refuse = true;
-	c->seal_tsa_timeout = 10;
-	c->seal_max_document = 16u << 20;
 	c->allow_uids[c->n_allow_uids++] = 0;
 	if (set_str(&c->socket_path, "/run/cvqd/cvqd.sock") ||
 	    set_str(&c->pinentry, "/usr/bin/pinentry") ||

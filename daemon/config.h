@@ -81,14 +81,6 @@ typedef struct cvqd_config {
 	unsigned resp_threads;      /* threads = 0 (one per CPU) .. 256 */
 	unsigned resp_timeout;      /* timeout = s (idle connection) */
 
-	/* [tsa]: the signature timestamp of receipts (CAdES B-T); no url = B-B */
-	char *tsa_url;              /* url = http://HOST:PORT/tsa; empty = none */
-	unsigned tsa_timeout;       /* timeout = s for the whole exchange */
-	bool tsa_refuse;            /* unavailable = refuse (true) | basic: a B-B receipt, marked */
-	char *tsa_policy;           /* policy = OID asked for; empty = the TSA's */
-	char *tsa_anchors[CVQD_MAX_PATHS]; /* anchors = PEM files; none = [trust] anchors */
-	size_t n_tsa_anchors;
-
 	/* [seal]: the city's seal on documents, POST /v1/seal (#14); absent = off */
 	bool seal;                  /* the section is present */
 	char *seal_key;             /* key = pkcs11:… URI or PEM key file */
@@ -109,6 +101,14 @@ typedef struct cvqd_config {
 	char *seal_reason;          /* reason = the PDF's /Reason */
 	char *seal_location;        /* location = /Location */
 	char *seal_name;            /* name = /Name */
+
+	/* [tsa]: the signature timestamp of receipts (CAdES B-T); no url = B-B */
+	char *tsa_url;              /* url = http://HOST:PORT/tsa; empty = none */
+	unsigned tsa_timeout;       /* timeout = s for the whole exchange */
+	bool tsa_refuse;            /* unavailable = refuse (true) | basic: a B-B receipt, marked */
+	char *tsa_policy;           /* policy = OID asked for; empty = the TSA's */
+	char *tsa_anchors[CVQD_MAX_PATHS]; /* anchors = PEM files; none = [trust] anchors */
+	size_t n_tsa_anchors;
 } cvqd_config;
 
 /*

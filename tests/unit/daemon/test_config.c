@@ -98,39 +98,6 @@ static void test_first_error_reported(void **state)
 	cvqd_config_free(&c);
 }
 
-/* [tsa]: no url by default (B-B receipts), refuse when it is set. */
-static void test_tsa(void **state)
-{
-	static const char *bad[] = {
-		"[tsa]\nurl = https://tsa.example/tsa\n",
-		"[tsa]\nunavailable = maybe\n",
-		"[tsa]\ntimeout = 0\n",
-		"[tsa]\ntimeout = 301\n",
-		"[tsa]\nurll = http://x/\n",
-	};
-	cvqd_config c;
-	char err[200];
-	assert_int_equal(cvqd_config_parse(&c, "", err, sizeof err), 0);
-	assert_string_equal(c.tsa_url, "");
-	assert_true(c.tsa_refuse);
-	assert_int_equal(c.tsa_timeout, 5);
-	cvqd_config_free(&c);
-	assert_int_equal(cvqd_config_parse(&c, "[tsa]\nurl = http://127.0.0.1:8080/tsa\ntimeout = 2\n"
-	                                       "unavailable = basic\npolicy = 1.2.3\nanchors = /a.pem, /b.pem\n",
-	                                   err, sizeof err), 0);
-	assert_string_equal(c.tsa_url, "http://127.0.0.1:8080/tsa");
-	assert_int_equal(c.tsa_timeout, 2);
-	assert_false(c.tsa_refuse);
-	assert_string_equal(c.tsa_policy, "1.2.3");
-	assert_int_equal(c.n_tsa_anchors, 2);
-	cvqd_config_free(&c);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_int_equal(cvqd_config_parse(&c, bad[i], err, sizeof err), -1);
-		assert_non_null(strstr(err, "line 2"));
-		cvqd_config_free(&c);
-	}
-}
-
 /* [seal] (#14): off when absent; a PIN source, never a PIN; a journal required. */
 static void test_seal(void **state)
 {
@@ -166,6 +133,39 @@ static void test_seal(void **state)
 	cvqd_config_free(&c);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(cvqd_config_parse(&c, bad[i], err, sizeof err), -1);
+		cvqd_config_free(&c);
+	}
+}
+
+/* [tsa]: no url by default (B-B receipts), refuse when it is set. */
+static void test_tsa(void **state)
+{
+	static const char *bad[] = {
+		"[tsa]\nurl = https://tsa.example/tsa\n",
+		"[tsa]\nunavailable = maybe\n",
+		"[tsa]\ntimeout = 0\n",
+		"[tsa]\ntimeout = 301\n",
+		"[tsa]\nurll = http://x/\n",
+	};
+	cvqd_config c;
+	char err[200];
+	assert_int_equal(cvqd_config_parse(&c, "", err, sizeof err), 0);
+	assert_string_equal(c.tsa_url, "");
+	assert_true(c.tsa_refuse);
+	assert_int_equal(c.tsa_timeout, 5);
+	cvqd_config_free(&c);
+	assert_int_equal(cvqd_config_parse(&c, "[tsa]\nurl = http://127.0.0.1:8080/tsa\ntimeout = 2\n"
+	                                       "unavailable = basic\npolicy = 1.2.3\nanchors = /a.pem, /b.pem\n",
+	                                   err, sizeof err), 0);
+	assert_string_equal(c.tsa_url, "http://127.0.0.1:8080/tsa");
+	assert_int_equal(c.tsa_timeout, 2);
+	assert_false(c.tsa_refuse);
+	assert_string_equal(c.tsa_policy, "1.2.3");
+	assert_int_equal(c.n_tsa_anchors, 2);
+	cvqd_config_free(&c);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(cvqd_config_parse(&c, bad[i], err, sizeof err), -1);
+		assert_non_null(strstr(err, "line 2"));
 		cvqd_config_free(&c);
 	}
 }
