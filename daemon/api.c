@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "cards.h"
+#include "seal.h"
 #include "cvqd.h"
 #include "events.h"
 #include "http.h"
@@ -21,6 +22,7 @@ static const struct route {
 	{ "POST", "/v1/verify", cvqd_api_verify },
 	{ "POST", "/v1/sign", cvqd_api_sign },
 	{ "POST", "/v1/authenticate", cvqd_api_authenticate },
+	{ "POST", "/v1/seal", cvqd_api_seal },
 };
 
 void cvqd_api_dispatch(cvqd_req *r)

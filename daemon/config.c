@@ -78,16 +78,19 @@ static int for_each_item(const char *v, int (*one)(struct parse_ctx *, const cha
 	return rc;
 }
 
+/* Where add_uid/add_gid put what they read: [daemon]'s or [seal]'s list. */
+struct id_list { unsigned *v; size_t *n; };
+
 static int add_uid(struct parse_ctx *pc, const char *item, void *arg)
 {
-	cvqd_config *c = pc->cfg;
+	struct id_list *l = arg;
 	unsigned n;
-	if (c->n_allow_uids >= CVQD_MAX_IDS) {
+	if (*l->n >= CVQD_MAX_IDS) {
 		snprintf(pc->reason, sizeof pc->reason, "too many users");
 		return -1;
 	}
 	if (set_uint(&n, item, 10, UINT_MAX - 1) == 0) {
-		c->allow_uids[c->n_allow_uids++] = (uid_t)n;
+		l->v[(*l->n)++] = n;
 		return 0;
 	}
 	struct passwd pw, *res = NULL;
@@ -96,20 +99,20 @@ static int add_uid(struct parse_ctx *pc, const char *item, void *arg)
 		snprintf(pc->reason, sizeof pc->reason, "unknown user '%.64s'", item);
 		return -1;
 	}
-	c->allow_uids[c->n_allow_uids++] = res->pw_uid;
+	l->v[(*l->n)++] = res->pw_uid;
 	return 0;
 }
 
 static int add_gid(struct parse_ctx *pc, const char *item, void *arg)
 {
-	cvqd_config *c = pc->cfg;
+	struct id_list *l = arg;
 	unsigned n;
-	if (c->n_allow_gids >= CVQD_MAX_IDS) {
+	if (*l->n >= CVQD_MAX_IDS) {
 		snprintf(pc->reason, sizeof pc->reason, "too many groups");
 		return -1;
 	}
 	if (set_uint(&n, item, 10, UINT_MAX - 1) == 0) {
-		c->allow_gids[c->n_allow_gids++] = (gid_t)n;
+		l->v[(*l->n)++] = n;
 		return 0;
 	}
 	struct group gr, *res = NULL;
@@ -118,7 +121,7 @@ static int add_gid(struct parse_ctx *pc, const char *item, void *arg)
 		snprintf(pc->reason, sizeof pc->reason, "unknown group '%.64s'", item);
 		return -1;
 	}
-	c->allow_gids[c->n_allow_gids++] = res->gr_gid;
+	l->v[(*l->n)++] = res->gr_gid;
 	return 0;
 }
 
@@ -171,12 +174,14 @@ static int daemon_key(struct parse_ctx *pc, const char *k, const char *v)
 	if (!strcmp(k, "socket_mode"))
 		return set_uint(&c->socket_mode, v, 8, 0777);
 	if (!strcmp(k, "allow_users")) {
+		struct id_list l = { c->allow_uids, &c->n_allow_uids };
 		c->n_allow_uids = 0;
-		return for_each_item(v, add_uid, pc, NULL);
+		return for_each_item(v, add_uid, pc, &l);
 	}
 	if (!strcmp(k, "allow_groups")) {
+		struct id_list l = { c->allow_gids, &c->n_allow_gids };
 		c->n_allow_gids = 0;
-		return for_each_item(v, add_gid, pc, NULL);
+		return for_each_item(v, add_gid, pc, &l);
 	}
 	if (!strcmp(k, "log_level"))
 		return cvqd_log_level_parse(v, &c->log_level);
@@ -392,6 +397,63 @@ static int tsa_key(struct parse_ctx *pc, const char *k, const char *v)
 	return 1;
 }
 
+/* [seal] (docs/daemon.md "The city's seal"): POST /v1/seal. */
+static int seal_key(struct parse_ctx *pc, const char *k, const char *v)
+{
+	cvqd_config *c = pc->cfg;
+	c->seal = true;
+	if (!strcmp(k, "key"))
+		return set_str(&c->seal_key, v);
+	if (!strcmp(k, "pin")) {
+		unsigned fd;
+		if (v[0] && strncmp(v, "file:/", 6) &&
+		    (strncmp(v, "fd:", 3) || set_uint(&fd, v + 3, 10, 65535))) {
+			snprintf(pc->reason, sizeof pc->reason,
+			         "'pin' must be a source (file:/PATH or fd:N), never the PIN");
+			return -1;
+		}
+		return set_str(&c->seal_pin, v);
+	}
+	if (!strcmp(k, "cert"))
+		return set_str(&c->seal_cert, v);
+	if (!strcmp(k, "chain"))
+		return set_str(&c->seal_chain, v);
+	if (!strcmp(k, "dss_certs"))
+		return set_str(&c->seal_dss_certs, v);
+	if (!strcmp(k, "tsa_url")) {
+		if (v[0] && strncmp(v, "http://", 7)) {
+			snprintf(pc->reason, sizeof pc->reason, "'tsa_url' must be http://HOST:PORT/PATH");
+			return -1;
+		}
+		return set_str(&c->seal_tsa_url, v);
+	}
+	if (!strcmp(k, "tsa_anchors"))
+		return set_str(&c->seal_tsa_anchors, v);
+	if (!strcmp(k, "tsa_timeout"))
+		return set_uint(&c->seal_tsa_timeout, v, 10, 300) || !c->seal_tsa_timeout ? -1 : 0;
+	if (!strcmp(k, "crls"))
+		return set_paths(pc, c->seal_crls, &c->n_seal_crls, v);
+	if (!strcmp(k, "allow_users")) {
+		struct id_list l = { c->seal_uids, &c->n_seal_uids };
+		c->n_seal_uids = 0;
+		return for_each_item(v, add_uid, pc, &l);
+	}
+	if (!strcmp(k, "allow_groups")) {
+		struct id_list l = { c->seal_gids, &c->n_seal_gids };
+		c->n_seal_gids = 0;
+		return for_each_item(v, add_gid, pc, &l);
+	}
+	if (!strcmp(k, "max_document"))
+		return set_size(&c->seal_max_document, v, 1024, 64u << 20);
+	if (!strcmp(k, "reason"))
+		return set_str(&c->seal_reason, v);
+	if (!strcmp(k, "location"))
+		return set_str(&c->seal_location, v);
+	if (!strcmp(k, "name"))
+		return set_str(&c->seal_name, v);
+	return 1;
+}
+
 /*
  * The line of the [responder] header (0: none). inih calls the handler for
  * keys only, so an empty section would silently mean "no responder", and
@@ -449,6 +511,8 @@ static int on_item(void *user, const char *section, const char *name, const char
 		rc = trust_key(pc, name, value);
 	else if (!strcmp(section, "pin"))
 		rc = pin_key(pc, name, value);
+	else if (!strcmp(section, "seal"))
+		rc = seal_key(pc, name, value);
 	else if (!strcmp(section, "card"))
 		rc = card_key(pc, name, value);
 	else if (!strcmp(section, "display"))
@@ -487,6 +551,8 @@ static int defaults(cvqd_config *c)
 	c->max_clients_per_caller = 32;
 	c->max_refused_clients = 4;
 	c->max_card_ops_per_caller = 2;
+	c->seal_tsa_timeout = 10;
+	c->seal_max_document = 16u << 20;
 	c->pin_timeout = 60;
 	c->card_wait = 30;
 	c->op_timeout = 120;
@@ -542,6 +608,12 @@ int cvqd_config_parse(cvqd_config *cfg, const char *text, char *err, size_t errl
 	if (cfg->responder && (!cfg->resp_ca_config || !cfg->resp_listen)) {
 		snprintf(err, errlen, "line %d: [responder] needs '%s'", line,
 		         !cfg->resp_ca_config ? "ca_config" : "listen");
+		return -1;
+	}
+	/* Every seal is journalled: no journal, no seal. */
+	if (cfg->seal && (!cfg->seal_key || !cfg->seal_cert || !cfg->journal_path[0])) {
+		snprintf(err, errlen, "[seal] needs %s", !cfg->seal_key ? "'key'" :
+		         !cfg->seal_cert ? "'cert'" : "a journal ([daemon] journal =)");
 		return -1;
 	}
 	return 0;
@@ -616,6 +688,17 @@ void cvqd_config_free(cvqd_config *c)
 	free(c->crl_urls);
 	free(c->crl_cache_dir);
 	free_paths(c->tsa_anchors, &c->n_tsa_anchors);
+	free(c->seal_key);
+	free(c->seal_pin);
+	free(c->seal_cert);
+	free(c->seal_chain);
+	free(c->seal_dss_certs);
+	free(c->seal_tsa_url);
+	free(c->seal_tsa_anchors);
+	free_paths(c->seal_crls, &c->n_seal_crls);
+	free(c->seal_reason);
+	free(c->seal_location);
+	free(c->seal_name);
 	free_paths(c->anchors, &c->n_anchors);
 	free_paths(c->crls, &c->n_crls);
 	free_paths(c->intermediates, &c->n_intermediates);

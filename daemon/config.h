@@ -81,6 +81,27 @@ typedef struct cvqd_config {
 	unsigned resp_threads;      /* threads = 0 (one per CPU) .. 256 */
 	unsigned resp_timeout;      /* timeout = s (idle connection) */
 
+	/* [seal]: the city's seal on documents, POST /v1/seal (#14); absent = off */
+	bool seal;                  /* the section is present */
+	char *seal_key;             /* key = pkcs11:… URI or PEM key file */
+	char *seal_pin;             /* pin = file:/PATH | fd:N; empty = an unencrypted key file */
+	char *seal_cert;            /* cert = PEM: the seal certificate (then its chain) */
+	char *seal_chain;           /* chain = PEM; empty = what cert holds after the seal */
+	char *seal_dss_certs;       /* dss_certs = PEM put in the DSS too (the TSA's) */
+	char *seal_tsa_url;         /* tsa_url = http://HOST:PORT/PATH; empty = B-B */
+	char *seal_tsa_anchors;     /* tsa_anchors = PEM; empty = the TSA token unchecked */
+	unsigned seal_tsa_timeout;  /* tsa_timeout = s (1..300, 10) */
+	char *seal_crls[CVQD_MAX_PATHS]; /* crls = CRL files for the DSS (B-LT), read at each seal */
+	size_t n_seal_crls;
+	uid_t seal_uids[CVQD_MAX_IDS]; /* allow_users = who may seal (also in [daemon]) */
+	size_t n_seal_uids;
+	gid_t seal_gids[CVQD_MAX_IDS]; /* allow_groups = */
+	size_t n_seal_gids;
+	size_t seal_max_document;   /* max_document = bytes (16 MiB; 1 KiB..64 MiB) */
+	char *seal_reason;          /* reason = the PDF's /Reason */
+	char *seal_location;        /* location = /Location */
+	char *seal_name;            /* name = /Name */
+
 	/* [tsa]: the signature timestamp of receipts (CAdES B-T); no url = B-B */
 	char *tsa_url;              /* url = http://HOST:PORT/tsa; empty = none */
 	unsigned tsa_timeout;       /* timeout = s for the whole exchange */

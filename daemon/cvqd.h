@@ -21,6 +21,7 @@ struct cvqd_http;
 struct cvqd_responder;
 struct cvqd_display;
 struct cvqd_quota;
+struct cvqd_seal;
 
 struct cvqd {
 	cvqd_config cfg;              /* read-only after start (reload swaps trust only) */
@@ -33,6 +34,7 @@ struct cvqd {
 	struct cvqd_responder *responder; /* NULL without [responder] */
 	struct cvqd_display *display; /* transaction types and the text checks */
 	struct cvqd_quota *quota;     /* connections and card operations per caller */
+	struct cvqd_seal *seal;       /* the city's seal, NULL without [seal] (#14) */
 	atomic_bool stopping;
 	int stop_fd;                  /* readable once the daemon stops (eventfd) */
 	struct cvqd_crlfetch *crlfetch; /* NULL without [crl] */

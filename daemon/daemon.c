@@ -24,6 +24,7 @@
 #include "pin.h"
 #include "quota.h"
 #include "responder.h"
+#include "seal.h"
 #include "trust.h"
 
 struct cvqd_trust *cvqd_trust_get(struct cvqd *d)
@@ -130,6 +131,11 @@ struct cvqd *cvqd_start(cvqd_config *cfg)
 		cvqd_error("journal: %s", err);
 		goto fail;
 	}
+	/* The seal key opened once: a wrong PIN stops cvqd here. */
+	if (d->cfg.seal && !(d->seal = cvqd_seal_start(&d->cfg, err, sizeof err))) {
+		cvqd_error("seal: %s", err);
+		goto fail;
+	}
 	/* Before the cards and the socket: a responder that cannot start
 	 * stops the daemon rather than leave it half-configured. */
 	if (d->cfg.responder && !(d->responder = cvqd_responder_start(&d->cfg)))
@@ -173,6 +179,7 @@ void cvqd_stop(struct cvqd *d)
 	cvqd_responder_stop(d->responder);
 	cvqd_cards_stop(d->cards);
 	cvqd_events_free(d->events);
+	cvqd_seal_free(d->seal);
 	cvqd_journal_close(d->journal);
 	cvqd_trust_put(d->trust);
 	cvqd_display_free(d->display);

@@ -35,6 +35,9 @@ static const struct {
 	[CVQD_ERR_JOURNAL] = { "journal_failed", "journal unavailable", 503 },
 	[CVQD_ERR_SHUTTING_DOWN] = { "shutting_down", "daemon is stopping", 503 },
 	[CVQD_ERR_TSA_UNAVAILABLE] = { "timestamp_unavailable", "the timestamp authority did not answer: no receipt", 503 },
+	[CVQD_ERR_SEAL_OFF] = { "seal_not_configured", "this daemon does not seal documents (no [seal])", 404 },
+	[CVQD_ERR_DOCUMENT] = { "document_refused", "the PDF cannot be sealed", 422 },
+	[CVQD_ERR_SEAL_FAILED] = { "seal_failed", "the city's seal is unavailable", 503 },
 	[CVQD_ERR_TOO_MANY] = { "too_many_requests", "this caller already has its card operations under way", 429 },
 };
 

@@ -38,6 +38,9 @@ typedef enum cvqd_err {
 	CVQD_ERR_SHUTTING_DOWN,
 	CVQD_ERR_TSA_UNAVAILABLE,    /* no signature timestamp, and [tsa] unavailable = refuse */
 	CVQD_ERR_TOO_MANY,           /* the caller holds its share of card operations */
+	CVQD_ERR_SEAL_OFF,           /* POST /v1/seal on a daemon without [seal] */
+	CVQD_ERR_DOCUMENT,           /* a PDF the seal refuses (unreadable, encrypted…) */
+	CVQD_ERR_SEAL_FAILED,        /* the seal key or its CRLs failed */
 	CVQD_ERR__COUNT
 } cvqd_err;
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "quota.h"
 #include "request.h"
+#include "seal.h"
 
 struct cvqd_http {
 	struct cvqd *d;
@@ -30,6 +31,7 @@ struct req_state {
 	size_t len, cap;
 	bool too_large;
 	size_t dropped;        /* body bytes read and dropped past max_body */
+	size_t max_body;       /* [daemon] max_body, or the route's own (/v1/seal) */
 	bool started;
 };
 
@@ -115,15 +117,22 @@ static bool in_groups_of(uid_t uid, gid_t primary, gid_t gid)
 	return false;
 }
 
-static bool caller_allowed(const cvqd_config *cfg, const struct ucred *uc)
+bool cvqd_ids_allow(const uid_t *uids, size_t nu, const gid_t *gids, size_t ng,
+                    uid_t uid, gid_t gid)
 {
-	for (size_t i = 0; i < cfg->n_allow_uids; i++)
-		if (cfg->allow_uids[i] == uc->uid)
+	for (size_t i = 0; i < nu; i++)
+		if (uids[i] == uid)
 			return true;
-	for (size_t i = 0; i < cfg->n_allow_gids; i++)
-		if (cfg->allow_gids[i] == uc->gid || in_groups_of(uc->uid, uc->gid, cfg->allow_gids[i]))
+	for (size_t i = 0; i < ng; i++)
+		if (gids[i] == gid || in_groups_of(uid, gid, gids[i]))
 			return true;
 	return false;
+}
+
+static bool caller_allowed(const cvqd_config *cfg, const struct ucred *uc)
+{
+	return cvqd_ids_allow(cfg->allow_uids, cfg->n_allow_uids, cfg->allow_gids,
+	                      cfg->n_allow_gids, uc->uid, uc->gid);
 }
 
 static int conn_fd(struct MHD_Connection *c)
@@ -209,9 +218,9 @@ static enum MHD_Result dispatch(struct cvqd_http *h, struct MHD_Connection *c,
 }
 
 /* How much of a too large body is read (and dropped) to answer 413 cleanly. */
-static size_t drain_max(const cvqd_config *cfg)
+static size_t drain_max(size_t max_body)
 {
-	return cfg->max_body < (1u << 20) / 4 ? 1u << 20 : 4 * cfg->max_body;
+	return max_body < (1u << 20) / 4 ? 1u << 20 : 4 * max_body;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -236,15 +245,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			          (unsigned)uc.uid, (unsigned)uc.gid, (int)uc.pid);
 			return send_error(c, CVQD_ERR_FORBIDDEN, NULL);
 		}
+		/* /v1/seal: its own callers and body limit, before the body. */
+		size_t max_body = cfg->max_body;
+		cvqd_err se = cvqd_seal_admit(h->d, url, uc.uid, uc.gid, &max_body);
+		if (se != CVQD_OK)
+			return send_error(c, se, se == CVQD_ERR_FORBIDDEN ?
+			                  "this caller may not seal documents ([seal] allow_users)" : NULL);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		unsigned long long cl_n = cl ? strtoull(cl, NULL, 10) : 0;
-		bool too_large = cl && cl_n > cfg->max_body;
+		bool too_large = cl && cl_n > max_body;
 		/*
 		 * Answered at once and closed, a client still sending its body
 		 * gets EPIPE instead of our 413 (curl: "Send failure", 7 % of
 		 * tries): a body up to drain_max() is read and dropped first.
 		 */
-		if (too_large && cl_n > drain_max(cfg))
+		if (too_large && cl_n > drain_max(max_body))
 			return send_error(c, CVQD_ERR_BODY_TOO_LARGE, NULL);
 		if (!strcmp(method, "POST")) {
 			const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -255,6 +270,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		if (!st)
 			return MHD_NO;
 		st->too_large = too_large;
+		st->max_body = max_body;
 		*con_cls = st;
 		return MHD_YES;
 	}
@@ -262,12 +278,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (st->too_large || n > cfg->max_body - st->len) {
+		if (st->too_large || n > st->max_body - st->len) {
 			/* Dropped, answered at the end (chunked bodies have no
 			 * Content-Length); past drain_max(), no more reading. */
 			st->too_large = true;
 			st->dropped += n;
-			if (st->dropped > drain_max(cfg))
+			if (st->dropped > drain_max(st->max_body))
 				return send_error(c, CVQD_ERR_BODY_TOO_LARGE, NULL);
 			return MHD_YES;
 		}

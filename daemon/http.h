@@ -45,6 +45,11 @@ void cvqd_reply_error(cvqd_req *r, cvqd_err e, const char *message);
  */
 void cvqd_reply_refusal(cvqd_req *r, const char *field, const char *reason, const char *message);
 
+/* Whether uid (primary group gid) is in uids, or in one of gids (also as
+ * a supplementary group of its account). */
+bool cvqd_ids_allow(const uid_t *uids, size_t nu, const gid_t *gids, size_t ng,
+                    uid_t uid, gid_t gid);
+
 /* True when the client hung up (its socket shows EOF or an error). */
 bool cvqd_req_client_gone(const cvqd_req *r);
 

@@ -13,6 +13,7 @@
 struct cvqd_journal {
 	sqlite3 *db;
 	sqlite3_stmt *ins;
+	sqlite3_stmt *ins_seal;
 	pthread_mutex_t lock;   /* one statement, many request threads */
 };
 
@@ -28,6 +29,19 @@ static const char schema[] =
 	" card TEXT NOT NULL,"
 	" reader TEXT NOT NULL,"
 	" digest TEXT,"                  /* hex SHA-256 of the signed bytes */
+	" result TEXT NOT NULL);"
+	/* The city's seal (#14): what came in, what went out, for whom. */
+	"CREATE TABLE IF NOT EXISTS seal ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time TEXT NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" filename TEXT,"
+	" format TEXT NOT NULL,"
+	" level TEXT,"
+	" in_sha256 TEXT NOT NULL,"
+	" out_sha256 TEXT,"
 	" result TEXT NOT NULL);";
 
 cvqd_journal *cvqd_journal_open(const char *path, char *err, size_t errlen)
@@ -49,9 +63,13 @@ cvqd_journal *cvqd_journal_open(const char *path, char *err, size_t errlen)
 	    sqlite3_exec(j->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(j->db,
 	        "INSERT INTO journal(time,uid,pid,op,card,reader,digest,result)"
-	        " VALUES(?,?,?,?,?,?,?,?)", -1, &j->ins, NULL) != SQLITE_OK) {
+	        " VALUES(?,?,?,?,?,?,?,?)", -1, &j->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(j->db,
+	        "INSERT INTO seal(time,uid,pid,type,filename,format,level,in_sha256,out_sha256,result)"
+	        " VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &j->ins_seal, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, j->db ? sqlite3_errmsg(j->db) : "cannot open");
 		sqlite3_finalize(j->ins);
+		sqlite3_finalize(j->ins_seal);
 		sqlite3_close(j->db);
 		free(j);
 		return NULL;
@@ -65,6 +83,7 @@ void cvqd_journal_close(cvqd_journal *j)
 	if (!j)
 		return;
 	sqlite3_finalize(j->ins);
+	sqlite3_finalize(j->ins_seal);
 	sqlite3_close(j->db);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
@@ -97,6 +116,52 @@ int cvqd_journal_add(cvqd_journal *j, const cvqd_journal_entry *e)
 	if (rc != SQLITE_DONE)
 		cvqd_error("journal: %s", sqlite3_errmsg(j->db));
 	sqlite3_reset(j->ins);
+	pthread_mutex_unlock(&j->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void hex32(const uint8_t *d, char hex[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+int cvqd_journal_add_seal(cvqd_journal *j, const cvqd_journal_seal *e)
+{
+	char ts[32], in[65], out[65];
+	struct tm tm;
+	time_t now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	hex32(e->in_sha256, in);
+	if (e->out_sha256)
+		hex32(e->out_sha256, out);
+	pthread_mutex_lock(&j->lock);
+	sqlite3_stmt *st = j->ins_seal;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->uid);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)e->pid);
+	sqlite3_bind_text(st, 4, e->type, -1, SQLITE_TRANSIENT);
+	if (e->filename)
+		sqlite3_bind_text(st, 5, e->filename, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_text(st, 6, e->format, -1, SQLITE_TRANSIENT);
+	if (e->level)
+		sqlite3_bind_text(st, 7, e->level, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_text(st, 8, in, 64, SQLITE_TRANSIENT);
+	if (e->out_sha256)
+		sqlite3_bind_text(st, 9, out, 64, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 9);
+	sqlite3_bind_text(st, 10, e->result, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		cvqd_error("journal: %s", sqlite3_errmsg(j->db));
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&j->lock);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -1,7 +1,8 @@
 /*
  * Fuzz what a client sends: the JSON body, then the fields the handlers
  * read from it — a transaction (checked, made canonical and parsed back:
- * the round trip must hold) and a receipt (base64, then CMS).
+ * the round trip must hold), a receipt (base64, then CMS) and a seal
+ * request (its members, the type name, base64).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "receipt.h"
 #include "request.h"
+#include "seal.h"
 #include "trust.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,6 +55,23 @@ static void receipt(const json_t *r)
 	free(der);
 }
 
+/* POST /v1/seal's body: what the parser accepts is what the journal holds. */
+static void seal(json_t *body)
+{
+	struct cvqd_seal_request q;
+	const char *field, *reason;
+	size_t len;
+	if (cvqd_seal_request_parse(body, &q, &field, &reason) != 0) {
+		if (!field || !reason)
+			abort();
+		return;
+	}
+	if (!q.type[0] || strspn(q.type, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(q.type) ||
+	    (q.filename && strchr(q.filename, '/')))
+		abort();
+	free(cvqd_b64_decode(q.document_b64, q.document_b64_len, &len));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char why[200];
@@ -65,6 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *r = json_object_get(body, "receipt");
 	if (json_is_string(r))
 		receipt(r);
+	if (json_object_get(body, "document"))
+		seal(body);
 	json_decref(body);
 	return 0;
 }

@@ -98,6 +98,45 @@ static void test_first_error_reported(void **state)
 	cvqd_config_free(&c);
 }
 
+/* [seal] (#14): off when absent; a PIN source, never a PIN; a journal required. */
+static void test_seal(void **state)
+{
+	static const char *bad[] = {
+		"[seal]\nkey = /k.pem\ncert = /c.pem\n",                       /* no journal */
+		"[daemon]\njournal = /j\n[seal]\ncert = /c.pem\n",              /* no key */
+		"[daemon]\njournal = /j\n[seal]\nkey = /k.pem\n",               /* no cert */
+		"[daemon]\njournal = /j\n[seal]\npin = 1234\n",
+		"[daemon]\njournal = /j\n[seal]\nmax_document = 100\n",
+		"[daemon]\njournal = /j\n[seal]\ntsa_url = https://tsa/\n",
+		"[daemon]\njournal = /j\n[seal]\nallow_users = no-such-user-cvq\n",
+		"[daemon]\njournal = /j\n[seal]\nkeys = /k.pem\n",
+	};
+	cvqd_config c;
+	char err[200];
+	assert_int_equal(cvqd_config_parse(&c, "", err, sizeof err), 0);
+	assert_false(c.seal);
+	assert_int_equal(c.seal_max_document, 16u << 20);
+	cvqd_config_free(&c);
+	assert_int_equal(cvqd_config_parse(&c, "[daemon]\njournal = /j\nallow_users = 0\n[seal]\n"
+	                                       "key = pkcs11:token=t;object=seal\npin = fd:3\ncert = /c.pem\n"
+	                                       "crls = /a.crl, /b.crl\nallow_users = 0, 4242\n"
+	                                       "allow_groups = 0\nmax_document = 2048\n",
+	                                   err, sizeof err), 0);
+	assert_true(c.seal);
+	assert_string_equal(c.seal_pin, "fd:3");
+	assert_int_equal(c.n_seal_crls, 2);
+	assert_int_equal(c.n_seal_uids, 2);
+	assert_int_equal(c.seal_uids[1], 4242);
+	assert_int_equal(c.n_seal_gids, 1);
+	assert_int_equal(c.n_allow_uids, 1);  /* [daemon]'s list untouched */
+	assert_int_equal(c.seal_max_document, 2048);
+	cvqd_config_free(&c);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(cvqd_config_parse(&c, bad[i], err, sizeof err), -1);
+		cvqd_config_free(&c);
+	}
+}
+
 /* [tsa]: no url by default (B-B receipts), refuse when it is set. */
 static void test_tsa(void **state)
 {
@@ -174,6 +213,7 @@ static void test_crl(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seal),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_refused),
