@@ -155,7 +155,9 @@ EOC
 export CVQ_FAKE_PIN_FILE=$D/pin.txt CVQ_FAKE_PINENTRY_LOG=$D/pinentry.log
 "$CVQD" -c cvqd.conf 2> cvqd.log &
 cvqd_pid=$!
-trap 'kill $cvqd_pid 2>/dev/null || true' EXIT
+# Stop cvqd and wait for it: whoever runs next (the modes test starts cvqd
+# again on this configuration) must find its socket and port free.
+trap 'kill $cvqd_pid 2>/dev/null && wait $cvqd_pid 2>/dev/null || true' EXIT
 for ((n = 0; n < 200; n++)); do
 	[ -S cvqd.sock ] && break
 	kill -0 $cvqd_pid 2>/dev/null || break

@@ -145,11 +145,11 @@ export CVQ_CA_CONFIG=$D/ca/ca.conf
 "$CVQD" -c cvqd.conf 2>> cvqd.log &
 cvqd_pid=$!
 for ((n = 0; n < 400; n++)); do
-	[ -S cvqd.sock ] && [ -e journal.sqlite-wal ] && break
+	[ -S cvqd.sock ] && [ -e journal.sqlite-wal ] && [ -e journal.sqlite-shm ] && break
 	kill -0 "$cvqd_pid" 2>/dev/null || break
 	sleep 0.05
 done
-[ -S cvqd.sock ] && [ -e journal.sqlite-shm ] || fail "cvqd did not start with its journal open"
+[ -S cvqd.sock ] && [ -e journal.sqlite-shm ] || { tail -n 20 cvqd.log >&2; fail "cvqd did not start with its journal open"; }
 check cvqd
 kill "$cvqd_pid"
 wait "$cvqd_pid" 2>/dev/null || true
