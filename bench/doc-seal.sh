@@ -35,7 +35,7 @@ PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
 (umask 077; printf '%s\n' "$PIN" > pin)
 P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login --pin env:P11PIN \
 	--keypairgen --key-type EC:prime256v1 --label seal --id 5e >/dev/null
-openssl req -new -engine pkcs11 -keyform engine -key "pkcs11:token=cvq-test;object=seal;type=private;pin-value=$PIN" \
+openssl req -new -engine pkcs11 -keyform engine -key "pkcs11:token=cvq-test;object=seal;type=private" -passin file:pin \
 	-subj "/O=Ville/CN=Sceau HSM" -out ec.csr 2>/dev/null
 openssl x509 -req -in ec.csr -CA ca.pem -CAkey ca.key -days 5 -extfile seal.ext -out ec.pem 2>/dev/null
 KEY="pkcs11:token=cvq-test;object=seal;type=private?module-path=$CVQ_SOFTHSM_MODULE"

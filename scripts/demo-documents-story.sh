@@ -51,7 +51,7 @@ P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --
 	--pin env:P11PIN --keypairgen --key-type EC:prime256v1 --label sceau --id 5e > /dev/null
 KEY="pkcs11:token=cvq-test;object=sceau;type=private?module-path=$CVQ_SOFTHSM_MODULE"
 openssl req -new -engine pkcs11 -keyform engine \
-	-key "pkcs11:token=cvq-test;object=sceau;type=private;pin-value=$PIN" \
+	-key "pkcs11:token=cvq-test;object=sceau;type=private" -passin file:token.pin \
 	-subj "/C=FR/O=Ville d'Alencon/OU=Etat civil/CN=Sceau de l'etat civil" -out sceau.csr 2>/dev/null
 chmod 711 "$CVQ_BENCH" "$D" "$D/ca"
 chmod 644 ca/ca.conf

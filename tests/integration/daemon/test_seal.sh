@@ -40,7 +40,7 @@ P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --
 	--pin env:P11PIN --keypairgen --key-type EC:prime256v1 --label seal --id 5e >/dev/null
 KEY="pkcs11:token=cvq-test;object=seal;type=private?module-path=$CVQ_SOFTHSM_MODULE"
 openssl req -new -engine pkcs11 -keyform engine \
-	-key "pkcs11:token=cvq-test;object=seal;type=private;pin-value=$PIN" \
+	-key "pkcs11:token=cvq-test;object=seal;type=private" -passin file:pin \
 	-subj "/C=FR/O=Ville d'Alencon/OU=Etat civil/CN=Sceau de l'etat civil" -out seal.csr 2>/dev/null ||
 	fail "no CSR from the token key"
 chmod 711 "$CVQ_BENCH" "$W" "$W/ca"

@@ -34,14 +34,14 @@ wait_port $PORT
 TSA=http://127.0.0.1:$PORT/
 
 # The seal's key is made on the token; its CSR is signed there (openssl's
-# pkcs11 engine: a test peer, the PIN only in this bench).
+# pkcs11 engine, the PIN from a 0600 file through -passin, never argv).
 PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
 (umask 077; printf '%s\n' "$PIN" > pin)
 P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
 	--pin env:P11PIN --keypairgen --key-type EC:prime256v1 --label seal --id 5e >/dev/null
 KEY="pkcs11:token=cvq-test;object=seal;type=private?module-path=$CVQ_SOFTHSM_MODULE"
 openssl req -new -engine pkcs11 -keyform engine \
-	-key "pkcs11:token=cvq-test;object=seal;type=private;pin-value=$PIN" \
+	-key "pkcs11:token=cvq-test;object=seal;type=private" -passin file:pin \
 	-subj "/C=FR/O=Ville d'Alencon/OU=Etat civil/CN=Sceau de l'etat civil" -out seal.csr 2>/dev/null ||
 	fail "no CSR from the token key"
 
