@@ -31,46 +31,6 @@ struct cvqd_seal {
 	pthread_mutex_t lock;
 };
 
-static STACK_OF(X509) *read_certs(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	STACK_OF(X509) *sk = f ? sk_X509_new_null() : NULL;
-	X509 *x;
-	while (sk && (x = PEM_read_X509(f, NULL, NULL, NULL)))
-		if (!sk_X509_push(sk, x))
-			X509_free(x);
-	if (f)
-		fclose(f);
-	ERR_clear_error();
-	if (sk && !sk_X509_num(sk)) {
-		sk_X509_free(sk);
-		return NULL;
-	}
-	return sk;
-}
-
-/* A CRL file (PEM or DER) as DER for the DSS; OPENSSL_free() b->der. */
-static int crl_der(const char *path, struct cvq_doc_blob *b)
-{
-	FILE *f = fopen(path, "rb");
-	X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
-	unsigned char *d = NULL;
-	if (f && !crl) {
-		rewind(f);
-		crl = d2i_X509_CRL_fp(f, NULL);
-	}
-	if (f)
-		fclose(f);
-	int n = crl ? i2d_X509_CRL(crl, &d) : -1;
-	X509_CRL_free(crl);
-	ERR_clear_error();
-	if (n <= 0)
-		return -1;
-	b->der = d;
-	b->len = (size_t)n;
-	return 0;
-}
-
 static void free_crls(struct cvq_doc_blob *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -90,12 +50,12 @@ cvqd_seal *cvqd_seal_start(const cvqd_config *cfg, char *err, size_t errlen)
 	}
 	s->cfg = cfg;
 	pthread_mutex_init(&s->lock, NULL);
-	if (!(certs = read_certs(cfg->seal_cert)) || !(s->cert = sk_X509_shift(certs))) {
+	if (!(certs = cvq_doc_read_certs(cfg->seal_cert)) || !(s->cert = sk_X509_shift(certs))) {
 		snprintf(err, errlen, "no certificate in %s", cfg->seal_cert);
 		goto fail;
 	}
 	if (cfg->seal_chain && cfg->seal_chain[0]) {
-		if (!(s->chain = read_certs(cfg->seal_chain))) {
+		if (!(s->chain = cvq_doc_read_certs(cfg->seal_chain))) {
 			snprintf(err, errlen, "no certificate in %s", cfg->seal_chain);
 			goto fail;
 		}
@@ -105,7 +65,7 @@ cvqd_seal *cvqd_seal_start(const cvqd_config *cfg, char *err, size_t errlen)
 	}
 	certs = NULL;
 	if (cfg->seal_dss_certs && cfg->seal_dss_certs[0] &&
-	    !(s->dss_certs = read_certs(cfg->seal_dss_certs))) {
+	    !(s->dss_certs = cvq_doc_read_certs(cfg->seal_dss_certs))) {
 		snprintf(err, errlen, "no certificate in %s", cfg->seal_dss_certs);
 		goto fail;
 	}
@@ -117,7 +77,7 @@ cvqd_seal *cvqd_seal_start(const cvqd_config *cfg, char *err, size_t errlen)
 	}
 	/* Read again at each seal (the CA renews them); here only checked. */
 	for (; ncrls < cfg->n_seal_crls; ncrls++)
-		if (crl_der(cfg->seal_crls[ncrls], &crls[ncrls]) != 0) {
+		if (cvq_doc_read_crl(cfg->seal_crls[ncrls], &crls[ncrls]) != CVQ_DOC_OK) {
 			snprintf(err, errlen, "no CRL in %s", cfg->seal_crls[ncrls]);
 			goto fail;
 		}
@@ -280,7 +240,7 @@ static cvqd_err seal_locked(cvqd_seal *s, const uint8_t *in, size_t len, bool pd
 	size_t n = 0;
 
 	for (; n < c->n_seal_crls; n++)
-		if (crl_der(c->seal_crls[n], &crls[n]) != 0) {
+		if (cvq_doc_read_crl(c->seal_crls[n], &crls[n]) != CVQ_DOC_OK) {
 			snprintf(why, whylen, "the CRL %s cannot be read: no B-LT seal", c->seal_crls[n]);
 			free_crls(crls, n);
 			return CVQD_ERR_SEAL_FAILED;

@@ -103,51 +103,6 @@ write_out(const char *path, const uint8_t *b, size_t n)
 	return cvq_admin_out_commit(&o) == 0;
 }
 
-static STACK_OF(X509) *
-read_certs(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	STACK_OF(X509) *sk = f ? sk_X509_new_null() : NULL;
-	X509 *x;
-
-	while (sk && (x = PEM_read_X509(f, NULL, NULL, NULL)))
-		if (!sk_X509_push(sk, x))
-			X509_free(x);
-	if (f)
-		fclose(f);
-	ERR_clear_error();
-	if (sk && !sk_X509_num(sk)) {
-		sk_X509_free(sk);
-		return NULL;
-	}
-	return sk;
-}
-
-/* A CRL file (PEM or DER) as DER, for the DSS. */
-static int
-crl_der(const char *path, struct cvq_doc_blob *b)
-{
-	FILE *f = fopen(path, "rb");
-	X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
-	unsigned char *d = NULL;
-	int n;
-
-	if (f && !crl) {
-		rewind(f);
-		crl = d2i_X509_CRL_fp(f, NULL);
-	}
-	if (f)
-		fclose(f);
-	n = crl ? i2d_X509_CRL(crl, &d) : -1;
-	X509_CRL_free(crl);
-	ERR_clear_error();
-	if (n <= 0)
-		return 0;
-	b->der = d;
-	b->len = (size_t)n;
-	return 1;
-}
-
 static const char *
 level_name(enum cvq_doc_level l)
 {
@@ -226,12 +181,12 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 		cvq_admin_error("cannot read %s", argv[optind]);
 		goto out;
 	}
-	if (!(certs = read_certs(cert_path)) || !(cert = sk_X509_shift(certs))) {
+	if (!(certs = cvq_doc_read_certs(cert_path)) || !(cert = sk_X509_shift(certs))) {
 		cvq_admin_error("no certificate in %s", cert_path);
 		goto out;
 	}
 	/* The seal certificate's file may hold its chain too. */
-	chain = chain_path ? read_certs(chain_path) : certs;
+	chain = chain_path ? cvq_doc_read_certs(chain_path) : certs;
 	if (chain_path && !chain) {
 		cvq_admin_error("no certificate in %s", chain_path);
 		goto out;
@@ -243,12 +198,12 @@ document_sign(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 	}
-	if (extra_path && !(extra = read_certs(extra_path))) {
+	if (extra_path && !(extra = cvq_doc_read_certs(extra_path))) {
 		cvq_admin_error("no certificate in %s", extra_path);
 		goto out;
 	}
 	for (i = 0; i < ncrl; i++)
-		if (!crl_der(crl_paths[i], &crls[i])) {
+		if (cvq_doc_read_crl(crl_paths[i], &crls[i]) != CVQ_DOC_OK) {
 			cvq_admin_error("no CRL in %s", crl_paths[i]);
 			goto out;
 		}

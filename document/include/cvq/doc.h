@@ -192,6 +192,14 @@ CVQ_EXPORT cvq_doc_err cvq_doc_seal_detached(const struct cvq_doc_seal_params *p
                                              uint8_t **p7s, size_t *p7s_len,
                                              struct cvq_doc_seal_info *info);
 
+/* ---- the files a sealer is configured with ---- */
+
+/* Every PEM certificate of a file (the seal's, its chain, the TSA's), in
+ * order; NULL when it cannot be read or holds none. */
+CVQ_EXPORT STACK_OF(X509) *cvq_doc_read_certs(const char *path);
+/* A CRL file, PEM or DER, as DER for the DSS; OPENSSL_free() b->der. */
+CVQ_EXPORT cvq_doc_err cvq_doc_read_crl(const char *path, struct cvq_doc_blob *b);
+
 /* ---- the seal key: a file or a PKCS#11 token ---- */
 
 typedef struct cvq_doc_signer cvq_doc_signer;
