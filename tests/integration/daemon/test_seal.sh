@@ -13,6 +13,7 @@ set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/ca/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
+. "$CVQ_SRC/tests/integration/document/seal-lib.sh"
 [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || { echo "SKIP: needs root and setpriv"; exit 77; }
 MKPDF=$CVQ_BUILD/tests/integration/document/cvq-mkpdf
 [ -x "$MKPDF" ] || { echo "SKIP: no cvq-mkpdf (cairo)"; exit 77; }
@@ -20,40 +21,12 @@ cd "$W"
 PORT=18093
 G=61400 OFF1=61401 OFF2=61402 PORTAL=61410 OTHER=61411
 
-# The city CA, its TSA served beside OCSP, the seal's key on the token.
-make_ca ca --subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA"
-cat >> ca/ca.conf <<CONF
-
-[roles]
-officer = $OFF1, $OFF2
-CONF
-export CVQ_CA_CONFIG=$W/ca/ca.conf
-(umask 077; echo "tsa passphrase" > tsa.pass)
-"$ADMIN" tsa init --pass "file:$W/tsa.pass" >/dev/null || fail "tsa init"
-"$ADMIN" ocsp serve --listen 127.0.0.1:$PORT --threads 2 > serve.out 2>&1 &
-PIDS+=($!)
-for ((n = 0; n < 200; n++)); do grep -q "listening" serve.out 2>/dev/null && break; sleep 0.05; done
-grep -q "listening" serve.out || fail "the CA's TSA did not start: $(cat serve.out)"
-PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
-(umask 077; printf '%s\n' "$PIN" > pin; printf '%s\n' "0000${PIN}9" > wrong-pin)
-P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
-	--pin env:P11PIN --keypairgen --key-type EC:prime256v1 --label seal --id 5e >/dev/null
-KEY="pkcs11:token=cvq-test;object=seal;type=private?module-path=$CVQ_SOFTHSM_MODULE"
-openssl req -new -engine pkcs11 -keyform engine \
-	-key "pkcs11:token=cvq-test;object=seal;type=private" -passin file:pin \
-	-subj "/C=FR/O=Ville d'Alencon/OU=Etat civil/CN=Sceau de l'etat civil" -out seal.csr 2>/dev/null ||
-	fail "no CSR from the token key"
-chmod 711 "$CVQ_BENCH" "$W" "$W/ca"
-chmod 644 ca/ca.conf
-mkdir -m 1777 pub
-cp seal.csr pub/
-"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G >start.out
-PIDS+=("$(sed -n 's/^agent \([0-9]*\) .*/\1/p' start.out)")
-as() { local u=$1; shift; (cd "$W/pub" && setpriv --reuid="$u" --regid="$u" --groups=$G -- "$@"); }
-as $OFF1 "$ADMIN" ca request --profile seal seal.csr > req.out || fail "seal request: $(cat req.out)"
-ID=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' req.out)
-as $OFF2 "$ADMIN" ca approve --out "$W/pub/seal.pem" "$ID" >/dev/null || fail "second officer's approval"
-cp pub/seal.pem seal.pem
+# The city CA, its TSA served beside OCSP, the seal's key on the token,
+# the seal certificate by two officers (tests/integration/document/seal-lib.sh).
+seal_pki $PORT
+(umask 077; printf '%s\n' "0000${PIN}9" > wrong-pin)
+seal_request
+seal_approve
 "$ADMIN" crl issue --out crl.pem --pem >/dev/null
 # The daemon's [trust] (lib.sh's cvqd_config) is the same city CA.
 PKI=$W/pki

@@ -13,58 +13,25 @@
 #     a byte changed, a copy signed by a non-seal certificate, a seal
 #     revoked before the timestamp: refused; a .p7s for a non-PDF file.
 . "$(dirname "$0")/../ca/lib.sh"
+. "$(dirname "$0")/seal-lib.sh"
 [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || { echo "SKIP: needs root and setpriv"; exit 77; }
 B=${CVQ_BUILD:?}/tests/integration/document
 cd "$W"
 PORT=18093
-G=61400 OFF1=61401 OFF2=61402
 
-make_ca ca --subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA"
-cat >> ca/ca.conf <<CONF
-
-[roles]
-officer = $OFF1, $OFF2
-CONF
-export CVQ_CA_CONFIG=$W/ca/ca.conf
-(umask 077; echo "tsa passphrase" > tsa.pass)
-"$ADMIN" tsa init --pass "file:$W/tsa.pass" >/dev/null || fail "tsa init"
-"$ADMIN" ocsp serve --listen 127.0.0.1:$PORT --threads 2 > serve.out 2>&1 &
-PIDS+=($!)
-wait_port $PORT
-TSA=http://127.0.0.1:$PORT/
-
-# The seal's key is made on the token; its CSR is signed there (openssl's
-# pkcs11 engine, the PIN from a 0600 file through -passin, never argv).
-PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
-(umask 077; printf '%s\n' "$PIN" > pin)
-P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
-	--pin env:P11PIN --keypairgen --key-type EC:prime256v1 --label seal --id 5e >/dev/null
-KEY="pkcs11:token=cvq-test;object=seal;type=private?module-path=$CVQ_SOFTHSM_MODULE"
-openssl req -new -engine pkcs11 -keyform engine \
-	-key "pkcs11:token=cvq-test;object=seal;type=private" -passin file:pin \
-	-subj "/C=FR/O=Ville d'Alencon/OU=Etat civil/CN=Sceau de l'etat civil" -out seal.csr 2>/dev/null ||
-	fail "no CSR from the token key"
+# The city CA and TSA, the seal's key on the token, the issuing agent.
+seal_pki $PORT
 
 # Two officers: the request of one issues nothing; the other's approval does.
-chmod 711 "$CVQ_BENCH" "$W" "$W/ca"
-chmod 644 ca/ca.conf
-mkdir -m 1777 pub
-cp seal.csr pub/
-"$ADMIN" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G >start.out
-PIDS+=("$(sed -n 's/^agent \([0-9]*\) .*/\1/p' start.out)")
-as() { local u=$1; shift; (cd "$W/pub" && setpriv --reuid="$u" --regid="$u" --groups=$G -- "$@"); }
 if as $OFF1 "$ADMIN" cert issue --profile seal --out "$W/pub/seal.pem" seal.csr 2>/dev/null; then
 	fail "one officer issued a seal"
 fi
-as $OFF1 "$ADMIN" ca request --profile seal seal.csr > req.out || fail "seal request: $(cat req.out)"
-ID=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' req.out)
-[ -n "$ID" ] || fail "no request id: $(cat req.out)"
-if as $OFF1 "$ADMIN" ca approve --out "$W/pub/seal.pem" "$ID" 2>/dev/null; then
+seal_request
+if as $OFF1 "$ADMIN" ca approve --out "$W/pub/seal.pem" "$SEAL_REQ" 2>/dev/null; then
 	fail "the requesting officer approved his own seal"
 fi
 [ ! -e pub/seal.pem ] || fail "a seal was written before the second officer"
-as $OFF2 "$ADMIN" ca approve --out "$W/pub/seal.pem" "$ID" >/dev/null || fail "second officer's approval"
-cp pub/seal.pem seal.pem
+seal_approve
 openssl verify -CAfile ca/ca.pem seal.pem >/dev/null || fail "openssl verify seal.pem"
 "$ADMIN" cert check --profile seal seal.pem >/dev/null || fail "profile check of the seal"
 openssl x509 -in seal.pem -noout -ext extendedKeyUsage | grep -q "1.3.6.1.5.5.7.3.36" ||
