@@ -498,6 +498,22 @@ enum cvq_ca_agent_op {
 	CVQ_CA_AGENT_REJECT = 6,
 	CVQ_CA_AGENT_ROLES = 7,    /* two-person control of a change of [roles] in ca.conf */
 };
+/* Ops from here on are an extension's (cvq_ca_agent_opts.ext): the
+ * enrolment service of cvq-admin's agent (docs/enrolment.md). The agent
+ * checks the peer has a role, sets it as the caller, and hands over the
+ * whole body; the extension parses it (strictly) and checks the role. */
+#define CVQ_CA_AGENT_EXT_FIRST 16
+
+/*
+ * An extension op: body is the whole request ("CVQ1", op field first or
+ * not), the CA's caller (cvq_ca_caller_roles, the actor) is the peer's.
+ * CVQ_CA_OK: *payload (malloc'd, wiped and freed by the agent) is the
+ * answer; else why[] is the refusal shown to the peer (the extension
+ * audits its own refusals).
+ */
+typedef cvq_ca_err (*cvq_ca_agent_ext_fn)(void *ctx, cvq_ca *ca, const uint8_t *body,
+                                          size_t len, uint8_t **payload, size_t *payload_len,
+                                          char *why, size_t why_len);
 
 /* A request. After cvq_ca_agent_parse(), csr points into the parsed bytes
  * and req's strings into the message's own buffers. */
@@ -526,7 +542,43 @@ struct cvq_ca_agent_opts {
 	unsigned group;         /* gid */
 	int ready_fd;           /* >= 0: "1" written and closed once serving; on a
 	                           failure before that, "0" and the reason, closed */
+	cvq_ca_agent_ext_fn ext; /* ops >= CVQ_CA_AGENT_EXT_FIRST, or NULL */
+	void *ext_ctx;
 };
+
+typedef struct cvq_ca_agent cvq_ca_agent;
+
+/*
+ * The agent in three steps, for a program that adds a front (a TLS
+ * listener) beside the socket: new (listens on o->socket; SIGTERM, SIGINT
+ * and SIGHUP are blocked from here on, in this thread and the threads it
+ * starts, and read by run), run (serves the socket until stopped: STOP,
+ * a signal, the idle timeout), free (closes the socket, restores the
+ * signal mask; the caller then closes the CA). o is copied.
+ */
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_new(cvq_ca *ca, const struct cvq_ca_agent_opts *o,
+                                       cvq_ca_agent **out, char *why, size_t why_len);
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_run(cvq_ca_agent *a, char *why, size_t why_len);
+CVQ_EXPORT void cvq_ca_agent_free(cvq_ca_agent *a);
+/* The CA the agent serves (for a front's own checks: the store, the chain). */
+CVQ_EXPORT cvq_ca *cvq_ca_agent_ca(cvq_ca_agent *a);
+
+/* A peer that a front identified (a TLS client certificate): the actor
+ * goes into every audit entry, roles are bits 1u << CVQ_CA_ROLE_*. */
+struct cvq_ca_agent_peer {
+	const char *actor;
+	unsigned roles;
+};
+/*
+ * One request (the body of a frame) from such a peer, served as a socket
+ * request is, one at a time with them (thread-safe against run). *answer
+ * (free() it; wipe it first, it may hold a key) is the answer frame's
+ * body: status(1) || payload, as cvq_ca_agent_answer() reads it.
+ * CVQ_CA_ERR_NET: the agent is stopping.
+ */
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_handle(cvq_ca_agent *a, const struct cvq_ca_agent_peer *p,
+                                          const uint8_t *body, size_t len, uint8_t **answer,
+                                          size_t *answer_len);
 
 /*
  * Serve until asked to stop, SIGTERM/SIGINT/SIGHUP or the idle timeout.
@@ -543,6 +595,15 @@ CVQ_EXPORT cvq_ca_err cvq_ca_agent_serve(cvq_ca *ca, const struct cvq_ca_agent_o
  */
 CVQ_EXPORT cvq_ca_err cvq_ca_agent_call(const char *socket, const struct cvq_ca_agent_msg *m,
                              uint8_t **out, size_t *out_len, char *why, size_t why_len);
+/* The same with a request body already encoded (an extension's op). */
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_call_raw(const char *socket, const uint8_t *req,
+                                            size_t req_len, uint8_t **out, size_t *out_len,
+                                            char *why, size_t why_len);
+/* An answer body (status || payload) to the caller's result: the payload
+ * (malloc'd, NUL after it) or the agent's error with its reason in why[]
+ * (printable ASCII only). CVQ_CA_ERR_NET: not an answer. */
+CVQ_EXPORT cvq_ca_err cvq_ca_agent_answer(const uint8_t *body, size_t len, uint8_t **out,
+                                          size_t *out_len, char *why, size_t why_len);
 
 /* ---- profile checker (RFC 5280 rules, used by the tests) ---- */
 

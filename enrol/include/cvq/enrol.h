@@ -22,6 +22,7 @@
 
 #include <cvq/card.h>
 #include <cvq/export.h>
+#include <cvq/piv_authentic.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -215,15 +216,118 @@ struct cvq_enrol_cert_req {
 	void *sign_ctx;
 };
 
+/* The CA's states of a card (the same numbers as libcvqca's
+ * cvq_ca_card_status, which this library does not include). */
+enum cvq_enrol_card_status {
+	CVQ_ENROL_CARD_ACTIVE = 0,
+	CVQ_ENROL_CARD_SUSPENDED,
+	CVQ_ENROL_CARD_LOST,
+	CVQ_ENROL_CARD_STOLEN,
+	CVQ_ENROL_CARD_DESTROYED,
+	CVQ_ENROL_CARD_RETURNED,
+	CVQ_ENROL_CARD__COUNT         /* in revoke_card: keep the card's status */
+};
+
+/* A citizen, as the CA's store has them: the PIN letter and the Printed
+ * Information are made from this, never from the operator's input. */
+struct cvq_enrol_citizen {
+	char ext_id[64];
+	char given_name[128];
+	char family_name[128];
+};
+
+/* The CA's record of a card. */
+struct cvq_enrol_card_rec {
+	char guid[33];                /* lower-case hex */
+	char holder[64];              /* the citizen's ext_id */
+	int status;                   /* enum cvq_enrol_card_status */
+	int64_t expires;              /* Unix time */
+};
+
+/* A certificate of a card, as the CA's store has it. */
+struct cvq_enrol_cert_rec {
+	char serial[67];              /* hex */
+	char profile[32];             /* "citizen-auth", ... */
+	bool good;                    /* not revoked, not expired */
+	int64_t not_after;
+};
+typedef int (*cvq_enrol_cert_cb)(void *ctx, const struct cvq_enrol_cert_rec *c);
+typedef int (*cvq_enrol_card_cb)(void *ctx, const struct cvq_enrol_card_rec *c);
+
+/*
+ * The issuing link: everything the enrolment and the after-care ask of the
+ * CA side. An issuer over a socket or TLS (cvq-admin's agent issuer) makes
+ * each a request that the CA side checks against the caller's role; the
+ * counter then holds no CA key, no master secret, no content-signing key
+ * and no write access to the CA's store (docs/enrolment.md).
+ *
+ * Every op returns CVQ_ENROL_OK, CVQ_ENROL_ERR_NOT_FOUND (no such citizen,
+ * card, certificate), CVQ_ENROL_ERR_REFUSED (the CA side said no: role,
+ * policy, state; why[] in plain words) or CVQ_ENROL_ERR_ISSUER (the CA
+ * side failed or cannot be reached: retry later, the journal keeps the
+ * place). why may be NULL when why_len is 0. An op may be NULL in an
+ * issuer that cannot do it (CVQ_ENROL_ERR_ISSUER).
+ */
 struct cvq_enrol_issuer_ops {
 	const char *name;             /* "in-process", "agent": for the journal */
 	/* Certificate for the key of req; CVQ_ENROL_ERR_REFUSED when the CA
 	 * says no (policy, attestation, role), why[] in plain words. */
 	cvq_enrol_err (*certify)(void *ctx, const struct cvq_enrol_cert_req *req, X509 **cert,
 	                         char *why, size_t why_len);
-	/* One entry in the CA's hash-chained audit log (never a secret). */
+	/* One entry in the CA's hash-chained audit log (never a secret).
+	 * Over the link: only "enrol." and "card." actions, for cards of the
+	 * store. */
 	cvq_enrol_err (*audit)(void *ctx, const char *action, const char *guid,
 	                       const char *detail);
+
+	/* ---- the store's records ---- */
+	cvq_enrol_err (*citizen_get)(void *ctx, const char *ext_id, struct cvq_enrol_citizen *out,
+	                             char *why, size_t why_len);
+	cvq_enrol_err (*card_get)(void *ctx, const char *guid, struct cvq_enrol_card_rec *out,
+	                          char *why, size_t why_len);
+	/* A new card of holder, active, expiring at `expires`. */
+	cvq_enrol_err (*card_add)(void *ctx, const char *guid, const char *holder, int64_t expires,
+	                          char *why, size_t why_len);
+	cvq_enrol_err (*card_set_status)(void *ctx, const char *guid, int status, char *why,
+	                                 size_t why_len);
+	/* The cards of a holder (NULL: refused over the link), oldest first. */
+	cvq_enrol_err (*card_list)(void *ctx, const char *holder, cvq_enrol_card_cb cb, void *cb_ctx,
+	                           char *why, size_t why_len);
+	/* The card's certificates (good or not), oldest first. */
+	cvq_enrol_err (*cert_list)(void *ctx, const char *guid, cvq_enrol_cert_cb cb, void *cb_ctx,
+	                           char *why, size_t why_len);
+	/* Revoke every good certificate of the card (reason: RFC 5280
+	 * CRLReason; since: invalidity date, 0 none) and set its status
+	 * (CVQ_ENROL_CARD__COUNT: unchanged); *count revoked. */
+	cvq_enrol_err (*revoke_card)(void *ctx, const char *guid, int reason, int64_t since,
+	                             int status, unsigned *count, char *why, size_t why_len);
+	/* Revoke, superseded, the card's good certificates whose serial (hex)
+	 * is not among keep[0..n_keep): what an interrupted step left. */
+	cvq_enrol_err (*revoke_strays)(void *ctx, const char *guid, const char *const *keep,
+	                               size_t n_keep, unsigned *count, char *why, size_t why_len);
+	/* A new CRL now (after lost/stolen/destroyed): PEM, malloc'd. */
+	cvq_enrol_err (*crl_issue)(void *ctx, char **pem, size_t *pem_len, int64_t *number,
+	                           char *why, size_t why_len);
+
+	/* ---- what the master secret gives, kept on the CA side ---- */
+	/* The card's management key (alg: cvq_card_alg), derived for guid. The
+	 * link hands it only for a card of the store whose enrolment or
+	 * after-care the caller may do. */
+	cvq_enrol_err (*mgmt_key)(void *ctx, const char *guid, int alg, uint8_t key[32],
+	                          size_t *key_len, char *why, size_t why_len);
+	cvq_enrol_err (*puk_seal)(void *ctx, const char *guid, const char *puk,
+	                          uint8_t blob[CVQ_ENROL_PUK_BLOB_LEN], char *why, size_t why_len);
+	cvq_enrol_err (*puk_open)(void *ctx, const char *guid, const uint8_t *blob, size_t blob_len,
+	                          char puk[CVQ_ENROL_PUK_LEN + 1], char *why, size_t why_len);
+
+	/* ---- the PIV content signer, kept on the CA side ---- */
+	/* The CHUID (the card's own GUID in it) with its issuer signature. */
+	cvq_enrol_err (*chuid_sign)(void *ctx, const char *guid, const uint8_t *chuid, size_t len,
+	                            uint8_t **out, size_t *out_len, char *why, size_t why_len);
+	/* The Security Object over the card's objects (cvq_piv_secobj_build). */
+	cvq_enrol_err (*secobj_build)(void *ctx, const char *guid, const cvq_piv_secobj_item *items,
+	                              size_t n, uint8_t **out, size_t *out_len, char *why,
+	                              size_t why_len);
 };
 
 struct cvq_enrol_issuer {
