@@ -552,11 +552,11 @@ card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 	/* The issuing agent did not answer (stopped, locked when idle, a
 	 * timeout): nothing was refused, the journal stays 'enrolling' and
 	 * the step is redone (a new key) when the agent is back. */
-	if (ca_err == CVQ_CA_ERR_NET && r->e->issuer_st.socket) {
+	if (ca_err == CVQ_CA_ERR_NET && r->e->issuer_st.agent) {
 		cvq_admin_error("enrolment of card %s paused at step '%s': the issuing agent at %s "
 		                "does not answer. Run 'card enrol' again once it does: it carries on.",
 		                r->rec.guid, cvq_enrol_step_name(r->rec.step + 1),
-		                r->e->issuer_st.socket);
+		                r->e->issuer_st.link.socket);
 		return CVQ_ADMIN_EXIT_FAIL;
 	}
 	if (ca_err) {
@@ -565,7 +565,7 @@ card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 			return CVQ_ADMIN_EXIT_STORE;
 		}
 		/* Through the agent, its reason; in-process, libcvqca's. */
-		return give_up(r, r->e->issuer_st.socket && r->e->issuer_why[0] ? r->e->issuer_why
+		return give_up(r, r->e->issuer_st.agent && r->e->issuer_why[0] ? r->e->issuer_why
 		                  : cvq_ca_errmsg(r->e->ca)[0] ? cvq_ca_errmsg(r->e->ca)
 		                                               : cvq_ca_strerror(ca_err),
 		               cvq_admin_ca_exit(ca_err));

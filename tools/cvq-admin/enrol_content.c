@@ -84,7 +84,7 @@ issue_by_agent(struct cvq_enrol_ctx *e, const struct cvq_ca_issue_req *req, X509
 		return CVQ_CA_ERR_CRYPTO;
 	m.csr = der;
 	m.csr_len = (size_t)n;
-	err = cvq_ca_agent_call(e->issuer_st.socket, &m, &out, &out_len, why, sizeof(why));
+	err = cvq_admin_link_call_msg(&e->issuer_st.link, &m, &out, &out_len, why, sizeof(why));
 	OPENSSL_free(der);
 	if (err) {
 		cvq_admin_error("issuing the content signer certificate through the agent: %s (%s)",
@@ -126,7 +126,7 @@ make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
 	if (!*key || !csr || X509_REQ_set_pubkey(csr, *key) != 1 ||
 	    X509_REQ_sign(csr, *key, EVP_sha256()) <= 0)
 		goto out;
-	if (e->issuer_st.socket) {
+	if (e->issuer_st.agent) {
 		if (issue_by_agent(e, &req, csr, cert) != CVQ_CA_OK)
 			goto out;
 	} else {

@@ -45,7 +45,11 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		return rc;
 	if (o->agent)
-		cvq_admin_issuer_agent(&e->issuer_st, e->ca, o->agent, &e->issuer);
+		{
+			struct cvq_admin_link link = {.socket = o->agent};
+
+			cvq_admin_issuer_agent(&e->issuer_st, e->ca, &link, &e->issuer);
+		}
 	else
 		cvq_admin_issuer_ca(&e->issuer_st, e->ca, &e->issuer);
 	db = cvq_ca_config_path(e->cfg, e->cfg->db);
@@ -347,7 +351,7 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 		snprintf(e->issuer_why, sizeof(e->issuer_why), "%s", why);
 		/* In-process, the caller prints libcvqca's own message; the
 		 * agent's reason arrived in why[]. */
-		if (e->issuer.ops != NULL && e->issuer_st.socket)
+		if (e->issuer.ops != NULL && e->issuer_st.agent)
 			cvq_admin_error("card %s, slot %02x: %s: %s", guid, (unsigned)slot,
 			                cvq_enrol_strerror(ee), why);
 		err = CVQ_CARD_ERR_INTERNAL;

@@ -10,16 +10,20 @@
 #include <cvq/ca.h>
 #include <cvq/enrol.h>
 
+#include "agent_link.h"
+
 struct cvq_admin_issuer {
 	cvq_ca *ca;                   /* in-process: the CA with its key */
-	const char *socket;           /* agent: its socket */
+	struct cvq_admin_link link;   /* agent: how to reach it (socket or TLS) */
+	bool agent;                   /* the agent issuer (link set) */
 	cvq_ca_err last;              /* of the last call, for the exit code */
 };
 
 /* Fill *out with the in-process (ca) or agent (socket) issuer over *st. */
 void cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca, struct cvq_enrol_issuer *out);
-void cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca, const char *socket,
-                            struct cvq_enrol_issuer *out);
+/* The agent issuer: ca may be NULL (a counter with no CA store at all). */
+void cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca,
+                            const struct cvq_admin_link *link, struct cvq_enrol_issuer *out);
 /* The profile a card slot's key gets (9A auth, 9C sign, 9E card-auth). */
 enum cvq_ca_profile cvq_admin_issuer_profile(int slot);
 /* The audit entry of a step, in the store st->ca (opened with or without

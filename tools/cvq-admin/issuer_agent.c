@@ -47,7 +47,7 @@ agent_certify(void *ctx, const struct cvq_enrol_cert_req *r, X509 **cert, char *
 	                                      .f9 = r->f9, .f9_len = r->f9_len, .slot = r->slot};
 	if (r->attest_len)
 		m.req.attest = &m.attest_buf;
-	st->last = cvq_ca_agent_call(st->socket, &m, &out, &out_len, why, why_len);
+	st->last = cvq_admin_link_call_msg(&st->link, &m, &out, &out_len, why, why_len);
 	free(csr);
 	if (st->last) {
 		if (!why[0])
@@ -78,11 +78,12 @@ static const struct cvq_enrol_issuer_ops agent_ops = {
 };
 
 void
-cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca, const char *socket,
+cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca, const struct cvq_admin_link *link,
                        struct cvq_enrol_issuer *out)
 {
 	st->ca = ca;
-	st->socket = socket;
+	st->link = *link;
+	st->agent = true;
 	st->last = CVQ_CA_OK;
 	out->ops = &agent_ops;
 	out->ctx = st;

@@ -96,7 +96,7 @@ void
 cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca, struct cvq_enrol_issuer *out)
 {
 	st->ca = ca;
-	st->socket = NULL;
+	st->agent = false;
 	st->last = CVQ_CA_OK;
 	out->ops = &ca_ops;
 	out->ctx = st;
