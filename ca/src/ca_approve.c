@@ -5,7 +5,13 @@
  *
  * Identity is the kernel's: the caller's uid (cvq_ca_set_caller(); the
  * process's getuid() by default), so one person cannot approve twice
- * under two names. Each step is one transaction with its audit entry; the
+ * under two names. A peer a front identified by its TLS client
+ * certificate has no uid (caller_uid = (unsigned)-1, cvq_ca_agent_handle)
+ * and is told apart by its actor, the string naming that certificate:
+ * caller_id() is the one key both the requester check and the count of
+ * approvals use, so all such peers never collapse into "uid -1" (which
+ * would let one refuse another's approval, or count two as one), and an
+ * officer counts once whichever way it came. Each step is one transaction with its audit entry; the
  * last approval issues through the usual path (input policy, profile
  * checker, store row, audit), with ca->issuing_request allowing the
  * profile only for that call.
@@ -41,14 +47,95 @@ static const char schema[] =
 	"  approver_uid INTEGER NOT NULL,"
 	"  approver TEXT NOT NULL,"
 	"  ts INTEGER NOT NULL,"
-	"  PRIMARY KEY (request_id, approver_uid));";
+	"  PRIMARY KEY (request_id, approver_uid));"
+	/* Approvals by identity (caller_id()): the table above keyed them by
+	 * uid, which a certificate peer does not have. Its rows (a store of
+	 * the uid-only cvq) are carried over once, as "uid=N". */
+	"CREATE TABLE IF NOT EXISTS approvals_by ("
+	"  request_id INTEGER NOT NULL REFERENCES requests(id),"
+	"  who TEXT NOT NULL,"
+	"  approver TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  PRIMARY KEY (request_id, who));";
+
+static const char carry_over[] =
+	"INSERT OR IGNORE INTO approvals_by (request_id, who, approver, ts)"
+	"  SELECT request_id, 'uid=' || approver_uid, approver, ts FROM approvals;"
+	"DELETE FROM approvals;";
+
+/* No uid: a peer identified by a certificate (cvq_ca_agent_handle). */
+#define NO_UID ((unsigned)-1)
+
+/*
+ * Who the caller is, for telling officers apart: "uid=N" for the kernel's
+ * word, else the actor that names the peer's certificate. Never a bare
+ * actor of a uid caller: its user name may change, its uid may not.
+ */
+static void
+caller_id(const cvq_ca *ca, char out[80])
+{
+	if (ca->caller_uid != NO_UID)
+		snprintf(out, 80, "uid=%u", ca->caller_uid);
+	else
+		snprintf(out, 80, "peer=%.70s", ca->actor);
+}
+
+/* requests.requester_uid: the uid, or -1 for a certificate peer. */
+static int64_t
+uid_column(const cvq_ca *ca)
+{
+	return ca->caller_uid == NO_UID ? -1 : (int64_t)ca->caller_uid;
+}
+
+/* The same for the requester of a row (its uid, or its actor when none). */
+static void
+requester_id(int64_t uid, const char *actor, char out[80])
+{
+	if (uid >= 0 && (unsigned)uid != NO_UID)
+		snprintf(out, 80, "uid=%u", (unsigned)uid);
+	else
+		snprintf(out, 80, "peer=%.70s", actor);
+}
+
+/*
+ * The caller's roles again after the approved roles changed. A uid is
+ * looked up in them; a certificate peer's roles are its front's to derive
+ * (from the certificate, not from any uid): it keeps none for the rest of
+ * this request, and the next one is judged afresh.
+ */
+static void
+caller_refresh(cvq_ca *ca)
+{
+	char actor[sizeof(ca->actor)];
+
+	if (ca->caller_uid != NO_UID) {
+		cvq_ca_set_caller(ca, ca->caller_uid);
+		return;
+	}
+	memcpy(actor, ca->actor, sizeof(actor));
+	ca->caller_roles = 0;
+	cvq_ca_set_actor(ca, actor);
+}
 
 static cvq_ca_err
 ensure_tables(cvq_ca *ca)
 {
+	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_exec(ca->db, schema, NULL, NULL, NULL);
+	bool old_rows = false;
 
-	return rc == SQLITE_OK ? CVQ_CA_OK : ca_sql_fail(ca, rc, "request tables");
+	if (rc != SQLITE_OK)
+		return ca_sql_fail(ca, rc, "request tables");
+	/* Only written when there is something to carry (a reader's store
+	 * may be read-only). */
+	rc = sqlite3_prepare_v2(ca->db, "SELECT 1 FROM approvals LIMIT 1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		old_rows = (rc = sqlite3_step(st)) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ca_sql_fail(ca, rc, "request tables");
+	rc = old_rows ? sqlite3_exec(ca->db, carry_over, NULL, NULL, NULL) : SQLITE_OK;
+	return rc == SQLITE_OK ? CVQ_CA_OK : ca_sql_fail(ca, rc, "approvals carried over");
 }
 
 /* Refused: said, and on record (own transaction; best effort). */
@@ -140,7 +227,7 @@ cvq_ca_request_submit(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint
 	}
 	sqlite3_bind_int64(st, 1, ca_now());
 	sqlite3_bind_text(st, 2, ca->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ca->caller_uid);
+	sqlite3_bind_int64(st, 3, uid_column(ca));
 	sqlite3_bind_int(st, 4, (int)req->profile);
 	if (req->card_guid)
 		sqlite3_bind_text(st, 5, req->card_guid, -1, SQLITE_STATIC);
@@ -208,7 +295,7 @@ load_row(cvq_ca *ca, int64_t id, struct row *r, bool with_csr)
 		return err;
 	rc = sqlite3_prepare_v2(ca->db, "SELECT id, created, requester, requester_uid, profile, card, "
 	                        "subject, dns, days, state, serial, csr, (SELECT count(*) FROM "
-	                        "approvals WHERE request_id = requests.id), roles FROM requests WHERE id = ?",
+	                        "approvals_by WHERE request_id = requests.id), roles FROM requests WHERE id = ?",
 	                        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return ca_sql_fail(ca, rc, "request lookup");
@@ -362,7 +449,7 @@ roles_approved(cvq_ca *ca, struct row *r)
 		ca_tx_rollback(ca);
 	/* In force for the caller too (the handle dropped the old roles). */
 	if (err == CVQ_CA_OK)
-		cvq_ca_set_caller(ca, ca->caller_uid);
+		caller_refresh(ca);
 	return err;
 }
 
@@ -396,7 +483,7 @@ cvq_ca_request_roles(cvq_ca *ca, int64_t *id)
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, ca_now());
 		sqlite3_bind_text(st, 2, ca->actor, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, ca->caller_uid);
+		sqlite3_bind_int64(st, 3, uid_column(ca));
 		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 	}
@@ -426,7 +513,7 @@ cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len)
 {
 	struct row r;
 	sqlite3_stmt *st = NULL;
-	char obj[32];
+	char obj[32], who[80], req_who[80];
 	cvq_ca_err err;
 	int rc;
 
@@ -451,18 +538,20 @@ cvq_ca_request_approve(cvq_ca *ca, int64_t id, uint8_t **der, size_t *der_len)
 		return refuse(ca, CVQ_CA_ERR_POLICY, "request.approve", id, "request %lld is %s", (long long)id,
 		              r.info.state == CVQ_CA_REQUEST_ISSUED ? "already issued" : "rejected");
 	}
-	if ((int64_t)ca->caller_uid == r.requester_uid) {
+	caller_id(ca, who);
+	requester_id(r.requester_uid, r.info.requester, req_who);
+	if (strcmp(who, req_who) == 0) {
 		ca_tx_rollback(ca);
 		row_free(&r);
 		return refuse(ca, CVQ_CA_ERR_DENIED, "request.approve", id,
 		              "%s asked for request %lld: another officer must approve it", ca->actor,
 		              (long long)id);
 	}
-	rc = sqlite3_prepare_v2(ca->db, "INSERT INTO approvals (request_id, approver_uid, approver, ts) "
+	rc = sqlite3_prepare_v2(ca->db, "INSERT INTO approvals_by (request_id, who, approver, ts) "
 	                        "VALUES (?,?,?,?)", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, ca->caller_uid);
+		sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, ca->actor, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, ca_now());
 		rc = sqlite3_step(st);

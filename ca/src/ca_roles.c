@@ -112,7 +112,9 @@ cvq_ca_roles_of(const struct cvq_ca_config *cfg, unsigned uid)
 	unsigned out = 0;
 	int r;
 
-	if (!cfg)
+	/* (unsigned)-1 is no uid (a certificate peer, ca_agent.c): never the
+	 * roles of a uid, nor the default ones of "anyone else". */
+	if (!cfg || uid == (unsigned)-1)
 		return 0;
 	if (!any_roles(cfg))
 		return uid == (unsigned)geteuid() ? 1u << CVQ_CA_ROLE_OFFICER : 1u << CVQ_CA_ROLE_OPERATOR;

@@ -297,6 +297,90 @@ test_dual(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* One request through the agent's front path as peer p: the status byte,
+ * the payload in out (NUL-terminated text or a DER). */
+static cvq_ca_err
+as_peer(cvq_ca_agent *a, const char *actor, const struct cvq_ca_agent_msg *m, char *out, size_t cap)
+{
+	struct cvq_ca_agent_peer p = {.actor = actor, .roles = 1u << CVQ_CA_ROLE_OFFICER};
+	uint8_t *body = NULL, *ans = NULL;
+	size_t len = 0, ans_len = 0;
+
+	assert_int_equal(cvq_ca_agent_encode(m, &body, &len), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_agent_handle(a, &p, body, len, &ans, &ans_len), CVQ_CA_OK);
+	assert_true(ans_len >= 1);
+	snprintf(out, cap, "%.*s", (int)(ans_len - 1), (const char *)ans + 1);
+	{
+		cvq_ca_err st = (cvq_ca_err)ans[0];
+
+		free(body);
+		free(ans);
+		return st;
+	}
+}
+
+/*
+ * Peers a front identified by their certificate (no uid: caller_uid -1)
+ * are told apart by their actor: the requester may not approve, each
+ * counts once, two of them are two officers, and none is taken for a uid.
+ */
+static void
+test_dual_peers(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_agent_opts o = {.ready_fd = -1};
+	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_REQUEST,
+	                             .req = {.profile = CVQ_CA_PROFILE_SUBCA, .subject = "/C=FR/O=Ville/CN=Sub"}};
+	struct cvq_ca_request_info info;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_NAME *n = name_bytes(NID_commonName, MBSTRING_UTF8, "csr", -1);
+	X509_REQ *r = make_req(k, n);
+	unsigned char *csr = NULL;
+	int csr_len = i2d_X509_REQ(r, &csr);
+	char sock[96], line[256], why[160];
+	cvq_ca_agent *a = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	long long id = 0;
+
+	snprintf(sock, sizeof(sock), "%s/agent/socket", f->dir);
+	o.socket = sock;
+	assert_int_equal(cvq_ca_agent_new(f->ca, &o, &a, why, sizeof(why)), CVQ_CA_OK);
+	m.csr = csr;
+	m.csr_len = (size_t)csr_len;
+	assert_int_equal(as_peer(a, "cert:CN=Alice", &m, line, sizeof(line)), CVQ_CA_OK);
+	assert_int_equal(sscanf(line, "request %lld pending", &id), 1);
+	assert_true(id > 0);
+	m = (struct cvq_ca_agent_msg){.op = CVQ_CA_AGENT_APPROVE, .request_id = (uint64_t)id};
+	/* The requester, by its certificate, may not approve. */
+	assert_int_equal(as_peer(a, "cert:CN=Alice", &m, line, sizeof(line)), CVQ_CA_ERR_DENIED);
+	assert_non_null(strstr(line, "another officer"));
+	/* Another certificate is another officer: one of two. */
+	assert_int_equal(as_peer(a, "cert:CN=Bob", &m, line, sizeof(line)), CVQ_CA_OK);
+	assert_string_equal(line, "pending 1/2");
+	/* The same certificate again counts once. */
+	assert_int_equal(as_peer(a, "cert:CN=Bob", &m, line, sizeof(line)), CVQ_CA_ERR_EXISTS);
+	assert_int_equal(cvq_ca_request_get(f->ca, id, &info), CVQ_CA_OK);
+	assert_int_equal(info.state, CVQ_CA_REQUEST_PENDING);
+	/* A uid officer on the CA directly is a second one: issued. */
+	cvq_ca_set_caller(f->ca, 1001);
+	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_OK);
+	assert_non_null(der);
+	assert_int_equal(cvq_ca_request_get(f->ca, id, &info), CVQ_CA_OK);
+	assert_int_equal(info.state, CVQ_CA_REQUEST_ISSUED);
+	assert_int_equal(info.approvals, 2);
+	cvq_ca_agent_free(a);
+	/* uid -1 is no uid: no roles, whatever [roles] says or omits. */
+	assert_int_equal(cvq_ca_config_set(f->cfg, "roles.officer", "1001, 4294967295"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_roles_of(f->cfg, (unsigned)-1), 0);
+	assert_int_equal(cvq_ca_roles_of(f->cfg, 1001), 1u << CVQ_CA_ROLE_OFFICER);
+	OPENSSL_free(der);
+	OPENSSL_free(csr);
+	X509_REQ_free(r);
+	X509_NAME_free(n);
+	EVP_PKEY_free(k);
+}
+
 /* ---- attestation: a root, a card's F9 certificate, an attestation ---- */
 
 static X509 *
@@ -411,6 +495,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_peers, setup, teardown),
 		cmocka_unit_test(test_attest),
 	};
 
