@@ -87,6 +87,9 @@ cvq_ca_err ca_key_save(EVP_PKEY *key, const char *path, const char *pass_source)
  * for a token key (unless the URI has its own pin-source). */
 cvq_ca_err ca_key_load(const char *uri, const char *pass_source, struct ca_keyref *ref,
                        char *msg, size_t msg_len);
+/* An encrypted PEM key file with a passphrase read already. */
+cvq_ca_err ca_key_load_file_pass(const char *path, const char *passphrase, EVP_PKEY **out,
+                                 char *msg, size_t msg_len);
 /* A new key pair on the token the pkcs11: URI names (object= required),
  * loaded into *ref; CVQ_CA_ERR_EXISTS when a key of that name is there. */
 cvq_ca_err ca_key_generate_token(const char *uri, const char *alg, const char *pass_source,
@@ -152,6 +155,13 @@ cvq_ca_err ca_cert_insert_der(cvq_ca *ca, const struct ca_issued *c, int64_t car
  * TSA), issued, recorded with its audit entry and written to cert_path. */
 cvq_ca_err ca_issue_own(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_NAME *name,
                         EVP_PKEY *key, const char *cert_path);
+
+/* ca_key_request.c: a new key of authority under two-person control. The
+ * request (a CSR signed by key, subject name) submitted to ca by its
+ * caller; then, once issued, its certificate, checked to be for key. */
+cvq_ca_err ca_key_request(cvq_ca *ca, EVP_PKEY *key, X509_NAME *name, enum cvq_ca_profile p,
+                          unsigned days, int64_t *id);
+cvq_ca_err ca_key_pickup(cvq_ca *ca, int64_t id, enum cvq_ca_profile p, EVP_PKEY *key, X509 **out);
 
 /* ca_citizen.c */
 cvq_ca_err ca_card_lookup(cvq_ca *ca, const char *guid, int64_t *card_id,

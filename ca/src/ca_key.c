@@ -239,7 +239,7 @@ out:
 }
 
 static cvq_ca_err
-key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
+key_load_file(const char *path, const char *pass_source, const char *given, EVP_PKEY **out,
               char *msg, size_t msg_len)
 {
 	char pass[1024];
@@ -266,7 +266,12 @@ key_load_file(const char *path, const char *pass_source, EVP_PKEY **out,
 		close(fd);
 		return CVQ_CA_ERR_IO;
 	}
-	err = ca_secret_read(pass_source, "CA key passphrase:", pass, sizeof(pass));
+	/* A passphrase read already (a source such as fd: or tty reads once). */
+	if (given)
+		err = (size_t)snprintf(pass, sizeof(pass), "%s", given) < sizeof(pass) ? CVQ_CA_OK
+		                                                                     : CVQ_CA_ERR_PASSPHRASE;
+	else
+		err = ca_secret_read(pass_source, "CA key passphrase:", pass, sizeof(pass));
 	if (err != CVQ_CA_OK) {
 		snprintf(msg, msg_len, "cannot read the passphrase of %s", path);
 		goto out;
@@ -459,7 +464,15 @@ ca_key_load(const char *uri, const char *pass_source, struct ca_keyref *ref,
 		return CVQ_CA_ERR_CONFIG;
 	if (strncmp(uri, "pkcs11:", 7) == 0)
 		return key_load_token(uri, pass_source, ref, msg, msg_len);
-	return key_load_file(uri, pass_source, &ref->pkey, msg, msg_len);
+	return key_load_file(uri, pass_source, NULL, &ref->pkey, msg, msg_len);
+}
+
+cvq_ca_err
+ca_key_load_file_pass(const char *path, const char *passphrase, EVP_PKEY **out, char *msg,
+                      size_t msg_len)
+{
+	*out = NULL;
+	return passphrase ? key_load_file(path, NULL, passphrase, out, msg, msg_len) : CVQ_CA_ERR_ARG;
 }
 
 cvq_ca_err

@@ -233,7 +233,6 @@ cvq_ca_err
 cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
             const struct cvq_ca_init_opts *opts)
 {
-	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SUBCA};
 	char *db = NULL, *key_path = NULL, *cert_path = NULL, msg[256] = "";
 	char passphrase[1024];
 	struct stat st;
@@ -243,15 +242,24 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
 	struct ca_keyref kr = {0};
-	bool key_written = false, token;
+	bool key_written = false, token, ask, pickup;
 
 	if (!cfg || !opts || !opts->subject)
 		return CVQ_CA_ERR_ARG;
+	/* An issuing CA is a sub-CA certificate of its parent: two-person
+	 * control there (ca_key_request.c). First the key and the request,
+	 * then, once approved, the certificate picked up and the store made. */
+	ask = opts->parent && !opts->finish_request;
+	pickup = opts->parent && opts->finish_request > 0;
+	if ((ask && !opts->request_id) || (opts->finish_request && !pickup))
+		return CVQ_CA_ERR_ARG;
+	if (ask)
+		*opts->request_id = 0;
 	if (!cfg->db || !cfg->key || !cfg->cert || (opts->ocsp_signer && (!cfg->ocsp_key || !cfg->ocsp_cert)))
 		return CVQ_CA_ERR_CONFIG;
 	/* A token key exists already (pkcs11-tool) or is made now (token_generate). */
 	token = strncmp(cfg->key, "pkcs11:", 7) == 0;
-	if (opts->token_generate && !token)
+	if (opts->token_generate && (!token || pickup))
 		return CVQ_CA_ERR_ARG;
 	db = cvq_ca_config_path(cfg, cfg->db);
 	key_path = cvq_ca_config_path(cfg, cfg->key);
@@ -265,12 +273,19 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		err = CVQ_CA_ERR_ARG;
 		goto out;
 	}
-	if (stat(db, &st) == 0 || (!token && stat(key_path, &st) == 0) || stat(cert_path, &st) == 0) {
+	if (stat(db, &st) == 0 || (!token && !pickup && stat(key_path, &st) == 0) ||
+	    stat(cert_path, &st) == 0) {
 		err = CVQ_CA_ERR_EXISTS;
 		goto out;
 	}
-	err = ca_secret_read(pass ? pass : cfg->pass, "New CA key passphrase:", passphrase,
-	                     sizeof(passphrase));
+	if (pickup && !token && stat(key_path, &st) != 0) {
+		snprintf(msg, sizeof(msg), "no key %s: ca init --parent makes it and the request first",
+		         key_path);
+		err = CVQ_CA_ERR_NOT_FOUND;
+		goto out;
+	}
+	err = ca_secret_read(pass ? pass : cfg->pass, pickup ? "CA key passphrase:" :
+	                     "New CA key passphrase:", passphrase, sizeof(passphrase));
 	if (err != CVQ_CA_OK)
 		goto out;
 	if (token) {
@@ -278,30 +293,31 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 		      ca_key_generate_token(cfg->key, opts->alg, pass ? pass : cfg->pass, &kr, msg, sizeof(msg)) :
 		      ca_key_load(cfg->key, pass ? pass : cfg->pass, &kr, msg, sizeof(msg));
 		key = kr.pkey;
+	} else if (pickup) {
+		err = ca_key_load_file_pass(key_path, passphrase, &key, msg, sizeof(msg));
 	} else {
 		err = ca_key_generate(opts->alg, &key);
 	}
 	if (err != CVQ_CA_OK)
 		goto out;
-	if (opts->parent) {
-		/* An issuing CA: the parent signs it and records it. */
-		err = ca_tx_begin(opts->parent);
+	if (ask) {
+		/* The key stays here; only its CSR goes to the parent's store. */
+		err = token ? CVQ_CA_OK : ca_key_save(key, key_path, passphrase);
 		if (err != CVQ_CA_OK)
 			goto out;
-		req.days = opts->days;
-		err = ca_cert_make(opts->parent, opts->parent, &req, subject, key, NULL, &cert);
-		if (err == CVQ_CA_OK)
-			err = ca_cert_insert(opts->parent, cert, 0, req.profile);
-		if (err == CVQ_CA_OK)
-			err = ca_tx_commit(opts->parent);
-		else
-			ca_tx_rollback(opts->parent);
-	} else {
-		err = self_sign(key, subject, opts->days ? opts->days : 3650, &cert);
+		err = ca_key_request(opts->parent, key, subject, CVQ_CA_PROFILE_SUBCA, opts->days,
+		                     opts->request_id);
+		if (err != CVQ_CA_OK && !token)
+			unlink(key_path); /* no request: no key left waiting for one */
+		goto out;
 	}
+	if (pickup)
+		err = ca_key_pickup(opts->parent, opts->finish_request, CVQ_CA_PROFILE_SUBCA, key, &cert);
+	else
+		err = self_sign(key, subject, opts->days ? opts->days : 3650, &cert);
 	if (err != CVQ_CA_OK)
 		goto out;
-	err = token ? CVQ_CA_OK : ca_key_save(key, key_path, passphrase);
+	err = token || pickup ? CVQ_CA_OK : ca_key_save(key, key_path, passphrase);
 	if (err != CVQ_CA_OK)
 		goto out;
 	key_written = true;
@@ -345,7 +361,11 @@ cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
 
 		cvq_ca_serial_hex(X509_get0_serialNumber(ca->cert), serial);
 		X509_NAME_oneline(X509_get_subject_name(ca->cert), sub, sizeof(sub));
-		err = ca_audit_append(ca, "ca.init", serial, "%s %s", opts->parent ? "issuing" : "root", sub);
+		if (pickup)
+			err = ca_audit_append(ca, "ca.init", serial, "issuing %s (request %lld of the parent)",
+			                      sub, (long long)opts->finish_request);
+		else
+			err = ca_audit_append(ca, "ca.init", serial, "root %s", sub);
 	}
 	if (err == CVQ_CA_OK)
 		err = ca_tx_commit(ca);
@@ -362,8 +382,8 @@ out:
 		         msg[0] ? msg : cvq_ca_strerror(err));
 	if (err != CVQ_CA_OK && key_written && err != CVQ_CA_ERR_EXISTS) {
 		/* Nothing half-made: a failed init leaves no CA behind. */
-		if (!token)
-			unlink(key_path);
+		if (!token && !pickup)
+			unlink(key_path); /* a picked-up key waits for a second try */
 		unlink(cert_path);
 		unlink(db);
 	}

@@ -2,11 +2,18 @@
  * libcvqca — making the timestamp authority: its key (a file or a token)
  * and its certificate of profile tsa, issued and recorded like any other
  * so that it can be listed, revoked and audited.
+ *
+ * A TSA signs in the city's name, so its certificate is under two-person
+ * control (issue #13): init makes the key and submits a request of its
+ * caller (ca_key_request.c); other officers approve it; finish takes the
+ * issued certificate back for the key it was asked for. The key stays
+ * with whoever made it; the CA's key is not needed on this side at all.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -41,35 +48,52 @@ default_subject(X509 *ca_cert)
 	return name;
 }
 
+/* The key and certificate paths of [tsa] (malloc'd), and whether a token. */
+static cvq_ca_err
+tsa_paths(const struct cvq_ca_config *cfg, char **key_path, char **cert_path, bool *token,
+          char *why, size_t why_len)
+{
+	*key_path = *cert_path = NULL;
+	if (!cfg->tsa_key || !cfg->tsa_cert) {
+		if (why && why_len)
+			snprintf(why, why_len, "the configuration has no [tsa] key and cert");
+		return CVQ_CA_ERR_CONFIG;
+	}
+	*token = strncmp(cfg->tsa_key, "pkcs11:", 7) == 0;
+	*key_path = cvq_ca_config_path(cfg, cfg->tsa_key);
+	*cert_path = cvq_ca_config_path(cfg, cfg->tsa_cert);
+	if (*key_path && *cert_path)
+		return CVQ_CA_OK;
+	free(*key_path);
+	free(*cert_path);
+	*key_path = *cert_path = NULL;
+	return CVQ_CA_ERR_NOMEM;
+}
+
 cvq_ca_err
 cvq_ca_tsa_init(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
                 const struct cvq_ca_tsa_init_opts *opts)
 {
-	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_TSA};
 	const char *src;
 	char *key_path = NULL, *cert_path = NULL, passphrase[1024], msg[256] = "";
 	struct ca_keyref kr = {0};
 	X509_NAME *name = NULL;
 	struct stat st;
+	int64_t id = 0;
 	cvq_ca_err err;
-	bool token;
+	bool token = false, key_written = false;
 
-	if (!ca || !cfg || !opts || !ca->key)
+	if (!ca || !cfg || !opts || !opts->request_id)
 		return CVQ_CA_ERR_ARG;
+	*opts->request_id = 0;
 	passphrase[0] = '\0';
-	if (!cfg->tsa_key || !cfg->tsa_cert) {
-		WHY("the configuration has no [tsa] key and cert");
-		return CVQ_CA_ERR_CONFIG;
-	}
-	token = strncmp(cfg->tsa_key, "pkcs11:", 7) == 0;
+	err = tsa_paths(cfg, &key_path, &cert_path, &token, opts->why, opts->why_len);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = CVQ_CA_ERR_ARG;
 	if (opts->token_generate && !token)
-		return CVQ_CA_ERR_ARG;
-	src = pass ? pass : cfg->tsa_pass ? cfg->tsa_pass : cfg->pass;
-	key_path = cvq_ca_config_path(cfg, cfg->tsa_key);
-	cert_path = cvq_ca_config_path(cfg, cfg->tsa_cert);
-	err = CVQ_CA_ERR_NOMEM;
-	if (!key_path || !cert_path)
 		goto out;
+	src = pass ? pass : cfg->tsa_pass ? cfg->tsa_pass : cfg->pass;
 	if ((!token && stat(key_path, &st) == 0) || stat(cert_path, &st) == 0) {
 		WHY("%s exists already", stat(cert_path, &st) == 0 ? cert_path : key_path);
 		err = CVQ_CA_ERR_EXISTS;
@@ -91,18 +115,79 @@ cvq_ca_tsa_init(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
 			err = ca_key_generate(opts->alg ? opts->alg : "ec-p256", &kr.pkey);
 		if (err == CVQ_CA_OK)
 			err = ca_key_save(kr.pkey, key_path, passphrase);
+		key_written = err == CVQ_CA_OK;
 	}
 	if (err != CVQ_CA_OK) {
 		WHY("TSA key %s: %s%s%s", key_path, cvq_ca_strerror(err), msg[0] ? ": " : "", msg);
 		goto out;
 	}
-	req.days = opts->days;
-	err = ca_issue_own(ca, &req, name, kr.pkey, cert_path);
-	if (err != CVQ_CA_OK)
-		WHY("TSA certificate: %s (%s)", cvq_ca_strerror(err), cvq_ca_errmsg(ca));
+	err = ca_key_request(ca, kr.pkey, name, CVQ_CA_PROFILE_TSA, opts->days, &id);
+	if (err != CVQ_CA_OK) {
+		WHY("TSA certificate request: %s (%s)", cvq_ca_strerror(err), cvq_ca_errmsg(ca));
+		/* Nothing half-made: no request, no key file (a token key stays,
+		 * for a later init without --generate). */
+		if (key_written)
+			unlink(key_path);
+		goto out;
+	}
+	*opts->request_id = id;
 out:
 	OPENSSL_cleanse(passphrase, sizeof(passphrase));
 	X509_NAME_free(name);
+	ca_keyref_free(&kr);
+	free(key_path);
+	free(cert_path);
+	return err;
+}
+
+cvq_ca_err
+cvq_ca_tsa_finish(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass, int64_t request_id,
+                  char *why, size_t why_len)
+{
+	char *key_path = NULL, *cert_path = NULL, msg[256] = "", serial[67] = "", obj[80];
+	struct ca_keyref kr = {0};
+	X509 *x = NULL;
+	struct stat st;
+	cvq_ca_err err;
+	bool token = false;
+
+	if (!ca || !cfg || request_id <= 0)
+		return CVQ_CA_ERR_ARG;
+	err = tsa_paths(cfg, &key_path, &cert_path, &token, why, why_len);
+	if (err != CVQ_CA_OK)
+		return err;
+	if (stat(cert_path, &st) == 0) {
+		snprintf(why, why_len, "%s exists already", cert_path);
+		err = CVQ_CA_ERR_EXISTS;
+		goto out;
+	}
+	/* The key it was asked for, unlocked: the certificate must be its. */
+	err = ca_key_load(key_path, pass ? pass : cfg->tsa_pass ? cfg->tsa_pass : cfg->pass, &kr, msg,
+	                  sizeof(msg));
+	if (err != CVQ_CA_OK) {
+		snprintf(why, why_len, "TSA key %s: %s%s%s", key_path, cvq_ca_strerror(err),
+		         msg[0] ? ": " : "", msg);
+		goto out;
+	}
+	err = ca_key_pickup(ca, request_id, CVQ_CA_PROFILE_TSA, kr.pkey, &x);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_save(x, cert_path);
+	if (err == CVQ_CA_OK) {
+		cvq_ca_serial_hex(X509_get0_serialNumber(x), serial);
+		snprintf(obj, sizeof(obj), "request:%lld", (long long)request_id);
+		err = ca_tx_begin(ca);
+		if (err == CVQ_CA_OK)
+			err = ca_audit_append(ca, "tsa.init", obj, "serial=%s cert=%.100s", serial,
+			                      cfg->tsa_cert);
+		if (err == CVQ_CA_OK)
+			err = ca_tx_commit(ca);
+		else
+			ca_tx_rollback(ca);
+	}
+	if (err != CVQ_CA_OK && why && why_len && !why[0])
+		snprintf(why, why_len, "TSA certificate: %s (%s)", cvq_ca_strerror(err), cvq_ca_errmsg(ca));
+out:
+	X509_free(x);
 	ca_keyref_free(&kr);
 	free(key_path);
 	free(cert_path);

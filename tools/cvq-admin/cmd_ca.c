@@ -1,4 +1,13 @@
-/* cvq-admin ca — make a CA (init) and describe it (show). */
+/*
+ * cvq-admin ca — make a CA (init) and describe it (show).
+ *
+ * A root is made in one command: its creation ceremony, before any
+ * officer exists (audited ca.init). An issuing CA (--parent) is a sub-CA
+ * certificate of the parent, under its two-person control: init makes the
+ * key and the request ("request ID pending"; DIR/ca.conf written), other
+ * officers of the parent approve (ca approve ID), and init --finish ID
+ * takes the certificate and makes the store. The key never leaves DIR.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -20,7 +29,7 @@ ca_usage(FILE *f)
 	"usage: cvq-admin ca init --dir DIR [--alg ec-p256|ec-p384|rsa-3072|rsa-4096]\n"
 	"                 [--subject /C=FR/O=Ville/CN=Name] [--days N] [--pass SOURCE]\n"
 	"                 [--url BASE] [--policy OID] [--org O] [--country C]\n"
-	"                 [--ocsp-signer] [--parent CONFIG [--parent-pass SOURCE]]\n"
+	"                 [--ocsp-signer] [--parent CONFIG]\n"
 	"                 [--key pkcs11:URI [--generate]]\n"
 	"                 [--attest-roots PEM] [--unattested refuse|admit]\n"
 	"                   (citizen keys must be attested by their card unless\n"
@@ -28,6 +37,9 @@ ca_usage(FILE *f)
 	"                   (a key on a PKCS#11 token, made beforehand or, with\n"
 	"                    --generate, on the token now; --pass is then the\n"
 	"                    token PIN's source)\n"
+	"                   (--parent: the key and a request to the parent CA,\n"
+	"                    \"request ID pending\"; once its officers approved,\n"
+	"                    ca init --dir DIR --parent CONFIG --finish ID [--pass SOURCE])\n"
 	"       cvq-admin [--json] [--config FILE] ca show\n"
 	"       cvq-admin ca request|approve|reject|requests ... (two-person control)\n"
 	"SOURCE is file:PATH, fd:N, pinentry:PROGRAM or tty; never the passphrase.\n"
@@ -45,6 +57,74 @@ join(const char *a, const char *b)
 	return r;
 }
 
+/* The parent of an issuing CA, without its key: it only gets a request
+ * (and gives back the certificate once its officers approved). */
+static int
+open_parent(const char *path, struct cvq_ca_config **pcfg, cvq_ca **pca)
+{
+	char why[256] = "";
+	cvq_ca_err err = cvq_ca_config_load(path, pcfg);
+
+	if (err == CVQ_CA_OK)
+		err = cvq_ca_open2(*pcfg, NULL, CVQ_CA_OPEN_NOKEY, pca, why, sizeof(why));
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("parent CA %s: %s%s%s", path, cvq_ca_strerror(err), why[0] ? ": " : "", why);
+		return cvq_admin_ca_exit(err);
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+/* ca init --finish ID: the issuing CA of DIR/ca.conf, its certificate
+ * from the parent's approved request ID. */
+static int
+finish_issuing(const struct cvq_admin_opts *opts, const char *dir, const char *parent,
+               const char *pass, int64_t id)
+{
+	struct cvq_ca_init_opts io = {.subject = "/CN=-", .finish_request = id};
+	struct cvq_ca_config *cfg = NULL, *pcfg = NULL;
+	char *conf = join(dir, "/ca.conf"), why[256] = "";
+	cvq_ca *pca = NULL;
+	cvq_ca_err err;
+	int rc;
+
+	err = conf ? cvq_ca_config_load(conf, &cfg) : CVQ_CA_ERR_NOMEM;
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("%s: %s (ca init --parent makes it with the request)", conf ? conf : dir,
+		                cvq_ca_strerror(err));
+		rc = cvq_admin_ca_exit(err);
+		goto out;
+	}
+	if (!pass && !cfg->pass) {
+		cvq_admin_error("the key's passphrase: --pass SOURCE");
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	rc = open_parent(parent, &pcfg, &pca);
+	if (rc != CVQ_ADMIN_EXIT_OK)
+		goto out;
+	io.parent = pca;
+	io.ocsp_signer = cfg->ocsp_key && cfg->ocsp_cert;
+	io.why = why;
+	io.why_len = sizeof(why);
+	err = cvq_ca_init(cfg, pass, &io);
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("ca init --finish: %s (%s)", cvq_ca_strerror(err), why);
+		rc = cvq_admin_ca_exit(err);
+		goto out;
+	}
+	if (opts->json)
+		cvq_admin_json_print(json_pack("{s:s, s:I}", "config", conf, "request", (json_int_t)id));
+	else
+		printf("CA ready: %s\n", conf);
+	rc = CVQ_ADMIN_EXIT_OK;
+out:
+	cvq_ca_close(pca);
+	cvq_ca_config_free(pcfg);
+	cvq_ca_config_free(cfg);
+	free(conf);
+	return rc;
+}
+
 static int
 ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
@@ -54,26 +134,28 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"pass", required_argument, NULL, 'p'}, {"url", required_argument, NULL, 'u'},
 		{"policy", required_argument, NULL, 'o'}, {"org", required_argument, NULL, 'O'},
 		{"country", required_argument, NULL, 'C'}, {"ocsp-signer", no_argument, NULL, 'S'},
-		{"parent", required_argument, NULL, 'P'}, {"parent-pass", required_argument, NULL, 'Q'},
+		{"parent", required_argument, NULL, 'P'}, {"finish", required_argument, NULL, 'F'},
 		{"key", required_argument, NULL, 'k'}, {"generate", no_argument, NULL, 'g'},
 		{"unattested", required_argument, NULL, 'U'}, {"attest-roots", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_init_opts io = {.subject = "/CN=CVQ CA"};
 	struct cvq_ca_config *cfg = NULL, *pcfg = NULL;
-	const char *dir = NULL, *pass = NULL, *url = NULL, *parent = NULL, *ppass = NULL;
+	const char *dir = NULL, *pass = NULL, *url = NULL, *parent = NULL;
 	const char *key = "ca-key.pem";
 	char *conf = NULL, *tmp = NULL, why[256] = "";
 	cvq_ca *pca = NULL;
 	cvq_ca_err err = CVQ_CA_OK;
 	int c, rc = CVQ_ADMIN_EXIT_FAIL;
-	bool generate = false;
-	long n;
+	bool generate = false, making = false;
+	int64_t req_id = 0;
+	long n, finish = 0;
 
 	cfg = cvq_ca_config_new();
 	if (!cfg)
 		return CVQ_ADMIN_EXIT_FAIL;
-	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:Q:k:ghU:R:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:a:s:n:p:u:o:O:C:SP:F:k:ghU:R:", lo, NULL)) != -1) {
+		making = making || !strchr("dpPF", c);
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'a': io.alg = optarg; break;
@@ -94,7 +176,14 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'C': err = cvq_ca_config_set(cfg, "country", optarg); break;
 		case 'S': io.ocsp_signer = true; break;
 		case 'P': parent = optarg; break;
-		case 'Q': ppass = optarg; break;
+		case 'F':
+			finish = cvq_admin_number(optarg);
+			if (finish <= 0) {
+				cvq_admin_error("bad --finish");
+				rc = CVQ_ADMIN_EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case 'k': key = optarg; break;
 		case 'g': generate = true; break;
 		case 'U': err = cvq_ca_config_set(cfg, "attest.unattested", optarg); break;
@@ -104,6 +193,16 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		}
 		if (err != CVQ_CA_OK)
 			break;
+	}
+	if (finish) {
+		/* Everything was chosen at the request: DIR/ca.conf says it. */
+		if (err != CVQ_CA_OK || !dir || !parent || making || optind != argc) {
+			cvq_admin_error("ca init --finish ID takes --dir, --parent and --pass only");
+			rc = CVQ_ADMIN_EXIT_USAGE;
+			goto out;
+		}
+		rc = finish_issuing(opts, dir, parent, pass, (int64_t)finish);
+		goto out;
 	}
 	if (err != CVQ_CA_OK || !dir || !pass || optind != argc) {
 		cvq_admin_error("ca init needs --dir and --pass (and valid options)");
@@ -147,14 +246,11 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	if (parent) {
-		err = cvq_ca_config_load(parent, &pcfg);
-		if (err == CVQ_CA_OK)
-			err = cvq_ca_open(pcfg, ppass, 0, &pca);
-		if (err != CVQ_CA_OK) {
-			rc = cvq_admin_ca_fail(NULL, err, "parent CA");
+		rc = open_parent(parent, &pcfg, &pca);
+		if (rc != CVQ_ADMIN_EXIT_OK)
 			goto out;
-		}
 		io.parent = pca;
+		io.request_id = &req_id;
 	}
 	io.token_generate = generate;
 	io.why = why;
@@ -169,6 +265,17 @@ ca_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	err = conf ? cvq_ca_config_save(cfg, conf) : CVQ_CA_ERR_NOMEM;
 	if (err != CVQ_CA_OK) {
 		rc = cvq_admin_ca_fail(NULL, err, "writing ca.conf");
+		goto out;
+	}
+	if (parent) {
+		if (opts->json)
+			cvq_admin_json_print(json_pack("{s:s, s:I}", "config", conf, "request", (json_int_t)req_id));
+		else
+			printf("request %lld pending\n", (long long)req_id);
+		fprintf(stderr, "key of %s made; once the parent's officers approved (cvq-admin --config %s "
+		        "ca approve %lld): cvq-admin ca init --dir %s --parent %s --finish %lld\n", dir,
+		        parent, (long long)req_id, dir, parent, (long long)req_id);
+		rc = CVQ_ADMIN_EXIT_OK;
 		goto out;
 	}
 	if (opts->json)

@@ -3,19 +3,29 @@
  * certificate of profile tsa, the [tsa] section of the CA configuration)
  * and describe it (status). It is served by the CA's public service
  * (cvq-admin ocsp serve, cvqd [responder]) as soon as [tsa] is there.
+ *
+ * Two-person control (issue #13): init makes the key and asks for its
+ * certificate (a request of this officer); the [tsa] section waits in
+ * tsa-request.conf beside the configuration until `init --finish ID`,
+ * after another officer's `ca approve ID`, writes the certificate and
+ * appends it. Until then there is no [tsa]: the TSA does not answer.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <cvq/ca_tsa.h>
+#include <cvq/util.h>
 
 #include "ca_common.h"
 
@@ -24,12 +34,15 @@ tsa_usage(FILE *f)
 {
 	fprintf(f,
 	"usage: cvq-admin tsa init [--key FILE|pkcs11:URI [--generate]] [--pass SOURCE]\n"
-	"                 [--ca-pass SOURCE] [--policy OID] [--accuracy-ms N]\n"
+	"                 [--policy OID] [--accuracy-ms N]\n"
 	"                 [--subject /CN=...] [--alg ec-p256|ec-p384|rsa-3072] [--days N]\n"
+	"       cvq-admin tsa init --finish ID [--pass SOURCE]\n"
 	"       cvq-admin [--json] tsa status\n"
 	"init makes the TSA key (default tsa-key.pem beside the configuration,\n"
-	"encrypted with --pass; for a token key --pass is the PIN's source), its\n"
-	"certificate tsa.pem (profile tsa) and appends [tsa] to the configuration.\n");
+	"encrypted with --pass; for a token key --pass is the PIN's source) and\n"
+	"requests its certificate (profile tsa): \"request ID pending\". Once other\n"
+	"officers approved it (cvq-admin ca approve ID), init --finish ID writes\n"
+	"tsa.pem and appends [tsa] to the configuration.\n");
 }
 
 static const char *
@@ -40,6 +53,17 @@ config_path(const struct cvq_admin_opts *opts)
 	return p ? p : "ca.conf";
 }
 
+static void
+write_section(FILE *f, const struct cvq_ca_config *cfg)
+{
+	fprintf(f, "\n[tsa]\nkey = %s\ncert = %s\naccuracy_ms = %u\n", cfg->tsa_key, cfg->tsa_cert,
+	        cfg->tsa_accuracy_ms);
+	if (cfg->tsa_pass)
+		fprintf(f, "pass = %s\n", cfg->tsa_pass);
+	if (cfg->tsa_policy)
+		fprintf(f, "policy = %s\n", cfg->tsa_policy);
+}
+
 /* The configuration is the operator's file: add our section, touch nothing else. */
 static int
 append_section(const char *path, const struct cvq_ca_config *cfg)
@@ -48,13 +72,78 @@ append_section(const char *path, const struct cvq_ca_config *cfg)
 
 	if (!f)
 		return -1;
-	fprintf(f, "\n[tsa]\nkey = %s\ncert = %s\naccuracy_ms = %u\n", cfg->tsa_key, cfg->tsa_cert,
-	        cfg->tsa_accuracy_ms);
-	if (cfg->tsa_pass)
-		fprintf(f, "pass = %s\n", cfg->tsa_pass);
-	if (cfg->tsa_policy)
-		fprintf(f, "policy = %s\n", cfg->tsa_policy);
+	write_section(f, cfg);
 	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* The section to come, while its request waits (paths, no secret: 0644). */
+static int
+write_pending(const char *path, const struct cvq_ca_config *cfg)
+{
+	int fd = cvq_util_file_create(path, O_WRONLY | O_EXCL, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	write_section(f, cfg);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Copy the pending [tsa] into cfg (a file of our own writing, read by the
+ * configuration's own strict parser). */
+static int
+read_pending(const char *path, struct cvq_ca_config *cfg)
+{
+	struct cvq_ca_config *p = NULL;
+	char acc[16];
+	cvq_ca_err err = cvq_ca_config_load(path, &p);
+
+	if (err != CVQ_CA_OK || !p->tsa_key || !p->tsa_cert) {
+		cvq_ca_config_free(p);
+		return -1;
+	}
+	snprintf(acc, sizeof(acc), "%u", p->tsa_accuracy_ms);
+	err = cvq_ca_config_set(cfg, "tsa.key", p->tsa_key);
+	err = err ? err : cvq_ca_config_set(cfg, "tsa.cert", p->tsa_cert);
+	err = err ? err : cvq_ca_config_set(cfg, "tsa.accuracy_ms", acc);
+	if (!err && p->tsa_pass)
+		err = cvq_ca_config_set(cfg, "tsa.pass", p->tsa_pass);
+	if (!err && p->tsa_policy)
+		err = cvq_ca_config_set(cfg, "tsa.policy", p->tsa_policy);
+	cvq_ca_config_free(p);
+	return err == CVQ_CA_OK ? 0 : -1;
+}
+
+/* tsa init --finish ID: the approved certificate, then [tsa]. */
+static int
+tsa_finish(const struct cvq_admin_opts *opts, struct cvq_ca_config *cfg, cvq_ca *ca,
+           const char *pending, const char *pass, int64_t id)
+{
+	char why[256] = "";
+	cvq_ca_err err;
+
+	if (read_pending(pending, cfg) != 0) {
+		cvq_admin_error("no TSA request waits here (%s): cvq-admin tsa init first", pending);
+		return CVQ_ADMIN_EXIT_NOT_FOUND;
+	}
+	err = cvq_ca_tsa_finish(ca, cfg, pass, id, why, sizeof(why));
+	if (err != CVQ_CA_OK) {
+		cvq_admin_error("tsa init --finish: %s", why[0] ? why : cvq_ca_strerror(err));
+		return cvq_admin_ca_exit(err);
+	}
+	if (append_section(config_path(opts), cfg) != 0) {
+		cvq_admin_error("cannot append [tsa] to %s", config_path(opts));
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
+	unlink(pending);
+	if (opts->json)
+		printf("{\"key\": \"%s\", \"cert\": \"%s\"}\n", cfg->tsa_key, cfg->tsa_cert);
+	else
+		printf("TSA made: key %s, certificate %s\n", cfg->tsa_key, cfg->tsa_cert);
+	return CVQ_ADMIN_EXIT_OK;
 }
 
 static int
@@ -62,27 +151,34 @@ tsa_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	static const struct option lo[] = {
 		{"key", required_argument, NULL, 'k'}, {"generate", no_argument, NULL, 'g'},
-		{"pass", required_argument, NULL, 'p'}, {"ca-pass", required_argument, NULL, 'P'},
+		{"pass", required_argument, NULL, 'p'}, {"finish", required_argument, NULL, 'F'},
 		{"policy", required_argument, NULL, 'o'}, {"accuracy-ms", required_argument, NULL, 'A'},
 		{"subject", required_argument, NULL, 's'}, {"alg", required_argument, NULL, 'a'},
 		{"days", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_tsa_init_opts io = {0};
-	const char *key = "tsa-key.pem", *pass = NULL, *ca_pass = NULL, *policy = NULL, *acc = NULL;
+	const char *key = "tsa-key.pem", *pass = NULL, *policy = NULL, *acc = NULL;
 	struct cvq_ca_config *cfg = NULL;
 	cvq_ca *ca = NULL;
-	char why[256] = "";
+	char why[256] = "", *pending = NULL;
 	cvq_ca_err err = CVQ_CA_OK;
+	int64_t id = 0, finish = 0;
+	bool making = false;
 	int c, rc;
 	long n;
 
-	while ((c = getopt_long(argc, argv, "k:gp:P:o:A:s:a:n:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:gp:F:o:A:s:a:n:h", lo, NULL)) != -1) {
+		making = making || (c != 'p' && c != 'F');
 		switch (c) {
 		case 'k': key = optarg; break;
 		case 'g': io.token_generate = true; break;
 		case 'p': pass = optarg; break;
-		case 'P': ca_pass = optarg; break;
+		case 'F':
+			finish = cvq_admin_number(optarg);
+			if (finish <= 0)
+				return CVQ_ADMIN_EXIT_USAGE;
+			break;
 		case 'o': policy = optarg; break;
 		case 'A': acc = optarg; break;
 		case 's': io.subject = optarg; break;
@@ -97,15 +193,33 @@ tsa_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 		default: tsa_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (io.token_generate && strncmp(key, "pkcs11:", 7) != 0)) {
+	/* --finish takes what init chose from tsa-request.conf: nothing else. */
+	if (optind != argc || (io.token_generate && strncmp(key, "pkcs11:", 7) != 0) ||
+	    (finish && making)) {
 		tsa_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
-	rc = cvq_admin_ca_open(opts, ca_pass, 0, &cfg, &ca);
+	/* A request needs no CA key: the approver's process signs. */
+	rc = cvq_admin_ca_open(opts, NULL, CVQ_CA_OPEN_NOKEY, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		return rc;
 	if (cfg->tsa_key) {
 		cvq_admin_error("%s has a [tsa] already (key %s)", config_path(opts), cfg->tsa_key);
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	pending = cvq_ca_config_path(cfg, "tsa-request.conf");
+	if (!pending) {
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	if (finish) {
+		rc = tsa_finish(opts, cfg, ca, pending, pass, finish);
+		goto out;
+	}
+	if (access(pending, F_OK) == 0) {
+		cvq_admin_error("a TSA request waits already (%s): cvq-admin tsa init --finish ID once "
+		                "approved, or remove it after cvq-admin ca reject ID", pending);
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
@@ -130,23 +244,29 @@ tsa_init(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	io.why = why;
 	io.why_len = sizeof(why);
+	io.request_id = &id;
 	err = cvq_ca_tsa_init(ca, cfg, pass ? pass : cfg->pass, &io);
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("tsa init: %s", why[0] ? why : cvq_ca_strerror(err));
 		rc = cvq_admin_ca_exit(err);
 		goto out;
 	}
-	if (append_section(config_path(opts), cfg) != 0) {
-		cvq_admin_error("cannot append [tsa] to %s", config_path(opts));
+	if (write_pending(pending, cfg) != 0) {
+		cvq_admin_error("cannot write %s (request %lld is in the store)", pending, (long long)id);
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
-	if (opts->json)
-		printf("{\"key\": \"%s\", \"cert\": \"%s\"}\n", cfg->tsa_key, cfg->tsa_cert);
-	else
-		printf("TSA made: key %s, certificate %s\n", cfg->tsa_key, cfg->tsa_cert);
+	if (opts->json) {
+		printf("{\"request\": %lld, \"key\": \"%s\"}\n", (long long)id, cfg->tsa_key);
+	} else {
+		printf("request %lld pending\n", (long long)id);
+		fprintf(stderr, "TSA key %s made; once another officer approved (cvq-admin ca approve "
+		        "%lld): cvq-admin tsa init --finish %lld\n", cfg->tsa_key, (long long)id,
+		        (long long)id);
+	}
 	rc = CVQ_ADMIN_EXIT_OK;
 out:
+	free(pending);
 	cvq_admin_ca_close(cfg, ca);
 	return rc;
 }

@@ -203,19 +203,33 @@ struct cvq_ca_init_opts {
 	const char *alg;      /* "ec-p256" (default), "ec-p384", "rsa-3072", "rsa-4096" */
 	const char *subject;  /* "/C=FR/O=Ville/CN=CA" (OpenSSL's -subj form) */
 	unsigned days;        /* validity of the CA certificate (default 3650) */
-	cvq_ca *parent;       /* sign an issuing CA under it; NULL: a root */
+	cvq_ca *parent;       /* an issuing CA under it (two steps, below); NULL: a root */
 	bool ocsp_signer;     /* also make cfg->ocsp_key/ocsp_cert */
 	bool token_generate;  /* cfg->key is pkcs11: make the key pair on the token now
 	                         (never extractable; CVQ_CA_ERR_EXISTS if one of that
 	                         name is there); else it must exist already */
 	char *why;            /* if not NULL, the reason of a failure */
 	size_t why_len;
+	int64_t *request_id;  /* parent, step 1: out, the parent's request for it */
+	int64_t finish_request; /* parent, step 2: that request, once approved */
 };
 
 /*
  * Make a CA: a new key written to cfg->key (encrypted PEM, mode 0600,
  * passphrase from `pass` or cfg->pass), its certificate to cfg->cert and
- * an empty store at cfg->db. Refuses to overwrite any of them.
+ * an empty store at cfg->db (audited ca.init). Refuses to overwrite any of
+ * them.
+ *
+ * A root is one step: the ceremony of a CA that has no officers yet.
+ * An issuing CA (parent) is a sub-CA certificate of the parent, under its
+ * two-person control: step 1 (finish_request 0) writes the key and
+ * submits, as the parent handle's caller (an officer), a request with a
+ * CSR the key signed; *request_id is its id; no certificate, no store.
+ * Other officers approve it at the parent (cvq_ca_request_approve).
+ * Step 2 (finish_request = that id) loads the key, takes the issued
+ * certificate from the parent's store (it must be for this key), and
+ * makes the store and, with ocsp_signer, the OCSP signer. The parent
+ * handle needs no key (CVQ_CA_OPEN_NOKEY).
  */
 CVQ_EXPORT cvq_ca_err cvq_ca_init(const struct cvq_ca_config *cfg, const char *pass,
                        const struct cvq_ca_init_opts *opts);

@@ -72,16 +72,31 @@ struct cvq_ca_tsa_init_opts {
 	unsigned days;        /* 0: [days] tsa */
 	char *why;
 	size_t why_len;
+	int64_t *request_id;  /* out: the request for the TSA certificate */
 };
 
 /*
- * Make the TSA: a key at cfg->tsa_key (an encrypted PEM, mode 0600, from
- * `pass` or [tsa] pass, or a token key), its certificate of profile tsa
- * issued and recorded by `ca` (audited like any) and written to
- * cfg->tsa_cert. Refuses to overwrite either file.
+ * Make the TSA's key at cfg->tsa_key (an encrypted PEM, mode 0600, from
+ * `pass` or [tsa] pass, or a token key) and ask for its certificate: a
+ * request of profile tsa by ca's caller (an officer: request.submit in
+ * the audit), a CSR signed by the new key. Nothing is certified yet:
+ * [dual] approvals other officers approve the request
+ * (cvq_ca_request_approve), then cvq_ca_tsa_finish. ca needs no key
+ * (CVQ_CA_OPEN_NOKEY is enough). Refuses to overwrite the key or the
+ * certificate; on failure no key file is left.
  */
 CVQ_EXPORT cvq_ca_err cvq_ca_tsa_init(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
                            const struct cvq_ca_tsa_init_opts *opts);
+
+/*
+ * The certificate of request_id, once issued, written to cfg->tsa_cert
+ * (audited tsa.init): the TSA key is loaded (`pass` or [tsa] pass) and
+ * must be the certificate's. CVQ_CA_ERR_POLICY while the request is
+ * pending or if it was rejected, CVQ_CA_ERR_KEY when it is not for this
+ * key; why[] says which.
+ */
+CVQ_EXPORT cvq_ca_err cvq_ca_tsa_finish(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
+                                        int64_t request_id, char *why, size_t why_len);
 
 #ifdef __cplusplus
 }

@@ -12,9 +12,37 @@ URL=http://127.0.0.1:$PORT
 
 # --- a root and an issuing CA under it
 make_ca root --subject "/C=FR/O=Ville de Test/CN=Racine CVQ" --alg ec-p384
-make_ca ca --unattested admit --subject "/C=FR/O=Ville de Test/CN=CVQ Citoyens" --url "$URL" \
-	--parent root/ca.conf --parent-pass file:root.pass
+officers root
+# The issuing CA under two-person control of the root: its key and the
+# root's request for it; nothing certified, no store, until OFF2 approves.
+(umask 077; echo "passphrase of ca" > ca.pass)
+"$ADMIN" ca init --dir ca --pass file:ca.pass --ocsp-signer --policy 1.3.6.1.4.1.55555.1.1 \
+	--org "Ville de Test" --country FR --unattested admit \
+	--subject "/C=FR/O=Ville de Test/CN=CVQ Citoyens" --url "$URL" \
+	--parent root/ca.conf > subca.out 2>/dev/null || fail "sub-CA request"
+REQ=$(request_id subca.out)
+[ -n "$REQ" ] || fail "no request for the sub-CA: $(cat subca.out)"
+[ -f ca/ca-key.pem ] && [ ! -e ca/ca.pem ] && [ ! -e ca/ca.db ] || fail "a sub-CA before any approval"
+has '"profile": "subca"' "$ADMIN" --config root/ca.conf --json cert list && fail "a subca in the store"
+has "is pending" "$ADMIN" ca init --dir ca --parent root/ca.conf --finish "$REQ" ||
+	fail "finish before the approval"
+has "another officer must approve" "$ADMIN" --config root/ca.conf ca approve --no-agent \
+	--pass file:root.pass "$REQ" || fail "the requester approved its own sub-CA"
+approve_as "$NOBODY_UID" root "$REQ" && fail "a non-officer approved the sub-CA"
+grep -q "no role in this CA" approve.out || fail "non-officer: $(cat approve.out)"
+[ ! -e ca/ca.pem ] || fail "certified by refusals"
+approve_as "$OFF2" root "$REQ" || fail "second officer's approval: $(cat approve.out)"
+# Another key cannot take this certificate; the one asked for does.
+"$ADMIN" ca init --dir ca2 --pass file:ca.pass --subject "/C=FR/O=Ville de Test/CN=Autre" \
+	--parent root/ca.conf >/dev/null 2>&1 || fail "a second sub-CA request"
+has "not for this key" "$ADMIN" ca init --dir ca2 --parent root/ca.conf --finish "$REQ" ||
+	fail "another key took the sub-CA certificate"
+[ ! -e ca2/ca.pem ] && [ ! -e ca2/ca.db ] || fail "ca2 made from another's certificate"
+"$ADMIN" ca init --dir ca --parent root/ca.conf --finish "$REQ" > finish.out ||
+	fail "ca init --finish: $(cat finish.out)"
 export CVQ_CA_CONFIG=$W/ca/ca.conf
+has "issuing.*request $REQ of the parent" "$ADMIN" audit show || fail "ca.init of the sub-CA"
+has "request.issued" "$ADMIN" --config root/ca.conf audit show || fail "request.issued at the root"
 [ "$(stat -c %a ca/ca-key.pem)" = 600 ] || fail "key file mode"
 grep -q "passphrase" ca/ca-key.pem && fail "passphrase in the key file"
 grep -q "ENCRYPTED PRIVATE KEY" ca/ca-key.pem || fail "key not encrypted"

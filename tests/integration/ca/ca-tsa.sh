@@ -11,11 +11,33 @@ cd "$W"
 PORT=18091
 POL=1.3.6.1.4.1.55555.1.9
 make_ca ca
+officers ca
 export CVQ_CA_CONFIG=$W/ca/ca.conf
 (umask 077; echo "tsa passphrase" > tsa.pass)
 expect_rc 2 "$ADMIN" tsa init --bogus 2>/dev/null
-"$ADMIN" tsa init --pass "file:$W/tsa.pass" --policy $POL --accuracy-ms 250 >/dev/null || fail "tsa init"
+# Two-person control: init makes the key and requests its certificate;
+# nothing is certified, and the service has no TSA, until OFF2 approves.
+"$ADMIN" tsa init --pass "file:$W/tsa.pass" --policy $POL --accuracy-ms 250 >init.out 2>/dev/null ||
+	fail "tsa init"
+REQ=$(request_id init.out)
+[ -n "$REQ" ] || fail "tsa init gave no request: $(cat init.out)"
+[ -f ca/tsa-key.pem ] && [ ! -e ca/tsa.pem ] || fail "a TSA certificate before any approval"
+! grep -q '^\[tsa\]' ca/ca.conf || fail "[tsa] in force before the approval"
+has '"profile": "tsa"' "$ADMIN" --json cert list && fail "a tsa certificate in the store before approval"
+expect_rc 1 "$ADMIN" tsa init --pass "file:$W/tsa.pass" 2>/dev/null   # one request at a time
+has "is pending" "$ADMIN" tsa init --finish "$REQ" || fail "finish before the approval"
+# The requester approving its own request, a non-officer: refused.
+has "another officer must approve" "$ADMIN" ca approve --no-agent --pass "file:$W/ca.pass" "$REQ" ||
+	fail "the requester approved its own TSA"
+approve_as "$NOBODY_UID" ca "$REQ" && fail "a non-officer approved"
+grep -q "no role in this CA" approve.out || fail "non-officer: $(cat approve.out)"
+[ ! -e ca/tsa.pem ] && ! has '"profile": "tsa"' "$ADMIN" --json cert list || fail "certified by refusals"
+approve_as "$OFF2" ca "$REQ" || fail "second officer's approval: $(cat approve.out)"
+"$ADMIN" tsa init --finish "$REQ" >/dev/null || fail "tsa init --finish"
+[ ! -e ca/tsa-request.conf ] || fail "the pending section stayed"
 expect_rc 1 "$ADMIN" tsa init --pass "file:$W/tsa.pass" 2>/dev/null   # one TSA per configuration
+has "request.submit" "$ADMIN" audit show || fail "request not audited"
+has "tsa.init" "$ADMIN" audit show || fail "tsa.init not audited"
 [ "$(stat -c %a ca/tsa-key.pem)" = 600 ] || fail "TSA key mode"
 grep -q "ENCRYPTED" ca/tsa-key.pem || fail "TSA key not encrypted"
 # The profile: critical EKU timeStamping only, by openssl and our checker.
