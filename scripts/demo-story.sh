@@ -83,9 +83,22 @@ run "$ADMIN" ca init --dir ca --pass file:ca.pass --unattested admit \
 run "$ADMIN" card master-key --out ca/master.key
 export CVQ_CA_CONFIG=$D/ca/ca.conf
 echo "  CA certificate: $(openssl x509 -in ca/ca.pem -noout -subject)"
-# The city's timestamp authority (RFC 3161), served beside OCSP.
+# The city's timestamp authority (RFC 3161), served beside OCSP. It signs
+# in the city's name, so two officers must agree to certify its key
+# (docs/ca.md): the CA's maker and officer $OFF2, another uid.
+. "$src/scripts/lib/officers.sh"
+officers_can || fail "the demo needs root: the TSA's second officer is another uid (setpriv)"
+officers_roles ca/ca.conf
+echo "  Officers of the CA: uid $(id -u) and uid $OFF2 ([roles] in ca/ca.conf)."
 ( umask 077; printf 'phrase de passe de l horodatage (démo)\n' > tsa.pass )
-run "$ADMIN" tsa init --pass file:tsa.pass --policy 1.3.6.1.4.1.55555.1.9
+run "$ADMIN" tsa init --pass file:tsa.pass --policy 1.3.6.1.4.1.55555.1.9 | tee tsa-request.out
+TSA_REQ=$(sed -n 's/^ *request \([0-9]*\) pending$/\1/p' tsa-request.out)
+[ -n "$TSA_REQ" ] || fail "no request for the TSA certificate"
+[ ! -e ca/tsa.pem ] || fail "a TSA certificate before the second officer"
+echo "  \$ cvq-admin ca approve $TSA_REQ   (as officer uid $OFF2, through the CA's agent)"
+officer_approve "$OFF2" "$D/ca/ca.conf" "$D/ca.pass" "$TSA_REQ" || fail "officer $OFF2 did not approve"
+run "$ADMIN" tsa init --finish "$TSA_REQ"
+[ -e ca/tsa.pem ] || fail "no TSA certificate after the approval"
 echo "  The CA key and the cards' master secret stay with the CA (mode 0600)."
 
 say "2. Marie Dupont subscribes at the Point Infoville."

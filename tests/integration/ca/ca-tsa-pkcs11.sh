@@ -8,11 +8,13 @@ cd "$W"
 : "${CVQ_SOFTHSM_MODULE:?run under with-bench --softhsm}"
 PORT=18095
 make_ca ca
+officers ca
 export CVQ_CA_CONFIG=$W/ca/ca.conf
 (umask 077; cat "$CVQ_SOFTHSM_PIN_FILE" > pin; echo 000000 > badpin)
 URI="pkcs11:token=cvq-test;object=cvq-tsa;type=private?module-path=$CVQ_SOFTHSM_MODULE"
-"$ADMIN" tsa init --key "$URI" --generate --pass "file:$W/pin" --policy 1.3.6.1.4.1.55555.1.9 \
-	>/dev/null || fail "tsa init on the token"
+# Two officers (the key made on the token, its request approved by OFF2).
+tsa_two ca --key "$URI" --generate --pass "file:$W/pin" --policy 1.3.6.1.4.1.55555.1.9 ||
+	fail "tsa init on the token"
 [ ! -e ca/tsa-key.pem ] || fail "a key file was written"
 grep -q "^key = pkcs11:" ca/ca.conf || fail "[tsa] does not name the token key"
 "$ADMIN" cert check --profile tsa ca/tsa.pem >/dev/null || fail "profile"

@@ -73,37 +73,23 @@ has() {
 
 # --- two-person control (docs/ca.md "Two-person control"): the officers
 # are this test's uid and OFF2, another uid that reaches the CA only
-# through its issuing agent (socket group OFF_G), as a second person would.
-: "${OFF2:=61502}" "${OFF_G:=61500}" "${NOBODY_UID:=61503}"
+# through its issuing agent (scripts/lib/officers.sh); NOBODY_UID has no role.
+. "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib/officers.sh"
+: "${NOBODY_UID:=61503}"
 
-# officers DIR: [roles] officer = us, OFF2 (appended to DIR/ca.conf).
-officers() { printf '\n[roles]\nofficer = %s, %s\n' "$(id -u)" "$OFF2" >> "$1/ca.conf"; }
+# officers DIR: [roles] officer = us, OFF2 in $W/DIR/ca.conf.
+officers() { officers_roles "$W/$1/ca.conf"; }
 
 # request_id FILE: the ID of "request ID pending" in FILE.
 request_id() { sed -n 's/^request \([0-9]*\) pending$/\1/p' "$1"; }
 
-# as_uid UID CMD...: CMD as UID (its own group, and OFF_G), from /.
-as_uid() {
-	local u=$1
-	shift
-	(cd / && setpriv --reuid="$u" --regid="$u" --groups="$OFF_G" -- "$@")
-}
+# approve_as UID DIR ID: UID approves request ID of the CA in $W/DIR
+# (passphrase in $W/DIR.pass); its output in $W/approve.out.
+approve_as() { OFFICER_OUT=$W/approve.out officer_approve "$1" "$W/$2/ca.conf" "$W/$2.pass" "$3"; }
 
-# approve_as UID DIR ID [ca approve options...]: UID approves request ID of
-# the CA in $W/DIR (passphrase in $W/DIR.pass) through an agent started
-# for it and stopped after. The approval's exit status is returned; its
-# output is in $W/approve.out.
-approve_as() {
-	local u=$1 dir=$2 id=$3 pid rc=0 n
-	shift 3
-	chmod 711 "${CVQ_BENCH:-/tmp}" "$W" "$W/$dir"
-	chmod 644 "$W/$dir/ca.conf"
-	"$ADMIN" --config "$W/$dir/ca.conf" ca-agent start --pass "file:$W/$dir.pass" --idle 0 \
-		--group "$OFF_G" > "$W/agent-start.out" || fail "agent for the approval"
-	pid=$(sed -n 's/^agent \([0-9]*\) .*/\1/p' "$W/agent-start.out")
-	as_uid "$u" "$ADMIN" --config "$W/$dir/ca.conf" ca approve "$@" "$id" > "$W/approve.out" 2>&1 ||
-		rc=$?
-	"$ADMIN" --config "$W/$dir/ca.conf" ca-agent stop >/dev/null || true
-	for ((n = 0; n < 200; n++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	return $rc
+# tsa_two DIR [tsa init options...]: the TSA of $W/DIR by two officers.
+tsa_two() {
+	local dir=$1
+	shift
+	officers_tsa "$W/$dir/ca.conf" "$W/$dir.pass" "$@" >/dev/null
 }

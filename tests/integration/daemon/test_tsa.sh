@@ -11,6 +11,7 @@
 set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 . "$CVQ_SRC/tests/integration/daemon/lib.sh"
+. "$CVQ_SRC/scripts/lib/officers.sh"
 
 ADMIN=${CVQ_ADMIN:?}
 PKI=$CVQ_BENCH/pki
@@ -27,7 +28,9 @@ cat "$PKI/ca.pem" "$PKI/crl.pem" > "$PKI/ca-crl.pem"
 "$ADMIN" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --ocsp-signer --org "Ville de Test" \
 	--country FR --policy 1.3.6.1.4.1.55555.1.1 --subject "/C=FR/O=Ville de Test/CN=CVQ Ville" >/dev/null
 export CVQ_CA_CONFIG=$W/ca/ca.conf
-"$ADMIN" tsa init --pass "file:$W/tsa.pass" --policy 1.3.6.1.4.1.55555.1.9 >/dev/null
+# The TSA's certificate by two officers: us and OFF2 (scripts/lib/officers.sh).
+officers_roles "$W/ca/ca.conf"
+officers_tsa "$W/ca/ca.conf" "$W/ca.pass" --pass "file:$W/tsa.pass" --policy 1.3.6.1.4.1.55555.1.9 >/dev/null
 serve() { "$ADMIN" ocsp serve --listen 127.0.0.1:$PORT --threads 2 > "$W/serve.out" 2>&1 & SRV=$!; }
 serve
 trap 'kill "$SRV" 2>/dev/null || true; kill -TERM "${CVQD_PID:-0}" 2>/dev/null || true' EXIT

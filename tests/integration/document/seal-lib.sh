@@ -7,15 +7,17 @@
 #     to openssl through -passin, never argv);
 #   - the issuing agent, and `as UID CMD…` to run CMD as an officer.
 # seal_issue then has OFF1 request and OFF2 approve: seal.pem.
+# The TSA too is certified by two officers: this test's uid asks, OFF2
+# approves (scripts/lib/officers.sh, sourced by ca/lib.sh).
 : "${OFF1:=61401}" "${OFF2:=61402}" "${G:=61400}"
 
 seal_pki() {
 	local port=$1 n
 	make_ca ca --subject "/C=FR/O=Ville d'Alencon/CN=CVQ Test CA"
-	printf '\n[roles]\nofficer = %s, %s\n' "$OFF1" "$OFF2" >> ca/ca.conf
+	officers_roles ca/ca.conf "$(id -u)" "$OFF1" "$OFF2"
 	export CVQ_CA_CONFIG=$W/ca/ca.conf
 	(umask 077; echo "tsa passphrase" > tsa.pass)
-	"$ADMIN" tsa init --pass "file:$W/tsa.pass" >/dev/null || fail "tsa init"
+	tsa_two ca --pass "file:$W/tsa.pass" || fail "tsa init"
 	"$ADMIN" ocsp serve --listen "127.0.0.1:$port" --threads 2 > serve.out 2>&1 &
 	PIDS+=($!)
 	for ((n = 0; n < 200; n++)); do grep -q "listening" serve.out 2>/dev/null && break; sleep 0.05; done
