@@ -25,6 +25,16 @@ REQ=$(request_id init.out)
 ! grep -q '^\[tsa\]' ca/ca.conf || fail "[tsa] in force before the approval"
 has '"profile": "tsa"' "$ADMIN" --json cert list && fail "a tsa certificate in the store before approval"
 expect_rc 1 "$ADMIN" tsa init --pass "file:$W/tsa.pass" 2>/dev/null   # one request at a time
+# The service, started now, has no TSA: a query gets no token.
+"$ADMIN" ocsp serve --listen 127.0.0.1:$PORT --threads 1 > serve0.out 2>&1 &
+SRV0=$!
+PIDS+=($SRV0)
+wait_port $PORT
+echo "before the approval" > early.txt
+openssl ts -query -data early.txt -sha256 -cert -out early.tsq 2>/dev/null
+! curl -sf -H 'Content-Type: application/timestamp-query' --data-binary @early.tsq \
+	http://127.0.0.1:$PORT/ -o early.tsr || fail "a timestamp before the TSA was approved"
+kill $SRV0; wait $SRV0 2>/dev/null || true
 has "is pending" "$ADMIN" tsa init --finish "$REQ" || fail "finish before the approval"
 # The requester approving its own request, a non-officer: refused.
 has "another officer must approve" "$ADMIN" ca approve --no-agent --pass "file:$W/ca.pass" "$REQ" ||
