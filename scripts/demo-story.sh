@@ -91,8 +91,9 @@ officers_can || fail "the demo needs root: the TSA's second officer is another u
 officers_roles ca/ca.conf
 echo "  Officers of the CA: uid $(id -u) and uid $OFF2 ([roles] in ca/ca.conf)."
 ( umask 077; printf 'phrase de passe de l horodatage (démo)\n' > tsa.pass )
-run "$ADMIN" tsa init --pass file:tsa.pass --policy 1.3.6.1.4.1.55555.1.9 | tee tsa-request.out
-TSA_REQ=$(sed -n 's/^ *request \([0-9]*\) pending$/\1/p' tsa-request.out)
+out=$(run "$ADMIN" tsa init --pass file:tsa.pass --policy 1.3.6.1.4.1.55555.1.9)
+printf '%s\n' "$out"
+TSA_REQ=$(sed -n 's/^ *request \([0-9]*\) pending$/\1/p' <<<"$out")
 [ -n "$TSA_REQ" ] || fail "no request for the TSA certificate"
 [ ! -e ca/tsa.pem ] || fail "a TSA certificate before the second officer"
 echo "  \$ cvq-admin ca approve $TSA_REQ   (as officer uid $OFF2, through the CA's agent)"
