@@ -21,6 +21,7 @@
 
 #include <cvq/ca.h>
 #include <cvq/ca_attest.h>
+#include <cvq/ca_tsa.h>
 
 struct fx {
 	char dir[64];
@@ -381,6 +382,103 @@ test_dual_peers(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* approve request id as officers a then b (k = 2): the certificate's DER is dropped */
+static void
+approve_two(struct fx *f, int64_t id, unsigned a, unsigned b)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+
+	cvq_ca_set_caller(f->ca, a);
+	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_OK);
+	assert_null(der);
+	cvq_ca_set_caller(f->ca, b);
+	assert_int_equal(cvq_ca_request_approve(f->ca, id, &der, &der_len), CVQ_CA_OK);
+	assert_non_null(der);
+	OPENSSL_free(der);
+}
+
+static bool
+exists(const char *dir, const char *name)
+{
+	char p[160];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+/*
+ * CA key operations under two-person control: the TSA and an issuing CA
+ * are a key and a request first, nothing certified; the certificate comes
+ * only after two other officers, and only to the key it was asked for.
+ */
+static void
+test_key_ops(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_tsa_init_opts to = {0};
+	struct cvq_ca_init_opts so = {.subject = "/C=FR/O=Ville/CN=Sub CA"};
+	struct cvq_ca_config *sub = cvq_ca_config_new();
+	char why[256] = "", sdir[96], src[140];
+	int64_t id = 0, sid = 0;
+	cvq_ca *sca = NULL;
+
+	/* The TSA: a non-officer gets nothing, and no key is left behind. */
+	assert_int_equal(cvq_ca_config_set(f->cfg, "tsa.key", "tsa-key.pem"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(f->cfg, "tsa.cert", "tsa.pem"), CVQ_CA_OK);
+	to.request_id = &id;
+	to.why = why;
+	to.why_len = sizeof(why);
+	cvq_ca_set_caller(f->ca, 1010);
+	assert_int_equal(cvq_ca_tsa_init(f->ca, f->cfg, NULL, &to), CVQ_CA_ERR_DENIED);
+	assert_false(exists(f->dir, "tsa-key.pem"));
+	cvq_ca_set_caller(f->ca, 1001);
+	assert_int_equal(cvq_ca_tsa_init(f->ca, f->cfg, NULL, &to), CVQ_CA_OK);
+	assert_true(id > 0);
+	assert_true(exists(f->dir, "tsa-key.pem"));
+	assert_false(exists(f->dir, "tsa.pem"));
+	assert_int_equal(cvq_ca_tsa_finish(f->ca, f->cfg, NULL, id, why, sizeof(why)), CVQ_CA_ERR_POLICY);
+	assert_false(exists(f->dir, "tsa.pem"));
+	approve_two(f, id, 1002, 1003);
+	why[0] = '\0';
+	assert_int_equal(cvq_ca_tsa_finish(f->ca, f->cfg, NULL, id, why, sizeof(why)), CVQ_CA_OK);
+	assert_true(exists(f->dir, "tsa.pem"));
+	assert_int_equal(cvq_ca_tsa_finish(f->ca, f->cfg, NULL, id, why, sizeof(why)), CVQ_CA_ERR_EXISTS);
+
+	/* An issuing CA: the key and the parent's request, no store yet. */
+	snprintf(sdir, sizeof(sdir), "%s/sub", f->dir);
+	assert_int_equal(mkdir(sdir, 0700), 0);
+	sub->dir = strdup(sdir);
+	assert_int_equal(cvq_ca_config_set(sub, "db", "ca.db"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(sub, "key", "ca-key.pem"), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_config_set(sub, "cert", "ca.pem"), CVQ_CA_OK);
+	snprintf(src, sizeof(src), "file:%s/pass", f->dir);
+	assert_int_equal(cvq_ca_config_set(sub, "pass", src), CVQ_CA_OK);
+	so.parent = f->ca;
+	so.request_id = &sid;
+	cvq_ca_set_caller(f->ca, 1002);
+	assert_int_equal(cvq_ca_init(sub, NULL, &so), CVQ_CA_OK);
+	assert_true(sid > 0 && sid != id);
+	assert_true(exists(sdir, "ca-key.pem"));
+	assert_false(exists(sdir, "ca.pem") || exists(sdir, "ca.db"));
+	/* Pending; then the TSA's request is not this key's; then issued. */
+	so.request_id = NULL;
+	so.finish_request = sid;
+	assert_int_equal(cvq_ca_init(sub, NULL, &so), CVQ_CA_ERR_POLICY);
+	so.finish_request = id;
+	assert_int_equal(cvq_ca_init(sub, NULL, &so), CVQ_CA_ERR_ARG);
+	assert_false(exists(sdir, "ca.pem") || exists(sdir, "ca.db"));
+	approve_two(f, sid, 1001, 1003);
+	so.finish_request = sid;
+	assert_int_equal(cvq_ca_init(sub, NULL, &so), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_open(sub, NULL, 0, &sca), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_check_profile(cvq_ca_cert(sca), cvq_ca_cert(f->ca), CVQ_CA_PROFILE_SUBCA,
+	                                      why, sizeof(why)), CVQ_CA_OK);
+	cvq_ca_close(sca);
+	cvq_ca_config_free(sub);
+}
+
 /* ---- attestation: a root, a card's F9 certificate, an attestation ---- */
 
 static X509 *
@@ -496,6 +594,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_ops, setup, teardown),
 		cmocka_unit_test(test_attest),
 	};
 
