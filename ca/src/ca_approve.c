@@ -11,7 +11,9 @@
  * caller_id() is the one key both the requester check and the count of
  * approvals use, so all such peers never collapse into "uid -1" (which
  * would let one refuse another's approval, or count two as one), and an
- * officer counts once whichever way it came. Each step is one transaction with its audit entry; the
+ * officer counts once whichever way it came.
+ *
+ * Each step is one transaction with its audit entry; the
  * last approval issues through the usual path (input policy, profile
  * checker, store row, audit), with ca->issuing_request allowing the
  * profile only for that call.
@@ -106,15 +108,10 @@ requester_id(int64_t uid, const char *actor, char out[80])
 static void
 caller_refresh(cvq_ca *ca)
 {
-	char actor[sizeof(ca->actor)];
-
-	if (ca->caller_uid != NO_UID) {
+	if (ca->caller_uid != NO_UID)
 		cvq_ca_set_caller(ca, ca->caller_uid);
-		return;
-	}
-	memcpy(actor, ca->actor, sizeof(actor));
-	ca->caller_roles = 0;
-	cvq_ca_set_actor(ca, actor);
+	else
+		ca->caller_roles = 0; /* the actor (the certificate's name) stays */
 }
 
 static cvq_ca_err
