@@ -32,16 +32,33 @@ tsa_get(void)
 	struct fuzz_ca *f;
 	struct cvq_ca_tsa_init_opts io = {0};
 	char why[256] = "";
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int64_t id = 0;
+	int bad;
 
 	if (tsa)
 		return tsa;
 	f = fuzz_ca_get();
 	io.why = why;
 	io.why_len = sizeof(why);
-	if (cvq_ca_config_set(f->cfg, "tsa.key", "tsa-key.pem") ||
-	    cvq_ca_config_set(f->cfg, "tsa.cert", "tsa.pem") ||
-	    cvq_ca_config_set(f->cfg, "tsa.policy", "1.3.6.1.4.1.55555.1.9") ||
-	    cvq_ca_tsa_init(f->ca, f->cfg, NULL, &io) ||
+	io.request_id = &id;
+	/* The TSA's certificate by two officers (uids 1 and 2, named after
+	 * the fixture opened the CA: no roles were pinned, these are in force). */
+	bad = cvq_ca_config_set(f->cfg, "tsa.key", "tsa-key.pem") ||
+	      cvq_ca_config_set(f->cfg, "tsa.cert", "tsa.pem") ||
+	      cvq_ca_config_set(f->cfg, "tsa.policy", "1.3.6.1.4.1.55555.1.9") ||
+	      cvq_ca_config_set(f->cfg, "roles.officer", "1, 2");
+	if (!bad) {
+		cvq_ca_set_caller(f->ca, 1);
+		bad = cvq_ca_tsa_init(f->ca, f->cfg, NULL, &io) != CVQ_CA_OK;
+	}
+	if (!bad) {
+		cvq_ca_set_caller(f->ca, 2);
+		bad = cvq_ca_request_approve(f->ca, id, &der, &der_len) != CVQ_CA_OK || !der;
+		OPENSSL_free(der);
+	}
+	if (bad || cvq_ca_tsa_finish(f->ca, f->cfg, NULL, id, why, sizeof(why)) ||
 	    cvq_ca_tsa_new(f->cfg, NULL, &tsa, why, sizeof(why))) {
 		fprintf(stderr, "TSA fixture: %s\n", why);
 		abort();
