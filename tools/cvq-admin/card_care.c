@@ -1,5 +1,6 @@
 /*
- * cvq-admin — after-care of enrolled cards at the Point Infoville:
+ * cvq-admin — after-care of enrolled cards at the Point Infoville (renew
+ * and unblock are libcvqenrol's cvq_enrol_renew, cvq_enrol_unblock):
  *   card renew                      new keys and certificates, old ones superseded
  *   card lost|stolen|destroyed      revoke everything on the card, new CRL
  *   card unblock                    new PIN with the PUK the city keeps
@@ -13,7 +14,6 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
-#include <openssl/pem.h>
 
 #include <cvq/profile.h>
 #include <cvq/util.h>

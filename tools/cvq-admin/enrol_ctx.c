@@ -9,17 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509v3.h>
-
-#include <cvq/piv_authentic.h>
-#include <cvq/profile.h>
 #include <cvq/util.h>
 
 #include "ca_common.h"
@@ -139,7 +131,9 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 		rc = CVQ_ADMIN_EXIT_STORE;
 		goto fail;
 	}
-	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg) {
+	/* Only where this process derives the keys: not when the agent does. */
+	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg &&
+	    cvq_admin_issuer_uses_master(&e->issuer)) {
 		rc = cvq_admin_issuer_master(&e->issuer_st, o->master_file);
 		if (rc)
 			goto fail;
