@@ -2,14 +2,16 @@
  * cvq-admin — card issuance at the Point Infoville (issue #7): enrolment,
  * renewal, lost cards, PIN unblock. Internal to cvq-admin.
  *
- * The secrets (PUK sealing, random digits), the enrolment journal, the PIN
- * letter and the progress callback are libcvqenrol's (enrol/, <cvq/enrol.h>,
- * issue #13); what is left here still opens the CA in-process:
- *   enrol_ctx.c     opening CA + journal + master secret + card together
- *   enrol.c         `card enrol`: the recoverable enrolment state machine
+ * The enrolment (its state machine), the after-care on the card, the
+ * secrets, the journal, the PIN letter and the progress callback are
+ * libcvqenrol's (enrol/, <cvq/enrol.h>, issue #13); here are the commands:
+ * their options, the issuer they use (e->issuer: issuer_ca.c in-process,
+ * issuer_agent.c over the agent), the printing and the exit codes.
+ *   enrol_ctx.c     opening journal + issuer + card together; exit codes
+ *   enrol.c         `card enrol` (cvq_enrol_run)
  *   enrol_batch.c   `card enrol-batch`: several readers, progress display
- *   card_care.c     `card renew|lost|stolen|destroyed|unblock|show`,
- *                   `citizen cards`
+ *   card_care.c     `card renew|unblock` (cvq_enrol_renew|unblock),
+ *                   `card lost|stolen|destroyed|show`, `citizen cards`
  *
  * See docs/enrolment.md for the design, the steps and their recovery.
  */
@@ -19,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <getopt.h>
 
 #include <cvq/ca.h>
 #include <cvq/card.h>
@@ -33,25 +37,22 @@
 
 struct cvq_enrol_ctx {
 	const struct cvq_admin_opts *opts;
+	/* In-process only (the issuer's): NULL with --agent and no readable
+	 * CA configuration. The state machine never touches them. */
 	struct cvq_ca_config *cfg;
 	cvq_ca *ca;
 	cvq_enrol_store *st;
-	uint8_t master[CVQ_ENROL_MASTER_MAX];
-	size_t master_len;
 	cvq_card_ctx *cctx;
 	cvq_card *card;
-	char *db_path;                /* the CA store (the journal is in it) */
+	char *db_path;                /* the journal (the CA store, or --journal) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
 	/* quiet with a progress callback: the callback gets everything and
 	 * chooses (the batch shows the steps only). */
 	struct cvq_enrol_issuer issuer; /* in-process, or the agent (--agent) */
 	struct cvq_admin_issuer issuer_st;
-	char issuer_why[256];         /* the issuer's reason for the last refusal */
-	cvq_enrol_progress_cb progress; /* where cvq_enrol_say goes (set by */
-	void *progress_ctx;           /* cvq_enrol_ctx_open: stdout), or NULL */
-	X509 *cs_cert;                /* PIV content signer (enrol_content.c), loaded */
-	EVP_PKEY *cs_key;             /* when first needed */
+	cvq_enrol_progress_cb progress; /* where the narration goes, or NULL: */
+	void *progress_ctx;           /* stdout (unless quiet or --json) */
 };
 
 enum {
@@ -62,68 +63,69 @@ enum {
 struct cvq_enrol_open_opts {
 	const char *pass;             /* CA key passphrase source, or NULL */
 	const char *master_file;      /* --master-key-file, or NULL */
-	const char *agent;            /* --agent SOCKET: certify through the CA's
-	                                 issuing agent; the CA key is never opened */
+	const char *journal;          /* --journal FILE, or NULL */
+	/* --agent SOCKET|https://HOST:PORT and its TLS options: the CA's
+	 * issuing agent does what the CA side does; the CA key is never
+	 * opened here. */
+	struct cvq_admin_link link;
 	unsigned need;
 };
+
+/* The --agent* options every command of ours takes (getopt_long codes
+ * 0x100..0x104), their usage line, and the parser (1: taken, 0: not
+ * ours, -1: bad value, usage printed). */
+#define CVQ_ENROL_AGENT_OPTIONS                                                              \
+	{"agent", required_argument, NULL, 0x100}, {"agent-ca", required_argument, NULL, 0x101}, \
+	{"agent-cert", required_argument, NULL, 0x102},                                         \
+	{"agent-key", required_argument, NULL, 0x103},                                          \
+	{"agent-pin-source", required_argument, NULL, 0x104}, {"journal", required_argument, NULL, 0x105}
+#define CVQ_ENROL_AGENT_USAGE                                                                \
+	"  [--agent SOCKET|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n"             \
+	"   --agent-key FILE|pkcs11:URI [--agent-pin-source SRC]]] [--journal FILE]\n"
+int cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg);
+/* getopt_long that takes the --agent* and --journal options into *o and
+ * returns the others; '?' for a bad value of one of ours. */
+int cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct option *lo,
+                     struct cvq_enrol_open_opts *o);
+/* True when an agent was named. */
+bool cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o);
 
 /* Returns a cvq_admin_exit code; prints the reason. */
 int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
                        const struct cvq_enrol_open_opts *o);
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
-/*
- * Record a step both in the enrolment journal (for resuming and 'card
- * show') and in the CA's hash-chained audit log (for the auditors).
- * Fails if either write fails; never give it a secret.
- */
-__attribute__((warn_unused_result))
-cvq_enrol_err cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid,
-                            const char *action, const char *detail);
+/* The library's env over e (the card, the journal, the issuer, the
+ * narration: e->progress, else stdout unless quiet or --json). */
+void cvq_enrol_env_of(struct cvq_enrol_ctx *e, struct cvq_enrol_env *env);
 /* Connect to the card in reader (NULL: the first reader with a card). */
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
 /*
  * Take the enrolment lock of the connected card's reader (a lock file
- * beside the CA store): two enrolments never drive one card at once.
+ * beside the journal): two enrolments never drive one card at once.
  * Returns the descriptor to close, or -1 (message printed) when another
  * process holds it.
  */
 int cvq_enrol_reader_lock(struct cvq_enrol_ctx *e);
-/* cvq_card_get_status, asked again once after a reset by someone else. */
-cvq_card_err cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs);
-/* Narrate in plain words through e->progress (the CLI's prints on stdout,
- * unless quiet or --json). */
-void cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
+/* Narrate in plain words (as the library does, through cvq_enrol_env_of's
+ * callback). */
+void cvq_enrol_say(struct cvq_enrol_ctx *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The same for a step of the state machine done (an EV_STEP event with
- * the journal's step number: a batch shows those even when quiet). */
-void cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Exit code for a card error; prints "what: reason". */
 int cvq_enrol_card_fail(cvq_card_err err, const char *what);
-/* True for errors that mean "the card went away": resume later. */
-bool cvq_enrol_card_interrupted(cvq_card_err err);
-/* Authenticate with the card's management key: derived from guid, else
- * from prev_guid, else the factory key; *which says which one worked
- * (0 derived, 1 previous, 2 factory). */
-cvq_card_err cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16],
-                                 const char *prev_guid, int alg, int *which);
-/* Generate a key in slot, prove possession, have the CA certify it and
- * write the certificate, through e->issuer. pin: the PIN to sign with. */
-cvq_card_err cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid,
-                                    cvq_card_slot slot, int key_alg, const char *pin,
-                                    cvq_ca_err *ca_err, char serial[67]);
-/* Revoke the card's good certificates that are not on the card now
- * (an interrupted step or a renewal left them): reason superseded. */
-int cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count);
+/* Exit code for an issuer error (the CA side's own when it said one). */
+int cvq_enrol_issuer_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err);
+/* Print "what: why" (why NULL or "": the error's name); the exit code. */
+int cvq_enrol_issuer_fail(const struct cvq_enrol_ctx *e, cvq_enrol_err err, const char *why,
+                          const char *what);
+/* The exit code of what the library returned (err, res->card_err),
+ * why[] printed when it is not OK. */
+int cvq_enrol_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err,
+                   const struct cvq_enrol_result *res, const char *why);
+/* The in-process issuer made the PIV content signer just now: say so. */
+void cvq_enrol_content_signer_note(struct cvq_enrol_ctx *e);
 
-/*
- * Load the PIV content signer (content-signer.key / .pem beside the CA
- * configuration) into e->cs_cert / e->cs_key, making it with the CA the
- * first time (enrol_content.c). Returns a cvq_admin_exit code.
- */
-int cvq_enrol_content_signer(struct cvq_enrol_ctx *e);
-
-/* One enrolment on the card connected in e (enrol.c; enrol_batch.c calls it). */
+/* One enrolment on the card connected in e: the reader's lock, then
+ * cvq_enrol_run (enrol.c; enrol_batch.c calls it). An exit code. */
 int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
                        int pin_len, unsigned days, int key_alg);
 /* ---- commands ---- */
