@@ -18,6 +18,7 @@
  * - every release of a secret and every signature is audited, never
  *   with the secret in it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,16 +91,20 @@ load_signer(struct cvq_admin_enrol_svc *s, const char *kpath, const char *cpath,
 		fclose(f);
 	}
 	ERR_clear_error();
-	if (!s->cs_key || !s->cs_cert || X509_check_private_key(s->cs_cert, s->cs_key) != 1) {
+	if (!s->cs_key || !s->cs_cert || X509_check_private_key(s->cs_cert, s->cs_key) != 1)
 		snprintf(why, why_len, "content signer %s / %s: unreadable, or the key does not "
 		         "match the certificate", kpath, cpath);
-		return false;
-	}
-	if (X509_cmp_current_time(X509_get0_notAfter(s->cs_cert)) <= 0) {
+	else if (X509_cmp_current_time(X509_get0_notAfter(s->cs_cert)) <= 0)
 		snprintf(why, why_len, "content signer %s has expired", cpath);
-		return false;
-	}
-	return true;
+	else
+		return true;
+	X509_free(s->cs_cert);
+	EVP_PKEY_free(s->cs_key);
+	s->cs_cert = NULL;
+	s->cs_key = NULL;
+	/* The default one unusable: the agent still issues (a new content
+	 * signer's certificate among others), without signing for cards. */
+	return !explicit;
 }
 
 bool
@@ -280,7 +285,9 @@ static void
 card_out(const struct cvq_ca_card *k, struct cvq_enrol_card_rec *c)
 {
 	memset(c, 0, sizeof(*c));
-	snprintf(c->guid, sizeof(c->guid), "%s", k->guid);
+	/* Lower-case, as libcvqenrol's records have it (the store's are upper). */
+	for (size_t i = 0; k->guid[i] && i < sizeof(c->guid) - 1; i++)
+		c->guid[i] = (char)tolower((unsigned char)k->guid[i]);
 	snprintf(c->holder, sizeof(c->holder), "%s", k->holder);
 	c->status = (int)k->status;
 	c->expires = k->expires;

@@ -38,7 +38,9 @@ struct cvq_admin_enrol_svc_opts {
 };
 
 /* Load them: files of mode 0600 or stricter for the secrets, a content
- * signer whose key matches its unexpired certificate. false: why[] says. */
+ * signer whose key matches its unexpired certificate. false: why[] says.
+ * true with why[] set: the default content signer is unusable (expired,
+ * not matching) and left out, a warning. */
 bool cvq_admin_enrol_svc_load(struct cvq_admin_enrol_svc *s, const struct cvq_ca_config *cfg,
                               const struct cvq_admin_enrol_svc_opts *o, char *why,
                               size_t why_len);

@@ -104,6 +104,8 @@ enrol_service_load(const struct cvq_ca_config *cfg, const struct cvq_admin_enrol
 		cvq_admin_error("agent: %s", why);
 		return CVQ_ADMIN_EXIT_FAIL;
 	}
+	if (why[0])
+		cvq_admin_error("warning: %s: no CHUID or Security Object signed", why);
 	ao->ext = cvq_admin_enrol_svc_ext;
 	ao->ext_ctx = svc;
 	return CVQ_ADMIN_EXIT_OK;
