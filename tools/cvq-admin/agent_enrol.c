@@ -13,8 +13,9 @@
  *   and only an officer may take a card out of those states (else an
  *   operator could reactivate it and then ask for its key);
  * - the content signer signs only a CHUID that carries the card's own
- *   GUID, and Security Objects that cover such a CHUID: it never signs
- *   bytes for another card, nor arbitrary bytes;
+ *   GUID (and expires no later than the card), and Security Objects that
+ *   cover such a CHUID: it never signs bytes for another card, nor
+ *   arbitrary bytes;
  * - every release of a secret and every signature is audited, never
  *   with the secret in it.
  */
@@ -571,18 +572,30 @@ op_puk_open(struct op *o)
 	return CVQ_CA_OK;
 }
 
-/* The CHUID parses and carries the GUID of the card asked for. */
+/*
+ * The CHUID parses, carries the GUID of the card asked for, and expires
+ * no later than the card does in the store (UTC date, as the enrolment
+ * writes it): a signed CHUID must not outlive the card's record.
+ */
 static cvq_ca_err
-chuid_is_the_cards(struct op *o, const uint8_t *chuid, size_t len)
+chuid_is_the_cards(struct op *o, const struct cvq_ca_card *k, const uint8_t *chuid, size_t len)
 {
 	uint8_t want[CVQ_CARD_GUID_LEN];
+	time_t t = (time_t)k->expires;
+	char last[16] = "";
 	cvq_card_chuid c;
+	struct tm tm;
 
 	if (cvq_card_chuid_parse(chuid, len, &c) != CVQ_CARD_OK)
 		return say(o, CVQ_CA_ERR_POLICY, "not a CHUID");
 	if (!cvq_enrol_guid_parse(o->r->guid, want) ||
 	    CRYPTO_memcmp(c.guid, want, sizeof(want)) != 0)
 		return say(o, CVQ_CA_ERR_POLICY, "the CHUID is not card %s's", o->r->guid);
+	if (gmtime_r(&t, &tm))
+		strftime(last, sizeof(last), "%Y%m%d", &tm);
+	if (strlen(c.expiry) != 8 || !last[0] || strcmp(c.expiry, last) > 0)
+		return say(o, CVQ_CA_ERR_POLICY, "the CHUID's expiry (%s) is not within the card's "
+		           "(%s)", c.expiry[0] ? c.expiry : "none", last);
 	return CVQ_CA_OK;
 }
 
@@ -600,7 +613,7 @@ op_chuid_sign(struct op *o)
 	cvq_ca_err err = card_for_secret(o, &k);
 
 	if (err == CVQ_CA_OK)
-		err = chuid_is_the_cards(o, o->r->chuid, o->r->chuid_len);
+		err = chuid_is_the_cards(o, &k, o->r->chuid, o->r->chuid_len);
 	if (err != CVQ_CA_OK)
 		return err;
 	if (!o->s->cs_key)
@@ -630,7 +643,7 @@ op_secobj_build(struct op *o)
 		if (r->items[i].tag != CVQ_CARD_OBJ_CHUID)
 			continue;
 		chuids++;
-		err = chuid_is_the_cards(o, r->items[i].data, r->items[i].len);
+		err = chuid_is_the_cards(o, &k, r->items[i].data, r->items[i].len);
 		if (err != CVQ_CA_OK)
 			return err;
 	}

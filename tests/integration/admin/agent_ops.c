@@ -95,13 +95,16 @@ sign_cb(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
 	return CVQ_ENROL_OK;
 }
 
+/* A CHUID of the card: expiring before the card's record (5 years) does,
+ * or after it (the agent refuses to sign that). */
 static size_t
-chuid_of(const char *hex, uint8_t *out, size_t cap)
+chuid_of(const char *hex, bool too_late, uint8_t *out, size_t cap)
 {
 	uint8_t g[CVQ_CARD_GUID_LEN];
 	size_t len = 0;
 
-	if (!cvq_enrol_guid_parse(hex, g) || cvq_card_chuid_build(g, "20351231", out, cap, &len))
+	if (!cvq_enrol_guid_parse(hex, g) ||
+	    cvq_card_chuid_build(g, too_late ? "20991231" : "20291231", out, cap, &len))
 		exit(2);
 	return len;
 }
@@ -206,7 +209,7 @@ as_operator(const struct cvq_enrol_issuer *is, const char *guid, const char *gui
 	check(err == CVQ_ENROL_ERR_REFUSED, "puk_open of another card's PUK: refused (%s)", why);
 	OPENSSL_cleanse(puk, sizeof(puk));
 
-	chuid_len = chuid_of(guid, chuid, sizeof(chuid));
+	chuid_len = chuid_of(guid, false, chuid, sizeof(chuid));
 	err = o->chuid_sign(x, guid, chuid, chuid_len, &signed_, &signed_len, why, sizeof(why));
 	if (err == CVQ_ENROL_OK &&
 	    cvq_piv_chuid_split(signed_, signed_len, &content_len, &sig, &sig_len) != CVQ_CARD_OK)
@@ -223,6 +226,14 @@ as_operator(const struct cvq_enrol_issuer *is, const char *guid, const char *gui
 	err = o->chuid_sign(x, guid, (const uint8_t *)"not a CHUID", 11, &signed_, &signed_len,
 	                    why, sizeof(why));
 	check(err == CVQ_ENROL_ERR_REFUSED, "chuid_sign of other bytes: refused (%s)", why);
+	{
+		uint8_t late[128];
+		size_t late_len = chuid_of(guid, true, late, sizeof(late));
+
+		err = o->chuid_sign(x, guid, late, late_len, &signed_, &signed_len, why, sizeof(why));
+		check(err == CVQ_ENROL_ERR_REFUSED, "chuid_sign of a CHUID outliving the card: "
+		      "refused (%s)", why);
+	}
 
 	{
 		uint8_t g[CVQ_CARD_GUID_LEN];
@@ -298,7 +309,7 @@ refused_all(const struct cvq_enrol_issuer *is, const char *guid, bool lost)
 	struct cvq_enrol_citizen cit;
 	struct cvq_enrol_card_rec card;
 	uint8_t key[32], blob[CVQ_ENROL_PUK_BLOB_LEN] = {1}, chuid[128], *b = NULL;
-	size_t n = 0, chuid_len = chuid_of(guid, chuid, sizeof(chuid));
+	size_t n = 0, chuid_len = chuid_of(guid, false, chuid, sizeof(chuid));
 	cvq_piv_secobj_item item = {CVQ_CARD_OBJ_CHUID, chuid, chuid_len};
 	char puk[CVQ_ENROL_PUK_LEN + 1], why[256], *pem = NULL;
 	struct certs cs = {0};
