@@ -292,6 +292,7 @@ card_out(const struct cvq_ca_card *k, struct cvq_enrol_card_rec *c)
 	snprintf(c->holder, sizeof(c->holder), "%s", k->holder);
 	c->status = (int)k->status;
 	c->expires = k->expires;
+	c->created = k->created;
 }
 
 static cvq_ca_err
@@ -386,6 +387,9 @@ list_cert_cb(void *ctx, const struct cvq_ca_cert_info *ci)
 	snprintf(c->profile, sizeof(c->profile), "%s", cvq_ca_profile_name(ci->profile));
 	c->good = ci->status == CVQ_CA_CERT_GOOD && ci->not_after > (int64_t)time(NULL);
 	c->not_after = ci->not_after;
+	c->revoked = ci->status == CVQ_CA_CERT_REVOKED;
+	if (c->revoked) /* "none" without a reason, as the in-process issuer says */
+		snprintf(c->reason, sizeof(c->reason), "%s", cvq_ca_reason_name(ci->reason));
 	return 0;
 }
 

@@ -31,6 +31,10 @@
  *  25 number    8 bytes, 0..INT64_MAX
  *  26 key       16, 24 or 32 bytes
  *  27 der       1.. bytes: the signed CHUID or Security Object
+ *  28 record    (inside list only)
+ *  29 created   8 bytes, 0..INT64_MAX (a card's record; 0: not known)
+ *  30 revoked   1 byte, 0 or 1 (a certificate's record)
+ *  31 why       1..23 bytes of [A-Za-z]: the RFC 5280 reason of a revoked one
  * Which fields an op carries, and which it must, is in req_spec and
  * ans_spec below; an answer carries the op it answers.
  */
@@ -48,7 +52,7 @@ static const char magic[4] = {'C', 'V', 'Q', '1'};
 enum { T_OP = 1, T_GUID, T_EXT_ID, T_ACTION, T_DETAIL, T_EXPIRES, T_STATUS, T_REASON, T_SINCE,
        T_KEEP, T_ALG, T_PUK, T_BLOB, T_CHUID, T_ITEMS, T_GIVEN, T_FAMILY, T_LIST, T_SERIAL,
        T_PROFILE, T_GOOD, T_NOT_AFTER, T_COUNT, T_PEM, T_NUMBER, T_KEY, T_DER, T_REC,
-       T__COUNT };
+       T_CREATED, T_REVOKED, T_WHY, T__COUNT };
 
 #define B(t) (1u << (t))
 #define N_OPS (CVQ_ADMIN_ENROL_OP_END - CVQ_ADMIN_ENROL_AUDIT)
@@ -77,8 +81,8 @@ static const struct spec req_spec[N_OPS] = {
 	[CVQ_ADMIN_ENROL_SECOBJ_BUILD - 16] = {B(T_GUID) | B(T_ITEMS), 0},
 };
 
-#define CARD_REC (B(T_GUID) | B(T_EXT_ID) | B(T_STATUS) | B(T_EXPIRES))
-#define CERT_REC (B(T_SERIAL) | B(T_PROFILE) | B(T_GOOD) | B(T_NOT_AFTER))
+#define CARD_REC (B(T_GUID) | B(T_EXT_ID) | B(T_STATUS) | B(T_EXPIRES) | B(T_CREATED))
+#define CERT_REC (B(T_SERIAL) | B(T_PROFILE) | B(T_GOOD) | B(T_NOT_AFTER) | B(T_REVOKED))
 
 static const struct spec ans_spec[N_OPS] = {
 	[CVQ_ADMIN_ENROL_AUDIT - 16] = {0, 0},
@@ -178,6 +182,12 @@ static bool
 is_profile(uint8_t c)
 {
 	return (c >= 'a' && c <= 'z') || c == '-';
+}
+
+static bool
+is_alpha(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static bool
@@ -389,19 +399,25 @@ card_rec(const struct fields *f, struct cvq_enrol_card_rec *c)
 	return f->n[T_GUID] == 32 && str(f, T_GUID, 32, sizeof(c->guid), is_hex, c->guid) &&
 	       str(f, T_EXT_ID, 1, sizeof(c->holder), is_print, c->holder) &&
 	       byte(f, T_STATUS, &c->status) && c->status < CVQ_ENROL_CARD__COUNT &&
-	       i64(f, T_EXPIRES, 0, &c->expires);
+	       i64(f, T_EXPIRES, 0, &c->expires) && i64(f, T_CREATED, 0, &c->created);
 }
 
 static bool
 cert_rec(const struct fields *f, struct cvq_enrol_cert_rec *c)
 {
-	int good;
+	int good, revoked;
 
 	if (!str(f, T_SERIAL, 1, sizeof(c->serial), is_hex, c->serial) ||
 	    !str(f, T_PROFILE, 1, sizeof(c->profile), is_profile, c->profile) ||
-	    !byte(f, T_GOOD, &good) || good > 1 || !i64(f, T_NOT_AFTER, 0, &c->not_after))
+	    !byte(f, T_GOOD, &good) || good > 1 || !i64(f, T_NOT_AFTER, 0, &c->not_after) ||
+	    !byte(f, T_REVOKED, &revoked) || revoked > 1 || (good && revoked))
+		return false;
+	/* A reason only for a revoked certificate. */
+	if ((f->seen & B(T_WHY)) &&
+	    (!revoked || !str(f, T_WHY, 1, sizeof(c->reason), is_alpha, c->reason)))
 		return false;
 	c->good = good == 1;
+	c->revoked = revoked == 1;
 	return true;
 }
 
@@ -426,7 +442,7 @@ list_parse(const uint8_t *v, size_t n, bool cards, struct cvq_admin_enrol_ans *a
 			    !card_rec(&f, &a->cards[a->n_cards++]))
 				return false;
 		} else {
-			if (a->n_certs == CVQ_ADMIN_ENROL_MAX_CERTS || !fits(&f, CERT_REC, 0) ||
+			if (a->n_certs == CVQ_ADMIN_ENROL_MAX_CERTS || !fits(&f, CERT_REC, B(T_WHY)) ||
 			    !cert_rec(&f, &a->certs[a->n_certs++]))
 				return false;
 		}
@@ -636,6 +652,7 @@ fill_card(struct wr *w, const void *ctx)
 	put_str(w, T_EXT_ID, c->holder);
 	put_u8(w, T_STATUS, c->status);
 	put_u64(w, T_EXPIRES, (uint64_t)c->expires);
+	put_u64(w, T_CREATED, (uint64_t)c->created);
 }
 
 static void
@@ -647,6 +664,9 @@ fill_cert(struct wr *w, const void *ctx)
 	put_str(w, T_PROFILE, c->profile);
 	put_u8(w, T_GOOD, c->good ? 1 : 0);
 	put_u64(w, T_NOT_AFTER, (uint64_t)c->not_after);
+	put_u8(w, T_REVOKED, c->revoked ? 1 : 0);
+	if (c->revoked && c->reason[0])
+		put_str(w, T_WHY, c->reason);
 }
 
 static void

@@ -277,8 +277,10 @@ test_ans_roundtrip(void **state)
 	strcpy(in.cards[0].holder, "0001");
 	in.cards[0].status = CVQ_ENROL_CARD_LOST;
 	in.cards[0].expires = 1900000000;
+	in.cards[0].created = 1700000000;
 	roundtrip_ans(&in, &out);
 	assert_int_equal(out.n_cards, 1);
+	assert_int_equal(out.cards[0].created, 1700000000);
 	assert_string_equal(out.cards[0].guid, GUID);
 	assert_int_equal(out.cards[0].status, CVQ_ENROL_CARD_LOST);
 
@@ -306,12 +308,29 @@ test_ans_roundtrip(void **state)
 		strcpy(in.certs[i].profile, "citizen-auth");
 		in.certs[i].good = i & 1;
 		in.certs[i].not_after = 1900000000;
+		in.certs[i].revoked = !(i & 1) && i % 4 == 0;
+		if (in.certs[i].revoked && i % 8 == 0)
+			strcpy(in.certs[i].reason, "keyCompromise");
 	}
 	in.n_certs = CVQ_ADMIN_ENROL_MAX_CERTS;
 	roundtrip_ans(&in, &out);
 	assert_int_equal(out.n_certs, CVQ_ADMIN_ENROL_MAX_CERTS);
 	assert_true(out.certs[127].good);
 	assert_false(out.certs[126].good);
+	assert_false(out.certs[126].revoked);
+	assert_true(out.certs[124].revoked);
+	assert_string_equal(out.certs[124].reason, "");
+	assert_true(out.certs[120].revoked);
+	assert_string_equal(out.certs[120].reason, "keyCompromise");
+	/* Good and revoked: not sent. */
+	in.certs[2].good = true;
+	in.certs[2].revoked = true;
+	{
+		uint8_t *b = NULL;
+		size_t len = 0;
+
+		assert_int_equal(cvq_admin_enrol_ans_encode(&in, &b, &len), CVQ_CA_ERR_REQUEST);
+	}
 
 	memset(&in, 0, sizeof(in));
 	in.op = CVQ_ADMIN_ENROL_REVOKE_CARD;
@@ -428,6 +447,7 @@ test_duplicated(void **state)
 		raw_str(&rec, 20, "citizen-auth");
 		raw_add(&rec, 21, "\x01", 1);
 		raw_u64(&rec, 22, 5);
+		raw_add(&rec, 30, "\x00", 1);
 		list.len = 0;
 		raw_add(&list, 28, rec.b, rec.len);
 		raw_add(&m, 18, list.b, list.len);
@@ -654,6 +674,7 @@ test_oversize(void **state)
 		raw_str(&rec, 3, "0001");
 		raw_add(&rec, 7, "\x00", 1);
 		raw_u64(&rec, 6, 1);
+		raw_u64(&rec, 29, 0);
 		list.len = 0;
 		for (int i = 0; i <= CVQ_ADMIN_ENROL_MAX_CARDS; i++)
 			raw_add(&list, 28, rec.b, rec.len);
@@ -665,6 +686,24 @@ test_oversize(void **state)
 		assert_int_equal(ans_parse(CVQ_ADMIN_ENROL_CARD_LIST, &m), CVQ_CA_ERR_REQUEST);
 		/* a certificate's record where a card's goes */
 		assert_int_equal(ans_parse(CVQ_ADMIN_ENROL_CERT_LIST, &m), CVQ_CA_ERR_REQUEST);
+	}
+	/* A certificate's reason: only when revoked, letters only. */
+	for (int t = 0; t < 4; t++) {
+		struct raw rec, list;
+
+		rec.len = 0;
+		raw_str(&rec, 19, "01");
+		raw_str(&rec, 20, "citizen-sign");
+		raw_add(&rec, 21, "\x00", 1);
+		raw_u64(&rec, 22, 5);
+		raw_add(&rec, 30, t == 1 ? "\x00" : "\x01", 1);
+		raw_str(&rec, 31, t == 2 ? "key compromise" : t == 3 ? "" : "superseded");
+		list.len = 0;
+		raw_add(&list, 28, rec.b, rec.len);
+		raw_start(&m, CVQ_ADMIN_ENROL_CERT_LIST);
+		raw_add(&m, 18, list.b, list.len);
+		assert_int_equal(ans_parse(CVQ_ADMIN_ENROL_CERT_LIST, &m),
+		                 t == 0 ? CVQ_CA_OK : CVQ_CA_ERR_REQUEST);
 	}
 	raw_start(&m, CVQ_ADMIN_ENROL_CRL_ISSUE);
 	raw_str(&m, 24, "-----BEGIN CERTIFICATE-----\n");
