@@ -10,10 +10,14 @@
 #ifndef CVQ_ADMIN_AGENT_LINK_H
 #define CVQ_ADMIN_AGENT_LINK_H
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cvq/ca.h>
+
+#include "admin.h"
 
 struct cvq_admin_link {
 	const char *socket;     /* the agent's Unix socket, or NULL */
@@ -25,6 +29,35 @@ struct cvq_admin_link {
 };
 
 /*
+ * The link options a command takes (getopt_long; the codes are 0x100..):
+ *   --agent PATH|https://HOST:PORT  the socket, or the TLS front
+ *   --agent-ca FILE                 the city CA the front must chain to
+ *   --agent-cert FILE               our certificate (PEM)
+ *   --agent-key FILE|pkcs11:URI     our key
+ *   --agent-pin-source SOURCE       the key's PIN or passphrase (file:, fd:,
+ *                                   pinentry:, tty; never the PIN itself)
+ */
+#define CVQ_ADMIN_LINK_OPT_FIRST 0x100
+#define CVQ_ADMIN_LINK_LONGOPTS                                                            \
+	{"agent", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST},                          \
+	{"agent-ca", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST + 1},                   \
+	{"agent-cert", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST + 2},                 \
+	{"agent-key", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST + 3},                  \
+	{"agent-pin-source", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST + 4}
+#define CVQ_ADMIN_LINK_USAGE                                                               \
+	"  [--agent PATH|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n"               \
+	"   --agent-key FILE|pkcs11:URI [--agent-pin-source SOURCE]]]\n"
+/* One of those options into l (arg kept, not copied); false: not one of them. */
+bool cvq_admin_link_option(struct cvq_admin_link *l, int c, const char *arg);
+/*
+ * After the options: the TLS settings go with an https agent only, and
+ * with no --agent the default socket beside the store (*owned: free it).
+ * false: a usage error, said on stderr.
+ */
+bool cvq_admin_link_ready(struct cvq_admin_link *l, const struct cvq_admin_opts *opts,
+                          char **owned);
+
+/*
  * Send one request body, get the answer's payload (malloc'd, NUL after
  * it; wipe it if it may hold a key). CVQ_CA_ERR_NET: nobody answers (why[]
  * says where); any other error is the agent's, its reason in why[].
@@ -32,6 +65,10 @@ struct cvq_admin_link {
 cvq_ca_err cvq_admin_link_call(const struct cvq_admin_link *l, const uint8_t *req,
                                size_t req_len, uint8_t **out, size_t *out_len, char *why,
                                size_t why_len);
+/* The TLS front's side of it (agent_link_tls.c); why[] required. */
+cvq_ca_err cvq_admin_link_call_tls(const struct cvq_admin_link *l, const uint8_t *req,
+                                   size_t req_len, uint8_t **out, size_t *out_len, char *why,
+                                   size_t why_len);
 /* The same for a message of libcvqca's own ops (encoded here). */
 cvq_ca_err cvq_admin_link_call_msg(const struct cvq_admin_link *l,
                                    const struct cvq_ca_agent_msg *m, uint8_t **out,

@@ -24,6 +24,7 @@
 
 #include <cvq/util.h>
 
+#include "agent_tls.h"
 #include "ca_agent.h"
 #include "ca_common.h"
 
@@ -35,12 +36,16 @@ agent_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin ca-agent start [--pass SOURCE] [--socket PATH] [--idle SECONDS]\n"
 	"                                [--group NAME|GID] [--foreground]\n"
+	"                                [--listen HOST:PORT --tls-cert FILE --tls-key FILE]\n"
 	"       cvq-admin ca-agent stop [--socket PATH]\n"
 	"       cvq-admin [--json] ca-agent status [--socket PATH]\n"
 	"The agent keeps the CA key unlocked and issues for `cvq-admin cert issue`\n"
 	"(same user, or --group members). It locks itself (exits, wiping the key)\n"
 	"after --idle seconds without an issuance (default %d; 0 = never) and on SIGTERM.\n"
-	"Default socket: agent/socket beside the store.\n", DEFAULT_IDLE);
+	"Default socket: agent/socket beside the store. --listen adds the TLS front\n"
+	"for other machines (client certificates of this CA required; EST paths,\n"
+	"docs/enrolment.md): --tls-cert/--tls-key, a service certificate of the CA.\n",
+	DEFAULT_IDLE);
 }
 
 /* No operands left after the options; else the usage. */
@@ -83,8 +88,45 @@ harden(void)
 	return CVQ_ADMIN_EXIT_OK;
 }
 
+/*
+ * The agent, with its TLS front beside the socket when --listen asks for
+ * one: started after cvq_ca_agent_new (its thread inherits the blocked
+ * signals), stopped before the agent is freed.
+ */
+static cvq_ca_err
+run_agent(const struct cvq_ca_config *cfg, cvq_ca *ca, const struct cvq_ca_agent_opts *ao,
+          const struct cvq_admin_agent_tls_opts *tls, char *why, size_t why_len)
+{
+	cvq_admin_agent_tls *front = NULL;
+	cvq_ca_agent *a = NULL;
+	cvq_ca_err err;
+
+	if (!tls->listen)
+		return cvq_ca_agent_serve(ca, ao, why, why_len);
+	err = cvq_ca_agent_new(ca, ao, &a, why, why_len);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = cvq_admin_agent_tls_start(a, cfg, tls, &front, why, why_len);
+	if (err != CVQ_CA_OK) {
+		/* Not serving: the parent waiting on ready_fd is told why. */
+		if (ao->ready_fd >= 0) {
+			char msg[1 + 256];
+			int n = snprintf(msg, sizeof(msg), "0%s", why);
+
+			(void)!write(ao->ready_fd, msg, n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : 1);
+		}
+		cvq_ca_agent_free(a);
+		return err;
+	}
+	err = cvq_ca_agent_run(a, why, why_len);
+	cvq_admin_agent_tls_stop(front);
+	cvq_ca_agent_free(a);
+	return err;
+}
+
 static int
-serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_opts *ao)
+serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_opts *ao,
+      const struct cvq_admin_agent_tls_opts *tls)
 {
 	struct cvq_ca_config *cfg = NULL;
 	cvq_ca *ca = NULL;
@@ -110,9 +152,10 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 			close(null);
 		}
 	} else {
-		fprintf(stderr, "cvq-admin: agent serving on %s\n", ao->socket);
+		fprintf(stderr, "cvq-admin: agent serving on %s%s%s\n", ao->socket,
+		        tls->listen ? " and https://" : "", tls->listen ? tls->listen : "");
 	}
-	err = cvq_ca_agent_serve(ca, ao, why, sizeof(why));
+	err = run_agent(cfg, ca, ao, tls, why, sizeof(why));
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("agent: %s (%s)", cvq_ca_strerror(err), why);
 		rc = cvq_admin_ca_exit(err);
@@ -124,15 +167,40 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 	return rc;
 }
 
+/*
+ * --listen: all three TLS options, and the program that has the front
+ * (cvq-agentd) in our place, with the same arguments. -1: go on here.
+ */
+static int
+tls_front_check(const struct cvq_admin_agent_tls_opts *tls, int argc, char **argv,
+                const struct cvq_admin_opts *opts)
+{
+	static const char *const pre[] = {"--", "ca-agent", NULL};
+
+	if (!tls->listen && !tls->cert_file && !tls->key_file)
+		return -1;
+	if (!tls->listen || !tls->cert_file || !tls->key_file) {
+		cvq_admin_error("--listen, --tls-cert and --tls-key go together");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (cvq_admin_agent_tls_here())
+		return -1;
+	fflush(NULL);
+	return cvq_admin_exec_sibling("cvq-agentd", true, pre, argc, argv, opts);
+}
+
 static int
 agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	static const struct option lo[] = {
 		{"pass", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 'S'},
 		{"idle", required_argument, NULL, 'i'}, {"group", required_argument, NULL, 'g'},
-		{"foreground", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+		{"foreground", no_argument, NULL, 'f'}, {"listen", required_argument, NULL, 'L'},
+		{"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_agent_opts ao = {.idle_seconds = DEFAULT_IDLE, .ready_fd = -1};
+	struct cvq_admin_agent_tls_opts tls = {0};
 	const char *pass = NULL, *sock = NULL;
 	bool fg = false;
 	struct group *gr;
@@ -164,17 +232,23 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			ao.group = (unsigned)v;
 			break;
 		case 'f': fg = true; break;
+		case 'L': tls.listen = optarg; break;
+		case 'C': tls.cert_file = optarg; break;
+		case 'K': tls.key_file = optarg; break;
 		default: agent_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	if (!no_operands(argc))
 		return CVQ_ADMIN_EXIT_USAGE;
+	rc = tls_front_check(&tls, argc, argv, opts);
+	if (rc >= 0)
+		return rc;
 	path = cvq_admin_agent_socket(opts, sock);
 	if (!path)
 		return CVQ_ADMIN_EXIT_FAIL;
 	ao.socket = path;
 	if (fg) {
-		rc = serve(opts, pass, &ao);
+		rc = serve(opts, pass, &ao, &tls);
 		free(path);
 		return rc;
 	}
@@ -191,7 +265,7 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (pid == 0) {
 		close(p[0]);
 		ao.ready_fd = p[1];
-		rc = serve(opts, pass, &ao);
+		rc = serve(opts, pass, &ao, &tls);
 		free(path);
 		_exit(rc);
 	}
