@@ -13,12 +13,15 @@
 #   - bodies over the bound, a silent connection that must not hold the
 #     agent;
 #   - what is issued (an officer's service certificate, [roles] officer =
-#     serial:HEX) judged by openssl verify and our profile checker;
+#     serial:HEX) judged by openssl verify and our profile checker; an
+#     officer whose key is on a token (SoftHSM, a pkcs11: URI, its PIN
+#     from a file), a wrong PIN failing cleanly;
 #   - two officers, each a certificate, under two-person control;
 #   - EST interop: curl's cacerts read by openssl pkcs7, curl's
 #     simpleenroll of a service CSR checked by openssl verify.
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
+: "${CVQ_SOFTHSM_MODULE:?run under with-bench --softhsm}"
 cd "$W"
 PORT=8453
 URL=https://localhost:$PORT
@@ -61,6 +64,15 @@ key op "x"; direct op --profile citizen-auth --card $OPCARD
 key rv "x"; direct rv --profile citizen-auth --card $RVCARD
 key lost "x"; direct lost --profile citizen-auth --card $LOSTCARD
 key sign "x"; direct sign --profile citizen-sign --card $OPCARD
+# An officer's key on a token: the client signs the handshake there.
+PIN=$(cat "$CVQ_SOFTHSM_PIN_FILE")
+(umask 077; printf '%s\n' "$PIN" >pin; echo wrong-pin >badpin)
+P11PIN=$PIN pkcs11-tool --module "$CVQ_SOFTHSM_MODULE" --token-label cvq-test --login \
+	--pin env:P11PIN --keypairgen --key-type EC:prime256v1 --label officer3 --id 0a >/dev/null
+HSMKEY="pkcs11:token=cvq-test;object=officer3;type=private?module-path=$CVQ_SOFTHSM_MODULE"
+openssl req -new -engine pkcs11 -keyform engine -key "pkcs11:token=cvq-test;object=officer3;type=private" \
+	-passin file:pin -subj "/CN=Officer Three" -out hsm.csr 2>/dev/null || fail "no CSR from the token key"
+direct hsm --profile service
 sed -i '/^\[attest\]$/,$d' ca/ca.conf
 # Another CA, with a client certificate of its own (clientAuth and all).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout evil-ca.key \
@@ -74,7 +86,7 @@ S_OFF1=$(serial_of off1.pem) S_OFF2=$(serial_of off2.pem)
 cat >> ca/ca.conf <<EOF
 
 [roles]
-officer = serial:$S_OFF1, serial:$(echo "$S_OFF2" | tr A-F a-f)
+officer = serial:$S_OFF1, serial:$(echo "$S_OFF2" | tr A-F a-f), serial:$(serial_of hsm.pem)
 operator = citizen:INF-OP, citizen:INF-RV, citizen:INF-LC
 EOF
 "$ADMIN" cert revoke --reason keyCompromise "$(serial_of rv.pem)" >/dev/null
@@ -143,6 +155,18 @@ as off1 cert issue --profile service --dns svc.test --out svc.pem svc.csr
 judge svc.pem service
 audit_has cert.issue "$(actor off1)(CN=Officer One)" "via=agent"
 ok "roles: the operator gets no sub-CA, OCSP signer, service, raw-CSR citizen-sign, own subject; the officer's service certificate judged"
+
+# --- 3b. a key on a token: the PIN from its source, never argv
+"$ADMIN" cert issue --profile service --dns hsm.test --out svc3.pem svc.csr --agent "$URL" \
+	--agent-ca ca/ca.pem --agent-cert hsm.pem --agent-key "$HSMKEY" --agent-pin-source "file:$W/pin" ||
+	fail "issuance as the token's officer"
+judge svc3.pem service
+audit_has cert.issue "$(actor hsm)(CN=Officer Three)" "via=agent"
+rc=0
+"$ADMIN" cert issue --profile service svc.csr --agent "$URL" --agent-ca ca/ca.pem --agent-cert hsm.pem \
+	--agent-key "$HSMKEY" --agent-pin-source "file:$W/badpin" >/dev/null 2>err.txt || rc=$?
+[ "$rc" -ne 0 ] && grep -qi "pin" err.txt || fail "a wrong token PIN: rc $rc, $(cat err.txt)"
+ok "an officer's key on a token (pkcs11: URI, PIN from a file); a wrong PIN refused by the token"
 
 # --- 4. two officers, two certificates
 key sub "Sous-AC"
