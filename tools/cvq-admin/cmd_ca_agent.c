@@ -167,6 +167,19 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 	return rc;
 }
 
+/* --listen, --tls-cert, --tls-key (long options only): 1 if c was one. */
+#define TLS_OPT 0x300
+static int
+tls_front_opt(int c, struct cvq_admin_agent_tls_opts *tls)
+{
+	switch (c) {
+	case TLS_OPT: tls->listen = optarg; return 1;
+	case TLS_OPT + 1: tls->cert_file = optarg; return 1;
+	case TLS_OPT + 2: tls->key_file = optarg; return 1;
+	default: return 0;
+	}
+}
+
 /*
  * --listen: all three TLS options, and the program that has the front
  * (cvq-agentd) in our place, with the same arguments. -1: go on here.
@@ -195,9 +208,9 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	static const struct option lo[] = {
 		{"pass", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 'S'},
 		{"idle", required_argument, NULL, 'i'}, {"group", required_argument, NULL, 'g'},
-		{"foreground", no_argument, NULL, 'f'}, {"listen", required_argument, NULL, 'L'},
-		{"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
-		{NULL, 0, NULL, 0},
+		{"foreground", no_argument, NULL, 'f'}, {"listen", required_argument, NULL, TLS_OPT},
+		{"tls-cert", required_argument, NULL, TLS_OPT + 1},
+		{"tls-key", required_argument, NULL, TLS_OPT + 2}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_agent_opts ao = {.idle_seconds = DEFAULT_IDLE, .ready_fd = -1};
 	struct cvq_admin_agent_tls_opts tls = {0};
@@ -232,10 +245,11 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			ao.group = (unsigned)v;
 			break;
 		case 'f': fg = true; break;
-		case 'L': tls.listen = optarg; break;
-		case 'C': tls.cert_file = optarg; break;
-		case 'K': tls.key_file = optarg; break;
-		default: agent_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		default:
+			if (tls_front_opt(c, &tls))
+				break;
+			agent_usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	if (!no_operands(argc))
