@@ -101,6 +101,7 @@ tcp_connect(const struct url *u, char *why, size_t why_len)
 		snprintf(why, why_len, "%s: %s", u->host, gai_strerror(rc));
 		return -1;
 	}
+	snprintf(why, why_len, "cannot connect to %s:%s", u->host, u->port);
 	for (a = ai; a; a = a->ai_next) {
 		struct pollfd pf;
 
