@@ -45,8 +45,8 @@ struct cvq_admin_link {
 	{"agent-key", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST + 3},                  \
 	{"agent-pin-source", required_argument, NULL, CVQ_ADMIN_LINK_OPT_FIRST + 4}
 #define CVQ_ADMIN_LINK_USAGE                                                               \
-	"  [--agent PATH|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n"               \
-	"   --agent-key FILE|pkcs11:URI [--agent-pin-source SOURCE]]]\n"
+	"                  [--agent PATH|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n" \
+	"                   --agent-key FILE|pkcs11:URI [--agent-pin-source SOURCE]]]\n"
 /* One of those options into l (arg kept, not copied); false: not one of them. */
 bool cvq_admin_link_option(struct cvq_admin_link *l, int c, const char *arg);
 /*

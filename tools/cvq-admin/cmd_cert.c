@@ -24,7 +24,7 @@ cert_usage(FILE *f)
 	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
 	"                  [--days N] [--pass SOURCE] [--out FILE] [--no-agent]\n"
 	"                  [--agent-socket PATH] [--attest DER --f9 DER [--slot HEX]] CSR\n"
-	"                  " CVQ_ADMIN_LINK_USAGE
+	CVQ_ADMIN_LINK_USAGE
 	"                  (through the issuing agent when one runs: cvq-admin ca-agent;\n"
 	"                  an https agent on another machine is the only issuer asked)\n"
 	"       cvq-admin cert issue --profile P [...] (--out-dir DIR | --out BUNDLE) CSR...\n"
