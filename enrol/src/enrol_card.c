@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
@@ -17,29 +18,20 @@
 #include <cvq/profile.h>
 
 cvq_card_err
-cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master, size_t master_len,
-                         const uint8_t guid[CVQ_CARD_GUID_LEN], const char *prev_guid, int alg,
-                         int *which)
+cvq_enrol_card_mgmt_auth_keys(cvq_card *card, int alg, const uint8_t *key, size_t key_len,
+                              const uint8_t *prev_key, size_t prev_len, int *which)
 {
-	uint8_t key[32], pg[CVQ_CARD_GUID_LEN];
 	cvq_card_err err = CVQ_CARD_ERR_AUTH;
 
 	/* Most likely first: a wrong try costs a round trip, not a counter
 	 * (PIV has no retry counter on the management key). */
-	if (guid) {
-		err = cvq_card_mgmt_key_derive(master, master_len, guid, (cvq_card_alg)alg, key);
-		if (err == CVQ_CARD_OK)
-			err = cvq_card_mgmt_auth(card, (cvq_card_alg)alg, key,
-			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
+	if (key) {
+		err = cvq_card_mgmt_auth(card, (cvq_card_alg)alg, key, key_len);
 		if (err == CVQ_CARD_OK)
 			*which = 0;
 	}
-	if ((err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) && prev_guid &&
-	    prev_guid[0] && cvq_enrol_guid_parse(prev_guid, pg)) {
-		err = cvq_card_mgmt_key_derive(master, master_len, pg, (cvq_card_alg)alg, key);
-		if (err == CVQ_CARD_OK)
-			err = cvq_card_mgmt_auth(card, (cvq_card_alg)alg, key,
-			                         cvq_card_mgmt_key_len((cvq_card_alg)alg));
+	if ((err == CVQ_CARD_ERR_AUTH || err == CVQ_CARD_ERR_UNSUPPORTED) && prev_key) {
+		err = cvq_card_mgmt_auth(card, (cvq_card_alg)alg, prev_key, prev_len);
 		if (err == CVQ_CARD_OK)
 			*which = 1;
 	}
@@ -49,8 +41,45 @@ cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master, size_t master_le
 		if (err == CVQ_CARD_OK)
 			*which = 2;
 	}
-	OPENSSL_cleanse(key, sizeof(key));
 	return err;
+}
+
+cvq_card_err
+cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master, size_t master_len,
+                         const uint8_t guid[CVQ_CARD_GUID_LEN], const char *prev_guid, int alg,
+                         int *which)
+{
+	uint8_t key[32], prev[32], pg[CVQ_CARD_GUID_LEN];
+	size_t len = cvq_card_mgmt_key_len((cvq_card_alg)alg);
+	bool has_key = false, has_prev = false;
+	cvq_card_err err;
+
+	if (guid)
+		has_key = cvq_card_mgmt_key_derive(master, master_len, guid, (cvq_card_alg)alg,
+		                                   key) == CVQ_CARD_OK;
+	if (prev_guid && prev_guid[0] && cvq_enrol_guid_parse(prev_guid, pg))
+		has_prev = cvq_card_mgmt_key_derive(master, master_len, pg, (cvq_card_alg)alg,
+		                                    prev) == CVQ_CARD_OK;
+	err = cvq_enrol_card_mgmt_auth_keys(card, alg, has_key ? key : NULL, len,
+	                                    has_prev ? prev : NULL, len, which);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(prev, sizeof(prev));
+	return err;
+}
+
+bool
+cvq_enrol_serial_hex(const ASN1_INTEGER *serial, char out[67])
+{
+	BIGNUM *bn = serial ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	bool ok = hex && strlen(hex) < 67;
+
+	out[0] = '\0';
+	if (ok)
+		memcpy(out, hex, strlen(hex) + 1);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return ok;
 }
 
 cvq_card_err

@@ -35,3 +35,14 @@ cvq_enrol_key_alg_name(int alg)
 	return alg == CVQ_CARD_ALG_RSA2048 ? "rsa-2048" : "ec-p256";
 }
 
+
+const char *
+cvq_enrol_card_status_name(int status)
+{
+	/* libcvqca's names (cvq_ca_card_status_name), for the same numbers. */
+	static const char *const n[CVQ_ENROL_CARD__COUNT] = {
+		"active", "suspended", "lost", "stolen", "destroyed", "returned",
+	};
+
+	return status >= 0 && status < CVQ_ENROL_CARD__COUNT ? n[status] : "?";
+}

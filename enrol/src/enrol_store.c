@@ -5,10 +5,13 @@
  * apart, in enrol_meta, and every name starts with enrol_ so the two never
  * collide (docs/enrolment.md). Migrations are append-only.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -16,6 +19,7 @@
 
 #include <cvq/enrol.h>
 #include <cvq/piv.h>
+#include <cvq/util.h>
 
 struct cvq_enrol_store {
 	sqlite3 *db;
@@ -93,25 +97,40 @@ migrate(sqlite3 *db, char *why, size_t why_len)
 	return CVQ_ENROL_OK;
 }
 
-cvq_enrol_err
-cvq_enrol_store_open(const char *db_path, cvq_enrol_store **out, char *why, size_t why_len)
+static cvq_enrol_err
+store_open(const char *db_path, bool own, cvq_enrol_store **out, char *why, size_t why_len)
 {
 	cvq_enrol_store *s;
 	cvq_enrol_err err;
-	int rc;
+	int rc, fd;
 
 	if (!db_path || !out)
 		return CVQ_ENROL_ERR_ARG;
 	*out = NULL;
+	/* A journal of its own: made 0600 (it holds sealed PUKs) before SQLite
+	 * sees it, whatever the umask; its -wal and -shm follow its mode. */
+	if (own && access(db_path, F_OK) != 0) {
+		fd = cvq_util_file_create(db_path, O_RDWR | O_EXCL, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			snprintf(why, why_len, "cannot create %s: %s", db_path, strerror(errno));
+			return CVQ_ENROL_ERR_IO;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return CVQ_ENROL_ERR_STORE;
-	/* No CREATE: the CA made the store; we only add our tables to it. */
+	/* No CREATE: the CA made the store (or we did, above). */
 	rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(s->db, 10000);
 		rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	}
+	/* The CA store is in WAL mode already; a journal of its own is put in
+	 * it so that a batch's readers and a 'card show' run side by side. */
+	if (rc == SQLITE_OK && own)
+		rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(why, why_len, "cannot open %s: %s", db_path,
 		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -125,6 +144,18 @@ cvq_enrol_store_open(const char *db_path, cvq_enrol_store **out, char *why, size
 	}
 	*out = s;
 	return CVQ_ENROL_OK;
+}
+
+cvq_enrol_err
+cvq_enrol_store_open(const char *db_path, cvq_enrol_store **out, char *why, size_t why_len)
+{
+	return store_open(db_path, false, out, why, why_len);
+}
+
+cvq_enrol_err
+cvq_enrol_store_open_own(const char *db_path, cvq_enrol_store **out, char *why, size_t why_len)
+{
+	return store_open(db_path, true, out, why, why_len);
 }
 
 void

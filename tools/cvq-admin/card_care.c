@@ -27,13 +27,16 @@ care_usage(FILE *f)
 {
 	fprintf(f,
 	"usage: cvq-admin card renew [--reader NAME] [--pin-source SOURCE]\n"
-	"                            [--pass SOURCE | --agent SOCKET] [--master-key-file FILE]\n"
+	"                            [--pass SOURCE] [--master-key-file FILE]\n"
 	"       cvq-admin card lost|stolen|destroyed GUID|--citizen ID [--since TIME] [--crl FILE]\n"
 	"                            [--pass SOURCE]\n"
 	"       cvq-admin card unblock --citizen ID [--reader NAME] [--letter FILE]\n"
 	"                              [--pin-length 6|7|8] [--master-key-file FILE]\n"
 	"       cvq-admin [--json] card show [GUID | --reader NAME]\n"
 	"       cvq-admin [--json] citizen cards ID\n"
+	"each of them also takes\n"
+	CVQ_ENROL_AGENT_USAGE
+	"(the CA's issuing agent does what the CA side does; no CA key here).\n"
 	"SOURCE (PIN or passphrase) is file:PATH, fd:N, pinentry:PROGRAM or tty; the\n"
 	"default PIN source is pinentry:/usr/bin/pinentry. Secrets never go on the command line.\n"
 	"--since (lost, stolen): when the card left the holder's hands, YYYY-MM-DDTHH:MM:SSZ or\n"
@@ -72,20 +75,45 @@ card_in_reader(struct cvq_enrol_ctx *e, const char *reader, uint8_t guid[16], ch
 	return CVQ_ADMIN_EXIT_OK;
 }
 
+/* The CA's record of the card (exit code; the reason printed). */
 static int
-ca_card_active(struct cvq_enrol_ctx *e, const char *hex, struct cvq_ca_card *k)
+card_get(struct cvq_enrol_ctx *e, const char *hex, struct cvq_enrol_card_rec *k)
 {
-	cvq_ca_err err = cvq_ca_card_get(e->ca, hex, k);
+	char why[256] = "";
+	cvq_enrol_err err = e->issuer.ops->card_get
+	                            ? e->issuer.ops->card_get(e->issuer.ctx, hex, k, why, sizeof(why))
+	                            : CVQ_ENROL_ERR_ISSUER;
 
-	if (err)
-		return cvq_admin_ca_fail(e->ca, err, hex);
-	if (k->status != CVQ_CA_CARD_ACTIVE) {
+	return err ? cvq_enrol_issuer_fail(e, err, why, hex) : CVQ_ADMIN_EXIT_OK;
+}
+
+static int
+ca_card_active(struct cvq_enrol_ctx *e, const char *hex, struct cvq_enrol_card_rec *k)
+{
+	int rc = card_get(e, hex, k);
+
+	if (rc)
+		return rc;
+	if (k->status != CVQ_ENROL_CARD_ACTIVE) {
 		cvq_admin_error("card %s is %s: it cannot be used any more", hex,
-		                cvq_ca_card_status_name(k->status));
+		                cvq_enrol_card_status_name(k->status));
 		return CVQ_ADMIN_EXIT_INVALID;
 	}
 	return CVQ_ADMIN_EXIT_OK;
 }
+
+/* The citizen's record (exit code; the reason printed). */
+static int
+citizen_get(struct cvq_enrol_ctx *e, const char *id, struct cvq_enrol_citizen *c)
+{
+	char why[256] = "";
+	cvq_enrol_err err = e->issuer.ops->citizen_get
+	                            ? e->issuer.ops->citizen_get(e->issuer.ctx, id, c, why, sizeof(why))
+	                            : CVQ_ENROL_ERR_ISSUER;
+
+	return err ? cvq_enrol_issuer_fail(e, err, why, id) : CVQ_ADMIN_EXIT_OK;
+}
+
 
 /* ---- renew ---- */
 
@@ -95,34 +123,39 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	static const struct option lo[] = {
 		{"reader", required_argument, NULL, 'r'}, {"pin-source", required_argument, NULL, 's'},
 		{"pass", required_argument, NULL, 'p'}, {"master-key-file", required_argument, NULL, 'm'},
-		{"agent", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
+		CVQ_ENROL_AGENT_OPTIONS, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
 	const char *reader = NULL, *src = "pinentry:/usr/bin/pinentry";
 	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
 	struct cvq_enrol_rec rec;
 	struct cvq_enrol_ctx e;
-	struct cvq_ca_card k;
+	struct cvq_enrol_card_rec k;
 	uint8_t guid[16];
 	char hex[33], pin[64], serial[2][67];
 	cvq_card_err err = CVQ_CARD_OK;
-	cvq_ca_err ca_err = CVQ_CA_OK;
+	cvq_enrol_err ierr = CVQ_ENROL_OK;
 	cvq_util_err uerr;
 	unsigned n = 0;
 	bool unlogged = false;
 	int c, rc, tries = -1, which, i;
 
-	while ((c = getopt_long(argc, argv, "r:s:p:m:A:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:s:p:m:", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
 		switch (c) {
 		case 'r': reader = optarg; break;
 		case 's': src = optarg; break;
 		case 'p': oo.pass = optarg; break;
 		case 'm': oo.master_file = optarg; break;
-		case 'A': oo.agent = optarg; break;
 		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (oo.agent && oo.pass)) {
+	if (optind != argc || (cvq_enrol_has_agent(&oo) && oo.pass)) {
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
@@ -156,9 +189,9 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 	cvq_enrol_say(&e, "Renewing card %s of citizen %s.", hex, rec.holder);
 	err = cvq_card_begin(e.card);
 	if (!err)
-		err = cvq_enrol_mgmt_auth(&e, guid, NULL, rec.mgmt_alg, &which);
+		err = cvq_enrol_mgmt_auth(&e, hex, NULL, rec.mgmt_alg, &which, &ierr);
 	for (i = 0; !err && i < 2; i++) {
-		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ca_err, serial[i]);
+		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ierr, serial[i]);
 		if (!err) {
 			if (cvq_enrol_log(&e, hex, "renew.cert", serial[i]) != CVQ_ENROL_OK)
 				unlogged = true;
@@ -167,8 +200,8 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 		}
 	}
 	cvq_card_end(e.card, true);
-	if (ca_err) {
-		rc = cvq_admin_ca_fail(e.ca, ca_err, "renewal");
+	if (ierr) {
+		rc = cvq_enrol_issuer_fail(&e, ierr, e.issuer_why, "renewal");
 		goto out;
 	}
 	if (err) {
@@ -202,12 +235,12 @@ struct active_cards {
 };
 
 static int
-active_cb(void *ctx, const struct cvq_ca_card *k)
+active_cb(void *ctx, const struct cvq_enrol_card_rec *k)
 {
 	struct active_cards *a = ctx;
 	void *p;
 
-	if (k->status != CVQ_CA_CARD_ACTIVE)
+	if (k->status != CVQ_ENROL_CARD_ACTIVE)
 		return 0;
 	p = realloc(a->guid, (a->n + 1) * sizeof(*a->guid));
 	if (!p) {
@@ -220,12 +253,12 @@ active_cb(void *ctx, const struct cvq_ca_card *k)
 }
 
 static int
-write_crl(X509_CRL *crl, const char *path)
+write_crl(const char *pem, size_t len, const char *path)
 {
 	struct cvq_admin_out o;
 	int ok = cvq_admin_out_open(&o, path) == 0;
 
-	if (ok && PEM_write_X509_CRL(o.f, crl) != 1) {
+	if (ok && fwrite(pem, 1, len, o.f) != len) {
 		cvq_admin_out_abort(&o);
 		ok = 0;
 	} else if (ok) {
@@ -261,24 +294,32 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	static const struct option lo[] = {
 		{"citizen", required_argument, NULL, 'c'}, {"crl", required_argument, NULL, 'o'},
 		{"pass", required_argument, NULL, 'p'}, {"since", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+		CVQ_ENROL_AGENT_OPTIONS, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY};
 	struct active_cards a = {0};
-	const char *what = argv[0], *citizen = NULL, *crl_out = NULL;
-	enum cvq_ca_card_status status;
+	const char *what = argv[0], *citizen = NULL, *crl_out = NULL, *reason_name;
+	const struct cvq_enrol_issuer_ops *ops;
+	int status;
 	struct cvq_enrol_ctx e;
-	struct cvq_ca_card k;
-	X509_CRL *crl = NULL;
-	uint64_t number = 0;
+	struct cvq_enrol_card_rec k;
+	char *crl = NULL, why[256] = "";
+	size_t crl_len = 0;
+	int64_t number = 0;
 	unsigned count, total = 0, unlogged = 0;
-	cvq_ca_err err;
+	cvq_enrol_err err;
 	json_t *arr;
 	int c, rc, reason;
 	int64_t since = 0;
 	size_t i;
 
 	while ((c = getopt_long(argc, argv, "c:o:p:s:", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
 		switch (c) {
 		case 'c': citizen = optarg; break;
 		case 'o': crl_out = optarg; break;
@@ -299,14 +340,17 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	/* Lost and stolen keys may be in other hands: keyCompromise, dated
 	 * now. A destroyed card's keys went with it: cessationOfOperation. */
+	/* RFC 5280 CRLReason: cessationOfOperation (5), keyCompromise (1). */
 	if (strcmp(what, "destroyed") == 0) {
-		status = CVQ_CA_CARD_DESTROYED;
-		reason = CVQ_CA_REASON_CESSATION;
+		status = CVQ_ENROL_CARD_DESTROYED;
+		reason = 5;
+		reason_name = "cessationOfOperation";
 	} else {
-		status = strcmp(what, "lost") == 0 ? CVQ_CA_CARD_LOST : CVQ_CA_CARD_STOLEN;
-		reason = CVQ_CA_REASON_KEY_COMPROMISE;
+		status = strcmp(what, "lost") == 0 ? CVQ_ENROL_CARD_LOST : CVQ_ENROL_CARD_STOLEN;
+		reason = 1;
+		reason_name = "keyCompromise";
 	}
-	if (since && status == CVQ_CA_CARD_DESTROYED) {
+	if (since && status == CVQ_ENROL_CARD_DESTROYED) {
 		cvq_admin_error("--since is for a lost or stolen card (a destroyed one signs nothing)");
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
@@ -316,15 +360,21 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	rc = cvq_enrol_ctx_open(&e, opts, &oo);
 	if (rc)
 		return rc;
+	ops = e.issuer.ops;
+	if (!ops->card_list || !ops->revoke_card || !ops->crl_issue) {
+		rc = cvq_enrol_issuer_fail(&e, CVQ_ENROL_ERR_ISSUER, "the issuer cannot revoke cards",
+		                           what);
+		goto out;
+	}
 	if (citizen) {
-		err = cvq_ca_card_list(e.ca, citizen, active_cb, &a);
+		err = ops->card_list(e.issuer.ctx, citizen, active_cb, &a, why, sizeof(why));
 		if (a.nomem) {
 			cvq_admin_error("out of memory listing the cards of %s: nothing revoked", citizen);
 			rc = CVQ_ADMIN_EXIT_FAIL;
 			goto out;
 		}
 		if (err) {
-			rc = cvq_admin_ca_fail(e.ca, err, citizen);
+			rc = cvq_enrol_issuer_fail(&e, err, why, citizen);
 			goto out;
 		}
 		if (a.n == 0) {
@@ -333,11 +383,9 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 	} else {
-		err = cvq_ca_card_get(e.ca, argv[optind], &k);
-		if (err) {
-			rc = cvq_admin_ca_fail(e.ca, err, argv[optind]);
+		rc = card_get(&e, argv[optind], &k);
+		if (rc)
 			goto out;
-		}
 		a.guid = calloc(1, sizeof(*a.guid));
 		if (!a.guid) {
 			cvq_admin_error("out of memory: card %s not reported, nothing revoked", argv[optind]);
@@ -354,10 +402,11 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	}
 	for (i = 0; i < a.n; i++) {
-		err = cvq_ca_revoke_card(e.ca, a.guid[i], reason, since, status, &count);
+		err = ops->revoke_card(e.issuer.ctx, a.guid[i], reason, since, status, &count, why,
+		                       sizeof(why));
 		if (err) {
 			json_decref(arr);
-			rc = cvq_admin_ca_fail(e.ca, err, a.guid[i]);
+			rc = cvq_enrol_issuer_fail(&e, err, why, a.guid[i]);
 			goto out;
 		}
 		total += count;
@@ -365,18 +414,18 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 			unlogged++;
 		json_array_append_new(arr, json_string(a.guid[i]));
 		cvq_enrol_say(&e, "Card %s reported %s: %u certificate(s) revoked (%s).", a.guid[i],
-		              what, count, cvq_ca_reason_name(reason));
+		              what, count, reason_name);
 	}
-	err = cvq_ca_crl_issue(e.ca, &crl, &number);
+	err = ops->crl_issue(e.issuer.ctx, &crl, &crl_len, &number, why, sizeof(why));
 	if (err) {
 		json_decref(arr);
-		rc = cvq_admin_ca_fail(e.ca, err, "issuing the CRL");
+		rc = cvq_enrol_issuer_fail(&e, err, why, "issuing the CRL");
 		goto out;
 	}
 	cvq_enrol_say(&e, "New CRL number %llu issued%s%s.", (unsigned long long)number,
 	              crl_out ? " and written to " : "", crl_out ? crl_out : "");
 	if (crl_out)
-		rc = write_crl(crl, crl_out);
+		rc = write_crl(crl, crl_len, crl_out);
 	if (unlogged) {
 		/* Revoked and in the new CRL all the same: only the record is missing. */
 		cvq_admin_error("%u card(s) revoked but not recorded in the journal and audit log",
@@ -385,14 +434,14 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	if (opts->json)
 		cvq_admin_json_print(json_pack("{s:o, s:s, s:s, s:i, s:I, s:I}", "cards", arr, "status",
-		                               cvq_ca_card_status_name(status), "reason",
-		                               cvq_ca_reason_name(reason), "revoked", (int)total,
+		                               cvq_enrol_card_status_name(status), "reason",
+		                               reason_name, "revoked", (int)total,
 		                               "crl_number", (json_int_t)number,
 		                               "invalidity", (json_int_t)since));
 	else
 		json_decref(arr);
 out:
-	X509_CRL_free(crl);
+	free(crl);
 	free(a.guid);
 	cvq_enrol_ctx_close(&e);
 	return rc;
@@ -406,24 +455,32 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 	static const struct option lo[] = {
 		{"citizen", required_argument, NULL, 'c'}, {"reader", required_argument, NULL, 'r'},
 		{"letter", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
-		{"master-key-file", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
+		{"master-key-file", required_argument, NULL, 'm'}, CVQ_ENROL_AGENT_OPTIONS,
+		{NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_MASTER};
 	const char *citizen = NULL, *reader = NULL, *letter = NULL;
 	char hex[33], pin[CVQ_ENROL_PIN_MAX + 1] = "", puk[CVQ_ENROL_PUK_LEN + 1] = "";
 	char path[4096];
 	struct cvq_enrol_letter l = {0};
-	struct cvq_ca_citizen cit;
+	struct cvq_enrol_citizen cit;
 	struct cvq_enrol_rec rec;
 	struct cvq_enrol_ctx e;
-	struct cvq_ca_card k;
+	struct cvq_enrol_card_rec k;
 	uint8_t guid[16];
 	cvq_card_err err;
-	cvq_ca_err cerr;
+	cvq_enrol_err ierr;
+	char why[256] = "";
 	long pin_len = 6;
 	int c, rc, tries = -1;
 
 	while ((c = getopt_long(argc, argv, "c:r:l:n:m:", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
 		switch (c) {
 		case 'c': citizen = optarg; break;
 		case 'r': reader = optarg; break;
@@ -456,20 +513,27 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
-	cerr = cvq_ca_citizen_get(e.ca, citizen, &cit);
-	if (cerr) {
-		rc = cvq_admin_ca_fail(e.ca, cerr, citizen);
+	rc = citizen_get(&e, citizen, &cit);
+	if (rc)
 		goto out;
-	}
 	if (letter ? snprintf(path, sizeof(path), "%s", letter) >= (int)sizeof(path)
 	           : !cvq_enrol_letter_default(path, sizeof(path), NULL, citizen)) {
 		rc = CVQ_ADMIN_EXIT_USAGE;
 		goto out;
 	}
-	if (!rec.has_puk || cvq_enrol_puk_open(e.master, e.master_len, guid, rec.puk,
-	                                       CVQ_ENROL_PUK_BLOB_LEN, puk) != CVQ_ENROL_OK ||
-	    cvq_enrol_random_digits(pin, (size_t)pin_len) != CVQ_ENROL_OK) {
-		cvq_admin_error("cannot open the card's PUK (wrong master secret?)");
+	ierr = !rec.has_puk ? CVQ_ENROL_ERR_NOT_FOUND
+	       : e.issuer.ops->puk_open
+	               ? e.issuer.ops->puk_open(e.issuer.ctx, hex, rec.puk, CVQ_ENROL_PUK_BLOB_LEN,
+	                                        puk, why, sizeof(why))
+	               : CVQ_ENROL_ERR_ISSUER;
+	if (ierr) {
+		cvq_admin_error("cannot open the card's PUK: %s", why[0] ? why
+		                : !rec.has_puk ? "the journal has none" : cvq_enrol_strerror(ierr));
+		rc = CVQ_ADMIN_EXIT_FAIL;
+		goto out;
+	}
+	if (cvq_enrol_random_digits(pin, (size_t)pin_len) != CVQ_ENROL_OK) {
+		cvq_admin_error("no random numbers for the PIN");
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
@@ -516,10 +580,22 @@ out:
 
 /* ---- show ---- */
 
+struct cert_view {
+	json_t *arr;
+	const char *guid;
+};
+
 static int
-cert_cb(void *ctx, const struct cvq_ca_cert_info *c)
+cert_cb(void *ctx, const struct cvq_enrol_cert_rec *c)
 {
-	json_array_append_new(ctx, cvq_admin_json_cert(c));
+	struct cert_view *v = ctx;
+	char t[32];
+
+	json_array_append_new(v->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "serial",
+	                                        c->serial, "card", v->guid, "profile", c->profile,
+	                                        "not_after", cvq_admin_time(c->not_after, t),
+	                                        "status", c->revoked ? "revoked" : "good",
+	                                        "reason", c->revoked ? c->reason : NULL));
 	return 0;
 }
 
@@ -534,14 +610,15 @@ log_cb(void *ctx, const struct cvq_enrol_log_entry *l)
 }
 
 static json_t *
-card_json(struct cvq_enrol_ctx *e, const struct cvq_ca_card *k)
+card_json(struct cvq_enrol_ctx *e, const struct cvq_enrol_card_rec *k)
 {
 	struct cvq_enrol_rec rec;
+	struct cert_view cv = {.guid = k->guid};
 	char t1[32], t2[32];
-	json_t *v, *certs, *hist;
+	json_t *v, *hist;
 
 	v = json_pack("{s:s, s:s, s:s, s:s, s:s}", "guid", k->guid, "holder", k->holder,
-	              "status", cvq_ca_card_status_name(k->status),
+	              "status", cvq_enrol_card_status_name(k->status),
 	              "created", cvq_admin_time(k->created, t1),
 	              "expires", cvq_admin_time(k->expires, t2));
 	if (!v)
@@ -554,9 +631,10 @@ card_json(struct cvq_enrol_ctx *e, const struct cvq_ca_card *k)
 		        "step", cvq_enrol_step_name(rec.step), "error", rec.error));
 		OPENSSL_cleanse(&rec, sizeof(rec));
 	}
-	certs = json_array();
-	cvq_ca_cert_list(e->ca, k->guid, cert_cb, certs);
-	json_object_set_new(v, "certificates", certs);
+	cv.arr = json_array();
+	if (e->issuer.ops->cert_list)
+		(void)e->issuer.ops->cert_list(e->issuer.ctx, k->guid, cert_cb, &cv, NULL, 0);
+	json_object_set_new(v, "certificates", cv.arr);
 	hist = json_array();
 	cvq_enrol_store_log_list(e->st, k->guid, log_cb, hist);
 	json_object_set_new(v, "history", hist);
@@ -606,20 +684,25 @@ static int
 show(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
 	static const struct option lo[] = {{"reader", required_argument, NULL, 'r'},
-	                                   {NULL, 0, NULL, 0}};
+	                                   CVQ_ENROL_AGENT_OPTIONS, {NULL, 0, NULL, 0}};
 	struct cvq_enrol_open_opts oo = {0};
 	const char *reader = NULL;
 	bool live = false;
 	struct cvq_enrol_ctx e;
-	struct cvq_ca_card k;
+	struct cvq_enrol_card_rec k;
 	cvq_card_status cs;
 	uint8_t guid[16];
 	char hex[33];
-	cvq_ca_err err;
 	json_t *v;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "r:", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
 		if (c != 'r') {
 			care_usage(stderr);
 			return CVQ_ADMIN_EXIT_USAGE;
@@ -642,11 +725,9 @@ show(int argc, char **argv, const struct cvq_admin_opts *opts)
 	} else {
 		snprintf(hex, sizeof(hex), "%s", argv[optind]);
 	}
-	err = cvq_ca_card_get(e.ca, hex, &k);
-	if (err) {
-		rc = cvq_admin_ca_fail(e.ca, err, hex);
+	rc = card_get(&e, hex, &k);
+	if (rc)
 		goto out;
-	}
 	v = card_json(&e, &k);
 	if (v && live) {
 		cvq_card_err cerr = cvq_enrol_card_status(&e, &cs);
@@ -679,7 +760,7 @@ struct cards_ctx {
 };
 
 static int
-cards_cb(void *ctx, const struct cvq_ca_card *k)
+cards_cb(void *ctx, const struct cvq_enrol_card_rec *k)
 {
 	struct cards_ctx *c = ctx;
 	json_t *v = card_json(c->e, k);
@@ -694,37 +775,49 @@ cards_cb(void *ctx, const struct cvq_ca_card *k)
 int
 cvq_admin_citizen_cards(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
+	static const struct option lo[] = {CVQ_ENROL_AGENT_OPTIONS,
+	                                   {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct cvq_enrol_open_opts oo = {0};
-	struct cvq_ca_citizen cit;
+	struct cvq_enrol_citizen cit;
 	struct cvq_enrol_ctx e;
 	struct cards_ctx cc;
-	cvq_ca_err err;
+	const char *id;
+	char why[256] = "";
+	cvq_enrol_err err;
 	json_t *x, *en;
 	size_t i;
-	int rc;
+	int c, rc;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		care_usage(stdout);
-		return CVQ_ADMIN_EXIT_OK;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
+		care_usage(c == 'h' ? stdout : stderr);
+		return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 	}
-	if (argc != 2) {
+	if (argc - optind != 1) {
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
+	id = argv[optind];
 	rc = cvq_enrol_ctx_open(&e, opts, &oo);
 	if (rc)
 		return rc;
-	err = cvq_ca_citizen_get(e.ca, argv[1], &cit);
-	if (err) {
-		rc = cvq_admin_ca_fail(e.ca, err, argv[1]);
+	rc = citizen_get(&e, id, &cit);
+	if (rc)
 		goto out;
-	}
 	cc.e = &e;
 	cc.arr = json_array();
-	err = cvq_ca_card_list(e.ca, argv[1], cards_cb, &cc);
+	err = e.issuer.ops->card_list
+	              ? e.issuer.ops->card_list(e.issuer.ctx, id, cards_cb, &cc, why, sizeof(why))
+	              : CVQ_ENROL_ERR_ISSUER;
 	if (err) {
 		json_decref(cc.arr);
-		rc = cvq_admin_ca_fail(e.ca, err, argv[1]);
+		rc = cvq_enrol_issuer_fail(&e, err, why, id);
 		goto out;
 	}
 	if (opts->json) {

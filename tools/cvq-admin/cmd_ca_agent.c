@@ -24,6 +24,7 @@
 
 #include <cvq/util.h>
 
+#include "agent_enrol.h"
 #include "agent_tls.h"
 #include "ca_agent.h"
 #include "ca_common.h"
@@ -36,14 +37,19 @@ agent_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin ca-agent start [--pass SOURCE] [--socket PATH] [--idle SECONDS]\n"
 	"                                [--group NAME|GID] [--foreground]\n"
+	"                                [--master-key-file FILE]\n"
+	"                                [--content-signer KEY.pem --content-signer-cert CERT.pem]\n"
 	"                                [--listen HOST:PORT --tls-cert FILE --tls-key FILE]\n"
 	"       cvq-admin ca-agent stop [--socket PATH]\n"
 	"       cvq-admin [--json] ca-agent status [--socket PATH]\n"
 	"The agent keeps the CA key unlocked and issues for `cvq-admin cert issue`\n"
 	"(same user, or --group members). It locks itself (exits, wiping the key)\n"
 	"after --idle seconds without an issuance (default %d; 0 = never) and on SIGTERM.\n"
-	"Default socket: agent/socket beside the store. --listen adds the TLS front\n"
-	"for other machines (client certificates of this CA required; EST paths,\n"
+	"Default socket: agent/socket beside the store. The agent also serves the\n"
+	"counters' enrolment (card enrol --agent) with the cards' master secret and the\n"
+	"PIV content signer (default: master.key, content-signer.key/.pem beside the CA\n"
+	"configuration, mode 0600; without them those operations are refused). --listen adds the TLS\n"
+	"front for other machines (client certificates of this CA required; EST paths,\n"
 	"docs/enrolment.md): --tls-cert/--tls-key, a service certificate of the CA.\n",
 	DEFAULT_IDLE);
 }
@@ -124,10 +130,44 @@ run_agent(const struct cvq_ca_config *cfg, cvq_ca *ca, const struct cvq_ca_agent
 	return err;
 }
 
+/*
+ * The enrolment service (agent_enrol.c): the master secret and the
+ * content signer, loaded after the CA and held as long as the key is.
+ */
+static int
+enrol_service_load(const struct cvq_ca_config *cfg, const struct cvq_admin_enrol_svc_opts *so,
+                   struct cvq_admin_enrol_svc *svc, struct cvq_ca_agent_opts *ao)
+{
+	char why[256] = "";
+
+	if (!cvq_admin_enrol_svc_load(svc, cfg, so, why, sizeof(why))) {
+		cvq_admin_error("agent: %s", why);
+		return CVQ_ADMIN_EXIT_FAIL;
+	}
+	if (why[0])
+		cvq_admin_error("warning: %s: no CHUID or Security Object signed", why);
+	ao->ext = cvq_admin_enrol_svc_ext;
+	ao->ext_ctx = svc;
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+/* --master-key-file, --content-signer, --content-signer-cert: 1 if c was one. */
+static int
+enrol_service_opt(int c, struct cvq_admin_enrol_svc_opts *so)
+{
+	switch (c) {
+	case 'M': so->master_file = optarg; return 1;
+	case 'K': so->cs_key = optarg; return 1;
+	case 'C': so->cs_cert = optarg; return 1;
+	default: return 0;
+	}
+}
+
 static int
 serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_opts *ao,
-      const struct cvq_admin_agent_tls_opts *tls)
+      const struct cvq_admin_enrol_svc_opts *so, const struct cvq_admin_agent_tls_opts *tls)
 {
+	struct cvq_admin_enrol_svc svc = {0};
 	struct cvq_ca_config *cfg = NULL;
 	cvq_ca *ca = NULL;
 	char why[256] = "";
@@ -140,6 +180,11 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 	rc = cvq_admin_ca_open(opts, pass, 0, &cfg, &ca);
 	if (rc != CVQ_ADMIN_EXIT_OK)
 		return rc;
+	rc = enrol_service_load(cfg, so, &svc, ao);
+	if (rc != CVQ_ADMIN_EXIT_OK) {
+		cvq_admin_ca_close(cfg, ca);
+		return rc;
+	}
 	if (ao->ready_fd >= 0) {
 		/* Detach only now: a tty or pinentry prompt needed the terminal. */
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -164,6 +209,7 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 	}
 	/* Frees the key: OpenSSL wipes private key material as it frees it. */
 	cvq_admin_ca_close(cfg, ca);
+	cvq_admin_enrol_svc_clear(&svc);
 	return rc;
 }
 
@@ -208,11 +254,15 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	static const struct option lo[] = {
 		{"pass", required_argument, NULL, 'p'}, {"socket", required_argument, NULL, 'S'},
 		{"idle", required_argument, NULL, 'i'}, {"group", required_argument, NULL, 'g'},
-		{"foreground", no_argument, NULL, 'f'}, {"listen", required_argument, NULL, TLS_OPT},
-		{"tls-cert", required_argument, NULL, TLS_OPT + 1},
+		{"foreground", no_argument, NULL, 'f'},
+		{"master-key-file", required_argument, NULL, 'M'},
+		{"content-signer", required_argument, NULL, 'K'},
+		{"content-signer-cert", required_argument, NULL, 'C'},
+		{"listen", required_argument, NULL, TLS_OPT}, {"tls-cert", required_argument, NULL, TLS_OPT + 1},
 		{"tls-key", required_argument, NULL, TLS_OPT + 2}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_agent_opts ao = {.idle_seconds = DEFAULT_IDLE, .ready_fd = -1};
+	struct cvq_admin_enrol_svc_opts so = {0};
 	struct cvq_admin_agent_tls_opts tls = {0};
 	const char *pass = NULL, *sock = NULL;
 	bool fg = false;
@@ -246,7 +296,7 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'f': fg = true; break;
 		default:
-			if (tls_front_opt(c, &tls))
+			if (enrol_service_opt(c, &so) || tls_front_opt(c, &tls))
 				break;
 			agent_usage(stderr);
 			return CVQ_ADMIN_EXIT_USAGE;
@@ -262,7 +312,7 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return CVQ_ADMIN_EXIT_FAIL;
 	ao.socket = path;
 	if (fg) {
-		rc = serve(opts, pass, &ao, &tls);
+		rc = serve(opts, pass, &ao, &so, &tls);
 		free(path);
 		return rc;
 	}
@@ -279,7 +329,7 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (pid == 0) {
 		close(p[0]);
 		ao.ready_fd = p[1];
-		rc = serve(opts, pass, &ao, &tls);
+		rc = serve(opts, pass, &ao, &so, &tls);
 		free(path);
 		_exit(rc);
 	}

@@ -43,8 +43,9 @@ struct run {
 	struct cvq_enrol_ctx *e;
 	const struct enrol_req *req;
 	struct cvq_enrol_rec rec;
-	struct cvq_ca_citizen cit;
+	struct cvq_enrol_citizen cit;
 	uint8_t guid[CVQ_CARD_GUID_LEN];
+	cvq_enrol_err ierr;        /* the issuer's error that stopped a step */
 	int64_t expires;
 	bool already;              /* the card was enrolled before this run */
 	bool resumed;
@@ -124,7 +125,9 @@ sweep_cb(void *ctx, const struct cvq_enrol_rec *rec)
 		OPENSSL_cleanse(&old, sizeof(old));
 		return 1;
 	}
-	cvq_ca_card_set_status(r->e->ca, old.guid, CVQ_CA_CARD_RETURNED);
+	if (r->e->issuer.ops->card_set_status)
+		(void)r->e->issuer.ops->card_set_status(r->e->issuer.ctx, old.guid,
+		                                        CVQ_ENROL_CARD_RETURNED, NULL, 0);
 	OPENSSL_cleanse(&old, sizeof(old));
 	return 0;
 }
@@ -162,9 +165,10 @@ start_new(struct run *r, const char *prev)
 static int
 identify(struct run *r)
 {
+	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
+	struct cvq_enrol_card_rec k;
 	cvq_card_status cs;
-	struct cvq_ca_card k;
-	char hex[33];
+	char hex[33], why[256] = "";
 	cvq_card_err cerr;
 	cvq_enrol_err err;
 
@@ -180,11 +184,15 @@ identify(struct run *r)
 	cvq_card_guid_hex(cs.guid, hex);
 	err = cvq_enrol_store_get(r->e->st, hex, &r->rec);
 	if (err == CVQ_ENROL_ERR_NOT_FOUND) {
-		if (cvq_ca_card_get(r->e->ca, hex, &k) == CVQ_CA_OK) {
+		err = ops->card_get ? ops->card_get(r->e->issuer.ctx, hex, &k, why, sizeof(why))
+		                    : CVQ_ENROL_ERR_ISSUER;
+		if (err == CVQ_ENROL_OK) {
 			cvq_admin_error("card %s belongs to citizen %s but was not enrolled here; "
 			                "report it (card lost|destroyed) or reset it first", hex, k.holder);
 			return CVQ_ADMIN_EXIT_FAIL;
 		}
+		if (err != CVQ_ENROL_ERR_NOT_FOUND)
+			return cvq_enrol_issuer_fail(r->e, err, why, hex);
 		cvq_enrol_say(r->e, "The card in \"%s\" has an unknown identity (%s): new enrolment "
 		              "for %s %s (%s).", cvq_card_reader_name(r->e->card), hex,
 		              r->cit.given_name, r->cit.family_name, r->cit.ext_id);
@@ -221,20 +229,26 @@ identify(struct run *r)
 static int
 step_record(struct run *r)
 {
-	struct cvq_ca_card k;
-	cvq_ca_err err;
-	char d[32];
+	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
+	struct cvq_enrol_card_rec k;
+	char d[32], why[256] = "";
+	cvq_enrol_err err;
 
-	err = cvq_ca_card_get(r->e->ca, r->rec.guid, &k);
-	if (err == CVQ_CA_ERR_NOT_FOUND) {
+	err = ops->card_get && ops->card_add
+	              ? ops->card_get(r->e->issuer.ctx, r->rec.guid, &k, why, sizeof(why))
+	              : CVQ_ENROL_ERR_ISSUER;
+	if (err == CVQ_ENROL_ERR_NOT_FOUND) {
 		r->expires = (int64_t)time(NULL) + (int64_t)r->req->card_days * 86400;
-		err = cvq_ca_card_add(r->e->ca, r->rec.guid, r->rec.holder, r->expires, NULL);
-	} else if (err == CVQ_CA_OK && k.status != CVQ_CA_CARD_ACTIVE) {
-		cvq_admin_error("card %s is %s in the CA", r->rec.guid, cvq_ca_card_status_name(k.status));
+		why[0] = '\0';
+		err = ops->card_add(r->e->issuer.ctx, r->rec.guid, r->rec.holder, r->expires, why,
+		                    sizeof(why));
+	} else if (err == CVQ_ENROL_OK && k.status != CVQ_ENROL_CARD_ACTIVE) {
+		cvq_admin_error("card %s is %s in the CA", r->rec.guid,
+		                cvq_enrol_card_status_name(k.status));
 		return CVQ_ADMIN_EXIT_FAIL;
 	}
 	if (err)
-		return cvq_admin_ca_fail(r->e->ca, err, "recording the card");
+		return cvq_enrol_issuer_fail(r->e, err, why, "recording the card");
 	date_of(r->expires, false, d, sizeof(d));
 	cvq_enrol_say_step(r->e, 1, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
 	              r->rec.holder, d);
@@ -244,7 +258,8 @@ step_record(struct run *r)
 static cvq_card_err
 auth(struct run *r, int *which)
 {
-	return cvq_enrol_mgmt_auth(r->e, r->guid, r->rec.prev_guid, r->rec.mgmt_alg, which);
+	return cvq_enrol_mgmt_auth(r->e, r->rec.guid, r->rec.prev_guid, r->rec.mgmt_alg, which,
+	                           &r->ierr);
 }
 
 static cvq_card_err
@@ -268,53 +283,68 @@ step_chuid(struct run *r)
 static cvq_card_err
 step_mgmt(struct run *r)
 {
-	uint8_t key[32];
-	size_t klen = cvq_card_mgmt_key_len((cvq_card_alg)r->rec.mgmt_alg);
+	const uint8_t *key;
+	size_t klen;
 	int which = -1;
 	cvq_card_err err;
 
 	err = auth(r, &which);
 	if (err || which == 0)
 		return err;
-	err = cvq_card_mgmt_key_derive(r->e->master, r->e->master_len, r->guid,
-	                               (cvq_card_alg)r->rec.mgmt_alg, key);
-	if (!err)
-		err = cvq_card_mgmt_set_key(r->e->card, (cvq_card_alg)r->rec.mgmt_alg, key, klen);
+	/* auth() fetched the card's key from the issuer: it is cached. */
+	r->ierr = cvq_enrol_mgmt_key(r->e, r->rec.guid, r->rec.mgmt_alg, &key, &klen,
+	                             r->e->issuer_why, sizeof(r->e->issuer_why));
+	if (r->ierr)
+		return CVQ_CARD_ERR_INTERNAL;
+	err = cvq_card_mgmt_set_key(r->e->card, (cvq_card_alg)r->rec.mgmt_alg, key, klen);
 	/* Prove the card took it before the journal says so. */
 	if (!err)
 		err = cvq_card_mgmt_auth(r->e->card, (cvq_card_alg)r->rec.mgmt_alg, key, klen);
-	OPENSSL_cleanse(key, sizeof(key));
 	return err;
 }
 
-/* A certificate already on the card from an interrupted run, good in the CA? */
+struct slot_find {
+	const char *serial, *profile;
+	bool done;
+};
+
+static int
+slot_find_cb(void *ctx, const struct cvq_enrol_cert_rec *c)
+{
+	struct slot_find *f = ctx;
+
+	if (strcmp(c->serial, f->serial) == 0)
+		f->done = c->good && strcmp(c->profile, f->profile) == 0;
+	return 0;
+}
+
+/* A certificate already on the card from an interrupted run, good in the
+ * CA for this card and this slot's profile? */
 static bool
 slot_done(struct run *r, cvq_card_slot slot, char serial[67])
 {
-	struct cvq_ca_cert_info info;
-	enum cvq_ca_profile want = slot == CVQ_CARD_SLOT_SIGN       ? CVQ_CA_PROFILE_CITIZEN_SIGN
-	                           : slot == CVQ_CARD_SLOT_CARDAUTH ? CVQ_CA_PROFILE_CARD_AUTH
-	                                                            : CVQ_CA_PROFILE_CITIZEN_AUTH;
+	struct slot_find f = {.serial = serial,
+	                      .profile = slot == CVQ_CARD_SLOT_SIGN       ? "citizen-sign"
+	                                 : slot == CVQ_CARD_SLOT_CARDAUTH ? "card-auth"
+	                                                                  : "citizen-auth"};
 	X509 *x = NULL;
-	bool done = false;
 
-	if (cvq_card_read_cert(r->e->card, slot, &x) != CVQ_CARD_OK)
+	if (!r->e->issuer.ops->cert_list || cvq_card_read_cert(r->e->card, slot, &x) != CVQ_CARD_OK)
 		return false;
-	if (cvq_ca_serial_hex(X509_get0_serialNumber(x), serial) == CVQ_CA_OK &&
-	    cvq_ca_cert_get(r->e->ca, serial, &info, NULL) == CVQ_CA_OK)
-		done = info.status == CVQ_CA_CERT_GOOD && info.profile == want &&
-		       strcasecmp(info.card_guid, r->rec.guid) == 0;
+	if (cvq_enrol_serial_hex(X509_get0_serialNumber(x), serial) &&
+	    r->e->issuer.ops->cert_list(r->e->issuer.ctx, r->rec.guid, slot_find_cb, &f, NULL, 0) !=
+	            CVQ_ENROL_OK)
+		f.done = false;
 	X509_free(x);
-	return done;
+	return f.done;
 }
 
 static cvq_card_err
-step_slot(struct run *r, cvq_card_slot slot, cvq_ca_err *ca_err, char serial[67])
+step_slot(struct run *r, cvq_card_slot slot, char serial[67])
 {
 	int which;
 	cvq_card_err err;
 
-	*ca_err = CVQ_CA_OK;
 	if (slot_done(r, slot, serial))
 		return CVQ_CARD_OK;
 	err = auth(r, &which);
@@ -322,7 +352,7 @@ step_slot(struct run *r, cvq_card_slot slot, cvq_ca_err *ca_err, char serial[67]
 		/* 9E needs no PIN (its PIN policy is "never"). */
 		err = cvq_enrol_certify_slot(r->e, r->rec.guid, slot, r->rec.key_alg,
 		                             slot == CVQ_CARD_SLOT_CARDAUTH ? NULL : FACTORY_PIN,
-		                             ca_err, serial);
+		                             &r->ierr, serial);
 	return err;
 }
 
@@ -381,8 +411,9 @@ step_objects(struct run *r, bool *has_discovery)
  * renewal at the counter replaces them without re-signing the card.
  */
 static cvq_card_err
-step_signed(struct run *r, int *rc)
+step_signed(struct run *r)
 {
+	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
 	uint8_t chuid[128], ccc[64], printed[256], *signed_chuid = NULL, *so = NULL,
 	        *cardauth = NULL;
 	size_t chuid_len, ccc_len, printed_len, signed_len = 0, so_len = 0, ca_len = 0;
@@ -391,16 +422,23 @@ step_signed(struct run *r, int *rc)
 	int which;
 	cvq_card_err err;
 
-	*rc = cvq_enrol_content_signer(r->e);
-	if (*rc)
-		return CVQ_CARD_OK;
+	if (!ops->chuid_sign || !ops->secobj_build) {
+		r->ierr = CVQ_ENROL_ERR_ISSUER;
+		snprintf(r->e->issuer_why, sizeof(r->e->issuer_why),
+		         "the %s issuer signs no card content", ops->name);
+		return CVQ_CARD_ERR_INTERNAL;
+	}
 	date_of(r->expires, true, exp, sizeof(exp));
 	err = auth(r, &which);
 	if (!err)
 		err = cvq_card_chuid_build(r->guid, exp, chuid, sizeof(chuid), &chuid_len);
-	if (!err)
-		err = cvq_piv_chuid_sign(chuid, chuid_len, r->e->cs_cert, r->e->cs_key,
-		                         &signed_chuid, &signed_len);
+	if (!err) {
+		r->ierr = ops->chuid_sign(r->e->issuer.ctx, r->rec.guid, chuid, chuid_len,
+		                          &signed_chuid, &signed_len, r->e->issuer_why,
+		                          sizeof(r->e->issuer_why));
+		if (r->ierr)
+			err = CVQ_CARD_ERR_INTERNAL;
+	}
 	if (!err)
 		err = cvq_piv_ccc_build(r->guid, ccc, sizeof(ccc), &ccc_len);
 	if (!err)
@@ -413,7 +451,10 @@ step_signed(struct run *r, int *rc)
 	items[1] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CCC, ccc, ccc_len};
 	items[2] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_PRINTED, printed, printed_len};
 	items[3] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CARDAUTH, cardauth, ca_len};
-	err = cvq_piv_secobj_build(items, 4, r->e->cs_cert, r->e->cs_key, &so, &so_len);
+	r->ierr = ops->secobj_build(r->e->issuer.ctx, r->rec.guid, items, 4, &so, &so_len,
+	                            r->e->issuer_why, sizeof(r->e->issuer_why));
+	if (r->ierr)
+		err = CVQ_CARD_ERR_INTERNAL;
 	if (!err)
 		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_CHUID, signed_chuid, signed_len);
 	if (!err)
@@ -425,12 +466,24 @@ out:
 	return err;
 }
 
+/* The PUKs are sealed and opened by the issuer (it holds the master
+ * secret); r->ierr and the reason are kept when it fails. */
+static cvq_enrol_err
+puk_open(struct run *r, const char *guid, const uint8_t *blob, char puk[CVQ_ENROL_PUK_LEN + 1])
+{
+	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
+
+	r->ierr = ops->puk_open ? ops->puk_open(r->e->issuer.ctx, guid, blob, CVQ_ENROL_PUK_BLOB_LEN,
+	                                        puk, r->e->issuer_why, sizeof(r->e->issuer_why))
+	                        : CVQ_ENROL_ERR_ISSUER;
+	return r->ierr;
+}
+
 static cvq_card_err
 step_puk(struct run *r, bool *store_failed)
 {
 	char puk[CVQ_ENROL_PUK_LEN + 1], prev_puk[CVQ_ENROL_PUK_LEN + 1] = "";
 	struct cvq_enrol_rec prev;
-	uint8_t pg[CVQ_CARD_GUID_LEN];
 	bool resumed = r->rec.has_puk_pending;
 	cvq_card_err err = CVQ_CARD_ERR_INTERNAL;
 	int tries;
@@ -439,17 +492,21 @@ step_puk(struct run *r, bool *store_failed)
 	if (!r->rec.has_puk_pending) {
 		/* Seal the new PUK in the journal before the card learns it: a
 		 * kill between the two then still knows every PUK it may have. */
-		if (cvq_enrol_random_digits(puk, CVQ_ENROL_PUK_LEN) ||
-		    cvq_enrol_puk_seal(r->e->master, r->e->master_len, r->guid, puk,
-		                       r->rec.puk_pending))
+		if (cvq_enrol_random_digits(puk, CVQ_ENROL_PUK_LEN))
+			goto out;
+		r->ierr = r->e->issuer.ops->puk_seal
+		                  ? r->e->issuer.ops->puk_seal(r->e->issuer.ctx, r->rec.guid, puk,
+		                                               r->rec.puk_pending, r->e->issuer_why,
+		                                               sizeof(r->e->issuer_why))
+		                  : CVQ_ENROL_ERR_ISSUER;
+		if (r->ierr)
 			goto out;
 		r->rec.has_puk_pending = true;
 		if (cvq_enrol_store_put(r->e->st, &r->rec)) {
 			*store_failed = true;
 			goto out;
 		}
-	} else if (cvq_enrol_puk_open(r->e->master, r->e->master_len, r->guid, r->rec.puk_pending,
-	                              CVQ_ENROL_PUK_BLOB_LEN, puk)) {
+	} else if (puk_open(r, r->rec.guid, r->rec.puk_pending, puk)) {
 		goto out;
 	}
 	if (resumed)
@@ -457,12 +514,13 @@ step_puk(struct run *r, bool *store_failed)
 	if (!resumed || err == CVQ_CARD_ERR_PIN_WRONG)
 		err = cvq_card_pin_change(r->e->card, CVQ_CARD_PUK, FACTORY_PUK, puk, &tries);
 	if (err == CVQ_CARD_ERR_PIN_WRONG && r->rec.prev_guid[0] &&
-	    cvq_enrol_store_get(r->e->st, r->rec.prev_guid, &prev) == CVQ_ENROL_OK && prev.has_puk &&
-	    cvq_enrol_guid_parse(prev.guid, pg) &&
-	    cvq_enrol_puk_open(r->e->master, r->e->master_len, pg, prev.puk,
-	                       CVQ_ENROL_PUK_BLOB_LEN, prev_puk) == CVQ_ENROL_OK) {
-		/* A card re-enrolled after a failure still has the old PUK. */
-		err = cvq_card_pin_change(r->e->card, CVQ_CARD_PUK, prev_puk, puk, &tries);
+	    cvq_enrol_store_get(r->e->st, r->rec.prev_guid, &prev) == CVQ_ENROL_OK && prev.has_puk) {
+		/* A card re-enrolled after a failure still has the old PUK
+		 * (only a candidate: if the issuer will not open it, the
+		 * card's refusal stands). */
+		if (puk_open(r, prev.guid, prev.puk, prev_puk) == CVQ_ENROL_OK)
+			err = cvq_card_pin_change(r->e->card, CVQ_CARD_PUK, prev_puk, puk, &tries);
+		r->ierr = CVQ_ENROL_OK;
 		OPENSSL_cleanse(&prev, sizeof(prev));
 	}
 	if (!err) {
@@ -502,10 +560,12 @@ step_pin(struct run *r, bool *letter_failed)
 	int tries;
 
 	*letter_failed = false;
-	if (cvq_enrol_random_digits(pin, (size_t)r->req->pin_len) ||
-	    cvq_enrol_puk_open(r->e->master, r->e->master_len, r->guid, r->rec.puk,
-	                       CVQ_ENROL_PUK_BLOB_LEN, puk))
+	if (cvq_enrol_random_digits(pin, (size_t)r->req->pin_len))
 		goto out;
+	if (puk_open(r, r->rec.guid, r->rec.puk, puk)) {
+		err = CVQ_CARD_ERR_INTERNAL;
+		goto out;
+	}
 	err = cvq_card_pin_unblock(r->e->card, puk, pin, &tries);
 	if (err)
 		goto out;
@@ -522,12 +582,13 @@ out:
 static int
 give_up(struct run *r, const char *reason, int rc)
 {
+	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
 	unsigned n = 0;
-	cvq_ca_err err;
-	char why[200];
+	cvq_enrol_err err;
+	char why[200], rwhy[256] = "";
 
-	/* reason may be libcvqca's message buffer, which the revocation below
-	 * overwrites ("no card ..."): keep it. */
+	/* reason may be the issuer's buffer, which the revocation below
+	 * overwrites: keep it. */
 	snprintf(why, sizeof(why), "%s", reason);
 	snprintf(r->rec.state, sizeof(r->rec.state), "failed");
 	snprintf(r->rec.error, sizeof(r->rec.error), "step %s: %s",
@@ -536,10 +597,12 @@ give_up(struct run *r, const char *reason, int rc)
 	if (cvq_enrol_log(r->e, r->rec.guid, "enrol.failed", r->rec.error) != CVQ_ENROL_OK)
 		cvq_admin_error("cannot record the failure of card %s in the journal and audit log",
 		                r->rec.guid);
-	err = cvq_ca_revoke_card(r->e->ca, r->rec.guid, CVQ_CA_REASON_CESSATION, 0,
-	                         CVQ_CA_CARD_RETURNED, &n);
-	if (err && err != CVQ_CA_ERR_NOT_FOUND)
-		cvq_admin_ca_fail(r->e->ca, err, "revoking the failed card's certificates");
+	/* RFC 5280 cessationOfOperation (5) */
+	err = ops->revoke_card ? ops->revoke_card(r->e->issuer.ctx, r->rec.guid, 5, 0,
+	                                          CVQ_ENROL_CARD_RETURNED, &n, rwhy, sizeof(rwhy))
+	                       : CVQ_ENROL_ERR_ISSUER;
+	if (err && err != CVQ_ENROL_ERR_NOT_FOUND)
+		cvq_enrol_issuer_fail(r->e, err, rwhy, "revoking the failed card's certificates");
 	cvq_admin_error("enrolment of card %s failed at step '%s': %s; %u certificate(s) revoked. "
 	                "'card enrol' on this card starts over.", r->rec.guid,
 	                cvq_enrol_step_name(r->rec.step + 1), why, n);
@@ -547,28 +610,33 @@ give_up(struct run *r, const char *reason, int rc)
 }
 
 static int
-card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
+card_step_failed(struct run *r, cvq_card_err err)
 {
+	const struct cvq_admin_link *l = &r->e->issuer_st.link;
+
 	/* The issuing agent did not answer (stopped, locked when idle, a
 	 * timeout): nothing was refused, the journal stays 'enrolling' and
 	 * the step is redone (a new key) when the agent is back. */
-	if (ca_err == CVQ_CA_ERR_NET && r->e->issuer_st.agent) {
+	if (cvq_enrol_issuer_unreachable(r->e, r->ierr)) {
 		cvq_admin_error("enrolment of card %s paused at step '%s': the issuing agent at %s "
 		                "does not answer. Run 'card enrol' again once it does: it carries on.",
 		                r->rec.guid, cvq_enrol_step_name(r->rec.step + 1),
-		                r->e->issuer_st.link.socket);
+		                l->socket ? l->socket : l->url ? l->url : "?");
 		return CVQ_ADMIN_EXIT_FAIL;
 	}
-	if (ca_err) {
-		if (cvq_admin_ca_exit(ca_err) == CVQ_ADMIN_EXIT_STORE) {
-			cvq_admin_ca_fail(r->e->ca, ca_err, "CA store");
-			return CVQ_ADMIN_EXIT_STORE;
-		}
-		/* Through the agent, its reason; in-process, libcvqca's. */
-		return give_up(r, r->e->issuer_st.agent && r->e->issuer_why[0] ? r->e->issuer_why
-		                  : cvq_ca_errmsg(r->e->ca)[0] ? cvq_ca_errmsg(r->e->ca)
-		                                               : cvq_ca_strerror(ca_err),
-		               cvq_admin_ca_exit(ca_err));
+	/* The CA side said no (policy, attestation, the card's state): no
+	 * retry will cure it. */
+	if (r->ierr == CVQ_ENROL_ERR_REFUSED || r->ierr == CVQ_ENROL_ERR_NOT_FOUND)
+		return give_up(r, r->e->issuer_why[0] ? r->e->issuer_why
+		                                      : cvq_enrol_strerror(r->ierr),
+		               cvq_enrol_issuer_exit(r->e, r->ierr));
+	/* It failed (its store, its link): the journal keeps the place. */
+	if (r->ierr) {
+		cvq_admin_error("enrolment of card %s stopped at step '%s': %s. Run 'card enrol' "
+		                "again: it carries on.", r->rec.guid,
+		                cvq_enrol_step_name(r->rec.step + 1),
+		                r->e->issuer_why[0] ? r->e->issuer_why : cvq_enrol_strerror(r->ierr));
+		return cvq_enrol_issuer_exit(r->e, r->ierr);
 	}
 	/* A card pulled out in the middle of an APDU may surface as a garbled
 	 * answer: ask PC/SC whether the card is still there before giving up. */
@@ -586,14 +654,16 @@ card_step_failed(struct run *r, cvq_card_err err, cvq_ca_err ca_err)
 /* One step (next = the step to do). *rc gets an exit code that ends the
  * run at once (journal or letter trouble); the card error is returned. */
 static cvq_card_err
-do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *rc)
+do_step(struct run *r, int next, char *d, size_t dcap, int *rc)
 {
+	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
 	cvq_card_err err = CVQ_CARD_OK;
 	bool flag = false;
 	unsigned n;
 
 	d[0] = '\0';
-	*ca_err = CVQ_CA_OK;
+	r->ierr = CVQ_ENROL_OK;
+	r->e->issuer_why[0] = '\0';
 	switch (next) {
 	case CVQ_ENROL_STEP_CHUID:
 		err = step_chuid(r);
@@ -613,9 +683,9 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		                                                   : CVQ_CARD_SLOT_CARDAUTH;
 		char *serial = r->serial[next == CVQ_ENROL_STEP_AUTH ? 0 : next == CVQ_ENROL_STEP_SIGN ? 1 : 2];
 
-		err = step_slot(r, slot, ca_err, serial);
+		err = step_slot(r, slot, serial);
 		snprintf(d, dcap, "%.66s", serial);
-		if (!err && !*ca_err)
+		if (!err && !r->ierr)
 			cvq_enrol_say_step(r->e, next, "  %d/11 %s key (%s) generated on the card (slot %02X), "
 			              "certificate %s issued and written", next,
 			              slot == CVQ_CARD_SLOT_AUTH ? "authentication"
@@ -631,10 +701,16 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 			              flag ? "; Discovery present" : "; warning: no Discovery object");
 		break;
 	case CVQ_ENROL_STEP_SIGNED:
-		err = step_signed(r, rc);
-		if (!err && !*rc)
-			cvq_enrol_say_step(r->e, 8, "  8/11 CHUID signed, Security Object written (content "
-			              "signer of %s)", r->e->cfg->org ? r->e->cfg->org : "the city");
+		err = step_signed(r);
+		/* A content signer made just now for the first card. */
+		if (r->e->issuer_st.cs_made[0]) {
+			cvq_enrol_say(r->e, "New PIV content signer: %s (signs the cards' CHUID and "
+			              "Security Object)", r->e->issuer_st.cs_made);
+			r->e->issuer_st.cs_made[0] = '\0';
+		}
+		if (!err)
+			cvq_enrol_say_step(r->e, 8, "  8/11 CHUID signed, Security Object written (the "
+			              "city's content signer)");
 		break;
 	case CVQ_ENROL_STEP_PUK:
 		err = step_puk(r, &flag);
@@ -662,10 +738,17 @@ do_step(struct run *r, int next, char *d, size_t dcap, cvq_ca_err *ca_err, int *
 		/* The card was active in the store since step 1 (issuance needs
 		 * it); saying so again puts the completed enrolment in the CA's
 		 * own hash-chained audit log. */
-		*ca_err = cvq_ca_card_set_status(r->e->ca, r->rec.guid, CVQ_CA_CARD_ACTIVE);
-		if (*ca_err) {
-			*rc = cvq_admin_ca_fail(r->e->ca, *ca_err, "recording the card active");
-			break;
+		{
+			char why[256] = "";
+			cvq_enrol_err ie = ops->card_set_status
+			        ? ops->card_set_status(r->e->issuer.ctx, r->rec.guid,
+			                               CVQ_ENROL_CARD_ACTIVE, why, sizeof(why))
+			        : CVQ_ENROL_ERR_ISSUER;
+
+			if (ie) {
+				*rc = cvq_enrol_issuer_fail(r->e, ie, why, "recording the card active");
+				break;
+			}
 		}
 		snprintf(r->rec.state, sizeof(r->rec.state), "active");
 		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
@@ -694,18 +777,21 @@ static int
 run_steps(struct run *r)
 {
 	cvq_card_err err = CVQ_CARD_OK;
-	cvq_ca_err ca_err = CVQ_CA_OK;
-	struct cvq_ca_card k;
+	struct cvq_enrol_card_rec k;
+	cvq_enrol_err ie;
 	int rc = CVQ_ADMIN_EXIT_OK, retries = 0;
-	char d[160];
+	char d[160], why[256] = "";
 
 	if (r->rec.step < CVQ_ENROL_STEP_RECORDED) {
 		rc = step_record(r);
 		if (rc)
 			return rc;
 	}
-	if (cvq_ca_card_get(r->e->ca, r->rec.guid, &k) != CVQ_CA_OK)
-		return cvq_admin_ca_fail(r->e->ca, CVQ_CA_ERR_NOT_FOUND, r->rec.guid);
+	ie = r->e->issuer.ops->card_get
+	             ? r->e->issuer.ops->card_get(r->e->issuer.ctx, r->rec.guid, &k, why, sizeof(why))
+	             : CVQ_ENROL_ERR_ISSUER;
+	if (ie)
+		return cvq_enrol_issuer_fail(r->e, ie, why, r->rec.guid);
 	r->expires = k.expires;
 	if (letter_path(r))
 		return CVQ_ADMIN_EXIT_USAGE;
@@ -716,14 +802,14 @@ run_steps(struct run *r)
 		 * between the management key authentication and its use. */
 		err = cvq_card_begin(r->e->card);
 		if (!err) {
-			err = do_step(r, next, d, sizeof(d), &ca_err, &rc);
+			err = do_step(r, next, d, sizeof(d), &rc);
 			cvq_card_end(r->e->card, false);
 		}
 		if (rc)
 			break;
 		/* Every step can be done again: retry once when the card was
 		 * only reset under us and is still there. */
-		if (err && !ca_err && retries < 2 &&
+		if (err && !r->ierr && retries < 2 &&
 		    (cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
 		    same_card_back(r)) {
 			retries++;
@@ -731,8 +817,8 @@ run_steps(struct run *r)
 			              cvq_enrol_step_name(next));
 			continue;
 		}
-		if (err || ca_err)
-			return card_step_failed(r, err, ca_err);
+		if (err || r->ierr)
+			return card_step_failed(r, err);
 		rc = advance(r, next, d);
 	}
 	return rc;
@@ -759,15 +845,19 @@ static int
 enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
 {
 	struct run r;
-	cvq_ca_err err;
+	cvq_enrol_err err;
+	char why[256] = "";
 	int rc, lock;
 
 	memset(&r, 0, sizeof(r));
 	r.e = e;
 	r.req = req;
-	err = cvq_ca_citizen_get(e->ca, req->citizen, &r.cit);
+	err = e->issuer.ops->citizen_get
+	              ? e->issuer.ops->citizen_get(e->issuer.ctx, req->citizen, &r.cit, why,
+	                                           sizeof(why))
+	              : CVQ_ENROL_ERR_ISSUER;
 	if (err)
-		return cvq_admin_ca_fail(e->ca, err, req->citizen);
+		return cvq_enrol_issuer_fail(e, err, why, req->citizen);
 	lock = cvq_enrol_reader_lock(e);
 	if (lock < 0)
 		return CVQ_ADMIN_EXIT_FAIL;
@@ -805,12 +895,15 @@ enrol_usage(FILE *f)
 	fprintf(f,
 	"usage: cvq-admin card enrol --citizen ID [--reader NAME] [--letter FILE]\n"
 	"                 [--pin-length 6|7|8] [--days N] [--key-alg ec-p256|rsa-2048]\n"
-	"                 [--master-key-file FILE] [--pass SOURCE | --agent SOCKET]\n"
+	"                 [--master-key-file FILE] [--pass SOURCE]\n"
+	CVQ_ENROL_AGENT_USAGE
 	"       cvq-admin card master-key --out FILE\n"
 	"enrol turns the blank card in the reader into the citizen's card; run again\n"
 	"after an interruption, it carries on. The PIN is written only to the PIN\n"
 	"letter (default ./pin-letter-ID.txt, mode 0600). With --agent, the CA's\n"
-	"issuing agent certifies the card's keys: no CA key or passphrase here.\n");
+	"issuing agent does what the CA side does: no CA key or passphrase here;\n"
+	"with no CA configuration here either, the journal is --journal FILE or\n"
+	"$CVQ_ENROL_JOURNAL.\n");
 }
 
 static int
@@ -849,7 +942,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"letter", required_argument, NULL, 'l'}, {"pin-length", required_argument, NULL, 'n'},
 		{"days", required_argument, NULL, 'd'}, {"master-key-file", required_argument, NULL, 'm'},
 		{"pass", required_argument, NULL, 'p'}, {"key-alg", required_argument, NULL, 'k'},
-		{"agent", required_argument, NULL, 'A'},
+		CVQ_ENROL_AGENT_OPTIONS,
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
@@ -861,10 +954,15 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 
 	if (argc >= 1 && strcmp(argv[0], "master-key") == 0)
 		return master_key_cmd(argc, argv);
-	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:A:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:h", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
 		switch (c) {
 		case 'c': req.citizen = optarg; break;
-		case 'A': oo.agent = optarg; break;
 		case 'k':
 			req.key_alg = cvq_enrol_key_alg_parse(optarg);
 			if (!req.key_alg) {
@@ -892,7 +990,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		default: enrol_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
-	if (!req.citizen || optind != argc || (oo.agent && oo.pass)) {
+	if (!req.citizen || optind != argc || (cvq_enrol_has_agent(&oo) && oo.pass)) {
 		enrol_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}

@@ -4,8 +4,9 @@
  *
  * The secrets (PUK sealing, random digits), the enrolment journal, the PIN
  * letter and the progress callback are libcvqenrol's (enrol/, <cvq/enrol.h>,
- * issue #13); what is left here still opens the CA in-process:
- *   enrol_ctx.c     opening CA + journal + master secret + card together
+ * issue #13). Everything of the CA side goes through the issuing link
+ * (e->issuer: issuer_ca.c in-process, issuer_agent.c over the agent):
+ *   enrol_ctx.c     opening journal + issuer + card together
  *   enrol.c         `card enrol`: the recoverable enrolment state machine
  *   enrol_batch.c   `card enrol-batch`: several readers, progress display
  *   card_care.c     `card renew|lost|stolen|destroyed|unblock|show`,
@@ -31,16 +32,25 @@
 
 /* ---- everything one command needs (enrol_ctx.c) ---- */
 
+/* A management key the issuer handed for a card (enrol_ctx.c caches the
+ * last two: the card's and a failed enrolment's; wiped on close). */
+struct cvq_enrol_mkey {
+	char guid[33];
+	int alg;
+	uint8_t key[32];
+	size_t len;
+};
+
 struct cvq_enrol_ctx {
 	const struct cvq_admin_opts *opts;
+	/* In-process only (the issuer's): NULL with --agent and no readable
+	 * CA configuration. The state machine never touches them. */
 	struct cvq_ca_config *cfg;
 	cvq_ca *ca;
 	cvq_enrol_store *st;
-	uint8_t master[CVQ_ENROL_MASTER_MAX];
-	size_t master_len;
 	cvq_card_ctx *cctx;
 	cvq_card *card;
-	char *db_path;                /* the CA store (the journal is in it) */
+	char *db_path;                /* the journal (the CA store, or --journal) */
 	bool quiet;                   /* no step-by-step narration (batch) */
 	const char *prefix;           /* narration prefix (batch: the reader) */
 	/* quiet with a progress callback: the callback gets everything and
@@ -50,8 +60,7 @@ struct cvq_enrol_ctx {
 	char issuer_why[256];         /* the issuer's reason for the last refusal */
 	cvq_enrol_progress_cb progress; /* where cvq_enrol_say goes (set by */
 	void *progress_ctx;           /* cvq_enrol_ctx_open: stdout), or NULL */
-	X509 *cs_cert;                /* PIV content signer (enrol_content.c), loaded */
-	EVP_PKEY *cs_key;             /* when first needed */
+	struct cvq_enrol_mkey mkey[2];
 };
 
 enum {
@@ -62,10 +71,28 @@ enum {
 struct cvq_enrol_open_opts {
 	const char *pass;             /* CA key passphrase source, or NULL */
 	const char *master_file;      /* --master-key-file, or NULL */
-	const char *agent;            /* --agent SOCKET: certify through the CA's
-	                                 issuing agent; the CA key is never opened */
+	const char *journal;          /* --journal FILE, or NULL */
+	/* --agent SOCKET|https://HOST:PORT and its TLS options: the CA's
+	 * issuing agent does what the CA side does; the CA key is never
+	 * opened here. */
+	struct cvq_admin_link link;
 	unsigned need;
 };
+
+/* The --agent* options every command of ours takes (getopt_long codes
+ * 0x100..0x104), their usage line, and the parser (1: taken, 0: not
+ * ours, -1: bad value, usage printed). */
+#define CVQ_ENROL_AGENT_OPTIONS                                                              \
+	{"agent", required_argument, NULL, 0x100}, {"agent-ca", required_argument, NULL, 0x101}, \
+	{"agent-cert", required_argument, NULL, 0x102},                                         \
+	{"agent-key", required_argument, NULL, 0x103},                                          \
+	{"agent-pin-source", required_argument, NULL, 0x104}, {"journal", required_argument, NULL, 0x105}
+#define CVQ_ENROL_AGENT_USAGE                                                                \
+	"  [--agent SOCKET|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n"             \
+	"   --agent-key FILE|pkcs11:URI [--agent-pin-source SRC]]] [--journal FILE]\n"
+int cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg);
+/* True when an agent was named. */
+bool cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o);
 
 /* Returns a cvq_admin_exit code; prints the reason. */
 int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
@@ -83,7 +110,7 @@ cvq_enrol_err cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid,
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
 /*
  * Take the enrolment lock of the connected card's reader (a lock file
- * beside the CA store): two enrolments never drive one card at once.
+ * beside the journal): two enrolments never drive one card at once.
  * Returns the descriptor to close, or -1 (message printed) when another
  * process holds it.
  */
@@ -102,26 +129,34 @@ void cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt
 int cvq_enrol_card_fail(cvq_card_err err, const char *what);
 /* True for errors that mean "the card went away": resume later. */
 bool cvq_enrol_card_interrupted(cvq_card_err err);
-/* Authenticate with the card's management key: derived from guid, else
- * from prev_guid, else the factory key; *which says which one worked
- * (0 derived, 1 previous, 2 factory). */
-cvq_card_err cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16],
-                                 const char *prev_guid, int alg, int *which);
+/* Exit code for an issuer error (the CA side's own when it said one). */
+int cvq_enrol_issuer_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err);
+/* Print "what: why" (why NULL or "": the error's name); the exit code. */
+int cvq_enrol_issuer_fail(const struct cvq_enrol_ctx *e, cvq_enrol_err err, const char *why,
+                          const char *what);
+/* True when the issuing agent did not answer (nothing was refused). */
+bool cvq_enrol_issuer_unreachable(const struct cvq_enrol_ctx *e, cvq_enrol_err err);
+/* Authenticate with the card's management key: the issuer's for guid,
+ * else for prev_guid (hex), else the factory key; *which says which one
+ * worked (0 derived, 1 previous, 2 factory). When the issuer cannot give
+ * guid's key: CVQ_CARD_ERR_INTERNAL, *ierr its error (why in
+ * e->issuer_why): never the factory key behind a silent issuer. */
+cvq_card_err cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const char *guid,
+                                 const char *prev_guid, int alg, int *which,
+                                 cvq_enrol_err *ierr);
+/* The issuer's management key for guid (cached); CVQ_ENROL_OK or why[]. */
+cvq_enrol_err cvq_enrol_mgmt_key(struct cvq_enrol_ctx *e, const char *guid, int alg,
+                                 const uint8_t **key, size_t *len, char *why, size_t why_len);
 /* Generate a key in slot, prove possession, have the CA certify it and
- * write the certificate, through e->issuer. pin: the PIN to sign with. */
+ * write the certificate, through e->issuer. pin: the PIN to sign with.
+ * *ierr: the issuer's error (its reason in e->issuer_why), the card's
+ * returned. */
 cvq_card_err cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid,
                                     cvq_card_slot slot, int key_alg, const char *pin,
-                                    cvq_ca_err *ca_err, char serial[67]);
+                                    cvq_enrol_err *ierr, char serial[67]);
 /* Revoke the card's good certificates that are not on the card now
  * (an interrupted step or a renewal left them): reason superseded. */
 int cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count);
-
-/*
- * Load the PIV content signer (content-signer.key / .pem beside the CA
- * configuration) into e->cs_cert / e->cs_key, making it with the CA the
- * first time (enrol_content.c). Returns a cvq_admin_exit code.
- */
-int cvq_enrol_content_signer(struct cvq_enrol_ctx *e);
 
 /* One enrolment on the card connected in e (enrol.c; enrol_batch.c calls it). */
 int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,

@@ -1,7 +1,7 @@
 /*
  * cvq-admin card enrol-batch — enrol a list of citizens on cards in
- * several readers at once. One thread per reader, each with its own CA
- * handle, journal connection and PC/SC context (libcvqca handles are not
+ * several readers at once. One thread per reader, each with its own
+ * issuer (CA handle or agent link), journal connection and PC/SC context (libcvqca handles are not
  * shared between threads); they take the next citizen from a common
  * queue. When a reader's card is done and citizens remain, the worker
  * waits for that card to be taken out and a blank one put in.
@@ -227,7 +227,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"days", required_argument, NULL, 'd'}, {"wait", required_argument, NULL, 'w'},
 		{"master-key-file", required_argument, NULL, 'm'}, {"pass", required_argument, NULL, 'p'},
 		{"key-alg", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-		{"agent", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
+		CVQ_ENROL_AGENT_OPTIONS, {NULL, 0, NULL, 0},
 	};
 	struct batch b = {.opts = opts, .letter_dir = ".", .pin_len = 6, .days = 1825, .wait_s = 300,
 	                  .key_alg = CVQ_CARD_ALG_ECCP256};
@@ -240,7 +240,13 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	long v;
 
 	b.oo.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER;
-	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:A:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:h", lo, NULL)) != -1) {
+		int t = cvq_enrol_agent_opt(&b.oo, c, optarg);
+
+		if (t < 0)
+			return CVQ_ADMIN_EXIT_USAGE;
+		if (t)
+			continue;
 		switch (c) {
 		case 'L': list = optarg; break;
 		case 'r':
@@ -269,7 +275,6 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'm': b.oo.master_file = optarg; break;
 		case 'p': b.oo.pass = optarg; break;
-		case 'A': b.oo.agent = optarg; break;
 		case 'k':
 			b.key_alg = cvq_enrol_key_alg_parse(optarg);
 			if (!b.key_alg)
@@ -280,7 +285,8 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 			        "usage: cvq-admin card enrol-batch --list FILE [--reader NAME]...\n"
 			        "        [--letter-dir DIR] [--pin-length N] [--days N] [--wait SECONDS]\n"
 			        "        [--key-alg ec-p256|rsa-2048]\n"
-			        "        [--master-key-file FILE] [--pass SOURCE | --agent SOCKET]\n");
+			        "        [--master-key-file FILE] [--pass SOURCE]\n"
+			        CVQ_ENROL_AGENT_USAGE);
 			return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 		}
 	}

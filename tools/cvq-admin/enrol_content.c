@@ -9,6 +9,9 @@
  * readers of a batch do not make two; the CA's audit log records the
  * issuance. A certificate that has expired, or that no longer matches the
  * key, is refused (never silently replaced: cards signed with it exist).
+ *
+ * It is the in-process issuer's (issuer_ca.c: chuid_sign, secobj_build):
+ * the state machine never holds the key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +29,11 @@
 
 #include <cvq/util.h>
 
-#include "ca_common.h"
-#include "enrol.h"
+#include "issuer.h"
 
 static int
-load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key)
+load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key, char *why,
+     size_t why_len)
 {
 	struct stat st;
 	FILE *f;
@@ -40,7 +43,7 @@ load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key)
 		return -1;
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
 		fclose(f);
-		cvq_admin_error("%s: must be a regular file of mode 0600", kpath);
+		snprintf(why, why_len, "%s: must be a regular file of mode 0600", kpath);
 		return -2;
 	}
 	*key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -52,13 +55,13 @@ load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key)
 	}
 	ERR_clear_error();
 	if (!*key || !*cert || X509_check_private_key(*cert, *key) != 1) {
-		cvq_admin_error("content signer %s / %s: unreadable, or the key does not match "
-		                "the certificate", kpath, cpath);
+		snprintf(why, why_len, "content signer %s / %s: unreadable, or the key does not "
+		         "match the certificate", kpath, cpath);
 		return -2;
 	}
 	if (X509_cmp_current_time(X509_get0_notAfter(*cert)) <= 0) {
-		cvq_admin_error("content signer %s has expired: have the CA officer issue a new "
-		                "one (move the old files away first)", cpath);
+		snprintf(why, why_len, "content signer %s has expired: have the CA officer issue a "
+		         "new one (move the old files away first)", cpath);
 		return -2;
 	}
 	return 0;
@@ -67,15 +70,15 @@ load(const char *kpath, const char *cpath, X509 **cert, EVP_PKEY **key)
 /* The content signer's certificate through the issuing agent (--agent):
  * the same request, signed by the agent's key. */
 static cvq_ca_err
-issue_by_agent(struct cvq_enrol_ctx *e, const struct cvq_ca_issue_req *req, X509_REQ *csr,
-               X509 **cert)
+issue_by_agent(struct cvq_admin_issuer *st, const struct cvq_ca_issue_req *req, X509_REQ *csr,
+               X509 **cert, char *why, size_t why_len)
 {
 	struct cvq_ca_agent_msg m = {.op = CVQ_CA_AGENT_ISSUE, .req = *req};
 	unsigned char *der = NULL;
 	const unsigned char *p;
 	uint8_t *out = NULL;
 	size_t out_len = 0;
-	char why[256] = "";
+	char w[200] = "";
 	cvq_ca_err err;
 	int n;
 
@@ -84,11 +87,11 @@ issue_by_agent(struct cvq_enrol_ctx *e, const struct cvq_ca_issue_req *req, X509
 		return CVQ_CA_ERR_CRYPTO;
 	m.csr = der;
 	m.csr_len = (size_t)n;
-	err = cvq_admin_link_call_msg(&e->issuer_st.link, &m, &out, &out_len, why, sizeof(why));
+	err = cvq_admin_link_call_msg(&st->link, &m, &out, &out_len, w, sizeof(w));
 	OPENSSL_free(der);
 	if (err) {
-		cvq_admin_error("issuing the content signer certificate through the agent: %s (%s)",
-		                cvq_ca_strerror(err), why);
+		snprintf(why, why_len, "issuing the content signer certificate through the agent: "
+		         "%s (%s)", cvq_ca_strerror(err), w);
 		return err;
 	}
 	p = out;
@@ -98,8 +101,8 @@ issue_by_agent(struct cvq_enrol_ctx *e, const struct cvq_ca_issue_req *req, X509
 }
 
 static int
-make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
-     EVP_PKEY **key)
+make(struct cvq_admin_issuer *st, const char *kpath, const char *cpath, X509 **cert,
+     EVP_PKEY **key, char *why, size_t why_len)
 {
 	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CONTENT_SIGNING};
 	char subject[160];
@@ -110,9 +113,9 @@ make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
 	char org[65] = "";
 
 	/* The issuer's organisation: the configuration's, else the CA's own O=. */
-	if (e->cfg->org)
-		snprintf(org, sizeof(org), "%s", e->cfg->org);
-	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cvq_ca_cert(e->ca)),
+	if (st->cfg->org)
+		snprintf(org, sizeof(org), "%s", st->cfg->org);
+	else if (X509_NAME_get_text_by_NID(X509_get_subject_name(cvq_ca_cert(st->ca)),
 	                                   NID_organizationName, org, sizeof(org)) <= 0)
 		snprintf(org, sizeof(org), "cvq");
 	/* '/' would start another attribute in the "/O=.../CN=..." form. */
@@ -124,27 +127,33 @@ make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
 	*key = EVP_EC_gen("P-256");
 	csr = X509_REQ_new();
 	if (!*key || !csr || X509_REQ_set_pubkey(csr, *key) != 1 ||
-	    X509_REQ_sign(csr, *key, EVP_sha256()) <= 0)
+	    X509_REQ_sign(csr, *key, EVP_sha256()) <= 0) {
+		snprintf(why, why_len, "cannot make the content signer's key");
 		goto out;
-	if (e->issuer_st.agent) {
-		if (issue_by_agent(e, &req, csr, cert) != CVQ_CA_OK)
+	}
+	if (st->agent) {
+		if (issue_by_agent(st, &req, csr, cert, why, why_len) != CVQ_CA_OK)
 			goto out;
 	} else {
-		cerr = cvq_ca_issue_csr(e->ca, &req, csr, cert);
+		cerr = cvq_ca_issue_csr(st->ca, &req, csr, cert);
+		st->last = cerr;
 		if (cerr) {
-			cvq_admin_ca_fail(e->ca, cerr, "issuing the content signer certificate");
+			const char *m = cvq_ca_errmsg(st->ca);
+
+			snprintf(why, why_len, "issuing the content signer certificate: %s%s%s%s",
+			         cvq_ca_strerror(cerr), m[0] ? " (" : "", m, m[0] ? ")" : "");
 			goto out;
 		}
 	}
 	fd = cvq_util_file_create(kpath, O_WRONLY | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		cvq_admin_error("%s: %s", kpath, strerror(errno));
+		snprintf(why, why_len, "%s: %s", kpath, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (PEM_write_PrivateKey(f, *key, NULL, NULL, 0, NULL, NULL) != 1 || fflush(f) ||
 	    fsync(fileno(f))) {
-		cvq_admin_error("%s: cannot write the key", kpath);
+		snprintf(why, why_len, "%s: cannot write the key", kpath);
 		goto out;
 	}
 	fclose(f);
@@ -152,12 +161,11 @@ make(struct cvq_enrol_ctx *e, const char *kpath, const char *cpath, X509 **cert,
 	f = cvq_util_fopen_create(cpath, 0644);
 	if (!f || PEM_write_X509(f, *cert) != 1 || fclose(f)) {
 		f = NULL;
-		cvq_admin_error("%s: cannot write the certificate", cpath);
+		snprintf(why, why_len, "%s: cannot write the certificate", cpath);
 		goto out;
 	}
 	f = NULL;
-	cvq_enrol_say(e, "New PIV content signer: %s (signs the cards' CHUID and Security "
-	              "Object)", cpath);
+	snprintf(st->cs_made, sizeof(st->cs_made), "%s", cpath);
 	rc = 0;
 out:
 	if (f)
@@ -169,37 +177,44 @@ out:
 	return rc;
 }
 
-int
-cvq_enrol_content_signer(struct cvq_enrol_ctx *e)
+cvq_enrol_err
+cvq_admin_issuer_content_signer(struct cvq_admin_issuer *st, char *why, size_t why_len)
 {
 	char *kpath = NULL, *cpath = NULL, *lpath = NULL;
-	int rc = CVQ_ADMIN_EXIT_FAIL, lock = -1, r;
+	cvq_enrol_err rc = CVQ_ENROL_ERR_ISSUER;
+	int lock = -1, r;
 
-	if (e->cs_cert && e->cs_key)
-		return CVQ_ADMIN_EXIT_OK;
-	kpath = cvq_ca_config_path(e->cfg, "content-signer.key");
-	cpath = cvq_ca_config_path(e->cfg, "content-signer.pem");
-	lpath = cvq_ca_config_path(e->cfg, "content-signer.lock");
-	if (!kpath || !cpath || !lpath)
-		goto out;
-	lock = cvq_util_file_create(lpath, O_RDWR | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX) != 0) {
-		cvq_admin_error("%s: %s", lpath, strerror(errno));
+	if (st->cs_cert && st->cs_key)
+		return CVQ_ENROL_OK;
+	if (!st->cfg) {
+		snprintf(why, why_len, "no CA configuration: no content signer here");
+		return CVQ_ENROL_ERR_ISSUER;
+	}
+	kpath = cvq_ca_config_path(st->cfg, "content-signer.key");
+	cpath = cvq_ca_config_path(st->cfg, "content-signer.pem");
+	lpath = cvq_ca_config_path(st->cfg, "content-signer.lock");
+	if (!kpath || !cpath || !lpath) {
+		snprintf(why, why_len, "out of memory");
 		goto out;
 	}
-	r = load(kpath, cpath, &e->cs_cert, &e->cs_key);
+	lock = cvq_util_file_create(lpath, O_RDWR | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+		snprintf(why, why_len, "%s: %s", lpath, strerror(errno));
+		goto out;
+	}
+	r = load(kpath, cpath, &st->cs_cert, &st->cs_key, why, why_len);
 	if (r == -1 && errno == ENOENT)
-		r = make(e, kpath, cpath, &e->cs_cert, &e->cs_key);
+		r = make(st, kpath, cpath, &st->cs_cert, &st->cs_key, why, why_len);
 	if (r == 0)
-		rc = CVQ_ADMIN_EXIT_OK;
+		rc = CVQ_ENROL_OK;
 	else if (r == -1)
-		cvq_admin_error("%s: %s", kpath, strerror(errno));
+		snprintf(why, why_len, "%s: %s", kpath, strerror(errno));
 out:
 	if (rc) {
-		X509_free(e->cs_cert);
-		EVP_PKEY_free(e->cs_key);
-		e->cs_cert = NULL;
-		e->cs_key = NULL;
+		X509_free(st->cs_cert);
+		EVP_PKEY_free(st->cs_key);
+		st->cs_cert = NULL;
+		st->cs_key = NULL;
 	}
 	if (lock >= 0)
 		close(lock);

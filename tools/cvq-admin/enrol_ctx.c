@@ -27,67 +27,112 @@
 #include "enrol.h"
 
 int
+cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 0x100:
+		if (strncmp(arg, "https://", 8) == 0) {
+			o->link.url = arg;
+		} else if (strstr(arg, "://")) {
+			cvq_admin_error("--agent %s: a Unix socket path or https://HOST:PORT", arg);
+			return -1;
+		} else {
+			o->link.socket = arg;
+		}
+		return 1;
+	case 0x101: o->link.ca_file = arg; return 1;
+	case 0x102: o->link.cert_file = arg; return 1;
+	case 0x103: o->link.key = arg; return 1;
+	case 0x104: o->link.pin_source = arg; return 1;
+	case 0x105: o->journal = arg; return 1;
+	default: return 0;
+	}
+}
+
+bool
+cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o)
+{
+	return o->link.socket || o->link.url;
+}
+
+/* With --agent the CA configuration is optional: used (the store for what
+ * the agent does not do yet) when this process can read it. */
+static bool
+ca_config_readable(const struct cvq_admin_opts *opts)
+{
+	const char *path = opts->config ? opts->config : getenv("CVQ_CA_CONFIG");
+
+	return access(path ? path : "ca.conf", R_OK) == 0;
+}
+
+int
 cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
                    const struct cvq_enrol_open_opts *o)
 {
-	char why[256] = "", *db = NULL, *mpath = NULL;
-	const char *mfile;
+	char why[256] = "", *db = NULL;
+	const char *journal;
+	bool agent = cvq_enrol_has_agent(o), own;
 	cvq_enrol_err err;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
 	e->opts = opts;
-	/* With --agent the key stays in the agent: the store is opened here
-	 * without it (the journal, the citizen and card records). */
-	rc = cvq_admin_ca_open(opts, o->pass,
-	                       (o->need & CVQ_ENROL_NEED_KEY) && !o->agent ? 0 : CVQ_CA_OPEN_NOKEY,
-	                       &e->cfg, &e->ca);
-	if (rc != CVQ_ADMIN_EXIT_OK)
-		return rc;
-	if (o->agent)
-		{
-			struct cvq_admin_link link = {.socket = o->agent};
-
-			cvq_admin_issuer_agent(&e->issuer_st, e->ca, &link, &e->issuer);
+	if (agent && o->link.url && (!o->link.ca_file || !o->link.cert_file || !o->link.key)) {
+		cvq_admin_error("--agent %s needs --agent-ca, --agent-cert and --agent-key",
+		                o->link.url);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	/* With --agent the key stays in the agent: the store, when this
+	 * process can read it, is opened here without it. */
+	if (!agent || ca_config_readable(opts)) {
+		rc = cvq_admin_ca_open(opts, o->pass,
+		                       (o->need & CVQ_ENROL_NEED_KEY) && !agent ? 0 : CVQ_CA_OPEN_NOKEY,
+		                       &e->cfg, &e->ca);
+		if (rc != CVQ_ADMIN_EXIT_OK)
+			return rc;
+	}
+	if (agent) {
+		cvq_admin_issuer_agent(&e->issuer_st, e->ca, &o->link, &e->issuer);
+		if (e->ca) {
+			e->issuer_st.cfg = e->cfg;
+			cvq_admin_issuer_mix(&e->issuer_st, &e->issuer);
 		}
-	else
-		cvq_admin_issuer_ca(&e->issuer_st, e->ca, &e->issuer);
-	db = cvq_ca_config_path(e->cfg, e->cfg->db);
+	} else {
+		cvq_admin_issuer_ca(&e->issuer_st, e->ca, e->cfg, &e->issuer);
+	}
+	/* The journal: --journal, else $CVQ_ENROL_JOURNAL, else the CA store. */
+	journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
+	own = journal && journal[0];
+	if (own)
+		db = strdup(journal);
+	else if (e->cfg)
+		db = cvq_ca_config_path(e->cfg, e->cfg->db);
+	else {
+		cvq_admin_error("with --agent and no CA configuration here, name the enrolment "
+		                "journal: --journal FILE or $CVQ_ENROL_JOURNAL");
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto fail;
+	}
 	if (!db) {
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto fail;
 	}
-	err = cvq_enrol_store_open(db, &e->st, why, sizeof(why));
+	err = own ? cvq_enrol_store_open_own(db, &e->st, why, sizeof(why))
+	          : cvq_enrol_store_open(db, &e->st, why, sizeof(why));
 	if (err) {
-		cvq_admin_error("enrolment journal: %s", why[0] ? why : cvq_enrol_strerror(err));
+		cvq_admin_error("enrolment journal %s: %s", db, why[0] ? why : cvq_enrol_strerror(err));
 		rc = CVQ_ADMIN_EXIT_STORE;
 		goto fail;
 	}
-	if (o->need & CVQ_ENROL_NEED_MASTER) {
-		/* The master secret lives with the CA: --master-key-file, else
-		 * $CVQ_MASTER_KEY_FILE, else [enrol] master_key in the CA
-		 * configuration, else master.key beside it. */
-		mfile = o->master_file ? o->master_file : getenv("CVQ_MASTER_KEY_FILE");
-		if (mfile == NULL)
-			mfile = e->cfg->master_key;
-		mpath = cvq_ca_config_path(e->cfg, mfile ? mfile : "master.key");
-		if (!mpath) {
-			rc = CVQ_ADMIN_EXIT_FAIL;
+	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg) {
+		rc = cvq_admin_issuer_master(&e->issuer_st, o->master_file);
+		if (rc)
 			goto fail;
-		}
-		err = cvq_enrol_master_load(mpath, e->master, &e->master_len);
-		if (err) {
-			cvq_admin_error("master secret %s: %s", mpath, cvq_enrol_strerror(err));
-			rc = err == CVQ_ENROL_ERR_PERM ? CVQ_ADMIN_EXIT_PIN : CVQ_ADMIN_EXIT_FAIL;
-			goto fail;
-		}
 	}
 	e->db_path = db;
-	free(mpath);
 	return CVQ_ADMIN_EXIT_OK;
 fail:
 	free(db);
-	free(mpath);
 	cvq_enrol_ctx_close(e);
 	return rc;
 }
@@ -101,6 +146,8 @@ cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid, const char *action,
 	err = cvq_enrol_store_log(e->st, guid, action, detail);
 	if (err != CVQ_ENROL_OK)
 		return err;
+	if (!e->issuer.ops->audit)
+		return CVQ_ENROL_ERR_ISSUER;
 	return e->issuer.ops->audit(e->issuer.ctx, action, guid, detail);
 }
 
@@ -115,10 +162,43 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 	free(e->db_path);
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
-	OPENSSL_cleanse(e->master, sizeof(e->master));
-	X509_free(e->cs_cert);
-	EVP_PKEY_free(e->cs_key);
+	cvq_admin_issuer_clear(&e->issuer_st);
+	OPENSSL_cleanse(e->mkey, sizeof(e->mkey));
 	memset(e, 0, sizeof(*e));
+}
+
+int
+cvq_enrol_issuer_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err)
+{
+	cvq_ca_err last = e->issuer_st.last;
+
+	switch (err) {
+	case CVQ_ENROL_OK: return CVQ_ADMIN_EXIT_OK;
+	case CVQ_ENROL_ERR_NOT_FOUND: return CVQ_ADMIN_EXIT_NOT_FOUND;
+	case CVQ_ENROL_ERR_STORE: return CVQ_ADMIN_EXIT_STORE;
+	case CVQ_ENROL_ERR_PERM: return CVQ_ADMIN_EXIT_PIN;
+	case CVQ_ENROL_ERR_ARG: return CVQ_ADMIN_EXIT_USAGE;
+	case CVQ_ENROL_ERR_REFUSED: case CVQ_ENROL_ERR_ISSUER:
+		/* The CA side's own word, when it gave one (in-process). */
+		return last != CVQ_CA_OK && last != CVQ_CA_ERR_NET ? cvq_admin_ca_exit(last)
+		                                                  : CVQ_ADMIN_EXIT_FAIL;
+	default: return CVQ_ADMIN_EXIT_FAIL;
+	}
+}
+
+int
+cvq_enrol_issuer_fail(const struct cvq_enrol_ctx *e, cvq_enrol_err err, const char *why,
+                      const char *what)
+{
+	cvq_admin_error("%s: %s", what, why && why[0] ? why : cvq_enrol_strerror(err));
+	return cvq_enrol_issuer_exit(e, err);
+}
+
+bool
+cvq_enrol_issuer_unreachable(const struct cvq_enrol_ctx *e, cvq_enrol_err err)
+{
+	return err == CVQ_ENROL_ERR_ISSUER && e->issuer_st.agent &&
+	       e->issuer_st.last == CVQ_CA_ERR_NET;
 }
 
 bool
@@ -268,12 +348,64 @@ cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...
 	va_end(ap);
 }
 
-cvq_card_err
-cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const uint8_t guid[16], const char *prev_guid,
-                    int alg, int *which)
+/* Entry idx of the cache (0: the card's key, 1: a failed enrolment's),
+ * fetched from the issuer when it holds another card's. */
+static cvq_enrol_err
+mkey_get(struct cvq_enrol_ctx *e, int idx, const char *guid, int alg, char *why,
+         size_t why_len)
 {
-	return cvq_enrol_card_mgmt_auth(e->card, e->master, e->master_len, guid, prev_guid, alg,
-	                                which);
+	struct cvq_enrol_mkey *k = &e->mkey[idx];
+	cvq_enrol_err err;
+
+	if (k->len && k->alg == alg && strcasecmp(k->guid, guid) == 0)
+		return CVQ_ENROL_OK;
+	OPENSSL_cleanse(k, sizeof(*k));
+	if (!e->issuer.ops->mgmt_key) {
+		snprintf(why, why_len, "the %s issuer gives no management keys",
+		         e->issuer.ops->name);
+		return CVQ_ENROL_ERR_ISSUER;
+	}
+	err = e->issuer.ops->mgmt_key(e->issuer.ctx, guid, alg, k->key, &k->len, why, why_len);
+	if (err || k->len == 0 || k->len > sizeof(k->key)) {
+		OPENSSL_cleanse(k, sizeof(*k));
+		return err ? err : CVQ_ENROL_ERR_ISSUER;
+	}
+	snprintf(k->guid, sizeof(k->guid), "%s", guid);
+	k->alg = alg;
+	return CVQ_ENROL_OK;
+}
+
+cvq_enrol_err
+cvq_enrol_mgmt_key(struct cvq_enrol_ctx *e, const char *guid, int alg, const uint8_t **key,
+                   size_t *len, char *why, size_t why_len)
+{
+	cvq_enrol_err err = mkey_get(e, 0, guid, alg, why, why_len);
+
+	*key = err ? NULL : e->mkey[0].key;
+	*len = err ? 0 : e->mkey[0].len;
+	return err;
+}
+
+cvq_card_err
+cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const char *guid, const char *prev_guid, int alg,
+                    int *which, cvq_enrol_err *ierr)
+{
+	bool prev = false;
+	char why[256] = "";
+
+	*ierr = mkey_get(e, 0, guid, alg, why, sizeof(why));
+	if (*ierr) {
+		snprintf(e->issuer_why, sizeof(e->issuer_why), "the card's management key: %s",
+		         why[0] ? why : cvq_enrol_strerror(*ierr));
+		return CVQ_CARD_ERR_INTERNAL;
+	}
+	/* A failed enrolment's key is only a candidate: if the issuer will not
+	 * give it, the factory key is next. */
+	if (prev_guid && prev_guid[0])
+		prev = mkey_get(e, 1, prev_guid, alg, why, sizeof(why)) == CVQ_ENROL_OK;
+	return cvq_enrol_card_mgmt_auth_keys(e->card, alg, e->mkey[0].key, e->mkey[0].len,
+	                                     prev ? e->mkey[1].key : NULL,
+	                                     prev ? e->mkey[1].len : 0, which);
 }
 
 /* The proof of possession: the issuer's digest signed with the new key. */
@@ -303,7 +435,7 @@ pop_sign(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
 
 cvq_card_err
 cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
-                       int key_alg, const char *pin, cvq_ca_err *ca_err, char serial[67])
+                       int key_alg, const char *pin, cvq_enrol_err *ierr, char serial[67])
 {
 	uint8_t *att = NULL, *f9 = NULL;
 	size_t att_len = 0, f9_len = 0;
@@ -313,7 +445,7 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 	cvq_enrol_err ee;
 	char detail[80], why[256] = "";
 
-	*ca_err = CVQ_CA_OK;
+	*ierr = CVQ_ENROL_OK;
 	serial[0] = '\0';
 	err = cvq_card_generate(e->card, slot,
 	                        key_alg ? (cvq_card_alg)key_alg : CVQ_CARD_ALG_ECCP256, &pub);
@@ -325,9 +457,9 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 	         att_len ? "attestation sent to the CA" : "the card has no attestation");
 	/* No key is certified without its provenance in the audit log. */
 	if (cvq_enrol_log(e, guid, "attest", detail) != CVQ_ENROL_OK) {
-		cvq_admin_error("audit log: cannot record the attestation of slot %02x",
-		                (unsigned)slot);
-		*ca_err = CVQ_CA_ERR_STORE;
+		snprintf(e->issuer_why, sizeof(e->issuer_why),
+		         "audit log: cannot record the attestation of slot %02x", (unsigned)slot);
+		*ierr = CVQ_ENROL_ERR_STORE;
 		err = CVQ_CARD_ERR_INTERNAL;
 		goto out;
 	}
@@ -347,17 +479,13 @@ cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot 
 		}
 	}
 	if (ee) {
-		*ca_err = e->issuer_st.last ? e->issuer_st.last : CVQ_CA_ERR_CRYPTO;
-		snprintf(e->issuer_why, sizeof(e->issuer_why), "%s", why);
-		/* In-process, the caller prints libcvqca's own message; the
-		 * agent's reason arrived in why[]. */
-		if (e->issuer.ops != NULL && e->issuer_st.agent)
-			cvq_admin_error("card %s, slot %02x: %s: %s", guid, (unsigned)slot,
-			                cvq_enrol_strerror(ee), why);
+		*ierr = ee;
+		snprintf(e->issuer_why, sizeof(e->issuer_why), "%s",
+		         why[0] ? why : cvq_enrol_strerror(ee));
 		err = CVQ_CARD_ERR_INTERNAL;
 		goto out;
 	}
-	cvq_ca_serial_hex(X509_get0_serialNumber(cert), serial);
+	cvq_enrol_serial_hex(X509_get0_serialNumber(cert), serial);
 	err = cvq_card_write_cert(e->card, slot, cert, false);
 out:
 	free(att);
@@ -367,60 +495,44 @@ out:
 	return err;
 }
 
-struct strays {
-	struct cvq_enrol_ctx *e;
-	char on_card[3][67];
-	char (*bad)[67];
-	size_t n;
-};
-
-static int
-stray_cb(void *ctx, const struct cvq_ca_cert_info *c)
-{
-	struct strays *s = ctx;
-	void *p;
-
-	if (c->status != CVQ_CA_CERT_GOOD || strcmp(c->serial, s->on_card[0]) == 0 ||
-	    strcmp(c->serial, s->on_card[1]) == 0 || strcmp(c->serial, s->on_card[2]) == 0)
-		return 0;
-	p = realloc(s->bad, (s->n + 1) * sizeof(*s->bad));
-	if (!p)
-		return 1;
-	s->bad = p;
-	snprintf(s->bad[s->n++], 67, "%s", c->serial);
-	return 0;
-}
-
 int
 cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count)
 {
 	static const cvq_card_slot slots[3] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN,
 	                                       CVQ_CARD_SLOT_CARDAUTH};
-	struct strays s = {.e = e};
+	const struct cvq_enrol_issuer_ops *ops = e->issuer.ops;
+	char on_card[3][67];
+	const char *keep[3];
+	struct cvq_enrol_strays s = {.keep = keep};
 	unsigned unlogged = 0;
-	cvq_ca_err err;
+	size_t i, n_keep = 0;
+	char why[256] = "";
+	cvq_enrol_err err;
 	X509 *x;
-	size_t i;
 
 	*count = 0;
 	for (i = 0; i < 3; i++) {
 		x = NULL;
-		if (cvq_card_read_cert(e->card, slots[i], &x) == CVQ_CARD_OK)
-			cvq_ca_serial_hex(X509_get0_serialNumber(x), s.on_card[i]);
+		if (cvq_card_read_cert(e->card, slots[i], &x) == CVQ_CARD_OK &&
+		    cvq_enrol_serial_hex(X509_get0_serialNumber(x), on_card[i]))
+			keep[n_keep++] = on_card[i];
 		X509_free(x);
 	}
-	err = cvq_ca_cert_list(e->ca, guid, stray_cb, &s);
-	for (i = 0; err == CVQ_CA_OK && i < s.n; i++) {
-		err = cvq_ca_revoke_serial(e->ca, s.bad[i], CVQ_CA_REASON_SUPERSEDED, 0);
-		if (err == CVQ_CA_OK) {
-			(*count)++;
-			if (cvq_enrol_log(e, guid, "cert.superseded", s.bad[i]) != CVQ_ENROL_OK)
-				unlogged++;
-		}
-	}
-	free(s.bad);
+	s.n_keep = n_keep;
+	/* Which ones, for the journal; then the CA side revokes them. */
+	err = ops->cert_list && ops->revoke_strays ? CVQ_ENROL_OK : CVQ_ENROL_ERR_ISSUER;
+	if (!err)
+		err = ops->cert_list(e->issuer.ctx, guid, cvq_enrol_strays_cb, &s, why, sizeof(why));
+	if (!err && s.nomem)
+		err = CVQ_ENROL_ERR_IO;
+	if (!err && s.n)
+		err = ops->revoke_strays(e->issuer.ctx, guid, keep, n_keep, count, why, sizeof(why));
+	for (i = 0; !err && i < s.n; i++)
+		if (cvq_enrol_log(e, guid, "cert.superseded", s.serial[i]) != CVQ_ENROL_OK)
+			unlogged++;
+	free(s.serial);
 	if (err)
-		return cvq_admin_ca_fail(e->ca, err, "revoking superseded certificates");
+		return cvq_enrol_issuer_fail(e, err, why, "revoking superseded certificates");
 	if (unlogged) {
 		cvq_admin_error("%u superseded certificate(s) of card %s revoked but not recorded in "
 		                "the journal and audit log", unlogged, guid);

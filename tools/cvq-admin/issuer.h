@@ -1,8 +1,13 @@
 /*
  * cvq-admin — the two issuers of libcvqenrol's issuing link (issue #13):
- * in-process libcvqca (issuer_ca.c) and the CA's issuing agent over its
- * Unix socket (issuer_agent.c). Both keep the last cvq_ca_err for the
+ * in-process libcvqca (issuer_ca.c: the CA store, the master secret and
+ * the PIV content signer in this process) and the CA's issuing agent over
+ * its link (issuer_agent.c). Both keep the last cvq_ca_err for the
  * command's exit code; the enrolment sees only struct cvq_enrol_issuer.
+ *
+ * Both take a struct cvq_admin_issuer as their ctx: cvq_admin_issuer_mix
+ * relies on it to fill the ops the agent issuer has not (yet) got with the
+ * in-process ones over the same ctx.
  */
 #ifndef CVQ_ADMIN_ISSUER_H
 #define CVQ_ADMIN_ISSUER_H
@@ -17,10 +22,40 @@ struct cvq_admin_issuer {
 	struct cvq_admin_link link;   /* agent: how to reach it (socket or TLS) */
 	bool agent;                   /* the agent issuer (link set) */
 	cvq_ca_err last;              /* of the last call, for the exit code */
+	/* ---- in-process only (issuer_ca.c, enrol_content.c) ---- */
+	const struct cvq_ca_config *cfg; /* where the content signer's files are */
+	uint8_t master[CVQ_ENROL_MASTER_MAX]; /* cvq_admin_issuer_master */
+	size_t master_len;
+	X509 *cs_cert;                /* PIV content signer, loaded (or made) */
+	EVP_PKEY *cs_key;             /* when first needed */
+	char cs_made[256];            /* the path of a content signer made now, or "" */
+	struct cvq_enrol_issuer_ops mix; /* cvq_admin_issuer_mix's table */
 };
 
-/* Fill *out with the in-process (ca) or agent (socket) issuer over *st. */
-void cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca, struct cvq_enrol_issuer *out);
+/* Fill *out with the in-process issuer over *st: ca (opened with the key
+ * for certify and crl_issue, without for the rest) and its configuration. */
+void cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca,
+                         const struct cvq_ca_config *cfg, struct cvq_enrol_issuer *out);
+/*
+ * Load the master secret into st: file, else $CVQ_MASTER_KEY_FILE, else
+ * [enrol] master_key of the configuration, else master.key beside it.
+ * Returns a cvq_admin_exit code (3 for a file open to others); prints why.
+ */
+int cvq_admin_issuer_master(struct cvq_admin_issuer *st, const char *file);
+/*
+ * *out (the agent issuer over st, cvq_admin_issuer_agent) keeps its ops
+ * and gets the in-process ones where it has none (st->ca, st->cfg set):
+ * a counter that still reads the CA store while the agent learns the
+ * records, the master secret and the content signer (docs/enrolment.md).
+ */
+void cvq_admin_issuer_mix(struct cvq_admin_issuer *st, struct cvq_enrol_issuer *out);
+/* Wipe the master secret, free the content signer. */
+void cvq_admin_issuer_clear(struct cvq_admin_issuer *st);
+/* The PIV content signer into st->cs_cert / cs_key (content-signer.key /
+ * .pem beside the configuration), made with the CA the first time
+ * (enrol_content.c). CVQ_ENROL_OK, else why[] says why. */
+cvq_enrol_err cvq_admin_issuer_content_signer(struct cvq_admin_issuer *st, char *why,
+                                              size_t why_len);
 /* The agent issuer: ca may be NULL (a counter with no CA store at all). */
 void cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca,
                             const struct cvq_admin_link *link, struct cvq_enrol_issuer *out);

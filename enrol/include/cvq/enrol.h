@@ -124,6 +124,10 @@ typedef struct cvq_enrol_store cvq_enrol_store;
 /* Open the journal in the CA's store (creates/migrates the enrol_* tables). */
 CVQ_EXPORT cvq_enrol_err cvq_enrol_store_open(const char *db_path, cvq_enrol_store **out,
                                    char *why, size_t why_len);
+/* A journal in a file of its own (a counter with no CA store): created,
+ * mode 0600, when missing; WAL mode. */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_store_open_own(const char *db_path, cvq_enrol_store **out,
+                                       char *why, size_t why_len);
 CVQ_EXPORT void cvq_enrol_store_close(cvq_enrol_store *st);
 /* CVQ_ENROL_ERR_NOT_FOUND when the GUID has no row. */
 CVQ_EXPORT cvq_enrol_err cvq_enrol_store_get(cvq_enrol_store *st, const char *guid,
@@ -179,6 +183,19 @@ CVQ_EXPORT cvq_card_err cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *
                                                  size_t master_len,
                                                  const uint8_t guid[CVQ_CARD_GUID_LEN],
                                                  const char *prev_guid, int alg, int *which);
+/*
+ * The same with the keys themselves (alg's length), as the issuing link
+ * hands them (cvq_enrol_issuer_ops.mgmt_key): key (the card's GUID's),
+ * else prev_key (a failed enrolment's), else the factory key. Either key
+ * may be NULL.
+ */
+CVQ_EXPORT cvq_card_err cvq_enrol_card_mgmt_auth_keys(cvq_card *card, int alg,
+                                                      const uint8_t *key, size_t key_len,
+                                                      const uint8_t *prev_key,
+                                                      size_t prev_len, int *which);
+/* A certificate's serial as the CA's store writes it: upper-case hex, no
+ * leading zeros (false when it does not fit). */
+CVQ_EXPORT bool cvq_enrol_serial_hex(const ASN1_INTEGER *serial, char out[67]);
 /*
  * The PIV attestation of the key just generated in slot (Yubico ATTEST,
  * INS F9) and the card's F9 certificate, both DER (free() them). *att_len
@@ -242,7 +259,10 @@ struct cvq_enrol_card_rec {
 	char holder[64];              /* the citizen's ext_id */
 	int status;                   /* enum cvq_enrol_card_status */
 	int64_t expires;              /* Unix time */
+	int64_t created;              /* Unix time (0: not known) */
 };
+/* "active", "suspended", "lost", "stolen", "destroyed", "returned"; "?" otherwise. */
+CVQ_EXPORT const char *cvq_enrol_card_status_name(int status);
 
 /* A certificate of a card, as the CA's store has it. */
 struct cvq_enrol_cert_rec {
@@ -250,8 +270,21 @@ struct cvq_enrol_cert_rec {
 	char profile[32];             /* "citizen-auth", ... */
 	bool good;                    /* not revoked, not expired */
 	int64_t not_after;
+	bool revoked;
+	char reason[24];              /* revoked: the RFC 5280 name ("superseded"), else "" */
 };
 typedef int (*cvq_enrol_cert_cb)(void *ctx, const struct cvq_enrol_cert_rec *c);
+/* The good certificates whose serial is not among keep[0..n_keep) (the
+ * ones on the card), collected by cvq_enrol_strays_cb from a cert_list;
+ * free(serial) after. nomem: the list is short. */
+struct cvq_enrol_strays {
+	const char *const *keep;
+	size_t n_keep;
+	char (*serial)[67];
+	size_t n;
+	bool nomem;
+};
+CVQ_EXPORT int cvq_enrol_strays_cb(void *ctx, const struct cvq_enrol_cert_rec *c);
 typedef int (*cvq_enrol_card_cb)(void *ctx, const struct cvq_enrol_card_rec *c);
 
 /*

@@ -74,9 +74,30 @@ grep -q ' lost ' "$W/cards.txt" || bench_fail "the card is not marked lost"
 kill "$OCSP_PID"
 
 # An RSA-2048 card in reader 1: OpenSC signs (PKCS#1 v1.5), openssl verifies.
+# Its journal is a file of its own (--journal), not the CA store, and the
+# reader's lock file is beside it.
 "$A" citizen add --id 0002 --given Jean --family Martin > /dev/null
-"$A" card enrol --citizen 0002 --reader "$CVQ_READER_1" --key-alg rsa-2048 \
+J=$W/counter-journal.db
+"$A" card enrol --citizen 0002 --reader "$CVQ_READER_1" --key-alg rsa-2048 --journal "$J" \
 	--letter "$W/letter-0002.txt" | grep 'rsa-2048' || bench_fail "no RSA enrolment"
+guid2=$("$A" --json card show --reader "$CVQ_READER_1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["guid"].lower())')
+[ "$(sqlite3 "$J" "SELECT state FROM enrol_cards WHERE guid = '$guid2'")" = active ] ||
+	bench_fail "the enrolment is not in the journal $J"
+[ "$(sqlite3 "$W/ca/ca.db" "SELECT count(*) FROM enrol_cards WHERE guid = '$guid2'")" = 0 ] ||
+	bench_fail "the enrolment with --journal went to the CA store"
+ls "$J".enrol-*.lock > /dev/null || bench_fail "no reader lock beside the journal"
+CVQ_ENROL_JOURNAL=$J "$A" --json card show "$guid2" | grep -q '"state": "complete"' ||
+	bench_fail "card show with \$CVQ_ENROL_JOURNAL does not read that journal"
+# --agent with no CA configuration here: the journal must be named.
+rc=0
+(cd "$W" && env -u CVQ_CA_CONFIG -u CVQ_ENROL_JOURNAL "$A" card enrol --citizen 0002 \
+	--agent "$W/no-such-socket") > /dev/null 2> "$W/nojournal.err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--journal FILE' "$W/nojournal.err" ||
+	bench_fail "--agent without a journal: exit $rc, $(cat "$W/nojournal.err")"
+rc=0
+"$A" card enrol --citizen 0002 --agent https://127.0.0.1:1 2> "$W/notls.err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--agent-ca' "$W/notls.err" ||
+	bench_fail "--agent https:// without its TLS files: exit $rc, $(cat "$W/notls.err")"
 yubico-piv-tool -r "$CVQ_READER_1" -a status | grep -c 'RSA2048' | grep -q 3 ||
 	bench_fail "yubico-piv-tool does not see three RSA-2048 keys (9A, 9C, 9E)"
 admin_card_cert 1 9c > "$W/rsa-sign.pem"

@@ -272,6 +272,80 @@ test_store(void **state)
 }
 
 /* A store made by schema 1 (before key_alg) is migrated in place. */
+/* A counter's journal of its own (--journal): created 0600 whatever the
+ * umask, WAL mode, reopened as it is. */
+static void
+test_store_own(void **state)
+{
+	struct cvq_enrol_rec r, got;
+	cvq_enrol_store *st = NULL;
+	struct stat sb;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	char p[256], why[256] = "";
+	mode_t old;
+
+	(void)state;
+	path(p, "counter.db");
+	old = umask(0);
+	assert_int_equal(cvq_enrol_store_open_own(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	umask(old);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.guid, sizeof(r.guid), "0102030405060708090a0b0c0d0e0f10");
+	snprintf(r.state, sizeof(r.state), "active");
+	assert_int_equal(cvq_enrol_store_put(st, &r), CVQ_ENROL_OK);
+	cvq_enrol_store_close(st);
+	st = NULL;
+	assert_int_equal(cvq_enrol_store_open_own(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	assert_int_equal(cvq_enrol_store_get(st, r.guid, &got), CVQ_ENROL_OK);
+	assert_string_equal(got.state, "active");
+	cvq_enrol_store_close(st);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	/* a missing folder is an error, not a crash */
+	path(p, "no-such-dir/counter.db");
+	assert_int_equal(cvq_enrol_store_open_own(p, &st, why, sizeof(why)), CVQ_ENROL_ERR_IO);
+}
+
+/* The strays: good, not kept; the serial as the CA writes it. */
+static void
+test_strays(void **state)
+{
+	static const char *const keep[] = {"0A", "0B"};
+	struct cvq_enrol_strays s = {.keep = keep, .n_keep = 2};
+	struct cvq_enrol_cert_rec c;
+	ASN1_INTEGER *a = ASN1_INTEGER_new();
+	char hex[67];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.good = true;
+	snprintf(c.serial, sizeof(c.serial), "0A");
+	assert_int_equal(cvq_enrol_strays_cb(&s, &c), 0);
+	snprintf(c.serial, sizeof(c.serial), "0C");
+	assert_int_equal(cvq_enrol_strays_cb(&s, &c), 0);
+	c.good = false;
+	snprintf(c.serial, sizeof(c.serial), "0D");
+	assert_int_equal(cvq_enrol_strays_cb(&s, &c), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.serial[0], "0C");
+	free(s.serial);
+	assert_non_null(a);
+	assert_int_equal(ASN1_INTEGER_set_uint64(a, 0x01ABCDu), 1);
+	assert_true(cvq_enrol_serial_hex(a, hex));
+	assert_string_equal(hex, "01ABCD");
+	ASN1_INTEGER_free(a);
+	assert_false(cvq_enrol_serial_hex(NULL, hex));
+	assert_string_equal(cvq_enrol_card_status_name(CVQ_ENROL_CARD_STOLEN), "stolen");
+	assert_string_equal(cvq_enrol_card_status_name(CVQ_ENROL_CARD__COUNT), "?");
+}
+
 static void
 test_store_migrate(void **state)
 {
@@ -493,6 +567,8 @@ main(void)
 		cmocka_unit_test(test_guid_parse),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_store_migrate),
+		cmocka_unit_test(test_store_own),
+		cmocka_unit_test(test_strays),
 		cmocka_unit_test(test_letter),
 		cmocka_unit_test(test_letter_default),
 		cmocka_unit_test(test_progress),
