@@ -19,6 +19,9 @@
 
 #include "admin.h"
 
+/* What the TLS link loaded once (cvq_admin_link_open): opaque. */
+struct cvq_admin_link_tls;
+
 struct cvq_admin_link {
 	const char *socket;     /* the agent's Unix socket, or NULL */
 	const char *url;        /* https://HOST:PORT of its TLS front, or NULL */
@@ -26,7 +29,20 @@ struct cvq_admin_link {
 	const char *cert_file;  /* url: the operator's certificate (PEM) */
 	const char *key;        /* url: the operator's key, a PEM file or a pkcs11: URI */
 	const char *pin_source; /* url with a pkcs11 key: where its PIN comes from */
+	struct cvq_admin_link_tls *tls; /* cvq_admin_link_open(), or NULL: loaded per call */
 };
+
+/*
+ * Load what the TLS link needs — the CA file, our certificate, our key
+ * (logging in to its token) — once, before anything holds a card: a
+ * PKCS#11 module such as OpenSC probes every reader as it starts, and
+ * blocks (in SCardConnect) on a reader whose card an enrolment holds in a
+ * PC/SC transaction. Copies of l made after it share what it loaded;
+ * cvq_admin_link_close() once, on the original. Nothing to do for a
+ * socket (CVQ_CA_OK).
+ */
+cvq_ca_err cvq_admin_link_open(struct cvq_admin_link *l, char *why, size_t why_len);
+void cvq_admin_link_close(struct cvq_admin_link *l);
 
 /*
  * The link options a command takes (getopt_long; the codes are 0x100..):
@@ -50,12 +66,14 @@ struct cvq_admin_link {
 /* One of those options into l (arg kept, not copied); false: not one of them. */
 bool cvq_admin_link_option(struct cvq_admin_link *l, int c, const char *arg);
 /*
- * After the options: the TLS settings go with an https agent only, and
- * with no --agent the default socket beside the store (*owned: free it).
- * false: a usage error, said on stderr.
+ * After the options: the TLS settings go with an https agent only (and
+ * are loaded: cvq_admin_link_open), with no --agent the default socket
+ * beside the store (*owned). false: a usage or loading error, said on
+ * stderr. cvq_admin_link_done() after the last call.
  */
 bool cvq_admin_link_ready(struct cvq_admin_link *l, const struct cvq_admin_opts *opts,
                           char **owned);
+void cvq_admin_link_done(struct cvq_admin_link *l, char *owned);
 
 /*
  * Send one request body, get the answer's payload (malloc'd, NUL after

@@ -33,8 +33,15 @@ cvq_admin_link_ready(struct cvq_admin_link *l, const struct cvq_admin_opts *opts
 {
 	*owned = NULL;
 	if (l->url) {
+		char why[256] = "";
+
 		if (!l->ca_file || !l->cert_file || !l->key) {
 			cvq_admin_error("--agent https://... needs --agent-ca, --agent-cert and --agent-key");
+			return false;
+		}
+		/* The key (a card's: its PIN) now, before anything else is asked. */
+		if (cvq_admin_link_open(l, why, sizeof(why)) != CVQ_CA_OK) {
+			cvq_admin_error("agent %s: %s", l->url, why);
 			return false;
 		}
 		return true;
@@ -50,4 +57,13 @@ cvq_admin_link_ready(struct cvq_admin_link *l, const struct cvq_admin_opts *opts
 		l->socket = *owned;
 	}
 	return true;
+}
+
+void
+cvq_admin_link_done(struct cvq_admin_link *l, char *owned)
+{
+	cvq_admin_link_close(l);
+	if (owned && l->socket == owned)
+		l->socket = NULL;
+	free(owned);
 }

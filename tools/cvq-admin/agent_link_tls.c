@@ -146,11 +146,17 @@ token_pin(void *ctx, const char *label, char *buf, size_t cap)
 	return cvq_secret_read(p->source, "PIN of your card:", buf, cap) == CVQ_UTIL_OK ? 0 : 1;
 }
 
-/* What holds our key for the connection's life. */
+/* What holds our key for the connection's (or the link's) life. */
 struct client_key {
 	cvq_p11_ctx *p11;
 	cvq_p11_key *key;
 	EVP_PKEY *pkey;
+};
+
+/* cvq_admin_link_open(): the context (CA, certificate, key) of every call. */
+struct cvq_admin_link_tls {
+	SSL_CTX *ctx;
+	struct client_key key;
 };
 
 static void
@@ -327,6 +333,43 @@ front_refusal(const struct cvq_admin_http_answer *a, char *why, size_t why_len)
 }
 
 cvq_ca_err
+cvq_admin_link_open(struct cvq_admin_link *l, char *why, size_t why_len)
+{
+	struct cvq_admin_link_tls *t;
+
+	if (!l)
+		return CVQ_CA_ERR_ARG;
+	if (!l->url || l->tls)
+		return CVQ_CA_OK;
+	if (!l->ca_file || !l->cert_file || !l->key) {
+		snprintf(why, why_len, "an https agent needs --agent-ca, --agent-cert and --agent-key");
+		return CVQ_CA_ERR_ARG;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return CVQ_CA_ERR_NOMEM;
+	t->ctx = client_ctx(l, &t->key, why, why_len);
+	if (!t->ctx) {
+		client_key_free(&t->key);
+		free(t);
+		return CVQ_CA_ERR_CONFIG;
+	}
+	l->tls = t;
+	return CVQ_CA_OK;
+}
+
+void
+cvq_admin_link_close(struct cvq_admin_link *l)
+{
+	if (!l || !l->tls)
+		return;
+	SSL_CTX_free(l->tls->ctx);
+	client_key_free(&l->tls->key);
+	free(l->tls);
+	l->tls = NULL;
+}
+
+cvq_ca_err
 cvq_admin_link_call_tls(const struct cvq_admin_link *l, const uint8_t *req, size_t req_len,
                         uint8_t **out, size_t *out_len, char *why, size_t why_len)
 {
@@ -351,7 +394,8 @@ cvq_admin_link_call_tls(const struct cvq_admin_link *l, const uint8_t *req, size
 	}
 	if (req_len == 0 || req_len > CVQ_CA_AGENT_MAX_MSG)
 		return CVQ_CA_ERR_REQUEST;
-	ctx = client_ctx(l, &key, why, why_len);
+	/* Loaded once by cvq_admin_link_open, else for this call. */
+	ctx = l->tls ? l->tls->ctx : client_ctx(l, &key, why, why_len);
 	if (!ctx) {
 		err = CVQ_CA_ERR_CONFIG;
 		goto out;
@@ -401,8 +445,10 @@ out:
 	}
 	if (fd >= 0)
 		close(fd);
-	SSL_CTX_free(ctx);
-	client_key_free(&key);
+	if (!l->tls) {
+		SSL_CTX_free(ctx);
+		client_key_free(&key);
+	}
 	if (ans) {
 		OPENSSL_cleanse(ans, ans_len);
 		free(ans);

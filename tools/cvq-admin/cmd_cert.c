@@ -146,9 +146,9 @@ issue_by_agent(const struct cvq_admin_opts *opts, struct cvq_admin_link *link,
 	if (csr_len > CVQ_CA_AGENT_MAX_CSR && !link->url)
 		return -1;
 	if (!cvq_admin_link_ready(link, opts, &owned))
-		return link->url ? CVQ_ADMIN_EXIT_USAGE : -1;
+		return link->url ? CVQ_ADMIN_EXIT_FAIL : -1;
 	err = cvq_admin_link_call_msg(link, &m, &der, &len, why, sizeof(why));
-	free(owned);
+	cvq_admin_link_done(link, owned);
 	if (err == CVQ_CA_ERR_NET && !link->url)
 		return -1;
 	if (err != CVQ_CA_OK) {

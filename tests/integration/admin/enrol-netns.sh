@@ -5,9 +5,12 @@
 # pcscd, vpcd and cvq-vcard card, and a view of the CA folder hidden under
 # a tmpfs: no CA key, passphrase, master secret or content-signer key is
 # readable there, no agent socket, no route to the CA's loopback. The
-# counter enrols the card with `card enrol --agent https://...`, its
-# operator named by a certificate ([roles] operator = citizen:ID); the
-# certificates chain to the CA and the audit names that certificate.
+# counter enrols cards with `card enrol --agent https://...`, its operator
+# named by a certificate ([roles] operator = citizen:ID): first the
+# operator's own staff card (card 1) with the desk's bootstrap key file,
+# then Marie's card (card 0) with the staff card's 9A key itself (OpenSC,
+# a pkcs11: URI, the PIN of its letter from a file). The certificates
+# chain to the CA and the audit names the staff card's certificate.
 . "$(dirname "$0")/lib-admin.sh"
 [ "$(id -u)" = 0 ] && command -v ip > /dev/null && command -v unshare > /dev/null ||
 	{ echo "SKIP: needs root, ip and unshare"; exit 77; }
@@ -30,7 +33,8 @@ mkdir -p "$W" "$CTR"
 "$A" card master-key --out "$CA/master.key" > /dev/null
 "$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
 "$A" citizen add --id INF-OP --given Odile --family Guichet > /dev/null
-"$A" citizen add-card INF-OP 0C00000000000000000000000000000C > /dev/null
+"$A" citizen add --id INF-DESK --given Accueil --family Mairie > /dev/null
+"$A" citizen add-card INF-DESK 0C00000000000000000000000000000C > /dev/null
 # issue NAME CN ARGS...: a key and a certificate issued at the CA's desk
 issue() {
 	local n=$1 cn=$2
@@ -42,14 +46,15 @@ issue() {
 }
 issue "$CA/content-signer" "x" --profile content-signing --subject "/O=Ville d'Alencon/CN=PIV content signer"
 issue "$CA/tls" "CA agent" --profile service --dns ca.cvq.test
-# The operator's credential: a citizen-auth certificate of her staff card (a key file here).
+# The desk's bootstrap credential, enough to enrol the operator's staff card:
+# a citizen-auth certificate with its key in a file.
 issue "$CTR/op" "x" --profile citizen-auth --card 0C00000000000000000000000000000C
 cp "$CA/ca.pem" "$CTR/city-ca.pem"
 cat >> "$CA/ca.conf" <<CONF
 
 [roles]
 officer = 0
-operator = citizen:INF-OP
+operator = citizen:INF-DESK, citizen:INF-OP
 CONF
 
 # --- the network: a namespace for the counter, a veth pair between the two
@@ -92,12 +97,36 @@ if ! "$CVQ_ADMIN" card enrol --help 2>&1 | grep -q -- '--journal'; then
 		"enrol-lib has not landed): the TLS transport is tested by ca-agent-tls"
 	exit 77
 fi
-"$CVQ_ADMIN" card enrol --citizen 0001 --reader "$CVQ_READER_0" --letter "$CTR/letter.txt" \
-	--journal "$CTR/journal.db" --agent "https://ca.cvq.test:$PORT" --agent-ca "$CTR/city-ca.pem" \
-	--agent-cert "$CTR/op.pem" --agent-key "$CTR/op.key" > "$CTR/enrol.out" 2>&1 ||
-	{ cat "$CTR/enrol.out"; fail "enrolment through the TLS agent failed"; }
-cat "$CTR/enrol.out"
-grep -q '11/11 card active' "$CTR/enrol.out" || fail "enrolment did not finish"
+AGENT=(--journal "$CTR/journal.db" --agent "https://ca.cvq.test:$PORT" --agent-ca "$CTR/city-ca.pem")
+# enrol ID READER LETTER LINK-OPTIONS...: one enrolment to its end
+enrol() {
+	local id=$1 reader=$2 letter=$3
+	shift 3
+	"$CVQ_ADMIN" card enrol --citizen "$id" --reader "$reader" --letter "$letter" "${AGENT[@]}" "$@" \
+		> "$CTR/enrol-$id.out" 2>&1 || { cat "$CTR/enrol-$id.out"; fail "enrolment of $id through the TLS agent failed"; }
+	cat "$CTR/enrol-$id.out"
+	grep -q '11/11 card active' "$CTR/enrol-$id.out" || fail "enrolment of $id did not finish"
+}
+enrol INF-OP "$CVQ_READER_1" "$CTR/letter-staff.txt" --agent-cert "$CTR/op.pem" --agent-key "$CTR/op.key"
+yubico-piv-tool -r "$CVQ_READER_1" -a read-certificate -s 9a > "$CTR/staff.pem"
+( umask 077; sed -n 's/^ *Code PIN : *\([0-9]*\)$/\1/p' "$CTR/letter-staff.txt" > "$CTR/staff.pin" )
+[ -s "$CTR/staff.pin" ] || fail "no PIN in the staff card's letter"
+STAFF="pkcs11:slot-description=Virtual%20PCD%2000%2001;id=%01;type=private?module-path=$CVQ_OPENSC_MODULE"
+# OpenSC probes every reader as it starts, and would block on the one
+# whose card the enrolment holds in a PC/SC transaction: it is told to
+# leave that reader alone (until the enrolment loads the link before it
+# takes the card: cvq_admin_link_open).
+cat > "$CTR/opensc.conf" <<EOC
+app default {
+	ignored_readers = "$CVQ_READER_0";
+	framework pkcs15 {
+		use_file_caching = no;
+	}
+}
+EOC
+export OPENSC_CONF=$CTR/opensc.conf
+enrol 0001 "$CVQ_READER_0" "$CTR/letter.txt" --agent-cert "$CTR/staff.pem" --agent-key "$STAFF" \
+	--agent-pin-source "file:$CTR/staff.pin"
 for s in 9a 9c; do
 	yubico-piv-tool -r "$CVQ_READER_0" -a read-certificate -s $s > "$CTR/$s.pem"
 done
@@ -108,18 +137,19 @@ COUNTER
 rc=0
 ip netns exec "$NS" unshare --mount --propagation private -- \
 	env CVQ_BENCH_NS=1 CA="$CA" CTR="$CTR" CA_IP="$CA_IP" PORT="$PORT" \
-	"$CVQ_SRC/tests/bench/with-bench" --cards 0 -- bash "$CTR/counter.sh" || rc=$?
+	"$CVQ_SRC/tests/bench/with-bench" --cards 0,1 -- bash "$CTR/counter.sh" || rc=$?
 [ $rc = 77 ] && exit 77
 [ $rc = 0 ] || bench_fail "the counter's side failed ($rc)"
 
-# --- back at the CA: issued through the front, for the operator's certificate
-OP_SERIAL=$(openssl x509 -in "$CTR/op.pem" -noout -serial | cut -d= -f2)
+# --- back at the CA: Marie's card issued through the front for the staff card's certificate
+OP_SERIAL=$(openssl x509 -in "$CTR/staff.pem" -noout -serial | cut -d= -f2)
 "$A" --json audit show | python3 -c '
 import json, sys
 es = json.load(sys.stdin)
 es = es if isinstance(es, list) else es.get("entries", [])
 who = "tls=serial:" + sys.argv[1]
-n = sum(1 for e in es if e["action"] == "cert.issue" and who in e["actor"] and "via=agent" in e["detail"])
+n = sum(1 for e in es if e["action"] == "cert.issue" and who + "(CN=Odile Guichet)" in e["actor"]
+        and "via=agent" in e["detail"])
 a = sum(1 for e in es if e["action"] == "enrol.active" and who in e["actor"])
 print(n, "certificates issued through the TLS front for", who, "and", a, "activation")
 sys.exit(0 if n == 3 and a == 1 else 1)' "$OP_SERIAL" || bench_fail "the audit does not name the operator's certificate"

@@ -165,7 +165,7 @@ audit_has cert.issue "$(actor hsm)(CN=Officer Three)" "via=agent"
 rc=0
 "$ADMIN" cert issue --profile service svc.csr --agent "$URL" --agent-ca ca/ca.pem --agent-cert hsm.pem \
 	--agent-key "$HSMKEY" --agent-pin-source "file:$W/badpin" >/dev/null 2>err.txt || rc=$?
-[ "$rc" -ne 0 ] && grep -qi "pin" err.txt || fail "a wrong token PIN: rc $rc, $(cat err.txt)"
+[ "$rc" -ne 0 ] && grep -q "incorrect PIN" err.txt || fail "a wrong token PIN: rc $rc, $(cat err.txt)"
 ok "an officer's key on a token (pkcs11: URI, PIN from a file); a wrong PIN refused by the token"
 
 # --- 4. two officers, two certificates
