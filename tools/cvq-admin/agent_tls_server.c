@@ -49,15 +49,13 @@
 
 #include <cvq/util.h>
 
+#include "agent_est.h"
 #include "agent_tls.h"
 
-#define EST "/.well-known/est/"
 #define CONN_LIMIT 32
 #define PER_IP_LIMIT 4
 #define CONN_TIMEOUT_S 15
 #define PEM_MAX (64 * 1024)
-/* A base64 body: 4/3 of the DER and a line break every 64 characters. */
-#define B64_MAX (CVQ_CA_AGENT_MAX_CSR / 3 * 4 + CVQ_CA_AGENT_MAX_CSR / 32 + 64)
 #define PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct cvq_admin_agent_tls {
@@ -69,11 +67,9 @@ struct cvq_admin_agent_tls {
 	char *cacerts;          /* the §4.1 answer, base64 */
 };
 
-enum route { ROUTE_NONE, ROUTE_CACERTS, ROUTE_ENROLL, ROUTE_AGENT };
-
 /* One HTTP request: where it goes, who asks, the body so far. */
 struct tls_req {
-	enum route route;
+	enum cvq_admin_est_route route;
 	enum cvq_ca_profile profile;
 	char actor[64];
 	unsigned roles;
@@ -122,80 +118,6 @@ read_pem(const char *path, bool secret, size_t *len_out, char *why, size_t why_l
 	return buf;
 }
 
-/* base64 in lines of 64 (EVP_Encode; what `openssl base64 -d` reads), malloc'd. */
-static char *
-b64_encode(const uint8_t *in, size_t n)
-{
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	size_t cap = n / 48 * 65 + 80;
-	char *out = malloc(cap);
-	int a = 0, b = 0;
-
-	if (!ctx || !out || n > INT32_MAX) {
-		free(out);
-		out = NULL;
-		goto done;
-	}
-	EVP_EncodeInit(ctx);
-	if (!EVP_EncodeUpdate(ctx, (uint8_t *)out, &a, in, (int)n)) {
-		free(out);
-		out = NULL;
-		goto done;
-	}
-	EVP_EncodeFinal(ctx, (uint8_t *)out + a, &b);
-	out[a + b] = '\0';
-done:
-	EVP_ENCODE_CTX_free(ctx);
-	return out;
-}
-
-/* Strict base64 (RFC 4648 alphabet, line breaks and blanks between), malloc'd. */
-static uint8_t *
-b64_decode(const uint8_t *in, size_t n, size_t *out_len)
-{
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	/* At most 3 bytes per 4 characters; a block of slack for the decoder. */
-	uint8_t *out = malloc(n / 4 * 3 + 64);
-	int a = 0, b = 0;
-
-	*out_len = 0;
-	if (!ctx || !out || n == 0 || n > INT32_MAX)
-		goto fail;
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, out, &a, in, (int)n) < 0 || EVP_DecodeFinal(ctx, out + a, &b) != 1 ||
-	    a + b <= 0)
-		goto fail;
-	EVP_ENCODE_CTX_free(ctx);
-	*out_len = (size_t)(a + b);
-	return out;
-fail:
-	EVP_ENCODE_CTX_free(ctx);
-	free(out);
-	return NULL;
-}
-
-/* A certificate as RFC 7030's answer: a degenerate PKCS#7 SignedData
- * (certs only, no eContent, no signers), base64. */
-static char *
-certs_only_b64(X509 *cert)
-{
-	PKCS7 *p7 = PKCS7_new();
-	uint8_t *der = NULL;
-	char *out = NULL;
-	int n;
-
-	if (!p7 || !PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data) ||
-	    !PKCS7_set_detached(p7, 1) || !PKCS7_add_certificate(p7, cert))
-		goto out;
-	n = i2d_PKCS7(p7, &der);
-	if (n > 0)
-		out = b64_encode(der, (size_t)n);
-out:
-	OPENSSL_free(der);
-	PKCS7_free(p7);
-	return out;
-}
-
 static enum MHD_Result
 reply(struct MHD_Connection *c, unsigned status, const char *type, void *body, size_t n,
       bool wipe)
@@ -240,35 +162,6 @@ http_status(cvq_ca_err err)
 	case CVQ_CA_ERR_NET: return MHD_HTTP_SERVICE_UNAVAILABLE;
 	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
-}
-
-/* Where a request goes; the profile of a simpleenroll from its label. */
-static enum route
-route_of(const char *method, const char *url, enum cvq_ca_profile *profile)
-{
-	char label[32];
-	const char *p, *slash;
-	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-
-	*profile = CVQ_CA_PROFILE_SERVICE;
-	if (strncmp(url, EST, sizeof(EST) - 1) != 0)
-		return ROUTE_NONE;
-	p = url + sizeof(EST) - 1;
-	if (get && strcmp(p, "cacerts") == 0)
-		return ROUTE_CACERTS;
-	if (post && strcmp(p, "simpleenroll") == 0)
-		return ROUTE_ENROLL;
-	if (post && strcmp(p, "cvq/agent") == 0)
-		return ROUTE_AGENT;
-	slash = strchr(p, '/');
-	if (post && slash && strcmp(slash, "/simpleenroll") == 0 && slash > p &&
-	    (size_t)(slash - p) < sizeof(label)) {
-		memcpy(label, p, (size_t)(slash - p));
-		label[slash - p] = '\0';
-		if (cvq_ca_profile_parse(label, profile) == CVQ_CA_OK)
-			return ROUTE_ENROLL;
-	}
-	return ROUTE_NONE;
 }
 
 /* The refusal of a peer the front turns away, on record as the agent's are. */
@@ -359,7 +252,7 @@ serve_enroll(struct cvq_admin_agent_tls *t, struct MHD_Connection *c, struct tls
 	X509 *cert = NULL;
 	cvq_ca_err err;
 
-	csr = b64_decode(r->body, r->len, &csr_len);
+	csr = cvq_admin_est_b64_decode(r->body, r->len, &csr_len);
 	if (!csr || csr_len > CVQ_CA_AGENT_MAX_CSR) {
 		ret = reply_text(c, MHD_HTTP_BAD_REQUEST, "the body is not a base64 PKCS#10 request");
 		goto out;
@@ -377,7 +270,7 @@ serve_enroll(struct cvq_admin_agent_tls *t, struct MHD_Connection *c, struct tls
 	}
 	p = der;
 	cert = d2i_X509(NULL, &p, (long)der_len);
-	b64 = cert ? certs_only_b64(cert) : NULL;
+	b64 = cert ? cvq_admin_est_certs_only(cert) : NULL;
 	if (!b64)
 		ret = reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot encode the certificate");
 	else
@@ -432,10 +325,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		/* Before anything else, even a 404: who asks. */
 		if (!peer_of(t, c, r, why, sizeof(why)))
 			return reply_text(c, MHD_HTTP_FORBIDDEN, why);
-		r->route = route_of(method, url, &r->profile);
-		if (r->route == ROUTE_NONE)
+		r->route = cvq_admin_est_route_of(method, url, &r->profile);
+		if (r->route == CVQ_ADMIN_EST_NONE)
 			return reply_text(c, MHD_HTTP_NOT_FOUND, "no such EST resource here");
-		r->max = r->route == ROUTE_AGENT ? CVQ_CA_AGENT_MAX_MSG : B64_MAX;
+		r->max = r->route == CVQ_ADMIN_EST_AGENT ? CVQ_CA_AGENT_MAX_MSG : CVQ_ADMIN_EST_B64_MAX;
 		return MHD_YES;
 	}
 	if (*data_size) {
@@ -456,12 +349,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (r->too_big)
 		return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request too large");
 	switch (r->route) {
-	case ROUTE_CACERTS:
+	case CVQ_ADMIN_EST_CACERTS:
 		return reply(c, MHD_HTTP_OK, "application/pkcs7-mime; smime-type=certs-only", t->cacerts,
 		             strlen(t->cacerts), false);
-	case ROUTE_ENROLL:
+	case CVQ_ADMIN_EST_ENROLL:
 		return serve_enroll(t, c, r);
-	case ROUTE_AGENT:
+	case CVQ_ADMIN_EST_AGENT:
 		return serve_agent(t, c, r);
 	default:
 		return MHD_NO;
@@ -584,7 +477,7 @@ cvq_admin_agent_tls_start(cvq_ca_agent *a, const struct cvq_ca_config *cfg,
 	if (!t->key_pem)
 		goto fail;
 	t->trust_pem = ca_pem(ca_cert);
-	t->cacerts = certs_only_b64(ca_cert);
+	t->cacerts = cvq_admin_est_certs_only(ca_cert);
 	if (!t->trust_pem || !t->cacerts) {
 		snprintf(why, why_len, "cannot encode the CA certificate");
 		goto fail;
