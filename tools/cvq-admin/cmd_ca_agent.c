@@ -348,7 +348,8 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			n += r;
 	}
 	if (n >= 1 && buf[0] == '1') {
-		printf("agent %ld serving on %s\n", (long)pid, path);
+		printf("agent %ld serving on %s%s%s\n", (long)pid, path, tls.listen ? " and https://" : "",
+		       tls.listen ? tls.listen : "");
 		rc = CVQ_ADMIN_EXIT_OK;
 	} else {
 		if (n > 1 && buf[0] == '0') {
