@@ -220,6 +220,8 @@ as_operator(const struct cvq_enrol_issuer *is, const char *guid, const char *gui
 		write_file(out, "chuid.content", signed_, content_len);
 		write_file(out, "chuid.cms", sig, sig_len);
 	}
+	free(signed_);
+	signed_ = NULL;
 	err = o->chuid_sign(x, guid2, chuid, chuid_len, &signed_, &signed_len, why, sizeof(why));
 	check(err == CVQ_ENROL_ERR_REFUSED, "chuid_sign of card A's CHUID for card B: refused (%s)",
 	      why);
