@@ -197,7 +197,20 @@ exec 7<>"/dev/tcp/127.0.0.1/$PORT"
 as off1 cert issue --profile service --dns svc2.test --out svc2.pem svc.csr
 exec 7>&-
 judge svc2.pem service
-ok "a 100 kB body refused (413); a silent connection holds nobody up"
+# Four silent connections from one address are all it may hold: a fifth is
+# turned away; the silent ones are dropped after 15 s, then it gets in.
+for fd in 3 4 5 6; do eval "exec $fd<>/dev/tcp/127.0.0.1/$PORT"; done
+rc=0
+curl -sS --max-time 5 --cert off1.pem --key off1.key --cacert ca/ca.pem "$EST/cacerts" >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "a fifth connection from one address accepted"
+sleep 17
+rc=0
+read -r -t 2 -u 3 _ || rc=$?
+[ "$rc" -eq 1 ] || fail "a silent connection was not dropped after its timeout (read: $rc)"
+for fd in 3 4 5 6; do eval "exec $fd>&-"; done
+curl -sS --fail --max-time 5 --cert off1.pem --key off1.key --cacert ca/ca.pem "$EST/cacerts" >/dev/null ||
+	fail "no connection once the silent ones were dropped"
+ok "a 100 kB body refused (413); a silent connection holds nobody up; 4 per address, dropped after 15 s"
 
 # --- 6. EST interop (RFC 7030) with curl and openssl
 curl -sS --fail --cert off1.pem --key off1.key --cacert ca/ca.pem "$EST/cacerts" >cacerts.b64
