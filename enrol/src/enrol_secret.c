@@ -39,7 +39,10 @@ cvq_enrol_strerror(cvq_enrol_err err)
 		[CVQ_ENROL_ERR_NOT_FOUND] = "not found",
 		[CVQ_ENROL_ERR_REFUSED] = "refused by the issuing service",
 		[CVQ_ENROL_ERR_ISSUER] = "the issuing service failed or cannot be reached",
-		[CVQ_ENROL_ERR_CARD] = "the card could not prove possession of its new key",
+		[CVQ_ENROL_ERR_CARD] = "the card failed",
+		[CVQ_ENROL_ERR_INTERRUPTED] = "the card went away (put it back and run it again)",
+		[CVQ_ENROL_ERR_FAILED] = "the enrolment failed",
+		[CVQ_ENROL_ERR_INVALID] = "the card may not be used any more",
 	};
 
 	if ((unsigned)err >= CVQ_ENROL_ERR__COUNT)

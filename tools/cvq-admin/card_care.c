@@ -1,5 +1,6 @@
 /*
- * cvq-admin — after-care of enrolled cards at the Point Infoville:
+ * cvq-admin — after-care of enrolled cards at the Point Infoville (renew
+ * and unblock are libcvqenrol's cvq_enrol_renew, cvq_enrol_unblock):
  *   card renew                      new keys and certificates, old ones superseded
  *   card lost|stolen|destroyed      revoke everything on the card, new CRL
  *   card unblock                    new PIN with the PUK the city keeps
@@ -13,7 +14,6 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
-#include <openssl/pem.h>
 
 #include <cvq/profile.h>
 #include <cvq/util.h>
@@ -43,10 +43,9 @@ care_usage(FILE *f)
 	"Unix time; default now. Receipts timestamped before it stay valid (docs/verify.md).\n");
 }
 
-/* The card in the reader, its GUID and its journal row. */
+/* The card in the reader and its GUID (card show --reader). */
 static int
-card_in_reader(struct cvq_enrol_ctx *e, const char *reader, uint8_t guid[16], char hex[33],
-               struct cvq_enrol_rec *rec)
+card_in_reader(struct cvq_enrol_ctx *e, const char *reader, uint8_t guid[16], char hex[33])
 {
 	cvq_card_err err;
 	int rc;
@@ -63,15 +62,6 @@ card_in_reader(struct cvq_enrol_ctx *e, const char *reader, uint8_t guid[16], ch
 	if (err)
 		return cvq_enrol_card_fail(err, "reading the card's identity");
 	cvq_card_guid_hex(guid, hex);
-	if (rec && cvq_enrol_store_get(e->st, hex, rec) != CVQ_ENROL_OK) {
-		cvq_admin_error("card %s was not enrolled here", hex);
-		return CVQ_ADMIN_EXIT_NOT_FOUND;
-	}
-	if (rec && strcmp(rec->state, "active") != 0) {
-		cvq_admin_error("card %s is not active (enrolment %s at step '%s'): run 'card enrol'",
-		                hex, rec->state, cvq_enrol_step_name(rec->step));
-		return CVQ_ADMIN_EXIT_FAIL;
-	}
 	return CVQ_ADMIN_EXIT_OK;
 }
 
@@ -85,21 +75,6 @@ card_get(struct cvq_enrol_ctx *e, const char *hex, struct cvq_enrol_card_rec *k)
 	                            : CVQ_ENROL_ERR_ISSUER;
 
 	return err ? cvq_enrol_issuer_fail(e, err, why, hex) : CVQ_ADMIN_EXIT_OK;
-}
-
-static int
-ca_card_active(struct cvq_enrol_ctx *e, const char *hex, struct cvq_enrol_card_rec *k)
-{
-	int rc = card_get(e, hex, k);
-
-	if (rc)
-		return rc;
-	if (k->status != CVQ_ENROL_CARD_ACTIVE) {
-		cvq_admin_error("card %s is %s: it cannot be used any more", hex,
-		                cvq_enrol_card_status_name(k->status));
-		return CVQ_ADMIN_EXIT_INVALID;
-	}
-	return CVQ_ADMIN_EXIT_OK;
 }
 
 /* The citizen's record (exit code; the reason printed). */
@@ -117,6 +92,21 @@ citizen_get(struct cvq_enrol_ctx *e, const char *id, struct cvq_enrol_citizen *c
 
 /* ---- renew ---- */
 
+/* The holder's PIN, when the library asks (before any card transaction). */
+struct pin_src {
+	const char *src;
+	cvq_util_err uerr;
+};
+
+static cvq_enrol_err
+read_pin(void *ctx, char *pin, size_t cap)
+{
+	struct pin_src *p = ctx;
+
+	p->uerr = cvq_secret_read(p->src, "Code PIN :", pin, cap);
+	return p->uerr ? CVQ_ENROL_ERR_IO : CVQ_ENROL_OK;
+}
+
 static int
 renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
@@ -126,30 +116,19 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 		CVQ_ENROL_AGENT_OPTIONS, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
-	const char *reader = NULL, *src = "pinentry:/usr/bin/pinentry";
-	static const cvq_card_slot slots[2] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN};
-	struct cvq_enrol_rec rec;
+	struct pin_src ps = {.src = "pinentry:/usr/bin/pinentry"};
+	struct cvq_enrol_result res;
+	struct cvq_enrol_env env;
 	struct cvq_enrol_ctx e;
-	struct cvq_enrol_card_rec k;
-	uint8_t guid[16];
-	char hex[33], pin[64], serial[2][67];
-	cvq_card_err err = CVQ_CARD_OK;
-	cvq_enrol_err ierr = CVQ_ENROL_OK;
-	cvq_util_err uerr;
-	unsigned n = 0;
-	bool unlogged = false;
-	int c, rc, tries = -1, which, i;
+	const char *reader = NULL;
+	char why[512] = "";
+	cvq_enrol_err err;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "r:s:p:m:", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "r:s:p:m:", lo, &oo)) != -1) {
 		switch (c) {
 		case 'r': reader = optarg; break;
-		case 's': src = optarg; break;
+		case 's': ps.src = optarg; break;
 		case 'p': oo.pass = optarg; break;
 		case 'm': oo.master_file = optarg; break;
 		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
@@ -159,69 +138,25 @@ renew(int argc, char **argv, const struct cvq_admin_opts *opts)
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
-	pin[0] = '\0';
 	rc = cvq_enrol_ctx_open(&e, opts, &oo);
 	if (rc)
 		return rc;
-	rc = card_in_reader(&e, reader, guid, hex, &rec);
-	if (!rc)
-		rc = ca_card_active(&e, hex, &k);
+	rc = cvq_enrol_ctx_card(&e, reader);
 	if (rc)
 		goto out;
-	/* The holder proves possession of the new keys with the PIN: asked
-	 * before any transaction is held, typed by the citizen. */
-	uerr = cvq_secret_read(src, "Code PIN :", pin, sizeof(pin));
-	if (uerr) {
-		cvq_admin_error("PIN: %s", cvq_util_strerror(uerr));
-		rc = uerr == CVQ_UTIL_ERR_CANCELLED ? CVQ_ADMIN_EXIT_PIN : CVQ_ADMIN_EXIT_FAIL;
+	cvq_enrol_env_of(&e, &env);
+	err = cvq_enrol_renew(&env, read_pin, &ps, &res, why, sizeof(why));
+	if (ps.uerr) {
+		cvq_admin_error("PIN: %s", cvq_util_strerror(ps.uerr));
+		rc = ps.uerr == CVQ_UTIL_ERR_CANCELLED ? CVQ_ADMIN_EXIT_PIN : CVQ_ADMIN_EXIT_FAIL;
 		goto out;
 	}
-	err = cvq_card_pin_verify(e.card, pin, &tries);
-	if (err == CVQ_CARD_ERR_PIN_WRONG) {
-		cvq_admin_error("wrong PIN, %d tries left", tries);
-		rc = CVQ_ADMIN_EXIT_PIN;
-		goto out;
-	}
-	if (err) {
-		rc = cvq_enrol_card_fail(err, "PIN");
-		goto out;
-	}
-	cvq_enrol_say(&e, "Renewing card %s of citizen %s.", hex, rec.holder);
-	err = cvq_card_begin(e.card);
-	if (!err)
-		err = cvq_enrol_mgmt_auth(&e, hex, NULL, rec.mgmt_alg, &which, &ierr);
-	for (i = 0; !err && i < 2; i++) {
-		err = cvq_enrol_certify_slot(&e, hex, slots[i], rec.key_alg, pin, &ierr, serial[i]);
-		if (!err) {
-			if (cvq_enrol_log(&e, hex, "renew.cert", serial[i]) != CVQ_ENROL_OK)
-				unlogged = true;
-			cvq_enrol_say(&e, "  new %s key and certificate %s",
-			              i ? "signature" : "authentication", serial[i]);
-		}
-	}
-	cvq_card_end(e.card, true);
-	if (ierr) {
-		rc = cvq_enrol_issuer_fail(&e, ierr, e.issuer_why, "renewal");
-		goto out;
-	}
-	if (err) {
-		rc = cvq_enrol_card_fail(err, "renewal (run 'card renew' again)");
-		goto out;
-	}
-	rc = cvq_enrol_revoke_strays(&e, hex, &n);
-	if (rc)
-		goto out;
-	if (cvq_enrol_log(&e, hex, "renew.done", "") != CVQ_ENROL_OK || unlogged) {
-		cvq_admin_error("card %s renewed but not recorded in the journal and audit log", hex);
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	cvq_enrol_say(&e, "Card %s renewed; %u old certificate(s) revoked as superseded.", hex, n);
-	if (opts->json)
-		cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:i}", "guid", hex, "auth", serial[0],
-		                               "sign", serial[1], "superseded", (int)n));
+	rc = cvq_enrol_exit(&e, err, &res, why);
+	if (rc == CVQ_ADMIN_EXIT_OK && opts->json)
+		cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:i}", "guid", res.guid, "auth",
+		                               res.serial[0], "sign", res.serial[1], "superseded",
+		                               (int)res.superseded));
 out:
-	OPENSSL_cleanse(pin, sizeof(pin));
 	cvq_enrol_ctx_close(&e);
 	return rc;
 }
@@ -313,13 +248,7 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 	int64_t since = 0;
 	size_t i;
 
-	while ((c = getopt_long(argc, argv, "c:o:p:s:", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "c:o:p:s:", lo, &oo)) != -1) {
 		switch (c) {
 		case 'c': citizen = optarg; break;
 		case 'o': crl_out = optarg; break;
@@ -410,7 +339,8 @@ report(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 		total += count;
-		if (cvq_enrol_log(&e, a.guid[i], "card.reported", what) != CVQ_ENROL_OK)
+		if (cvq_enrol_record(e.st, &e.issuer, a.guid[i], "card.reported", what) !=
+		    CVQ_ENROL_OK)
 			unlogged++;
 		json_array_append_new(arr, json_string(a.guid[i]));
 		cvq_enrol_say(&e, "Card %s reported %s: %u certificate(s) revoked (%s).", a.guid[i],
@@ -459,121 +389,49 @@ unblock(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_MASTER};
-	const char *citizen = NULL, *reader = NULL, *letter = NULL;
-	char hex[33], pin[CVQ_ENROL_PIN_MAX + 1] = "", puk[CVQ_ENROL_PUK_LEN + 1] = "";
-	char path[4096];
-	struct cvq_enrol_letter l = {0};
-	struct cvq_enrol_citizen cit;
-	struct cvq_enrol_rec rec;
+	struct cvq_enrol_unblock_opts uo = {.pin_len = 6};
+	struct cvq_enrol_result res;
+	struct cvq_enrol_env env;
 	struct cvq_enrol_ctx e;
-	struct cvq_enrol_card_rec k;
-	uint8_t guid[16];
-	cvq_card_err err;
-	cvq_enrol_err ierr;
-	char why[256] = "";
-	long pin_len = 6;
-	int c, rc, tries = -1;
+	const char *reader = NULL;
+	char why[512] = "";
+	cvq_enrol_err err;
+	long pin_len;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:r:l:n:m:", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "c:r:l:n:m:", lo, &oo)) != -1) {
 		switch (c) {
-		case 'c': citizen = optarg; break;
+		case 'c': uo.citizen = optarg; break;
 		case 'r': reader = optarg; break;
-		case 'l': letter = optarg; break;
+		case 'l': uo.letter = optarg; break;
 		case 'n':
 			pin_len = cvq_admin_number(optarg);
 			if (pin_len < CVQ_ENROL_PIN_MIN || pin_len > CVQ_ENROL_PIN_MAX)
 				return CVQ_ADMIN_EXIT_USAGE;
+			uo.pin_len = (int)pin_len;
 			break;
 		case 'm': oo.master_file = optarg; break;
 		default: care_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	/* --citizen is the staff's statement that they checked the holder's
-	 * identity; it must name the card's holder. */
-	if (!citizen || optind != argc) {
+	 * identity; the library checks it names the card's holder. */
+	if (!uo.citizen || optind != argc) {
 		care_usage(stderr);
 		return CVQ_ADMIN_EXIT_USAGE;
 	}
 	rc = cvq_enrol_ctx_open(&e, opts, &oo);
 	if (rc)
 		return rc;
-	rc = card_in_reader(&e, reader, guid, hex, &rec);
-	if (!rc)
-		rc = ca_card_active(&e, hex, &k);
+	rc = cvq_enrol_ctx_card(&e, reader);
 	if (rc)
 		goto out;
-	if (strcmp(rec.holder, citizen) != 0) {
-		cvq_admin_error("card %s belongs to citizen %s, not %s", hex, rec.holder, citizen);
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	rc = citizen_get(&e, citizen, &cit);
-	if (rc)
-		goto out;
-	if (letter ? snprintf(path, sizeof(path), "%s", letter) >= (int)sizeof(path)
-	           : !cvq_enrol_letter_default(path, sizeof(path), NULL, citizen)) {
-		rc = CVQ_ADMIN_EXIT_USAGE;
-		goto out;
-	}
-	ierr = !rec.has_puk ? CVQ_ENROL_ERR_NOT_FOUND
-	       : e.issuer.ops->puk_open
-	               ? e.issuer.ops->puk_open(e.issuer.ctx, hex, rec.puk, CVQ_ENROL_PUK_BLOB_LEN,
-	                                        puk, why, sizeof(why))
-	               : CVQ_ENROL_ERR_ISSUER;
-	if (ierr) {
-		cvq_admin_error("cannot open the card's PUK: %s", why[0] ? why
-		                : !rec.has_puk ? "the journal has none" : cvq_enrol_strerror(ierr));
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	if (cvq_enrol_random_digits(pin, (size_t)pin_len) != CVQ_ENROL_OK) {
-		cvq_admin_error("no random numbers for the PIN");
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	err = cvq_card_pin_unblock(e.card, puk, pin, &tries);
-	if (err == CVQ_CARD_ERR_PIN_WRONG) {
-		cvq_admin_error("the card refused the city's PUK (%d tries left)", tries);
-		rc = CVQ_ADMIN_EXIT_PIN;
-		goto out;
-	}
-	if (err) {
-		rc = cvq_enrol_card_fail(err, "unblocking the PIN");
-		goto out;
-	}
-	l.path = path;
-	l.given_name = cit.given_name;
-	l.family_name = cit.family_name;
-	l.ext_id = cit.ext_id;
-	l.guid = hex;
-	l.expires = k.expires;
-	l.pin = pin;
-	l.unblock = true;
-	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK) {
-		/* The card has a PIN nobody knows: running unblock again fixes it. */
-		cvq_admin_error("cannot write the PIN letter %s; run 'card unblock' again", path);
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	if (cvq_enrol_log(&e, hex, "pin.unblock", path) != CVQ_ENROL_OK) {
-		cvq_admin_error("PIN of card %s unblocked (letter %s) but not recorded in the journal "
-		                "and audit log", hex, path);
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	cvq_enrol_say(&e, "PIN of card %s unblocked; new PIN letter written to %s.", hex, path);
-	if (opts->json)
-		cvq_admin_json_print(json_pack("{s:s, s:s}", "guid", hex, "letter", path));
+	cvq_enrol_env_of(&e, &env);
+	err = cvq_enrol_unblock(&env, &uo, &res, why, sizeof(why));
+	rc = cvq_enrol_exit(&e, err, &res, why);
+	if (rc == CVQ_ADMIN_EXIT_OK && opts->json)
+		cvq_admin_json_print(json_pack("{s:s, s:s}", "guid", res.guid, "letter", res.letter));
 out:
-	OPENSSL_cleanse(pin, sizeof(pin));
-	OPENSSL_cleanse(puk, sizeof(puk));
-	OPENSSL_cleanse(&rec, sizeof(rec));
 	cvq_enrol_ctx_close(&e);
 	return rc;
 }
@@ -696,13 +554,7 @@ show(int argc, char **argv, const struct cvq_admin_opts *opts)
 	json_t *v;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "r:", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "r:", lo, &oo)) != -1) {
 		if (c != 'r') {
 			care_usage(stderr);
 			return CVQ_ADMIN_EXIT_USAGE;
@@ -719,7 +571,7 @@ show(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (rc)
 		return rc;
 	if (live) {
-		rc = card_in_reader(&e, reader, guid, hex, NULL);
+		rc = card_in_reader(&e, reader, guid, hex);
 		if (rc)
 			goto out;
 	} else {
@@ -730,7 +582,7 @@ show(int argc, char **argv, const struct cvq_admin_opts *opts)
 		goto out;
 	v = card_json(&e, &k);
 	if (v && live) {
-		cvq_card_err cerr = cvq_enrol_card_status(&e, &cs);
+		cvq_card_err cerr = cvq_enrol_card_status(e.card, &cs);
 
 		if (cerr)
 			json_object_set_new(v, "card", json_pack("{s:s, s:s}", "reader",
@@ -789,13 +641,7 @@ cvq_admin_citizen_cards(int argc, char **argv, const struct cvq_admin_opts *opts
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "h", lo, &oo)) != -1) {
 		care_usage(c == 'h' ? stdout : stderr);
 		return c == 'h' ? CVQ_ADMIN_EXIT_OK : CVQ_ADMIN_EXIT_USAGE;
 	}

@@ -1,17 +1,10 @@
 /*
- * cvq-admin card enrol — turn a blank PIV card into a citizen's card.
- *
- * A state machine whose every step is recorded in the enrolment journal
- * (enrol_store.c) once it is done, and written so that doing it again is
- * harmless. A kill -9 or a pulled card at any point leaves a journal row
- * in state "enrolling"; `card enrol` on the same card reads the GUID from
- * its CHUID, finds the row and carries on from the last recorded step. A
- * failure that retrying cannot cure marks the row "failed" and revokes
- * every certificate the card got; enrol on that card then starts over
- * with a new GUID. docs/enrolment.md lists the steps and their recovery.
+ * cvq-admin card enrol — the command: its options, the reader's lock, the
+ * printing of the outcome and the exit code. The enrolment itself (the
+ * recoverable state machine) is libcvqenrol's cvq_enrol_run (enrol/src/
+ * enrol_run.c); docs/enrolment.md lists the steps and their recovery.
  */
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,874 +12,54 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
-#include <cvq/piv_authentic.h>
-#include <cvq/profile.h>
+#include <cvq/piv.h>
 
 #include "ca_common.h"
 #include "enrol.h"
 
-/* SP 800-73 / Yubico factory values: not secrets, every blank card has them. */
-#define FACTORY_PIN "123456"
-#define FACTORY_PUK "12345678"
-
-struct enrol_req {
-	const char *citizen;
-	int key_alg;               /* for a new enrolment; a resumed one keeps its own */
-	const char *letter;        /* PIN letter path, or NULL for the default */
-	int pin_len;
-	unsigned card_days;
-};
-
-struct run {
-	struct cvq_enrol_ctx *e;
-	const struct enrol_req *req;
-	struct cvq_enrol_rec rec;
-	struct cvq_enrol_citizen cit;
-	uint8_t guid[CVQ_CARD_GUID_LEN];
-	cvq_enrol_err ierr;        /* the issuer's error that stopped a step */
-	int64_t expires;
-	bool already;              /* the card was enrolled before this run */
-	bool resumed;
-	char letter[PATH_MAX];
-	char serial[3][67];
-};
-
-static int
-advance(struct run *r, int step, const char *detail)
-{
-	char action[48];
-
-	r->rec.step = step;
-	snprintf(action, sizeof(action), "enrol.%s", cvq_enrol_step_name(step));
-	if (cvq_enrol_store_put(r->e->st, &r->rec) != CVQ_ENROL_OK ||
-	    cvq_enrol_log(r->e, r->rec.guid, action, detail) != CVQ_ENROL_OK) {
-		cvq_admin_error("enrolment journal: cannot record step '%s'", cvq_enrol_step_name(step));
-		return CVQ_ADMIN_EXIT_STORE;
-	}
-	return CVQ_ADMIN_EXIT_OK;
-}
-
-/* compact: YYYYMMDD (CHUID), else YYYY-MM-DD */
 static void
-date_of(int64_t t, bool compact, char *out, size_t cap)
+print_result(const struct cvq_enrol_ctx *e, const struct cvq_enrol_result *res)
 {
-	time_t tt = (time_t)t;
+	time_t tt = (time_t)res->expires;
 	struct tm tm;
+	char d[16] = "";
 
-	out[0] = '\0';
-	if (gmtime_r(&tt, &tm))
-		strftime(out, cap, compact ? "%Y%m%d" : "%Y-%m-%d", &tm);
-}
-
-/* Printed information wants YYYYMMMDD with the month in capitals (2031NOV28). */
-static void
-printed_expiry(int64_t t, char out[10])
-{
-	static const char *const mon[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-	                                  "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	out[0] = '\0';
-	if (gmtime_r(&tt, &tm))
-		snprintf(out, 10, "%04d%s%02d", (tm.tm_year + 1900) % 10000, mon[tm.tm_mon % 12],
-		         tm.tm_mday % 100);
-}
-
-/* Earlier enrolments of this citizen that stopped before the card got its
- * GUID can never be resumed (the card does not name them): close them. */
-static int
-sweep_cb(void *ctx, const struct cvq_enrol_rec *rec)
-{
-	struct run *r = ctx;
-	struct cvq_enrol_rec old = *rec;
-
-	if (strcmp(old.guid, r->rec.guid) == 0)
-		return 0;
-	if (old.step >= CVQ_ENROL_STEP_CHUID) {
-		/* That card knows its GUID: it can still be finished. */
-		cvq_admin_error("note: citizen %s has an unfinished enrolment on card %s (after step "
-		                "'%s'): put that card in and run 'card enrol' to finish it, or "
-		                "'card destroyed %s'", old.holder, old.guid,
-		                cvq_enrol_step_name(old.step), old.guid);
-		OPENSSL_cleanse(&old, sizeof(old));
-		return 0;
-	}
-	snprintf(old.state, sizeof(old.state), "failed");
-	snprintf(old.error, sizeof(old.error), "abandoned before the card got its GUID");
-	cvq_enrol_store_put(r->e->st, &old);
-	if (cvq_enrol_log(r->e, old.guid, "enrol.abandoned", "") != CVQ_ENROL_OK) {
-		/* Said, and the sweep stops; the new enrolment's own record
-		 * (enrol.start) then fails the command if the store is broken. */
-		cvq_admin_error("cannot record the abandoned enrolment of card %s in the journal "
-		                "and audit log", old.guid);
-		OPENSSL_cleanse(&old, sizeof(old));
-		return 1;
-	}
-	if (r->e->issuer.ops->card_set_status)
-		(void)r->e->issuer.ops->card_set_status(r->e->issuer.ctx, old.guid,
-		                                        CVQ_ENROL_CARD_RETURNED, NULL, 0);
-	OPENSSL_cleanse(&old, sizeof(old));
-	return 0;
-}
-
-static int
-start_new(struct run *r, const char *prev)
-{
-	char detail[160];
-
-	cvq_enrol_store_list(r->e->st, r->req->citizen, "enrolling", sweep_cb, r);
-	if (RAND_bytes(r->guid, sizeof(r->guid)) != 1) {
-		cvq_admin_error("no random numbers for the GUID");
-		return CVQ_ADMIN_EXIT_FAIL;
-	}
-	memset(&r->rec, 0, sizeof(r->rec));
-	cvq_card_guid_hex(r->guid, r->rec.guid);
-	snprintf(r->rec.holder, sizeof(r->rec.holder), "%s", r->req->citizen);
-	snprintf(r->rec.state, sizeof(r->rec.state), "enrolling");
-	snprintf(r->rec.prev_guid, sizeof(r->rec.prev_guid), "%s", prev ? prev : "");
-	snprintf(r->rec.reader, sizeof(r->rec.reader), "%s", cvq_card_reader_name(r->e->card));
-	r->rec.mgmt_alg = CVQ_CARD_MGMT_ALG_DEFAULT;
-	r->rec.key_alg = r->req->key_alg ? r->req->key_alg : CVQ_CARD_ALG_ECCP256;
-	r->rec.step = CVQ_ENROL_STEP_NONE;
-	snprintf(detail, sizeof(detail), "citizen %s, reader %s%s%s", r->req->citizen,
-	         r->rec.reader, prev && prev[0] ? ", restarts " : "", prev ? prev : "");
-	if (cvq_enrol_store_put(r->e->st, &r->rec) ||
-	    cvq_enrol_log(r->e, r->rec.guid, "enrol.start", detail)) {
-		cvq_admin_error("enrolment journal: cannot record the new enrolment");
-		return CVQ_ADMIN_EXIT_STORE;
-	}
-	return CVQ_ADMIN_EXIT_OK;
-}
-
-/* Which enrolment does the card in the reader belong to? */
-static int
-identify(struct run *r)
-{
-	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
-	struct cvq_enrol_card_rec k;
-	cvq_card_status cs;
-	char hex[33], why[256] = "";
-	cvq_card_err cerr;
-	cvq_enrol_err err;
-
-	cerr = cvq_enrol_card_status(r->e, &cs);
-	if (cerr)
-		return cvq_enrol_card_fail(cerr, "reading the card");
-	if (!cs.has_guid) {
-		cvq_enrol_say(r->e, "The card in \"%s\" is blank: new enrolment for %s %s (%s).",
-		              cvq_card_reader_name(r->e->card), r->cit.given_name,
-		              r->cit.family_name, r->cit.ext_id);
-		return start_new(r, NULL);
-	}
-	cvq_card_guid_hex(cs.guid, hex);
-	err = cvq_enrol_store_get(r->e->st, hex, &r->rec);
-	if (err == CVQ_ENROL_ERR_NOT_FOUND) {
-		err = ops->card_get ? ops->card_get(r->e->issuer.ctx, hex, &k, why, sizeof(why))
-		                    : CVQ_ENROL_ERR_ISSUER;
-		if (err == CVQ_ENROL_OK) {
-			cvq_admin_error("card %s belongs to citizen %s but was not enrolled here; "
-			                "report it (card lost|destroyed) or reset it first", hex, k.holder);
-			return CVQ_ADMIN_EXIT_FAIL;
-		}
-		if (err != CVQ_ENROL_ERR_NOT_FOUND)
-			return cvq_enrol_issuer_fail(r->e, err, why, hex);
-		cvq_enrol_say(r->e, "The card in \"%s\" has an unknown identity (%s): new enrolment "
-		              "for %s %s (%s).", cvq_card_reader_name(r->e->card), hex,
-		              r->cit.given_name, r->cit.family_name, r->cit.ext_id);
-		return start_new(r, NULL);
-	}
-	if (err) {
-		cvq_admin_error("enrolment journal: %s", cvq_enrol_strerror(err));
-		return CVQ_ADMIN_EXIT_STORE;
-	}
-	if (strcmp(r->rec.state, "failed") == 0) {
-		cvq_enrol_say(r->e, "Card %s failed an earlier enrolment (%s): starting over with a "
-		              "new identity.", hex, r->rec.error);
-		return start_new(r, hex);
-	}
-	if (strcmp(r->rec.holder, r->req->citizen) != 0) {
-		cvq_admin_error("card %s is %s for citizen %s, not %s", hex,
-		                strcmp(r->rec.state, "active") == 0 ? "enrolled" : "being enrolled",
-		                r->rec.holder, r->req->citizen);
-		return CVQ_ADMIN_EXIT_FAIL;
-	}
-	memcpy(r->guid, cs.guid, sizeof(r->guid));
-	if (strcmp(r->rec.state, "active") == 0) {
-		r->already = true;
-		cvq_enrol_say(r->e, "Card %s is already enrolled for %s %s: nothing to do.", hex,
-		              r->cit.given_name, r->cit.family_name);
-		return CVQ_ADMIN_EXIT_OK;
-	}
-	r->resumed = true;
-	cvq_enrol_say(r->e, "Card %s: resuming the enrolment of %s %s after step '%s'.", hex,
-	              r->cit.given_name, r->cit.family_name, cvq_enrol_step_name(r->rec.step));
-	return CVQ_ADMIN_EXIT_OK;
-}
-
-static int
-step_record(struct run *r)
-{
-	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
-	struct cvq_enrol_card_rec k;
-	char d[32], why[256] = "";
-	cvq_enrol_err err;
-
-	err = ops->card_get && ops->card_add
-	              ? ops->card_get(r->e->issuer.ctx, r->rec.guid, &k, why, sizeof(why))
-	              : CVQ_ENROL_ERR_ISSUER;
-	if (err == CVQ_ENROL_ERR_NOT_FOUND) {
-		r->expires = (int64_t)time(NULL) + (int64_t)r->req->card_days * 86400;
-		why[0] = '\0';
-		err = ops->card_add(r->e->issuer.ctx, r->rec.guid, r->rec.holder, r->expires, why,
-		                    sizeof(why));
-	} else if (err == CVQ_ENROL_OK && k.status != CVQ_ENROL_CARD_ACTIVE) {
-		cvq_admin_error("card %s is %s in the CA", r->rec.guid,
-		                cvq_enrol_card_status_name(k.status));
-		return CVQ_ADMIN_EXIT_FAIL;
-	}
-	if (err)
-		return cvq_enrol_issuer_fail(r->e, err, why, "recording the card");
-	date_of(r->expires, false, d, sizeof(d));
-	cvq_enrol_say_step(r->e, 1, "  1/11 card %s recorded for citizen %s, valid until %s", r->rec.guid,
-	              r->rec.holder, d);
-	return advance(r, CVQ_ENROL_STEP_RECORDED, d);
-}
-
-static cvq_card_err
-auth(struct run *r, int *which)
-{
-	return cvq_enrol_mgmt_auth(r->e, r->rec.guid, r->rec.prev_guid, r->rec.mgmt_alg, which,
-	                           &r->ierr);
-}
-
-static cvq_card_err
-step_chuid(struct run *r)
-{
-	uint8_t buf[128];
-	char exp[9];
-	size_t len;
-	int which;
-	cvq_card_err err;
-
-	date_of(r->expires, true, exp, sizeof(exp));
-	err = auth(r, &which);
-	if (!err)
-		err = cvq_card_chuid_build(r->guid, exp, buf, sizeof(buf), &len);
-	if (!err)
-		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_CHUID, buf, len);
-	return err;
-}
-
-static cvq_card_err
-step_mgmt(struct run *r)
-{
-	const uint8_t *key;
-	size_t klen;
-	int which = -1;
-	cvq_card_err err;
-
-	err = auth(r, &which);
-	if (err || which == 0)
-		return err;
-	/* auth() fetched the card's key from the issuer: it is cached. */
-	r->ierr = cvq_enrol_mgmt_key(r->e, r->rec.guid, r->rec.mgmt_alg, &key, &klen,
-	                             r->e->issuer_why, sizeof(r->e->issuer_why));
-	if (r->ierr)
-		return CVQ_CARD_ERR_INTERNAL;
-	err = cvq_card_mgmt_set_key(r->e->card, (cvq_card_alg)r->rec.mgmt_alg, key, klen);
-	/* Prove the card took it before the journal says so. */
-	if (!err)
-		err = cvq_card_mgmt_auth(r->e->card, (cvq_card_alg)r->rec.mgmt_alg, key, klen);
-	return err;
-}
-
-struct slot_find {
-	const char *serial, *profile;
-	bool done;
-};
-
-static int
-slot_find_cb(void *ctx, const struct cvq_enrol_cert_rec *c)
-{
-	struct slot_find *f = ctx;
-
-	if (strcmp(c->serial, f->serial) == 0)
-		f->done = c->good && strcmp(c->profile, f->profile) == 0;
-	return 0;
-}
-
-/* A certificate already on the card from an interrupted run, good in the
- * CA for this card and this slot's profile? */
-static bool
-slot_done(struct run *r, cvq_card_slot slot, char serial[67])
-{
-	struct slot_find f = {.serial = serial,
-	                      .profile = slot == CVQ_CARD_SLOT_SIGN       ? "citizen-sign"
-	                                 : slot == CVQ_CARD_SLOT_CARDAUTH ? "card-auth"
-	                                                                  : "citizen-auth"};
-	X509 *x = NULL;
-
-	if (!r->e->issuer.ops->cert_list || cvq_card_read_cert(r->e->card, slot, &x) != CVQ_CARD_OK)
-		return false;
-	if (cvq_enrol_serial_hex(X509_get0_serialNumber(x), serial) &&
-	    r->e->issuer.ops->cert_list(r->e->issuer.ctx, r->rec.guid, slot_find_cb, &f, NULL, 0) !=
-	            CVQ_ENROL_OK)
-		f.done = false;
-	X509_free(x);
-	return f.done;
-}
-
-static cvq_card_err
-step_slot(struct run *r, cvq_card_slot slot, char serial[67])
-{
-	int which;
-	cvq_card_err err;
-
-	if (slot_done(r, slot, serial))
-		return CVQ_CARD_OK;
-	err = auth(r, &which);
-	if (!err)
-		/* 9E needs no PIN (its PIN policy is "never"). */
-		err = cvq_enrol_certify_slot(r->e, r->rec.guid, slot, r->rec.key_alg,
-		                             slot == CVQ_CARD_SLOT_CARDAUTH ? NULL : FACTORY_PIN,
-		                             &r->ierr, serial);
-	return err;
-}
-
-/* The same bytes every time for a card: the Security Object step
- * rebuilds them instead of reading them back (reading needs the PIN). */
-static cvq_card_err
-printed_value(struct run *r, uint8_t *buf, size_t cap, size_t *len)
-{
-	cvq_card_printed p;
-
-	memset(&p, 0, sizeof(p));
-	snprintf(p.name, sizeof(p.name), "%.62s %.62s", r->cit.given_name, r->cit.family_name);
-	snprintf(p.affiliation, sizeof(p.affiliation), "Citoyen");
-	printed_expiry(r->expires, p.expiry);
-	snprintf(p.serial, sizeof(p.serial), "%.10s", r->rec.guid);
-	snprintf(p.issuer, sizeof(p.issuer), "Infoville");
-	return cvq_card_printed_build(&p, buf, cap, len);
-}
-
-static cvq_card_err
-step_objects(struct run *r, bool *has_discovery)
-{
-	cvq_card_discovery d;
-	uint8_t buf[256];
-	size_t len;
-	int which;
-	cvq_card_err err;
-
-	err = auth(r, &which);
-	if (!err)
-		err = printed_value(r, buf, sizeof(buf), &len);
-	if (!err)
-		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_PRINTED, buf, len);
-	if (!err)
-		err = cvq_piv_ccc_build(r->guid, buf, sizeof(buf), &len);
-	if (!err)
-		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_CCC, buf, len);
-	/* Discovery is written by the card maker (PUT DATA cannot reach it);
-	 * we only check it is there, as OpenSC relies on it. */
-	*has_discovery = false;
-	if (!err) {
-		err = cvq_card_read_discovery(r->e->card, &d);
-		*has_discovery = err == CVQ_CARD_OK;
-		if (err == CVQ_CARD_ERR_NOT_FOUND || err == CVQ_CARD_ERR_TLV ||
-		    err == CVQ_CARD_ERR_BAD_DATA)
-			err = CVQ_CARD_OK;
-	}
-	return err;
-}
-
-/*
- * The issuer's signatures (issue #17): the CHUID again, now with its
- * signature (same GUID, FASC-N and expiry as step 2), then the Security
- * Object over the CHUID, CCC, printed information and 9E certificate.
- * The 9A/9C certificates are left out: the CA signs them already, and a
- * renewal at the counter replaces them without re-signing the card.
- */
-static cvq_card_err
-step_signed(struct run *r)
-{
-	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
-	uint8_t chuid[128], ccc[64], printed[256], *signed_chuid = NULL, *so = NULL,
-	        *cardauth = NULL;
-	size_t chuid_len, ccc_len, printed_len, signed_len = 0, so_len = 0, ca_len = 0;
-	cvq_piv_secobj_item items[4];
-	char exp[9];
-	int which;
-	cvq_card_err err;
-
-	if (!ops->chuid_sign || !ops->secobj_build) {
-		r->ierr = CVQ_ENROL_ERR_ISSUER;
-		snprintf(r->e->issuer_why, sizeof(r->e->issuer_why),
-		         "the %s issuer signs no card content", ops->name);
-		return CVQ_CARD_ERR_INTERNAL;
-	}
-	date_of(r->expires, true, exp, sizeof(exp));
-	err = auth(r, &which);
-	if (!err)
-		err = cvq_card_chuid_build(r->guid, exp, chuid, sizeof(chuid), &chuid_len);
-	if (!err) {
-		r->ierr = ops->chuid_sign(r->e->issuer.ctx, r->rec.guid, chuid, chuid_len,
-		                          &signed_chuid, &signed_len, r->e->issuer_why,
-		                          sizeof(r->e->issuer_why));
-		if (r->ierr)
-			err = CVQ_CARD_ERR_INTERNAL;
-	}
-	if (!err)
-		err = cvq_piv_ccc_build(r->guid, ccc, sizeof(ccc), &ccc_len);
-	if (!err)
-		err = printed_value(r, printed, sizeof(printed), &printed_len);
-	if (!err)
-		err = cvq_card_read_object(r->e->card, CVQ_CARD_OBJ_CARDAUTH, &cardauth, &ca_len);
-	if (err)
-		goto out;
-	items[0] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CHUID, signed_chuid, signed_len};
-	items[1] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CCC, ccc, ccc_len};
-	items[2] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_PRINTED, printed, printed_len};
-	items[3] = (cvq_piv_secobj_item){CVQ_CARD_OBJ_CARDAUTH, cardauth, ca_len};
-	r->ierr = ops->secobj_build(r->e->issuer.ctx, r->rec.guid, items, 4, &so, &so_len,
-	                            r->e->issuer_why, sizeof(r->e->issuer_why));
-	if (r->ierr)
-		err = CVQ_CARD_ERR_INTERNAL;
-	if (!err)
-		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_CHUID, signed_chuid, signed_len);
-	if (!err)
-		err = cvq_card_write_object(r->e->card, CVQ_CARD_OBJ_SECOBJ, so, so_len);
-out:
-	free(signed_chuid);
-	free(so);
-	free(cardauth);
-	return err;
-}
-
-/* The PUKs are sealed and opened by the issuer (it holds the master
- * secret); r->ierr and the reason are kept when it fails. */
-static cvq_enrol_err
-puk_open(struct run *r, const char *guid, const uint8_t *blob, char puk[CVQ_ENROL_PUK_LEN + 1])
-{
-	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
-
-	r->ierr = ops->puk_open ? ops->puk_open(r->e->issuer.ctx, guid, blob, CVQ_ENROL_PUK_BLOB_LEN,
-	                                        puk, r->e->issuer_why, sizeof(r->e->issuer_why))
-	                        : CVQ_ENROL_ERR_ISSUER;
-	return r->ierr;
-}
-
-static cvq_card_err
-step_puk(struct run *r, bool *store_failed)
-{
-	char puk[CVQ_ENROL_PUK_LEN + 1], prev_puk[CVQ_ENROL_PUK_LEN + 1] = "";
-	struct cvq_enrol_rec prev;
-	bool resumed = r->rec.has_puk_pending;
-	cvq_card_err err = CVQ_CARD_ERR_INTERNAL;
-	int tries;
-
-	*store_failed = false;
-	if (!r->rec.has_puk_pending) {
-		/* Seal the new PUK in the journal before the card learns it: a
-		 * kill between the two then still knows every PUK it may have. */
-		if (cvq_enrol_random_digits(puk, CVQ_ENROL_PUK_LEN))
-			goto out;
-		r->ierr = r->e->issuer.ops->puk_seal
-		                  ? r->e->issuer.ops->puk_seal(r->e->issuer.ctx, r->rec.guid, puk,
-		                                               r->rec.puk_pending, r->e->issuer_why,
-		                                               sizeof(r->e->issuer_why))
-		                  : CVQ_ENROL_ERR_ISSUER;
-		if (r->ierr)
-			goto out;
-		r->rec.has_puk_pending = true;
-		if (cvq_enrol_store_put(r->e->st, &r->rec)) {
-			*store_failed = true;
-			goto out;
-		}
-	} else if (puk_open(r, r->rec.guid, r->rec.puk_pending, puk)) {
-		goto out;
-	}
-	if (resumed)
-		err = cvq_card_pin_change(r->e->card, CVQ_CARD_PUK, puk, puk, &tries);
-	if (!resumed || err == CVQ_CARD_ERR_PIN_WRONG)
-		err = cvq_card_pin_change(r->e->card, CVQ_CARD_PUK, FACTORY_PUK, puk, &tries);
-	if (err == CVQ_CARD_ERR_PIN_WRONG && r->rec.prev_guid[0] &&
-	    cvq_enrol_store_get(r->e->st, r->rec.prev_guid, &prev) == CVQ_ENROL_OK && prev.has_puk) {
-		/* A card re-enrolled after a failure still has the old PUK
-		 * (only a candidate: if the issuer will not open it, the
-		 * card's refusal stands). */
-		if (puk_open(r, prev.guid, prev.puk, prev_puk) == CVQ_ENROL_OK)
-			err = cvq_card_pin_change(r->e->card, CVQ_CARD_PUK, prev_puk, puk, &tries);
-		r->ierr = CVQ_ENROL_OK;
-		OPENSSL_cleanse(&prev, sizeof(prev));
-	}
-	if (!err) {
-		memcpy(r->rec.puk, r->rec.puk_pending, CVQ_ENROL_PUK_BLOB_LEN);
-		r->rec.has_puk = true;
-		r->rec.has_puk_pending = false;
-	}
-out:
-	OPENSSL_cleanse(puk, sizeof(puk));
-	OPENSSL_cleanse(prev_puk, sizeof(prev_puk));
-	return err;
-}
-
-static int
-letter_path(struct run *r)
-{
-	int n;
-
-	if (!r->req->letter)
-		return cvq_enrol_letter_default(r->letter, sizeof(r->letter), NULL, r->rec.holder)
-		       ? 0 : -1;
-	n = snprintf(r->letter, sizeof(r->letter), "%s", r->req->letter);
-	return n > 0 && (size_t)n < sizeof(r->letter) ? 0 : -1;
-}
-
-/* The PIN is set with the PUK (RESET RETRY COUNTER), so this step works
- * whatever the PIN was, and may be done again after an interruption. */
-static cvq_card_err
-step_pin(struct run *r, bool *letter_failed)
-{
-	char pin[CVQ_ENROL_PIN_MAX + 1], puk[CVQ_ENROL_PUK_LEN + 1];
-	struct cvq_enrol_letter l = {.path = r->letter, .given_name = r->cit.given_name,
-	                             .family_name = r->cit.family_name, .ext_id = r->cit.ext_id,
-	                             .guid = r->rec.guid,
-	                             .expires = r->expires};
-	cvq_card_err err = CVQ_CARD_ERR_CRYPTO;
-	int tries;
-
-	*letter_failed = false;
-	if (cvq_enrol_random_digits(pin, (size_t)r->req->pin_len))
-		goto out;
-	if (puk_open(r, r->rec.guid, r->rec.puk, puk)) {
-		err = CVQ_CARD_ERR_INTERNAL;
-		goto out;
-	}
-	err = cvq_card_pin_unblock(r->e->card, puk, pin, &tries);
-	if (err)
-		goto out;
-	l.pin = pin;
-	if (cvq_enrol_letter_write(&l) != CVQ_ENROL_OK)
-		*letter_failed = true;
-out:
-	OPENSSL_cleanse(pin, sizeof(pin));
-	OPENSSL_cleanse(puk, sizeof(puk));
-	return err;
-}
-
-/* A failure no retry will cure: mark the enrolment failed, revoke. */
-static int
-give_up(struct run *r, const char *reason, int rc)
-{
-	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
-	unsigned n = 0;
-	cvq_enrol_err err;
-	char why[200], rwhy[256] = "";
-
-	/* reason may be the issuer's buffer, which the revocation below
-	 * overwrites: keep it. */
-	snprintf(why, sizeof(why), "%s", reason);
-	snprintf(r->rec.state, sizeof(r->rec.state), "failed");
-	snprintf(r->rec.error, sizeof(r->rec.error), "step %s: %s",
-	         cvq_enrol_step_name(r->rec.step + 1), why);
-	cvq_enrol_store_put(r->e->st, &r->rec);
-	if (cvq_enrol_log(r->e, r->rec.guid, "enrol.failed", r->rec.error) != CVQ_ENROL_OK)
-		cvq_admin_error("cannot record the failure of card %s in the journal and audit log",
-		                r->rec.guid);
-	/* RFC 5280 cessationOfOperation (5) */
-	err = ops->revoke_card ? ops->revoke_card(r->e->issuer.ctx, r->rec.guid, 5, 0,
-	                                          CVQ_ENROL_CARD_RETURNED, &n, rwhy, sizeof(rwhy))
-	                       : CVQ_ENROL_ERR_ISSUER;
-	if (err && err != CVQ_ENROL_ERR_NOT_FOUND)
-		cvq_enrol_issuer_fail(r->e, err, rwhy, "revoking the failed card's certificates");
-	cvq_admin_error("enrolment of card %s failed at step '%s': %s; %u certificate(s) revoked. "
-	                "'card enrol' on this card starts over.", r->rec.guid,
-	                cvq_enrol_step_name(r->rec.step + 1), why, n);
-	return rc;
-}
-
-static int
-card_step_failed(struct run *r, cvq_card_err err)
-{
-	const struct cvq_admin_link *l = &r->e->issuer_st.link;
-
-	/* The issuing agent did not answer (stopped, locked when idle, a
-	 * timeout): nothing was refused, the journal stays 'enrolling' and
-	 * the step is redone (a new key) when the agent is back. */
-	if (cvq_enrol_issuer_unreachable(r->e, r->ierr)) {
-		cvq_admin_error("enrolment of card %s paused at step '%s': the issuing agent at %s "
-		                "does not answer. Run 'card enrol' again once it does: it carries on.",
-		                r->rec.guid, cvq_enrol_step_name(r->rec.step + 1),
-		                l->socket ? l->socket : l->url ? l->url : "?");
-		return CVQ_ADMIN_EXIT_FAIL;
-	}
-	/* The CA side said no (policy, attestation, the card's state): no
-	 * retry will cure it. */
-	if (r->ierr == CVQ_ENROL_ERR_REFUSED || r->ierr == CVQ_ENROL_ERR_NOT_FOUND)
-		return give_up(r, r->e->issuer_why[0] ? r->e->issuer_why
-		                                      : cvq_enrol_strerror(r->ierr),
-		               cvq_enrol_issuer_exit(r->e, r->ierr));
-	/* It failed (its store, its link): the journal keeps the place. */
-	if (r->ierr) {
-		cvq_admin_error("enrolment of card %s stopped at step '%s': %s. Run 'card enrol' "
-		                "again: it carries on.", r->rec.guid,
-		                cvq_enrol_step_name(r->rec.step + 1),
-		                r->e->issuer_why[0] ? r->e->issuer_why : cvq_enrol_strerror(r->ierr));
-		return cvq_enrol_issuer_exit(r->e, r->ierr);
-	}
-	/* A card pulled out in the middle of an APDU may surface as a garbled
-	 * answer: ask PC/SC whether the card is still there before giving up. */
-	if (!cvq_enrol_card_interrupted(err) && cvq_card_reconnect(r->e->card) != CVQ_CARD_OK)
-		err = CVQ_CARD_ERR_CARD_REMOVED;
-	if (cvq_enrol_card_interrupted(err)) {
-		cvq_admin_error("enrolment of card %s interrupted at step '%s' (%s). Put the card "
-		                "back and run 'card enrol' again: it carries on.", r->rec.guid,
-		                cvq_enrol_step_name(r->rec.step + 1), cvq_card_strerror(err));
-		return CVQ_ADMIN_EXIT_NO_CARD;
-	}
-	return give_up(r, cvq_card_strerror(err), CVQ_ADMIN_EXIT_FAIL);
-}
-
-/* One step (next = the step to do). *rc gets an exit code that ends the
- * run at once (journal or letter trouble); the card error is returned. */
-static cvq_card_err
-do_step(struct run *r, int next, char *d, size_t dcap, int *rc)
-{
-	const struct cvq_enrol_issuer_ops *ops = r->e->issuer.ops;
-	cvq_card_err err = CVQ_CARD_OK;
-	bool flag = false;
-	unsigned n;
-
-	d[0] = '\0';
-	r->ierr = CVQ_ENROL_OK;
-	r->e->issuer_why[0] = '\0';
-	switch (next) {
-	case CVQ_ENROL_STEP_CHUID:
-		err = step_chuid(r);
-		if (!err)
-			cvq_enrol_say_step(r->e, 2, "  2/11 card identity (CHUID) written");
-		break;
-	case CVQ_ENROL_STEP_MGMT:
-		err = step_mgmt(r);
-		if (!err)
-			cvq_enrol_say_step(r->e, 3, "  3/11 factory management key replaced by the card's own key");
-		break;
-	case CVQ_ENROL_STEP_AUTH:
-	case CVQ_ENROL_STEP_SIGN:
-	case CVQ_ENROL_STEP_CARDAUTH: {
-		cvq_card_slot slot = next == CVQ_ENROL_STEP_AUTH ? CVQ_CARD_SLOT_AUTH
-		                     : next == CVQ_ENROL_STEP_SIGN ? CVQ_CARD_SLOT_SIGN
-		                                                   : CVQ_CARD_SLOT_CARDAUTH;
-		char *serial = r->serial[next == CVQ_ENROL_STEP_AUTH ? 0 : next == CVQ_ENROL_STEP_SIGN ? 1 : 2];
-
-		err = step_slot(r, slot, serial);
-		snprintf(d, dcap, "%.66s", serial);
-		if (!err && !r->ierr)
-			cvq_enrol_say_step(r->e, next, "  %d/11 %s key (%s) generated on the card (slot %02X), "
-			              "certificate %s issued and written", next,
-			              slot == CVQ_CARD_SLOT_AUTH ? "authentication"
-			              : slot == CVQ_CARD_SLOT_SIGN ? "signature" : "card authentication",
-			              cvq_enrol_key_alg_name(r->rec.key_alg), (unsigned)slot, serial);
-		break;
-	}
-	case CVQ_ENROL_STEP_OBJECTS:
-		err = step_objects(r, &flag);
-		if (!err)
-			cvq_enrol_say_step(r->e, 7, "  7/11 printed information and CCC written (%s %s)%s",
-			              r->cit.given_name, r->cit.family_name,
-			              flag ? "; Discovery present" : "; warning: no Discovery object");
-		break;
-	case CVQ_ENROL_STEP_SIGNED:
-		err = step_signed(r);
-		/* A content signer made just now for the first card. */
-		if (r->e->issuer_st.cs_made[0]) {
-			cvq_enrol_say(r->e, "New PIV content signer: %s (signs the cards' CHUID and "
-			              "Security Object)", r->e->issuer_st.cs_made);
-			r->e->issuer_st.cs_made[0] = '\0';
-		}
-		if (!err)
-			cvq_enrol_say_step(r->e, 8, "  8/11 CHUID signed, Security Object written (the "
-			              "city's content signer)");
-		break;
-	case CVQ_ENROL_STEP_PUK:
-		err = step_puk(r, &flag);
-		if (flag) {
-			cvq_admin_error("enrolment journal: cannot record the new PUK");
-			*rc = CVQ_ADMIN_EXIT_STORE;
-		} else if (!err) {
-			cvq_enrol_say_step(r->e, 9, "  9/11 PUK set (kept encrypted by the city)");
-		}
-		break;
-	case CVQ_ENROL_STEP_PIN:
-		err = step_pin(r, &flag);
-		if (!err && flag) {
-			cvq_admin_error("cannot write the PIN letter %s; run 'card enrol' again", r->letter);
-			*rc = CVQ_ADMIN_EXIT_FAIL;
-		}
-		snprintf(d, dcap, "letter %.150s", r->letter);
-		if (!err && !flag)
-			cvq_enrol_say_step(r->e, 10, "  10/11 PIN set; PIN letter written to %s", r->letter);
-		break;
-	case CVQ_ENROL_STEP_ACTIVE:
-		*rc = cvq_enrol_revoke_strays(r->e, r->rec.guid, &n);
-		if (*rc)
-			break;
-		/* The card was active in the store since step 1 (issuance needs
-		 * it); saying so again puts the completed enrolment in the CA's
-		 * own hash-chained audit log. */
-		{
-			char why[256] = "";
-			cvq_enrol_err ie = ops->card_set_status
-			        ? ops->card_set_status(r->e->issuer.ctx, r->rec.guid,
-			                               CVQ_ENROL_CARD_ACTIVE, why, sizeof(why))
-			        : CVQ_ENROL_ERR_ISSUER;
-
-			if (ie) {
-				*rc = cvq_enrol_issuer_fail(r->e, ie, why, "recording the card active");
-				break;
-			}
-		}
-		snprintf(r->rec.state, sizeof(r->rec.state), "active");
-		snprintf(d, dcap, "%u stray certificate(s) revoked", n);
-		cvq_enrol_say_step(r->e, 11, "  11/11 card active%s", n ? " (certificates of the interrupted "
-		              "attempt revoked)" : "");
-		break;
-	}
-	return err;
-}
-
-/* Still the same card in the reader after an error? (A reset by pcscd, e.g.
- * when a killed cvq-admin's handle is cleaned up, looks like an I/O error.) */
-static bool
-same_card_back(struct run *r)
-{
-	uint8_t g[CVQ_CARD_GUID_LEN];
-	cvq_card_err err = cvq_card_reconnect(r->e->card);
-
-	if (err == CVQ_CARD_ERR_CARD_CHANGED)
-		err = cvq_card_guid(r->e->card, g) == CVQ_CARD_OK &&
-		      memcmp(g, r->guid, sizeof(g)) == 0 ? CVQ_CARD_OK : err;
-	return err == CVQ_CARD_OK;
-}
-
-static int
-run_steps(struct run *r)
-{
-	cvq_card_err err = CVQ_CARD_OK;
-	struct cvq_enrol_card_rec k;
-	cvq_enrol_err ie;
-	int rc = CVQ_ADMIN_EXIT_OK, retries = 0;
-	char d[160], why[256] = "";
-
-	if (r->rec.step < CVQ_ENROL_STEP_RECORDED) {
-		rc = step_record(r);
-		if (rc)
-			return rc;
-	}
-	ie = r->e->issuer.ops->card_get
-	             ? r->e->issuer.ops->card_get(r->e->issuer.ctx, r->rec.guid, &k, why, sizeof(why))
-	             : CVQ_ENROL_ERR_ISSUER;
-	if (ie)
-		return cvq_enrol_issuer_fail(r->e, ie, why, r->rec.guid);
-	r->expires = k.expires;
-	if (letter_path(r))
-		return CVQ_ADMIN_EXIT_USAGE;
-	while (rc == CVQ_ADMIN_EXIT_OK && r->rec.step < CVQ_ENROL_STEP_ACTIVE) {
-		int next = r->rec.step + 1;
-
-		/* One transaction per step: nobody else talks to the card
-		 * between the management key authentication and its use. */
-		err = cvq_card_begin(r->e->card);
-		if (!err) {
-			err = do_step(r, next, d, sizeof(d), &rc);
-			cvq_card_end(r->e->card, false);
-		}
-		if (rc)
-			break;
-		/* Every step can be done again: retry once when the card was
-		 * only reset under us and is still there. */
-		if (err && !r->ierr && retries < 2 &&
-		    (cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
-		    same_card_back(r)) {
-			retries++;
-			cvq_enrol_say(r->e, "  (the card was reset by the system; step '%s' again)",
-			              cvq_enrol_step_name(next));
-			continue;
-		}
-		if (err || r->ierr)
-			return card_step_failed(r, err);
-		rc = advance(r, next, d);
-	}
-	return rc;
-}
-
-static void
-print_result(struct run *r)
-{
-	struct cvq_admin_opts const *o = r->e->opts;
-	char d[16];
-
-	if (!o->json)
+	if (!e->opts->json)
 		return;
-	date_of(r->expires, false, d, sizeof(d));
+	if (gmtime_r(&tt, &tm))
+		strftime(d, sizeof(d), "%Y-%m-%d", &tm);
 	cvq_admin_json_print(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s?}",
-	        "guid", r->rec.guid, "citizen", r->rec.holder, "state", r->rec.state,
-	        "key_alg", cvq_enrol_key_alg_name(r->rec.key_alg),
-	        "expires", d, "resumed", r->resumed, "already_enrolled", r->already,
-	        "letter", r->already ? NULL : r->letter));
-}
-
-/* One enrolment on the card already connected in e. */
-static int
-enrol_one(struct cvq_enrol_ctx *e, const struct enrol_req *req)
-{
-	struct run r;
-	cvq_enrol_err err;
-	char why[256] = "";
-	int rc, lock;
-
-	memset(&r, 0, sizeof(r));
-	r.e = e;
-	r.req = req;
-	err = e->issuer.ops->citizen_get
-	              ? e->issuer.ops->citizen_get(e->issuer.ctx, req->citizen, &r.cit, why,
-	                                           sizeof(why))
-	              : CVQ_ENROL_ERR_ISSUER;
-	if (err)
-		return cvq_enrol_issuer_fail(e, err, why, req->citizen);
-	lock = cvq_enrol_reader_lock(e);
-	if (lock < 0)
-		return CVQ_ADMIN_EXIT_FAIL;
-	rc = identify(&r);
-	if (rc == CVQ_ADMIN_EXIT_OK && !r.already) {
-		if (!r.rec.guid[0] || !cvq_enrol_guid_parse(r.rec.guid, r.guid))
-			rc = CVQ_ADMIN_EXIT_FAIL;
-		else
-			rc = run_steps(&r);
-	}
-	if (rc == CVQ_ADMIN_EXIT_OK) {
-		if (!r.already)
-			cvq_enrol_say(e, "Card %s is ready for %s %s. Hand over the card; the PIN "
-			              "letter goes by post.", r.rec.guid, r.cit.given_name,
-			              r.cit.family_name);
-		print_result(&r);
-	}
-	OPENSSL_cleanse(&r.rec, sizeof(r.rec));
-	close(lock);
-	return rc;
+	        "guid", res->guid, "citizen", res->holder, "state", res->state,
+	        "key_alg", cvq_enrol_key_alg_name(res->key_alg),
+	        "expires", d, "resumed", res->resumed, "already_enrolled", res->already,
+	        "letter", res->already ? NULL : res->letter));
 }
 
 int
 cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
                    int pin_len, unsigned days, int key_alg)
 {
-	struct enrol_req req = {citizen, key_alg, letter, pin_len, days};
+	struct cvq_enrol_run_opts o = {.citizen = citizen, .letter = letter, .pin_len = pin_len,
+	                               .days = days, .key_alg = key_alg};
+	struct cvq_enrol_result res;
+	struct cvq_enrol_env env;
+	cvq_enrol_err err;
+	char why[512] = "";
+	int lock, rc;
 
-	return enrol_one(e, &req);
+	lock = cvq_enrol_reader_lock(e);
+	if (lock < 0)
+		return CVQ_ADMIN_EXIT_FAIL;
+	cvq_enrol_env_of(e, &env);
+	err = cvq_enrol_run(&env, &o, &res, why, sizeof(why));
+	close(lock);
+	cvq_enrol_content_signer_note(e);
+	rc = cvq_enrol_exit(e, err, &res, why);
+	if (rc == CVQ_ADMIN_EXIT_OK)
+		print_result(e, &res);
+	OPENSSL_cleanse(&res, sizeof(res));
+	return rc;
 }
 
 static void
@@ -946,7 +119,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_enrol_open_opts oo = {.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER};
-	struct enrol_req req = {.pin_len = 6, .card_days = 1825, .key_alg = CVQ_CARD_ALG_ECCP256};
+	struct cvq_enrol_run_opts req = {.pin_len = 6, .days = 1825, .key_alg = CVQ_CARD_ALG_ECCP256};
 	struct cvq_enrol_ctx e;
 	const char *reader = NULL;
 	long v;
@@ -954,13 +127,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 
 	if (argc >= 1 && strcmp(argv[0], "master-key") == 0)
 		return master_key_cmd(argc, argv);
-	while ((c = getopt_long(argc, argv, "c:r:l:n:d:m:p:k:h", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "c:r:l:n:d:m:p:k:h", lo, &oo)) != -1) {
 		switch (c) {
 		case 'c': req.citizen = optarg; break;
 		case 'k':
@@ -982,7 +149,7 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 			v = cvq_admin_number(optarg);
 			if (v <= 0 || v > 3650)
 				return CVQ_ADMIN_EXIT_USAGE;
-			req.card_days = (unsigned)v;
+			req.days = (unsigned)v;
 			break;
 		case 'm': oo.master_file = optarg; break;
 		case 'p': oo.pass = optarg; break;
@@ -999,7 +166,8 @@ cvq_admin_enrol_main(int argc, char **argv, const struct cvq_admin_opts *opts)
 		return rc;
 	rc = cvq_enrol_ctx_card(&e, reader);
 	if (rc == CVQ_ADMIN_EXIT_OK)
-		rc = enrol_one(&e, &req);
+		rc = cvq_enrol_card_one(&e, req.citizen, req.letter, req.pin_len, req.days,
+		                        req.key_alg);
 	cvq_enrol_ctx_close(&e);
 	return rc;
 }

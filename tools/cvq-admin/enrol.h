@@ -2,15 +2,16 @@
  * cvq-admin — card issuance at the Point Infoville (issue #7): enrolment,
  * renewal, lost cards, PIN unblock. Internal to cvq-admin.
  *
- * The secrets (PUK sealing, random digits), the enrolment journal, the PIN
- * letter and the progress callback are libcvqenrol's (enrol/, <cvq/enrol.h>,
- * issue #13). Everything of the CA side goes through the issuing link
- * (e->issuer: issuer_ca.c in-process, issuer_agent.c over the agent):
- *   enrol_ctx.c     opening journal + issuer + card together
- *   enrol.c         `card enrol`: the recoverable enrolment state machine
+ * The enrolment (its state machine), the after-care on the card, the
+ * secrets, the journal, the PIN letter and the progress callback are
+ * libcvqenrol's (enrol/, <cvq/enrol.h>, issue #13); here are the commands:
+ * their options, the issuer they use (e->issuer: issuer_ca.c in-process,
+ * issuer_agent.c over the agent), the printing and the exit codes.
+ *   enrol_ctx.c     opening journal + issuer + card together; exit codes
+ *   enrol.c         `card enrol` (cvq_enrol_run)
  *   enrol_batch.c   `card enrol-batch`: several readers, progress display
- *   card_care.c     `card renew|lost|stolen|destroyed|unblock|show`,
- *                   `citizen cards`
+ *   card_care.c     `card renew|unblock` (cvq_enrol_renew|unblock),
+ *                   `card lost|stolen|destroyed|show`, `citizen cards`
  *
  * See docs/enrolment.md for the design, the steps and their recovery.
  */
@@ -20,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <getopt.h>
 
 #include <cvq/ca.h>
 #include <cvq/card.h>
@@ -31,15 +34,6 @@
 #include "issuer.h"
 
 /* ---- everything one command needs (enrol_ctx.c) ---- */
-
-/* A management key the issuer handed for a card (enrol_ctx.c caches the
- * last two: the card's and a failed enrolment's; wiped on close). */
-struct cvq_enrol_mkey {
-	char guid[33];
-	int alg;
-	uint8_t key[32];
-	size_t len;
-};
 
 struct cvq_enrol_ctx {
 	const struct cvq_admin_opts *opts;
@@ -57,10 +51,8 @@ struct cvq_enrol_ctx {
 	 * chooses (the batch shows the steps only). */
 	struct cvq_enrol_issuer issuer; /* in-process, or the agent (--agent) */
 	struct cvq_admin_issuer issuer_st;
-	char issuer_why[256];         /* the issuer's reason for the last refusal */
-	cvq_enrol_progress_cb progress; /* where cvq_enrol_say goes (set by */
-	void *progress_ctx;           /* cvq_enrol_ctx_open: stdout), or NULL */
-	struct cvq_enrol_mkey mkey[2];
+	cvq_enrol_progress_cb progress; /* where the narration goes, or NULL: */
+	void *progress_ctx;           /* stdout (unless quiet or --json) */
 };
 
 enum {
@@ -91,6 +83,10 @@ struct cvq_enrol_open_opts {
 	"  [--agent SOCKET|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n"             \
 	"   --agent-key FILE|pkcs11:URI [--agent-pin-source SRC]]] [--journal FILE]\n"
 int cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg);
+/* getopt_long that takes the --agent* and --journal options into *o and
+ * returns the others; '?' for a bad value of one of ours. */
+int cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct option *lo,
+                     struct cvq_enrol_open_opts *o);
 /* True when an agent was named. */
 bool cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o);
 
@@ -98,14 +94,9 @@ bool cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o);
 int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
                        const struct cvq_enrol_open_opts *o);
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);
-/*
- * Record a step both in the enrolment journal (for resuming and 'card
- * show') and in the CA's hash-chained audit log (for the auditors).
- * Fails if either write fails; never give it a secret.
- */
-__attribute__((warn_unused_result))
-cvq_enrol_err cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid,
-                            const char *action, const char *detail);
+/* The library's env over e (the card, the journal, the issuer, the
+ * narration: e->progress, else stdout unless quiet or --json). */
+void cvq_enrol_env_of(struct cvq_enrol_ctx *e, struct cvq_enrol_env *env);
 /* Connect to the card in reader (NULL: the first reader with a card). */
 int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
 /*
@@ -115,50 +106,26 @@ int cvq_enrol_ctx_card(struct cvq_enrol_ctx *e, const char *reader);
  * process holds it.
  */
 int cvq_enrol_reader_lock(struct cvq_enrol_ctx *e);
-/* cvq_card_get_status, asked again once after a reset by someone else. */
-cvq_card_err cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs);
-/* Narrate in plain words through e->progress (the CLI's prints on stdout,
- * unless quiet or --json). */
-void cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
+/* Narrate in plain words (as the library does, through cvq_enrol_env_of's
+ * callback). */
+void cvq_enrol_say(struct cvq_enrol_ctx *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The same for a step of the state machine done (an EV_STEP event with
- * the journal's step number: a batch shows those even when quiet). */
-void cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Exit code for a card error; prints "what: reason". */
 int cvq_enrol_card_fail(cvq_card_err err, const char *what);
-/* True for errors that mean "the card went away": resume later. */
-bool cvq_enrol_card_interrupted(cvq_card_err err);
 /* Exit code for an issuer error (the CA side's own when it said one). */
 int cvq_enrol_issuer_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err);
 /* Print "what: why" (why NULL or "": the error's name); the exit code. */
 int cvq_enrol_issuer_fail(const struct cvq_enrol_ctx *e, cvq_enrol_err err, const char *why,
                           const char *what);
-/* True when the issuing agent did not answer (nothing was refused). */
-bool cvq_enrol_issuer_unreachable(const struct cvq_enrol_ctx *e, cvq_enrol_err err);
-/* Authenticate with the card's management key: the issuer's for guid,
- * else for prev_guid (hex), else the factory key; *which says which one
- * worked (0 derived, 1 previous, 2 factory). When the issuer cannot give
- * guid's key: CVQ_CARD_ERR_INTERNAL, *ierr its error (why in
- * e->issuer_why): never the factory key behind a silent issuer. */
-cvq_card_err cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const char *guid,
-                                 const char *prev_guid, int alg, int *which,
-                                 cvq_enrol_err *ierr);
-/* The issuer's management key for guid (cached); CVQ_ENROL_OK or why[]. */
-cvq_enrol_err cvq_enrol_mgmt_key(struct cvq_enrol_ctx *e, const char *guid, int alg,
-                                 const uint8_t **key, size_t *len, char *why, size_t why_len);
-/* Generate a key in slot, prove possession, have the CA certify it and
- * write the certificate, through e->issuer. pin: the PIN to sign with.
- * *ierr: the issuer's error (its reason in e->issuer_why), the card's
- * returned. */
-cvq_card_err cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid,
-                                    cvq_card_slot slot, int key_alg, const char *pin,
-                                    cvq_enrol_err *ierr, char serial[67]);
-/* Revoke the card's good certificates that are not on the card now
- * (an interrupted step or a renewal left them): reason superseded. */
-int cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count);
+/* The exit code of what the library returned (err, res->card_err),
+ * why[] printed when it is not OK. */
+int cvq_enrol_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err,
+                   const struct cvq_enrol_result *res, const char *why);
+/* The in-process issuer made the PIV content signer just now: say so. */
+void cvq_enrol_content_signer_note(struct cvq_enrol_ctx *e);
 
-/* One enrolment on the card connected in e (enrol.c; enrol_batch.c calls it). */
+/* One enrolment on the card connected in e: the reader's lock, then
+ * cvq_enrol_run (enrol.c; enrol_batch.c calls it). An exit code. */
 int cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *letter,
                        int pin_len, unsigned days, int key_alg);
 /* ---- commands ---- */

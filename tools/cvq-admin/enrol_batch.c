@@ -240,13 +240,7 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	long v;
 
 	b.oo.need = CVQ_ENROL_NEED_KEY | CVQ_ENROL_NEED_MASTER;
-	while ((c = getopt_long(argc, argv, "L:r:l:n:d:w:m:p:k:h", lo, NULL)) != -1) {
-		int t = cvq_enrol_agent_opt(&b.oo, c, optarg);
-
-		if (t < 0)
-			return CVQ_ADMIN_EXIT_USAGE;
-		if (t)
-			continue;
+	while ((c = cvq_enrol_getopt(argc, argv, "L:r:l:n:d:w:m:p:k:h", lo, &b.oo)) != -1) {
 		switch (c) {
 		case 'L': list = optarg; break;
 		case 'r':

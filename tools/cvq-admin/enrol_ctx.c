@@ -1,8 +1,7 @@
 /*
- * cvq-admin — what every issuance command opens (the CA, the enrolment
- * journal, the master secret, the card) and the card operations they
- * share: management key authentication with the candidate keys, and
- * certifying a freshly generated key with proof of possession.
+ * cvq-admin — what every issuance command opens (the issuer: the CA
+ * in-process or the agent; the enrolment journal; the card), the
+ * narration on stdout and the exit codes of libcvqenrol's errors.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,17 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509v3.h>
-
-#include <cvq/piv_authentic.h>
-#include <cvq/profile.h>
 #include <cvq/util.h>
 
 #include "ca_common.h"
@@ -47,6 +38,22 @@ cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg)
 	case 0x105: o->journal = arg; return 1;
 	default: return 0;
 	}
+}
+
+int
+cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct option *lo,
+                 struct cvq_enrol_open_opts *o)
+{
+	int c, t;
+
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		t = cvq_enrol_agent_opt(o, c, optarg);
+		if (t == 0)
+			return c;
+		if (t < 0)
+			return '?';
+	}
+	return -1;
 }
 
 bool
@@ -124,7 +131,9 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 		rc = CVQ_ADMIN_EXIT_STORE;
 		goto fail;
 	}
-	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg) {
+	/* Only where this process derives the keys: not when the agent does. */
+	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg &&
+	    cvq_admin_issuer_uses_master(&e->issuer)) {
 		rc = cvq_admin_issuer_master(&e->issuer_st, o->master_file);
 		if (rc)
 			goto fail;
@@ -135,20 +144,6 @@ fail:
 	free(db);
 	cvq_enrol_ctx_close(e);
 	return rc;
-}
-
-cvq_enrol_err
-cvq_enrol_log(struct cvq_enrol_ctx *e, const char *guid, const char *action,
-              const char *detail)
-{
-	cvq_enrol_err err;
-
-	err = cvq_enrol_store_log(e->st, guid, action, detail);
-	if (err != CVQ_ENROL_OK)
-		return err;
-	if (!e->issuer.ops->audit)
-		return CVQ_ENROL_ERR_ISSUER;
-	return e->issuer.ops->audit(e->issuer.ctx, action, guid, detail);
 }
 
 void
@@ -163,7 +158,6 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
 	cvq_admin_issuer_clear(&e->issuer_st);
-	OPENSSL_cleanse(e->mkey, sizeof(e->mkey));
 	memset(e, 0, sizeof(*e));
 }
 
@@ -192,26 +186,6 @@ cvq_enrol_issuer_fail(const struct cvq_enrol_ctx *e, cvq_enrol_err err, const ch
 {
 	cvq_admin_error("%s: %s", what, why && why[0] ? why : cvq_enrol_strerror(err));
 	return cvq_enrol_issuer_exit(e, err);
-}
-
-bool
-cvq_enrol_issuer_unreachable(const struct cvq_enrol_ctx *e, cvq_enrol_err err)
-{
-	return err == CVQ_ENROL_ERR_ISSUER && e->issuer_st.agent &&
-	       e->issuer_st.last == CVQ_CA_ERR_NET;
-}
-
-bool
-cvq_enrol_card_interrupted(cvq_card_err err)
-{
-	switch (err) {
-	case CVQ_CARD_ERR_CARD_REMOVED: case CVQ_CARD_ERR_NO_CARD: case CVQ_CARD_ERR_COMM:
-	case CVQ_CARD_ERR_NO_SERVICE: case CVQ_CARD_ERR_PCSC: case CVQ_CARD_ERR_BUSY:
-	case CVQ_CARD_ERR_CARD_CHANGED: case CVQ_CARD_ERR_NO_READER: case CVQ_CARD_ERR_TIMEOUT:
-		return true;
-	default:
-		return false;
-	}
 }
 
 int
@@ -279,23 +253,6 @@ cvq_enrol_reader_lock(struct cvq_enrol_ctx *e)
 	return fd;
 }
 
-cvq_card_err
-cvq_enrol_card_status(struct cvq_enrol_ctx *e, cvq_card_status *cs)
-{
-	cvq_card_err err = cvq_card_get_status(e->card, cs);
-
-	/* pcscd may reset the card while it cleans up after another client
-	 * (one killed mid-enrolment, or yubico-piv-tool disconnecting with a
-	 * reset): reconnect once and ask again. */
-	if ((cvq_enrol_card_interrupted(err) || err == CVQ_CARD_ERR_BAD_DATA) &&
-	    err != CVQ_CARD_ERR_NO_CARD) {
-		err = cvq_card_reconnect(e->card);
-		if (err == CVQ_CARD_OK || err == CVQ_CARD_ERR_CARD_CHANGED)
-			err = cvq_card_get_status(e->card, cs);
-	}
-	return err;
-}
-
 /* The CLI's progress callback: the text on stdout, after the reader in a
  * batch (several workers: one line at a time). */
 static void
@@ -312,231 +269,75 @@ say_stdout(void *ctx, const struct cvq_enrol_progress *p)
 	funlockfile(stdout);
 }
 
+/* The narration of the library and of our commands: e->progress (a
+ * batch's) gets it all; else stdout unless quiet; nothing with --json. */
 static void
-say(const struct cvq_enrol_ctx *e, enum cvq_enrol_event ev, int step, const char *fmt,
-    va_list ap)
+narrate(void *ctx, const struct cvq_enrol_progress *p)
 {
-	char text[512];
+	struct cvq_enrol_ctx *e = ctx;
 
-	if (e->quiet && !e->progress)
-		return;
 	if (e->opts->json)
 		return;
+	if (e->progress)
+		e->progress(e->progress_ctx, p);
+	else if (!e->quiet)
+		say_stdout(e, p);
+}
+
+void
+cvq_enrol_env_of(struct cvq_enrol_ctx *e, struct cvq_enrol_env *env)
+{
+	env->card = e->card;
+	env->st = e->st;
+	env->issuer = &e->issuer;
+	env->progress = narrate;
+	env->progress_ctx = e;
+}
+
+void
+cvq_enrol_say(struct cvq_enrol_ctx *e, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
-	cvq_enrol_progress_emit(e->progress ? e->progress : say_stdout,
-	                        e->progress ? e->progress_ctx : (void *)e, ev, step, NULL, "%s",
-	                        text);
-}
-
-void
-cvq_enrol_say(const struct cvq_enrol_ctx *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(e, CVQ_ENROL_EV_INFO, -1, fmt, ap);
 	va_end(ap);
-}
-
-void
-cvq_enrol_say_step(const struct cvq_enrol_ctx *e, int step, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(e, CVQ_ENROL_EV_STEP, step, fmt, ap);
-	va_end(ap);
-}
-
-/* Entry idx of the cache (0: the card's key, 1: a failed enrolment's),
- * fetched from the issuer when it holds another card's. */
-static cvq_enrol_err
-mkey_get(struct cvq_enrol_ctx *e, int idx, const char *guid, int alg, char *why,
-         size_t why_len)
-{
-	struct cvq_enrol_mkey *k = &e->mkey[idx];
-	cvq_enrol_err err;
-
-	if (k->len && k->alg == alg && strcasecmp(k->guid, guid) == 0)
-		return CVQ_ENROL_OK;
-	OPENSSL_cleanse(k, sizeof(*k));
-	if (!e->issuer.ops->mgmt_key) {
-		snprintf(why, why_len, "the %s issuer gives no management keys",
-		         e->issuer.ops->name);
-		return CVQ_ENROL_ERR_ISSUER;
-	}
-	err = e->issuer.ops->mgmt_key(e->issuer.ctx, guid, alg, k->key, &k->len, why, why_len);
-	if (err || k->len == 0 || k->len > sizeof(k->key)) {
-		OPENSSL_cleanse(k, sizeof(*k));
-		return err ? err : CVQ_ENROL_ERR_ISSUER;
-	}
-	snprintf(k->guid, sizeof(k->guid), "%s", guid);
-	k->alg = alg;
-	return CVQ_ENROL_OK;
-}
-
-cvq_enrol_err
-cvq_enrol_mgmt_key(struct cvq_enrol_ctx *e, const char *guid, int alg, const uint8_t **key,
-                   size_t *len, char *why, size_t why_len)
-{
-	cvq_enrol_err err = mkey_get(e, 0, guid, alg, why, why_len);
-
-	*key = err ? NULL : e->mkey[0].key;
-	*len = err ? 0 : e->mkey[0].len;
-	return err;
-}
-
-cvq_card_err
-cvq_enrol_mgmt_auth(struct cvq_enrol_ctx *e, const char *guid, const char *prev_guid, int alg,
-                    int *which, cvq_enrol_err *ierr)
-{
-	bool prev = false;
-	char why[256] = "";
-
-	*ierr = mkey_get(e, 0, guid, alg, why, sizeof(why));
-	if (*ierr) {
-		snprintf(e->issuer_why, sizeof(e->issuer_why), "the card's management key: %s",
-		         why[0] ? why : cvq_enrol_strerror(*ierr));
-		return CVQ_CARD_ERR_INTERNAL;
-	}
-	/* A failed enrolment's key is only a candidate: if the issuer will not
-	 * give it, the factory key is next. */
-	if (prev_guid && prev_guid[0])
-		prev = mkey_get(e, 1, prev_guid, alg, why, sizeof(why)) == CVQ_ENROL_OK;
-	return cvq_enrol_card_mgmt_auth_keys(e->card, alg, e->mkey[0].key, e->mkey[0].len,
-	                                     prev ? e->mkey[1].key : NULL,
-	                                     prev ? e->mkey[1].len : 0, which);
-}
-
-/* The proof of possession: the issuer's digest signed with the new key. */
-struct pop {
-	struct cvq_enrol_ctx *e;
-	cvq_card_slot slot;
-	EVP_PKEY *pub;
-	const char *pin;
-	cvq_card_err err;
-};
-
-static cvq_enrol_err
-pop_sign(void *ctx, const uint8_t digest[32], uint8_t **sig, size_t *sig_len)
-{
-	struct pop *p = ctx;
-	cvq_card_sign_req req = {
-		.slot = p->slot, .pub = p->pub, .md = EVP_sha256(), .padding = CVQ_CARD_PAD_PKCS1,
-		.digest = digest, .digest_len = 32, .pin = p->pin,
-	};
-	int tries = -1;
-
-	if (EVP_PKEY_base_id(p->pub) == EVP_PKEY_EC)
-		req.padding = CVQ_CARD_PAD_NONE;
-	p->err = cvq_card_sign(p->e->card, &req, sig, sig_len, &tries);
-	return p->err ? CVQ_ENROL_ERR_CARD : CVQ_ENROL_OK;
-}
-
-cvq_card_err
-cvq_enrol_certify_slot(struct cvq_enrol_ctx *e, const char *guid, cvq_card_slot slot,
-                       int key_alg, const char *pin, cvq_enrol_err *ierr, char serial[67])
-{
-	uint8_t *att = NULL, *f9 = NULL;
-	size_t att_len = 0, f9_len = 0;
-	EVP_PKEY *pub = NULL;
-	X509 *cert = NULL;
-	cvq_card_err err;
-	cvq_enrol_err ee;
-	char detail[80], why[256] = "";
-
-	*ierr = CVQ_ENROL_OK;
-	serial[0] = '\0';
-	err = cvq_card_generate(e->card, slot,
-	                        key_alg ? (cvq_card_alg)key_alg : CVQ_CARD_ALG_ECCP256, &pub);
-	if (!err)
-		err = cvq_enrol_card_attest(e->card, (int)slot, &att, &att_len, &f9, &f9_len);
-	if (err)
-		goto out;
-	snprintf(detail, sizeof(detail), "slot %02x: %s", (unsigned)slot,
-	         att_len ? "attestation sent to the CA" : "the card has no attestation");
-	/* No key is certified without its provenance in the audit log. */
-	if (cvq_enrol_log(e, guid, "attest", detail) != CVQ_ENROL_OK) {
-		snprintf(e->issuer_why, sizeof(e->issuer_why),
-		         "audit log: cannot record the attestation of slot %02x", (unsigned)slot);
-		*ierr = CVQ_ENROL_ERR_STORE;
-		err = CVQ_CARD_ERR_INTERNAL;
-		goto out;
-	}
-	{
-		struct pop pop = {.e = e, .slot = slot, .pub = pub, .pin = pin};
-		struct cvq_enrol_cert_req req = {
-			.guid = guid, .slot = (int)slot, .pub = pub, .attest = att,
-			.attest_len = att_len, .f9 = f9, .f9_len = f9_len,
-			.sign = pop_sign, .sign_ctx = &pop,
-		};
-
-		ee = e->issuer.ops->certify(e->issuer.ctx, &req, &cert, why, sizeof(why));
-		if (ee == CVQ_ENROL_ERR_CARD) {
-			/* the card failed to sign, or signed what does not verify */
-			err = pop.err ? pop.err : CVQ_CARD_ERR_CRYPTO;
-			goto out;
-		}
-	}
-	if (ee) {
-		*ierr = ee;
-		snprintf(e->issuer_why, sizeof(e->issuer_why), "%s",
-		         why[0] ? why : cvq_enrol_strerror(ee));
-		err = CVQ_CARD_ERR_INTERNAL;
-		goto out;
-	}
-	cvq_enrol_serial_hex(X509_get0_serialNumber(cert), serial);
-	err = cvq_card_write_cert(e->card, slot, cert, false);
-out:
-	free(att);
-	free(f9);
-	EVP_PKEY_free(pub);
-	X509_free(cert);
-	return err;
+	cvq_enrol_progress_emit(narrate, e, CVQ_ENROL_EV_INFO, -1, NULL, "%s", text);
 }
 
 int
-cvq_enrol_revoke_strays(struct cvq_enrol_ctx *e, const char *guid, unsigned *count)
+cvq_enrol_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err,
+               const struct cvq_enrol_result *res, const char *why)
 {
-	static const cvq_card_slot slots[3] = {CVQ_CARD_SLOT_AUTH, CVQ_CARD_SLOT_SIGN,
-	                                       CVQ_CARD_SLOT_CARDAUTH};
-	const struct cvq_enrol_issuer_ops *ops = e->issuer.ops;
-	char on_card[3][67];
-	const char *keep[3];
-	struct cvq_enrol_strays s = {.keep = keep};
-	unsigned unlogged = 0;
-	size_t i, n_keep = 0;
-	char why[256] = "";
-	cvq_enrol_err err;
-	X509 *x;
+	if (err == CVQ_ENROL_OK)
+		return CVQ_ADMIN_EXIT_OK;
+	cvq_admin_error("%s", why && why[0] ? why : cvq_enrol_strerror(err));
+	switch (err) {
+	case CVQ_ENROL_ERR_INTERRUPTED: return CVQ_ADMIN_EXIT_NO_CARD;
+	case CVQ_ENROL_ERR_INVALID: return CVQ_ADMIN_EXIT_INVALID;
+	case CVQ_ENROL_ERR_FAILED: return CVQ_ADMIN_EXIT_FAIL;
+	case CVQ_ENROL_ERR_CARD:
+		switch (res->card_err) {
+		case CVQ_CARD_ERR_PIN_WRONG: case CVQ_CARD_ERR_PIN_BLOCKED:
+		case CVQ_CARD_ERR_PIN_FORMAT: case CVQ_CARD_ERR_NOT_VERIFIED:
+			return CVQ_ADMIN_EXIT_PIN;
+		case CVQ_CARD_ERR_NOT_FOUND:
+			return CVQ_ADMIN_EXIT_NOT_FOUND;
+		default:
+			return cvq_enrol_card_interrupted(res->card_err) ? CVQ_ADMIN_EXIT_NO_CARD
+			                                                 : CVQ_ADMIN_EXIT_FAIL;
+		}
+	default: return cvq_enrol_issuer_exit(e, err);
+	}
+}
 
-	*count = 0;
-	for (i = 0; i < 3; i++) {
-		x = NULL;
-		if (cvq_card_read_cert(e->card, slots[i], &x) == CVQ_CARD_OK &&
-		    cvq_enrol_serial_hex(X509_get0_serialNumber(x), on_card[i]))
-			keep[n_keep++] = on_card[i];
-		X509_free(x);
-	}
-	s.n_keep = n_keep;
-	/* Which ones, for the journal; then the CA side revokes them. */
-	err = ops->cert_list && ops->revoke_strays ? CVQ_ENROL_OK : CVQ_ENROL_ERR_ISSUER;
-	if (!err)
-		err = ops->cert_list(e->issuer.ctx, guid, cvq_enrol_strays_cb, &s, why, sizeof(why));
-	if (!err && s.nomem)
-		err = CVQ_ENROL_ERR_IO;
-	if (!err && s.n)
-		err = ops->revoke_strays(e->issuer.ctx, guid, keep, n_keep, count, why, sizeof(why));
-	for (i = 0; !err && i < s.n; i++)
-		if (cvq_enrol_log(e, guid, "cert.superseded", s.serial[i]) != CVQ_ENROL_OK)
-			unlogged++;
-	free(s.serial);
-	if (err)
-		return cvq_enrol_issuer_fail(e, err, why, "revoking superseded certificates");
-	if (unlogged) {
-		cvq_admin_error("%u superseded certificate(s) of card %s revoked but not recorded in "
-		                "the journal and audit log", unlogged, guid);
-		return CVQ_ADMIN_EXIT_FAIL;
-	}
-	return CVQ_ADMIN_EXIT_OK;
+void
+cvq_enrol_content_signer_note(struct cvq_enrol_ctx *e)
+{
+	if (!e->issuer_st.cs_made[0])
+		return;
+	cvq_enrol_say(e, "New PIV content signer: %s (signs the cards' CHUID and Security Object)",
+	              e->issuer_st.cs_made);
+	e->issuer_st.cs_made[0] = '\0';
 }

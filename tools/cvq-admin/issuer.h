@@ -42,6 +42,9 @@ void cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca,
  * Returns a cvq_admin_exit code (3 for a file open to others); prints why.
  */
 int cvq_admin_issuer_master(struct cvq_admin_issuer *st, const char *file);
+/* True when iss does management keys or PUKs in this process (so it needs
+ * the master secret): the in-process issuer, or a mix that lacks them. */
+bool cvq_admin_issuer_uses_master(const struct cvq_enrol_issuer *iss);
 /*
  * *out (the agent issuer over st, cvq_admin_issuer_agent) keeps its ops
  * and gets the in-process ones where it has none (st->ca, st->cfg set):

@@ -461,6 +461,13 @@ cvq_admin_issuer_mix(struct cvq_admin_issuer *st, struct cvq_enrol_issuer *out)
 
 #undef MIX
 
+bool
+cvq_admin_issuer_uses_master(const struct cvq_enrol_issuer *iss)
+{
+	return iss->ops->mgmt_key == ca_mgmt_key || iss->ops->puk_seal == ca_puk_seal ||
+	       iss->ops->puk_open == ca_puk_open;
+}
+
 int
 cvq_admin_issuer_master(struct cvq_admin_issuer *st, const char *file)
 {

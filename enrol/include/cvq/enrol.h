@@ -5,6 +5,11 @@
  * enrolment resume, the PIN letter, and the progress callback through
  * which the enrolment reports its steps instead of printing them.
  *
+ * The enrolment itself (cvq_enrol_run: the recoverable state machine)
+ * and the after-care on the card (cvq_enrol_renew, cvq_enrol_unblock)
+ * are here too; they report through the progress callback and why[],
+ * never print.
+ *
  * It links neither the CA nor its key: what needs the CA (issuing a
  * certificate for a key born on the card, recording the card) goes
  * through the issuing service (docs/enrolment.md, "Counters away from
@@ -23,6 +28,7 @@
 #include <cvq/card.h>
 #include <cvq/export.h>
 #include <cvq/piv_authentic.h>
+#include <cvq/profile.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,7 +47,10 @@ typedef enum cvq_enrol_err {
 	CVQ_ENROL_ERR_NOT_FOUND,
 	CVQ_ENROL_ERR_REFUSED,  /* the issuing service said no (why[] says why) */
 	CVQ_ENROL_ERR_ISSUER,   /* the issuing service failed or cannot be reached */
-	CVQ_ENROL_ERR_CARD,     /* the card failed the proof of possession */
+	CVQ_ENROL_ERR_CARD,     /* the card failed (the card's own error is given beside) */
+	CVQ_ENROL_ERR_INTERRUPTED, /* the card went away: put it back, run it again */
+	CVQ_ENROL_ERR_FAILED,   /* the enrolment failed for good: marked failed, revoked */
+	CVQ_ENROL_ERR_INVALID,  /* the card may not be used (lost, stolen, ...) */
 	CVQ_ENROL_ERR__COUNT
 } cvq_enrol_err;
 
@@ -405,6 +414,111 @@ CVQ_EXPORT void cvq_enrol_progress_emit(cvq_enrol_progress_cb cb, void *ctx,
 	__attribute__((format(printf, 6, 7)));
 /* "step" / "info"; "unknown" otherwise. */
 CVQ_EXPORT const char *cvq_enrol_event_name(enum cvq_enrol_event event);
+
+/* ---- the enrolment (enrol_run.c) and the after-care (enrol_care.c) ----
+ *
+ * What they work with is the caller's: the card (connected), the journal,
+ * the issuer, where progress goes. No global state: two envs on two
+ * readers run in two threads (a batch), each with its own card, journal
+ * connection and issuer. The caller holds the reader's lock.
+ */
+struct cvq_enrol_env {
+	cvq_card *card;
+	cvq_enrol_store *st;
+	const struct cvq_enrol_issuer *issuer;
+	cvq_enrol_progress_cb progress;   /* or NULL */
+	void *progress_ctx;
+};
+
+/*
+ * Record what was done to a card both in the journal (the card's history,
+ * and what an interrupted enrolment resumes from) and in the CA's
+ * hash-chained audit log (issuer->ops->audit); never a secret. Fails if
+ * either write fails.
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_record(cvq_enrol_store *st,
+                                          const struct cvq_enrol_issuer *issuer,
+                                          const char *guid, const char *action,
+                                          const char *detail);
+
+/* True for card errors that mean "the card went away": resume later. */
+CVQ_EXPORT bool cvq_enrol_card_interrupted(cvq_card_err err);
+/* cvq_card_get_status, asked again once after a reset by someone else. */
+CVQ_EXPORT cvq_card_err cvq_enrol_card_status(cvq_card *card, cvq_card_status *cs);
+
+struct cvq_enrol_run_opts {
+	const char *citizen;          /* the citizen's ext_id */
+	const char *letter;           /* the PIN letter, or NULL: ./pin-letter-ID.txt */
+	int pin_len;                  /* CVQ_ENROL_PIN_MIN..MAX */
+	unsigned days;                /* a new card's validity */
+	int key_alg;                  /* a new enrolment's (a resumed one keeps its own) */
+};
+
+/* What came of it; filled as far as it went. */
+struct cvq_enrol_result {
+	char guid[33];                /* the card, or "" */
+	char holder[64];
+	char state[16];               /* the journal's: "enrolling", "active", "failed" */
+	int key_alg;
+	int64_t expires;
+	int step;                     /* the step that stopped it, or -1 */
+	bool resumed, already;        /* carried on / was enrolled before */
+	unsigned superseded;          /* stray certificates revoked */
+	char letter[4096];            /* the PIN letter written */
+	char serial[3][67];           /* 9A, 9C, 9E (renew: 9A, 9C) */
+	cvq_card_err card_err;        /* with CVQ_ENROL_ERR_CARD / _INTERRUPTED */
+	cvq_enrol_err cause;          /* with CVQ_ENROL_ERR_FAILED: what failed */
+};
+
+/*
+ * Enrol the card of env for o->citizen, or carry on with the enrolment
+ * the card's GUID names in the journal; a blank card (or one whose
+ * enrolment failed) gets a new GUID. CVQ_ENROL_OK: the card is active
+ * (res->already: it was). Otherwise why[] says what happened and what to
+ * do: _INTERRUPTED (card gone; journal kept), _ISSUER (the issuing
+ * service failed or does not answer: paused, journal kept), _FAILED (for
+ * good: the row failed, the card's certificates revoked, the card
+ * returned; res->cause), _REFUSED (this card cannot be enrolled here),
+ * _NOT_FOUND (no such citizen), _STORE (the journal), _IO (the letter),
+ * _CARD (res->card_err, before anything was changed).
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_run(const struct cvq_enrol_env *env,
+                                       const struct cvq_enrol_run_opts *o,
+                                       struct cvq_enrol_result *res, char *why, size_t why_len);
+
+/* The holder's PIN for a renewal, asked when the card is known to be
+ * renewable and before any card transaction (pinentry may take time).
+ * An error ends the renewal with it. */
+typedef cvq_enrol_err (*cvq_enrol_pin_cb)(void *ctx, char *pin, size_t cap);
+
+/*
+ * New 9A and 9C keys and certificates on the card of env (its holder's
+ * PIN from pin_cb for the proof of possession), then the card's good
+ * certificates not on it revoked as superseded. Run again after an
+ * interruption: the end is the same. _NOT_FOUND: blank, or not enrolled
+ * here; _REFUSED: its enrolment is not finished; _INVALID: the CA says it
+ * is lost, stolen, ...; _CARD: res->card_err (CVQ_CARD_ERR_PIN_WRONG: why
+ * says the tries left).
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_renew(const struct cvq_enrol_env *env, cvq_enrol_pin_cb pin_cb,
+                                         void *pin_ctx, struct cvq_enrol_result *res, char *why,
+                                         size_t why_len);
+
+struct cvq_enrol_unblock_opts {
+	const char *citizen;          /* whose card the staff say it is (checked) */
+	const char *letter;           /* or NULL: ./pin-letter-ID.txt */
+	int pin_len;
+};
+
+/*
+ * A new random PIN set on the card of env with the PUK the city keeps
+ * sealed (RESET RETRY COUNTER), a new PIN letter. Only for an active card
+ * of o->citizen (_REFUSED otherwise).
+ */
+CVQ_EXPORT cvq_enrol_err cvq_enrol_unblock(const struct cvq_enrol_env *env,
+                                           const struct cvq_enrol_unblock_opts *o,
+                                           struct cvq_enrol_result *res, char *why,
+                                           size_t why_len);
 
 #ifdef __cplusplus
 }

@@ -346,6 +346,64 @@ test_strays(void **state)
 	assert_string_equal(cvq_enrol_card_status_name(CVQ_ENROL_CARD__COUNT), "?");
 }
 
+static int audits;
+
+static cvq_enrol_err
+fake_audit(void *ctx, const char *action, const char *card, const char *detail)
+{
+	(void)card;
+	(void)detail;
+	audits++;
+	return ctx ? CVQ_ENROL_ERR_ISSUER : (strncmp(action, "enrol.", 6) ? CVQ_ENROL_ERR_REFUSED
+	                                                                 : CVQ_ENROL_OK);
+}
+
+/* cvq_enrol_record writes the journal, then the issuer's audit, and fails
+ * when either does; the library's entry points refuse what is missing. */
+static void
+test_record(void **state)
+{
+	static const struct cvq_enrol_issuer_ops ops = {.name = "fake", .audit = fake_audit};
+	static const struct cvq_enrol_issuer_ops none = {.name = "none"};
+	struct cvq_enrol_issuer iss = {.ops = &ops}, bad = {.ops = &ops, .ctx = &audits},
+	                        empty = {.ops = &none};
+	struct cvq_enrol_run_opts ro = {.citizen = "0001", .pin_len = 6, .days = 1};
+	struct cvq_enrol_env env = {.issuer = &iss};
+	struct cvq_enrol_result res;
+	cvq_enrol_store *st = NULL;
+	char p[256], why[256] = "";
+	int n = 0;
+
+	(void)state;
+	path(p, "record.db");
+	assert_int_equal(cvq_enrol_store_open_own(p, &st, why, sizeof(why)), CVQ_ENROL_OK);
+	audits = 0;
+	assert_int_equal(cvq_enrol_record(st, &iss, "0102030405060708090a0b0c0d0e0f10",
+	                                  "enrol.start", "x"), CVQ_ENROL_OK);
+	assert_int_equal(cvq_enrol_record(st, &iss, "0102030405060708090a0b0c0d0e0f10",
+	                                  "other", "x"), CVQ_ENROL_ERR_REFUSED);
+	assert_int_equal(cvq_enrol_record(st, &bad, "0102030405060708090a0b0c0d0e0f10",
+	                                  "enrol.pin", "x"), CVQ_ENROL_ERR_ISSUER);
+	assert_int_equal(cvq_enrol_record(st, &empty, "0102030405060708090a0b0c0d0e0f10",
+	                                  "enrol.pin", "x"), CVQ_ENROL_ERR_ISSUER);
+	assert_int_equal(audits, 3);
+	assert_int_equal(cvq_enrol_store_log_list(st, "0102030405060708090a0b0c0d0e0f10", log_cb,
+	                                          &n), CVQ_ENROL_OK);
+	assert_int_equal(n, 4);   /* the journal first, whatever the audit says */
+	assert_int_equal(cvq_enrol_record(NULL, &iss, "0102", "enrol.pin", ""), CVQ_ENROL_ERR_ARG);
+	/* no card: refused before anything is done */
+	env.st = st;
+	assert_int_equal(cvq_enrol_run(&env, &ro, &res, why, sizeof(why)), CVQ_ENROL_ERR_ARG);
+	assert_int_equal(cvq_enrol_renew(&env, NULL, NULL, &res, why, sizeof(why)),
+	                 CVQ_ENROL_ERR_ARG);
+	assert_true(cvq_enrol_card_interrupted(CVQ_CARD_ERR_CARD_REMOVED));
+	assert_false(cvq_enrol_card_interrupted(CVQ_CARD_ERR_PIN_WRONG));
+	assert_string_equal(cvq_enrol_strerror(CVQ_ENROL_ERR_INTERRUPTED),
+	                    "the card went away (put it back and run it again)");
+	assert_string_equal(cvq_enrol_strerror(CVQ_ENROL_ERR__COUNT), "unknown error");
+	cvq_enrol_store_close(st);
+}
+
 static void
 test_store_migrate(void **state)
 {
@@ -569,6 +627,7 @@ main(void)
 		cmocka_unit_test(test_store_migrate),
 		cmocka_unit_test(test_store_own),
 		cmocka_unit_test(test_strays),
+		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_letter),
 		cmocka_unit_test(test_letter_default),
 		cmocka_unit_test(test_progress),
