@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	# build
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev gettext
-	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev
+	libpcsclite-dev libssl-dev libp11-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libinih-dev libcmocka-dev zlib1g-dev libp11-kit-dev libicu-dev
 	# sealed documents (#14): PDF structure, sample documents, the peers
 	libqpdf-dev qpdf libcairo2-dev fonts-dejavu-core poppler-utils libnss3-tools ghostscript

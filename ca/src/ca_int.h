@@ -172,6 +172,10 @@ cvq_ca_err ca_card_set_status_tx(cvq_ca *ca, const char *guid, enum cvq_ca_card_
 
 /* ca_roles.c */
 void ca_roles_text(unsigned roles, char *out, size_t cap);
+/* The next item of a comma-separated list (blanks trimmed); false at the end. */
+bool ca_list_next(const char **p, const char **item, size_t *len);
+/* Whether the configuration has a [roles] section with any member. */
+bool ca_any_roles(const struct cvq_ca_config *cfg);
 
 /* ca_roles_pin.c: the approved roles (canonical text, malloc'd) */
 char *ca_roles_canon(const struct cvq_ca_config *c);

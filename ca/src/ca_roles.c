@@ -7,6 +7,10 @@
  * agent's SO_PEERCRED, the process's getuid() — never an environment
  * variable, which any caller sets as it likes.
  *
+ * Members may also be certificates, for the agent's TLS front:
+ * "serial:HEX" (one certificate) and "citizen:ID" (whoever holds a good
+ * citizen-auth certificate of citizen ID): ca_roles_cert.c.
+ *
  * With no [roles] at all (a CA made before roles existed) the CA's own uid
  * (the agent's owner) is the officer and everyone else the agent admits is
  * a counter operator: a member of the agent's group gets citizen
@@ -67,34 +71,53 @@ static const char *const default_profiles[CVQ_CA_ROLE__COUNT] = {
 	[CVQ_CA_ROLE_SERVICE] = "service",
 };
 
+/*
+ * The next comma-separated item of a list: *item and *len (blanks around
+ * it trimmed), *p moved past it. false at the end.
+ */
+bool
+ca_list_next(const char **p, const char **item, size_t *len)
+{
+	const char *s = *p, *e;
+	size_t k;
+
+	while (s && *s) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		e = s;
+		while (*e && *e != ',')
+			e++;
+		k = (size_t)(e - s);
+		while (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+			k--;
+		if (k) {
+			*item = s;
+			*len = k;
+			*p = e;
+			return true;
+		}
+		s = e;
+	}
+	if (p)
+		*p = s;
+	return false;
+}
+
 /* Whether `want` is one of the comma-separated items of `list`. */
 static bool
 list_has(const char *list, const char *want)
 {
-	size_t n = strlen(want);
-	const char *p = list;
+	size_t n = strlen(want), k;
+	const char *p = list, *item;
 
-	while (p && *p) {
-		const char *e;
-		size_t k;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		e = p;
-		while (*e && *e != ',')
-			e++;
-		k = (size_t)(e - p);
-		while (k && (p[k - 1] == ' ' || p[k - 1] == '\t'))
-			k--;
-		if (k && k == n && memcmp(p, want, n) == 0)
+	while (ca_list_next(&p, &item, &k))
+		if (k == n && memcmp(item, want, n) == 0)
 			return true;
-		p = e;
-	}
 	return false;
 }
 
-static bool
-any_roles(const struct cvq_ca_config *cfg)
+bool
+ca_any_roles(const struct cvq_ca_config *cfg)
 {
 	int r;
 
@@ -116,7 +139,7 @@ cvq_ca_roles_of(const struct cvq_ca_config *cfg, unsigned uid)
 	 * roles of a uid, nor the default ones of "anyone else". */
 	if (!cfg || uid == (unsigned)-1)
 		return 0;
-	if (!any_roles(cfg))
+	if (!ca_any_roles(cfg))
 		return uid == (unsigned)geteuid() ? 1u << CVQ_CA_ROLE_OFFICER : 1u << CVQ_CA_ROLE_OPERATOR;
 	snprintf(num, sizeof(num), "%u", uid);
 	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0)

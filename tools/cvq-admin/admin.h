@@ -38,6 +38,14 @@ int cvq_admin_cmd_ca(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_cert(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_crl(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_ocsp(int argc, char **argv, const struct cvq_admin_opts *opts);
+/*
+ * Execute the program `prog` built or installed beside this one (else from
+ * PATH) with our global options (all_globals: --fix-mode too, for a
+ * program with cvq-admin's main), then pre[] (NULL-ended), then argv.
+ * Returns only on failure.
+ */
+int cvq_admin_exec_sibling(const char *prog, bool all_globals, const char *const *pre, int argc,
+                           char **argv, const struct cvq_admin_opts *opts);
 /* `ocsp serve` itself, in cvq-ocspd; cvq_admin_cmd_ocsp executes that program. */
 int cvq_admin_ocsp_serve(int argc, char **argv, const struct cvq_admin_opts *opts);
 int cvq_admin_cmd_publish(int argc, char **argv, const struct cvq_admin_opts *opts);

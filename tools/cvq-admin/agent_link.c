@@ -18,6 +18,13 @@ cvq_admin_link_call(const struct cvq_admin_link *l, const uint8_t *req, size_t r
 		return CVQ_CA_ERR_ARG;
 	if (l->socket)
 		return cvq_ca_agent_call_raw(l->socket, req, req_len, out, out_len, why, why_len);
+	if (l->url && why && why_len)
+		return cvq_admin_link_call_tls(l, req, req_len, out, out_len, why, why_len);
+	if (l->url) {
+		char dummy[256];
+
+		return cvq_admin_link_call_tls(l, req, req_len, out, out_len, dummy, sizeof(dummy));
+	}
 	if (why && why_len)
 		snprintf(why, why_len, "no agent given");
 	return CVQ_CA_ERR_NET;

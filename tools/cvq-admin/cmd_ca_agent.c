@@ -25,6 +25,7 @@
 #include <cvq/util.h>
 
 #include "agent_enrol.h"
+#include "agent_tls.h"
 #include "ca_agent.h"
 #include "ca_common.h"
 
@@ -38,6 +39,7 @@ agent_usage(FILE *f)
 	"                                [--group NAME|GID] [--foreground]\n"
 	"                                [--master-key-file FILE]\n"
 	"                                [--content-signer KEY.pem --content-signer-cert CERT.pem]\n"
+	"                                [--listen HOST:PORT --tls-cert FILE --tls-key FILE]\n"
 	"       cvq-admin ca-agent stop [--socket PATH]\n"
 	"       cvq-admin [--json] ca-agent status [--socket PATH]\n"
 	"The agent keeps the CA key unlocked and issues for `cvq-admin cert issue`\n"
@@ -46,7 +48,9 @@ agent_usage(FILE *f)
 	"Default socket: agent/socket beside the store. The agent also serves the\n"
 	"counters' enrolment (card enrol --agent) with the cards' master secret and the\n"
 	"PIV content signer (default: master.key, content-signer.key/.pem beside the CA\n"
-	"configuration, mode 0600; without them those operations are refused).\n",
+	"configuration, mode 0600; without them those operations are refused). --listen adds the TLS\n"
+	"front for other machines (client certificates of this CA required; EST paths,\n"
+	"docs/enrolment.md): --tls-cert/--tls-key, a service certificate of the CA.\n",
 	DEFAULT_IDLE);
 }
 
@@ -91,6 +95,42 @@ harden(void)
 }
 
 /*
+ * The agent, with its TLS front beside the socket when --listen asks for
+ * one: started after cvq_ca_agent_new (its thread inherits the blocked
+ * signals), stopped before the agent is freed.
+ */
+static cvq_ca_err
+run_agent(const struct cvq_ca_config *cfg, cvq_ca *ca, const struct cvq_ca_agent_opts *ao,
+          const struct cvq_admin_agent_tls_opts *tls, char *why, size_t why_len)
+{
+	cvq_admin_agent_tls *front = NULL;
+	cvq_ca_agent *a = NULL;
+	cvq_ca_err err;
+
+	if (!tls->listen)
+		return cvq_ca_agent_serve(ca, ao, why, why_len);
+	err = cvq_ca_agent_new(ca, ao, &a, why, why_len);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = cvq_admin_agent_tls_start(a, cfg, tls, &front, why, why_len);
+	if (err != CVQ_CA_OK) {
+		/* Not serving: the parent waiting on ready_fd is told why. */
+		if (ao->ready_fd >= 0) {
+			char msg[1 + 256];
+			int n = snprintf(msg, sizeof(msg), "0%s", why);
+
+			(void)!write(ao->ready_fd, msg, n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : 1);
+		}
+		cvq_ca_agent_free(a);
+		return err;
+	}
+	err = cvq_ca_agent_run(a, why, why_len);
+	cvq_admin_agent_tls_stop(front);
+	cvq_ca_agent_free(a);
+	return err;
+}
+
+/*
  * The enrolment service (agent_enrol.c): the master secret and the
  * content signer, loaded after the CA and held as long as the key is.
  */
@@ -125,7 +165,7 @@ enrol_service_opt(int c, struct cvq_admin_enrol_svc_opts *so)
 
 static int
 serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_opts *ao,
-      const struct cvq_admin_enrol_svc_opts *so)
+      const struct cvq_admin_enrol_svc_opts *so, const struct cvq_admin_agent_tls_opts *tls)
 {
 	struct cvq_admin_enrol_svc svc = {0};
 	struct cvq_ca_config *cfg = NULL;
@@ -157,9 +197,10 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 			close(null);
 		}
 	} else {
-		fprintf(stderr, "cvq-admin: agent serving on %s\n", ao->socket);
+		fprintf(stderr, "cvq-admin: agent serving on %s%s%s\n", ao->socket,
+		        tls->listen ? " and https://" : "", tls->listen ? tls->listen : "");
 	}
-	err = cvq_ca_agent_serve(ca, ao, why, sizeof(why));
+	err = run_agent(cfg, ca, ao, tls, why, sizeof(why));
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("agent: %s (%s)", cvq_ca_strerror(err), why);
 		rc = cvq_admin_ca_exit(err);
@@ -172,6 +213,41 @@ serve(const struct cvq_admin_opts *opts, const char *pass, struct cvq_ca_agent_o
 	return rc;
 }
 
+/* --listen, --tls-cert, --tls-key (long options only): 1 if c was one. */
+#define TLS_OPT 0x300
+static int
+tls_front_opt(int c, struct cvq_admin_agent_tls_opts *tls)
+{
+	switch (c) {
+	case TLS_OPT: tls->listen = optarg; return 1;
+	case TLS_OPT + 1: tls->cert_file = optarg; return 1;
+	case TLS_OPT + 2: tls->key_file = optarg; return 1;
+	default: return 0;
+	}
+}
+
+/*
+ * --listen: all three TLS options, and the program that has the front
+ * (cvq-agentd) in our place, with the same arguments. -1: go on here.
+ */
+static int
+tls_front_check(const struct cvq_admin_agent_tls_opts *tls, int argc, char **argv,
+                const struct cvq_admin_opts *opts)
+{
+	static const char *const pre[] = {"--", "ca-agent", NULL};
+
+	if (!tls->listen && !tls->cert_file && !tls->key_file)
+		return -1;
+	if (!tls->listen || !tls->cert_file || !tls->key_file) {
+		cvq_admin_error("--listen, --tls-cert and --tls-key go together");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (cvq_admin_agent_tls_here())
+		return -1;
+	fflush(NULL);
+	return cvq_admin_exec_sibling("cvq-agentd", true, pre, argc, argv, opts);
+}
+
 static int
 agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 {
@@ -181,10 +257,13 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"foreground", no_argument, NULL, 'f'},
 		{"master-key-file", required_argument, NULL, 'M'},
 		{"content-signer", required_argument, NULL, 'K'},
-		{"content-signer-cert", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0},
+		{"content-signer-cert", required_argument, NULL, 'C'},
+		{"listen", required_argument, NULL, TLS_OPT}, {"tls-cert", required_argument, NULL, TLS_OPT + 1},
+		{"tls-key", required_argument, NULL, TLS_OPT + 2}, {NULL, 0, NULL, 0},
 	};
 	struct cvq_ca_agent_opts ao = {.idle_seconds = DEFAULT_IDLE, .ready_fd = -1};
 	struct cvq_admin_enrol_svc_opts so = {0};
+	struct cvq_admin_agent_tls_opts tls = {0};
 	const char *pass = NULL, *sock = NULL;
 	bool fg = false;
 	struct group *gr;
@@ -217,7 +296,7 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			break;
 		case 'f': fg = true; break;
 		default:
-			if (enrol_service_opt(c, &so))
+			if (enrol_service_opt(c, &so) || tls_front_opt(c, &tls))
 				break;
 			agent_usage(stderr);
 			return CVQ_ADMIN_EXIT_USAGE;
@@ -225,12 +304,15 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	if (!no_operands(argc))
 		return CVQ_ADMIN_EXIT_USAGE;
+	rc = tls_front_check(&tls, argc, argv, opts);
+	if (rc >= 0)
+		return rc;
 	path = cvq_admin_agent_socket(opts, sock);
 	if (!path)
 		return CVQ_ADMIN_EXIT_FAIL;
 	ao.socket = path;
 	if (fg) {
-		rc = serve(opts, pass, &ao, &so);
+		rc = serve(opts, pass, &ao, &so, &tls);
 		free(path);
 		return rc;
 	}
@@ -247,7 +329,7 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 	if (pid == 0) {
 		close(p[0]);
 		ao.ready_fd = p[1];
-		rc = serve(opts, pass, &ao, &so);
+		rc = serve(opts, pass, &ao, &so, &tls);
 		free(path);
 		_exit(rc);
 	}
@@ -266,7 +348,8 @@ agent_start(int argc, char **argv, const struct cvq_admin_opts *opts)
 			n += r;
 	}
 	if (n >= 1 && buf[0] == '1') {
-		printf("agent %ld serving on %s\n", (long)pid, path);
+		printf("agent %ld serving on %s%s%s\n", (long)pid, path, tls.listen ? " and https://" : "",
+		       tls.listen ? tls.listen : "");
 		rc = CVQ_ADMIN_EXIT_OK;
 	} else {
 		if (n > 1 && buf[0] == '0') {

@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "agent_link.h"
 #include "ca_agent.h"
 #include "ca_common.h"
 
@@ -28,6 +29,7 @@ usage(FILE *f)
 	"       cvq-admin ca approve [--out FILE] [--no-agent] [--pass SOURCE] ID\n"
 	"       cvq-admin ca reject [--no-agent] [--pass SOURCE] ID\n"
 	"       cvq-admin [--json] ca requests\n"
+	"request, approve and reject also take\n" CVQ_ADMIN_LINK_USAGE
 	"An officer requests; cfg [dual] approvals other officers approve; the last\n"
 	"approval issues the certificate (to --out, or stdout).\n");
 }
@@ -54,22 +56,23 @@ list_cb(void *ctx, const struct cvq_ca_request_info *r)
 	return 0;
 }
 
-/* Through the agent: 1 = no agent answered, else an exit code. */
+/* Through the agent: 1 = no agent answered on the socket, else an exit
+ * code (an https agent is the only one asked). */
 static int
-by_agent(const struct cvq_admin_opts *opts, struct cvq_ca_agent_msg *m, const char *out)
+by_agent(const struct cvq_admin_opts *opts, struct cvq_admin_link *link,
+         struct cvq_ca_agent_msg *m, const char *out)
 {
 	uint8_t *ans = NULL;
 	size_t len = 0;
-	char *path, why[256];
+	char *owned = NULL, why[256] = "";
 	cvq_ca_err err;
 	int rc = CVQ_ADMIN_EXIT_OK;
 
-	path = cvq_admin_agent_socket(opts, NULL);
-	if (!path)
-		return 1;
-	err = cvq_ca_agent_call(path, m, &ans, &len, why, sizeof(why));
-	free(path);
-	if (err == CVQ_CA_ERR_NET)
+	if (!cvq_admin_link_ready(link, opts, &owned))
+		return link->url ? CVQ_ADMIN_EXIT_FAIL : 1;
+	err = cvq_admin_link_call_msg(link, m, &ans, &len, why, sizeof(why));
+	cvq_admin_link_done(link, owned);
+	if (err == CVQ_CA_ERR_NET && !link->url)
 		return 1;
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("%s", why[0] ? why : cvq_ca_strerror(err));
@@ -96,8 +99,9 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"dns", required_argument, NULL, 'D'}, {"days", required_argument, NULL, 'n'},
 		{"pass", required_argument, NULL, 'p'}, {"out", required_argument, NULL, 'o'},
 		{"no-agent", no_argument, NULL, 'N'}, {"roles", no_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
+		CVQ_ADMIN_LINK_LONGOPTS, {NULL, 0, NULL, 0},
 	};
+	struct cvq_admin_link link = {0};
 	struct cvq_ca_agent_msg m = {.req = {.profile = CVQ_CA_PROFILE__COUNT}};
 	const char *cmd = argv[0], *pass = NULL, *out = NULL;
 	struct cvq_ca_config *cfg = NULL;
@@ -129,7 +133,11 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'p': pass = optarg; break;
 		case 'o': out = optarg; break;
 		case 'N': no_agent = true; break;
-		default: usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		default:
+			if (cvq_admin_link_option(&link, c, optarg))
+				break;
+			usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	if (strcmp(cmd, "requests") == 0) {
@@ -178,8 +186,13 @@ cvq_admin_ca_request(int argc, char **argv, const struct cvq_admin_opts *opts)
 		m.op = strcmp(cmd, "approve") == 0 ? CVQ_CA_AGENT_APPROVE : CVQ_CA_AGENT_REJECT;
 		m.request_id = (uint64_t)v;
 	}
+	if (link.url && no_agent) {
+		cvq_admin_error("--no-agent and an https agent: which one?");
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
 	if (!no_agent) {
-		rc = by_agent(opts, &m, out);
+		rc = by_agent(opts, &link, &m, out);
 		if (rc != 1)
 			goto out;
 	}

@@ -12,6 +12,7 @@
 
 #include <cvq/util.h>
 
+#include "agent_link.h"
 #include "ca_agent.h"
 #include "ca_common.h"
 #include "out_file.h"
@@ -23,7 +24,9 @@ cert_usage(FILE *f)
 	"usage: cvq-admin cert issue --profile P [--card GUID] [--subject /CN=..] [--dns NAME]\n"
 	"                  [--days N] [--pass SOURCE] [--out FILE] [--no-agent]\n"
 	"                  [--agent-socket PATH] [--attest DER --f9 DER [--slot HEX]] CSR\n"
-	"                  (through the issuing agent when one runs: cvq-admin ca-agent)\n"
+	CVQ_ADMIN_LINK_USAGE
+	"                  (through the issuing agent when one runs: cvq-admin ca-agent;\n"
+	"                  an https agent on another machine is the only issuer asked)\n"
 	"       cvq-admin cert issue --profile P [...] (--out-dir DIR | --out BUNDLE) CSR...\n"
 	"                  (one batch: SERIAL.pem files in DIR, or all in one PEM bundle)\n"
 	"       cvq-admin cert show SERIAL [--pem]\n"
@@ -124,10 +127,11 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, co
 
 /*
  * Ask the agent when one runs (ca-agent start): the same issuance, the key
- * already unlocked. -1 when no agent answers: issue here instead.
+ * already unlocked. -1 when no agent answers on the socket: issue here
+ * instead (an https agent is another machine's: no CA here to fall back on).
  */
 static int
-issue_by_agent(const struct cvq_admin_opts *opts, const char *sock,
+issue_by_agent(const struct cvq_admin_opts *opts, struct cvq_admin_link *link,
                const struct cvq_ca_issue_req *req, const uint8_t *csr, size_t csr_len,
                const char *out)
 {
@@ -135,18 +139,17 @@ issue_by_agent(const struct cvq_admin_opts *opts, const char *sock,
 	                             .csr_len = csr_len};
 	uint8_t *der = NULL;
 	size_t len = 0;
-	char *path, why[256];
+	char *owned = NULL, why[256] = "";
 	cvq_ca_err err;
 	int rc = CVQ_ADMIN_EXIT_OK;
 
-	if (csr_len > CVQ_CA_AGENT_MAX_CSR)
+	if (csr_len > CVQ_CA_AGENT_MAX_CSR && !link->url)
 		return -1;
-	path = cvq_admin_agent_socket(opts, sock);
-	if (!path)
-		return -1;
-	err = cvq_ca_agent_call(path, &m, &der, &len, why, sizeof(why));
-	free(path);
-	if (err == CVQ_CA_ERR_NET)
+	if (!cvq_admin_link_ready(link, opts, &owned))
+		return link->url ? CVQ_ADMIN_EXIT_FAIL : -1;
+	err = cvq_admin_link_call_msg(link, &m, &der, &len, why, sizeof(why));
+	cvq_admin_link_done(link, owned);
+	if (err == CVQ_CA_ERR_NET && !link->url)
 		return -1;
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("issue: %s (%s)", cvq_ca_strerror(err), why);
@@ -170,13 +173,14 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"out", required_argument, NULL, 'o'}, {"out-dir", required_argument, NULL, 'O'},
 		{"no-agent", no_argument, NULL, 'N'}, {"agent-socket", required_argument, NULL, 'S'},
 		{"attest", required_argument, NULL, 'a'}, {"f9", required_argument, NULL, 'f'},
-		{"slot", required_argument, NULL, 'l'},
+		{"slot", required_argument, NULL, 'l'}, CVQ_ADMIN_LINK_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
+	struct cvq_admin_link link = {0};
 	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE__COUNT};
 	struct cvq_ca_attest att = {.slot = -1};
 	const char *att_path = NULL, *f9_path = NULL;
-	const char *pass = NULL, *out = NULL, *out_dir = NULL, *agent_sock = NULL;
+	const char *pass = NULL, *out = NULL, *out_dir = NULL;
 	bool no_agent = false;
 	struct cvq_ca_config *cfg = NULL;
 	uint8_t **blobs = NULL, *der = NULL;
@@ -211,8 +215,12 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		case 'o': out = optarg; break;
 		case 'O': out_dir = optarg; break;
 		case 'N': no_agent = true; break;
-		case 'S': agent_sock = optarg; break;
-		default: cert_usage(stderr); return CVQ_ADMIN_EXIT_USAGE;
+		case 'S': link.socket = optarg; link.url = NULL; break;
+		default:
+			if (cvq_admin_link_option(&link, c, optarg))
+				break;
+			cert_usage(stderr);
+			return CVQ_ADMIN_EXIT_USAGE;
 		}
 	}
 	n = argc - optind;
@@ -256,8 +264,13 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 			goto out;
 		}
 	}
+	if (link.url && (batch || no_agent)) {
+		cvq_admin_error("an https agent issues one CSR at a time, and is the issuer");
+		rc = CVQ_ADMIN_EXIT_USAGE;
+		goto out;
+	}
 	if (!batch && !no_agent) {
-		rc = issue_by_agent(opts, agent_sock, &req, blobs[0], lens[0], out);
+		rc = issue_by_agent(opts, &link, &req, blobs[0], lens[0], out);
 		if (rc >= 0)
 			goto out;
 	}

@@ -198,6 +198,19 @@ CVQ_EXPORT void cvq_ca_set_actor(cvq_ca *ca, const char *actor);
 CVQ_EXPORT void cvq_ca_set_caller(cvq_ca *ca, unsigned uid);
 /* The roles of the current caller (bits 1u << enum cvq_ca_role). */
 CVQ_EXPORT unsigned cvq_ca_caller_roles(const cvq_ca *ca);
+/*
+ * Who a TLS client is, by its certificate only (ca_roles_cert.c): one this
+ * CA issued and stands by (chains to the CA certificate, in its validity,
+ * clientAuth EKU, the very certificate the store holds, not revoked, its
+ * card active if it is on one), and the roles [roles] gives it through
+ * members "serial:HEX" and "citizen:ID" (a citizen-auth certificate of
+ * that citizen). actor (cap >= 16) gets "tls=serial:HEX(CN=...)" even on
+ * a refusal, for its audit entry. CVQ_CA_ERR_DENIED: not a good
+ * certificate of this CA, cvq_ca_errmsg() says why. ca may be opened
+ * without its key (CVQ_CA_OPEN_NOKEY: the approved roles are loaded).
+ */
+CVQ_EXPORT cvq_ca_err cvq_ca_roles_of_cert(cvq_ca *ca, X509 *cert, char *actor, size_t cap,
+                                           unsigned *roles);
 
 struct cvq_ca_init_opts {
 	const char *alg;      /* "ec-p256" (default), "ec-p384", "rsa-3072", "rsa-4096" */

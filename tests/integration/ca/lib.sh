@@ -93,3 +93,28 @@ tsa_two() {
 	shift
 	officers_tsa "$W/$dir/ca.conf" "$W/$dir.pass" "$@" >/dev/null
 }
+
+# audit_has ACTION ACTOR TEXT: an audit entry of that action by that actor mentioning TEXT
+audit_has() {
+	"$ADMIN" --json audit show | python3 -c '
+import json, sys
+a, who, text = sys.argv[1:4]
+es = json.load(sys.stdin)
+es = es if isinstance(es, list) else es.get("entries", [])
+sys.exit(0 if any(e["action"] == a and who in e["actor"] and text in (e["detail"] + e["object"]) for e in es) else 1)' "$1" "$2" "$3" ||
+		fail "no audit entry $1 by $2 with '$3'"
+}
+# judge CERT PROFILE: openssl verify against ca/ca.pem and our profile checker
+judge() {
+	openssl verify -CAfile ca/ca.pem "$1" >/dev/null || fail "openssl verify $1"
+	"$ADMIN" cert check --profile "$2" "$1" >/dev/null || fail "profile check $1"
+}
+# refused WHO PATTERN CMD...: CMD run by the test's own `as WHO` (a uid, a
+# certificate) fails, saying PATTERN
+refused() {
+	local who=$1 pat=$2 rc=0
+	shift 2
+	as "$who" "$@" >out.txt 2>err.txt || rc=$?
+	[ "$rc" -ne 0 ] || fail "accepted for $who: $*"
+	grep -q -- "$pat" err.txt || fail "$who: expected '$pat', got: $(cat err.txt)"
+}
