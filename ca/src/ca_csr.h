@@ -11,6 +11,10 @@ struct ca_csr {
 	EVP_PKEY *pub;
 	X509_PUBKEY *spki;
 	X509_NAME *subject;
+	/* Our parser built pub from a finite point's encoding: the decoder
+	 * checked its coordinates (below p) and that it is on the curve,
+	 * what EVP_PKEY_public_check_quick() would check again. */
+	bool point_ok;
 };
 
 /* PEM or DER; the signature is verified: CVQ_CA_ERR_POP when it fails,

@@ -1020,6 +1020,18 @@ infinity_csr(size_t *len)
 	return out;
 }
 
+static int
+errs_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
+{
+	cvq_ca_err *errs = ctx;
+
+	(void)der;
+	(void)len;
+	(void)serial;
+	errs[i] = err;
+	return 0;
+}
+
 /* No certificate for the point at infinity, by any path. */
 static void
 test_issue_infinity(void **state)
@@ -1042,6 +1054,19 @@ test_issue_infinity(void **state)
 		assert_int_not_equal(cvq_ca_issue_csr(f->ca, &req, x, &cert), CVQ_CA_OK);
 		assert_null(cert);
 		X509_REQ_free(x);
+	}
+	/* In a batch too (its parser skips no check): refused, the next issued. */
+	{
+		uint8_t *two[2] = {csr, NULL};
+		size_t lens[2] = {len, 0};
+		cvq_ca_err errs[2] = {CVQ_CA_OK, CVQ_CA_ERR_ARG};
+
+		two[1] = csr_der(&lens[1]);
+		assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)two, lens, 2,
+		                                        errs_cb, errs), CVQ_CA_OK);
+		assert_int_equal(errs[0], CVQ_CA_ERR_POLICY);
+		assert_int_equal(errs[1], CVQ_CA_OK);
+		OPENSSL_free(two[1]);
 	}
 	free(csr);
 }
