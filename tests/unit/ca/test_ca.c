@@ -489,6 +489,77 @@ test_batch_encoded(void **state)
 		EVP_PKEY_free(keys[i]);
 }
 
+/* text + the PEM of a fresh P-256 CSR, with every "\n" as nl (malloc'd) */
+static uint8_t *
+pem_csr(const char *text, const char *nl, size_t *len)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_REQ *r = X509_REQ_new();
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *pem, *out;
+	long n, i;
+	size_t o;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8,
+	                           (const unsigned char *)"pem.test", -1, -1, 0);
+	X509_REQ_set_pubkey(r, k);
+	assert_true(X509_REQ_sign(r, k, EVP_sha256()) > 0);
+	PEM_write_bio_X509_REQ(mem, r);
+	n = BIO_get_mem_data(mem, &pem);
+	out = malloc(strlen(text) + (size_t)n * 2 + 1);
+	o = (size_t)sprintf(out, "%s", text);
+	for (i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%s", pem[i] == '\n' ? nl : (char[2]){pem[i], 0});
+	*len = o;
+	BIO_free(mem);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return (uint8_t *)out;
+}
+
+/* PEM CSRs as they come (our strict decoder, else OpenSSL's), and broken ones. */
+static void
+test_batch_pem(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	struct enc_ctx e = {.issuer = cvq_ca_cert(f->ca)};
+	uint8_t *b[8];
+	size_t lens[8], i;
+	char *p;
+
+	b[0] = pem_csr("", "\n", &lens[0]);
+	b[1] = pem_csr("Certificate Request:\n    Data: (openssl req -text)\n", "\n", &lens[1]);
+	b[2] = pem_csr("", "\r\n", &lens[2]);
+	/* one line of base64: not RFC 7468's 64 columns, still taken */
+	b[3] = pem_csr("", "\n", &lens[3]);
+	p = strstr((char *)b[3], "-----\n") + 6;
+	for (i = 0; p[i]; i++)
+		if (p[i] == '\n' && p[i + 1] != '-')
+			memmove(p + i, p + i + 1, strlen(p + i));
+	lens[3] = strlen((char *)b[3]);
+	/* 4: a character that is not base64; 5: not a CSR's label; 6: no END;
+	 * 7: a base64 digit changed (other bytes: not the signed ones) */
+	b[4] = pem_csr("", "\n", &lens[4]);
+	strstr((char *)b[4], "-----\n")[8] = '*';
+	b[5] = pem_csr("", "\n", &lens[5]);
+	memcpy(strstr((char *)b[5], "BEGIN ") + 6, "CERTIFICATE XXXXXXX", 19);
+	b[6] = pem_csr("", "\n", &lens[6]);
+	lens[6] = (size_t)(strstr((char *)b[6], "-----END") - (char *)b[6]);
+	b[7] = pem_csr("", "\n", &lens[7]);
+	p = strstr((char *)b[7], "-----\n") + 100;
+	*p = *p == 'A' ? 'B' : 'A';
+	assert_int_equal(cvq_ca_issue_batch_encoded(f->ca, &req, (const uint8_t *const *)b, lens, 8,
+	                                            enc_cb, &e), CVQ_CA_OK);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(e.errs[i], CVQ_CA_OK);
+	for (i = 4; i < 7; i++)
+		assert_int_equal(e.errs[i], CVQ_CA_ERR_REQUEST);
+	assert_int_not_equal(e.errs[7], CVQ_CA_OK);
+	for (i = 0; i < 8; i++)
+		free(b[i]);
+}
+
 static void exec_sql(const char *db, const char *sql);
 
 static int
@@ -1235,6 +1306,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_issue_pubkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_revoke_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_encoded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_pem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
