@@ -720,7 +720,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 	if (err != CVQ_CA_OK)
 		goto out;
 	/* Before any thread starts: they only read it. */
-	ca_sign_tmpl_make(ca);
+	ca_tbs_batch_begin(ca);
 	chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
 	sign_start(&sg, &job, cur->k, true);
 	sign_finish(&sg);
@@ -793,7 +793,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 out:
 	if (sg.nt)
 		sign_finish(&sg);
-	ca_sign_tmpl_free(ca);
+	ca_tbs_batch_end(ca);
 	if (in_tx)
 		ca_tx_rollback(ca);
 	if (err != CVQ_CA_OK)

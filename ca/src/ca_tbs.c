@@ -93,25 +93,30 @@ subject_text(X509_NAME *name, char out[256])
 }
 
 void
-ca_sign_tmpl_make(cvq_ca *ca)
+ca_tbs_batch_begin(cvq_ca *ca)
 {
-	ca_sign_tmpl_free(ca);
+	ca_tbs_batch_end(ca);
+	ca->batch.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	ca->batch.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	/* A token key signs through libcvqp11 as it always did. */
-	if (!ca->key || ca->keyref.p11key)
-		return;
-	ca->sign_tmpl = EVP_MD_CTX_new();
-	if (!ca->sign_tmpl ||
-	    EVP_DigestSignInit(ca->sign_tmpl, NULL, ca_key_md(ca->key), NULL, ca->key) != 1) {
-		ERR_clear_error();
-		ca_sign_tmpl_free(ca);
+	if (ca->key && !ca->keyref.p11key) {
+		ca->batch.sign = EVP_MD_CTX_new();
+		if (ca->batch.sign &&
+		    EVP_DigestSignInit(ca->batch.sign, NULL, ca_key_md(ca->key), NULL, ca->key) != 1) {
+			EVP_MD_CTX_free(ca->batch.sign);
+			ca->batch.sign = NULL;
+		}
 	}
+	ERR_clear_error();
 }
 
 void
-ca_sign_tmpl_free(cvq_ca *ca)
+ca_tbs_batch_end(cvq_ca *ca)
 {
-	EVP_MD_CTX_free(ca->sign_tmpl);
-	ca->sign_tmpl = NULL;
+	EVP_MD_CTX_free(ca->batch.sign);
+	EVP_MD_free(ca->batch.sha1);
+	EVP_MD_free(ca->batch.sha256);
+	memset(&ca->batch, 0, sizeof(ca->batch));
 }
 
 /* A DigestSign context for one signature: a copy of the batch's template
@@ -124,7 +129,7 @@ sign_ctx(cvq_ca *ca)
 
 	if (!md)
 		return NULL;
-	if (ca->sign_tmpl ? EVP_MD_CTX_copy_ex(md, ca->sign_tmpl) != 1
+	if (ca->batch.sign ? EVP_MD_CTX_copy_ex(md, ca->batch.sign) != 1
 	                  : EVP_DigestSignInit(md, NULL, ca_key_md(ca->key), NULL, ca->key) != 1) {
 		EVP_MD_CTX_free(md);
 		return NULL;
@@ -147,7 +152,7 @@ sign_tbs(cvq_ca *ca, const struct ca_dbuf *tbs, struct ca_issued *out)
 	/* With a file key one call: sig holds the signature of any key up to
 	 * 8192 bits (the provider refuses a short buffer, never overruns it);
 	 * a token key is asked for the size first, as before. */
-	ok = md && (ca->sign_tmpl || (EVP_DigestSign(md, NULL, &sig_len, tbs->p, tbs->len) == 1 &&
+	ok = md && (ca->batch.sign || (EVP_DigestSign(md, NULL, &sig_len, tbs->p, tbs->len) == 1 &&
 	                              sig_len <= sizeof(sig) - 1)) &&
 	     EVP_DigestSign(md, sig + 1, &sig_len, tbs->p, tbs->len) == 1;
 	EVP_MD_CTX_free(md);
@@ -169,7 +174,8 @@ sign_tbs(cvq_ca *ca, const struct ca_dbuf *tbs, struct ca_issued *out)
 	ca_dbuf_free(&b);
 	if (!out->der)
 		return CVQ_CA_ERR_NOMEM;
-	EVP_Digest(out->der, out->len, out->sha256, NULL, EVP_sha256(), NULL);
+	EVP_Digest(out->der, out->len, out->sha256, NULL,
+	           ca->batch.sha256 ? ca->batch.sha256 : EVP_sha256(), NULL);
 	return CVQ_CA_OK;
 }
 
@@ -223,7 +229,7 @@ ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, X5
 	if (pk_len <= 0 || subj_len <= 0 || !spki_bits(pk, (size_t)pk_len, &bits, &bits_len))
 		goto out;
 	/* SKI: SHA-1 of the public key bits (RFC 5280 4.2.1.2 method 1). */
-	if (!EVP_Digest(bits, bits_len, ski, NULL, EVP_sha1(), NULL))
+	if (!EVP_Digest(bits, bits_len, ski, NULL, ca->batch.sha1 ? ca->batch.sha1 : EVP_sha1(), NULL))
 		goto out;
 	err = random_serial(serial, out->serial);
 	if (err != CVQ_CA_OK)
