@@ -65,14 +65,29 @@ ca_csr_group_key(int i)
 }
 
 /* The public key: a copy of the group key with the point set (checked on
- * the curve by OpenSSL), else built from the group's name. */
+ * the curve by OpenSSL), else built from the group's name. With own, that
+ * copy is kept and only its point changes for the next CSR: EVP_PKEY_dup()
+ * and EVP_PKEY_free() cost 2.5 % of a batch certificate. */
 static bool
-make_pub(EVP_PKEY *group_key, const char *group, const uint8_t *pt, size_t len, EVP_PKEY **out)
+make_pub(EVP_PKEY *group_key, EVP_PKEY **own, const char *group, const uint8_t *pt, size_t len,
+         EVP_PKEY **out)
 {
 	OSSL_PARAM params[3];
 	EVP_PKEY_CTX *pc;
 	bool ok;
 
+	if (group_key && own) {
+		if (!*own && !(*own = EVP_PKEY_dup(group_key)))
+			return false;
+		*out = *own;
+		if (EVP_PKEY_set1_encoded_public_key(*own, pt, len) == 1)
+			return true;
+		/* What a failed set leaves is not ours to guess: a new copy next time. */
+		EVP_PKEY_free(*own);
+		*own = NULL;
+		*out = NULL;
+		return false;
+	}
 	if (group_key) {
 		*out = EVP_PKEY_dup(group_key);
 		return *out && EVP_PKEY_set1_encoded_public_key(*out, pt, len) == 1;
@@ -88,8 +103,8 @@ make_pub(EVP_PKEY *group_key, const char *group, const uint8_t *pt, size_t len, 
 }
 
 static int
-fast_parse(const uint8_t *der, size_t len, EVP_PKEY *const keys[2], struct ca_csr *out,
-           cvq_ca_err *err)
+fast_parse(const uint8_t *der, size_t len, EVP_PKEY *const keys[2], EVP_PKEY *own[2],
+           struct ca_csr *out, cvq_ca_err *err)
 {
 	const uint8_t *p = der, *end = der + len, *q, *qe;
 	struct tlv outer, info, ver, subj, spki, alg, aoid, curve, bits, salg, soid, sig;
@@ -145,7 +160,9 @@ fast_parse(const uint8_t *der, size_t len, EVP_PKEY *const keys[2], struct ca_cs
 		return 0;
 	}
 	*err = CVQ_CA_ERR_REQUEST;
-	if (!make_pub(keys ? keys[gi] : NULL, group_names[gi], bits.c + 1, bits.len - 1, &out->pub))
+	out->pub_borrowed = keys && keys[gi] && own;
+	if (!make_pub(keys ? keys[gi] : NULL, out->pub_borrowed ? &own[gi] : NULL, group_names[gi],
+	              bits.c + 1, bits.len - 1, &out->pub))
 		goto fail;
 	/*
 	 * EC_POINT_oct2point() took the encoding: a compressed, uncompressed
@@ -194,7 +211,8 @@ ca_csr_free(struct ca_csr *c)
 	if (c->req) {
 		X509_REQ_free(c->req);
 	} else {
-		EVP_PKEY_free(c->pub);
+		if (!c->pub_borrowed)
+			EVP_PKEY_free(c->pub);
 		X509_PUBKEY_free(c->spki);
 		X509_NAME_free(c->subject);
 	}
@@ -204,7 +222,7 @@ ca_csr_free(struct ca_csr *c)
 cvq_ca_err
 ca_csr_parse(const uint8_t *b, size_t len, struct ca_csr *out)
 {
-	return ca_csr_parse2(b, len, NULL, out);
+	return ca_csr_parse2(b, len, NULL, NULL, out);
 }
 
 /* A base64 digit's value, -1 for anything else. */
@@ -310,7 +328,8 @@ no:
 }
 
 cvq_ca_err
-ca_csr_parse2(const uint8_t *b, size_t len, EVP_PKEY *const keys[2], struct ca_csr *out)
+ca_csr_parse2(const uint8_t *b, size_t len, EVP_PKEY *const keys[2], EVP_PKEY *own[2],
+              struct ca_csr *out)
 {
 	unsigned char *data = NULL;
 	const unsigned char *p;
@@ -342,7 +361,7 @@ ca_csr_parse2(const uint8_t *b, size_t len, EVP_PKEY *const keys[2], struct ca_c
 		b = data;
 		len = (size_t)dlen;
 	}
-	r = fast_parse(b, len, keys, out, &err);
+	r = fast_parse(b, len, keys, own, out, &err);
 	if (r != 0)
 		goto out;
 	/* Not ours to shortcut: OpenSSL parses and verifies. */

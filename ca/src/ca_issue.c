@@ -240,22 +240,35 @@ make_one(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, const stru
          const struct ca_csr *k, struct ca_issued *out)
 {
 	X509_NAME *subject = p->subject ? p->subject : k->subject;
+	EVP_PKEY *pub = k->pub, *decoded = NULL;
 	cvq_ca_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = key_allowed(ca, log, k->pub, k->spki, k->point_ok);
-	if (err != CVQ_CA_OK)
-		return err;
-	if (!subject || X509_NAME_entry_count(subject) == 0)
-		return ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
-	/* The override was checked once by prepare(); the CSR's each time. */
-	if (!p->subject) {
-		err = ca_policy_subject(ca->cfg, log, subject);
-		if (err != CVQ_CA_OK)
-			return err;
+	/* No pub: a batch thread's key, gone to its next CSR; OpenSSL decodes
+	 * the SPKI again (only when a serial clashed, 2^-126). */
+	if (!pub && k->spki) {
+		unsigned char *der = NULL;
+		const unsigned char *q;
+		int n = i2d_X509_PUBKEY(k->spki, &der);
+
+		q = der;
+		pub = decoded = n > 0 ? d2i_PUBKEY(NULL, &q, n) : NULL;
+		OPENSSL_free(der);
+		ERR_clear_error();
 	}
-	return ca_cert_make_der(ca, log, req, subject, k->pub, k->spki,
-	                        p->email[0] ? p->email : NULL, out);
+	if (!pub)
+		return ca_fail(log, CVQ_CA_ERR_REQUEST, "the CSR has no usable public key");
+	err = key_allowed(ca, log, pub, k->spki, k->pub ? k->point_ok : false);
+	if (err == CVQ_CA_OK && (!subject || X509_NAME_entry_count(subject) == 0))
+		err = ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
+	/* The override was checked once by prepare(); the CSR's each time. */
+	if (err == CVQ_CA_OK && !p->subject)
+		err = ca_policy_subject(ca->cfg, log, subject);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_make_der(ca, log, req, subject, pub, k->spki,
+		                       p->email[0] ? p->email : NULL, out);
+	EVP_PKEY_free(decoded);
+	return err;
 }
 
 /* Record *cert; on a serial clash (2^-126 per pair) re-sign with a new one. */
@@ -490,13 +503,14 @@ static void *
 batch_worker(void *arg)
 {
 	struct batch_job *j = arg;
+	EVP_PKEY *own[2] = {NULL, NULL};
 	struct ca_csr *c;
 	size_t i;
 
 	for (i = j->first; i < j->n; i += j->step) {
 		c = &j->csrs[i];
 		if (j->blobs) {
-			j->errs[i] = ca_csr_parse2(j->blobs[i], j->lens[i], j->keys, c);
+			j->errs[i] = ca_csr_parse2(j->blobs[i], j->lens[i], j->keys, own, c);
 		} else {
 			/* Borrowed from the caller: never freed here. */
 			j->errs[i] = csr_check(NULL, j->given[i], &c->pub);
@@ -506,7 +520,12 @@ batch_worker(void *arg)
 		}
 		if (j->errs[i] == CVQ_CA_OK)
 			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, c, &j->done[i]);
+		/* The next CSR takes this key over. */
+		if (c->pub_borrowed)
+			c->pub = NULL;
 	}
+	EVP_PKEY_free(own[0]);
+	EVP_PKEY_free(own[1]);
 	return NULL;
 }
 
