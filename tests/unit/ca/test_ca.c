@@ -560,6 +560,76 @@ test_batch_pem(void **state)
 		free(b[i]);
 }
 
+#define KEYS_N 48
+
+struct keys_ctx {
+	EVP_PKEY *keys[KEYS_N];
+	cvq_ca_err errs[KEYS_N];
+	bool same_key[KEYS_N];
+};
+
+static int
+keys_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+{
+	struct keys_ctx *k = ctx;
+
+	k->errs[i] = err;
+	k->same_key[i] = err == CVQ_CA_OK && EVP_PKEY_eq(X509_get0_pubkey(cert), k->keys[i]) == 1;
+	return 0;
+}
+
+/*
+ * A batch thread reuses one key per curve, setting each CSR's point into
+ * it: every certificate must carry its own CSR's key, and a CSR signed by
+ * the key of the one the same thread took just before (1, 2 or nt items
+ * earlier: threads take every nt-th) must still fail its proof of
+ * possession. Curves mixed, so both of a thread's keys are in use.
+ */
+static void
+test_batch_thread_keys(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	struct keys_ctx k = {0};
+	uint8_t *blobs[KEYS_N];
+	size_t lens[KEYS_N];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus, i, signer;
+	int len;
+
+	/* 16, 25, 40: signed by the key 1, 2, nt items before; those P-256,
+	 * every seventh other one P-384 */
+	for (i = 0; i < KEYS_N; i++)
+		k.keys[i] = EVP_EC_gen(i % 7 == 6 && i != 15 && i != 23 && i != 40 - nt ? "P-384" : "P-256");
+	for (i = 0; i < KEYS_N; i++) {
+		X509_REQ *r = X509_REQ_new();
+		unsigned char *der = NULL;
+
+		signer = i == 16 ? 15 : i == 25 ? 23 : i == 40 ? 40 - nt : i;
+		X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8,
+		                           (const unsigned char *)"keys.test", -1, -1, 0);
+		X509_REQ_set_pubkey(r, k.keys[i]);
+		assert_true(X509_REQ_sign(r, k.keys[signer], EVP_sha256()) > 0);
+		len = i2d_X509_REQ(r, &der);
+		assert_true(len > 0);
+		blobs[i] = der;
+		lens[i] = (size_t)len;
+		X509_REQ_free(r);
+	}
+	assert_int_equal(cvq_ca_issue_batch_encoded(f->ca, &req, (const uint8_t *const *)blobs, lens,
+	                                            KEYS_N, keys_cb, &k), CVQ_CA_OK);
+	for (i = 0; i < KEYS_N; i++) {
+		if (i == 16 || i == 25 || i == 40) {
+			assert_int_equal(k.errs[i], CVQ_CA_ERR_POP);
+		} else {
+			assert_int_equal(k.errs[i], CVQ_CA_OK);
+			assert_true(k.same_key[i]);
+		}
+		OPENSSL_free(blobs[i]);
+		EVP_PKEY_free(k.keys[i]);
+	}
+}
+
 static void exec_sql(const char *db, const char *sql);
 
 static int
@@ -1307,6 +1377,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_revoke_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_encoded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_pem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_thread_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
