@@ -517,6 +517,7 @@ batch_worker(void *arg)
 			c->spki = X509_REQ_get_X509_PUBKEY(j->given[i]);
 			c->subject = X509_REQ_get_subject_name(j->given[i]);
 			c->point_ok = false;
+			c->pub_borrowed = false;
 		}
 		if (j->errs[i] == CVQ_CA_OK)
 			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, c, &j->done[i]);
