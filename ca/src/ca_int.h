@@ -60,6 +60,12 @@ struct cvq_ca {
 	/* The issuer Name and signature AlgorithmIdentifier as DER (ca_profile_warm()). */
 	uint8_t *issuer_der, *sigalg_der;
 	size_t issuer_len, sigalg_len;
+	/* During a batch (ca_tbs_batch_begin/end()), read-only meanwhile and
+	 * shared by its threads; NULL otherwise (each use makes its own). */
+	struct {
+		EVP_MD_CTX *sign;       /* the CA key's DigestSign context, copied per certificate */
+		EVP_MD *sha1, *sha256;  /* fetched once, not by every EVP_Digest() */
+	} batch;
 };
 
 /* A certificate as issued: its DER and what its store row holds. */
@@ -132,6 +138,11 @@ cvq_ca_err ca_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 cvq_ca_err ca_cert_make_der(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req,
                             X509_NAME *subject, EVP_PKEY *pub, const X509_PUBKEY *spki,
                             const char *email, struct ca_issued *out);
+/* ca_tbs.c: ca->batch made before a batch's threads start (best effort:
+ * what is missing, a token key's context, is made per certificate) and
+ * dropped after they stopped. */
+void ca_tbs_batch_begin(cvq_ca *ca);
+void ca_tbs_batch_end(cvq_ca *ca);
 /* The SAN extension (dNSName) as DER, or CVQ_CA_ERR_REQUEST. */
 cvq_ca_err ca_san_der(X509 *issuer, const char *dns_name, uint8_t **der, size_t *len);
 /* The SAN extension with a dNSName and/or an rfc822Name (either may be

@@ -20,16 +20,17 @@
 #define BATCH_TX 1024
 #define BATCH_THREADS 8
 
-/* The input policy (ca_policy.c), then a usable point: log NULL in threads. */
+/* The input policy (ca_policy.c), then a usable point: log NULL in threads.
+ * point_ok: our CSR parser saw the decoder check the point (ca_csr.h). */
 static cvq_ca_err
-key_allowed(cvq_ca *ca, cvq_ca *log, EVP_PKEY *pub, const X509_PUBKEY *spki)
+key_allowed(cvq_ca *ca, cvq_ca *log, EVP_PKEY *pub, const X509_PUBKEY *spki, bool point_ok)
 {
 	EVP_PKEY_CTX *pc;
 	cvq_ca_err err;
 	int ok;
 
 	err = ca_policy_key(ca->cfg, log, pub, spki);
-	if (err != CVQ_CA_OK || EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC)
+	if (err != CVQ_CA_OK || EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC || point_ok)
 		return err;
 	/*
 	 * OpenSSL takes the point at infinity (encoded 00) as a public key,
@@ -232,34 +233,48 @@ prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct prep *p)
 	return CVQ_CA_OK;
 }
 
-/* Build and sign; thread-safe when log is NULL. */
+/* Build and sign for k (its key, SPKI and subject; only read); thread-safe
+ * when log is NULL. */
 static cvq_ca_err
 make_one(cvq_ca *ca, cvq_ca *log, const struct cvq_ca_issue_req *req, const struct prep *p,
-         EVP_PKEY *pub, const X509_PUBKEY *spki, X509_NAME *req_subject, struct ca_issued *out)
+         const struct ca_csr *k, struct ca_issued *out)
 {
-	X509_NAME *subject = p->subject ? p->subject : req_subject;
+	X509_NAME *subject = p->subject ? p->subject : k->subject;
+	EVP_PKEY *pub = k->pub, *decoded = NULL;
 	cvq_ca_err err;
 
 	memset(out, 0, sizeof(*out));
-	err = key_allowed(ca, log, pub, spki);
-	if (err != CVQ_CA_OK)
-		return err;
-	if (!subject || X509_NAME_entry_count(subject) == 0)
-		return ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
-	/* The override was checked once by prepare(); the CSR's each time. */
-	if (!p->subject) {
-		err = ca_policy_subject(ca->cfg, log, subject);
-		if (err != CVQ_CA_OK)
-			return err;
+	/* No pub: a batch thread's key, gone to its next CSR; OpenSSL decodes
+	 * the SPKI again (only when a serial clashed, 2^-126). */
+	if (!pub && k->spki) {
+		unsigned char *der = NULL;
+		const unsigned char *q;
+		int n = i2d_X509_PUBKEY(k->spki, &der);
+
+		q = der;
+		pub = decoded = n > 0 ? d2i_PUBKEY(NULL, &q, n) : NULL;
+		OPENSSL_free(der);
+		ERR_clear_error();
 	}
-	return ca_cert_make_der(ca, log, req, subject, pub, spki, p->email[0] ? p->email : NULL,
-	                        out);
+	if (!pub)
+		return ca_fail(log, CVQ_CA_ERR_REQUEST, "the CSR has no usable public key");
+	err = key_allowed(ca, log, pub, k->spki, k->pub ? k->point_ok : false);
+	if (err == CVQ_CA_OK && (!subject || X509_NAME_entry_count(subject) == 0))
+		err = ca_fail(log, CVQ_CA_ERR_REQUEST, "no usable subject");
+	/* The override was checked once by prepare(); the CSR's each time. */
+	if (err == CVQ_CA_OK && !p->subject)
+		err = ca_policy_subject(ca->cfg, log, subject);
+	if (err == CVQ_CA_OK)
+		err = ca_cert_make_der(ca, log, req, subject, pub, k->spki,
+		                       p->email[0] ? p->email : NULL, out);
+	EVP_PKEY_free(decoded);
+	return err;
 }
 
 /* Record *cert; on a serial clash (2^-126 per pair) re-sign with a new one. */
 static cvq_ca_err
-record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p, EVP_PKEY *pub,
-       const X509_PUBKEY *spki, X509_NAME *req_subject, struct ca_issued *cert)
+record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p,
+       const struct ca_csr *k, struct ca_issued *cert)
 {
 	cvq_ca_err err = CVQ_CA_OK;
 	int i;
@@ -269,7 +284,7 @@ record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p, EVP
 		if (err != CVQ_CA_ERR_EXISTS)
 			break;
 		ca_issued_free(cert);
-		err = make_one(ca, ca, req, p, pub, spki, req_subject, cert);
+		err = make_one(ca, ca, req, p, k, cert);
 		if (err != CVQ_CA_OK)
 			break;
 	}
@@ -278,8 +293,8 @@ record(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct prep *p, EVP
 
 /* One certificate in one transaction (row + audit entry: one commit, one fsync). */
 static cvq_ca_err
-issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X509_PUBKEY *spki,
-          X509_NAME *req_subject, struct ca_issued *out)
+issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct ca_csr *k,
+          struct ca_issued *out)
 {
 	struct prep p = {0};
 	cvq_ca_err err;
@@ -292,11 +307,11 @@ issue_one(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pub, const X
 	/* Key provenance: the card's attestation, or the audited waiver; the
 	 * card-authentication key too, or a clone could carry a software 9E. */
 	if (err == CVQ_CA_OK && (citizen_profile(req->profile) || req->profile == CVQ_CA_PROFILE_CARD_AUTH))
-		err = ca_attest_check(ca, req, pub);
+		err = ca_attest_check(ca, req, k->pub);
 	if (err == CVQ_CA_OK)
-		err = make_one(ca, ca, req, &p, pub, spki, req_subject, out);
+		err = make_one(ca, ca, req, &p, k, out);
 	if (err == CVQ_CA_OK)
-		err = record(ca, req, &p, pub, spki, req_subject, out);
+		err = record(ca, req, &p, k, out);
 	if (err == CVQ_CA_OK)
 		err = ca_tx_commit(ca);
 	else
@@ -352,7 +367,12 @@ cvq_ca_issue_csr(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *csr, 
 		audit_refusal(ca, req, err);
 		return err;
 	}
-	err = issue_one(ca, req, pub, X509_REQ_get_X509_PUBKEY(csr), X509_REQ_get_subject_name(csr), &c);
+	{
+		struct ca_csr k = {.pub = pub, .spki = X509_REQ_get_X509_PUBKEY(csr),
+		                   .subject = X509_REQ_get_subject_name(csr)};
+
+		err = issue_one(ca, req, &k, &c);
+	}
 	return err == CVQ_CA_OK ? to_x509(&c, out) : err;
 }
 
@@ -375,7 +395,7 @@ cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint8
 		audit_refusal(ca, req, err);
 		return err;
 	}
-	err = issue_one(ca, req, r.pub, r.spki, r.subject, &c);
+	err = issue_one(ca, req, &r, &c);
 	ca_csr_free(&r);
 	if (err != CVQ_CA_OK)
 		return err;
@@ -457,7 +477,8 @@ cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pu
 	}
 	{
 		struct ca_issued c;
-		cvq_ca_err err = issue_one(ca, req, pub, NULL, NULL, &c);
+		struct ca_csr k = {.pub = pub};
+		cvq_ca_err err = issue_one(ca, req, &k, &c);
 
 		return err == CVQ_CA_OK ? to_x509(&c, out) : err;
 	}
@@ -482,23 +503,30 @@ static void *
 batch_worker(void *arg)
 {
 	struct batch_job *j = arg;
+	EVP_PKEY *own[2] = {NULL, NULL};
 	struct ca_csr *c;
 	size_t i;
 
 	for (i = j->first; i < j->n; i += j->step) {
 		c = &j->csrs[i];
 		if (j->blobs) {
-			j->errs[i] = ca_csr_parse2(j->blobs[i], j->lens[i], j->keys, c);
+			j->errs[i] = ca_csr_parse2(j->blobs[i], j->lens[i], j->keys, own, c);
 		} else {
 			/* Borrowed from the caller: never freed here. */
 			j->errs[i] = csr_check(NULL, j->given[i], &c->pub);
 			c->spki = X509_REQ_get_X509_PUBKEY(j->given[i]);
 			c->subject = X509_REQ_get_subject_name(j->given[i]);
+			c->point_ok = false;
+			c->pub_borrowed = false;
 		}
 		if (j->errs[i] == CVQ_CA_OK)
-			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, c->pub, c->spki, c->subject,
-			                      &j->done[i]);
+			j->errs[i] = make_one(j->ca, NULL, j->req, j->p, c, &j->done[i]);
+		/* The next CSR takes this key over. */
+		if (c->pub_borrowed)
+			c->pub = NULL;
 	}
+	EVP_PKEY_free(own[0]);
+	EVP_PKEY_free(own[1]);
 	return NULL;
 }
 
@@ -711,6 +739,8 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 	err = chunk_prepare(ca, req, cur);
 	if (err != CVQ_CA_OK)
 		goto out;
+	/* Before any thread starts: they only read it. */
+	ca_tbs_batch_begin(ca);
 	chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
 	sign_start(&sg, &job, cur->k, true);
 	sign_finish(&sg);
@@ -740,8 +770,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 					goto out;
 				continue;
 			}
-			cur->errs[i] = record(ca, req, &cur->p, cur->csrs[i].pub, cur->csrs[i].spki,
-			                      cur->csrs[i].subject, &cur->done[i]);
+			cur->errs[i] = record(ca, req, &cur->p, &cur->csrs[i], &cur->done[i]);
 			/* A store failure spoils the whole transaction. */
 			if (cur->errs[i] != CVQ_CA_OK && cur->errs[i] != CVQ_CA_ERR_EXISTS) {
 				err = cur->errs[i];
@@ -784,6 +813,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 out:
 	if (sg.nt)
 		sign_finish(&sg);
+	ca_tbs_batch_end(ca);
 	if (in_tx)
 		ca_tx_rollback(ca);
 	if (err != CVQ_CA_OK)

@@ -33,9 +33,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[128];
 
 	f = fuzz_ca_get();
-	/* The batch path has a DER walker of its own for EC CSRs. */
-	if (cvq_ca_issue_batch_encoded(f->ca, &req, &data, &size, 1, batch_cb, f) != CVQ_CA_OK)
-		abort();
+	/* The batch path has a DER walker of its own for EC CSRs; from two
+	 * items on it also reuses one key per curve (the second item gets
+	 * the key the first one left). */
+	{
+		const uint8_t *two[2] = {data, data};
+		size_t lens[2] = {size, size};
+
+		if (cvq_ca_issue_batch_encoded(f->ca, &req, &data, &size, 1, batch_cb, f) != CVQ_CA_OK ||
+		    cvq_ca_issue_batch_encoded(f->ca, &req, two, lens, 2, batch_cb, f) != CVQ_CA_OK)
+			abort();
+	}
 	if (!csr) {
 		ERR_clear_error();
 		return 0;

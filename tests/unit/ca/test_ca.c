@@ -489,6 +489,147 @@ test_batch_encoded(void **state)
 		EVP_PKEY_free(keys[i]);
 }
 
+/* text + the PEM of a fresh P-256 CSR, with every "\n" as nl (malloc'd) */
+static uint8_t *
+pem_csr(const char *text, const char *nl, size_t *len)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_REQ *r = X509_REQ_new();
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *pem, *out;
+	long n, i;
+	size_t o;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8,
+	                           (const unsigned char *)"pem.test", -1, -1, 0);
+	X509_REQ_set_pubkey(r, k);
+	assert_true(X509_REQ_sign(r, k, EVP_sha256()) > 0);
+	PEM_write_bio_X509_REQ(mem, r);
+	n = BIO_get_mem_data(mem, &pem);
+	out = malloc(strlen(text) + (size_t)n * 2 + 1);
+	o = (size_t)sprintf(out, "%s", text);
+	for (i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%s", pem[i] == '\n' ? nl : (char[2]){pem[i], 0});
+	*len = o;
+	BIO_free(mem);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return (uint8_t *)out;
+}
+
+/* PEM CSRs as they come (our strict decoder, else OpenSSL's), and broken ones. */
+static void
+test_batch_pem(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	struct enc_ctx e = {.issuer = cvq_ca_cert(f->ca)};
+	uint8_t *b[8];
+	size_t lens[8], i;
+	char *p;
+
+	b[0] = pem_csr("", "\n", &lens[0]);
+	b[1] = pem_csr("Certificate Request:\n    Data: (openssl req -text)\n", "\n", &lens[1]);
+	b[2] = pem_csr("", "\r\n", &lens[2]);
+	/* one line of base64: not RFC 7468's 64 columns, still taken */
+	b[3] = pem_csr("", "\n", &lens[3]);
+	p = strstr((char *)b[3], "-----\n") + 6;
+	for (i = 0; p[i]; i++)
+		if (p[i] == '\n' && p[i + 1] != '-')
+			memmove(p + i, p + i + 1, strlen(p + i));
+	lens[3] = strlen((char *)b[3]);
+	/* 4: a character that is not base64; 5: not a CSR's label; 6: no END;
+	 * 7: a base64 digit changed (other bytes: not the signed ones) */
+	b[4] = pem_csr("", "\n", &lens[4]);
+	strstr((char *)b[4], "-----\n")[8] = '*';
+	b[5] = pem_csr("", "\n", &lens[5]);
+	memcpy(strstr((char *)b[5], "BEGIN ") + 6, "CERTIFICATE XXXXXXX", 19);
+	b[6] = pem_csr("", "\n", &lens[6]);
+	lens[6] = (size_t)(strstr((char *)b[6], "-----END") - (char *)b[6]);
+	b[7] = pem_csr("", "\n", &lens[7]);
+	p = strstr((char *)b[7], "-----\n") + 100;
+	*p = *p == 'A' ? 'B' : 'A';
+	assert_int_equal(cvq_ca_issue_batch_encoded(f->ca, &req, (const uint8_t *const *)b, lens, 8,
+	                                            enc_cb, &e), CVQ_CA_OK);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(e.errs[i], CVQ_CA_OK);
+	for (i = 4; i < 7; i++)
+		assert_int_equal(e.errs[i], CVQ_CA_ERR_REQUEST);
+	assert_int_not_equal(e.errs[7], CVQ_CA_OK);
+	for (i = 0; i < 8; i++)
+		free(b[i]);
+}
+
+#define KEYS_N 48
+
+struct keys_ctx {
+	EVP_PKEY *keys[KEYS_N];
+	cvq_ca_err errs[KEYS_N];
+	bool same_key[KEYS_N];
+};
+
+static int
+keys_cb(void *ctx, size_t i, cvq_ca_err err, X509 *cert)
+{
+	struct keys_ctx *k = ctx;
+
+	k->errs[i] = err;
+	k->same_key[i] = err == CVQ_CA_OK && EVP_PKEY_eq(X509_get0_pubkey(cert), k->keys[i]) == 1;
+	return 0;
+}
+
+/*
+ * A batch thread reuses one key per curve, setting each CSR's point into
+ * it: every certificate must carry its own CSR's key, and a CSR signed by
+ * the key of the one the same thread took just before (1, 2 or nt items
+ * earlier: threads take every nt-th) must still fail its proof of
+ * possession. Curves mixed, so both of a thread's keys are in use.
+ */
+static void
+test_batch_thread_keys(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	struct keys_ctx k = {0};
+	uint8_t *blobs[KEYS_N];
+	size_t lens[KEYS_N];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus, i, signer;
+	int len;
+
+	/* 16, 25, 40: signed by the key 1, 2, nt items before; those P-256,
+	 * every seventh other one P-384 */
+	for (i = 0; i < KEYS_N; i++)
+		k.keys[i] = EVP_EC_gen(i % 7 == 6 && i != 15 && i != 23 && i != 40 - nt ? "P-384" : "P-256");
+	for (i = 0; i < KEYS_N; i++) {
+		X509_REQ *r = X509_REQ_new();
+		unsigned char *der = NULL;
+
+		signer = i == 16 ? 15 : i == 25 ? 23 : i == 40 ? 40 - nt : i;
+		X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8,
+		                           (const unsigned char *)"keys.test", -1, -1, 0);
+		X509_REQ_set_pubkey(r, k.keys[i]);
+		assert_true(X509_REQ_sign(r, k.keys[signer], EVP_sha256()) > 0);
+		len = i2d_X509_REQ(r, &der);
+		assert_true(len > 0);
+		blobs[i] = der;
+		lens[i] = (size_t)len;
+		X509_REQ_free(r);
+	}
+	assert_int_equal(cvq_ca_issue_batch_encoded(f->ca, &req, (const uint8_t *const *)blobs, lens,
+	                                            KEYS_N, keys_cb, &k), CVQ_CA_OK);
+	for (i = 0; i < KEYS_N; i++) {
+		if (i == 16 || i == 25 || i == 40) {
+			assert_int_equal(k.errs[i], CVQ_CA_ERR_POP);
+		} else {
+			assert_int_equal(k.errs[i], CVQ_CA_OK);
+			assert_true(k.same_key[i]);
+		}
+		OPENSSL_free(blobs[i]);
+		EVP_PKEY_free(k.keys[i]);
+	}
+}
+
 static void exec_sql(const char *db, const char *sql);
 
 static int
@@ -1020,6 +1161,18 @@ infinity_csr(size_t *len)
 	return out;
 }
 
+static int
+errs_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, const char *serial)
+{
+	cvq_ca_err *errs = ctx;
+
+	(void)der;
+	(void)len;
+	(void)serial;
+	errs[i] = err;
+	return 0;
+}
+
 /* No certificate for the point at infinity, by any path. */
 static void
 test_issue_infinity(void **state)
@@ -1042,6 +1195,19 @@ test_issue_infinity(void **state)
 		assert_int_not_equal(cvq_ca_issue_csr(f->ca, &req, x, &cert), CVQ_CA_OK);
 		assert_null(cert);
 		X509_REQ_free(x);
+	}
+	/* In a batch too (its parser skips no check): refused, the next issued. */
+	{
+		uint8_t *two[2] = {csr, NULL};
+		size_t lens[2] = {len, 0};
+		cvq_ca_err errs[2] = {CVQ_CA_OK, CVQ_CA_ERR_ARG};
+
+		two[1] = csr_der(&lens[1]);
+		assert_int_equal(cvq_ca_issue_batch_der(f->ca, &req, (const uint8_t *const *)two, lens, 2,
+		                                        errs_cb, errs), CVQ_CA_OK);
+		assert_int_equal(errs[0], CVQ_CA_ERR_POLICY);
+		assert_int_equal(errs[1], CVQ_CA_OK);
+		OPENSSL_free(two[1]);
 	}
 	free(csr);
 }
@@ -1210,6 +1376,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_issue_pubkey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_revoke_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_encoded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_pem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_thread_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tamper, setup, teardown),
