@@ -37,8 +37,8 @@
 
 struct cvq_enrol_ctx {
 	const struct cvq_admin_opts *opts;
-	/* In-process only (the issuer's): NULL with --agent and no readable
-	 * CA configuration. The state machine never touches them. */
+	/* In-process only (the issuer's): always NULL with --agent, which
+	 * opens nothing of the CA's. The state machine never touches them. */
 	struct cvq_ca_config *cfg;
 	cvq_ca *ca;
 	cvq_enrol_store *st;
@@ -66,8 +66,9 @@ struct cvq_enrol_open_opts {
 	const char *master_file;      /* --master-key-file, or NULL */
 	const char *journal;          /* --journal FILE, or NULL */
 	/* --agent SOCKET|https://HOST:PORT and its TLS options: the CA's
-	 * issuing agent does what the CA side does; the CA key is never
-	 * opened here. */
+	 * issuing agent does all the CA side does; the CA's configuration,
+	 * store, key, master secret and content signer are never opened here,
+	 * and the journal must be named (--journal or $CVQ_ENROL_JOURNAL). */
 	struct cvq_admin_link link;
 	unsigned need;
 };
@@ -88,7 +89,8 @@ int cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct 
 bool cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o);
 
 /*
- * An https agent's TLS context and key loaded into o->link once, before any
+ * The options checked as cvq_enrol_ctx_open does (usage: exit 2), then an
+ * https agent's TLS context and key loaded into o->link once, before any
  * card is taken (agent_link.h: OpenSC, starting, blocks on a card held in a
  * transaction); the contexts opened over o then share it. For a command
  * that connects cards before cvq_enrol_ctx_open (enrol-batch); the others

@@ -90,10 +90,33 @@ link_load(struct cvq_admin_link *l)
 	return cvq_admin_ca_exit(err);
 }
 
+/* What a command's options must say before anything is opened. */
+static int
+open_usage(const struct cvq_enrol_open_opts *o)
+{
+	const char *journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
+	int rc = link_usage(&o->link);
+
+	if (rc || !cvq_enrol_has_agent(o))
+		return rc;
+	/* The CA store is the agent's, never an agent's counter's journal. */
+	if (!journal || !journal[0]) {
+		cvq_admin_error("with --agent, name the enrolment journal: --journal FILE or "
+		                "$CVQ_ENROL_JOURNAL (the CA store is the agent's)");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (o->pass || o->master_file) {
+		cvq_admin_error("with --agent, the CA key's passphrase and the master secret "
+		                "stay with the agent (no --pass, no --master-key-file)");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
+
 int
 cvq_enrol_link_open(struct cvq_enrol_open_opts *o)
 {
-	int rc = link_usage(&o->link);
+	int rc = open_usage(o);
 
 	return rc ? rc : link_load(&o->link);
 }
@@ -102,16 +125,6 @@ void
 cvq_enrol_link_close(struct cvq_enrol_open_opts *o)
 {
 	cvq_admin_link_close(&o->link);
-}
-
-/* With --agent the CA configuration is optional: used (the store for what
- * the agent does not do yet) when this process can read it. */
-static bool
-ca_config_readable(const struct cvq_admin_opts *opts)
-{
-	const char *path = opts->config ? opts->config : getenv("CVQ_CA_CONFIG");
-
-	return access(path ? path : "ca.conf", R_OK) == 0;
 }
 
 int
@@ -126,40 +139,26 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 
 	memset(e, 0, sizeof(*e));
 	e->opts = opts;
-	rc = link_usage(&o->link);
+	rc = open_usage(o);
 	if (rc)
 		return rc;
-	/* With --agent the key stays in the agent: the store, when this
-	 * process can read it, is opened here without it. */
-	if (!agent || ca_config_readable(opts)) {
+	/* The journal: --journal, else $CVQ_ENROL_JOURNAL, else (in-process
+	 * only: open_usage) the CA store. */
+	journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
+	own = journal && journal[0];
+	if (agent) {
+		/* Nothing of the CA's is opened here: no configuration, store,
+		 * master secret or content signer; every op is the agent's. */
+		cvq_admin_issuer_agent(&e->issuer_st, &o->link, &e->issuer);
+	} else {
 		rc = cvq_admin_ca_open(opts, o->pass,
-		                       (o->need & CVQ_ENROL_NEED_KEY) && !agent ? 0 : CVQ_CA_OPEN_NOKEY,
+		                       (o->need & CVQ_ENROL_NEED_KEY) ? 0 : CVQ_CA_OPEN_NOKEY,
 		                       &e->cfg, &e->ca);
 		if (rc != CVQ_ADMIN_EXIT_OK)
 			return rc;
-	}
-	if (agent) {
-		cvq_admin_issuer_agent(&e->issuer_st, e->ca, &o->link, &e->issuer);
-		if (e->ca) {
-			e->issuer_st.cfg = e->cfg;
-			cvq_admin_issuer_mix(&e->issuer_st, &e->issuer);
-		}
-	} else {
 		cvq_admin_issuer_ca(&e->issuer_st, e->ca, e->cfg, &e->issuer);
 	}
-	/* The journal: --journal, else $CVQ_ENROL_JOURNAL, else the CA store. */
-	journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
-	own = journal && journal[0];
-	if (own)
-		db = strdup(journal);
-	else if (e->cfg)
-		db = cvq_ca_config_path(e->cfg, e->cfg->db);
-	else {
-		cvq_admin_error("with --agent and no CA configuration here, name the enrolment "
-		                "journal: --journal FILE or $CVQ_ENROL_JOURNAL");
-		rc = CVQ_ADMIN_EXIT_USAGE;
-		goto fail;
-	}
+	db = own ? strdup(journal) : e->cfg ? cvq_ca_config_path(e->cfg, e->cfg->db) : NULL;
 	if (!db) {
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto fail;
@@ -171,9 +170,8 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 		rc = CVQ_ADMIN_EXIT_STORE;
 		goto fail;
 	}
-	/* Only where this process derives the keys: not when the agent does. */
-	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg &&
-	    cvq_admin_issuer_uses_master(&e->issuer)) {
+	/* Only where this process derives the keys: never with --agent. */
+	if ((o->need & CVQ_ENROL_NEED_MASTER) && !agent) {
 		rc = cvq_admin_issuer_master(&e->issuer_st, o->master_file);
 		if (rc)
 			goto fail;

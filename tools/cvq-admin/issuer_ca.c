@@ -433,41 +433,6 @@ cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca, const struct cvq_ca
 	out->ctx = st;
 }
 
-#define MIX(f) st->mix.f = st->mix.f ? st->mix.f : ca_ops.f
-
-void
-cvq_admin_issuer_mix(struct cvq_admin_issuer *st, struct cvq_enrol_issuer *out)
-{
-	st->mix = *out->ops;
-	MIX(certify);
-	MIX(audit);
-	MIX(citizen_get);
-	MIX(card_get);
-	MIX(card_add);
-	MIX(card_set_status);
-	MIX(card_list);
-	MIX(cert_list);
-	MIX(revoke_card);
-	MIX(revoke_strays);
-	MIX(crl_issue);
-	MIX(mgmt_key);
-	MIX(puk_seal);
-	MIX(puk_open);
-	MIX(chuid_sign);
-	MIX(secobj_build);
-	out->ops = &st->mix;
-	out->ctx = st;
-}
-
-#undef MIX
-
-bool
-cvq_admin_issuer_uses_master(const struct cvq_enrol_issuer *iss)
-{
-	return iss->ops->mgmt_key == ca_mgmt_key || iss->ops->puk_seal == ca_puk_seal ||
-	       iss->ops->puk_open == ca_puk_open;
-}
-
 int
 cvq_admin_issuer_master(struct cvq_admin_issuer *st, const char *file)
 {
