@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cvq/util.h>
+
 #include "ca_int.h"
 
 static const char magic[4] = {'C', 'V', 'Q', '1'};
@@ -38,18 +40,6 @@ all_of(const uint8_t *v, size_t n, bool (*ok)(uint8_t))
 		if (!ok(v[i]))
 			return false;
 	return true;
-}
-
-static bool
-is_hex(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool
-is_print(uint8_t c)
-{
-	return c >= 0x20 && c < 0x7f;
 }
 
 static bool
@@ -110,12 +100,12 @@ cvq_ca_agent_parse(const uint8_t *b, size_t len, struct cvq_ca_agent_msg *m)
 			m->req.profile = (enum cvq_ca_profile)v[0];
 			break;
 		case T_CARD:
-			if (!take_str(v, n, sizeof(m->card), is_hex, m->card))
+			if (!take_str(v, n, sizeof(m->card), cvq_util_is_hex_char, m->card))
 				return CVQ_CA_ERR_REQUEST;
 			m->req.card_guid = m->card;
 			break;
 		case T_SUBJECT:
-			if (!take_str(v, n, sizeof(m->subject), is_print, m->subject) || v[0] != '/')
+			if (!take_str(v, n, sizeof(m->subject), cvq_util_is_print_char, m->subject) || v[0] != '/')
 				return CVQ_CA_ERR_REQUEST;
 			m->req.subject = m->subject;
 			break;

@@ -153,6 +153,8 @@ struct op {
 	cvq_ca *ca;
 	const struct cvq_admin_enrol_req *r;
 	struct cvq_admin_enrol_ans *a;
+	struct cvq_ca_card k;          /* the request's card, for an op that names one (run) */
+	uint8_t guid[CVQ_CARD_GUID_LEN]; /* its GUID as bytes, for the master secret's ops */
 	uint8_t *owned;                /* what a->der or a->pem points to (freed after) */
 	size_t owned_len;
 	char *why;
@@ -178,8 +180,11 @@ say(struct op *o, cvq_ca_err err, const char *fmt, ...)
 static cvq_ca_err
 ca_said(struct op *o, cvq_ca_err err)
 {
-	const char *m = cvq_ca_errmsg(o->ca);
+	const char *m;
 
+	if (err == CVQ_CA_OK)
+		return CVQ_CA_OK;
+	m = cvq_ca_errmsg(o->ca);
 	return say(o, err, "%s", m && m[0] ? m : cvq_ca_strerror(err));
 }
 
@@ -196,6 +201,17 @@ the_card(struct op *o, struct cvq_ca_card *k)
 	if (!k->holder[0])
 		return say(o, CVQ_CA_ERR_POLICY, "card %s has no holder", o->r->guid);
 	return CVQ_CA_OK;
+}
+
+/* The citizen of the request, in the store. */
+static cvq_ca_err
+the_citizen(struct op *o, struct cvq_ca_citizen *c)
+{
+	cvq_ca_err err = cvq_ca_citizen_get(o->ca, o->r->ext_id, c);
+
+	if (err == CVQ_CA_ERR_NOT_FOUND)
+		return say(o, err, "no citizen %s", o->r->ext_id);
+	return ca_said(o, err);
 }
 
 /* The card, for an op that releases a secret or signs for it: not found
@@ -262,19 +278,17 @@ op_audit(struct op *o)
 		return err;
 	snprintf(detail, sizeof(detail), "%.230s via=agent", r->detail);
 	err = cvq_ca_audit_record(o->ca, r->action, r->guid, detail);
-	return err == CVQ_CA_OK ? CVQ_CA_OK : ca_said(o, err);
+	return ca_said(o, err);
 }
 
 static cvq_ca_err
 op_citizen_get(struct op *o)
 {
 	struct cvq_ca_citizen c;
-	cvq_ca_err err = cvq_ca_citizen_get(o->ca, o->r->ext_id, &c);
+	cvq_ca_err err = the_citizen(o, &c);
 
-	if (err == CVQ_CA_ERR_NOT_FOUND)
-		return say(o, err, "no citizen %s", o->r->ext_id);
 	if (err != CVQ_CA_OK)
-		return ca_said(o, err);
+		return err;
 	snprintf(o->a->citizen.ext_id, sizeof(o->a->citizen.ext_id), "%s", c.ext_id);
 	snprintf(o->a->citizen.given_name, sizeof(o->a->citizen.given_name), "%s", c.given_name);
 	snprintf(o->a->citizen.family_name, sizeof(o->a->citizen.family_name), "%s",
@@ -298,12 +312,7 @@ card_out(const struct cvq_ca_card *k, struct cvq_enrol_card_rec *c)
 static cvq_ca_err
 op_card_get(struct op *o)
 {
-	struct cvq_ca_card k;
-	cvq_ca_err err = the_card(o, &k);
-
-	if (err != CVQ_CA_OK)
-		return err;
-	card_out(&k, &o->a->cards[0]);
+	card_out(&o->k, &o->a->cards[0]);
 	o->a->n_cards = 1;
 	return CVQ_CA_OK;
 }
@@ -315,33 +324,36 @@ op_card_add(struct op *o)
 	int64_t now = (int64_t)time(NULL);
 	cvq_ca_err err;
 
-	err = cvq_ca_citizen_get(o->ca, o->r->ext_id, &c);
-	if (err == CVQ_CA_ERR_NOT_FOUND)
-		return say(o, err, "no citizen %s", o->r->ext_id);
+	err = the_citizen(o, &c);
 	if (err != CVQ_CA_OK)
-		return ca_said(o, err);
+		return err;
 	if (o->r->expires <= now || o->r->expires > now + (int64_t)36500 * 86400)
 		return say(o, CVQ_CA_ERR_POLICY, "a card's expiry must be in the next 100 years");
 	err = cvq_ca_card_add(o->ca, o->r->guid, o->r->ext_id, o->r->expires, NULL);
-	return err == CVQ_CA_OK ? CVQ_CA_OK : ca_said(o, err);
+	return ca_said(o, err);
+}
+
+/* A reported card stays so at the counter (reactivated, it would get
+ * its management key again): only an officer takes it to status to. */
+static cvq_ca_err
+leave_reported(struct op *o, int to)
+{
+	if (reported(o->k.status) && (int)o->k.status != to &&
+	    !(cvq_ca_caller_roles(o->ca) & ROLE(CVQ_CA_ROLE_OFFICER)))
+		return say(o, CVQ_CA_ERR_POLICY, "card %s is %s: only a CA officer may change that",
+		           o->r->guid, cvq_ca_card_status_name(o->k.status));
+	return CVQ_CA_OK;
 }
 
 static cvq_ca_err
 op_card_set_status(struct op *o)
 {
-	struct cvq_ca_card k;
-	cvq_ca_err err = the_card(o, &k);
+	cvq_ca_err err = leave_reported(o, o->r->status);
 
 	if (err != CVQ_CA_OK)
 		return err;
-	/* A reported card stays so at the counter: reactivated, it would get
-	 * its management key again. */
-	if (reported(k.status) && (int)k.status != o->r->status &&
-	    !(cvq_ca_caller_roles(o->ca) & ROLE(CVQ_CA_ROLE_OFFICER)))
-		return say(o, CVQ_CA_ERR_POLICY, "card %s is %s: only a CA officer may change that",
-		           o->r->guid, cvq_ca_card_status_name(k.status));
 	err = cvq_ca_card_set_status(o->ca, o->r->guid, (enum cvq_ca_card_status)o->r->status);
-	return err == CVQ_CA_OK ? CVQ_CA_OK : ca_said(o, err);
+	return ca_said(o, err);
 }
 
 static int
@@ -359,12 +371,11 @@ static cvq_ca_err
 op_card_list(struct op *o)
 {
 	struct cvq_ca_citizen c;
-	cvq_ca_err err = cvq_ca_citizen_get(o->ca, o->r->ext_id, &c);
+	cvq_ca_err err = the_citizen(o, &c);
 
-	if (err == CVQ_CA_ERR_NOT_FOUND)
-		return say(o, err, "no citizen %s", o->r->ext_id);
-	if (err == CVQ_CA_OK)
-		err = cvq_ca_card_list(o->ca, o->r->ext_id, list_card_cb, o->a);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = cvq_ca_card_list(o->ca, o->r->ext_id, list_card_cb, o->a);
 	if (err != CVQ_CA_OK)
 		return ca_said(o, err);
 	if (o->a->n_cards == CVQ_ADMIN_ENROL_MAX_CARDS)
@@ -393,58 +404,45 @@ list_cert_cb(void *ctx, const struct cvq_ca_cert_info *ci)
 	return 0;
 }
 
+/* The card's certificates into the answer, all of them or a refusal. */
 static cvq_ca_err
 op_cert_list(struct op *o)
 {
-	struct cvq_ca_card k;
-	cvq_ca_err err = the_card(o, &k);
+	cvq_ca_err err = cvq_ca_cert_list(o->ca, o->k.guid, list_cert_cb, o->a);
 
-	if (err != CVQ_CA_OK)
-		return err;
-	err = cvq_ca_cert_list(o->ca, k.guid, list_cert_cb, o->a);
 	if (err != CVQ_CA_OK)
 		return ca_said(o, err);
 	if (o->a->n_certs == CVQ_ADMIN_ENROL_MAX_CERTS)
 		return say(o, CVQ_CA_ERR_POLICY, "card %s has more certificates than the link "
-		           "carries (%d): ask the CA officer", k.guid, CVQ_ADMIN_ENROL_MAX_CERTS);
+		           "carries (%d): ask the CA officer", o->k.guid, CVQ_ADMIN_ENROL_MAX_CERTS);
 	return CVQ_CA_OK;
 }
 
 static cvq_ca_err
 op_revoke_card(struct op *o)
 {
-	struct cvq_ca_card k;
-	cvq_ca_err err = the_card(o, &k);
+	const struct cvq_ca_card *k = &o->k;
+	cvq_ca_err err = CVQ_CA_OK;
 
-	if (err != CVQ_CA_OK)
-		return err;
 	/* Revoking more is always allowed; taking a reported card out of
 	 * its state is card_set_status's rule. */
-	if (o->r->status != CVQ_ENROL_CARD__COUNT && reported(k.status) &&
-	    (int)k.status != o->r->status && !reported(o->r->status) &&
-	    !(cvq_ca_caller_roles(o->ca) & ROLE(CVQ_CA_ROLE_OFFICER)))
-		return say(o, CVQ_CA_ERR_POLICY, "card %s is %s: only a CA officer may change that",
-		           o->r->guid, cvq_ca_card_status_name(k.status));
-	err = cvq_ca_revoke_card(o->ca, k.guid, o->r->reason, o->r->since,
+	if (o->r->status != CVQ_ENROL_CARD__COUNT && !reported(o->r->status))
+		err = leave_reported(o, o->r->status);
+	if (err != CVQ_CA_OK)
+		return err;
+	err = cvq_ca_revoke_card(o->ca, k->guid, o->r->reason, o->r->since,
 	                         (enum cvq_ca_card_status)o->r->status, &o->a->count);
-	return err == CVQ_CA_OK ? CVQ_CA_OK : ca_said(o, err);
+	return ca_said(o, err);
 }
 
 static cvq_ca_err
 op_revoke_strays(struct op *o)
 {
-	struct cvq_ca_card k;
 	size_t i, j;
-	cvq_ca_err err = the_card(o, &k);
+	cvq_ca_err err = op_cert_list(o);
 
 	if (err != CVQ_CA_OK)
 		return err;
-	err = cvq_ca_cert_list(o->ca, k.guid, list_cert_cb, o->a);
-	if (err != CVQ_CA_OK)
-		return ca_said(o, err);
-	if (o->a->n_certs == CVQ_ADMIN_ENROL_MAX_CERTS)
-		return say(o, CVQ_CA_ERR_POLICY, "card %s has too many certificates for the link",
-		           k.guid);
 	for (i = 0; i < o->a->n_certs; i++) {
 		const struct cvq_enrol_cert_rec *c = &o->a->certs[i];
 		bool kept = false;
@@ -503,11 +501,12 @@ out:
 	return err;
 }
 
+/* What ca-agent start did not load (an op that needs it is refused). */
 static cvq_ca_err
-no_master(struct op *o)
+not_loaded(struct op *o, const char *what, const char *options)
 {
-	return say(o, CVQ_CA_ERR_CONFIG, "the agent holds no master secret: the CA officer "
-	           "starts it with --master-key-file");
+	return say(o, CVQ_CA_ERR_CONFIG, "the agent holds no %s: the CA officer starts it with %s",
+	           what, options);
 }
 
 /* The card for an op of the master secret, and its GUID as bytes. */
@@ -519,7 +518,7 @@ card_for_master(struct op *o, struct cvq_ca_card *k, uint8_t guid[CVQ_CARD_GUID_
 	if (err != CVQ_CA_OK)
 		return err;
 	if (!o->s->master_len)
-		return no_master(o);
+		return not_loaded(o, "master secret", "--master-key-file");
 	if (!cvq_enrol_guid_parse(k->guid, guid))
 		return say(o, CVQ_CA_ERR_STORE, "card %s: not a GUID in the store", k->guid);
 	return CVQ_CA_OK;
@@ -528,31 +527,19 @@ card_for_master(struct op *o, struct cvq_ca_card *k, uint8_t guid[CVQ_CARD_GUID_
 static cvq_ca_err
 op_mgmt_key(struct op *o)
 {
-	uint8_t guid[CVQ_CARD_GUID_LEN];
-	struct cvq_ca_card k;
-	cvq_ca_err err = card_for_master(o, &k, guid);
-
-	if (err != CVQ_CA_OK)
-		return err;
-	if (cvq_card_mgmt_key_derive(o->s->master, o->s->master_len, guid,
+	if (cvq_card_mgmt_key_derive(o->s->master, o->s->master_len, o->guid,
 	                             (cvq_card_alg)o->r->alg, o->a->key) != CVQ_CARD_OK)
 		return say(o, CVQ_CA_ERR_CRYPTO, "cannot derive the management key");
 	o->a->key_len = cvq_card_mgmt_key_len((cvq_card_alg)o->r->alg);
 	record(o, "enrol.mgmt-key", "alg=%d status=%s via=agent", o->r->alg,
-	       cvq_ca_card_status_name(k.status));
+	       cvq_ca_card_status_name(o->k.status));
 	return CVQ_CA_OK;
 }
 
 static cvq_ca_err
 op_puk_seal(struct op *o)
 {
-	uint8_t guid[CVQ_CARD_GUID_LEN];
-	struct cvq_ca_card k;
-	cvq_ca_err err = card_for_master(o, &k, guid);
-
-	if (err != CVQ_CA_OK)
-		return err;
-	if (cvq_enrol_puk_seal(o->s->master, o->s->master_len, guid, o->r->puk, o->a->blob) !=
+	if (cvq_enrol_puk_seal(o->s->master, o->s->master_len, o->guid, o->r->puk, o->a->blob) !=
 	    CVQ_ENROL_OK)
 		return say(o, CVQ_CA_ERR_CRYPTO, "cannot seal the PUK");
 	return CVQ_CA_OK;
@@ -561,18 +548,14 @@ op_puk_seal(struct op *o)
 static cvq_ca_err
 op_puk_open(struct op *o)
 {
-	uint8_t guid[CVQ_CARD_GUID_LEN];
-	struct cvq_ca_card k;
-	cvq_ca_err err = card_for_master(o, &k, guid);
+	const struct cvq_ca_card *k = &o->k;
 
-	if (err != CVQ_CA_OK)
-		return err;
-	if (cvq_enrol_puk_open(o->s->master, o->s->master_len, guid, o->r->blob, o->r->blob_len,
+	if (cvq_enrol_puk_open(o->s->master, o->s->master_len, o->guid, o->r->blob, o->r->blob_len,
 	                       o->a->puk) != CVQ_ENROL_OK) {
 		/* Sealed for another card, or by another master secret. */
-		return say(o, CVQ_CA_ERR_POLICY, "the sealed PUK does not open for card %s", k.guid);
+		return say(o, CVQ_CA_ERR_POLICY, "the sealed PUK does not open for card %s", k->guid);
 	}
-	record(o, "enrol.puk-open", "status=%s via=agent", cvq_ca_card_status_name(k.status));
+	record(o, "enrol.puk-open", "status=%s via=agent", cvq_ca_card_status_name(k->status));
 	return CVQ_CA_OK;
 }
 
@@ -603,65 +586,61 @@ chuid_is_the_cards(struct op *o, const struct cvq_ca_card *k, const uint8_t *chu
 	return CVQ_CA_OK;
 }
 
+/* The content signer's signature of the request's CHUID, or of its
+ * Security Object (secobj), as the answer; audited. */
 static cvq_ca_err
-no_signer(struct op *o)
+content_signed(struct op *o, bool secobj)
 {
-	return say(o, CVQ_CA_ERR_CONFIG, "the agent holds no PIV content signer: the CA "
-	           "officer starts it with --content-signer and --content-signer-cert");
+	const struct cvq_admin_enrol_req *r = o->r;
+	cvq_card_err cerr;
+
+	if (!o->s->cs_key)
+		return not_loaded(o, "PIV content signer",
+		                  "--content-signer and --content-signer-cert");
+	cerr = secobj ? cvq_piv_secobj_build(r->items, r->n_items, o->s->cs_cert, o->s->cs_key,
+	                                     &o->owned, &o->owned_len)
+	              : cvq_piv_chuid_sign(r->chuid, r->chuid_len, o->s->cs_cert, o->s->cs_key,
+	                                   &o->owned, &o->owned_len);
+	if (cerr != CVQ_CARD_OK)
+		return say(o, CVQ_CA_ERR_CRYPTO, "%s",
+		           secobj ? "cannot build the Security Object" : "cannot sign the CHUID");
+	o->a->der = o->owned;
+	o->a->der_len = o->owned_len;
+	if (secobj)
+		record(o, "enrol.secobj-sign", "objects=%zu via=agent", r->n_items);
+	else
+		record(o, "enrol.chuid-sign", "bytes=%zu via=agent", o->owned_len);
+	return CVQ_CA_OK;
 }
 
 static cvq_ca_err
 op_chuid_sign(struct op *o)
 {
-	struct cvq_ca_card k;
-	cvq_ca_err err = card_for_secret(o, &k);
+	cvq_ca_err err = chuid_is_the_cards(o, &o->k, o->r->chuid, o->r->chuid_len);
 
-	if (err == CVQ_CA_OK)
-		err = chuid_is_the_cards(o, &k, o->r->chuid, o->r->chuid_len);
-	if (err != CVQ_CA_OK)
-		return err;
-	if (!o->s->cs_key)
-		return no_signer(o);
-	if (cvq_piv_chuid_sign(o->r->chuid, o->r->chuid_len, o->s->cs_cert, o->s->cs_key,
-	                       &o->owned, &o->owned_len) != CVQ_CARD_OK)
-		return say(o, CVQ_CA_ERR_CRYPTO, "cannot sign the CHUID");
-	o->a->der = o->owned;
-	o->a->der_len = o->owned_len;
-	record(o, "enrol.chuid-sign", "bytes=%zu via=agent", o->owned_len);
-	return CVQ_CA_OK;
+	return err != CVQ_CA_OK ? err : content_signed(o, false);
 }
 
 static cvq_ca_err
 op_secobj_build(struct op *o)
 {
 	const struct cvq_admin_enrol_req *r = o->r;
-	struct cvq_ca_card k;
 	size_t i, chuids = 0;
-	cvq_ca_err err = card_for_secret(o, &k);
+	cvq_ca_err err;
 
-	if (err != CVQ_CA_OK)
-		return err;
 	/* The object covers the card's own CHUID: it cannot vouch for
 	 * another card's objects. */
 	for (i = 0; i < r->n_items; i++) {
 		if (r->items[i].tag != CVQ_CARD_OBJ_CHUID)
 			continue;
 		chuids++;
-		err = chuid_is_the_cards(o, &k, r->items[i].data, r->items[i].len);
+		err = chuid_is_the_cards(o, &o->k, r->items[i].data, r->items[i].len);
 		if (err != CVQ_CA_OK)
 			return err;
 	}
 	if (chuids != 1)
 		return say(o, CVQ_CA_ERR_POLICY, "a Security Object covers the card's CHUID, once");
-	if (!o->s->cs_key)
-		return no_signer(o);
-	if (cvq_piv_secobj_build(r->items, r->n_items, o->s->cs_cert, o->s->cs_key, &o->owned,
-	                         &o->owned_len) != CVQ_CARD_OK)
-		return say(o, CVQ_CA_ERR_CRYPTO, "cannot build the Security Object");
-	o->a->der = o->owned;
-	o->a->der_len = o->owned_len;
-	record(o, "enrol.secobj-sign", "objects=%zu via=agent", r->n_items);
-	return CVQ_CA_OK;
+	return content_signed(o, true);
 }
 
 static void
@@ -692,12 +671,24 @@ audit_refusal(struct op *o)
 static cvq_ca_err
 run(struct op *o)
 {
-	static cvq_ca_err (*const ops[])(struct op *) = {
-		op_audit, op_citizen_get, op_card_get, op_card_add, op_card_set_status,
-		op_card_list, op_cert_list, op_revoke_card, op_revoke_strays, op_crl_issue,
-		op_mgmt_key, op_puk_seal, op_puk_open, op_chuid_sign, op_secobj_build,
+	/* Each op and the card it needs looked up first (into o->k): none
+	 * (it finds its own, or none), the store's, the store's for a secret
+	 * (active or returned; unknown is a refusal), that and the master
+	 * secret (o->guid). */
+	enum { NONE, CARD, SECRET, MASTER };
+	static const struct {
+		cvq_ca_err (*fn)(struct op *);
+		int card;
+	} ops[] = {
+		{op_audit, NONE}, {op_citizen_get, NONE}, {op_card_get, CARD},
+		{op_card_add, NONE}, {op_card_set_status, CARD}, {op_card_list, NONE},
+		{op_cert_list, CARD}, {op_revoke_card, CARD}, {op_revoke_strays, CARD},
+		{op_crl_issue, NONE}, {op_mgmt_key, MASTER}, {op_puk_seal, MASTER},
+		{op_puk_open, MASTER}, {op_chuid_sign, SECRET}, {op_secobj_build, SECRET},
 	};
 	unsigned roles = cvq_ca_caller_roles(o->ca);
+	int i = o->r->op - CVQ_ADMIN_ENROL_AUDIT;
+	cvq_ca_err err = CVQ_CA_OK;
 
 	/* The agent admitted a peer with some role; enrolment is the
 	 * counter operator's and the officer's, not an auditor's or a
@@ -705,7 +696,13 @@ run(struct op *o)
 	if (!(roles & (ROLE(CVQ_CA_ROLE_OPERATOR) | ROLE(CVQ_CA_ROLE_OFFICER))))
 		return say(o, CVQ_CA_ERR_DENIED, "%s: only a counter operator or a CA officer may",
 		           cvq_admin_enrol_op_name(o->r->op));
-	return ops[o->r->op - CVQ_ADMIN_ENROL_AUDIT](o);
+	if (ops[i].card == CARD)
+		err = the_card(o, &o->k);
+	else if (ops[i].card == SECRET)
+		err = card_for_secret(o, &o->k);
+	else if (ops[i].card == MASTER)
+		err = card_for_master(o, &o->k, o->guid);
+	return err != CVQ_CA_OK ? err : ops[i].fn(o);
 }
 
 cvq_ca_err

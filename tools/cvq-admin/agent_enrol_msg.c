@@ -44,6 +44,7 @@
 #include <openssl/crypto.h>
 
 #include <cvq/piv.h>
+#include <cvq/util.h>
 
 #include "agent_enrol_msg.h"
 
@@ -153,18 +154,6 @@ fits(const struct fields *f, uint32_t need, uint32_t may)
 	return (f->seen & need) == need && (f->seen & ~(need | may)) == 0;
 }
 
-static bool
-is_hex(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool
-is_print(uint8_t c)
-{
-	return c >= 0x20 && c < 0x7f;
-}
-
 /* Text as the store may hold it (UTF-8 names): no control character. */
 static bool
 is_text(uint8_t c)
@@ -270,7 +259,7 @@ keep_parse(const uint8_t *v, size_t n, struct cvq_admin_enrol_req *r)
 	while (i <= n) {
 		start = i;
 		while (i < n && v[i] != ',')
-			if (!is_hex(v[i++]))
+			if (!cvq_util_is_hex_char(v[i++]))
 				return false;
 		k = i - start;
 		if (k == 0 || k > 66 || r->n_keep == CVQ_ADMIN_ENROL_MAX_KEEP)
@@ -340,9 +329,9 @@ cvq_admin_enrol_req_parse(const uint8_t *b, size_t len, struct cvq_admin_enrol_r
 	s = &req_spec[r->op - 16];
 	if ((f.seen & B(T_OP)) || !fits(&f, s->need, s->may))
 		goto bad;
-	if ((f.seen & B(T_GUID)) && !(f.n[T_GUID] == 32 && str(&f, T_GUID, 32, 33, is_hex, r->guid)))
+	if ((f.seen & B(T_GUID)) && !(f.n[T_GUID] == 32 && str(&f, T_GUID, 32, 33, cvq_util_is_hex_char, r->guid)))
 		goto bad;
-	if ((f.seen & B(T_EXT_ID)) && !str(&f, T_EXT_ID, 1, sizeof(r->ext_id), is_print, r->ext_id))
+	if ((f.seen & B(T_EXT_ID)) && !str(&f, T_EXT_ID, 1, sizeof(r->ext_id), cvq_util_is_print_char, r->ext_id))
 		goto bad;
 	if (f.seen & B(T_ACTION)) {
 		if (!str(&f, T_ACTION, 1, sizeof(r->action), is_action, r->action) ||
@@ -396,8 +385,8 @@ bad:
 static bool
 card_rec(const struct fields *f, struct cvq_enrol_card_rec *c)
 {
-	return f->n[T_GUID] == 32 && str(f, T_GUID, 32, sizeof(c->guid), is_hex, c->guid) &&
-	       str(f, T_EXT_ID, 1, sizeof(c->holder), is_print, c->holder) &&
+	return f->n[T_GUID] == 32 && str(f, T_GUID, 32, sizeof(c->guid), cvq_util_is_hex_char, c->guid) &&
+	       str(f, T_EXT_ID, 1, sizeof(c->holder), cvq_util_is_print_char, c->holder) &&
 	       byte(f, T_STATUS, &c->status) && c->status < CVQ_ENROL_CARD__COUNT &&
 	       i64(f, T_EXPIRES, 0, &c->expires) && i64(f, T_CREATED, 0, &c->created);
 }
@@ -407,7 +396,7 @@ cert_rec(const struct fields *f, struct cvq_enrol_cert_rec *c)
 {
 	int good, revoked;
 
-	if (!str(f, T_SERIAL, 1, sizeof(c->serial), is_hex, c->serial) ||
+	if (!str(f, T_SERIAL, 1, sizeof(c->serial), cvq_util_is_hex_char, c->serial) ||
 	    !str(f, T_PROFILE, 1, sizeof(c->profile), is_profile, c->profile) ||
 	    !byte(f, T_GOOD, &good) || good > 1 || !i64(f, T_NOT_AFTER, 0, &c->not_after) ||
 	    !byte(f, T_REVOKED, &revoked) || revoked > 1 || (good && revoked))
@@ -459,7 +448,7 @@ pem_ok(const uint8_t *v, size_t n)
 	if (n < sizeof(begin) - 1 || memcmp(v, begin, sizeof(begin) - 1) != 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!is_print(v[i]) && v[i] != '\n' && v[i] != '\r')
+		if (!cvq_util_is_print_char(v[i]) && v[i] != '\n' && v[i] != '\r')
 			return false;
 	return true;
 }
@@ -483,7 +472,7 @@ cvq_admin_enrol_ans_parse(int op, const uint8_t *b, size_t len, struct cvq_admin
 		goto bad;
 	switch (op) {
 	case CVQ_ADMIN_ENROL_CITIZEN_GET:
-		if (!str(&f, T_EXT_ID, 1, sizeof(a->citizen.ext_id), is_print, a->citizen.ext_id) ||
+		if (!str(&f, T_EXT_ID, 1, sizeof(a->citizen.ext_id), cvq_util_is_print_char, a->citizen.ext_id) ||
 		    !str(&f, T_GIVEN, 0, sizeof(a->citizen.given_name), is_text,
 		         a->citizen.given_name) ||
 		    !str(&f, T_FAMILY, 0, sizeof(a->citizen.family_name), is_text,

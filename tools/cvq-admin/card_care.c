@@ -65,30 +65,34 @@ card_in_reader(struct cvq_enrol_ctx *e, const char *reader, uint8_t guid[16], ch
 	return CVQ_ADMIN_EXIT_OK;
 }
 
-/* The CA's record of the card (exit code; the reason printed). */
+/* A record of the CA: the card's (k, by its GUID) or the citizen's (c, by
+ * the citizen's ID). An exit code; the reason printed, as for a missing op. */
 static int
-card_get(struct cvq_enrol_ctx *e, const char *hex, struct cvq_enrol_card_rec *k)
+record_get(struct cvq_enrol_ctx *e, const char *id, struct cvq_enrol_card_rec *k,
+           struct cvq_enrol_citizen *c)
 {
+	const struct cvq_enrol_issuer_ops *ops = e->issuer.ops;
 	char why[256] = "";
-	cvq_enrol_err err = e->issuer.ops->card_get
-	                            ? e->issuer.ops->card_get(e->issuer.ctx, hex, k, why, sizeof(why))
-	                            : CVQ_ENROL_ERR_ISSUER;
+	cvq_enrol_err err = CVQ_ENROL_ERR_ISSUER;
 
-	return err ? cvq_enrol_issuer_fail(e, err, why, hex) : CVQ_ADMIN_EXIT_OK;
-}
-
-/* The citizen's record (exit code; the reason printed). */
-static int
-citizen_get(struct cvq_enrol_ctx *e, const char *id, struct cvq_enrol_citizen *c)
-{
-	char why[256] = "";
-	cvq_enrol_err err = e->issuer.ops->citizen_get
-	                            ? e->issuer.ops->citizen_get(e->issuer.ctx, id, c, why, sizeof(why))
-	                            : CVQ_ENROL_ERR_ISSUER;
-
+	if (k && ops->card_get)
+		err = ops->card_get(e->issuer.ctx, id, k, why, sizeof(why));
+	else if (c && ops->citizen_get)
+		err = ops->citizen_get(e->issuer.ctx, id, c, why, sizeof(why));
 	return err ? cvq_enrol_issuer_fail(e, err, why, id) : CVQ_ADMIN_EXIT_OK;
 }
 
+static int
+card_get(struct cvq_enrol_ctx *e, const char *hex, struct cvq_enrol_card_rec *k)
+{
+	return record_get(e, hex, k, NULL);
+}
+
+static int
+citizen_get(struct cvq_enrol_ctx *e, const char *id, struct cvq_enrol_citizen *c)
+{
+	return record_get(e, id, NULL, c);
+}
 
 /* ---- renew ---- */
 

@@ -17,27 +17,23 @@
 #include "ca_common.h"
 #include "enrol.h"
 
-int
-cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg)
+/* The link's options are agent_link_opts.c's; --journal is ours. 1: taken,
+ * 0: not ours, -1: a bad value (said on stderr). */
+static int
+agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg)
 {
-	switch (c) {
-	case 0x100:
-		if (strncmp(arg, "https://", 8) == 0) {
-			o->link.url = arg;
-		} else if (strstr(arg, "://")) {
-			cvq_admin_error("--agent %s: a Unix socket path or https://HOST:PORT", arg);
-			return -1;
-		} else {
-			o->link.socket = arg;
-		}
+	if (c == CVQ_ENROL_OPT_JOURNAL) {
+		o->journal = arg;
 		return 1;
-	case 0x101: o->link.ca_file = arg; return 1;
-	case 0x102: o->link.cert_file = arg; return 1;
-	case 0x103: o->link.key = arg; return 1;
-	case 0x104: o->link.pin_source = arg; return 1;
-	case 0x105: o->journal = arg; return 1;
-	default: return 0;
 	}
+	if (!cvq_admin_link_option(&o->link, c, arg))
+		return 0;
+	/* Another scheme is not a socket path: say so now, not "no agent at". */
+	if (c == CVQ_ADMIN_LINK_OPT_FIRST && o->link.socket && strstr(arg, "://")) {
+		cvq_admin_error("--agent %s: a Unix socket path or https://HOST:PORT", arg);
+		return -1;
+	}
+	return 1;
 }
 
 int
@@ -47,7 +43,7 @@ cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct opti
 	int c, t;
 
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
-		t = cvq_enrol_agent_opt(o, c, optarg);
+		t = agent_opt(o, c, optarg);
 		if (t == 0)
 			return c;
 		if (t < 0)
@@ -62,14 +58,73 @@ cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o)
 	return o->link.socket || o->link.url;
 }
 
-/* With --agent the CA configuration is optional: used (the store for what
- * the agent does not do yet) when this process can read it. */
-static bool
-ca_config_readable(const struct cvq_admin_opts *opts)
+/* The TLS settings go with an https agent, which needs all three. */
+static int
+link_usage(const struct cvq_admin_link *l)
 {
-	const char *path = opts->config ? opts->config : getenv("CVQ_CA_CONFIG");
+	if (l->url && (!l->ca_file || !l->cert_file || !l->key)) {
+		cvq_admin_error("--agent %s needs --agent-ca, --agent-cert and --agent-key", l->url);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (!l->url && (l->ca_file || l->cert_file || l->key || l->pin_source)) {
+		cvq_admin_error("--agent-ca, --agent-cert, --agent-key and --agent-pin-source go "
+		                "with --agent https://...");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
 
-	return access(path ? path : "ca.conf", R_OK) == 0;
+/* An https link's context and key loaded into l (once: l->tls). */
+static int
+link_load(struct cvq_admin_link *l)
+{
+	char why[256] = "";
+	cvq_ca_err err;
+
+	if (!l->url || l->tls)
+		return CVQ_ADMIN_EXIT_OK;
+	err = cvq_admin_link_open(l, why, sizeof(why));
+	if (err == CVQ_CA_OK)
+		return CVQ_ADMIN_EXIT_OK;
+	cvq_admin_error("agent %s: %s", l->url, why[0] ? why : cvq_ca_strerror(err));
+	return cvq_admin_ca_exit(err);
+}
+
+/* What a command's options must say before anything is opened. */
+static int
+open_usage(const struct cvq_enrol_open_opts *o)
+{
+	const char *journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
+	int rc = link_usage(&o->link);
+
+	if (rc || !cvq_enrol_has_agent(o))
+		return rc;
+	/* The CA store is the agent's, never an agent's counter's journal. */
+	if (!journal || !journal[0]) {
+		cvq_admin_error("with --agent, name the enrolment journal: --journal FILE or "
+		                "$CVQ_ENROL_JOURNAL (the CA store is the agent's)");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (o->pass || o->master_file) {
+		cvq_admin_error("with --agent, the CA key's passphrase and the master secret "
+		                "stay with the agent (no --pass, no --master-key-file)");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+int
+cvq_enrol_link_open(struct cvq_enrol_open_opts *o)
+{
+	int rc = open_usage(o);
+
+	return rc ? rc : link_load(&o->link);
+}
+
+void
+cvq_enrol_link_close(struct cvq_enrol_open_opts *o)
+{
+	cvq_admin_link_close(&o->link);
 }
 
 int
@@ -84,42 +139,26 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 
 	memset(e, 0, sizeof(*e));
 	e->opts = opts;
-	if (agent && o->link.url && (!o->link.ca_file || !o->link.cert_file || !o->link.key)) {
-		cvq_admin_error("--agent %s needs --agent-ca, --agent-cert and --agent-key",
-		                o->link.url);
-		return CVQ_ADMIN_EXIT_USAGE;
-	}
-	/* With --agent the key stays in the agent: the store, when this
-	 * process can read it, is opened here without it. */
-	if (!agent || ca_config_readable(opts)) {
+	rc = open_usage(o);
+	if (rc)
+		return rc;
+	/* The journal: --journal, else $CVQ_ENROL_JOURNAL, else (in-process
+	 * only: open_usage) the CA store. */
+	journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
+	own = journal && journal[0];
+	if (agent) {
+		/* Nothing of the CA's is opened here: no configuration, store,
+		 * master secret or content signer; every op is the agent's. */
+		cvq_admin_issuer_agent(&e->issuer_st, &o->link, &e->issuer);
+	} else {
 		rc = cvq_admin_ca_open(opts, o->pass,
-		                       (o->need & CVQ_ENROL_NEED_KEY) && !agent ? 0 : CVQ_CA_OPEN_NOKEY,
+		                       (o->need & CVQ_ENROL_NEED_KEY) ? 0 : CVQ_CA_OPEN_NOKEY,
 		                       &e->cfg, &e->ca);
 		if (rc != CVQ_ADMIN_EXIT_OK)
 			return rc;
-	}
-	if (agent) {
-		cvq_admin_issuer_agent(&e->issuer_st, e->ca, &o->link, &e->issuer);
-		if (e->ca) {
-			e->issuer_st.cfg = e->cfg;
-			cvq_admin_issuer_mix(&e->issuer_st, &e->issuer);
-		}
-	} else {
 		cvq_admin_issuer_ca(&e->issuer_st, e->ca, e->cfg, &e->issuer);
 	}
-	/* The journal: --journal, else $CVQ_ENROL_JOURNAL, else the CA store. */
-	journal = o->journal ? o->journal : getenv("CVQ_ENROL_JOURNAL");
-	own = journal && journal[0];
-	if (own)
-		db = strdup(journal);
-	else if (e->cfg)
-		db = cvq_ca_config_path(e->cfg, e->cfg->db);
-	else {
-		cvq_admin_error("with --agent and no CA configuration here, name the enrolment "
-		                "journal: --journal FILE or $CVQ_ENROL_JOURNAL");
-		rc = CVQ_ADMIN_EXIT_USAGE;
-		goto fail;
-	}
+	db = own ? strdup(journal) : e->cfg ? cvq_ca_config_path(e->cfg, e->cfg->db) : NULL;
 	if (!db) {
 		rc = CVQ_ADMIN_EXIT_FAIL;
 		goto fail;
@@ -131,12 +170,19 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 		rc = CVQ_ADMIN_EXIT_STORE;
 		goto fail;
 	}
-	/* Only where this process derives the keys: not when the agent does. */
-	if ((o->need & CVQ_ENROL_NEED_MASTER) && e->cfg &&
-	    cvq_admin_issuer_uses_master(&e->issuer)) {
+	/* Only where this process derives the keys: never with --agent. */
+	if ((o->need & CVQ_ENROL_NEED_MASTER) && !agent) {
 		rc = cvq_admin_issuer_master(&e->issuer_st, o->master_file);
 		if (rc)
 			goto fail;
+	}
+	/* The TLS key now, before the command takes its card (agent_link.h);
+	 * a batch's workers share what enrol-batch loaded once. */
+	if (agent && !o->link.tls) {
+		rc = link_load(&e->issuer_st.link);
+		if (rc)
+			goto fail;
+		e->link_own = e->issuer_st.link.tls != NULL;
 	}
 	e->db_path = db;
 	return CVQ_ADMIN_EXIT_OK;
@@ -155,6 +201,8 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 		cvq_card_ctx_free(e->cctx);
 	cvq_enrol_store_close(e->st);
 	free(e->db_path);
+	if (e->link_own)
+		cvq_admin_link_close(&e->issuer_st.link);
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
 	cvq_admin_issuer_clear(&e->issuer_st);

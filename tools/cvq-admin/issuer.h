@@ -5,9 +5,9 @@
  * its link (issuer_agent.c). Both keep the last cvq_ca_err for the
  * command's exit code; the enrolment sees only struct cvq_enrol_issuer.
  *
- * Both take a struct cvq_admin_issuer as their ctx: cvq_admin_issuer_mix
- * relies on it to fill the ops the agent issuer has not (yet) got with the
- * in-process ones over the same ctx.
+ * Never mixed: with --agent every op is the agent's, and the counter's
+ * process opens nothing of the CA's (docs/enrolment.md, "Counters away
+ * from the CA").
  */
 #ifndef CVQ_ADMIN_ISSUER_H
 #define CVQ_ADMIN_ISSUER_H
@@ -29,7 +29,6 @@ struct cvq_admin_issuer {
 	X509 *cs_cert;                /* PIV content signer, loaded (or made) */
 	EVP_PKEY *cs_key;             /* when first needed */
 	char cs_made[256];            /* the path of a content signer made now, or "" */
-	struct cvq_enrol_issuer_ops mix; /* cvq_admin_issuer_mix's table */
 };
 
 /* Fill *out with the in-process issuer over *st: ca (opened with the key
@@ -42,16 +41,6 @@ void cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca,
  * Returns a cvq_admin_exit code (3 for a file open to others); prints why.
  */
 int cvq_admin_issuer_master(struct cvq_admin_issuer *st, const char *file);
-/* True when iss does management keys or PUKs in this process (so it needs
- * the master secret): the in-process issuer, or a mix that lacks them. */
-bool cvq_admin_issuer_uses_master(const struct cvq_enrol_issuer *iss);
-/*
- * *out (the agent issuer over st, cvq_admin_issuer_agent) keeps its ops
- * and gets the in-process ones where it has none (st->ca, st->cfg set):
- * a counter that still reads the CA store while the agent learns the
- * records, the master secret and the content signer (docs/enrolment.md).
- */
-void cvq_admin_issuer_mix(struct cvq_admin_issuer *st, struct cvq_enrol_issuer *out);
 /* Wipe the master secret, free the content signer. */
 void cvq_admin_issuer_clear(struct cvq_admin_issuer *st);
 /* The PIV content signer into st->cs_cert / cs_key (content-signer.key /
@@ -59,9 +48,10 @@ void cvq_admin_issuer_clear(struct cvq_admin_issuer *st);
  * (enrol_content.c). CVQ_ENROL_OK, else why[] says why. */
 cvq_enrol_err cvq_admin_issuer_content_signer(struct cvq_admin_issuer *st, char *why,
                                               size_t why_len);
-/* The agent issuer: ca may be NULL (a counter with no CA store at all). */
-void cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca,
-                            const struct cvq_admin_link *link, struct cvq_enrol_issuer *out);
+/* The agent issuer over link (copied into st: a TLS context loaded by
+ * cvq_admin_link_open is shared, not owned). No CA store, no master. */
+void cvq_admin_issuer_agent(struct cvq_admin_issuer *st, const struct cvq_admin_link *link,
+                            struct cvq_enrol_issuer *out);
 /* The profile a card slot's key gets (9A auth, 9C sign, 9E card-auth). */
 enum cvq_ca_profile cvq_admin_issuer_profile(int slot);
 /* The audit entry of a step, in the store st->ca (opened with or without

@@ -537,10 +537,10 @@ static const struct cvq_enrol_issuer_ops agent_ops = {
 };
 
 void
-cvq_admin_issuer_agent(struct cvq_admin_issuer *st, cvq_ca *ca, const struct cvq_admin_link *link,
+cvq_admin_issuer_agent(struct cvq_admin_issuer *st, const struct cvq_admin_link *link,
                        struct cvq_enrol_issuer *out)
 {
-	st->ca = ca;
+	st->ca = NULL;
 	st->link = *link;
 	st->agent = true;
 	st->last = CVQ_CA_OK;

@@ -112,13 +112,12 @@ rec_err(struct cvq_admin_issuer *st, cvq_ca_err err, char *why, size_t why_len)
 	return err == CVQ_CA_ERR_NOT_FOUND ? CVQ_ENROL_ERR_NOT_FOUND : cvq_admin_issuer_err(err);
 }
 
-static cvq_enrol_err
-ca_citizen_get(void *ctx, const char *ext_id, struct cvq_enrol_citizen *out, char *why,
-               size_t why_len)
+/* The citizen of the store as the enrolment has it: all zero when absent. */
+static cvq_ca_err
+citizen_rec(cvq_ca *ca, const char *ext_id, struct cvq_enrol_citizen *out)
 {
-	struct cvq_admin_issuer *st = ctx;
 	struct cvq_ca_citizen c;
-	cvq_ca_err err = cvq_ca_citizen_get(st->ca, ext_id, &c);
+	cvq_ca_err err = cvq_ca_citizen_get(ca, ext_id, &c);
 
 	memset(out, 0, sizeof(*out));
 	if (err == CVQ_CA_OK) {
@@ -126,7 +125,16 @@ ca_citizen_get(void *ctx, const char *ext_id, struct cvq_enrol_citizen *out, cha
 		snprintf(out->given_name, sizeof(out->given_name), "%s", c.given_name);
 		snprintf(out->family_name, sizeof(out->family_name), "%s", c.family_name);
 	}
-	return rec_err(st, err, why, why_len);
+	return err;
+}
+
+static cvq_enrol_err
+ca_citizen_get(void *ctx, const char *ext_id, struct cvq_enrol_citizen *out, char *why,
+               size_t why_len)
+{
+	struct cvq_admin_issuer *st = ctx;
+
+	return rec_err(st, citizen_rec(st->ca, ext_id, out), why, why_len);
 }
 
 static void
@@ -431,41 +439,6 @@ cvq_admin_issuer_ca(struct cvq_admin_issuer *st, cvq_ca *ca, const struct cvq_ca
 	st->last = CVQ_CA_OK;
 	out->ops = &ca_ops;
 	out->ctx = st;
-}
-
-#define MIX(f) st->mix.f = st->mix.f ? st->mix.f : ca_ops.f
-
-void
-cvq_admin_issuer_mix(struct cvq_admin_issuer *st, struct cvq_enrol_issuer *out)
-{
-	st->mix = *out->ops;
-	MIX(certify);
-	MIX(audit);
-	MIX(citizen_get);
-	MIX(card_get);
-	MIX(card_add);
-	MIX(card_set_status);
-	MIX(card_list);
-	MIX(cert_list);
-	MIX(revoke_card);
-	MIX(revoke_strays);
-	MIX(crl_issue);
-	MIX(mgmt_key);
-	MIX(puk_seal);
-	MIX(puk_open);
-	MIX(chuid_sign);
-	MIX(secobj_build);
-	out->ops = &st->mix;
-	out->ctx = st;
-}
-
-#undef MIX
-
-bool
-cvq_admin_issuer_uses_master(const struct cvq_enrol_issuer *iss)
-{
-	return iss->ops->mgmt_key == ca_mgmt_key || iss->ops->puk_seal == ca_puk_seal ||
-	       iss->ops->puk_open == ca_puk_open;
 }
 
 int

@@ -5,6 +5,8 @@
  *                   GnuPG's pinentry; Debian's pinentry-* work unchanged)
  *   cvq_secret_*    read a passphrase from a file, a descriptor, a pinentry
  *                   or the terminal without echo — never from argv
+ *   cvq_util_*      files created with their mode, modes checked, and the
+ *                   byte classes of the strict parsers
  *
  * Secrets are returned in caller buffers, NUL-terminated; on any error the
  * buffer is wiped. Callers wipe it with OPENSSL_cleanse() after use.
@@ -17,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -139,6 +142,13 @@ CVQ_EXPORT cvq_util_err cvq_util_check_mode(const char *path, mode_t allowed, bo
  */
 CVQ_EXPORT cvq_util_err cvq_util_db_prepare(const char *path, mode_t mode, mode_t allowed,
                                  bool create, bool fix, char *why, size_t why_len);
+
+/*
+ * Byte classes of the strict parsers (chars.c): an ASCII hex digit (either
+ * case); a printable ASCII byte (0x20..0x7e).
+ */
+CVQ_EXPORT bool cvq_util_is_hex_char(uint8_t c);
+CVQ_EXPORT bool cvq_util_is_print_char(uint8_t c);
 
 #ifdef __cplusplus
 }

@@ -387,7 +387,7 @@ main(int argc, char **argv)
 	}
 	link.socket = argv[2];
 	/* No CA handle at all: a counter away from the CA. */
-	cvq_admin_issuer_agent(&st, NULL, &link, &is);
+	cvq_admin_issuer_agent(&st, &link, &is);
 	if (strcmp(argv[1], "operator") == 0 && argc == 6)
 		return as_operator(&is, argv[3], argv[4], argv[5]);
 	if (strcmp(argv[1], "denied") == 0)

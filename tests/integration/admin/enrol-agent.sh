@@ -34,12 +34,14 @@ admin_install_f9 good "$CVQ_READER_0"
 cp "$F/good-root.pem" "$W/ca/attestation-roots.pem"
 sed -i 's|^unattested = admit$|unattested = admit\nroots = attestation-roots.pem|' "$W/ca/ca.conf"
 grep -q '^roots = attestation-roots.pem' "$W/ca/ca.conf" || bench_fail "ca.conf has no [attest] section"
-# Roles before the store first sees them (they are pinned then).
+# Roles before the store first sees them (they are pinned then). Root is
+# an operator too: its enrolment through the agent (the last check) is
+# the one a process that could read every CA file makes.
 cat >> "$W/ca/ca.conf" <<CONF
 
 [roles]
 officer = 0
-operator = $OPER
+operator = $OPER, 0
 CONF
 "$A" card master-key --out "$W/ca/master.key" > /dev/null
 "$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
@@ -214,6 +216,30 @@ es = es if isinstance(es, list) else es.get("entries", [])
 sys.exit(0 if any(e["action"] == "agent.refuse" and "uid='"$OPER"'(" in e["actor"] + "(" and
                   e["object"].lower() == "'"$G2"'".lower() and "mgmt-key" in e["detail"] for e in es) else 1)' ||
 	bench_fail "no agent.refuse entry for the lost card's management key"
+
+echo "== with --agent, nothing of the CA's is opened, even by a process that could read it all"
+# Root (officer, and operator for this) with \$CVQ_CA_CONFIG set and every CA file readable:
+# the counter's process must still open no path in the CA directory (no
+# configuration, store, key, master secret or content signer: every op is
+# the agent's). The socket is connected to, not opened;
+# the exec's argv names it.
+"$A" citizen add --id 0003 --given Paul --family Bernard > /dev/null
+[ -r "$CVQ_CA_CONFIG" ] && [ -r "$W/ca/ca.db" ] && [ -r "$W/ca/master.key" ] ||
+	bench_fail "the CA files are not readable by the strace'd process"
+R2=$CVQ_READER_2
+mkdir -p "$W/officer"
+# (LeakSanitizer cannot run under ptrace: off for this run in an ASan build.)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	strace -f -qq -s 4096 -o "$W/strace.out" -e trace=%file "$A" card enrol --citizen 0003 --reader "$R2" \
+	--letter "$W/officer/letter3.txt" --agent "$SOCK" --journal "$W/officer/journal.db" \
+	> "$W/strace-enrol.out" 2>&1 || { cat "$W/strace-enrol.out"; bench_fail "the officer's enrolment through the agent failed"; }
+grep -q '11/11 card active' "$W/strace-enrol.out" || bench_fail "the strace'd enrolment did not finish"
+grep -q "openat(.*\"$W/officer/journal.db\"" "$W/strace.out" ||
+	bench_fail "strace saw no journal opened: the check is blind"
+if grep -F -e "\"$W/ca/" -e "\"$W/ca\"" -e "\"$W/ca.pass\"" "$W/strace.out" | grep -v -E '^[0-9]+ +execve\('; then
+	bench_fail "with --agent the counter's process touched the CA's files (above)"
+fi
+echo "no path of $W/ca in $(wc -l < "$W/strace.out") file syscalls"
 
 "$A" audit verify > /dev/null
 echo "OK: enrolled, renewed and reported lost by uid $OPER through the agent, with no access to the CA's files"

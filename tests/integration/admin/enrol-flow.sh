@@ -88,12 +88,29 @@ guid2=$("$A" --json card show --reader "$CVQ_READER_1" | python3 -c 'import json
 ls "$J".enrol-*.lock > /dev/null || bench_fail "no reader lock beside the journal"
 CVQ_ENROL_JOURNAL=$J "$A" --json card show "$guid2" | grep -q '"state": "complete"' ||
 	bench_fail "card show with \$CVQ_ENROL_JOURNAL does not read that journal"
-# --agent with no CA configuration here: the journal must be named.
+# --agent: the journal must be named, with no CA configuration here and
+# with one readable (the CA store is never the journal of an agent's
+# counter); for every card command.
+echo 0002 > "$W/one.list"
+for cmd in "card enrol --citizen 0002" "card renew" "card show $guid2" "card lost $guid2" \
+	"card unblock --citizen 0002" "card enrol-batch --list $W/one.list" \
+	"card show --reader $CVQ_READER_1" "citizen cards 0002"; do
+	for cfg in none "$CVQ_CA_CONFIG"; do
+		rc=0
+		# shellcheck disable=SC2086 # the command's words
+		(cd "$W" && if [ "$cfg" = none ]; then unset CVQ_CA_CONFIG; fi
+			env -u CVQ_ENROL_JOURNAL "$A" $cmd --agent "$W/no-such-socket") \
+			> /dev/null 2> "$W/nojournal.err" || rc=$?
+		[ "$rc" = 2 ] && grep -q -- '--journal FILE' "$W/nojournal.err" ||
+			bench_fail "$cmd --agent without a journal ($cfg): exit $rc, $(cat "$W/nojournal.err")"
+	done
+done
+# The CA's secrets stay with the agent.
 rc=0
-(cd "$W" && env -u CVQ_CA_CONFIG -u CVQ_ENROL_JOURNAL "$A" card enrol --citizen 0002 \
-	--agent "$W/no-such-socket") > /dev/null 2> "$W/nojournal.err" || rc=$?
-[ "$rc" = 2 ] && grep -q -- '--journal FILE' "$W/nojournal.err" ||
-	bench_fail "--agent without a journal: exit $rc, $(cat "$W/nojournal.err")"
+"$A" card enrol --citizen 0002 --agent "$W/no-such-socket" --journal "$J" \
+	--master-key-file "$W/ca/master.key" 2> "$W/nomaster.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'stay with the agent' "$W/nomaster.err" ||
+	bench_fail "--agent with --master-key-file: exit $rc, $(cat "$W/nomaster.err")"
 rc=0
 "$A" card enrol --citizen 0002 --agent https://127.0.0.1:1 2> "$W/notls.err" || rc=$?
 [ "$rc" = 2 ] && grep -q -- '--agent-ca' "$W/notls.err" ||
