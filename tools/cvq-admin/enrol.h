@@ -53,6 +53,7 @@ struct cvq_enrol_ctx {
 	struct cvq_admin_issuer issuer_st;
 	cvq_enrol_progress_cb progress; /* where the narration goes, or NULL: */
 	void *progress_ctx;           /* stdout (unless quiet or --json) */
+	bool link_own;                /* issuer_st.link.tls loaded by ctx_open, closed by close */
 };
 
 enum {
@@ -71,18 +72,14 @@ struct cvq_enrol_open_opts {
 	unsigned need;
 };
 
-/* The --agent* options every command of ours takes (getopt_long codes
- * 0x100..0x104), their usage line, and the parser (1: taken, 0: not
- * ours, -1: bad value, usage printed). */
+/* The --agent* options every command of ours takes (agent_link.h's, codes
+ * CVQ_ADMIN_LINK_OPT_FIRST..+4) and --journal, with their usage line. */
+#define CVQ_ENROL_OPT_JOURNAL (CVQ_ADMIN_LINK_OPT_FIRST + 5)
 #define CVQ_ENROL_AGENT_OPTIONS                                                              \
-	{"agent", required_argument, NULL, 0x100}, {"agent-ca", required_argument, NULL, 0x101}, \
-	{"agent-cert", required_argument, NULL, 0x102},                                         \
-	{"agent-key", required_argument, NULL, 0x103},                                          \
-	{"agent-pin-source", required_argument, NULL, 0x104}, {"journal", required_argument, NULL, 0x105}
+	CVQ_ADMIN_LINK_LONGOPTS, {"journal", required_argument, NULL, CVQ_ENROL_OPT_JOURNAL}
 #define CVQ_ENROL_AGENT_USAGE                                                                \
 	"  [--agent SOCKET|https://HOST:PORT [--agent-ca FILE --agent-cert FILE\n"             \
 	"   --agent-key FILE|pkcs11:URI [--agent-pin-source SRC]]] [--journal FILE]\n"
-int cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg);
 /* getopt_long that takes the --agent* and --journal options into *o and
  * returns the others; '?' for a bad value of one of ours. */
 int cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct option *lo,
@@ -90,7 +87,18 @@ int cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct 
 /* True when an agent was named. */
 bool cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o);
 
-/* Returns a cvq_admin_exit code; prints the reason. */
+/*
+ * An https agent's TLS context and key loaded into o->link once, before any
+ * card is taken (agent_link.h: OpenSC, starting, blocks on a card held in a
+ * transaction); the contexts opened over o then share it. For a command
+ * that connects cards before cvq_enrol_ctx_open (enrol-batch); the others
+ * get it from cvq_enrol_ctx_open. An exit code, the reason printed.
+ */
+int cvq_enrol_link_open(struct cvq_enrol_open_opts *o);
+void cvq_enrol_link_close(struct cvq_enrol_open_opts *o);
+/* The journal, the issuer and (https agent) its link's key, before the
+ * card: call it before cvq_enrol_ctx_card. Returns a cvq_admin_exit code;
+ * prints the reason. */
 int cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
                        const struct cvq_enrol_open_opts *o);
 void cvq_enrol_ctx_close(struct cvq_enrol_ctx *e);

@@ -286,6 +286,11 @@ cvq_admin_enrol_batch(int argc, char **argv, const struct cvq_admin_opts *opts)
 	}
 	if (!list || optind != argc)
 		return CVQ_ADMIN_EXIT_USAGE;
+	/* An https agent's key once, before any reader is probed or a card
+	 * taken; the workers share it (cvq_enrol_link_open). */
+	rc = cvq_enrol_link_open(&b.oo);
+	if (rc)
+		return rc;
 	rc = read_list(list, &b);
 	if (rc == CVQ_ADMIN_EXIT_OK && b.n == 0) {
 		cvq_admin_error("%s: no citizen", list);
@@ -350,5 +355,6 @@ out:
 		cvq_card_readers_free(all);
 	if (ctx)
 		cvq_card_ctx_free(ctx);
+	cvq_enrol_link_close(&b.oo);
 	return rc;
 }

@@ -17,27 +17,23 @@
 #include "ca_common.h"
 #include "enrol.h"
 
-int
-cvq_enrol_agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg)
+/* The link's options are agent_link_opts.c's; --journal is ours. 1: taken,
+ * 0: not ours, -1: a bad value (said on stderr). */
+static int
+agent_opt(struct cvq_enrol_open_opts *o, int c, const char *arg)
 {
-	switch (c) {
-	case 0x100:
-		if (strncmp(arg, "https://", 8) == 0) {
-			o->link.url = arg;
-		} else if (strstr(arg, "://")) {
-			cvq_admin_error("--agent %s: a Unix socket path or https://HOST:PORT", arg);
-			return -1;
-		} else {
-			o->link.socket = arg;
-		}
+	if (c == CVQ_ENROL_OPT_JOURNAL) {
+		o->journal = arg;
 		return 1;
-	case 0x101: o->link.ca_file = arg; return 1;
-	case 0x102: o->link.cert_file = arg; return 1;
-	case 0x103: o->link.key = arg; return 1;
-	case 0x104: o->link.pin_source = arg; return 1;
-	case 0x105: o->journal = arg; return 1;
-	default: return 0;
 	}
+	if (!cvq_admin_link_option(&o->link, c, arg))
+		return 0;
+	/* Another scheme is not a socket path: say so now, not "no agent at". */
+	if (c == CVQ_ADMIN_LINK_OPT_FIRST && o->link.socket && strstr(arg, "://")) {
+		cvq_admin_error("--agent %s: a Unix socket path or https://HOST:PORT", arg);
+		return -1;
+	}
+	return 1;
 }
 
 int
@@ -47,7 +43,7 @@ cvq_enrol_getopt(int argc, char **argv, const char *shortopts, const struct opti
 	int c, t;
 
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
-		t = cvq_enrol_agent_opt(o, c, optarg);
+		t = agent_opt(o, c, optarg);
 		if (t == 0)
 			return c;
 		if (t < 0)
@@ -60,6 +56,52 @@ bool
 cvq_enrol_has_agent(const struct cvq_enrol_open_opts *o)
 {
 	return o->link.socket || o->link.url;
+}
+
+/* The TLS settings go with an https agent, which needs all three. */
+static int
+link_usage(const struct cvq_admin_link *l)
+{
+	if (l->url && (!l->ca_file || !l->cert_file || !l->key)) {
+		cvq_admin_error("--agent %s needs --agent-ca, --agent-cert and --agent-key", l->url);
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	if (!l->url && (l->ca_file || l->cert_file || l->key || l->pin_source)) {
+		cvq_admin_error("--agent-ca, --agent-cert, --agent-key and --agent-pin-source go "
+		                "with --agent https://...");
+		return CVQ_ADMIN_EXIT_USAGE;
+	}
+	return CVQ_ADMIN_EXIT_OK;
+}
+
+/* An https link's context and key loaded into l (once: l->tls). */
+static int
+link_load(struct cvq_admin_link *l)
+{
+	char why[256] = "";
+	cvq_ca_err err;
+
+	if (!l->url || l->tls)
+		return CVQ_ADMIN_EXIT_OK;
+	err = cvq_admin_link_open(l, why, sizeof(why));
+	if (err == CVQ_CA_OK)
+		return CVQ_ADMIN_EXIT_OK;
+	cvq_admin_error("agent %s: %s", l->url, why[0] ? why : cvq_ca_strerror(err));
+	return cvq_admin_ca_exit(err);
+}
+
+int
+cvq_enrol_link_open(struct cvq_enrol_open_opts *o)
+{
+	int rc = link_usage(&o->link);
+
+	return rc ? rc : link_load(&o->link);
+}
+
+void
+cvq_enrol_link_close(struct cvq_enrol_open_opts *o)
+{
+	cvq_admin_link_close(&o->link);
 }
 
 /* With --agent the CA configuration is optional: used (the store for what
@@ -84,11 +126,9 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 
 	memset(e, 0, sizeof(*e));
 	e->opts = opts;
-	if (agent && o->link.url && (!o->link.ca_file || !o->link.cert_file || !o->link.key)) {
-		cvq_admin_error("--agent %s needs --agent-ca, --agent-cert and --agent-key",
-		                o->link.url);
-		return CVQ_ADMIN_EXIT_USAGE;
-	}
+	rc = link_usage(&o->link);
+	if (rc)
+		return rc;
 	/* With --agent the key stays in the agent: the store, when this
 	 * process can read it, is opened here without it. */
 	if (!agent || ca_config_readable(opts)) {
@@ -138,6 +178,14 @@ cvq_enrol_ctx_open(struct cvq_enrol_ctx *e, const struct cvq_admin_opts *opts,
 		if (rc)
 			goto fail;
 	}
+	/* The TLS key now, before the command takes its card (agent_link.h);
+	 * a batch's workers share what enrol-batch loaded once. */
+	if (agent && !o->link.tls) {
+		rc = link_load(&e->issuer_st.link);
+		if (rc)
+			goto fail;
+		e->link_own = e->issuer_st.link.tls != NULL;
+	}
 	e->db_path = db;
 	return CVQ_ADMIN_EXIT_OK;
 fail:
@@ -155,6 +203,8 @@ cvq_enrol_ctx_close(struct cvq_enrol_ctx *e)
 		cvq_card_ctx_free(e->cctx);
 	cvq_enrol_store_close(e->st);
 	free(e->db_path);
+	if (e->link_own)
+		cvq_admin_link_close(&e->issuer_st.link);
 	if (e->ca || e->cfg)
 		cvq_admin_ca_close(e->cfg, e->ca);
 	cvq_admin_issuer_clear(&e->issuer_st);
