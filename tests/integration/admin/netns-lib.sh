@@ -168,19 +168,9 @@ netns_staff() {
 	yubico-piv-tool -r "$CVQ_READER_1" -a read-certificate -s 9a > "$CTR/staff.pem"
 	( umask 077; netns_pin "$CTR/letter-staff.txt" > "$CTR/staff.pin" )
 	[ -s "$CTR/staff.pin" ] || netns_fail "no PIN in the staff card's letter"
-	# OpenSC probes every reader as it starts, and would block on the one
-	# whose card the enrolment holds in a PC/SC transaction: it is told to
-	# leave that reader alone (until the enrolment loads the link before it
-	# takes the card: cvq_admin_link_open).
-	cat > "$CTR/opensc.conf" <<-EOC
-	app default {
-		ignored_readers = "$CVQ_READER_0";
-		framework pkcs15 {
-			use_file_caching = no;
-		}
-	}
-	EOC
-	export OPENSC_CONF=$CTR/opensc.conf
+	# OpenSC probes every reader as it starts, the one of the card being
+	# enrolled too: the enrolment loads its TLS key before it takes its card
+	# (cvq_admin_link_open), so OpenSC is told nothing (the bench's OPENSC_CONF).
 	STAFF_LINK=(--agent-cert "$CTR/staff.pem"
 		--agent-key "pkcs11:slot-description=Virtual%20PCD%2000%2001;id=%01;type=private?module-path=$CVQ_OPENSC_MODULE"
 		--agent-pin-source "file:$CTR/staff.pin")
