@@ -1,6 +1,16 @@
 # Helpers for the issuance tests (issue #7). Source it from a script run
 # under tests/bench/with-bench; it sources tests/bench/lib.sh.
-#   admin_setup            a CA, its master secret and citizen 0001 in $W
+#   admin_setup [--no-content-signer]
+#                          a CA, its master secret and citizen 0001 in $W, and
+#                          (unless told not to) its content signer made by two
+#                          officers: make_content_signer
+#   make_content_signer [CONF [PASSFILE]]
+#                          the PIV content signer of the CA of CONF (default
+#                          $CVQ_CA_CONFIG, passphrase $W/ca.pass) the two-officer
+#                          way: we `card content-signer init`, officer $OFF2 (another
+#                          uid, scripts/lib/officers.sh) approves, we --finish.
+#                          With no [roles] in CONF it appends officer = us, $OFF2;
+#                          a test with roles of its own names $OFF2 an officer.
 #   admin_enrol ID I       enrol citizen ID on the card in reader I
 #   admin_pin LETTER       the PIN written in a PIN letter
 #   admin_card_cert I SLOT write card I's certificate of SLOT (9a|9c) to stdout (PEM)
@@ -12,6 +22,8 @@ set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 
 A=${CVQ_ADMIN:?}
+ADMIN=${ADMIN:-$A}  # scripts/lib/officers.sh's name for it
+. "$CVQ_SRC/scripts/lib/officers.sh"
 W=$CVQ_BENCH/admin
 OCSP_PORT=18080
 F=${F:-$W/factory}
@@ -25,6 +37,24 @@ admin_setup() {
 		--url "http://127.0.0.1:$OCSP_PORT" > /dev/null
 	"$A" card master-key --out "$W/ca/master.key" > /dev/null
 	"$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
+	[ "${1:-}" = --no-content-signer ] || make_content_signer
+}
+
+# The content signer makes every card authentic, so no officer mints it
+# alone (docs/ca.md "Two-person control"): an enrolment without it stops
+# at step 8.
+make_content_signer() {
+	local conf=${1:-$CVQ_CA_CONFIG} pass=${2:-$W/ca.pass} out id
+	mkdir -p "$W"
+	grep -q '^\[roles\]' "$conf" || officers_roles "$conf"
+	out=$("$A" --config "$conf" card content-signer init 2>&1) ||
+		{ printf '%s\n' "$out" >&2; bench_fail "card content-signer init"; }
+	id=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' <<<"$out")
+	[ -n "$id" ] || bench_fail "card content-signer init: no request ($out)"
+	OFFICER_OUT=$W/content-signer-approve.out officer_approve "$OFF2" "$conf" "$pass" "$id" ||
+		{ cat "$W/content-signer-approve.out" >&2; bench_fail "officer $OFF2 did not approve the content signer"; }
+	"$A" --config "$conf" card content-signer init --finish "$id" > /dev/null ||
+		bench_fail "card content-signer init --finish $id"
 }
 
 admin_enrol() {
