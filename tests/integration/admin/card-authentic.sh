@@ -28,7 +28,7 @@ paused_at_8() {
 }
 rc=0
 admin_enrol 0001 0 > "$W/enrol0.out" 2>&1 || rc=$?
-[ "$rc" != 0 ] || bench_fail "a card was enrolled with no content signer: $(cat "$W/enrol0.out")"
+[ "$rc" = 1 ] || bench_fail "enrolment with no content signer: exit $rc: $(cat "$W/enrol0.out")"
 paused_at_8 "$W/enrol0.out"
 grep -qF 'no content signer: two officers make it with `cvq-admin card content-signer init`' \
 	"$W/enrol0.out" || bench_fail "the pause does not name the command: $(cat "$W/enrol0.out")"
@@ -65,7 +65,7 @@ grep -q "request $CS_REQ waits" "$W/show0.err" || bench_fail "show: $(cat "$W/sh
 # Still no signing enrolment: the pause names the waiting request now.
 rc=0
 admin_enrol 0001 0 > "$W/enrol1.out" 2>&1 || rc=$?
-[ "$rc" != 0 ] || bench_fail "a card was enrolled before the approval"
+[ "$rc" = 1 ] || bench_fail "enrolment before the approval: exit $rc"
 paused_at_8 "$W/enrol1.out"
 grep -q "request $CS_REQ waits for another officer" "$W/enrol1.out" ||
 	bench_fail "the pause does not name the request: $(cat "$W/enrol1.out")"
