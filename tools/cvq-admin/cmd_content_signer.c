@@ -316,8 +316,13 @@ start(const struct cvq_admin_opts *opts, const struct cvq_ca_config *cfg, cvq_ca
 	} else {
 		key = make_key(alg ? alg : "ec-p256", &md);
 		if (!key) {
+			if (alg && strcmp(alg, "ec-p256") && strcmp(alg, "ec-p384") &&
+			    strcmp(alg, "rsa-2048") && strcmp(alg, "rsa-3072")) {
+				cvq_admin_error("--key-alg: ec-p256, ec-p384, rsa-2048 or rsa-3072");
+				return CVQ_ADMIN_EXIT_USAGE;
+			}
 			cvq_admin_error("cannot make a %s key", alg ? alg : "ec-p256");
-			return alg ? CVQ_ADMIN_EXIT_USAGE : CVQ_ADMIN_EXIT_FAIL;
+			return CVQ_ADMIN_EXIT_FAIL;
 		}
 		if (write_key(fs->key, key) != 0) {
 			EVP_PKEY_free(key);
