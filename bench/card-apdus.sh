@@ -63,9 +63,14 @@ inproc=$($TOOL sign-n --reader "$R" --pin-source "file:$W/pin" --count 10)
 # it at insertion and as `card info` does. No peer does this check.
 export CVQ_CA_CONFIG=$W/ca/ca.conf
 (umask 077; printf 'bench-pass\n' > "$W/ca.pass")
-$ADMIN ca init --dir "$W/ca" --pass "file:$W/ca.pass" --subject "/O=Bench/CN=Bench CA" > /dev/null
+# The virtual card has no factory attestation (F9): admitted here.
+$ADMIN ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit --subject "/O=Bench/CN=Bench CA" > /dev/null
 $ADMIN card master-key --out "$W/ca/master.key" > /dev/null
 $ADMIN citizen add --id 0001 --given Marie --family Dupont > /dev/null
+# The content signer needs two officers: us and OFF2, another uid (docs/ca.md).
+. "$src/scripts/lib/officers.sh"
+officers_roles "$W/ca/ca.conf"
+officers_content_signer "$W/ca/ca.conf" "$W/ca.pass" > /dev/null
 $ADMIN card enrol --citizen 0001 --reader "$CVQ_READER_1" --letter "$W/letter.txt" > /dev/null
 auth=$($TOOL authentic --reader "$CVQ_READER_1" --trust "$W/ca/ca.pem")
 

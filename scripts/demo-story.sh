@@ -19,6 +19,10 @@
 # receipt without its timestamp, refuses a new payment with the lost card
 # and a receipt signed by a software key under a login certificate.
 #
+# Two officers (this uid and OFF2, scripts/lib/officers.sh) certify what
+# carries the city's authority: the TSA and the PIV content signer that
+# makes every card authentic (docs/ca.md "Two-person control").
+#
 # The person at the kiosk is scripted: tests/bench/fake-pinentry answers
 # the PIN dialog with the PIN from her PIN letter.
 set -euo pipefail
@@ -100,6 +104,17 @@ echo "  \$ cvq-admin ca approve $TSA_REQ   (as officer uid $OFF2, through the CA
 officer_approve "$OFF2" "$D/ca/ca.conf" "$D/ca.pass" "$TSA_REQ" || fail "officer $OFF2 did not approve"
 run "$ADMIN" tsa init --finish "$TSA_REQ"
 [ -e ca/tsa.pem ] || fail "no TSA certificate after the approval"
+# The PIV content signer signs every card's CHUID and Security Object: it is
+# what makes a card the city's, so it is made the same two-officer way.
+out=$(run "$ADMIN" card content-signer init)
+printf '%s\n' "$out"
+CS_REQ=$(sed -n 's/^ *request \([0-9]*\) pending$/\1/p' <<<"$out")
+[ -n "$CS_REQ" ] || fail "no request for the content signer's certificate"
+echo "  \$ cvq-admin ca approve $CS_REQ   (as officer uid $OFF2, through the CA's agent)"
+officer_approve "$OFF2" "$D/ca/ca.conf" "$D/ca.pass" "$CS_REQ" || fail "officer $OFF2 did not approve"
+run "$ADMIN" card content-signer init --finish "$CS_REQ"
+"$ADMIN" card content-signer show | grep -E '^(subject|valid|sha256)' | sed 's/^/  /'
+[ -e ca/content-signer.pem ] || fail "no content signer after the approval"
 echo "  The CA key and the cards' master secret stay with the CA (mode 0600)."
 
 say "2. Marie Dupont subscribes at the Point Infoville."

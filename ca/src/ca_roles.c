@@ -55,8 +55,11 @@ cvq_ca_profile_dual(enum cvq_ca_profile p)
 {
 	enum cvq_ca_profile tsa;
 
-	/* The seal signs in the city's name (issue #14): two officers too. */
-	if (p == CVQ_CA_PROFILE_SUBCA || p == CVQ_CA_PROFILE_OCSP_SIGNER || p == CVQ_CA_PROFILE_SEAL)
+	/* The seal signs in the city's name (issue #14): two officers too. The
+	 * PIV content signer makes every card "authentic" (its CHUID and
+	 * Security Object): one officer must not mint it alone either. */
+	if (p == CVQ_CA_PROFILE_SUBCA || p == CVQ_CA_PROFILE_OCSP_SIGNER || p == CVQ_CA_PROFILE_SEAL ||
+	    p == CVQ_CA_PROFILE_CONTENT_SIGNING)
 		return true;
 	/* The TSA profile comes with the timestamping work (by name, so this
 	 * file needs no change when it lands). */

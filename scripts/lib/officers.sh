@@ -58,15 +58,34 @@ officer_approve() {
 	return $rc
 }
 
-# officers_tsa CONF CAPASSFILE [tsa init options...]: the TSA of the CA of
-# CONF in its three steps: we make the key and request its certificate,
-# OFF2 approves, we take it (tsa init --finish).
-officers_tsa() {
-	local conf=$1 passfile=$2 out id
-	shift 2
-	out=$("$ADMIN" --config "$conf" tsa init "$@" 2>/dev/null) || { echo "tsa init failed" >&2; return 1; }
+# officers_make CONF CAPASSFILE N CMD...: a key of authority of the CA of
+# CONF in its three steps: we run CMD (its first N words the command, the
+# rest its options), which makes the key and prints "request ID pending";
+# OFF2 approves; we take the certificate with the command and --finish ID.
+officers_make() {
+	local conf=$1 passfile=$2 n=$3 out id
+	shift 3
+	local cmd=("${@:1:n}")
+	out=$("$ADMIN" --config "$conf" "$@" 2>&1) || { printf '%s\n%s failed\n' "$out" "${cmd[*]}" >&2; return 1; }
 	id=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' <<<"$out")
-	[ -n "$id" ] || { echo "tsa init: no request ($out)" >&2; return 1; }
-	officer_approve "$OFF2" "$conf" "$passfile" "$id" || { echo "tsa: $OFF2 did not approve" >&2; return 1; }
-	"$ADMIN" --config "$conf" tsa init --finish "$id"
+	[ -n "$id" ] || { echo "${cmd[*]}: no request ($out)" >&2; return 1; }
+	officer_approve "$OFF2" "$conf" "$passfile" "$id" || { echo "${cmd[*]}: $OFF2 did not approve" >&2; return 1; }
+	"$ADMIN" --config "$conf" "${cmd[@]}" --finish "$id"
+}
+
+# officers_tsa CONF CAPASSFILE [tsa init options...]: the TSA of the CA of
+# CONF (tsa init; tsa init --finish).
+officers_tsa() {
+	local conf=$1 passfile=$2
+	shift 2
+	officers_make "$conf" "$passfile" 2 tsa init "$@"
+}
+
+# officers_content_signer CONF CAPASSFILE [options...]: the PIV content
+# signer of the CA of CONF (card content-signer init; ... --finish), which
+# every in-process enrolment needs (docs/enrolment.md step 8).
+officers_content_signer() {
+	local conf=$1 passfile=$2
+	shift 2
+	officers_make "$conf" "$passfile" 3 card content-signer init "$@"
 }

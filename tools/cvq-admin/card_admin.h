@@ -41,5 +41,7 @@ int card_cmd_info(int argc, char **argv, const struct cvq_admin_opts *opts);
 int card_cmd_pin(int argc, char **argv, const struct cvq_admin_opts *opts);
 int card_cmd_reset(int argc, char **argv, const struct cvq_admin_opts *opts);
 int card_cmd_sign(int argc, char **argv, const struct cvq_admin_opts *opts);
+/* The PIV content signer, made by two officers (cmd_content_signer.c). */
+int card_cmd_content_signer(int argc, char **argv, const struct cvq_admin_opts *opts);
 
 #endif

@@ -32,7 +32,9 @@ usage(FILE *f)
 	        "  renew                            new keys and certificates, old ones superseded\n"
 	        "  lost|stolen|destroyed GUID       revoke everything on the card, new CRL\n"
 	        "  unblock                          unblock a blocked PIN (PUK kept by the city)\n"
-	        "  show                             the card's record, certificates and journal\n\n"
+	        "  show                             the card's record, certificates and journal\n"
+	        "  content-signer init|show         the signer of the cards' CHUID and Security\n"
+	        "                                   Object, made by two officers\n\n"
 	        "PIN sources: tty (default: the terminal, no echo), fd:N, file:PATH\n"
 	        "(mode 0600), pinentry:PROGRAM. PINs are never taken from the command line.\n");
 }
@@ -117,6 +119,7 @@ cvq_admin_cmd_card(int argc, char **argv, const struct cvq_admin_opts *opts)
 		{"pin", card_cmd_pin},
 		{"reset", card_cmd_reset},
 		{"sign", card_cmd_sign},
+		{"content-signer", card_cmd_content_signer},
 	};
 	size_t i;
 

@@ -26,9 +26,9 @@ struct cvq_admin_issuer {
 	const struct cvq_ca_config *cfg; /* where the content signer's files are */
 	uint8_t master[CVQ_ENROL_MASTER_MAX]; /* cvq_admin_issuer_master */
 	size_t master_len;
-	X509 *cs_cert;                /* PIV content signer, loaded (or made) */
+	X509 *cs_cert;                /* PIV content signer, loaded */
 	EVP_PKEY *cs_key;             /* when first needed */
-	char cs_made[256];            /* the path of a content signer made now, or "" */
+	char cs_made[256];            /* no longer set (two officers make it): "" */
 };
 
 /* Fill *out with the in-process issuer over *st: ca (opened with the key
@@ -44,8 +44,9 @@ int cvq_admin_issuer_master(struct cvq_admin_issuer *st, const char *file);
 /* Wipe the master secret, free the content signer. */
 void cvq_admin_issuer_clear(struct cvq_admin_issuer *st);
 /* The PIV content signer into st->cs_cert / cs_key (content-signer.key /
- * .pem beside the configuration), made with the CA the first time
- * (enrol_content.c). CVQ_ENROL_OK, else why[] says why. */
+ * .pem beside the configuration, made by two officers with `card
+ * content-signer init`, never here: enrol_content.c). CVQ_ENROL_OK, else
+ * CVQ_ENROL_ERR_ISSUER and why[] says why (the enrolment pauses). */
 cvq_enrol_err cvq_admin_issuer_content_signer(struct cvq_admin_issuer *st, char *why,
                                               size_t why_len);
 /* The agent issuer over link (copied into st: a TLS context loaded by

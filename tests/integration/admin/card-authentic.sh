@@ -7,12 +7,99 @@
 # pkcs11-tool signs with 9E without a PIN. Then the attacks: the public
 # objects copied onto a blank card (the clone) and an altered object both
 # fail the check, each with its reason.
+# Before all that, the content signer under two-person control (issue #13):
+# without one an enrolment pauses at step 8 and says which command makes
+# it; the officer who asked for it cannot approve it (refused, audited),
+# nor a direct issuance make one; until another officer approves, no
+# enrolment signs; after, the paused enrolment carries on (same GUID).
 . "$(dirname "$0")/lib-admin.sh"
 
 R0=$CVQ_READER_0
 R1=$CVQ_READER_1
-admin_setup
+admin_setup --no-content-signer
+officers_roles "$CVQ_CA_CONFIG"
+CS=$W/ca/content-signer.pem
+# paused_at_8 OUT: the enrolment stopped at step 8 for want of a content signer.
+paused_at_8() {
+	grep -q "paused at step 'signed-objects'" "$1" ||
+		bench_fail "the enrolment did not pause at step 8: $(cat "$1")"
+	grep -q "7/11\|after step 'printed-information'" "$1" && ! grep -q '8/11' "$1" ||
+		bench_fail "not stopped at step 8: $(cat "$1")"
+}
+rc=0
+admin_enrol 0001 0 > "$W/enrol0.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || bench_fail "enrolment with no content signer: exit $rc: $(cat "$W/enrol0.out")"
+paused_at_8 "$W/enrol0.out"
+grep -qF 'no content signer: two officers make it with `cvq-admin card content-signer init`' \
+	"$W/enrol0.out" || bench_fail "the pause does not name the command: $(cat "$W/enrol0.out")"
+GUID0=$(admin_guid 0)
+"$A" --json card show "$GUID0" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)["enrolment"]
+assert j["state"] == "enrolling" and j["step"] == "printed-information", j' || bench_fail "the journal did not keep the paused enrolment"
+# One officer alone: a direct issuance is refused, so is approving one's own request.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/x.key" \
+	-subj "/CN=x" -out "$W/x.csr" 2> /dev/null
+if "$A" cert issue --no-agent --pass "file:$W/ca.pass" --profile content-signing \
+	--subject "/O=Ville d'Alencon/CN=PIV content signer" --out "$W/x.pem" "$W/x.csr" 2> "$W/direct.err"; then
+	bench_fail "one officer issued a content signer directly"
+fi
+grep -q 'two-person control' "$W/direct.err" || bench_fail "no reason for the refusal: $(cat "$W/direct.err")"
+"$A" card content-signer init > "$W/cs-init.out" 2> "$W/cs-init.err" ||
+	bench_fail "content-signer init: $(cat "$W/cs-init.err")"
+CS_REQ=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' "$W/cs-init.out")
+[ -n "$CS_REQ" ] || bench_fail "no request: $(cat "$W/cs-init.out")"
+[ "$(stat -c %a "$W/ca/content-signer.key")" = 600 ] || bench_fail "the content signer key is not 0600"
+if "$A" ca approve --pass "file:$W/ca.pass" "$CS_REQ" > /dev/null 2> "$W/self.err"; then
+	bench_fail "the requester approved his own content signer"
+fi
+"$A" audit show | grep "request.approve" | grep -q "request:$CS_REQ .*refused:" ||
+	bench_fail "the refused approval is not audited: $("$A" audit show | tail -5)"
+if "$A" card content-signer init --finish "$CS_REQ" 2> "$W/early.err"; then
+	bench_fail "a content signer before the second officer"
+fi
+grep -q "pending" "$W/early.err" || bench_fail "finish before approval: $(cat "$W/early.err")"
+[ ! -e "$CS" ] || bench_fail "a content signer certificate before the approval"
+if "$A" card content-signer show 2> "$W/show0.err"; then bench_fail "show without a content signer"; fi
+grep -q "request $CS_REQ waits" "$W/show0.err" || bench_fail "show: $(cat "$W/show0.err")"
+# Still no signing enrolment: the pause names the waiting request now.
+rc=0
+admin_enrol 0001 0 > "$W/enrol1.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || bench_fail "enrolment before the approval: exit $rc"
+paused_at_8 "$W/enrol1.out"
+grep -q "request $CS_REQ waits for another officer" "$W/enrol1.out" ||
+	bench_fail "the pause does not name the request: $(cat "$W/enrol1.out")"
+# Someone else's approved request of the same profile (another key) gives
+# this key nothing.
+"$A" ca request --no-agent --profile content-signing \
+	--subject "/O=Ville d'Alencon/CN=PIV content signer" "$W/x.csr" > "$W/other.out" ||
+	bench_fail "ca request: $(cat "$W/other.out")"
+OTHER=$(sed -n 's/^request \([0-9]*\) pending$/\1/p' "$W/other.out")
+officer_approve "$OFF2" "$CVQ_CA_CONFIG" "$W/ca.pass" "$OTHER" || bench_fail "approval of $OTHER"
+if "$A" card content-signer init --finish "$OTHER" 2> "$W/other.err"; then
+	bench_fail "the certificate of another key's request was taken"
+fi
+grep -q "not for this content signer's key" "$W/other.err" || bench_fail "other: $(cat "$W/other.err")"
+[ ! -e "$CS" ] || bench_fail "another key's certificate written as the content signer"
+# The second officer (another uid, through the CA's agent) approves; init
+# again picks the certificate up.
+officer_approve "$OFF2" "$CVQ_CA_CONFIG" "$W/ca.pass" "$CS_REQ" ||
+	bench_fail "officer $OFF2 did not approve the content signer"
+"$A" card content-signer init > "$W/cs-finish.out" || bench_fail "init after the approval"
+[ -e "$CS" ] && [ ! -e "$W/ca/content-signer.request" ] || bench_fail "no content signer after --finish"
+openssl x509 -in "$CS" -noout -pubkey | cmp -s - <(openssl pkey -in "$W/ca/content-signer.key" -pubout) ||
+	bench_fail "the content signer certificate is not for its key"
+"$A" card content-signer show > "$W/show.out"
+cat "$W/show.out"
+want=$(openssl x509 -in "$CS" -noout -fingerprint -sha256 | sed 's/.*=//')
+grep -qx "sha256 fingerprint: $want" "$W/show.out" || bench_fail "show: wrong fingerprint (want $want)"
+grep -q "^subject: /O=Ville d'Alencon/CN=PIV content signer$" "$W/show.out" || bench_fail "show: subject"
+grep -q '^state: in force$' "$W/show.out" || bench_fail "show: state"
+if "$A" card content-signer init 2> /dev/null; then bench_fail "a second content signer"; fi
+# The paused enrolment carries on after step 8, on the same card record.
 admin_enrol 0001 0 > "$W/enrol.out" || { cat "$W/enrol.out"; bench_fail "enrolment failed"; }
+[ "$(admin_guid 0)" = "$GUID0" ] || bench_fail "the enrolment started over instead of carrying on"
+! grep -q ' 1/11' "$W/enrol.out" || bench_fail "the resumed enrolment redid step 1: $(cat "$W/enrol.out")"
 grep -q '8/11 CHUID signed, Security Object written' "$W/enrol.out" ||
 	bench_fail "no signed objects step: $(cat "$W/enrol.out")"
 [ "$(stat -c %a "$W/ca/content-signer.key")" = 600 ] ||

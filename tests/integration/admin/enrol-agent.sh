@@ -40,20 +40,16 @@ grep -q '^roots = attestation-roots.pem' "$W/ca/ca.conf" || bench_fail "ca.conf 
 cat >> "$W/ca/ca.conf" <<CONF
 
 [roles]
-officer = 0
+officer = 0, $OFF2
 operator = $OPER, 0
 CONF
 "$A" card master-key --out "$W/ca/master.key" > /dev/null
 "$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
 "$A" citizen add --id 0002 --given Jean --family Martin > /dev/null
-# The PIV content signer is the officer's to issue (operators may not ask
-# for content-signing); the agent signs the cards' CHUID with it.
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/ca/content-signer.key"
-openssl req -new -key "$W/ca/content-signer.key" -subj "/CN=x" -out "$W/cs.csr"
-"$A" cert issue --no-agent --pass "file:$W/ca.pass" --profile content-signing \
-	--subject "/O=Ville d'Alencon/CN=PIV content signer" --out "$W/ca/content-signer.pem" \
-	"$W/cs.csr" > /dev/null
-chmod 600 "$W/ca/content-signer.key"
+# The PIV content signer is the officers' to make, two of them (operators
+# may not ask for content-signing): root asks, OFF2 approves
+# (make_content_signer); the agent signs the cards' CHUID with it.
+make_content_signer
 
 # What the counter may touch: its own directory (the journal, the reader
 # locks, the PIN letters) and the agent's socket, through group G: the CA

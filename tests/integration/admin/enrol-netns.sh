@@ -16,7 +16,7 @@
 netns_need
 # 10.77.0.x, cvq-counter, vca/vctr: story-netns.sh has its own (10.77.1.x).
 netns_up cvq-counter vca vctr 10.77.0.1 10.77.0.2
-netns_ca "http://$CA_IP:$OCSP_PORT" 0
+netns_ca "http://$CA_IP:$OCSP_PORT" "0, $OFF2"
 netns_agent 8454
 
 # --- the counter: its own namespaces, bench (pcscd, vpcd, cards 0 and 1), and no CA folder

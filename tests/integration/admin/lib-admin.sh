@@ -1,6 +1,16 @@
 # Helpers for the issuance tests (issue #7). Source it from a script run
 # under tests/bench/with-bench; it sources tests/bench/lib.sh.
-#   admin_setup            a CA, its master secret and citizen 0001 in $W
+#   admin_setup [--no-content-signer]
+#                          a CA, its master secret and citizen 0001 in $W, and
+#                          (unless told not to) its content signer made by two
+#                          officers: make_content_signer
+#   make_content_signer [CONF [PASSFILE]]
+#                          the PIV content signer of the CA of CONF (default
+#                          $CVQ_CA_CONFIG, passphrase $W/ca.pass) the two-officer
+#                          way: we `card content-signer init`, officer $OFF2 (another
+#                          uid, scripts/lib/officers.sh) approves, we --finish.
+#                          With no officer in CONF's [roles] it appends officer =
+#                          us, $OFF2; a test with roles of its own names $OFF2 one.
 #   admin_enrol ID I       enrol citizen ID on the card in reader I
 #   admin_pin LETTER       the PIN written in a PIN letter
 #   admin_card_cert I SLOT write card I's certificate of SLOT (9a|9c) to stdout (PEM)
@@ -12,6 +22,8 @@ set -euo pipefail
 . "$CVQ_SRC/tests/bench/lib.sh"
 
 A=${CVQ_ADMIN:?}
+ADMIN=${ADMIN:-$A}  # scripts/lib/officers.sh's name for it
+. "$CVQ_SRC/scripts/lib/officers.sh"
 W=$CVQ_BENCH/admin
 OCSP_PORT=18080
 F=${F:-$W/factory}
@@ -25,6 +37,18 @@ admin_setup() {
 		--url "http://127.0.0.1:$OCSP_PORT" > /dev/null
 	"$A" card master-key --out "$W/ca/master.key" > /dev/null
 	"$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
+	[ "${1:-}" = --no-content-signer ] || make_content_signer
+}
+
+# The content signer makes every card authentic, so no officer mints it
+# alone (docs/ca.md "Two-person control"): an enrolment without it stops
+# at step 8.
+make_content_signer() {
+	local conf=${1:-$CVQ_CA_CONFIG} pass=${2:-$W/ca.pass}
+	# (ca init writes an empty [roles]: what matters is an officer line.)
+	grep -q '^officer *=' "$conf" || officers_roles "$conf"
+	officers_content_signer "$conf" "$pass" > /dev/null ||
+		bench_fail "the content signer by two officers (us and $OFF2)"
 }
 
 admin_enrol() {

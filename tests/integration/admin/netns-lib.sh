@@ -68,17 +68,17 @@ netns_ca() {
 	"$A" citizen add --id INF-OP --given Odile --family Guichet > /dev/null
 	"$A" citizen add --id INF-DESK --given Accueil --family Mairie > /dev/null
 	"$A" citizen add-card INF-DESK 0C00000000000000000000000000000C > /dev/null
-	# The PIV content signer and the TLS front's key stay with the agent.
-	netns_issue "$CA/content-signer" "x" --profile content-signing \
-		--subject "/O=Ville d'Alencon/CN=PIV content signer"
+	printf '\n[roles]\nofficer = %s\noperator = citizen:INF-DESK, citizen:INF-OP\n' \
+		"$officers" >> "$CA/ca.conf"
+	# The PIV content signer (two officers: lib-admin.sh) and the TLS
+	# front's key stay with the agent.
+	make_content_signer "$CA/ca.conf" "$CA/ca.pass"
 	netns_issue "$CA/tls" "CA agent" --profile service --dns ca.cvq.test
 	# The desk's bootstrap credential, enough to enrol the operator's staff
 	# card: a citizen-auth certificate with its key in a file.
 	netns_issue "$CTR/op" "x" --profile citizen-auth --card 0C00000000000000000000000000000C
 	# The only thing of the CA the counter is given: its certificate.
 	cp "$CA/ca.pem" "$CTR/city-ca.pem"
-	printf '\n[roles]\nofficer = %s\noperator = citizen:INF-DESK, citizen:INF-OP\n' \
-		"$officers" >> "$CA/ca.conf"
 }
 
 netns_up() {

@@ -22,6 +22,7 @@ webeid_setup() {
 	"$A" card master-key --out "$W/ca/master.key" > /dev/null
 	"$A" citizen add --id 0001 --given Marie --family Dupont \
 		--email marie.dupont@ville.example > /dev/null
+	make_content_signer  # two officers (lib-admin.sh)
 	admin_enrol 0001 0 > "$W/enrol.out"
 	PIN=$(admin_pin "$W/letter-0001.txt")
 	webeid_config

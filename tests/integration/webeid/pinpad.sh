@@ -16,6 +16,7 @@ mkdir -p "$W"
 "$A" ca init --dir "$W/ca" --pass "file:$W/ca.pass" --unattested admit --subject "/C=FR/O=Ville/CN=CVQ Test CA" > /dev/null
 "$A" card master-key --out "$W/ca/master.key" > /dev/null
 "$A" citizen add --id 0001 --given Marie --family Dupont > /dev/null
+make_content_signer  # two officers (lib-admin.sh)
 admin_enrol 0001 "$P" > /dev/null
 PIN=$(admin_pin "$W/letter-0001.txt")
 webeid_config

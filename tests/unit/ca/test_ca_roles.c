@@ -298,6 +298,33 @@ test_dual(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* The PIV content signer makes every card authentic: dual too (issue #13). */
+static void
+test_dual_content_signing(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_CONTENT_SIGNING,
+	                               .subject = "/O=Ville/CN=PIV content signer"};
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_NAME *n = name_bytes(NID_commonName, MBSTRING_UTF8, "csr", -1);
+	X509_REQ *r = make_req(k, n);
+	unsigned char *csr = NULL;
+	int csr_len = i2d_X509_REQ(r, &csr);
+	int64_t id = 0;
+	X509 *x = NULL;
+
+	assert_true(cvq_ca_profile_dual(CVQ_CA_PROFILE_CONTENT_SIGNING));
+	cvq_ca_set_caller(f->ca, 1001);
+	assert_int_equal(cvq_ca_issue_csr(f->ca, &req, r, &x), CVQ_CA_ERR_POLICY);
+	assert_null(x);
+	assert_int_equal(cvq_ca_request_submit(f->ca, &req, csr, (size_t)csr_len, &id), CVQ_CA_OK);
+	assert_true(id > 0);
+	OPENSSL_free(csr);
+	X509_REQ_free(r);
+	X509_NAME_free(n);
+	EVP_PKEY_free(k);
+}
+
 /* One request through the agent's front path as peer p: the status byte,
  * the payload in out (NUL-terminated text or a DER). */
 static cvq_ca_err
@@ -593,6 +620,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_subjects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_content_signing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_ops, setup, teardown),
 		cmocka_unit_test(test_attest),
