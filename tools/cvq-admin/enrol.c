@@ -54,7 +54,6 @@ cvq_enrol_card_one(struct cvq_enrol_ctx *e, const char *citizen, const char *let
 	cvq_enrol_env_of(e, &env);
 	err = cvq_enrol_run(&env, &o, &res, why, sizeof(why));
 	close(lock);
-	cvq_enrol_content_signer_note(e);
 	rc = cvq_enrol_exit(e, err, &res, why);
 	if (rc == CVQ_ADMIN_EXIT_OK)
 		print_result(e, &res);

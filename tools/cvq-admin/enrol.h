@@ -131,8 +131,6 @@ int cvq_enrol_issuer_fail(const struct cvq_enrol_ctx *e, cvq_enrol_err err, cons
  * why[] printed when it is not OK. */
 int cvq_enrol_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err,
                    const struct cvq_enrol_result *res, const char *why);
-/* The in-process issuer made the PIV content signer just now: say so. */
-void cvq_enrol_content_signer_note(struct cvq_enrol_ctx *e);
 
 /* One enrolment on the card connected in e: the reader's lock, then
  * cvq_enrol_run (enrol.c; enrol_batch.c calls it). An exit code. */

@@ -379,13 +379,3 @@ cvq_enrol_exit(const struct cvq_enrol_ctx *e, cvq_enrol_err err,
 	default: return cvq_enrol_issuer_exit(e, err);
 	}
 }
-
-void
-cvq_enrol_content_signer_note(struct cvq_enrol_ctx *e)
-{
-	if (!e->issuer_st.cs_made[0])
-		return;
-	cvq_enrol_say(e, "New PIV content signer: %s (signs the cards' CHUID and Security Object)",
-	              e->issuer_st.cs_made);
-	e->issuer_st.cs_made[0] = '\0';
-}

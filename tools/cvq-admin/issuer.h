@@ -28,7 +28,6 @@ struct cvq_admin_issuer {
 	size_t master_len;
 	X509 *cs_cert;                /* PIV content signer, loaded */
 	EVP_PKEY *cs_key;             /* when first needed */
-	char cs_made[256];            /* no longer set (two officers make it): "" */
 };
 
 /* Fill *out with the in-process issuer over *st: ca (opened with the key
