@@ -16,17 +16,10 @@ PREFILL=${CVQ_BENCH_PREFILL:-10000}
 PEER=${CVQ_BENCH_PEER:-1}
 command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
 	{ echo "needs valgrind (callgrind)" >&2; exit 2; }
-mkdir "$W/csrs" "$W/oout"
-"$LOAD" csrs "$W/csrs" "$N" >/dev/null
-ls "$W/csrs"/*.csr > "$W/csrs.list"
-our_ca "$W/our"
-export CVQ_CA_CONFIG=$W/our/ca.conf
+mkdir "$W/oout"
 # PREFILL certificates in our store first (issued, N at a time), as many
-# entries in openssl's index.
-for ((left = PREFILL; left > 0; left -= N)); do
-	"$ADMIN" cert issue --profile service --out "$W/prefill.pem" \
-		$(head -n "$((left < N ? left : N))" "$W/csrs.list") >/dev/null
-done
+# entries in openssl's index (below).
+csrs_and_ca "$N" "$PREFILL"
 load0=$(uptime | sed 's/.*load average: //')
 
 # total CALLGRIND_OUT: the program's instructions, every thread
