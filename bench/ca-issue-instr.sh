@@ -9,22 +9,17 @@
 # part is bench/ca-issue.sh's. Both whole processes (start, key decryption,
 # files) divided by N: at N=2000 the start-up is under 1 % of either.
 . "$(dirname "$0")/ca-lib.sh" || exit 2
+# Everything below removes under $W: never without it (set -u is on).
+[ -n "${W:-}" ] && [ -d "$W" ] && [ "$W" != / ] || exit 2
 N=${CVQ_BENCH_N:-2000}
 PREFILL=${CVQ_BENCH_PREFILL:-10000}
 PEER=${CVQ_BENCH_PEER:-1}
 command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
 	{ echo "needs valgrind (callgrind)" >&2; exit 2; }
-mkdir "$W/csrs" "$W/oout"
-"$LOAD" csrs "$W/csrs" "$N" >/dev/null
-ls "$W/csrs"/*.csr > "$W/csrs.list"
-our_ca "$W/our"
-export CVQ_CA_CONFIG=$W/our/ca.conf
+mkdir "$W/oout"
 # PREFILL certificates in our store first (issued, N at a time), as many
-# entries in openssl's index.
-for ((left = PREFILL; left > 0; left -= N)); do
-	"$ADMIN" cert issue --profile service --out "$W/prefill.pem" \
-		$(head -n "$((left < N ? left : N))" "$W/csrs.list") >/dev/null
-done
+# entries in openssl's index (below).
+csrs_and_ca "$N" "$PREFILL"
 load0=$(uptime | sed 's/.*load average: //')
 
 # total CALLGRIND_OUT: the program's instructions, every thread
@@ -56,6 +51,13 @@ callgrind_annotate --inclusive=yes --tree=caller --threshold=100 "$W/our.cg" 2>/
 calls() { { grep -E "^ *[0-9,]+ .*\*  .*:$1 " "$W/our.txt" || true; } | head -1 | sed 's/^ *\([0-9,]*\) .*/\1/' | tr -d ,; }
 printf "%-34s %12s %8s\n" "check (before each signature)" "instr/cert" share
 for f in ca_policy_key ca_policy_subject ca_check_tbs_der EVP_PKEY_public_check_quick ca_attest_check; do
+	i=$(calls "$f"); i=${i:-0}
+	printf "%-34s %12d %7s%%\n" "$f" $((i / N)) "$(python3 -c "print(f'{100 * $i / $a:.2f}')")"
+done
+# The store row and its audit entry (per certificate, inclusive), and how
+# cvq-admin gets the CSRs to the batch (batch_load: by the batch's threads).
+printf "%-34s %12s %8s\n" "store and audit" "instr/cert" share
+for f in ca_cert_insert_der ca_audit_append entry_hash last_entry ca_tx_commit batch_load cvq_admin_read_file; do
 	i=$(calls "$f"); i=${i:-0}
 	printf "%-34s %12d %7s%%\n" "$f" $((i / N)) "$(python3 -c "print(f'{100 * $i / $a:.2f}')")"
 done

@@ -13,6 +13,8 @@
 # CVQ_BENCH_REPEAT=K: the batch K times from the same stores, and the best
 # of each side (default 1).
 . "$(dirname "$0")/ca-lib.sh" || exit 2
+# Everything below removes under $W: never without it (set -u is on).
+[ -n "${W:-}" ] && [ -d "$W" ] && [ "$W" != / ] || exit 2
 N=${CVQ_BENCH_N:-10000}
 SINGLE=${CVQ_BENCH_SINGLE:-$N}
 PREFILL=${CVQ_BENCH_PREFILL:-"0 10000 100000"}

@@ -74,6 +74,22 @@ CNF
 	echo 01 > "$d/crlnumber"
 }
 
+# csrs_and_ca N PREFILL: N CSRs in $W/csrs (listed in $W/csrs.list), our CA
+# in $W/our (CVQ_CA_CONFIG exported) with PREFILL certificates issued from
+# them, N at a time.
+csrs_and_ca() {
+	local n=$1 left
+	mkdir "$W/csrs"
+	"$LOAD" csrs "$W/csrs" "$n" >/dev/null
+	ls "$W/csrs"/*.csr > "$W/csrs.list"
+	our_ca "$W/our"
+	export CVQ_CA_CONFIG=$W/our/ca.conf
+	for ((left = $2; left > 0; left -= n)); do
+		"$ADMIN" cert issue --profile service --out "$W/prefill.pem" \
+			$(head -n "$((left < n ? left : n))" "$W/csrs.list") >/dev/null
+	done
+}
+
 # openssl_prefill DIR N STATUS: N synthetic index.txt entries (V or R)
 openssl_prefill() {
 	python3 - "$1/index.txt" "$2" "$3" <<'PY'

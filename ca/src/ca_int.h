@@ -48,6 +48,15 @@ struct cvq_ca {
 	struct ca_challenge chal[CA_MAX_CHALLENGES];
 	/* Statements of the issuance path, prepared once (ca_stmt()). */
 	sqlite3_stmt *st[CA_STMT__COUNT];
+	/* The audit chain's last entry as this handle appended it inside its
+	 * current write transaction (BEGIN IMMEDIATE: no other writer), so
+	 * the next append need not read it back; forgotten by ca_tx_begin,
+	 * commit and rollback, and unused outside a transaction. */
+	struct {
+		bool valid;
+		int64_t seq;
+		uint8_t hash[32];
+	} audit_tail;
 	/* Each profile's constant extensions, built once (ca_profile_warm());
 	 * [1] for RSA keys. Read-only once built: shared by batch threads. */
 	struct {

@@ -484,13 +484,21 @@ cvq_ca_issue_pubkey(cvq_ca *ca, const struct cvq_ca_issue_req *req, EVP_PKEY *pu
 	}
 }
 
+/* Where a batch's CSRs come from: one of the three. */
+struct batch_src {
+	X509_REQ *const *given;         /* parsed by the caller */
+	const uint8_t *const *blobs;    /* encoded, in the caller's memory */
+	const size_t *lens;
+	cvq_ca_csr_load_cb load;        /* encoded, fetched by the threads */
+	void *lctx;
+};
+
 struct batch_job {
 	cvq_ca *ca;
 	const struct cvq_ca_issue_req *req;
 	const struct prep *p;
-	X509_REQ *const *given;         /* parsed by the caller, or NULL */
-	const uint8_t *const *blobs;    /* else encoded CSRs */
-	const size_t *lens;
+	const struct batch_src *src;
+	size_t base;                    /* the chunk's first CSR in src */
 	struct ca_csr *csrs;
 	EVP_PKEY *const *keys;          /* group keys for ca_csr_parse2 */
 	struct ca_issued *done;
@@ -498,24 +506,47 @@ struct batch_job {
 	size_t n, first, step;
 };
 
+/* CSR `at` of a loaded batch into buf (this thread's), then parsed. */
+static cvq_ca_err
+batch_load_one(const struct batch_job *j, size_t at, uint8_t *buf, EVP_PKEY *own[2],
+               struct ca_csr *c)
+{
+	size_t len;
+
+	memset(c, 0, sizeof(*c));
+	if (!buf)
+		return CVQ_CA_ERR_NOMEM;
+	len = j->src->load(j->src->lctx, at, buf, CVQ_CA_BATCH_CSR_MAX);
+	if (len == 0 || len > CVQ_CA_BATCH_CSR_MAX)
+		return CVQ_CA_ERR_IO;
+	return ca_csr_parse2(buf, len, j->keys, own, c);
+}
+
 /* Parse, verify and sign on every CPU: the store work stays on the caller's thread. */
 static void *
 batch_worker(void *arg)
 {
 	struct batch_job *j = arg;
+	const struct batch_src *s = j->src;
 	EVP_PKEY *own[2] = {NULL, NULL};
+	/* One buffer per thread and chunk: the parsed CSR keeps no pointer
+	 * into it (d2i copies), so the next CSR may overwrite it. */
+	uint8_t *buf = s->load ? malloc(CVQ_CA_BATCH_CSR_MAX) : NULL;
 	struct ca_csr *c;
-	size_t i;
+	size_t i, at;
 
 	for (i = j->first; i < j->n; i += j->step) {
 		c = &j->csrs[i];
-		if (j->blobs) {
-			j->errs[i] = ca_csr_parse2(j->blobs[i], j->lens[i], j->keys, own, c);
+		at = j->base + i;
+		if (s->load) {
+			j->errs[i] = batch_load_one(j, at, buf, own, c);
+		} else if (s->blobs) {
+			j->errs[i] = ca_csr_parse2(s->blobs[at], s->lens[at], j->keys, own, c);
 		} else {
 			/* Borrowed from the caller: never freed here. */
-			j->errs[i] = csr_check(NULL, j->given[i], &c->pub);
-			c->spki = X509_REQ_get_X509_PUBKEY(j->given[i]);
-			c->subject = X509_REQ_get_subject_name(j->given[i]);
+			j->errs[i] = csr_check(NULL, s->given[at], &c->pub);
+			c->spki = X509_REQ_get_X509_PUBKEY(s->given[at]);
+			c->subject = X509_REQ_get_subject_name(s->given[at]);
 			c->point_ok = false;
 			c->pub_borrowed = false;
 		}
@@ -527,6 +558,7 @@ batch_worker(void *arg)
 	}
 	EVP_PKEY_free(own[0]);
 	EVP_PKEY_free(own[1]);
+	free(buf);
 	return NULL;
 }
 
@@ -664,11 +696,9 @@ chunk_prepare(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c)
 
 static void
 chunk_job(struct batch_job *job, cvq_ca *ca, const struct cvq_ca_issue_req *req,
-          X509_REQ *const *given, const uint8_t *const *blobs, const size_t *lens,
-          EVP_PKEY *const *keys, struct chunk *c)
+          const struct batch_src *src, EVP_PKEY *const *keys, struct chunk *c)
 {
-	*job = (struct batch_job){ca, req, &c->p, given ? given + c->base : NULL,
-	                          blobs ? blobs + c->base : NULL, lens ? lens + c->base : NULL,
+	*job = (struct batch_job){ca, req, &c->p, src, c->base,
 	                          c->csrs, keys, c->done, c->errs, c->k, 0, 1};
 }
 
@@ -705,9 +735,11 @@ chunk_recheck(cvq_ca *ca, const struct cvq_ca_issue_req *req, struct chunk *c, b
  * transaction; its certificates leave only after its commit.
  */
 static cvq_ca_err
-batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given,
-          const uint8_t *const *blobs, const size_t *lens, size_t n, const struct deliver *dl)
+batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, const struct batch_src *src,
+          size_t n, const struct deliver *dl)
 {
+	/* Parsed here (ours to free), or the caller's X509_REQ. */
+	bool parsed = !src->given;
 	struct chunk *cur = NULL, *next = NULL, *tmp;
 	struct signer sg = {0};
 	struct batch_job job;
@@ -724,7 +756,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 		goto out;
 	}
 	/* NULL is fine: each CSR's key is then built from the curve's name. */
-	if (blobs && n > 1) {
+	if (parsed && n > 1) {
 		keys[0] = ca_csr_group_key(0);
 		keys[1] = ca_csr_group_key(1);
 	}
@@ -741,7 +773,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 		goto out;
 	/* Before any thread starts: they only read it. */
 	ca_tbs_batch_begin(ca);
-	chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
+	chunk_job(&job, ca, req, src, keys, cur);
 	sign_start(&sg, &job, cur->k, true);
 	sign_finish(&sg);
 	for (;;) {
@@ -754,7 +786,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 				next->k = 0;
 				goto out;
 			}
-			chunk_job(&job, ca, req, given, blobs, lens, keys, next);
+			chunk_job(&job, ca, req, src, keys, next);
 			/* With a token key, no signing beside the recording below
 			 * (which signs audit heads): the next chunk first, inline. */
 			sign_start(&sg, &job, next->k, ca->keyref.p11key != NULL);
@@ -784,7 +816,7 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 		/* Committed: now, and only now, the certificates may leave. */
 		for (i = 0; i < cur->k && !stop; i++)
 			stop = deliver(dl, cur->base + i, cur->errs[i], &cur->done[i]);
-		chunk_clear(cur, blobs != NULL);
+		chunk_clear(cur, parsed);
 		if (sg.nt)
 			sign_finish(&sg);
 		if (!next->k || stop)
@@ -801,11 +833,11 @@ batch_run(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *const *given
 			goto out;
 		if (resign) {
 			for (i = 0; i < cur->k; i++) {
-				if (blobs)
+				if (parsed)
 					ca_csr_free(&cur->csrs[i]);
 				ca_issued_free(&cur->done[i]);
 			}
-			chunk_job(&job, ca, req, given, blobs, lens, keys, cur);
+			chunk_job(&job, ca, req, src, keys, cur);
 			sign_start(&sg, &job, cur->k, true);
 			sign_finish(&sg);
 		}
@@ -820,9 +852,9 @@ out:
 		audit_refusal(ca, req, err);
 	/* Whatever was not committed is dropped, never handed out. */
 	if (cur)
-		chunk_clear(cur, blobs != NULL);
+		chunk_clear(cur, parsed);
 	if (next)
-		chunk_clear(next, blobs != NULL);
+		chunk_clear(next, parsed);
 	EVP_PKEY_free(keys[0]);
 	EVP_PKEY_free(keys[1]);
 	free(cur);
@@ -835,19 +867,22 @@ cvq_ca_issue_batch(cvq_ca *ca, const struct cvq_ca_issue_req *req, X509_REQ *con
                    size_t n, cvq_ca_issued_cb cb, void *ctx)
 {
 	struct deliver d = {cb, NULL, ctx};
+	struct batch_src src = {.given = csrs};
 
 	if (!ca || !req || (!csrs && n) || !cb)
 		return CVQ_CA_ERR_ARG;
-	return batch_run(ca, req, csrs, NULL, NULL, n, &d);
+	return batch_run(ca, req, &src, n, &d);
 }
 
 static cvq_ca_err
 batch_encoded(cvq_ca *ca, const struct cvq_ca_issue_req *req, const uint8_t *const *csrs,
               const size_t *lens, size_t n, const struct deliver *d)
 {
+	struct batch_src src = {.blobs = csrs, .lens = lens};
+
 	if (!ca || !req || ((!csrs || !lens) && n))
 		return CVQ_CA_ERR_ARG;
-	return batch_run(ca, req, NULL, csrs, lens, n, d);
+	return batch_run(ca, req, &src, n, d);
 }
 
 cvq_ca_err
@@ -868,4 +903,16 @@ cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,
 	struct deliver d = {NULL, cb, ctx};
 
 	return cb ? batch_encoded(ca, req, csrs, lens, n, &d) : CVQ_CA_ERR_ARG;
+}
+
+cvq_ca_err
+cvq_ca_issue_batch_load(cvq_ca *ca, const struct cvq_ca_issue_req *req, size_t n,
+                        cvq_ca_csr_load_cb load, void *lctx, cvq_ca_issued_der_cb cb, void *ctx)
+{
+	struct deliver d = {NULL, cb, ctx};
+	struct batch_src src = {.load = load, .lctx = lctx};
+
+	if (!ca || !req || !load || !cb)
+		return CVQ_CA_ERR_ARG;
+	return batch_run(ca, req, &src, n, &d);
 }

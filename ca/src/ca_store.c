@@ -280,7 +280,10 @@ ca_stmt(cvq_ca *ca, enum ca_stmt_id id)
 cvq_ca_err
 ca_tx_begin(cvq_ca *ca)
 {
-	int rc = exec(ca->db, "BEGIN IMMEDIATE");
+	int rc;
+
+	ca->audit_tail.valid = false;
+	rc = exec(ca->db, "BEGIN IMMEDIATE");
 
 	return rc == SQLITE_OK ? CVQ_CA_OK : ca_sql_fail(ca, rc, "begin");
 }
@@ -288,8 +291,10 @@ ca_tx_begin(cvq_ca *ca)
 cvq_ca_err
 ca_tx_commit(cvq_ca *ca)
 {
-	int rc = exec(ca->db, "COMMIT");
+	int rc;
 
+	ca->audit_tail.valid = false;
+	rc = exec(ca->db, "COMMIT");
 	if (rc == SQLITE_OK)
 		return CVQ_CA_OK;
 	rc = ca_sql_fail(ca, rc, "commit");
@@ -300,6 +305,7 @@ ca_tx_commit(cvq_ca *ca)
 void
 ca_tx_rollback(cvq_ca *ca)
 {
+	ca->audit_tail.valid = false;
 	if (!sqlite3_get_autocommit(ca->db))
 		exec(ca->db, "ROLLBACK");
 }

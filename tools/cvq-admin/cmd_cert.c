@@ -39,35 +39,73 @@ cert_usage(FILE *f)
 	"         cessationOfOperation certificateHold privilegeWithdrawn ...\n");
 }
 
+/* The size of a small file: not empty, under 1 MiB (a CSR, a certificate). */
+static bool
+small_size(int fd, size_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size >= (1 << 20))
+		return false;
+	*size = (size_t)st.st_size;
+	return true;
+}
+
+static bool
+read_all(int fd, uint8_t *buf, size_t size)
+{
+	ssize_t r;
+	size_t got = 0;
+
+	while (got < size) {
+		r = read(fd, buf + got, size - got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
 /* A whole small file: open, fstat, read, close (batches read thousands). */
 bool
 cvq_admin_read_file(const char *path, uint8_t **buf, size_t *len)
 {
-	struct stat st;
-	ssize_t r;
-	size_t got = 0;
+	size_t size = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*buf = NULL;
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size >= (1 << 20) ||
-	    !(*buf = malloc((size_t)st.st_size)))
-		goto fail;
-	while (got < (size_t)st.st_size) {
-		r = read(fd, *buf + got, (size_t)st.st_size - got);
-		if (r <= 0)
-			goto fail;
-		got += (size_t)r;
+	if (!small_size(fd, &size) || !(*buf = malloc(size)) || !read_all(fd, *buf, size)) {
+		close(fd);
+		free(*buf);
+		*buf = NULL;
+		return false;
 	}
 	close(fd);
-	*len = got;
+	*len = size;
 	return true;
-fail:
+}
+
+/*
+ * A batch's CSR i, read by the library's threads as they go (into their
+ * buffer of cap bytes): the same limits as cvq_admin_read_file; 0 when
+ * it cannot be read, which the batch refuses (audited) and batch_cb
+ * reports. Thread-safe: only its own fd.
+ */
+static size_t
+batch_load(void *lctx, size_t i, uint8_t *buf, size_t cap)
+{
+	char *const *names = lctx;
+	size_t size = 0;
+	int fd = open(names[i], O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return 0;
+	ok = small_size(fd, &size) && size <= cap && read_all(fd, buf, size);
 	close(fd);
-	free(*buf);
-	*buf = NULL;
-	return false;
+	return ok ? size : 0;
 }
 
 /* The same bytes as PEM_write_X509, from the DER as stored. */
@@ -103,6 +141,11 @@ batch_cb(void *ctx, size_t i, cvq_ca_err err, const uint8_t *der, size_t len, co
 	struct batch *b = ctx;
 	char path[4096];
 
+	if (err == CVQ_CA_ERR_IO) {
+		cvq_admin_error("cannot read %s (not issued)", b->names[i]);
+		b->failed++;
+		return 0;
+	}
 	if (err != CVQ_CA_OK) {
 		cvq_admin_error("%s: %s", b->names[i], cvq_ca_strerror(err));
 		b->failed++;
@@ -188,7 +231,7 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 	bool batch;
 	cvq_ca *ca = NULL;
 	cvq_ca_err err;
-	int c, i, n, rc;
+	int c, n, rc;
 	long v;
 
 	while ((c = getopt_long(argc, argv, "P:c:s:D:n:p:o:O:NS:a:f:l:", lo, NULL)) != -1) {
@@ -250,24 +293,25 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 			att.slot = req.profile == CVQ_CA_PROFILE_CITIZEN_SIGN ? 0x9c : 0x9a;
 		req.attest = &att;
 	}
-	/* Read only; the library parses them (a batch on every CPU). */
-	blobs = calloc((size_t)n, sizeof(*blobs));
-	lens = calloc((size_t)n, sizeof(*lens));
-	if (!blobs || !lens) {
-		rc = CVQ_ADMIN_EXIT_FAIL;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (!cvq_admin_read_file(argv[optind + i], &blobs[i], &lens[i])) {
-			cvq_admin_error("cannot read %s", argv[optind + i]);
-			rc = CVQ_ADMIN_EXIT_FAIL;
-			goto out;
-		}
-	}
 	if (link.url && (batch || no_agent)) {
 		cvq_admin_error("an https agent issues one CSR at a time, and is the issuer");
 		rc = CVQ_ADMIN_EXIT_USAGE;
 		goto out;
+	}
+	/* One CSR read now; a batch's are read by the library's threads
+	 * while they issue (batch_load), not all before it starts. */
+	if (!batch) {
+		blobs = calloc(1, sizeof(*blobs));
+		lens = calloc(1, sizeof(*lens));
+		if (!blobs || !lens) {
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto out;
+		}
+		if (!cvq_admin_read_file(argv[optind], &blobs[0], &lens[0])) {
+			cvq_admin_error("cannot read %s", argv[optind]);
+			rc = CVQ_ADMIN_EXIT_FAIL;
+			goto out;
+		}
 	}
 	if (!batch && !no_agent) {
 		rc = issue_by_agent(opts, &link, &req, blobs[0], lens[0], out);
@@ -290,8 +334,8 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 				goto out;
 			}
 		}
-		err = cvq_ca_issue_batch_der(ca, &req, (const uint8_t *const *)blobs, lens,
-		                             (size_t)n, batch_cb, &b);
+		err = cvq_ca_issue_batch_load(ca, &req, (size_t)n, batch_load, argv + optind,
+		                              batch_cb, &b);
 		if (b.bundle && cvq_admin_out_commit(&b.bundle_out) != 0) {
 			cvq_admin_error("cannot write %s", out);
 			b.failed++;
@@ -315,8 +359,8 @@ cert_issue(int argc, char **argv, const struct cvq_admin_opts *opts)
 		rc = CVQ_ADMIN_EXIT_FAIL;
 	}
 out:
-	for (i = 0; blobs && i < n; i++)
-		free(blobs[i]);
+	if (blobs)
+		free(blobs[0]);
 	free(blobs);
 	free(lens);
 	free((void *)att.cert);

@@ -359,6 +359,23 @@ CVQ_EXPORT cvq_ca_err cvq_ca_issue_batch_der(cvq_ca *ca, const struct cvq_ca_iss
                                   const uint8_t *const *csrs, const size_t *lens,
                                   size_t n, cvq_ca_issued_der_cb cb, void *ctx);
 
+/*
+ * The same, each CSR fetched by the batch's own threads just before they
+ * parse it, so reading the CSRs overlaps issuance instead of coming
+ * before it: load(lctx, i, buf, cap) puts CSR i's bytes (PEM or DER) in
+ * buf, at most cap = CVQ_CA_BATCH_CSR_MAX, and returns their length, or 0
+ * when it cannot (unreadable, empty, too big): that CSR gets
+ * CVQ_CA_ERR_IO in cb and is audited as refused, the others are issued.
+ * load runs on several threads at once, for different i (it must be
+ * thread-safe), at least once per i (again when a chunk is signed again);
+ * buf is the library's, reused after load returns.
+ */
+#define CVQ_CA_BATCH_CSR_MAX ((size_t)1 << 20)
+typedef size_t (*cvq_ca_csr_load_cb)(void *lctx, size_t i, uint8_t *buf, size_t cap);
+CVQ_EXPORT cvq_ca_err cvq_ca_issue_batch_load(cvq_ca *ca, const struct cvq_ca_issue_req *req,
+                                   size_t n, cvq_ca_csr_load_cb load, void *lctx,
+                                   cvq_ca_issued_der_cb cb, void *ctx);
+
 /* One encoded CSR (PEM or DER) to one certificate as DER (OPENSSL_free it),
  * committed with its audit entry in one transaction. */
 CVQ_EXPORT cvq_ca_err cvq_ca_issue_csr_der(cvq_ca *ca, const struct cvq_ca_issue_req *req,

@@ -50,6 +50,26 @@ done
 "$ADMIN" audit verify >/dev/null || fail "audit after kill"
 ok "kill -9 after $written of $N certificates: store intact, all written ones recorded"
 
+# --- a batch with CSRs that cannot be read (read by the batch's threads as
+# it goes): each one refused, named and audited, the others issued
+mkdir part
+: > csrs/empty.csr
+head -c $((1 << 20)) /dev/zero > csrs/huge.csr
+refused_before=$(sqlite3 ca/ca.db "SELECT count(*) FROM audit WHERE action = 'cert.refuse'")
+rc=0
+"$ADMIN" cert issue --profile service --out-dir part csrs/1.csr csrs/missing.csr csrs/2.csr \
+	csrs/empty.csr csrs/huge.csr csrs/3.csr 2> part.err || rc=$?
+[ "$rc" -ne 0 ] || fail "a batch with unreadable CSRs succeeded"
+for f in missing empty huge; do
+	grep -q "cannot read csrs/$f.csr" part.err || { cat part.err; fail "csrs/$f.csr not named"; }
+done
+[ "$(ls part | wc -l)" = 3 ] || { ls part; fail "the 3 readable CSRs not all issued"; }
+refused=$(sqlite3 ca/ca.db "SELECT count(*) FROM audit WHERE action = 'cert.refuse'")
+[ $((refused - refused_before)) = 3 ] || fail "$((refused - refused_before)) refusals audited, not 3"
+"$ADMIN" audit verify >/dev/null || fail "audit after a batch with unreadable CSRs"
+rm -f csrs/empty.csr csrs/huge.csr
+ok "unreadable CSRs in a batch: each refused, named and audited; the others issued"
+
 # --- a read-only store (a read-only mount: root ignores file modes)
 csr one.csr
 before=$(sqlite3 ca/ca.db "SELECT count(*) FROM certs")

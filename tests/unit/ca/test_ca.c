@@ -1283,6 +1283,99 @@ test_batch_chunks(void **state)
 	free(lens);
 }
 
+/* CSRs fetched by the batch's threads (cvq_ca_issue_batch_load): each
+ * index once, into the library's buffer; the unreadable, the oversized
+ * and the malformed refused and audited, the others issued, in two chunks. */
+struct load_ctx {
+	uint8_t **csr;
+	size_t *lens;
+	unsigned char *calls;
+	size_t n;
+};
+
+static size_t
+load_cb(void *lctx, size_t i, uint8_t *buf, size_t cap)
+{
+	struct load_ctx *l = lctx;
+
+	assert_true(i < l->n);
+	assert_int_equal(cap, CVQ_CA_BATCH_CSR_MAX);
+	l->calls[i]++;
+	if (i == 5 || i == 1030)
+		return 0;               /* unreadable */
+	if (i == 7)
+		return cap + 1;         /* a loader's mistake: never trusted */
+	if (i == 9) {
+		memcpy(buf, "not a CSR", 9);
+		return 9;
+	}
+	memcpy(buf, l->csr[i], l->lens[i]);
+	return l->lens[i];
+}
+
+struct refusals {
+	int items[4];
+	size_t n;
+};
+
+static int
+refuse_cb(void *ctx, const struct cvq_ca_audit_entry *e)
+{
+	struct refusals *r = ctx;
+	const char *p = strstr(e->detail, "batch item ");
+
+	if (strcmp(e->action, "cert.refuse") == 0 && p && r->n < 4)
+		r->items[r->n++] = atoi(p + strlen("batch item "));
+	return 0;
+}
+
+static void
+test_batch_load(void **state)
+{
+	struct fx *f = *state;
+	struct cvq_ca_issue_req req = {.profile = CVQ_CA_PROFILE_SERVICE};
+	enum { N = 1100 };
+	struct load_ctx l = {calloc(N, sizeof(uint8_t *)), calloc(N, sizeof(size_t)),
+	                     calloc(N, 1), N};
+	cvq_ca_err *errs = calloc(N, sizeof(*errs));
+	struct refusals r = {{0}, 0};
+	size_t i, stored = 0, before = 0;
+	int64_t bad = 0;
+
+	assert_non_null(l.csr);
+	assert_non_null(l.lens);
+	assert_non_null(l.calls);
+	assert_non_null(errs);
+	for (i = 0; i < N; i++)
+		l.csr[i] = csr_der(&l.lens[i]);
+	/* What setup issued already. */
+	assert_int_equal(cvq_ca_cert_list(f->ca, NULL, count_certs, &before), CVQ_CA_OK);
+	assert_int_equal(cvq_ca_issue_batch_load(f->ca, &req, N, NULL, &l, errs_cb, errs),
+	                 CVQ_CA_ERR_ARG);
+	assert_int_equal(cvq_ca_issue_batch_load(f->ca, &req, N, load_cb, &l, errs_cb, errs),
+	                 CVQ_CA_OK);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(l.calls[i], 1);
+		assert_int_equal(errs[i], i == 5 || i == 7 || i == 1030 ? CVQ_CA_ERR_IO
+		                          : i == 9 ? CVQ_CA_ERR_REQUEST : CVQ_CA_OK);
+	}
+	assert_int_equal(cvq_ca_cert_list(f->ca, NULL, count_certs, &stored), CVQ_CA_OK);
+	assert_int_equal(stored, before + N - 4);
+	assert_int_equal(cvq_ca_audit_list(f->ca, 0, refuse_cb, &r), CVQ_CA_OK);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.items[0], 5);
+	assert_int_equal(r.items[1], 7);
+	assert_int_equal(r.items[2], 9);
+	assert_int_equal(r.items[3], 1030);
+	assert_int_equal(cvq_ca_audit_verify(f->ca, &bad, NULL, NULL), CVQ_CA_OK);
+	for (i = 0; i < N; i++)
+		OPENSSL_free(l.csr[i]);
+	free(l.csr);
+	free(l.lens);
+	free(l.calls);
+	free(errs);
+}
+
 struct serve_arg {
 	struct fx *f;
 	struct cvq_ca_agent_opts o;
@@ -1387,6 +1480,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_issue_infinity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_serve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_load, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
