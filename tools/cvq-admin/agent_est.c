@@ -69,6 +69,23 @@ done:
 	return out;
 }
 
+/* The bytes a base64 body may hold: the RFC 4648 alphabet, '=', blanks
+ * and line breaks. EVP_DecodeUpdate() takes '-' for the end of a PEM
+ * block and ignores everything after it; here that is a refusal. */
+static bool
+b64_chars(const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = in[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' ||
+		      c == '\n'))
+			return false;
+	}
+	return true;
+}
+
 /* Strict base64 (RFC 4648 alphabet, line breaks and blanks between), malloc'd. */
 uint8_t *
 cvq_admin_est_b64_decode(const uint8_t *in, size_t n, size_t *out_len)
@@ -79,7 +96,7 @@ cvq_admin_est_b64_decode(const uint8_t *in, size_t n, size_t *out_len)
 	int a = 0, b = 0;
 
 	*out_len = 0;
-	if (!ctx || !out || n == 0 || n > INT32_MAX)
+	if (!ctx || !out || n == 0 || n > INT32_MAX || !b64_chars(in, n))
 		goto fail;
 	EVP_DecodeInit(ctx);
 	if (EVP_DecodeUpdate(ctx, out, &a, in, (int)n) < 0 || EVP_DecodeFinal(ctx, out + a, &b) != 1 ||
