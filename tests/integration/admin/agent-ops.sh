@@ -47,6 +47,8 @@ if "$A" ca-agent start --pass "file:$W/ca.pass" --idle 0 --group $G --foreground
 	bench_fail "the agent started with a master secret of mode 0640"
 fi
 cat "$W/bad.out"
+# Refused for the master secret, not for any other reason.
+grep -qF "master secret $W/ca/master.key" "$W/bad.out" || bench_fail "not refused for the master secret's mode"
 chmod 600 "$W/ca/master.key"
 
 # The counter reaches the socket and nothing else: the CA directory is

@@ -15,7 +15,7 @@
 #   netns_agent PORT                the issuing agent, its TLS front on $CA_IP:PORT
 #   netns_run CARDS SCRIPT [VAR=VALUE...]   SCRIPT in the counter's namespace
 #                                   on a bench of its own (cards CARDS)
-# Counter side (CA, CTR, CA_IP, PORT in the environment):
+# Counter side (CA, CTR, CA_IP, PORT, CA_NETNS in the environment):
 #   netns_fail MSG                  the counter's failure
 #   netns_hide_ca                   the CA folder under a tmpfs, no CA secret left
 #                                   readable, the agent reached over the veth only;
@@ -116,7 +116,8 @@ netns_run() {
 	local cards=$1 script=$2
 	shift 2
 	ip netns exec "$NETNS_NS" unshare --mount --propagation private -- \
-		env -u CVQ_CA_CONFIG CVQ_BENCH_NS=1 CA="$CA" CTR="$CTR" CA_IP="$CA_IP" PORT="$PORT" "$@" \
+		env -u CVQ_CA_CONFIG CVQ_BENCH_NS=1 CA="$CA" CTR="$CTR" CA_IP="$CA_IP" PORT="$PORT" \
+		CA_NETNS="$(readlink /proc/self/ns/net)" "$@" \
 		"$CVQ_SRC/tests/bench/with-bench" --cards "$cards" -- bash "$script"
 }
 
@@ -138,9 +139,12 @@ netns_hide_ca() {
 	f=$(find "$(dirname "$CTR")" \( -name '*.pass' -o -name '*key.pem' -o -name 'master.key' \
 		-o -name 'content-signer.key' -o -name 'tls.key' -o -name 'ca.db' \) -print -quit)
 	[ -z "$f" ] || netns_fail "a CA secret is readable from the counter: $f"
-	if (exec 3<> "/dev/tcp/127.0.0.1/$PORT") 2> /dev/null; then
-		netns_fail "the CA's loopback is reachable"
-	fi
+	# Another network namespace than the CA's, so not its loopback either.
+	# (A probe of 127.0.0.1:PORT could not fail: the agent listens on
+	# $CA_IP only, so nothing answers there even from the CA's namespace.)
+	[ "$(readlink /proc/self/ns/net)" != "${CA_NETNS:?}" ] ||
+		netns_fail "the counter runs in the CA's network namespace"
+	! ip -o addr show | grep -F " $CA_IP/" > /dev/null || netns_fail "the CA's address $CA_IP is local to the counter"
 	printf '%s ca.cvq.test\n' "$CA_IP" > "$CTR/hosts"
 	mount --bind "$CTR/hosts" /etc/hosts
 	curl -sS --fail --cert "$CTR/op.pem" --key "$CTR/op.key" --cacert "$CTR/city-ca.pem" \
