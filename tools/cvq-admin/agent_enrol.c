@@ -258,6 +258,20 @@ record(struct op *o, const char *action, const char *fmt, ...)
 	cvq_ca_audit_record(o->ca, action, o->r->guid[0] ? o->r->guid : o->r->ext_id, detail);
 }
 
+static bool
+agent_own_action(const char *action)
+{
+	static const char *const own[] = {
+		"enrol.mgmt-key", "enrol.puk-open", "enrol.chuid-sign", "enrol.secobj-sign",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strcmp(action, own[i]) == 0)
+			return true;
+	return false;
+}
+
 static cvq_ca_err
 op_audit(struct op *o)
 {
@@ -266,6 +280,12 @@ op_audit(struct op *o)
 	char detail[256];
 	cvq_ca_err err;
 
+	/* What the agent records of itself (its releases of a secret or a
+	 * signature, its refusals) must be its word alone: a counter's entry
+	 * named like one would read, in the chained log, as a release that
+	 * never happened. */
+	if (agent_own_action(r->action))
+		return say(o, CVQ_CA_ERR_POLICY, "audit: %s is written by the agent only", r->action);
 	err = the_card(o, &k);
 	/*
 	 * The two steps before the card is recorded name a GUID the store

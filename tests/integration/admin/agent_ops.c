@@ -186,6 +186,11 @@ as_operator(const struct cvq_enrol_issuer *is, const char *guid, const char *gui
 	      strcmp(card.holder, "0001") == 0, "card_get: active, holder %s", card.holder);
 	err = o->audit(x, "attest", guid2, "slot 9a: none");
 	check(err == CVQ_ENROL_OK, "audit attest (as enrol.attest)");
+	/* The agent's own records of a release: never the counter's to write. */
+	err = o->audit(x, "enrol.mgmt-key", guid2, "alg=10 status=active via=agent");
+	check(err == CVQ_ENROL_ERR_REFUSED, "audit named like the agent's release of a key: refused");
+	err = o->audit(x, "enrol.puk-open", guid2, "");
+	check(err == CVQ_ENROL_ERR_REFUSED, "audit named like the agent's release of a PUK: refused");
 	err = o->card_list(x, "0001", card_cb, ctx2, why, sizeof(why));
 	check(err == CVQ_ENROL_OK && ctx2[1], "card_list 0001 has the new card");
 	err = o->card_list(x, NULL, card_cb, ctx2, why, sizeof(why));
