@@ -764,6 +764,14 @@ run_steps(struct run *r)
 	ie = enrol_card_get(&r->s, r->rec.guid, &k, why, sizeof(why));
 	if (ie)
 		return fail(r, ie, "%s: %s", r->rec.guid, why[0] ? why : cvq_enrol_strerror(ie));
+	/* A resumed card may have been reported lost, stolen or destroyed
+	 * since step 1 (its certificates revoked then): finishing it would set
+	 * it active again (step 11) and give it a PIN. Refused, its status
+	 * kept; a suspended one goes on to the CA's refusal (give_up). */
+	if (k.status == CVQ_ENROL_CARD_LOST || k.status == CVQ_ENROL_CARD_STOLEN ||
+	    k.status == CVQ_ENROL_CARD_DESTROYED)
+		return fail(r, CVQ_ENROL_ERR_REFUSED, "card %s is %s in the CA", r->rec.guid,
+		            cvq_enrol_card_status_name(k.status));
 	r->expires = k.expires;
 	if (letter_path(r))
 		return fail(r, CVQ_ENROL_ERR_ARG, "the PIN letter's path is too long");
