@@ -1,8 +1,7 @@
 /*
  * libcvqenrol — what the enrolment asks of the card itself, with no CA:
- * authenticating with the card's management key (derived from the master
- * secret and the GUID, else a failed enrolment's GUID, else the factory
- * key) and reading a new key's PIV attestation. Moved from cvq-admin's
+ * authenticating with the card's management key (the issuer's key for the
+ * GUID, else a failed enrolment's, else the factory key) and reading a new key's PIV attestation. Moved from cvq-admin's
  * enrol_ctx.c.
  */
 #include <stdlib.h>
@@ -41,29 +40,6 @@ cvq_enrol_card_mgmt_auth_keys(cvq_card *card, int alg, const uint8_t *key, size_
 		if (err == CVQ_CARD_OK)
 			*which = 2;
 	}
-	return err;
-}
-
-cvq_card_err
-cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master, size_t master_len,
-                         const uint8_t guid[CVQ_CARD_GUID_LEN], const char *prev_guid, int alg,
-                         int *which)
-{
-	uint8_t key[32], prev[32], pg[CVQ_CARD_GUID_LEN];
-	size_t len = cvq_card_mgmt_key_len((cvq_card_alg)alg);
-	bool has_key = false, has_prev = false;
-	cvq_card_err err;
-
-	if (guid)
-		has_key = cvq_card_mgmt_key_derive(master, master_len, guid, (cvq_card_alg)alg,
-		                                   key) == CVQ_CARD_OK;
-	if (prev_guid && prev_guid[0] && cvq_enrol_guid_parse(prev_guid, pg))
-		has_prev = cvq_card_mgmt_key_derive(master, master_len, pg, (cvq_card_alg)alg,
-		                                    prev) == CVQ_CARD_OK;
-	err = cvq_enrol_card_mgmt_auth_keys(card, alg, has_key ? key : NULL, len,
-	                                    has_prev ? prev : NULL, len, which);
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(prev, sizeof(prev));
 	return err;
 }
 

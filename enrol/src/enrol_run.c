@@ -466,19 +466,6 @@ out:
 	return err;
 }
 
-/* The PUKs are sealed and opened by the issuer (it holds the master
- * secret); r->s.ierr and the reason are kept when it fails. */
-static cvq_enrol_err
-puk_open(struct run *r, const char *guid, const uint8_t *blob, char puk[CVQ_ENROL_PUK_LEN + 1])
-{
-	const struct cvq_enrol_issuer_ops *ops = r->s.ops;
-
-	r->s.ierr = ops->puk_open ? ops->puk_open(r->s.ictx, guid, blob, CVQ_ENROL_PUK_BLOB_LEN,
-	                                        puk, r->s.why, sizeof(r->s.why))
-	                        : CVQ_ENROL_ERR_ISSUER;
-	return r->s.ierr;
-}
-
 static cvq_card_err
 step_puk(struct run *r, bool *store_failed)
 {
@@ -506,7 +493,7 @@ step_puk(struct run *r, bool *store_failed)
 			*store_failed = true;
 			goto out;
 		}
-	} else if (puk_open(r, r->rec.guid, r->rec.puk_pending, puk)) {
+	} else if (enrol_puk_open(&r->s, r->rec.guid, r->rec.puk_pending, puk)) {
 		goto out;
 	}
 	if (resumed)
@@ -518,7 +505,7 @@ step_puk(struct run *r, bool *store_failed)
 		/* A card re-enrolled after a failure still has the old PUK
 		 * (only a candidate: if the issuer will not open it, the
 		 * card's refusal stands). */
-		if (puk_open(r, prev.guid, prev.puk, prev_puk) == CVQ_ENROL_OK)
+		if (enrol_puk_open(&r->s, prev.guid, prev.puk, prev_puk) == CVQ_ENROL_OK)
 			err = cvq_card_pin_change(r->env->card, CVQ_CARD_PUK, prev_puk, puk, &tries);
 		r->s.ierr = CVQ_ENROL_OK;
 		OPENSSL_cleanse(&prev, sizeof(prev));
@@ -562,7 +549,7 @@ step_pin(struct run *r, bool *letter_failed)
 	*letter_failed = false;
 	if (cvq_enrol_random_digits(pin, (size_t)r->req->pin_len))
 		goto out;
-	if (puk_open(r, r->rec.guid, r->rec.puk, puk)) {
+	if (enrol_puk_open(&r->s, r->rec.guid, r->rec.puk, puk)) {
 		err = CVQ_CARD_ERR_INTERNAL;
 		goto out;
 	}
@@ -777,6 +764,14 @@ run_steps(struct run *r)
 	ie = enrol_card_get(&r->s, r->rec.guid, &k, why, sizeof(why));
 	if (ie)
 		return fail(r, ie, "%s: %s", r->rec.guid, why[0] ? why : cvq_enrol_strerror(ie));
+	/* A resumed card may have been reported lost, stolen or destroyed
+	 * since step 1 (its certificates revoked then): finishing it would set
+	 * it active again (step 11) and give it a PIN. Refused, its status
+	 * kept; a suspended one goes on to the CA's refusal (give_up). */
+	if (k.status == CVQ_ENROL_CARD_LOST || k.status == CVQ_ENROL_CARD_STOLEN ||
+	    k.status == CVQ_ENROL_CARD_DESTROYED)
+		return fail(r, CVQ_ENROL_ERR_REFUSED, "card %s is %s in the CA", r->rec.guid,
+		            cvq_enrol_card_status_name(k.status));
 	r->expires = k.expires;
 	if (letter_path(r))
 		return fail(r, CVQ_ENROL_ERR_ARG, "the PIN letter's path is too long");

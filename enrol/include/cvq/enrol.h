@@ -183,20 +183,11 @@ CVQ_EXPORT const char *cvq_enrol_key_alg_name(int alg);
 /* ---- the card (enrol_card.c) ---- */
 
 /*
- * Authenticate with the card's management key (alg: cvq_card_alg):
- * derived from master and guid, else from prev_guid (hex, a failed
- * enrolment's), else the factory key; *which says which one worked (0
- * derived, 1 previous, 2 factory). guid or prev_guid may be NULL.
- */
-CVQ_EXPORT cvq_card_err cvq_enrol_card_mgmt_auth(cvq_card *card, const uint8_t *master,
-                                                 size_t master_len,
-                                                 const uint8_t guid[CVQ_CARD_GUID_LEN],
-                                                 const char *prev_guid, int alg, int *which);
-/*
- * The same with the keys themselves (alg's length), as the issuing link
- * hands them (cvq_enrol_issuer_ops.mgmt_key): key (the card's GUID's),
- * else prev_key (a failed enrolment's), else the factory key. Either key
- * may be NULL.
+ * Authenticate with the card's management key (alg: cvq_card_alg), as
+ * the issuing link hands the keys (cvq_enrol_issuer_ops.mgmt_key): key
+ * (the card's GUID's), else prev_key (a failed enrolment's), else the
+ * factory key; *which says which one worked (0, 1, 2). Either key may be
+ * NULL.
  */
 CVQ_EXPORT cvq_card_err cvq_enrol_card_mgmt_auth_keys(cvq_card *card, int alg,
                                                       const uint8_t *key, size_t key_len,
