@@ -106,4 +106,16 @@ grep -q 'starting over with a new identity' "$W/out5" || bench_fail "did not sta
 new=$(admin_guid 0)
 [ "$new" != "$old" ] || bench_fail "the new enrolment kept the old GUID"
 admin_card_works 0 "$W/letter-0005.txt"
+echo "== reported stolen while its enrolment was interrupted: not finished, stays stolen"
+bench_card_stop 0
+bench_card_new 0 --remove-at 24
+expect_rc 4 admin_enrol 0006 0
+bench_card_stop 0; bench_card_start 0
+g6=$(admin_guid 0)
+"$A" card stolen "$g6" > /dev/null
+rm -f "$W/letter-0006.txt"
+expect_rc 1 admin_enrol 0006 0 > "$W/out6" 2>&1
+grep -q "is stolen" "$W/out6" || bench_fail "resumed a stolen card: $(cat "$W/out6")"
+[ ! -e "$W/letter-0006.txt" ] || bench_fail "a PIN letter for a stolen card"
+"$A" --json card show "$g6" | grep -q '"status": "stolen"' || bench_fail "the stolen card is no longer stolen in the CA"
 echo "PASS enrol-recover"
