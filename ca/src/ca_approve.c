@@ -10,8 +10,12 @@
  * and is told apart by its actor, the string naming that certificate:
  * caller_id() is the one key both the requester check and the count of
  * approvals use, so all such peers never collapse into "uid -1" (which
- * would let one refuse another's approval, or count two as one), and an
- * officer counts once whichever way it came.
+ * would let one refuse another's approval, or count two as one).
+ * Limit: the key is the uid or the certificate, not the person. One
+ * officer reachable both ways (a uid in [roles] and a staff card named by
+ * citizen:ID), or holding two good citizen-auth certificates, is two
+ * identities here: it may approve its own request, or approve twice.
+ * [roles] must not name one person twice until the key is the holder.
  *
  * Each step is one transaction with its audit entry; the
  * last approval issues through the usual path (input policy, profile

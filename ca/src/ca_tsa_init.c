@@ -150,7 +150,12 @@ cvq_ca_tsa_finish(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
 	struct stat st;
 	cvq_ca_err err;
 	bool token = false;
+	char dummy[1];
 
+	/* Emptied first: the reason below is only written when none is yet. */
+	if (!why || !why_len)
+		why = dummy, why_len = sizeof(dummy);
+	why[0] = '\0';
 	if (!ca || !cfg || request_id <= 0)
 		return CVQ_CA_ERR_ARG;
 	err = tsa_paths(cfg, &key_path, &cert_path, &token, why, why_len);
@@ -184,7 +189,7 @@ cvq_ca_tsa_finish(cvq_ca *ca, const struct cvq_ca_config *cfg, const char *pass,
 		else
 			ca_tx_rollback(ca);
 	}
-	if (err != CVQ_CA_OK && why && why_len && !why[0])
+	if (err != CVQ_CA_OK && !why[0])
 		snprintf(why, why_len, "TSA certificate: %s (%s)", cvq_ca_strerror(err), cvq_ca_errmsg(ca));
 out:
 	X509_free(x);
