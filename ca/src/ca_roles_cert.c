@@ -123,7 +123,14 @@ roles_naming(const struct cvq_ca_config *cfg, const char *serial, const char *ho
 		while (p && ca_list_next(&p, &item, &k)) {
 			if (k > 7 && memcmp(item, "serial:", 7) == 0 && serial_item_is(item + 7, k - 7, serial))
 				out |= 1u << r;
-			else if (holder && k > 8 && memcmp(item, "citizen:", 8) == 0 &&
+			/* Not for officers: two-person control counts certificates
+			 * (one actor each), and a citizen may hold several good
+			 * citizen-auth certificates (two active cards), so one
+			 * person could request with one and approve with the
+			 * other. An officer is named by one certificate
+			 * (serial:) or by a uid. */
+			else if (holder && r != CVQ_CA_ROLE_OFFICER && k > 8 &&
+			         memcmp(item, "citizen:", 8) == 0 &&
 			         k - 8 == strlen(holder) && memcmp(item + 8, holder, k - 8) == 0)
 				out |= 1u << r;
 		}

@@ -100,7 +100,7 @@ setup(void **state)
 		lower[i] = (char)(f->svc_serial[i] >= 'A' && f->svc_serial[i] <= 'F' ? f->svc_serial[i] + 32
 		                                                                      : f->svc_serial[i]);
 	lower[i] = '\0';
-	snprintf(members, sizeof(members), "1001, serial:00%s", lower);
+	snprintf(members, sizeof(members), "1001, serial:00%s, citizen:INF-OP", lower);
 	set(f, "roles.officer", members);
 	set(f, "roles.operator", "citizen:INF-OP, serial:01");
 	set(f, "roles.auditor", "citizen:INF-XX");
@@ -143,7 +143,8 @@ test_named(void **state)
 	assert_int_equal(roles, 1u << CVQ_CA_ROLE_OFFICER);
 	snprintf(want, sizeof(want), "tls=serial:%s(CN=svc)", f->svc_serial);
 	assert_string_equal(actor, want);
-	/* citizen:INF-OP: the holder of the card's citizen-auth certificate. */
+	/* citizen:INF-OP: the holder of the card's citizen-auth certificate;
+	 * an operator, never an officer by citizen: (officer = ... lists it too). */
 	assert_int_equal(judge(f, f->op, actor, &roles), CVQ_CA_OK);
 	assert_int_equal(roles, 1u << CVQ_CA_ROLE_OPERATOR);
 	assert_non_null(strstr(actor, "(CN=Odile Guichet)"));
